@@ -122,9 +122,7 @@ def _describe(error: dict[str, Any]) -> str:
     return f"key '{key}': {error['msg']}"
 
 
-def load_settings(
-    file: Path | None = None, environ: dict[str, str] | None = None
-) -> Settings:
+def load_settings(file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read the config file (if any) and the environment into `Settings`."""
     file = file or paths.config_file()
     environ = dict(os.environ if environ is None else environ)

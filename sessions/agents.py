@@ -1,0 +1,94 @@
+"""Agent profiles: how each kind of agent is started.
+
+A profile turns (agent, prompt, user command) into argv. Screen profiles for
+state detection (issue: session state and attention) hang off the same names.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from collectors.settings import AgentSettings
+
+AGENTS = ("claude", "sim", "codex", "aider", "shell")
+# Agents that speak Claude Code's hooks and take `--settings`.
+HOOKED_AGENTS = ("claude", "sim")
+
+
+class AgentError(Exception):
+    """An agent cannot be started as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    argv: list[str]
+    # Text to type once the agent is up, for agents that take no prompt argument.
+    type_after_start: str | None = None
+
+
+def resolve_bin(name: str) -> str | None:
+    """A configured executable: a path, or a name looked up on PATH."""
+    if "/" in name:
+        path = Path(name).expanduser()
+        return str(path) if path.exists() else None
+    return shutil.which(name)
+
+
+def build_launch(
+    agent: str,
+    config: AgentSettings,
+    *,
+    prompt: str | None = None,
+    command: str | None = None,
+    settings_file: Path | None = None,
+    resume_id: str | None = None,
+    path_env: str | None = None,
+) -> LaunchPlan:
+    """argv for `agent`; `command` (a user's `--cmd`) replaces the default program."""
+    if agent not in AGENTS:
+        raise AgentError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
+    if command is not None:
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise AgentError(f"cannot parse --cmd: {exc}") from None
+        if not argv:
+            raise AgentError("--cmd is empty")
+    elif agent == "claude":
+        argv = [config.claude_bin]
+    elif agent == "sim":
+        argv = [sys.executable, "-m", "sessions.sim"]
+    elif agent == "codex":
+        argv = [config.codex_bin]
+    elif agent == "aider":
+        argv = [config.aider_bin]
+    else:
+        argv = [config.shell or os.environ.get("SHELL") or "/bin/sh"]
+
+    if command is None and agent in ("claude", "codex", "aider"):
+        # Fail now, with the fix, rather than leave a dead pane behind.
+        found = shutil.which(argv[0], path=path_env) if "/" not in argv[0] else argv[0]
+        if not found or not Path(found).exists():
+            raise AgentError(
+                f"cannot start {agent}: {argv[0]!r} not found on PATH; install it or set "
+                f"agents.{agent}_bin in podium's config"
+            )
+        argv[0] = found
+
+    if agent in HOOKED_AGENTS:
+        if settings_file is not None:
+            argv += ["--settings", str(settings_file)]
+        if resume_id:
+            argv += ["--resume", resume_id]
+        if prompt:
+            # `--` keeps a prompt that starts with '-' from being read as an option.
+            argv += ["--", prompt]
+        return LaunchPlan(argv)
+    if agent == "codex" and prompt and command is None:
+        return LaunchPlan([*argv, "--", prompt])
+    return LaunchPlan(argv, type_after_start=prompt or None)

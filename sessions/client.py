@@ -1,0 +1,153 @@
+"""Talking to the engine from the CLI (and, through the same protocol, the TUI).
+
+`connect()` finds the engine of the data dir and starts one when none runs:
+every command works without a prior `podium engine start`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from collectors.paths import Paths
+from sessions.engine.lifecycle import last_log_line, lock_holder, spawn_engine
+from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode
+
+
+class EngineUnavailable(Exception):
+    """No engine answers and none could be started; the message says why."""
+
+
+class EngineClient:
+    """A blocking connection to the engine's socket."""
+
+    def __init__(self, paths: Paths, timeout: float = 30.0) -> None:
+        self.paths = paths
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(str(paths.socket))
+        self._buffer = b""
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _readline(self) -> bytes:
+        while b"\n" not in self._buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EngineUnavailable("the engine closed the connection; see its log")
+            self._buffer += chunk
+            if len(self._buffer) > MAX_LINE:
+                raise EngineUnavailable("reply from the engine is too long")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def call(self, method: str, **params: Any) -> Any:
+        """Send one request; return its result or raise `ApiError`."""
+        req_id = next(self._ids)
+        self.sock.sendall(encode({"id": req_id, "method": method, "params": params}))
+        reply = decode(self._readline())
+        if not reply.get("ok"):
+            error = reply.get("error") or {}
+            raise ApiError(str(error.get("code", "error")), str(error.get("message", "failed")))
+        return reply.get("result")
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Subscribe and yield events until the engine goes away."""
+        self.call("events.subscribe")
+        self.sock.settimeout(None)
+        while True:
+            try:
+                yield decode(self._readline())
+            except EngineUnavailable:
+                return
+
+
+def try_connect(paths: Paths, timeout: float = 30.0) -> EngineClient | None:
+    try:
+        return EngineClient(paths, timeout)
+    except (FileNotFoundError, ConnectionRefusedError):
+        return None
+    except PermissionError as exc:
+        raise EngineUnavailable(
+            f"cannot open the engine socket {paths.socket}: {exc.strerror}; "
+            "it belongs to another user or has wrong permissions"
+        ) from None
+
+
+def connect(paths: Paths, *, start: bool = True, start_timeout: float = 15.0) -> EngineClient:
+    """A client of the running engine, starting one on demand."""
+    client = try_connect(paths)
+    if client is not None:
+        return client
+    if not start:
+        raise EngineUnavailable("the engine is not running; start it with `podium engine start`")
+    start_engine(paths, start_timeout)
+    client = try_connect(paths)
+    if client is None:
+        raise EngineUnavailable(f"the engine started but its socket {paths.socket} is missing")
+    return client
+
+
+def start_engine(paths: Paths, timeout: float = 15.0) -> int:
+    """Start an engine for `paths` and wait until it answers; returns its pid."""
+    holder = lock_holder(paths)
+    proc = None
+    if holder is None:
+        proc = spawn_engine(paths)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        client = try_connect(paths, timeout=5)
+        if client is not None:
+            with client:
+                return int(client.call("ping")["pid"])
+        if proc is not None and proc.poll() is not None:
+            # It died: a second racer won the lock (fine), or a real failure.
+            holder = lock_holder(paths)
+            if holder is None:
+                why = last_log_line(paths) or f"exit code {proc.returncode}"
+                raise EngineUnavailable(
+                    f"the engine failed to start: {why} (log: {paths.engine_log})"
+                )
+            proc = None
+        time.sleep(0.05)
+    pid = lock_holder(paths)
+    raise EngineUnavailable(
+        f"the engine (pid {pid}) did not answer within {timeout:.0f} s; "
+        f"see {paths.engine_log}, or stop it with `podium engine stop`"
+    )
+
+
+def stop_engine(paths: Paths, timeout: float = 10.0) -> int | None:
+    """Stop the engine of `paths`; returns the pid it had, None when none ran."""
+    pid = lock_holder(paths)
+    if pid is None:
+        return None
+    client = try_connect(paths, timeout=5)
+    if client is not None:
+        with client, contextlib.suppress(ApiError, EngineUnavailable, OSError):
+            client.call("shutdown")
+    deadline = time.monotonic() + timeout
+    signalled = client is not None
+    while time.monotonic() < deadline:
+        if lock_holder(paths) is None:
+            return pid
+        if not signalled and pid > 0:
+            # Not answering: ask the process itself.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+            signalled = True
+        time.sleep(0.05)
+    raise EngineUnavailable(f"the engine (pid {pid}) did not stop within {timeout:.0f} s")

@@ -1,0 +1,127 @@
+"""`podium doctor`: what podium needs, what it found, and what to do about each gap."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from collectors import paths as podium_paths
+from collectors.paths import Paths
+from collectors.settings import Settings, SettingsError, load_settings
+from sessions.agents import resolve_bin
+from sessions.engine.lifecycle import lock_holder
+from sessions.tmux import tmux_path, tmux_version
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # ok | warn | error
+    detail: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _tmux_check() -> Check:
+    path = tmux_path()
+    if path is None:
+        return Check(
+            "tmux",
+            "error",
+            "tmux is not installed",
+            "install it: `sudo apt-get install tmux` (Debian/Ubuntu), `brew install tmux` (macOS)",
+        )
+    version = tmux_version() or "?"
+    try:
+        major = float("".join(c for c in version.split("-")[0] if c.isdigit() or c == ".") or 0)
+    except ValueError:
+        major = 0
+    if major and major < 3.0:
+        return Check(
+            "tmux", "error", f"tmux {version} at {path} is too old", "install tmux 3.0 or newer"
+        )
+    return Check("tmux", "ok", f"tmux {version} at {path}")
+
+
+def _claude_check(cfg: Settings) -> Check:
+    found = resolve_bin(cfg.agents.claude_bin)
+    if found is None:
+        return Check(
+            "claude",
+            "warn",
+            f"Claude Code CLI not found ({cfg.agents.claude_bin!r})",
+            "install it (`npm install -g @anthropic-ai/claude-code`) or set agents.claude_bin; "
+            "`podium demo` works without it",
+        )
+    try:
+        out = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=20)
+        version = out.stdout.strip().splitlines()[0] if out.stdout.strip() else "unknown version"
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("claude", "warn", f"{found} did not report a version: {exc}")
+    return Check("claude", "ok", f"{version} at {found}")
+
+
+def _dir_check(name: str, path: Path, *, private: bool, must_exist: bool = False) -> Check:
+    if not path.exists():
+        if must_exist:
+            return Check(name, "warn", f"{path} does not exist")
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is not None and not os.access(parent, os.W_OK):
+            return Check(
+                name,
+                "error",
+                f"{path} cannot be created: {parent} is not writable",
+                f"make {parent} writable, or point PODIUM_DATA_DIR elsewhere",
+            )
+        return Check(name, "ok", f"{path} (created on first use)")
+    if not os.access(path, os.W_OK):
+        return Check(name, "error", f"{path} is not writable", f"chown/chmod {path}")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if private and mode & 0o077:
+        return Check(
+            name, "warn", f"{path} is readable by others (mode {mode:o})", f"chmod 700 {path}"
+        )
+    return Check(name, "ok", str(path))
+
+
+def run_checks() -> list[Check]:
+    checks: list[Check] = [_tmux_check()]
+    config_file = podium_paths.config_file()
+    try:
+        cfg = load_settings()
+        detail = f"{config_file}" if config_file.exists() else f"{config_file} (absent: defaults)"
+        checks.append(Check("config", "ok", detail))
+    except SettingsError as exc:
+        cfg = Settings()
+        checks.append(Check("config", "error", str(exc), f"fix or remove the key in {config_file}"))
+    checks.append(_claude_check(cfg))
+    paths = Paths.from_env()
+    checks.append(_dir_check("data dir", paths.data, private=True))
+    checks.append(_dir_check("runtime dir", paths.runtime, private=True))
+    for claude_dir in podium_paths.claude_config_dirs():
+        checks.append(_dir_check("claude dir", claude_dir, private=False, must_exist=True))
+    if paths.socket.exists():
+        mode = stat.S_IMODE(paths.socket.stat().st_mode)
+        if mode & 0o077:
+            checks.append(
+                Check(
+                    "engine socket",
+                    "error",
+                    f"{paths.socket} has mode {mode:o}",
+                    f"stop the engine and remove {paths.socket}",
+                )
+            )
+    pid = lock_holder(paths)
+    if pid is None:
+        checks.append(Check("engine", "ok", "not running (commands start it on demand)"))
+    else:
+        checks.append(Check("engine", "ok", f"running (pid {pid}), socket {paths.socket}"))
+    checks.append(
+        Check("tmux socket", "ok", f"{cfg.tmux.socket!r}, session {cfg.tmux.session_name!r}")
+    )
+    return checks

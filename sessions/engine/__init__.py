@@ -1,0 +1,1 @@
+"""The podium engine: the one process that owns the data dir."""

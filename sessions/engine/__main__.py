@@ -1,0 +1,38 @@
+"""`python -m sessions.engine`: run the engine in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from collectors.paths import Paths
+from collectors.settings import SettingsError, load_settings
+from collectors.store import StoreError
+from sessions.engine.core import Engine
+from sessions.engine.lifecycle import AlreadyRunning
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings()
+        asyncio.run(Engine(Paths.from_env(), settings).run())
+    except AlreadyRunning as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except (SettingsError, StoreError) as exc:
+        print(f"engine: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"engine: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""The engine: owns the DuckDB file, watches the spool and tmux, serves the API.
+
+Everything that touches the database or engine state runs on the event loop
+thread. Blocking work (tmux commands) runs in worker threads through
+`self.blocking`, which only returns values: threads never write shared state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import watchfiles
+
+from collectors.paths import Paths, ensure_private_dir
+from collectors.settings import Settings
+from collectors.spool_reader import SpoolReader
+from collectors.store import open_store
+from collectors.tail import CursorStore
+from sessions import __version__
+from sessions.engine.events import EventBus
+from sessions.engine.lifecycle import acquire_lock
+from sessions.engine.server import ApiServer
+from sessions.registry import Registry, SessionRecord
+from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
+from sessions.tmux import Tmux, TmuxError
+
+log = logging.getLogger("podium.engine")
+T = TypeVar("T")
+
+
+class Engine:
+    def __init__(self, paths: Paths, settings: Settings) -> None:
+        self.paths = paths
+        self.settings = settings
+        self.tmux = Tmux(settings.tmux.socket)
+        self.bus = EventBus()
+        self.started_at = time.time()
+        self.hook_stats = {"events": 0, "unknown_session": 0, "bad": 0}
+        self._stop = asyncio.Event()
+        self._mutex = asyncio.Lock()
+        self._lock_fd: int | None = None
+        self._sweep_wakeup = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tmux_alive: bool | None = None
+
+    # -- lifecycle ----------------------------------------------------------
+    async def run(self) -> None:
+        self._lock_fd = acquire_lock(self.paths)
+        ensure_private_dir(self.paths.runtime)
+        ensure_private_dir(self.paths.spool)
+        self.conn = open_store(self.paths.db)
+        self.registry = Registry(self.conn)
+        self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
+        from sessions.engine.handlers import build_handlers
+
+        self.api = ApiServer(self.paths.socket, build_handlers(self), self.bus)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(sig, self._stop.set)
+        # Catch up before serving: hooks spooled while no engine ran, panes that
+        # ended or vanished meanwhile.
+        self.read_spool()
+        await self.sweep()
+        await self.api.start()
+        log.info("engine %s ready: pid %d, socket %s", __version__, os.getpid(), self.paths.socket)
+        tasks = [
+            asyncio.create_task(self._watch_spool(), name="spool-watcher"),
+            asyncio.create_task(self._sweep_loop(), name="tmux-sweeper"),
+        ]
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("engine stopping")
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self.bus.close()
+            await self.api.close()
+            self.read_spool()
+            self.conn.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a named background task; the engine keeps it alive and logs its failure."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (tmux, process scans) in a worker thread."""
+        return await asyncio.to_thread(fn, *args)
+
+    # -- state changes ------------------------------------------------------
+    def change_state(self, rec: SessionRecord, change: Change, at: datetime | None = None) -> None:
+        if self.registry.apply(rec, change, at):
+            log.info("%s: %s (%s: %s)", rec.name, rec.state, change.source, change.detail)
+            self.publish_session(rec)
+
+    def publish_session(self, rec: SessionRecord) -> None:
+        self.bus.publish("session", rec.to_json())
+
+    # -- spool --------------------------------------------------------------
+    def read_spool(self) -> int:
+        count = 0
+        for record in self.spool.read_new():
+            count += 1
+            try:
+                self.apply_spool_record(record)
+            except Exception:  # a bad line must never stop the engine
+                self.hook_stats["bad"] += 1
+                log.exception("cannot apply spool record")
+        return count
+
+    def apply_spool_record(self, record: dict[str, Any]) -> None:
+        kind = record.get("kind")
+        payload = record.get("payload")
+        at_raw = record.get("at")
+        at = datetime.fromtimestamp(at_raw, UTC) if isinstance(at_raw, (int, float)) else None
+        if not isinstance(payload, dict):
+            self.hook_stats["bad"] += 1
+            return
+        rec = self._session_for(record.get("podium_session"), payload.get("session_id"))
+        if kind == "hook":
+            self.hook_stats["events"] += 1
+            event = str(record.get("event") or payload.get("hook_event_name") or "")
+            self.conn.execute(
+                "INSERT INTO hook_events (ts, session_id, claude_session_id, event, payload) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    at or datetime.now(UTC),
+                    rec.id if rec else None,
+                    payload.get("session_id"),
+                    event,
+                    _json(payload),
+                ],
+            )
+            if rec is None:
+                self.hook_stats["unknown_session"] += 1
+                return
+            self._learn_claude_ids(rec, payload)
+            change = from_hook(State(rec.state), event, payload)
+            if change is not None:
+                self.change_state(rec, change, at)
+        elif kind == "statusline" and rec is not None:
+            self._learn_claude_ids(rec, payload)
+
+    def _session_for(self, podium_id: Any, claude_id: Any) -> SessionRecord | None:
+        if isinstance(podium_id, str) and podium_id:
+            rec = self.registry.get(podium_id)
+            if rec is not None:
+                return rec
+        if isinstance(claude_id, str) and claude_id:
+            return self.registry.by_claude_session(claude_id)
+        return None
+
+    def _learn_claude_ids(self, rec: SessionRecord, payload: dict[str, Any]) -> None:
+        sid, transcript = payload.get("session_id"), payload.get("transcript_path")
+        fields: dict[str, Any] = {}
+        if isinstance(sid, str) and sid and sid != rec.claude_session_id:
+            rec.claude_session_id = fields["claude_session_id"] = sid
+        if isinstance(transcript, str) and transcript and transcript != rec.transcript_path:
+            rec.transcript_path = fields["transcript_path"] = transcript
+        if fields:
+            self.registry.update(rec.id, **fields)
+            self.publish_session(rec)
+
+    async def _watch_spool(self) -> None:
+        # step=10 ms: a hook line should reach the state within a few tens of ms.
+        async for _changes in watchfiles.awatch(
+            self.paths.spool,
+            debounce=200,
+            step=10,
+            stop_event=self._stop,
+            recursive=False,
+            force_polling=False,
+        ):
+            self.read_spool()
+
+    # -- tmux sweep -----------------------------------------------------------
+    async def sweep(self) -> None:
+        """One `list-panes -a`: pane deaths, vanished panes, pids."""
+        try:
+            panes = await self.blocking(self.tmux.list_panes)
+        except TmuxError as exc:
+            log.warning("tmux sweep failed: %s", exc)
+            return
+        alive = bool(panes) or await self.blocking(self.tmux.alive)
+        if alive != self.tmux_alive:
+            self.tmux_alive = alive
+            self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
+        by_pane = {p.pane_id: p for p in panes}
+        for rec in self.registry.listed():
+            pane = by_pane.get(rec.pane_id or "")
+            if pane is not None and pane.dead and rec.exit_code is None:
+                rec.exit_code = pane.dead_status
+                self.registry.update(rec.id, exit_code=pane.dead_status)
+            if State(rec.state) in FINAL_STATES:
+                continue
+            change = from_pane(
+                State(rec.state),
+                present=pane is not None,
+                dead=bool(pane and pane.dead),
+                dead_status=pane.dead_status if pane else None,
+            )
+            if change is None and pane is not None and rec.state == State.STARTING:
+                change = self._started_without_hooks(rec)
+            if change is not None:
+                self.change_state(rec, change)
+
+    def _started_without_hooks(self, rec: SessionRecord) -> Change | None:
+        """Agents without hooks leave `starting` once their pane runs.
+
+        Screen and process profiles refine this (session state issue); until one
+        speaks, an agent that is up and has asked nothing counts as idle.
+        """
+        from sessions.agents import HOOKED_AGENTS
+
+        if rec.agent in HOOKED_AGENTS:
+            return None
+        return Change(State.IDLE, Source.PROCESS, "pane running")
+
+    def wake_sweeper(self) -> None:
+        self._sweep_wakeup.set()
+
+    async def _sweep_loop(self) -> None:
+        interval = self.settings.engine.sweep_interval
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_wakeup.wait(), interval)
+            self._sweep_wakeup.clear()
+            try:
+                await self.sweep()
+                self.read_spool()  # belt and braces if a file event was missed
+            except Exception:
+                log.exception("sweep failed")
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

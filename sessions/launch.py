@@ -1,0 +1,54 @@
+"""Start an agent in a pane: `python -m sessions.launch SPEC_FILE -- ARGV…`.
+
+The spec file (JSON, mode 0600, written by the engine) holds the environment
+and working directory. It is read and deleted before anything else, so secrets
+such as API keys never sit on a command line (`ps` shows argv to every user)
+and nothing passes through a shell. Then the agent replaces this process.
+Stdlib only: this runs before every agent start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        sys.stderr.write("usage: python -m sessions.launch SPEC_FILE -- ARGV...\n")
+        return 2
+    spec_path, command = argv[0], argv[2:]
+    try:
+        with open(spec_path, encoding="utf-8") as fh:
+            spec = json.load(fh)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"podium: cannot read launch spec {spec_path}: {exc}\n")
+        return 126
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(spec_path)
+    env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+    cwd = spec.get("cwd") or os.getcwd()
+    try:
+        os.chdir(cwd)
+    except OSError as exc:
+        sys.stderr.write(f"podium: cannot enter {cwd}: {exc.strerror}\n")
+        return 126
+    try:
+        os.execvpe(command[0], command, env)
+    except FileNotFoundError:
+        sys.stderr.write(
+            f"podium: cannot start {command[0]!r}: not found on PATH. "
+            "Install it or set its path in podium's config (see `podium doctor`).\n"
+        )
+        return 127
+    except OSError as exc:
+        sys.stderr.write(f"podium: cannot start {command[0]!r}: {exc.strerror}\n")
+        return 126
+    return 0  # not reached: exec replaced us
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,98 @@
+"""Session state: the states, and the pure rules that move between them.
+
+`starting → busy ⇄ waiting | permission → exited`, plus `idle` (seen, nothing
+running), `limited` (hit a usage limit) and `lost` (the pane vanished).
+Sources, best first: Claude Code hooks, then screen profiles, then process
+activity. The rules here are pure functions so the engine, tests and the
+benchmarks share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class State(StrEnum):
+    STARTING = "starting"
+    BUSY = "busy"
+    WAITING = "waiting"
+    PERMISSION = "permission"
+    IDLE = "idle"
+    LIMITED = "limited"
+    EXITED = "exited"
+    LOST = "lost"
+
+
+# States that ask for the human: entering one opens an attention item.
+ATTENTION_STATES = frozenset({State.WAITING, State.PERMISSION, State.LIMITED})
+# Terminal states: nothing but a new launch leaves them.
+FINAL_STATES = frozenset({State.EXITED, State.LOST})
+
+
+class Source(StrEnum):
+    HOOK = "hook"
+    SCREEN = "screen"
+    PROCESS = "process"
+    TMUX = "tmux"
+    USER = "user"
+    ENGINE = "engine"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A decided transition: the new state and why."""
+
+    state: State
+    source: Source
+    detail: str = ""
+
+
+def from_hook(current: State, event: str, payload: dict) -> Change | None:
+    """The state a Claude Code hook event implies, or None when it says nothing new."""
+    if current in FINAL_STATES and event != "SessionStart":
+        return None
+    target: State | None = None
+    detail = event
+    if event == "SessionStart":
+        # At its prompt with nothing asked yet: nobody is waited for.
+        target = State.IDLE if current in (State.STARTING, *FINAL_STATES) else None
+    elif event in ("UserPromptSubmit", "PreToolUse", "PostToolUse", "PreCompact"):
+        target = State.BUSY
+    elif event == "PermissionRequest":
+        target = State.PERMISSION
+        tool = payload.get("tool_name")
+        detail = f"{event} {tool}" if isinstance(tool, str) else event
+    elif event == "Notification":
+        kind = payload.get("notification_type")
+        detail = f"{event} {kind}"
+        if kind == "permission_prompt":
+            target = State.PERMISSION
+        elif kind in ("elicitation_dialog", "agent_needs_input") and current is State.BUSY:
+            target = State.WAITING
+    elif event == "Stop":
+        target = State.WAITING
+    elif event == "StopFailure":
+        error = payload.get("error")
+        detail = f"{event} {error}"
+        target = State.LIMITED if error == "rate_limit" else State.WAITING
+    elif event == "SessionEnd":
+        target = State.EXITED
+        reason = payload.get("reason")
+        detail = f"{event} {reason}" if isinstance(reason, str) else event
+    if target is None or target == current:
+        return None
+    return Change(target, Source.HOOK, detail)
+
+
+def from_pane(
+    current: State, *, present: bool, dead: bool, dead_status: int | None
+) -> Change | None:
+    """What tmux's view of the pane implies: gone → lost, process ended → exited."""
+    if not present:
+        if current is State.LOST:
+            return None
+        return Change(State.LOST, Source.TMUX, "pane vanished")
+    if dead and current is not State.EXITED:
+        return Change(State.EXITED, Source.TMUX, f"exit status {dead_status}")
+    return None

@@ -1,0 +1,299 @@
+"""The tmux backend: podium's private tmux server, addressed by ids, never names.
+
+Built on libtmux's `Server` (socket handling, command runner). Every call that
+starts a program passes it as argv: tmux executes a multi-argument command
+directly, without a shell. One `list-panes -a` call gives a whole sweep.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import libtmux
+from libtmux import exc as tmux_exc
+
+# Unit separator: cannot occur in ids, numbers or commands, and tmux passes it through.
+_SEP = "\x1f"
+_PANE_FIELDS = (
+    "session_id",
+    "session_name",
+    "window_id",
+    "window_name",
+    "window_index",
+    "pane_id",
+    "pane_pid",
+    "pane_dead",
+    "pane_dead_status",
+    "pane_current_command",
+    "pane_active",
+    "window_active",
+    "session_attached",
+    "window_activity",
+    "pane_title",
+)
+
+
+class TmuxError(Exception):
+    """A tmux command failed; the message says which and why."""
+
+
+class TmuxMissing(TmuxError):
+    """tmux is not installed."""
+
+
+class TmuxServerGone(TmuxError):
+    """No server runs on podium's socket (never started, or killed)."""
+
+
+class PaneGone(TmuxError):
+    """The pane a command was aimed at no longer exists."""
+
+
+@dataclass(frozen=True)
+class PaneInfo:
+    """One pane, as one `list-panes -a` line reports it."""
+
+    session_id: str
+    session_name: str
+    window_id: str
+    window_name: str
+    window_index: int
+    pane_id: str
+    pid: int | None
+    dead: bool
+    dead_status: int | None
+    current_command: str
+    active: bool
+    window_active: bool
+    session_attached: bool
+    window_activity: int
+    title: str
+
+    @classmethod
+    def parse(cls, line: str) -> PaneInfo:
+        f = dict(zip(_PANE_FIELDS, line.split(_SEP), strict=False))
+
+        def num(key: str) -> int | None:
+            value = f.get(key, "")
+            return int(value) if value.lstrip("-").isdigit() else None
+
+        return cls(
+            session_id=f.get("session_id", ""),
+            session_name=f.get("session_name", ""),
+            window_id=f.get("window_id", ""),
+            window_name=f.get("window_name", ""),
+            window_index=num("window_index") or 0,
+            pane_id=f.get("pane_id", ""),
+            pid=num("pane_pid"),
+            dead=f.get("pane_dead") == "1",
+            dead_status=num("pane_dead_status"),
+            current_command=f.get("pane_current_command", ""),
+            active=f.get("pane_active") == "1",
+            window_active=f.get("window_active") == "1",
+            session_attached=(num("session_attached") or 0) > 0,
+            window_activity=num("window_activity") or 0,
+            title=f.get("pane_title", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Spawned:
+    session_id: str
+    window_id: str
+    pane_id: str
+    pid: int | None
+
+
+def tmux_path() -> str | None:
+    return shutil.which("tmux")
+
+
+def tmux_version() -> str | None:
+    """`tmux -V` without the 'tmux ' prefix, or None when tmux is missing."""
+    path = tmux_path()
+    if not path:
+        return None
+    out = subprocess.run([path, "-V"], capture_output=True, text=True, check=False)
+    return out.stdout.strip().removeprefix("tmux ") or None
+
+
+class Tmux:
+    """podium's tmux server on one socket."""
+
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+        if "/" in socket:
+            self.server = libtmux.Server(socket_path=socket)
+            self._socket_args = ["-S", socket]
+        else:
+            self.server = libtmux.Server(socket_name=socket)
+            self._socket_args = ["-L", socket]
+
+    # -- running commands -------------------------------------------------
+    def run(self, *args: str, input: str | None = None) -> list[str]:
+        """Run one tmux command; return stdout lines or raise a `TmuxError`."""
+        path = tmux_path()
+        if path is None:
+            raise TmuxMissing("tmux is not installed; install it (e.g. `apt-get install tmux`)")
+        if input is None:
+            try:
+                result = self.server.cmd(*args)
+            except tmux_exc.TmuxCommandNotFound:
+                raise TmuxMissing("tmux is not installed") from None
+            stdout, stderr, code = result.stdout, result.stderr, result.returncode
+        else:
+            proc = subprocess.run(
+                [path, *self._socket_args, *args],
+                input=input,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            stdout = proc.stdout.splitlines()
+            stderr = [line for line in proc.stderr.splitlines() if line]
+            code = proc.returncode
+        if code != 0 or (stderr and not stdout and args[0] not in ("has-session",)):
+            self._raise(args, stderr)
+        return stdout
+
+    def _raise(self, args: tuple[str, ...], stderr: list[str]) -> None:
+        message = "; ".join(stderr) or "failed"
+        if "no server running" in message or "error connecting to" in message:
+            raise TmuxServerGone(f"no tmux server on socket {self.socket!r}")
+        if "can't find pane" in message or "can't find window" in message:
+            raise PaneGone(message)
+        raise TmuxError(f"tmux {args[0]}: {message}")
+
+    # -- queries ----------------------------------------------------------
+    def alive(self) -> bool:
+        try:
+            self.run("list-sessions", "-F", "#{session_id}")
+        except TmuxServerGone:
+            return False
+        return True
+
+    def has_session(self, name: str) -> bool:
+        try:
+            self.run("has-session", "-t", f"={name}")
+        except TmuxServerGone:
+            return False
+        except TmuxError:
+            return False
+        return True
+
+    def list_panes(self) -> list[PaneInfo]:
+        """Every pane of the server in one call; empty when no server runs."""
+        fmt = _SEP.join(f"#{{{name}}}" for name in _PANE_FIELDS)
+        try:
+            lines = self.run("list-panes", "-a", "-F", fmt)
+        except TmuxServerGone:
+            return []
+        return [PaneInfo.parse(line) for line in lines if line]
+
+    def capture(self, pane_id: str, *, escapes: bool = False) -> str:
+        """The visible screen of a pane, as text (with colour escapes if asked)."""
+        args = ["capture-pane", "-p", "-t", pane_id]
+        if escapes:
+            args.append("-e")
+        return "\n".join(self.run(*args))
+
+    # -- actions ----------------------------------------------------------
+    def spawn(
+        self,
+        session_name: str,
+        window_name: str,
+        argv: list[str],
+        cwd: str,
+        *,
+        width: int = 200,
+        height: int = 50,
+    ) -> Spawned:
+        """Start `argv` in a new window of `session_name` (created if missing)."""
+        fmt = _SEP.join(("#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}"))
+        # tmux runs a command of one argument through `sh -c`; `env` makes
+        # every command at least two arguments, so none ever meets a shell.
+        command = ["env", *argv] if len(argv) == 1 else list(argv)
+        # remain-on-exit is set server-wide in the same tmux call, before the
+        # program starts: a finished pane keeps its exit code and last words,
+        # even for a program that exits at once.
+        keep = ["set-option", "-g", "remain-on-exit", "on", ";"]
+        if self.has_session(session_name):
+            out = self.run(
+                *keep,
+                "new-window",
+                "-d",
+                "-P",
+                "-F",
+                fmt,
+                "-t",
+                f"={session_name}:",
+                "-n",
+                window_name,
+                "-c",
+                cwd,
+                "--",
+                *command,
+            )
+        else:
+            out = self.run(
+                "start-server",
+                ";",
+                *keep,
+                "new-session",
+                "-d",
+                "-P",
+                "-F",
+                fmt,
+                "-s",
+                session_name,
+                "-n",
+                window_name,
+                "-c",
+                cwd,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                "--",
+                *command,
+            )
+        session_id, window_id, pane_id, pid = out[0].split(_SEP)
+        return Spawned(session_id, window_id, pane_id, int(pid) if pid.isdigit() else None)
+
+    def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> None:
+        """Type `text` into a pane, literally; multi-line text goes as a bracketed paste."""
+        if "\n" in text:
+            buffer = f"podium-send-{pane_id.lstrip('%')}"
+            self.run("load-buffer", "-b", buffer, "-", input=text)
+            self.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
+        elif text:
+            self.run("send-keys", "-t", pane_id, "-l", "--", text)
+        if enter:
+            self.run("send-keys", "-t", pane_id, "Enter")
+
+    def send_keys(self, pane_id: str, *keys: str) -> None:
+        self.run("send-keys", "-t", pane_id, *keys)
+
+    def kill_pane(self, pane_id: str) -> None:
+        self.run("kill-pane", "-t", pane_id)
+
+    def select_pane(self, pane_id: str) -> None:
+        """Make the pane the active one of its window and its window the current one."""
+        self.run("select-window", "-t", pane_id)
+        self.run("select-pane", "-t", pane_id)
+
+    def attach_argv(self, target: str) -> list[str]:
+        """The command that attaches the current terminal to `target`."""
+        return [tmux_path() or "tmux", *self._socket_args, "attach-session", "-t", target]
+
+    def switch_client_argv(self, target: str) -> list[str]:
+        return [tmux_path() or "tmux", *self._socket_args, "switch-client", "-t", target]
+
+    def socket_path(self) -> str | None:
+        try:
+            out = self.run("display-message", "-p", "#{socket_path}")
+        except TmuxError:
+            return None
+        return out[0] if out else None

@@ -1,0 +1,31 @@
+"""`podium doctor [--json]`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from sessions.doctor import run_checks
+from tui.cli.common import print_json
+
+_MARK = {"ok": "ok  ", "warn": "warn", "error": "FAIL"}
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool) -> None:
+    """Check tmux, Claude Code, paths, permissions and the engine."""
+    checks = run_checks()
+    if as_json:
+        print_json([c.to_json() for c in checks])
+    else:
+        for c in checks:
+            click.echo(f"[{_MARK[c.status]}] {c.name}: {c.detail}")
+            if c.fix and c.status != "ok":
+                click.echo(f"       fix: {c.fix}")
+    if any(c.status == "error" for c in checks):
+        sys.exit(1)
+
+
+COMMANDS = [doctor]

@@ -1,0 +1,29 @@
+"""The `podium` console script.
+
+`podium hook` and `podium statusline` run inside Claude Code's loop, many times
+a minute: they are dispatched here before anything heavy is imported (no
+click, no DuckDB, no textual), and they always exit 0.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "hook":
+        from collectors.spool import run_hook
+
+        return run_hook(args[1:])
+    if args and args[0] == "statusline":
+        from collectors.spool import run_statusline
+
+        return run_statusline(args[1:])
+    from tui.cli import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
