@@ -13,6 +13,16 @@ import contextlib
 import json
 import os
 import sys
+import time
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"podium: {message}\n")
+    sys.stderr.flush()
+    # tmux marks a pane dead as soon as its process ends and may drop output
+    # it has not read yet; a moment's pause keeps the reason on screen.
+    time.sleep(0.5)
+    return code
 
 
 def main(argv: list[str]) -> int:
@@ -24,8 +34,7 @@ def main(argv: list[str]) -> int:
         with open(spec_path, encoding="utf-8") as fh:
             spec = json.load(fh)
     except (OSError, ValueError) as exc:
-        sys.stderr.write(f"podium: cannot read launch spec {spec_path}: {exc}\n")
-        return 126
+        return _fail(f"cannot read launch spec {spec_path}: {exc}", 126)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(spec_path)
@@ -34,19 +43,17 @@ def main(argv: list[str]) -> int:
     try:
         os.chdir(cwd)
     except OSError as exc:
-        sys.stderr.write(f"podium: cannot enter {cwd}: {exc.strerror}\n")
-        return 126
+        return _fail(f"cannot enter {cwd}: {exc.strerror}", 126)
     try:
         os.execvpe(command[0], command, env)
     except FileNotFoundError:
-        sys.stderr.write(
-            f"podium: cannot start {command[0]!r}: not found on PATH. "
-            "Install it or set its path in podium's config (see `podium doctor`).\n"
+        return _fail(
+            f"cannot start {command[0]!r}: not found on PATH. "
+            "Install it or set its path in podium's config (see `podium doctor`).",
+            127,
         )
-        return 127
     except OSError as exc:
-        sys.stderr.write(f"podium: cannot start {command[0]!r}: {exc.strerror}\n")
-        return 126
+        return _fail(f"cannot start {command[0]!r}: {exc.strerror}", 126)
     return 0  # not reached: exec replaced us
 
 

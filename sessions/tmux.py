@@ -7,6 +7,7 @@ directly, without a shell. One `list-panes -a` call gives a whole sweep.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from libtmux import exc as tmux_exc
 
 # Unit separator: cannot occur in ids, numbers or commands, and tmux passes it through.
 _SEP = "\x1f"
+_DEAD_LINE = re.compile(r"Pane is dead \((?:status (\d+)|signal (\d+))")
 _PANE_FIELDS = (
     "session_id",
     "session_name",
@@ -191,6 +193,23 @@ class Tmux:
         except TmuxServerGone:
             return []
         return [PaneInfo.parse(line) for line in lines if line]
+
+    def dead_status_from_screen(self, pane_id: str) -> int | None:
+        """The exit status tmux wrote on a dead pane ("Pane is dead (status N, …)").
+
+        `#{pane_dead_status}` is sometimes empty although tmux knows the status
+        (seen with tmux 3.3a under load); the line it prints is the fallback.
+        """
+        try:
+            screen = self.capture(pane_id)
+        except TmuxError:
+            return None
+        match = _DEAD_LINE.search(screen)
+        if match is None:
+            return None
+        if match.group(1) is not None:
+            return int(match.group(1))
+        return 128 + int(match.group(2))
 
     def capture(self, pane_id: str, *, escapes: bool = False) -> str:
         """The visible screen of a pane, as text (with colour escapes if asked)."""

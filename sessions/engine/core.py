@@ -34,6 +34,8 @@ from sessions.tmux import Tmux, TmuxError
 
 log = logging.getLogger("podium.engine")
 T = TypeVar("T")
+# Seconds to wait for tmux to learn a dead pane's exit status.
+DEAD_STATUS_GRACE = 3.0
 
 
 class Engine:
@@ -49,6 +51,7 @@ class Engine:
         self._lock_fd: int | None = None
         self._sweep_wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._dead_without_status: dict[str, float] = {}
         self.tmux_alive: bool | None = None
 
     # -- lifecycle ----------------------------------------------------------
@@ -210,16 +213,33 @@ class Engine:
         by_pane = {p.pane_id: p for p in panes}
         for rec in self.registry.listed():
             pane = by_pane.get(rec.pane_id or "")
-            if pane is not None and pane.dead and rec.exit_code is None:
+            if (
+                pane is not None
+                and pane.dead
+                and pane.dead_status is not None
+                and rec.exit_code != pane.dead_status
+            ):
                 rec.exit_code = pane.dead_status
                 self.registry.update(rec.id, exit_code=pane.dead_status)
             if State(rec.state) in FINAL_STATES:
                 continue
+            if pane is not None and pane.dead and pane.dead_status is None:
+                status = await self.blocking(self.tmux.dead_status_from_screen, pane.pane_id)
+                if status is not None:
+                    rec.exit_code = status
+                    self.registry.update(rec.id, exit_code=status)
+                else:
+                    # tmux sees the pty close before it reaps the process: the
+                    # status follows a moment later. Wait for it, not forever.
+                    first = self._dead_without_status.setdefault(pane.pane_id, time.monotonic())
+                    if time.monotonic() - first < DEAD_STATUS_GRACE:
+                        self.wake_sweeper_soon()
+                        continue
             change = from_pane(
                 State(rec.state),
                 present=pane is not None,
                 dead=bool(pane and pane.dead),
-                dead_status=pane.dead_status if pane else None,
+                dead_status=rec.exit_code if pane and pane.dead else None,
             )
             if change is None and pane is not None and rec.state == State.STARTING:
                 change = self._started_without_hooks(rec)
@@ -240,6 +260,9 @@ class Engine:
 
     def wake_sweeper(self) -> None:
         self._sweep_wakeup.set()
+
+    def wake_sweeper_soon(self, delay: float = 0.1) -> None:
+        asyncio.get_running_loop().call_later(delay, self._sweep_wakeup.set)
 
     async def _sweep_loop(self) -> None:
         interval = self.settings.engine.sweep_interval

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Make this checkout runnable: tmux (when missing) and .venv with podium in it.
+# Usage: scripts/bootstrap.sh [--test]   (--test adds the test tools)
+# Idempotent: a second run with nothing changed takes well under a second.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+
+say() { printf 'podium setup: %s\n' "$*" >&2; }
+
+# --- tmux -------------------------------------------------------------------
+if ! command -v tmux >/dev/null 2>&1; then
+  say "tmux is missing; installing it"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    $sudo_cmd apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq tmux >&2
+  elif command -v dnf >/dev/null 2>&1; then
+    $sudo_cmd dnf install -y tmux >&2
+  elif command -v brew >/dev/null 2>&1; then
+    brew install tmux >&2
+  else
+    say "cannot install tmux here: install it with your package manager, then run this again"
+    exit 1
+  fi
+fi
+
+# --- Python >= 3.11 -----------------------------------------------------------
+python=""
+for candidate in "${PODIUM_PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+  [ -n "$candidate" ] || continue
+  if command -v "$candidate" >/dev/null 2>&1 &&
+     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    python="$candidate"; break
+  fi
+done
+if [ -z "$python" ]; then
+  say "podium needs Python 3.11 or newer; install it (or set PODIUM_PYTHON) and run this again"
+  exit 1
+fi
+
+# --- the virtual environment -----------------------------------------------------
+venv="$repo/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  say "creating $venv"
+  "$python" -m venv "$venv"
+fi
+stamp="$venv/.podium-installed$extras"
+digest="$(cat "$repo/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  say "installing podium$extras into $venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo$extras" >&2
+  echo "$digest" > "$stamp"
+fi

@@ -1,0 +1,153 @@
+"""Shared fixtures: real tmux servers on private sockets, real data dirs, the real CLI.
+
+Every test that touches podium gets its own data dir, runtime dir (short: Unix
+socket paths are limited to 108 bytes), tmux socket and Claude config dir, so
+tests never see each other's engines or the user's own podium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from libtmux.test.retry import retry_until
+
+REPO = Path(__file__).resolve().parent.parent
+PODIUM = [sys.executable, "-m", "tui"]
+_script = Path(sys.executable).with_name("podium")
+if _script.exists():
+    PODIUM = [str(_script)]
+
+try:  # the real Claude Code CLI bed, when its module is present
+    from claude_bed import claude_bin, claude_env, fake_api  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
+
+@dataclass
+class PodiumEnv:
+    """One isolated podium installation: env, dirs, and a way to run its CLI."""
+
+    root: Path
+    env: dict[str, str]
+    data: Path
+    runtime: Path
+    socket: str
+    claude_dir: Path
+    workdir: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def run(
+        self, *args: str, input: str | None = None, check: bool = False, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `podium ARGS…` as a real process with this env."""
+        return subprocess.run(
+            [*PODIUM, *args],
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+            cwd=self.workdir,
+        )
+
+    def json(self, *args: str) -> Any:
+        out = self.run(*args, "--json")
+        assert out.returncode == 0, f"podium {' '.join(args)} failed: {out.stderr}"
+        return json.loads(out.stdout)
+
+    def session(self, name: str) -> dict[str, Any]:
+        for rec in self.json("ls"):
+            if rec["name"] == name:
+                return rec
+        raise AssertionError(f"no session {name!r} in podium ls")
+
+    def wait_state(self, name: str, *states: str, seconds: float = 30) -> dict[str, Any]:
+        """Retry until session `name` is in one of `states`; return its record."""
+        seen: list[str] = []
+
+        def check() -> bool:
+            rec = self.session(name)
+            if not seen or seen[-1] != rec["state"]:
+                seen.append(rec["state"])
+            return rec["state"] in states
+
+        if not retry_until(check, seconds, raises=False):
+            raise AssertionError(f"{name} never reached {states}; states seen: {seen}")
+        return self.session(name)
+
+    def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
+        )
+
+    def screen(self, pane_id: str, history: int = 200) -> str:
+        """The pane's text, with `history` lines of scrollback (a dead pane's last words
+        scroll there)."""
+        return self.tmux("capture-pane", "-p", "-t", pane_id, "-S", f"-{history}").stdout
+
+    def spool_lines(self) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+        for path in sorted((self.data / "spool").glob("hooks-*.jsonl")):
+            lines += [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        return lines
+
+
+@pytest.fixture
+def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
+    runtime = Path(tempfile.mkdtemp(prefix="pdm-", dir="/tmp"))
+    socket = f"podium-test-{uuid.uuid4().hex[:8]}"
+    data = tmp_path / "data"
+    claude_dir = tmp_path / "claude"
+    claude_dir.mkdir()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PODIUM_", "TMUX", "CLAUDE_", "ANTHROPIC_"))
+    }
+    env.update(
+        PODIUM_DATA_DIR=str(data),
+        PODIUM_RUNTIME_DIR=str(runtime),
+        PODIUM_TMUX_SOCKET=socket,
+        PODIUM_CONFIG=str(tmp_path / "config.toml"),
+        CLAUDE_CONFIG_DIR=str(claude_dir),
+        PODIUM_SIM_SPEED="10",
+        PODIUM_SIM_SEED="7",
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    )
+    penv = PodiumEnv(tmp_path, env, data, runtime, socket, claude_dir, workdir)
+    yield penv
+    penv.run("engine", "stop", timeout=30)
+    penv.tmux("kill-server")
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def engine(podium_env: PodiumEnv) -> PodiumEnv:
+    """A running engine for `podium_env`."""
+    out = podium_env.run("engine", "start")
+    assert out.returncode == 0, out.stderr
+    return podium_env
+
+
+@pytest.fixture
+def wait() -> Callable[..., bool]:
+    """libtmux's retry helper: `wait(lambda: cond, seconds)` instead of sleeps."""
+
+    def _wait(fn: Callable[[], bool], seconds: float = 20) -> bool:
+        return retry_until(fn, seconds, raises=True)
+
+    return _wait

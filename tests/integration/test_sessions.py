@@ -1,0 +1,110 @@
+"""Sessions in a real tmux server: new, ls, send, kill, exit codes, vanished panes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from conftest import PodiumEnv
+from libtmux.test.retry import retry_until
+
+NASTY = "it's \"quoted\" $(touch /tmp/pwned) `id` $HOME; rm -rf x && echo \\n"
+
+
+def test_new_session_lists_with_tmux_ids(engine: PodiumEnv):
+    rec = engine.json("new", "--name", "sh one", "--agent", "shell", "--cwd", str(engine.workdir))
+    assert rec["name"] == "sh one" and rec["agent"] == "shell"
+    assert rec["pane_id"].startswith("%") and rec["window_id"].startswith("@")
+    [listed] = engine.json("ls")
+    for key in ("id", "name", "agent", "state", "state_since", "pane_id", "pid", "cwd",
+                "claude_session_id"):
+        assert key in listed
+    datetime.fromisoformat(listed["state_since"])
+    assert listed["cwd"] == str(engine.workdir)
+    panes = engine.tmux("list-panes", "-a", "-F", "#{pane_id} #{pane_pid}").stdout.split()
+    assert rec["pane_id"] in panes and str(listed["pid"]) in panes
+    # The agent pane does not carry a caller's TMUX and does know its podium id.
+    engine.run("send", "sh one", "echo id=$PODIUM_SESSION_ID tmux=${TMUX:-none}", check=True)
+    retry_until(lambda: f"id={rec['id']} tmux=none" in engine.screen(rec["pane_id"]), 10)
+
+
+def test_send_arrives_byte_for_byte(engine: PodiumEnv):
+    out_file = engine.workdir / "got.txt"
+    rec = engine.json("new", "--name", "cat", "--agent", "shell", "--cwd", str(engine.workdir),
+                      "--cmd", f"tee {out_file}")
+    retry_until(lambda: engine.session("cat")["state"] == "idle", 10)
+    engine.run("send", "cat", NASTY, check=True)
+    retry_until(lambda: out_file.exists() and out_file.read_text() == NASTY + "\n", 10)
+    assert not (engine.root / "pwned").exists()
+    engine.run("send", "cat", "-", input="line one\nline two", check=True)
+    retry_until(lambda: out_file.read_text().endswith("line one\nline two\n"), 10)
+    assert rec["pane_id"]
+
+
+def test_exit_code_is_kept(engine: PodiumEnv):
+    engine.json("new", "--name", "short", "--agent", "shell", "--cmd", "sh -c 'exit 7'")
+    rec = engine.wait_state("short", "exited", seconds=15)
+    assert rec["exit_code"] == 7
+    out = engine.run("send", "short", "hello")
+    assert out.returncode == 1 and "has exited (exit code 7)" in out.stderr
+
+
+def test_missing_program_exits_127(engine: PodiumEnv):
+    rec = engine.json("new", "--name", "bad", "--agent", "shell", "--cmd", "no-such-program-x")
+    engine.wait_state("bad", "exited", seconds=15)
+    assert engine.session("bad")["exit_code"] == 127
+    assert rec["pane_id"]
+
+
+def test_kill_removes_the_pane_and_frees_the_name(engine: PodiumEnv):
+    rec = engine.json("new", "--name", "victim", "--agent", "shell")
+    out = engine.run("kill", "victim")
+    assert out.returncode == 0, out.stderr
+    assert engine.json("ls") == []
+    panes = engine.tmux("list-panes", "-a", "-F", "#{pane_id}").stdout.split()
+    assert rec["pane_id"] not in panes
+    assert engine.json("new", "--name", "victim", "--agent", "shell")["name"] == "victim"
+
+
+@pytest.mark.parametrize("command", [("send", "ghost", "hi"), ("kill", "ghost"),
+                                     ("attach", "ghost")])
+def test_unknown_names_get_one_line(engine: PodiumEnv, command: tuple[str, ...]):
+    out = engine.run(*command)
+    assert out.returncode == 1
+    assert out.stderr == "podium: no session named 'ghost'\n"
+
+
+def test_duplicate_name_and_bad_cwd(engine: PodiumEnv):
+    engine.json("new", "--name", "dup", "--agent", "shell")
+    out = engine.run("new", "--name", "dup", "--agent", "shell")
+    assert out.returncode == 1 and "already exists" in out.stderr
+    out = engine.run("new", "--agent", "shell", "--cwd", str(engine.root / "nope"))
+    assert out.returncode != 0 and "nope" in out.stderr
+    out = engine.run("new", "--agent", "nonsense")
+    assert out.returncode == 2  # bad usage
+
+
+def test_pane_killed_outside_podium_becomes_lost(engine: PodiumEnv):
+    rec = engine.json("new", "--name", "gone", "--agent", "shell")
+    engine.tmux("kill-pane", "-t", rec["pane_id"])
+    assert engine.wait_state("gone", "lost", seconds=15)["state"] == "lost"
+
+
+def test_tmux_server_killed_under_the_engine(engine: PodiumEnv):
+    engine.json("new", "--name", "a", "--agent", "shell")
+    engine.tmux("kill-server")
+    engine.wait_state("a", "lost", seconds=15)
+    # The engine lives on and starts a new server for the next session.
+    rec = engine.json("new", "--name", "b", "--agent", "shell")
+    assert engine.wait_state("b", "idle", seconds=15)["pane_id"] == rec["pane_id"]
+
+
+def test_restarted_engine_keeps_the_registry(engine: PodiumEnv):
+    engine.json("new", "--name", "keep", "--agent", "shell")
+    engine.wait_state("keep", "idle")
+    engine.run("engine", "stop", check=True)
+    rec = engine.session("keep")  # starts a new engine on demand
+    assert rec["state"] == "idle"
+    engine.run("send", "keep", "exit 3", check=True)
+    assert engine.wait_state("keep", "exited")["exit_code"] == 3
+

@@ -1,0 +1,60 @@
+"""Settings: defaults, TOML, env overrides, and errors that name file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collectors.settings import Settings, SettingsError, documented_keys, load_settings
+
+
+def test_defaults_without_a_file(tmp_path: Path):
+    settings = load_settings(tmp_path / "absent.toml", environ={})
+    assert settings == Settings()
+    assert settings.tmux.socket == "podium"
+
+
+def test_file_and_env_overrides(tmp_path: Path):
+    file = tmp_path / "config.toml"
+    file.write_text('[tmux]\nsocket = "mine"\n[ui]\nstage_size = 4\n')
+    settings = load_settings(file, environ={"PODIUM_UI__STAGE_SIZE": "5"})
+    assert settings.tmux.socket == "mine"
+    assert settings.ui.stage_size == 5
+    settings = load_settings(file, environ={"PODIUM_TMUX_SOCKET": "env-sock"})
+    assert settings.tmux.socket == "env-sock"
+
+
+def test_unknown_key_names_file_and_key(tmp_path: Path):
+    file = tmp_path / "config.toml"
+    file.write_text("[engine]\nsweep_intervall = 2\n")
+    with pytest.raises(SettingsError) as err:
+        load_settings(file, environ={})
+    message = str(err.value)
+    assert str(file) in message and "engine.sweep_intervall" in message
+    assert "\n" not in message
+
+
+def test_wrong_type_names_the_key(tmp_path: Path):
+    file = tmp_path / "config.toml"
+    file.write_text('[ui]\nstage_size = "three"\n')
+    with pytest.raises(SettingsError, match=r"ui\.stage_size"):
+        load_settings(file, environ={})
+
+
+def test_invalid_toml(tmp_path: Path):
+    file = tmp_path / "config.toml"
+    file.write_text("[tmux\nsocket=1")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(file, environ={})
+
+
+def test_bad_env_value_names_the_key(tmp_path: Path):
+    with pytest.raises(SettingsError, match=r"engine\.sweep_interval"):
+        load_settings(tmp_path / "none.toml", environ={"PODIUM_ENGINE__SWEEP_INTERVAL": "fast"})
+
+
+def test_every_key_is_documented():
+    rows = documented_keys()
+    assert rows
+    assert all(doc for _key, _default, doc in rows), [k for k, _, d in rows if not d]

@@ -1,0 +1,96 @@
+"""`podium hook` / `podium statusline`: one line per call, exit 0 whatever comes in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PODIUM = [str(Path(sys.executable).with_name("podium"))]
+
+
+def run(args: list[str], data: Path, stdin: bytes, **extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env.update(PODIUM_DATA_DIR=str(data), **extra)
+    return subprocess.run([*PODIUM, *args], input=stdin, env=env, capture_output=True, timeout=30)
+
+
+def spooled(data: Path, kind: str = "hooks") -> list[dict]:
+    out: list[dict] = []
+    for f in sorted((data / "spool").glob(f"{kind}-*.jsonl")):
+        out += [json.loads(line) for line in f.read_text().splitlines()]
+    return out
+
+
+def test_hook_appends_payload(tmp_path: Path):
+    payload = {"session_id": "abc", "hook_event_name": "Stop", "cwd": "/x"}
+    result = run(["hook", "Stop"], tmp_path, json.dumps(payload).encode(), PODIUM_SESSION_ID="s1")
+    assert result.returncode == 0 and result.stdout == b""
+    [line] = spooled(tmp_path)
+    assert line["event"] == "Stop" and line["payload"] == payload
+    assert line["podium_session"] == "s1" and line["kind"] == "hook"
+    spool_file = next((tmp_path / "spool").glob("hooks-*.jsonl"))
+    assert spool_file.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("stdin", [b"not json {", b"[1, 2]", b"", b"\xff\xfe garbage"])
+def test_bad_payload_is_kept_and_logged_never_fatal(tmp_path: Path, stdin: bytes):
+    result = run(["hook", "Notification"], tmp_path, stdin)
+    assert result.returncode == 0
+    [line] = spooled(tmp_path)
+    assert line["error"] == "payload is not a JSON object" and "payload" not in line
+    assert "Notification" in (tmp_path / "spool" / "errors.log").read_text()
+
+
+def test_missing_data_dir_is_created(tmp_path: Path):
+    data = tmp_path / "deep" / "er"
+    assert run(["hook", "Stop"], data, b"{}").returncode == 0
+    assert len(spooled(data)) == 1
+
+
+def test_unwritable_data_dir_still_exits_zero(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a dir")
+    result = run(["hook", "Stop"], blocker / "data", b"{}")
+    assert result.returncode == 0
+    assert b"podium:" in result.stderr
+
+
+def test_concurrent_hooks_never_interleave(tmp_path: Path):
+    big = json.dumps({"session_id": "s", "tool_input": {"content": "x" * 200_000}}).encode()
+    procs = [
+        subprocess.Popen(
+            [*PODIUM, "hook", "PreToolUse"],
+            stdin=subprocess.PIPE,
+            env={**os.environ, "PODIUM_DATA_DIR": str(tmp_path)},
+        )
+        for _ in range(8)
+    ]
+    for p in procs:
+        p.communicate(big, timeout=30)
+    lines = spooled(tmp_path)
+    assert len(lines) == 8
+    assert all(len(x["payload"]["tool_input"]["content"]) == 200_000 for x in lines)
+
+
+def test_statusline_spools_and_prints(tmp_path: Path):
+    payload = {
+        "session_id": "abc",
+        "model": {"id": "claude-sonnet-4-5", "display_name": "Sonnet 4.5"},
+        "context_window": {"used_percentage": 12.4},
+        "rate_limits": {
+            "five_hour": {"used_percentage": 23.5, "resets_at": 1738425600},
+            "seven_day": {"used_percentage": 1738857600, "resets_at": 1738857600},
+        },
+    }
+    result = run(["statusline"], tmp_path, json.dumps(payload).encode())
+    assert result.returncode == 0
+    line = result.stdout.decode().strip()
+    assert "Sonnet 4.5" in line and "5h 24%" in line
+    assert "7d" not in line  # the known bug: an epoch in used_percentage is rejected
+    [rec] = spooled(tmp_path, "statusline")
+    assert rec["payload"]["session_id"] == "abc"

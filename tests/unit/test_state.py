@@ -1,0 +1,58 @@
+"""The pure state rules: what each hook event and pane fact implies."""
+
+from __future__ import annotations
+
+import pytest
+
+from sessions.state import Source, State, from_hook, from_pane
+
+
+@pytest.mark.parametrize(
+    ("current", "event", "payload", "expected"),
+    [
+        (State.STARTING, "SessionStart", {"source": "startup"}, State.IDLE),
+        (State.IDLE, "UserPromptSubmit", {"prompt": "hi"}, State.BUSY),
+        (State.WAITING, "UserPromptSubmit", {}, State.BUSY),
+        (State.BUSY, "PermissionRequest", {"tool_name": "Write"}, State.PERMISSION),
+        (State.BUSY, "Notification", {"notification_type": "permission_prompt"}, State.PERMISSION),
+        (State.PERMISSION, "PreToolUse", {"tool_name": "Write"}, State.BUSY),
+        (State.BUSY, "Stop", {}, State.WAITING),
+        (State.PERMISSION, "Stop", {}, State.WAITING),
+        (State.BUSY, "StopFailure", {"error": "rate_limit"}, State.LIMITED),
+        (State.BUSY, "StopFailure", {"error": "server_error"}, State.WAITING),
+        (State.WAITING, "SessionEnd", {"reason": "prompt_input_exit"}, State.EXITED),
+    ],
+)
+def test_hook_events_move_state(current, event, payload, expected):
+    change = from_hook(current, event, payload)
+    assert change is not None
+    assert change.state is expected
+    assert change.source is Source.HOOK
+
+
+@pytest.mark.parametrize(
+    ("current", "event", "payload"),
+    [
+        (State.BUSY, "UserPromptSubmit", {}),  # already busy
+        (State.WAITING, "Notification", {"notification_type": "idle_prompt"}),
+        (State.BUSY, "SubagentStop", {}),
+        (State.EXITED, "Stop", {}),  # nothing revives an exited session but a new start
+        (State.IDLE, "SessionStart", {"source": "clear"}),
+    ],
+)
+def test_events_that_change_nothing(current, event, payload):
+    assert from_hook(current, event, payload) is None
+
+
+def test_resumed_session_start_leaves_exited():
+    change = from_hook(State.EXITED, "SessionStart", {"source": "resume"})
+    assert change is not None and change.state is State.IDLE
+
+
+def test_pane_facts():
+    gone = from_pane(State.BUSY, present=False, dead=False, dead_status=None)
+    assert gone is not None and gone.state is State.LOST
+    dead = from_pane(State.WAITING, present=True, dead=True, dead_status=3)
+    assert dead is not None and dead.state is State.EXITED and "3" in dead.detail
+    assert from_pane(State.BUSY, present=True, dead=False, dead_status=None) is None
+    assert from_pane(State.LOST, present=False, dead=False, dead_status=None) is None
