@@ -221,6 +221,10 @@ class Engine:
             ):
                 rec.exit_code = pane.dead_status
                 self.registry.update(rec.id, exit_code=pane.dead_status)
+            if pane is not None and (pane.window_id, pane.pid) != (rec.window_id, rec.pid):
+                # Moved by join-pane/break-pane (the stage) or respawned: ids follow.
+                rec.window_id, rec.pid = pane.window_id, pane.pid
+                self.registry.update(rec.id, window_id=pane.window_id, pid=pane.pid)
             if State(rec.state) in FINAL_STATES:
                 continue
             if pane is not None and pane.dead and pane.dead_status is None:

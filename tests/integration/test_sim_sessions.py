@@ -1,0 +1,43 @@
+"""The sim agent in a podium session: its hooks drive the state through the real spool."""
+
+from __future__ import annotations
+
+from conftest import PodiumEnv
+from libtmux.test.retry import retry_until
+
+
+def test_sim_prompt_runs_busy_then_waiting(engine: PodiumEnv):
+    rec = engine.json(
+        "new", "--agent", "sim", "--name", "s1", "--prompt", "[nopermission] [work=2] hello"
+    )
+    engine.wait_state("s1", "busy")
+    done = engine.wait_state("s1", "waiting", seconds=30)
+    assert done["claude_session_id"], "SessionStart should have taught podium the id"
+    events = [line["event"] for line in engine.spool_lines() if line["podium_session"] == rec["id"]]
+    assert events[0] == "SessionStart" and "UserPromptSubmit" in events and events[-1] == "Stop"
+    transcripts = list(engine.claude_dir.glob("projects/*/*.jsonl"))
+    assert [t.stem for t in transcripts] == [done["claude_session_id"]]
+
+
+def test_sim_permission_dialog_then_answer(engine: PodiumEnv):
+    rec = engine.json(
+        "new", "--agent", "sim", "--name", "perm", "--prompt", "[permission] [work=2] [tools=1] go"
+    )
+    engine.wait_state("perm", "permission", seconds=30)
+    retry_until(lambda: "Do you want to proceed?" in engine.screen(rec["pane_id"]), 10)
+    engine.run("send", "perm", "1", check=True)
+    engine.wait_state("perm", "busy", "waiting", seconds=20)
+    assert engine.wait_state("perm", "waiting", seconds=30)["state"] == "waiting"
+
+
+def test_sim_exit_becomes_exited(engine: PodiumEnv):
+    engine.json("new", "--agent", "sim", "--name", "bye")
+    engine.wait_state("bye", "idle", seconds=20)
+    engine.run("send", "bye", "/exit", check=True)
+    rec = engine.wait_state("bye", "exited", seconds=20)
+    assert rec["state_since"]
+
+
+def test_sim_limit_becomes_limited(engine: PodiumEnv):
+    engine.json("new", "--agent", "sim", "--name", "lim", "--prompt", "[limit] more please")
+    engine.wait_state("lim", "limited", seconds=30)
