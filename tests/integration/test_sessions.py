@@ -8,7 +8,7 @@ import pytest
 from conftest import PodiumEnv
 from libtmux.test.retry import retry_until
 
-NASTY = "it's \"quoted\" $(touch /tmp/pwned) `id` $HOME; rm -rf x && echo \\n"
+NASTY = 'it\'s "quoted" $(touch /tmp/pwned) `id` $HOME; rm -rf x && echo \\n'
 
 
 def test_new_session_lists_with_tmux_ids(engine: PodiumEnv):
@@ -16,8 +16,17 @@ def test_new_session_lists_with_tmux_ids(engine: PodiumEnv):
     assert rec["name"] == "sh one" and rec["agent"] == "shell"
     assert rec["pane_id"].startswith("%") and rec["window_id"].startswith("@")
     [listed] = engine.json("ls")
-    for key in ("id", "name", "agent", "state", "state_since", "pane_id", "pid", "cwd",
-                "claude_session_id"):
+    for key in (
+        "id",
+        "name",
+        "agent",
+        "state",
+        "state_since",
+        "pane_id",
+        "pid",
+        "cwd",
+        "claude_session_id",
+    ):
         assert key in listed
     datetime.fromisoformat(listed["state_since"])
     assert listed["cwd"] == str(engine.workdir)
@@ -30,8 +39,17 @@ def test_new_session_lists_with_tmux_ids(engine: PodiumEnv):
 
 def test_send_arrives_byte_for_byte(engine: PodiumEnv):
     out_file = engine.workdir / "got.txt"
-    rec = engine.json("new", "--name", "cat", "--agent", "shell", "--cwd", str(engine.workdir),
-                      "--cmd", f"tee {out_file}")
+    rec = engine.json(
+        "new",
+        "--name",
+        "cat",
+        "--agent",
+        "shell",
+        "--cwd",
+        str(engine.workdir),
+        "--cmd",
+        f"tee {out_file}",
+    )
     retry_until(lambda: engine.session("cat")["state"] == "idle", 10)
     engine.run("send", "cat", NASTY, check=True)
     retry_until(lambda: out_file.exists() and out_file.read_text() == NASTY + "\n", 10)
@@ -66,8 +84,9 @@ def test_kill_removes_the_pane_and_frees_the_name(engine: PodiumEnv):
     assert engine.json("new", "--name", "victim", "--agent", "shell")["name"] == "victim"
 
 
-@pytest.mark.parametrize("command", [("send", "ghost", "hi"), ("kill", "ghost"),
-                                     ("attach", "ghost")])
+@pytest.mark.parametrize(
+    "command", [("send", "ghost", "hi"), ("kill", "ghost"), ("attach", "ghost")]
+)
 def test_unknown_names_get_one_line(engine: PodiumEnv, command: tuple[str, ...]):
     out = engine.run(*command)
     assert out.returncode == 1
@@ -107,4 +126,3 @@ def test_restarted_engine_keeps_the_registry(engine: PodiumEnv):
     assert rec["state"] == "idle"
     engine.run("send", "keep", "exit 3", check=True)
     assert engine.wait_state("keep", "exited")["exit_code"] == 3
-

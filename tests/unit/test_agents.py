@@ -21,8 +21,10 @@ def test_sim_gets_settings_and_prompt_after_double_dash(tmp_path: Path):
 
 
 def test_claude_missing_binary_is_a_clear_error():
-    with pytest.raises(AgentError, match="agents.claude_bin"):
-        build_launch("claude", AgentSettings(claude_bin="no-such-claude-bin"), path_env="/nonexistent")
+    with pytest.raises(AgentError, match=r"agents\.claude_bin"):
+        build_launch(
+            "claude", AgentSettings(claude_bin="no-such-claude-bin"), path_env="/nonexistent"
+        )
 
 
 def test_cmd_is_split_not_shelled():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -25,10 +26,8 @@ def demo(stop: bool, no_attach: bool) -> None:
             stop_engine(place.paths())
         except EngineUnavailable as exc:
             raise CliFailure(f"{exc}; the demo files stay in {place.root}") from None
-        try:
+        with contextlib.suppress(TmuxError):  # already gone is fine
             tmux.run("kill-server")
-        except TmuxError:
-            pass  # already gone
         remove(place)
         click.echo("demo stopped and removed")
         return
@@ -39,7 +38,11 @@ def demo(stop: bool, no_attach: bool) -> None:
         for name, prompt in DEMO_SESSIONS:
             if name not in existing:
                 client.call(
-                    "sessions.new", name=name, agent="sim", prompt=prompt, cwd=str(place.work),
+                    "sessions.new",
+                    name=name,
+                    agent="sim",
+                    prompt=prompt,
+                    cwd=str(place.work),
                     env=_demo_env(),
                 )
         sessions = client.call("sessions.list")
