@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import libtmux
 from libtmux import exc as tmux_exc
 
+from sessions.retry import wait_for
+
 # Unit separator: cannot occur in ids, numbers or commands, and tmux passes it through.
 _SEP = "\x1f"
 _DEAD_LINE = re.compile(r"Pane is dead \((?:status (\d+)|signal (\d+))")
@@ -35,6 +37,10 @@ _PANE_FIELDS = (
     "window_activity",
     "pane_title",
 )
+
+
+# How long `send_text` waits for typed text to show before pressing Enter.
+ECHO_TIMEOUT = 1.5
 
 
 class TmuxError(Exception):
@@ -282,15 +288,24 @@ class Tmux:
         return Spawned(session_id, window_id, pane_id, int(pid) if pid.isdigit() else None)
 
     def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> None:
-        """Type `text` into a pane, literally; multi-line text goes as a bracketed paste."""
+        """Type `text` into a pane, literally; multi-line text goes as a bracketed paste.
+
+        Enter follows only once the text shows on screen (or after a short
+        wait): TUIs such as Claude Code take text and Enter arriving in one
+        burst for a paste, and the Enter becomes a newline instead of a submit.
+        """
         if "\n" in text:
             buffer = f"podium-send-{pane_id.lstrip('%')}"
             self.run("load-buffer", "-b", buffer, "-", input=text)
             self.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
         elif text:
             self.run("send-keys", "-t", pane_id, "-l", "--", text)
-        if enter:
-            self.run("send-keys", "-t", pane_id, "Enter")
+        if not enter:
+            return
+        tail = "".join(text.split())[-16:]
+        if tail:
+            wait_for(lambda: tail in "".join(self.capture(pane_id).split()), ECHO_TIMEOUT)
+        self.run("send-keys", "-t", pane_id, "Enter")
 
     def send_keys(self, pane_id: str, *keys: str) -> None:
         self.run("send-keys", "-t", pane_id, *keys)

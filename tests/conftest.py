@@ -20,6 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from claude_bed import (  # noqa: F401 - fixtures
+    claude_bed,
+    claude_bin,
+    claude_env,
+    fake_api,
+    make_bed,
+    make_claude_bed,
+)
 from libtmux.test.retry import retry_until
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,11 +35,6 @@ PODIUM = [sys.executable, "-m", "tui"]
 _script = Path(sys.executable).with_name("podium")
 if _script.exists():
     PODIUM = [str(_script)]
-
-try:  # the real Claude Code CLI bed, when its module is present
-    from claude_bed import claude_bin, claude_env, fake_api  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
 
 
 @dataclass
@@ -151,3 +154,26 @@ def wait() -> Callable[..., bool]:
         return retry_until(fn, seconds, raises=True)
 
     return _wait
+
+
+@pytest.fixture
+def claude_podium(podium_env: PodiumEnv, claude_bin: Path, fake_api: Any) -> PodiumEnv:  # noqa: F811
+    """A running podium whose `claude` is the real CLI, talking to the loopback API.
+
+    The bed shares podium's Claude config dir and trusts its work dir; the
+    bed's environment (API URL, key, quiet flags, temp HOME) becomes the
+    environment `podium new` passes to the sessions it starts.
+    """
+    engine = podium_env
+    bed = make_bed(
+        engine.root / "claude-bed",
+        claude_bin,
+        fake_api,
+        config_dir=engine.claude_dir,
+        work_dir=engine.workdir,
+    )
+    keep = {k: v for k, v in engine.env.items() if k.startswith("PODIUM_") or k == "PATH"}
+    engine.env = {**bed.env, **keep, "PODIUM_CLAUDE_BIN": str(claude_bin)}
+    out = engine.run("engine", "start")  # after the env is final: the engine reads it once
+    assert out.returncode == 0, out.stderr
+    return engine
