@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 from conftest import PodiumEnv
 from libtmux.test.retry import retry_until
@@ -37,7 +38,8 @@ def test_prompt_takes_the_session_busy_then_waiting(claude_podium: PodiumEnv):
     assert events.index("UserPromptSubmit") < events.index("Stop")
     assert "Hello from the fake API" in claude_podium.screen(rec["pane_id"])
     # The transcript Claude Code wrote is the one podium learned about.
-    assert done["transcript_path"] and json.loads(open(done["transcript_path"]).readline())
+    lines = Path(done["transcript_path"]).read_text().splitlines()
+    assert any(json.loads(x).get("sessionId") == done["claude_session_id"] for x in lines)
 
 
 def test_real_permission_dialog_shows_permission(claude_podium: PodiumEnv):
