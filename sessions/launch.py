@@ -16,9 +16,19 @@ import sys
 import time
 
 
-def _fail(message: str, code: int) -> int:
+def failure_file(spec_path: str) -> str:
+    """Where a launch that failed leaves its exit status and reason for the engine."""
+    return spec_path.removesuffix(".json") + ".failed"
+
+
+def _fail(message: str, code: int, spec_path: str | None = None) -> int:
     sys.stderr.write(f"podium: {message}\n")
     sys.stderr.flush()
+    if spec_path:
+        # tmux does not always learn a dead pane's status (seen with 3.3a):
+        # the engine reads it from here instead.
+        with contextlib.suppress(OSError), open(failure_file(spec_path), "w") as fh:
+            fh.write(f"{code}\n{message}\n")
     # tmux marks a pane dead as soon as its process ends and may drop output
     # it has not read yet; a moment's pause keeps the reason on screen.
     time.sleep(0.5)
@@ -43,7 +53,7 @@ def main(argv: list[str]) -> int:
     try:
         os.chdir(cwd)
     except OSError as exc:
-        return _fail(f"cannot enter {cwd}: {exc.strerror}", 126)
+        return _fail(f"cannot enter {cwd}: {exc.strerror}", 126, spec_path)
     try:
         os.execvpe(command[0], command, env)
     except FileNotFoundError:
@@ -51,9 +61,10 @@ def main(argv: list[str]) -> int:
             f"cannot start {command[0]!r}: not found on PATH. "
             "Install it or set its path in podium's config (see `podium doctor`).",
             127,
+            spec_path,
         )
     except OSError as exc:
-        return _fail(f"cannot start {command[0]!r}: {exc.strerror}", 126)
+        return _fail(f"cannot start {command[0]!r}: {exc.strerror}", 126, spec_path)
     return 0  # not reached: exec replaced us
 
 

@@ -30,12 +30,12 @@ from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
-from sessions.tmux import Tmux, TmuxError
+from sessions.tmux import PaneInfo, Tmux, TmuxError
 
 log = logging.getLogger("podium.engine")
 T = TypeVar("T")
-# Seconds to wait for tmux to learn a dead pane's exit status.
-DEAD_STATUS_GRACE = 3.0
+# Seconds after a pane's death during which its exit status is looked for.
+EXIT_STATUS_WINDOW = 60.0
 
 
 class Engine:
@@ -213,32 +213,14 @@ class Engine:
         by_pane = {p.pane_id: p for p in panes}
         for rec in self.registry.listed():
             pane = by_pane.get(rec.pane_id or "")
-            if (
-                pane is not None
-                and pane.dead
-                and pane.dead_status is not None
-                and rec.exit_code != pane.dead_status
-            ):
-                rec.exit_code = pane.dead_status
-                self.registry.update(rec.id, exit_code=pane.dead_status)
             if pane is not None and (pane.window_id, pane.pid) != (rec.window_id, rec.pid):
                 # Moved by join-pane/break-pane (the stage) or respawned: ids follow.
                 rec.window_id, rec.pid = pane.window_id, pane.pid
                 self.registry.update(rec.id, window_id=pane.window_id, pid=pane.pid)
+            if pane is not None and pane.dead and rec.exit_code is None:
+                await self._learn_exit_code(rec, pane)
             if State(rec.state) in FINAL_STATES:
                 continue
-            if pane is not None and pane.dead and pane.dead_status is None:
-                status = await self.blocking(self.tmux.dead_status_from_screen, pane.pane_id)
-                if status is not None:
-                    rec.exit_code = status
-                    self.registry.update(rec.id, exit_code=status)
-                else:
-                    # tmux sees the pty close before it reaps the process: the
-                    # status follows a moment later. Wait for it, not forever.
-                    first = self._dead_without_status.setdefault(pane.pane_id, time.monotonic())
-                    if time.monotonic() - first < DEAD_STATUS_GRACE:
-                        self.wake_sweeper_soon()
-                        continue
             change = from_pane(
                 State(rec.state),
                 present=pane is not None,
@@ -249,6 +231,41 @@ class Engine:
                 change = self._started_without_hooks(rec)
             if change is not None:
                 self.change_state(rec, change)
+
+    async def _learn_exit_code(self, rec: SessionRecord, pane: PaneInfo) -> None:
+        """Record a dead pane's exit status once tmux knows it.
+
+        tmux can mark a pane dead (pty closed) before it has reaped the
+        process, and under load `#{pane_dead_status}` sometimes stays empty
+        while tmux's own "Pane is dead (status N …)" line shows it; that line
+        is the fallback. Looked for during EXIT_STATUS_WINDOW seconds only.
+        """
+        status = pane.dead_status
+        if status is None:
+            first = self._dead_without_status.setdefault(pane.pane_id, time.monotonic())
+            if time.monotonic() - first > EXIT_STATUS_WINDOW:
+                return
+            status = self._launch_failure_status(rec)
+            if status is None:
+                status = await self.blocking(self.tmux.dead_status_from_screen, pane.pane_id)
+            if status is None:
+                self.wake_sweeper_soon(0.5)
+                return
+        self._dead_without_status.pop(pane.pane_id, None)
+        rec.exit_code = status
+        self.registry.update(rec.id, exit_code=status)
+        self.publish_session(rec)
+
+    def _launch_failure_status(self, rec: SessionRecord) -> int | None:
+        """The status `sessions.launch` left when it could not start the agent."""
+        path = self.paths.runtime / f"launch-{rec.id}.failed"
+        try:
+            first, _, reason = path.read_text(encoding="utf-8").partition("\n")
+        except OSError:
+            return None
+        log.info("%s: could not start: %s", rec.name, reason.strip())
+        path.unlink(missing_ok=True)
+        return int(first) if first.strip().isdigit() else None
 
     def _started_without_hooks(self, rec: SessionRecord) -> Change | None:
         """Agents without hooks leave `starting` once their pane runs.

@@ -61,8 +61,9 @@ def test_send_arrives_byte_for_byte(engine: PodiumEnv):
 
 def test_exit_code_is_kept(engine: PodiumEnv):
     engine.json("new", "--name", "short", "--agent", "shell", "--cmd", "sh -c 'exit 7'")
-    rec = engine.wait_state("short", "exited", seconds=15)
-    assert rec["exit_code"] == 7
+    engine.wait_state("short", "exited", seconds=15)
+    retry_until(lambda: engine.session("short")["exit_code"] is not None, 15)
+    assert engine.session("short")["exit_code"] == 7
     out = engine.run("send", "short", "hello")
     assert out.returncode == 1 and "has exited (exit code 7)" in out.stderr
 
@@ -70,6 +71,7 @@ def test_exit_code_is_kept(engine: PodiumEnv):
 def test_missing_program_exits_127(engine: PodiumEnv):
     rec = engine.json("new", "--name", "bad", "--agent", "shell", "--cmd", "no-such-program-x")
     engine.wait_state("bad", "exited", seconds=15)
+    retry_until(lambda: engine.session("bad")["exit_code"] is not None, 15)
     assert engine.session("bad")["exit_code"] == 127
     assert rec["pane_id"]
 
@@ -125,4 +127,5 @@ def test_restarted_engine_keeps_the_registry(engine: PodiumEnv):
     rec = engine.session("keep")  # starts a new engine on demand
     assert rec["state"] == "idle"
     engine.run("send", "keep", "exit 3", check=True)
-    assert engine.wait_state("keep", "exited")["exit_code"] == 3
+    engine.wait_state("keep", "exited")
+    retry_until(lambda: engine.session("keep")["exit_code"] == 3, 15)
