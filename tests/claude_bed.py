@@ -47,6 +47,8 @@ from typing import Any
 
 import pytest
 
+from collectors.spool import HOOK_EVENTS as SPOOL_HOOK_EVENTS
+
 try:  # tests/ as a package, or tests/ on sys.path (pytest's rootdir-based import)
     from .fakeapi import FakeAnthropic
 except ImportError:
@@ -78,17 +80,8 @@ DEFAULT_BIN = REPO / ".cache" / "claude-code" / "node_modules" / ".bin" / "claud
 CLAUDE_VERSION = "2.1.328"
 TEST_API_KEY = "sk-ant-test-podium-00000000000000000000000000"
 
-HOOK_EVENTS = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "PermissionRequest",
-    "Notification",
-    "Stop",
-    "StopFailure",
-    "SessionEnd",
-)
+# Every event Claude Code documents: the recording settings listen to all of them.
+HOOK_EVENTS = SPOOL_HOOK_EVENTS
 
 # What keeps the CLI off the network and away from first-run screens (checked with strace:
 # with these, the only connections are to the fake API).
