@@ -70,5 +70,5 @@ def bench_podium(**extra_env: str) -> Iterator[BenchPodium]:
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     """p50, p95 and max of `samples`."""
     ordered = sorted(samples)
-    p95 = ordered[max(0, int(round(len(ordered) * 0.95)) - 1)]
+    p95 = ordered[max(0, round(len(ordered) * 0.95) - 1)]
     return ordered[len(ordered) // 2], p95, ordered[-1]
