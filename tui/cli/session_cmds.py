@@ -83,10 +83,6 @@ def ls(as_json: bool) -> None:
         click.echo("no sessions; start one with `podium new` (or try `podium demo`)")
         return
     home = str(Path.home())
-
-    def short(path: str) -> str:
-        return path.replace(home, "~", 1) if path.startswith(home) else path
-
     rows = [
         [
             s["name"],
@@ -99,7 +95,7 @@ def ls(as_json: bool) -> None:
             ),
             age(s["state_since"]),
             s["pane_id"] or "-",
-            short(s["cwd"]),
+            s["cwd"].replace(home, "~", 1) if s["cwd"].startswith(home) else s["cwd"],
         ]
         for s in sessions
     ]
