@@ -34,6 +34,7 @@ _COLUMNS = (
     "exit_code",
     "created_at",
     "ended_at",
+    "limit_resets_at",
     "worktree_path",
     "worktree_branch",
     "worktree_repo",
@@ -66,6 +67,7 @@ class SessionRecord:
     exit_code: int | None = None
     created_at: datetime = field(default_factory=utcnow)
     ended_at: datetime | None = None
+    limit_resets_at: datetime | None = None
     # Set when the session has its own git worktree (`podium new --worktree`).
     worktree_path: str | None = None
     worktree_branch: str | None = None
@@ -75,7 +77,7 @@ class SessionRecord:
     def to_json(self) -> dict[str, Any]:
         """The API's view of a session (ISO 8601 times)."""
         data = asdict(self)
-        for key in ("state_since", "created_at", "ended_at"):
+        for key in ("state_since", "created_at", "ended_at", "limit_resets_at"):
             value = data[key]
             data[key] = value.astimezone(UTC).isoformat() if value else None
         return data
@@ -125,6 +127,19 @@ class Registry:
             [name],
         ).fetchone()
         return _row_to_record(row) if row else None
+
+    def last_by_name(self, name: str) -> SessionRecord | None:
+        """The newest session of that name, killed ones included (for `resume`)."""
+        row = self.conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE name = ? "
+            "ORDER BY removed, created_at DESC LIMIT 1",
+            [name],
+        ).fetchone()
+        return _row_to_record(row) if row else None
+
+    def restore(self, session_id: str) -> None:
+        """Bring a killed session back into the list (it is being resumed)."""
+        self.conn.execute("UPDATE sessions SET removed = false WHERE id = ?", [session_id])
 
     def by_claude_session(self, claude_session_id: str) -> SessionRecord | None:
         row = self.conn.execute(

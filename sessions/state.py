@@ -88,7 +88,7 @@ def from_hook(current: State, event: str, payload: dict) -> Change | None:
 def from_pane(
     current: State, *, present: bool, dead: bool, dead_status: int | None
 ) -> Change | None:
-    """What tmux's view of the pane implies: gone → lost, process ended → exited."""
+    """What tmux's view of the pane implies: gone → lost (from any state), ended → exited."""
     if not present:
         if current is State.LOST:
             return None

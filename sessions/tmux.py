@@ -36,7 +36,12 @@ _PANE_FIELDS = (
     "session_attached",
     "window_activity",
     "pane_title",
+    "session_activity",
+    "@podium_session",
 )
+# The pane option that names the podium session a pane belongs to: pane ids are
+# reused by a new tmux server, the tag is not.
+SESSION_TAG = "@podium_session"
 
 
 # How long `send_text` waits for typed text to show before pressing Enter.
@@ -78,6 +83,9 @@ class PaneInfo:
     session_attached: bool
     window_activity: int
     title: str
+    # Last key a client typed into this tmux session (epoch s).
+    session_activity: int = 0
+    podium_session: str = ""
 
     @classmethod
     def parse(cls, line: str) -> PaneInfo:
@@ -103,7 +111,14 @@ class PaneInfo:
             session_attached=(num("session_attached") or 0) > 0,
             window_activity=num("window_activity") or 0,
             title=f.get("pane_title", ""),
+            session_activity=num("session_activity") or 0,
+            podium_session=f.get("@podium_session", ""),
         )
+
+    @property
+    def focused(self) -> bool:
+        """Shown to a person: the active pane of the active window of an attached session."""
+        return self.active and self.window_active and self.session_attached
 
 
 @dataclass(frozen=True)
@@ -234,8 +249,13 @@ class Tmux:
         *,
         width: int = 200,
         height: int = 50,
+        tag: str | None = None,
     ) -> Spawned:
-        """Start `argv` in a new window of `session_name` (created if missing)."""
+        """Start `argv` in a new window of `session_name` (created if missing).
+
+        `tag` (the podium session id) is stored as the pane's `@podium_session`
+        option, which is how a restarted engine recognises its panes.
+        """
         fmt = _SEP.join(("#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}"))
         # tmux runs a command of one argument through `sh -c`; `env` makes
         # every command at least two arguments, so none ever meets a shell.
@@ -285,6 +305,8 @@ class Tmux:
                 *command,
             )
         session_id, window_id, pane_id, pid = out[0].split(_SEP)
+        if tag:
+            self.run("set-option", "-p", "-t", pane_id, SESSION_TAG, tag)
         return Spawned(session_id, window_id, pane_id, int(pid) if pid.isdigit() else None)
 
     def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> None:
@@ -317,6 +339,15 @@ class Tmux:
         """Make the pane the active one of its window and its window the current one."""
         self.run("select-window", "-t", pane_id)
         self.run("select-pane", "-t", pane_id)
+
+    def focus(self, pane_id: str) -> bool:
+        """Select the pane and bring an attached client to it; True if a client shows it."""
+        self.select_pane(pane_id)
+        try:
+            self.run("switch-client", "-t", pane_id)
+        except TmuxError:
+            return False  # no client attached: the pane is selected for the next attach
+        return True
 
     def attach_argv(self, target: str) -> list[str]:
         """The command that attaches the current terminal to `target`."""

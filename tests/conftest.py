@@ -49,6 +49,8 @@ class PodiumEnv:
     claude_dir: Path
     workdir: Path
     extra: dict[str, str] = field(default_factory=dict)
+    # The loopback Messages API, for tests of the real Claude CLI.
+    api: Any = None
 
     def run(
         self, *args: str, input: str | None = None, check: bool = False, timeout: float = 60
@@ -157,23 +159,41 @@ def wait() -> Callable[..., bool]:
 
 
 @pytest.fixture
-def claude_podium(podium_env: PodiumEnv, claude_bin: Path, fake_api: Any) -> PodiumEnv:  # noqa: F811
-    """A running podium whose `claude` is the real CLI, talking to the loopback API.
+def make_claude_podium(
+    podium_env: PodiumEnv,
+    claude_bin: Path,  # noqa: F811
+    fake_api: Any,  # noqa: F811
+) -> Callable[..., PodiumEnv]:
+    """Start a podium whose `claude` is the real CLI, talking to the loopback API.
 
     The bed shares podium's Claude config dir and trusts its work dir; the
-    bed's environment (API URL, key, quiet flags, temp HOME) becomes the
-    environment `podium new` passes to the sessions it starts.
+    bed's environment (API URL, key or gateway token, quiet flags, temp HOME)
+    becomes the environment `podium new` passes to the sessions it starts.
+    `auth="gateway"` makes Claude Code read the plan-limit headers (limit
+    texts with reset times, statusline `rate_limits`).
     """
-    engine = podium_env
-    bed = make_bed(
-        engine.root / "claude-bed",
-        claude_bin,
-        fake_api,
-        config_dir=engine.claude_dir,
-        work_dir=engine.workdir,
-    )
-    keep = {k: v for k, v in engine.env.items() if k.startswith("PODIUM_") or k == "PATH"}
-    engine.env = {**bed.env, **keep, "PODIUM_CLAUDE_BIN": str(claude_bin)}
-    out = engine.run("engine", "start")  # after the env is final: the engine reads it once
-    assert out.returncode == 0, out.stderr
-    return engine
+
+    def start(auth: str = "api_key") -> PodiumEnv:
+        engine = podium_env
+        bed = make_bed(
+            engine.root / "claude-bed",
+            claude_bin,
+            fake_api,
+            config_dir=engine.claude_dir,
+            work_dir=engine.workdir,
+            auth=auth,
+        )
+        keep = {k: v for k, v in engine.env.items() if k.startswith("PODIUM_") or k == "PATH"}
+        engine.env = {**bed.env, **keep, "PODIUM_CLAUDE_BIN": str(claude_bin)}
+        engine.api = fake_api
+        out = engine.run("engine", "start")  # after the env is final: the engine reads it once
+        assert out.returncode == 0, out.stderr
+        return engine
+
+    return start
+
+
+@pytest.fixture
+def claude_podium(make_claude_podium: Callable[..., PodiumEnv]) -> PodiumEnv:
+    """A running podium whose `claude` is the real CLI (API-key auth)."""
+    return make_claude_podium()

@@ -19,6 +19,8 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # watchfiles logs every batch of changes at INFO: one line per hook.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     try:
         settings = load_settings()
         asyncio.run(Engine(Paths.from_env(), settings).run())

@@ -25,9 +25,11 @@ from collectors.spool_reader import SpoolReader
 from collectors.store import open_store
 from collectors.tail import CursorStore
 from sessions import __version__
+from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
+from sessions.limit_text import parse_reset
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
 from sessions.tmux import PaneInfo, Tmux, TmuxError
@@ -52,6 +54,8 @@ class Engine:
         self._sweep_wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dead_without_status: dict[str, float] = {}
+        # Panes a person looked at during the last sweep (None before the first).
+        self._focused_panes: set[str] | None = None
         self.tmux_alive: bool | None = None
 
     # -- lifecycle ----------------------------------------------------------
@@ -61,6 +65,7 @@ class Engine:
         ensure_private_dir(self.paths.spool)
         self.conn = open_store(self.paths.db)
         self.registry = Registry(self.conn)
+        self.attention = AttentionBook(self.conn)
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
         from sessions.engine.handlers import build_handlers
 
@@ -113,13 +118,67 @@ class Engine:
         return await asyncio.to_thread(fn, *args)
 
     # -- state changes ------------------------------------------------------
-    def change_state(self, rec: SessionRecord, change: Change, at: datetime | None = None) -> None:
-        if self.registry.apply(rec, change, at):
-            log.info("%s: %s (%s: %s)", rec.name, rec.state, change.source, change.detail)
+    def change_state(
+        self,
+        rec: SessionRecord,
+        change: Change,
+        at: datetime | None = None,
+        *,
+        limit_text: str = "",
+        close_as: str = "",
+    ) -> None:
+        """Apply a transition: store it, follow attention, tell subscribers.
+
+        `limit_text` is the agent's usage-limit message, whose reset time a
+        `limited` session carries; `close_as` says how an open attention item
+        closes when it is not the default (answered, or ended).
+        """
+        if not self.registry.apply(rec, change, at):
+            return
+        log.info("%s: %s (%s: %s)", rec.name, rec.state, change.source, change.detail)
+        resets_at = None
+        if change.state is State.LIMITED:
+            resets_at = parse_reset(limit_text or change.detail, rec.state_since)
+        if resets_at != rec.limit_resets_at:
+            rec.limit_resets_at = resets_at
+            self.registry.update(rec.id, limit_resets_at=resets_at)
+        item = self.attention.on_state(
+            rec.id, change.state, rec.state_since, change.detail, close_as
+        )
+        self.publish_session(rec)
+        if item is not None:
+            self.attention_opened(rec, item)
+
+    def attention_opened(self, rec: SessionRecord, item: AttentionItem) -> None:
+        """A session started to need the human: tell subscribers (cues follow from here)."""
+        self.bus.publish("attention", {"session": rec.name, "id": rec.id, **item.to_json()})
+
+    def acknowledge(self, rec: SessionRecord, by: str, *, input_sent: bool = False) -> bool:
+        """The human saw (focus) or answered (send) the session: close its item.
+
+        A finished turn that was seen becomes `idle`; input makes the agent
+        `busy` (its hooks or profile confirm or correct that). A permission
+        dialog or a limit stays what it is: it is still true, only seen.
+        """
+        item = self.attention.close(rec.id, datetime.now(UTC), by)
+        state = State(rec.state)
+        if input_sent and state not in FINAL_STATES and state is not State.STARTING:
+            self.change_state(rec, Change(State.BUSY, Source.USER, f"input ({by})"))
+        elif item is not None and state is State.WAITING:
+            self.change_state(rec, Change(State.IDLE, Source.USER, f"seen ({by})"))
+        elif item is not None:
             self.publish_session(rec)
+        return item is not None
+
+    def session_json(self, rec: SessionRecord) -> dict[str, Any]:
+        """A session as the API shows it: the record plus its open attention item."""
+        data = rec.to_json()
+        item = self.attention.open_item(rec.id)
+        data["attention"] = item.to_json() if item else None
+        return data
 
     def publish_session(self, rec: SessionRecord) -> None:
-        self.bus.publish("session", rec.to_json())
+        self.bus.publish("session", self.session_json(rec))
 
     # -- spool --------------------------------------------------------------
     def read_spool(self) -> int:
@@ -162,7 +221,9 @@ class Engine:
             self._learn_claude_ids(rec, payload)
             change = from_hook(State(rec.state), event, payload)
             if change is not None:
-                self.change_state(rec, change, at)
+                message = payload.get("last_assistant_message")
+                limit_text = message if isinstance(message, str) else ""
+                self.change_state(rec, change, at, limit_text=limit_text)
         elif kind == "statusline" and rec is not None:
             self._learn_claude_ids(rec, payload)
 
@@ -210,7 +271,7 @@ class Engine:
         if alive != self.tmux_alive:
             self.tmux_alive = alive
             self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
-        by_pane = {p.pane_id: p for p in panes}
+        by_pane = self._adopt(panes)
         for rec in self.registry.listed():
             pane = by_pane.get(rec.pane_id or "")
             if pane is not None and (pane.window_id, pane.pid) != (rec.window_id, rec.pid):
@@ -219,8 +280,10 @@ class Engine:
                 self.registry.update(rec.id, window_id=pane.window_id, pid=pane.pid)
             if pane is not None and pane.dead and rec.exit_code is None:
                 await self._learn_exit_code(rec, pane)
-            if State(rec.state) in FINAL_STATES:
+            if rec.state == State.LOST:
                 continue
+            # An exited session still goes on to `lost` when its pane vanishes:
+            # a killed pane's agent often reports its own end (SessionEnd) first.
             change = from_pane(
                 State(rec.state),
                 present=pane is not None,
@@ -231,6 +294,69 @@ class Engine:
                 change = self._started_without_hooks(rec)
             if change is not None:
                 self.change_state(rec, change)
+        self._follow_limits()
+        self._follow_focus(panes)
+
+    def _adopt(self, panes: list[PaneInfo]) -> dict[str, PaneInfo]:
+        """Panes by id, with the registry reconciled to tmux's `@podium_session` tags.
+
+        A pane id names a pane only within one tmux server's life: after a
+        restart of tmux a new pane may get an old id. A pane tagged with
+        another session is not ours under that id; a tagged pane whose session
+        had been given up (lost) is re-adopted with its current ids.
+        """
+        by_pane = {p.pane_id: p for p in panes}
+        by_tag = {p.podium_session: p for p in panes if p.podium_session and not p.dead}
+        for rec in self.registry.listed():
+            pane = by_pane.get(rec.pane_id or "")
+            if pane is not None and pane.podium_session and pane.podium_session != rec.id:
+                # Someone else's pane now: ours is gone.
+                rec.pane_id = None
+                self.registry.update(rec.id, pane_id=None)
+            tagged = by_tag.get(rec.id)
+            if tagged is not None and rec.state == State.LOST:
+                rec.pane_id, rec.window_id, rec.pid = tagged.pane_id, tagged.window_id, tagged.pid
+                rec.tmux_session_id = tagged.session_id
+                self.registry.update(
+                    rec.id,
+                    pane_id=tagged.pane_id,
+                    window_id=tagged.window_id,
+                    pid=tagged.pid,
+                    tmux_session_id=tagged.session_id,
+                    ended_at=None,
+                )
+                rec.ended_at = None
+                self.change_state(rec, Change(State.IDLE, Source.TMUX, "pane re-adopted"))
+        return by_pane
+
+    def _follow_limits(self) -> None:
+        """A limited session whose reset time has passed can work again."""
+        now = datetime.now(UTC)
+        for rec in self.registry.listed():
+            if rec.state == State.LIMITED and rec.limit_resets_at and rec.limit_resets_at <= now:
+                self.change_state(
+                    rec, Change(State.IDLE, Source.ENGINE, "limit reset"), close_as="reset"
+                )
+
+    def _follow_focus(self, panes: list[PaneInfo]) -> None:
+        """Acknowledge items whose pane a person is looking at.
+
+        Looking means: the pane is shown in an attached client and either it
+        came into view after the item opened, or a key was typed into that
+        tmux session since. A pane that was already on screen when its item
+        opened is not "seen" until the person does something: they may be away.
+        """
+        focused = {p.pane_id: p for p in panes if p.focused}
+        before, self._focused_panes = self._focused_panes, set(focused)
+        if before is None:
+            return
+        for item in self.attention.open_items():
+            rec = self.registry.get(item.session_id)
+            pane = focused.get(rec.pane_id or "") if rec else None
+            if rec is None or pane is None:
+                continue
+            if pane.pane_id not in before or pane.session_activity > item.opened_at.timestamp():
+                self.acknowledge(rec, "focus")
 
     async def _learn_exit_code(self, rec: SessionRecord, pane: PaneInfo) -> None:
         """Record a dead pane's exit status once tmux knows it.

@@ -13,16 +13,19 @@ import os
 import re
 import sys
 import time
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sessions import __version__
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch
+from sessions.attention import attention_order
 from sessions.claude_settings import write_settings_file
 from sessions.engine.protocol import ApiError
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
-from sessions.tmux import PaneGone, TmuxError, TmuxMissing, TmuxServerGone
+from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone
 from sessions.worktree import Worktree, WorktreeError, check_removable
 from sessions.worktree import create as create_worktree
 from sessions.worktree import remove as remove_worktree
@@ -47,6 +50,9 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         "sessions.send": api.send,
         "sessions.kill": api.kill,
         "sessions.focus": api.focus,
+        "sessions.resume": api.resume,
+        "attention.next": api.next,
+        "reports.attention": api.report_attention,
     }
 
 
@@ -56,6 +62,14 @@ def _tmux_error(exc: TmuxError) -> ApiError:
     if isinstance(exc, TmuxServerGone):
         return ApiError("tmux_gone", f"{exc}: it was stopped or killed")
     return ApiError("tmux", str(exc))
+
+
+@dataclass(frozen=True)
+class _Launched:
+    argv: list[str]
+    spawned: Spawned
+    settings_path: str | None
+    type_after_start: str | None
 
 
 class SessionApi:
@@ -100,10 +114,12 @@ class SessionApi:
         return rec
 
     async def list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return [rec.to_json() for rec in self.engine.registry.listed()]
+        """Sessions in attention order: open items oldest first, then busy, then the rest."""
+        e = self.engine
+        return attention_order([e.session_json(rec) for rec in e.registry.listed()])
 
     async def get(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._find(params).to_json()
+        return self.engine.session_json(self._find(params))
 
     async def new(self, params: dict[str, Any]) -> dict[str, Any]:
         e = self.engine
@@ -121,72 +137,44 @@ class SessionApi:
             raise ApiError("bad_request", "branch must be a string")
         if branch is not None and not want_worktree:
             raise ApiError("bad_request", "--branch needs --worktree")
-        env = params.get("env")
-        env = dict(env) if isinstance(env, dict) else dict(os.environ)
-        for key in _DROP_ENV:
-            env.pop(key, None)
+        env = self._caller_env(params)
         async with e._mutex:
             name = self._pick_name(params.get("name"), agent)
             session_id = new_session_id()
-            settings_file = None
-            if agent in HOOKED_AGENTS:
-                settings_file = write_settings_file(
-                    e.paths.agent_settings, session_id, e.settings.agents.hook_timeout
-                )
-            try:
-                plan = build_launch(
-                    agent,
-                    e.settings.agents,
-                    prompt=params.get("prompt") or None,
-                    command=params.get("cmd") or None,
-                    settings_file=settings_file,
-                    resume_id=params.get("resume_id") or None,
-                    path_env=env.get("PATH"),
-                )
-            except AgentError as exc:
-                if settings_file:
-                    settings_file.unlink(missing_ok=True)
-                raise ApiError("bad_request", str(exc)) from None
             wt = None
             if want_worktree:
                 try:
                     wt = await e.blocking(create_worktree, cwd, name, branch)
                 except WorktreeError as exc:
-                    if settings_file:
-                        settings_file.unlink(missing_ok=True)
                     raise ApiError("worktree", str(exc)) from None
                 cwd = wt.path
-            env.update(
-                PODIUM_SESSION_ID=session_id,
-                PODIUM_DATA_DIR=str(e.paths.data),
-                PODIUM_TMUX_SOCKET=e.tmux.socket,
-            )
-            spec = self._write_launch_spec(session_id, env, str(cwd))
-            argv = [sys.executable, "-m", "sessions.launch", str(spec), "--", *plan.argv]
             try:
-                spawned = await e.blocking(
-                    e.tmux.spawn, e.settings.tmux.session_name, name, argv, str(cwd)
+                launched = await self._launch(
+                    session_id,
+                    name,
+                    agent,
+                    cwd,
+                    env,
+                    prompt=params.get("prompt") or None,
+                    command=params.get("cmd") or None,
                 )
-            except TmuxError as exc:
-                spec.unlink(missing_ok=True)
-                if settings_file:
-                    settings_file.unlink(missing_ok=True)
+            except ApiError:
                 if wt:
                     # Just made and never used: removing it loses nothing.
                     await e.blocking(remove_worktree, wt)
-                raise _tmux_error(exc) from None
+                raise
             rec = SessionRecord(
                 id=session_id,
                 name=name,
                 agent=agent,
-                argv=plan.argv,
+                argv=launched.argv,
                 cwd=str(cwd),
                 tmux_socket=e.tmux.socket,
-                tmux_session_id=spawned.session_id,
-                window_id=spawned.window_id,
-                pane_id=spawned.pane_id,
-                pid=spawned.pid,
-                settings_path=str(settings_file) if settings_file else None,
+                tmux_session_id=launched.spawned.session_id,
+                window_id=launched.spawned.window_id,
+                pane_id=launched.spawned.pane_id,
+                pid=launched.spawned.pid,
+                settings_path=launched.settings_path,
                 worktree_path=str(wt.path) if wt else None,
                 worktree_branch=wt.branch if wt else None,
                 worktree_repo=str(wt.repo) if wt else None,
@@ -194,10 +182,138 @@ class SessionApi:
             )
             e.registry.insert(rec)
         e.publish_session(rec)
-        if plan.type_after_start:
-            e.spawn(self._type_when_ready(rec, plan.type_after_start), f"type-prompt-{rec.id}")
-        e.wake_sweeper()
-        return rec.to_json()
+        self._after_launch(rec, launched)
+        return e.session_json(rec)
+
+    async def _launch(
+        self,
+        session_id: str,
+        name: str,
+        agent: str,
+        cwd: Path,
+        env: dict[str, str],
+        *,
+        prompt: str | None = None,
+        command: str | None = None,
+        resume_id: str | None = None,
+    ) -> _Launched:
+        """Write the agent's settings and launch spec, and start it in a new tmux window."""
+        e = self.engine
+        settings_file = None
+        if agent in HOOKED_AGENTS:
+            settings_file = write_settings_file(
+                e.paths.agent_settings, session_id, e.settings.agents.hook_timeout
+            )
+        try:
+            plan = build_launch(
+                agent,
+                e.settings.agents,
+                prompt=prompt,
+                command=command,
+                settings_file=settings_file,
+                resume_id=resume_id,
+                path_env=env.get("PATH"),
+            )
+        except AgentError as exc:
+            if settings_file:
+                settings_file.unlink(missing_ok=True)
+            raise ApiError("bad_request", str(exc)) from None
+        env = {
+            **env,
+            "PODIUM_SESSION_ID": session_id,
+            "PODIUM_DATA_DIR": str(e.paths.data),
+            "PODIUM_TMUX_SOCKET": e.tmux.socket,
+        }
+        spec = self._write_launch_spec(session_id, env, str(cwd))
+        argv = [sys.executable, "-m", "sessions.launch", str(spec), "--", *plan.argv]
+        try:
+            spawned = await e.blocking(
+                lambda: e.tmux.spawn(
+                    e.settings.tmux.session_name, name, argv, str(cwd), tag=session_id
+                )
+            )
+        except TmuxError as exc:
+            spec.unlink(missing_ok=True)
+            raise _tmux_error(exc) from None
+        return _Launched(
+            plan.argv, spawned, str(settings_file) if settings_file else None, plan.type_after_start
+        )
+
+    def _after_launch(self, rec: SessionRecord, launched: _Launched) -> None:
+        if launched.type_after_start:
+            self.engine.spawn(
+                self._type_when_ready(rec, launched.type_after_start), f"type-prompt-{rec.id}"
+            )
+        self.engine.wake_sweeper()
+
+    async def resume(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Relaunch an ended Claude session with `--resume`, in a new pane, same directory."""
+        e = self.engine
+        name = params.get("name")
+        if not isinstance(name, str) or not name:
+            raise ApiError("bad_request", "a session name is required")
+        rec = e.registry.by_name(name) or e.registry.last_by_name(name)
+        if rec is None:
+            raise ApiError("not_found", f"no session named '{name}'")
+        if rec.agent not in HOOKED_AGENTS:
+            raise ApiError(
+                "bad_request",
+                f"session '{name}' runs {rec.agent}; only Claude sessions can be resumed",
+            )
+        if State(rec.state) not in FINAL_STATES:
+            raise ApiError(
+                "conflict",
+                f"session '{name}' is still running ({rec.state}); `podium attach {name}`",
+            )
+        if not rec.claude_session_id:
+            raise ApiError(
+                "bad_request",
+                f"session '{name}' never reported a Claude session id: nothing to resume",
+            )
+        cwd = Path(rec.cwd)
+        if not cwd.is_dir():
+            raise ApiError("bad_request", f"session '{name}': its directory {cwd} is gone")
+        env = self._caller_env(params)
+        async with e._mutex:
+            launched = await self._launch(
+                rec.id,
+                rec.name,
+                rec.agent,
+                cwd,
+                env,
+                prompt=params.get("prompt") or None,
+                resume_id=rec.claude_session_id,
+            )
+            e.registry.restore(rec.id)
+            rec.argv, rec.settings_path = launched.argv, launched.settings_path
+            rec.tmux_session_id = launched.spawned.session_id
+            rec.window_id, rec.pane_id = launched.spawned.window_id, launched.spawned.pane_id
+            rec.pid, rec.exit_code, rec.ended_at = launched.spawned.pid, None, None
+            e.registry.update(
+                rec.id,
+                argv=rec.argv,
+                settings_path=rec.settings_path,
+                tmux_session_id=rec.tmux_session_id,
+                window_id=rec.window_id,
+                pane_id=rec.pane_id,
+                pid=rec.pid,
+                exit_code=None,
+                ended_at=None,
+            )
+            e.change_state(
+                rec, Change(State.STARTING, Source.USER, f"resume {rec.claude_session_id}")
+            )
+        self._after_launch(rec, launched)
+        return e.session_json(rec)
+
+    @staticmethod
+    def _caller_env(params: dict[str, Any]) -> dict[str, str]:
+        """The environment of the `podium` command that asked, minus its own tmux."""
+        env = params.get("env")
+        env = dict(env) if isinstance(env, dict) else dict(os.environ)
+        for key in _DROP_ENV:
+            env.pop(key, None)
+        return env
 
     def _pick_name(self, requested: Any, agent: str) -> str:
         in_use = self.engine.registry.names_in_use()
@@ -258,18 +374,57 @@ class SessionApi:
             raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None
         except TmuxError as exc:
             raise _tmux_error(exc) from None
+        self.engine.acknowledge(rec, "send", input_sent=enter and bool(text.strip()))
         return {"sent": len(text), "name": rec.name}
 
-    async def focus(self, params: dict[str, Any]) -> dict[str, Any]:
-        rec = self._find(params)
+    async def _focus(self, rec: SessionRecord) -> dict[str, Any]:
         pane = rec.pane_id
         if not pane or rec.state == State.LOST:
             raise ApiError("gone", f"session '{rec.name}' has no pane any more")
         try:
-            await self.engine.blocking(self.engine.tmux.select_pane, pane)
+            shown = await self.engine.blocking(self.engine.tmux.focus, pane)
+        except PaneGone:
+            self.engine.wake_sweeper()
+            raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None
         except TmuxError as exc:
             raise _tmux_error(exc) from None
-        return rec.to_json()
+        item = self.engine.attention.open_item(rec.id)
+        self.engine.acknowledge(rec, "focus")
+        result = self.engine.session_json(rec)
+        result["acknowledged"] = item.to_json() if item else None
+        result["shown"] = shown
+        return result
+
+    async def focus(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Select the session's pane (and switch an attached client to it); acknowledges it."""
+        return await self._focus(self._find(params))
+
+    async def next(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Focus the session whose open attention item is oldest."""
+        e = self.engine
+        for item in e.attention.open_items():
+            rec = e.registry.get(item.session_id)
+            if rec is None or not rec.pane_id or rec.state == State.LOST:
+                continue
+            try:
+                return {"session": await self._focus(rec)}
+            except ApiError as exc:
+                if exc.code != "gone":
+                    raise
+        return {"session": None}
+
+    async def report_attention(self, params: dict[str, Any]) -> dict[str, Any]:
+        since_raw = params.get("since")
+        since = None
+        if since_raw:
+            try:
+                since = date.fromisoformat(str(since_raw))
+            except ValueError:
+                raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
+        return {
+            "since": since.isoformat() if since else None,
+            "days": self.engine.attention.report(since),
+        }
 
     async def kill(self, params: dict[str, Any]) -> dict[str, Any]:
         e = self.engine

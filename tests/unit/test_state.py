@@ -56,3 +56,9 @@ def test_pane_facts():
     assert dead is not None and dead.state is State.EXITED and "3" in dead.detail
     assert from_pane(State.BUSY, present=True, dead=False, dead_status=None) is None
     assert from_pane(State.LOST, present=False, dead=False, dead_status=None) is None
+
+
+def test_an_exited_session_whose_pane_vanishes_is_lost():
+    gone = from_pane(State.EXITED, present=False, dead=False, dead_status=None)
+    assert gone is not None and gone.state is State.LOST
+    assert from_pane(State.EXITED, present=True, dead=True, dead_status=0) is None

@@ -58,7 +58,14 @@ def age(iso: str | None, now: datetime | None = None) -> str:
     if not iso:
         return "-"
     then = datetime.fromisoformat(iso)
-    seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    return duration(((now or datetime.now(UTC)) - then).total_seconds())
+
+
+def duration(seconds_: float | None) -> str:
+    """'42s', '5m', '3h12m', '2d4h'; '-' for None."""
+    if seconds_ is None:
+        return "-"
+    seconds = max(0, int(seconds_))
     if seconds < 60:
         return f"{seconds}s"
     minutes = seconds // 60

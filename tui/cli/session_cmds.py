@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from sessions.agents import AGENTS
 from sessions.tmux import Tmux, TmuxError
-from tui.cli.common import CliFailure, age, engine, print_json, settings, table
+from tui.cli.common import CliFailure, age, duration, engine, print_json, settings, table
 
 
 @click.command("new")
@@ -73,7 +75,7 @@ def new(
 @click.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
 def ls(as_json: bool) -> None:
-    """List the sessions."""
+    """List the sessions: who waits for you (longest first), then busy, then the rest."""
     with engine() as client:
         sessions = client.call("sessions.list")
     if as_json:
@@ -87,25 +89,33 @@ def ls(as_json: bool) -> None:
         [
             s["name"],
             s["agent"],
-            s["state"]
-            + (
-                f" ({s['exit_code']})"
-                if s["state"] == "exited" and s["exit_code"] is not None
-                else ""
-            ),
+            _state_text(s),
             age(s["state_since"]),
+            duration(s["attention"]["waited_s"]) if s.get("attention") else "-",
             s["pane_id"] or "-",
             s["cwd"].replace(home, "~", 1) if s["cwd"].startswith(home) else s["cwd"],
         ]
         for s in sessions
     ]
-    headers = ["NAME", "AGENT", "STATE", "FOR", "PANE", "CWD"]
+    headers = ["NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]
     # The branch column only when some session has a worktree: most lists have none.
     if any(s.get("worktree_branch") for s in sessions):
-        headers.insert(5, "BRANCH")
+        headers.insert(-1, "BRANCH")
         for row, s in zip(rows, sessions, strict=True):
-            row.insert(5, s.get("worktree_branch") or "-")
+            row.insert(-1, s.get("worktree_branch") or "-")
     click.echo(table(rows, headers))
+
+
+def _state_text(session: dict[str, Any]) -> str:
+    state = session["state"]
+    if state == "exited" and session["exit_code"] is not None:
+        return f"{state} ({session['exit_code']})"
+    if state == "limited" and session.get("limit_resets_at"):
+        resets = datetime.fromisoformat(session["limit_resets_at"]).astimezone()
+        return f"{state} (resets {resets:%H:%M})"
+    if session.get("attention") is None and state in ("permission", "limited"):
+        return f"{state} (seen)"
+    return state
 
 
 @click.command("send")
@@ -150,6 +160,23 @@ def kill(name: str, cleanup: bool, as_json: bool) -> None:
         )
 
 
+@click.command("resume")
+@click.argument("name")
+@click.option("--prompt", help="A prompt to continue with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
+def resume(name: str, prompt: str | None, as_json: bool) -> None:
+    """Relaunch ended Claude session NAME with `claude --resume`, in a new pane."""
+    with engine() as client:
+        rec = client.call("sessions.resume", name=name, prompt=prompt, env=dict(os.environ))
+    if as_json:
+        print_json(rec)
+    else:
+        click.echo(
+            f"resumed {rec['name']} (claude session {rec['claude_session_id']}) "
+            f"in pane {rec['pane_id']}"
+        )
+
+
 def _attach_to(target: str) -> None:
     """Put the terminal on podium's tmux session at `target` (exec: we do not come back)."""
     tmux = Tmux(settings().tmux.socket)
@@ -190,4 +217,4 @@ def up() -> None:
     _attach_to(f"={cfg.tmux.session_name}")
 
 
-COMMANDS = [new, ls, send, kill, attach, up]
+COMMANDS = [new, ls, send, kill, attach, up, resume]

@@ -1,0 +1,170 @@
+"""Attention items: who needs the human, since when, and how fast they came.
+
+An item opens when a session enters `waiting`, `permission` or `limited`, and
+closes once: acknowledged (`focus`, `send`), answered in the pane (`answer`:
+the agent moved on by itself, e.g. the dialog was answered there), or ended
+(`ended`: the session exited, vanished or was killed; `reset`: a limit's
+reset time passed). Only the first two
+kinds count as the human responding in the attention report.
+
+Called only from the engine's event loop thread, which owns the connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+
+from sessions.state import ATTENTION_STATES, State
+
+# How an item was closed when the human responded; others: `ended`, `reset`
+# (a limit's reset time passed).
+RESPONDED = ("focus", "send", "answer")
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    id: int
+    session_id: str
+    kind: str
+    opened_at: datetime
+    detail: str | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+
+    def to_json(self, now: datetime | None = None) -> dict[str, Any]:
+        end = self.closed_at or now or datetime.now(UTC)
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "opened_at": self.opened_at.astimezone(UTC).isoformat(),
+            "waited_s": round(max(0.0, (end - self.opened_at).total_seconds()), 1),
+            "detail": self.detail,
+            "closed_at": self.closed_at.astimezone(UTC).isoformat() if self.closed_at else None,
+            "closed_by": self.closed_by,
+        }
+
+
+_ITEM_COLUMNS = "id, session_id, kind, opened_at, detail, closed_at, closed_by"
+
+
+class AttentionBook:
+    """The `attention_items` table."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+        # Open items, mirrored in memory: every session listing and event needs them.
+        self._open: dict[str, AttentionItem] = {}
+        rows = conn.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM attention_items WHERE closed_at IS NULL "
+            "ORDER BY opened_at"
+        ).fetchall()
+        for row in rows:
+            self._open[row[1]] = AttentionItem(*row)
+
+    def open_items(self) -> list[AttentionItem]:
+        """Open items, oldest first."""
+        return sorted(self._open.values(), key=lambda item: item.opened_at)
+
+    def open_item(self, session_id: str) -> AttentionItem | None:
+        return self._open.get(session_id)
+
+    def on_state(
+        self, session_id: str, state: State, at: datetime, detail: str = "", close_as: str = ""
+    ) -> AttentionItem | None:
+        """Follow a state change; returns the item it opened, if any.
+
+        Entering an attention state closes the previous item (as answered: the
+        agent moved on) and opens one of the new kind; leaving for busy or idle
+        closes it as answered; exited and lost close it as ended.
+        """
+        if state in ATTENTION_STATES:
+            self.close(session_id, at, close_as or "answer")
+            row = self.conn.execute(
+                "INSERT INTO attention_items (session_id, kind, opened_at, detail) "
+                f"VALUES (?, ?, ?, ?) RETURNING {_ITEM_COLUMNS}",
+                [session_id, state.value, at, detail or None],
+            ).fetchone()
+            item = AttentionItem(*row)
+            self._open[session_id] = item
+            return item
+        ended = state in (State.EXITED, State.LOST)
+        self.close(session_id, at, close_as or ("ended" if ended else "answer"))
+        return None
+
+    def close(self, session_id: str, at: datetime, by: str) -> AttentionItem | None:
+        """Close the session's open item; returns it, closed, or None if none was open."""
+        if self._open.pop(session_id, None) is None:
+            return None
+        row = self.conn.execute(
+            "UPDATE attention_items SET closed_at = greatest(opened_at, ?), closed_by = ? "
+            f"WHERE session_id = ? AND closed_at IS NULL RETURNING {_ITEM_COLUMNS}",
+            [at, by, session_id],
+        ).fetchone()
+        return AttentionItem(*row) if row else None
+
+    def report(self, since: date | None = None) -> list[dict[str, Any]]:
+        """Per day (UTC, by opening time): waiting time, response times, permission prompts."""
+        rows = self.conn.execute(
+            """
+            WITH items AS (
+                SELECT CAST(timezone('UTC', opened_at) AS DATE) AS day, kind, closed_by,
+                       epoch(coalesce(closed_at, now()) - opened_at) AS waited_s,
+                       CASE WHEN closed_by IN ('focus', 'send', 'answer')
+                            THEN epoch(closed_at - opened_at) END AS response_s
+                FROM attention_items
+                WHERE ? IS NULL OR CAST(timezone('UTC', opened_at) AS DATE) >= ?
+            )
+            SELECT day,
+                   count(*) AS items,
+                   sum(waited_s) AS waited_s,
+                   count(response_s) AS responses,
+                   quantile_cont(response_s, 0.5) AS response_p50_s,
+                   quantile_cont(response_s, 0.9) AS response_p90_s,
+                   count(*) FILTER (WHERE kind = 'permission') AS permission_prompts,
+                   count(*) FILTER (WHERE kind = 'limited') AS limits
+            FROM items GROUP BY day ORDER BY day
+            """,
+            [since, since],
+        ).fetchall()
+        keys = (
+            "day",
+            "items",
+            "waited_s",
+            "responses",
+            "response_p50_s",
+            "response_p90_s",
+            "permission_prompts",
+            "limits",
+        )
+        out = []
+        for row in rows:
+            entry = dict(zip(keys, row, strict=True))
+            entry["day"] = entry["day"].isoformat()
+            for key in ("waited_s", "response_p50_s", "response_p90_s"):
+                if entry[key] is not None:
+                    entry[key] = round(float(entry[key]), 1)
+            out.append(entry)
+        return out
+
+
+def attention_order(
+    sessions: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Open items oldest first, then busy (longest busy first), then the rest as created.
+
+    Each session dict carries `attention` (an open item's JSON, or None).
+    """
+
+    def key(s: dict[str, Any]) -> tuple[int, str]:
+        item = s.get("attention")
+        if item is not None:
+            return (0, item["opened_at"])
+        if s.get("state") == State.BUSY:
+            return (1, s.get("state_since") or "")
+        return (2, s.get("created_at") or "")
+
+    return sorted(sessions, key=key)

@@ -1,0 +1,78 @@
+"""The reset time in Claude Code's usage-limit messages.
+
+The texts seen in the wild (the reference and Claude Code 2.1.328):
+- `You've hit your 5-hour limit · resets 6pm (UTC)`
+- `You've hit your session limit · resets 9:50pm (Asia/Saigon)`
+- `You've hit your weekly limit · resets Dec 2, 6pm (Europe/Paris)`
+- `5-hour limit reached ∙ resets 3pm` (no zone: the local one)
+- `Claude AI usage limit reached|1785985200` (epoch seconds)
+
+A clock time without a date is the next such time after the message was seen.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_EPOCH = re.compile(r"limit reached\|(\d{9,11})\b")
+_RESETS = re.compile(
+    r"resets\s+(?:(?P<month>[A-Z][a-z]{2})\w*\s+(?P<day>\d{1,2}),?\s+(?:at\s+)?)?"
+    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>am|pm)?"
+    r"(?:\s*\((?P<zone>[A-Za-z_+\-/0-9]+)\))?",
+    re.IGNORECASE,
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return datetime.now().astimezone().tzinfo
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def parse_reset(text: str, seen_at: datetime | None = None) -> datetime | None:
+    """When the limit in `text` resets (aware UTC datetime), or None when it does not say."""
+    seen_at = seen_at or datetime.now(UTC)
+    epoch = _EPOCH.search(text)
+    if epoch:
+        return datetime.fromtimestamp(int(epoch.group(1)), UTC)
+    match = _RESETS.search(text)
+    if match is None:
+        return None
+    zone = _zone(match.group("zone"))
+    if zone is None:
+        return None
+    hour, minute = int(match.group("hour")), int(match.group("minute") or 0)
+    ampm = (match.group("ampm") or "").lower()
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    local_seen = seen_at.astimezone(zone)
+    if match.group("month"):
+        month_name = match.group("month").lower()[:3]
+        if month_name not in _MONTHS:
+            return None
+        month, day = _MONTHS.index(month_name) + 1, int(match.group("day"))
+        try:
+            when = local_seen.replace(
+                month=month, day=day, hour=hour, minute=minute, second=0, microsecond=0
+            )
+        except ValueError:
+            return None
+        if when < local_seen - timedelta(days=1):  # "Jan 2" seen on Dec 30
+            when = when.replace(year=when.year + 1)
+        return when.astimezone(UTC)
+    when = local_seen.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if when <= local_seen:
+        when += timedelta(days=1)
+    return when.astimezone(UTC)

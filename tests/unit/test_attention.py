@@ -1,0 +1,112 @@
+"""Attention items over a real DuckDB file, and the engine's limit and order rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from collectors.paths import Paths
+from collectors.settings import Settings
+from collectors.store import open_store
+from sessions.attention import AttentionBook, attention_order
+from sessions.engine.core import Engine
+from sessions.engine.events import EventBus
+from sessions.registry import Registry, SessionRecord
+from sessions.state import Change, Source, State
+
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> AttentionBook:
+    return AttentionBook(open_store(tmp_path / "p.duckdb"))
+
+
+def test_items_open_on_attention_states_and_close_once(book: AttentionBook) -> None:
+    item = book.on_state("s1", State.WAITING, T0, "Stop")
+    assert item is not None and item.kind == "waiting"
+    assert book.open_item("s1") == item
+    # permission while waiting: the old item is answered, a new one opens
+    second = book.on_state("s1", State.PERMISSION, T0 + timedelta(seconds=5))
+    assert second is not None and second.id != item.id
+    assert book.close("s1", T0 + timedelta(seconds=65), "focus") is not None
+    assert book.close("s1", T0 + timedelta(seconds=70), "send") is None  # once
+    assert book.on_state("s1", State.BUSY, T0 + timedelta(seconds=80)) is None
+    assert book.open_items() == []
+
+
+def test_items_survive_a_reopen(tmp_path: Path) -> None:
+    conn = open_store(tmp_path / "p.duckdb")
+    AttentionBook(conn).on_state("s1", State.LIMITED, T0)
+    assert [i.kind for i in AttentionBook(conn).open_items()] == ["limited"]
+
+
+def test_report_per_day(book: AttentionBook) -> None:
+    # Day 1: three items answered after 10 s, 20 s and 100 s; one ended unanswered.
+    for n, wait in enumerate((10, 20, 100)):
+        sid = f"s{n}"
+        book.on_state(sid, State.PERMISSION if n == 0 else State.WAITING, T0)
+        book.close(sid, T0 + timedelta(seconds=wait), "focus")
+    book.on_state("s9", State.WAITING, T0)
+    book.on_state("s9", State.EXITED, T0 + timedelta(seconds=30))
+    # Day 2: one limit.
+    book.on_state("s5", State.LIMITED, T0 + timedelta(days=1))
+    book.on_state("s5", State.IDLE, T0 + timedelta(days=1, seconds=60), close_as="reset")
+
+    days = book.report()
+    assert [d["day"] for d in days] == ["2026-11-27", "2026-11-28"]
+    first = days[0]
+    assert first["items"] == 4 and first["responses"] == 3
+    assert first["waited_s"] == 160.0
+    assert first["response_p50_s"] == 20.0
+    assert first["response_p90_s"] == pytest.approx(84.0)
+    assert first["permission_prompts"] == 1
+    assert days[1]["limits"] == 1 and days[1]["responses"] == 0
+    assert book.report(since=(T0 + timedelta(days=1)).date())[0]["day"] == "2026-11-28"
+
+
+def test_order_puts_oldest_items_first_then_busy() -> None:
+    def s(name: str, state: str, opened: str | None = None) -> dict:
+        item = {"opened_at": opened} if opened else None
+        return {
+            "name": name,
+            "state": state,
+            "attention": item,
+            "state_since": "2026",
+            "created_at": name,
+        }
+
+    listing = [
+        s("a", "idle"),
+        s("b", "busy"),
+        s("c", "waiting", "2026-11-28T10:00:05+00:00"),
+        s("d", "permission", "2026-11-28T10:00:01+00:00"),
+        s("e", "exited"),
+    ]
+    assert [x["name"] for x in attention_order(listing)] == ["d", "c", "b", "a", "e"]
+
+
+def test_engine_frees_a_limited_session_at_its_reset_time(tmp_path: Path) -> None:
+    engine = Engine(Paths(data=tmp_path, runtime=tmp_path), Settings())
+    engine.conn = open_store(tmp_path / "p.duckdb")
+    engine.registry, engine.attention = Registry(engine.conn), AttentionBook(engine.conn)
+    engine.bus = EventBus()
+    rec = SessionRecord(id="x", name="x", agent="claude", argv=[], cwd="/", tmux_socket="s")
+    engine.registry.insert(rec)
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    engine.change_state(
+        rec,
+        Change(State.LIMITED, Source.HOOK, "StopFailure rate_limit"),
+        limit_text=f"You've hit your 5-hour limit · resets {soon:%-I%p} (UTC)".lower(),
+    )
+    assert rec.limit_resets_at is not None and rec.limit_resets_at > datetime.now(UTC)
+    engine._follow_limits()
+    assert engine.registry.get("x").state == "limited"  # not yet
+    engine.registry.update("x", limit_resets_at=datetime.now(UTC) - timedelta(seconds=1))
+    engine._follow_limits()
+    assert engine.registry.get("x").state == "idle"
+    assert engine.attention.open_item("x") is None
+    row = engine.conn.execute("SELECT closed_by FROM attention_items").fetchone()
+    assert row == ("reset",)

@@ -1,0 +1,63 @@
+"""`podium next` and `podium report attention`: who needs you, and how fast you come."""
+
+from __future__ import annotations
+
+import click
+
+from tui.cli.common import duration, engine, print_json, table
+
+
+@click.command("next")
+@click.option("--json", "as_json", is_flag=True, help="Print the focused session as JSON.")
+def next_(as_json: bool) -> None:
+    """Focus the session that has waited longest for you, and print its name."""
+    with engine() as client:
+        result = client.call("attention.next")
+    session = result["session"]
+    if as_json:
+        print_json(session)
+        return
+    if session is None:
+        click.echo("nobody is waiting for you")
+        return
+    item = session.get("acknowledged") or {}
+    waited = duration(item.get("waited_s"))
+    click.echo(f"{session['name']}  {item.get('kind', session['state'])} for {waited}")
+
+
+@click.group("report")
+def report() -> None:
+    """Reports from podium's log."""
+
+
+@report.command("attention")
+@click.option("--since", metavar="DATE", help="First day (YYYY-MM-DD, UTC) to include.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def report_attention(since: str | None, as_json: bool) -> None:
+    """Per day: time sessions waited for you, time to respond (median, p90), prompts."""
+    with engine() as client:
+        result = client.call("reports.attention", since=since)
+    days = result["days"]
+    if as_json:
+        print_json(result)
+        return
+    if not days:
+        click.echo("no attention items yet" + (f" since {since}" if since else ""))
+        return
+    rows = [
+        [
+            d["day"],
+            str(d["items"]),
+            duration(d["waited_s"]),
+            duration(d["response_p50_s"]),
+            duration(d["response_p90_s"]),
+            str(d["permission_prompts"]),
+            str(d["limits"]),
+        ]
+        for d in days
+    ]
+    headers = ["DAY", "ITEMS", "WAITED", "RESPOND P50", "RESPOND P90", "PERMISSIONS", "LIMITS"]
+    click.echo(table(rows, headers))
+
+
+COMMANDS = [next_, report]
