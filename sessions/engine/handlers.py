@@ -223,6 +223,8 @@ class SessionApi:
             "PODIUM_SESSION_ID": session_id,
             "PODIUM_DATA_DIR": str(e.paths.data),
             "PODIUM_TMUX_SOCKET": e.tmux.socket,
+            # The caller's PWD would be stale: shells and tools trust it over getcwd().
+            "PWD": str(cwd),
         }
         spec = self._write_launch_spec(session_id, env, str(cwd))
         argv = [sys.executable, "-m", "sessions.launch", str(spec), "--", *plan.argv]
@@ -234,6 +236,8 @@ class SessionApi:
             )
         except TmuxError as exc:
             spec.unlink(missing_ok=True)
+            if settings_file:
+                settings_file.unlink(missing_ok=True)
             raise _tmux_error(exc) from None
         return _Launched(
             plan.argv, spawned, str(settings_file) if settings_file else None, plan.type_after_start
