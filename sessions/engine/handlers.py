@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sessions import __version__
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch
 from sessions.attention import attention_order
-from sessions.claude_settings import write_settings_file
+from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.protocol import ApiError
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
@@ -202,7 +202,10 @@ class SessionApi:
         settings_file = None
         if agent in HOOKED_AGENTS:
             settings_file = write_settings_file(
-                e.paths.agent_settings, session_id, e.settings.agents.hook_timeout
+                e.paths.agent_settings,
+                session_id,
+                e.settings.agents.hook_timeout,
+                chain=statusline_chain(e.settings.statusline.chain, cwd, env),
             )
         try:
             plan = build_launch(
