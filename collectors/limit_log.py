@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 import duckdb
 
 from collectors.limits import (
-    LIMIT_TEXT,
     MAIN_WINDOWS,
     TOKEN_WEIGHTS,
     LimitSample,
@@ -105,9 +104,6 @@ class LimitLog:
         """The freshest official figure of `window`, over every source."""
         return freshest(s for (w, _src), s in self._latest.items() if w == window)
 
-    def latest_by_source(self, window: str) -> dict[str, LimitSample]:
-        return {src: s for (w, src), s in self._latest.items() if w == window}
-
     def windows(self, now: datetime) -> list[str]:
         """The two main windows, then every other window seen in the last days."""
         since = now - timedelta(days=KEEP_WINDOWS_DAYS)
@@ -115,9 +111,6 @@ class LimitLog:
             {w for (w, _src), s in self._latest.items() if w not in MAIN_WINDOWS and s.ts > since}
         )
         return [*MAIN_WINDOWS, *others]
-
-    def last_limit_text(self, window: str) -> LimitSample | None:
-        return self._latest.get((window, LIMIT_TEXT))
 
     # -- local tokens (table usage_messages, from transcript ingest) -------------------
     def has_tokens(self) -> bool:

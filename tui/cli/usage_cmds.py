@@ -48,8 +48,11 @@ def _window_row(w: dict[str, Any], now: datetime) -> list[str]:
     resets = "-"
     if w["resets_at"]:
         when = datetime.fromisoformat(w["resets_at"])
-        left = duration((when - now).total_seconds())
-        resets = f"{when.astimezone():%a %H:%M} (in {left})"
+        left = (when - now).total_seconds()
+        shown = (
+            f"{when.astimezone():%H:%M}" if left < 86400 else f"{when.astimezone():%a %b %d %H:%M}"
+        )
+        resets = f"{shown} (in {duration(left)})"
     burn = w["burn_pct_per_hour"]
     projected = w["projected_pct_at_reset"]
     at_reset = "-" if projected is None else f"{projected:.0f}%"
