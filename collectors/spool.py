@@ -138,8 +138,11 @@ def run_hook(argv: list[str]) -> int:
 # Set for a chained statusline command: a `podium statusline` inside it neither spools
 # the payload a second time nor chains again.
 CHAINED_ENV = "PODIUM_STATUSLINE_CHAINED"
-# The chained command runs inside Claude Code's statusline update: keep it short.
-CHAIN_TIMEOUT = 2.0
+# The chained command runs inside Claude Code's statusline update: bound it. Slow
+# user commands exist (`npx …` starts in about a second); hung ones must not pile up.
+CHAIN_TIMEOUT = 3.0
+# A failing chained command fails on every statusline update: say so once an hour.
+CHAIN_LOG_EVERY = 3600.0
 
 
 def run_statusline(argv: list[str]) -> int:
@@ -194,7 +197,7 @@ def run_chain(command: str, stdin_text: str, timeout: float = CHAIN_TIMEOUT) -> 
             start_new_session=True,
         )
     except OSError as exc:
-        _log_error(f"statusline chain {command!r} cannot start: {exc}")
+        _log_chain_error(f"statusline chain {command!r} cannot start: {exc}")
         return ""
     try:
         out, _ = proc.communicate(stdin_text.encode("utf-8"), timeout=timeout)
@@ -204,9 +207,24 @@ def run_chain(command: str, stdin_text: str, timeout: float = CHAIN_TIMEOUT) -> 
         # Something that left the group may still hold the pipe: give up on it then.
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.communicate(timeout=0.5)
-        _log_error(f"statusline chain {command!r} took more than {timeout}s; cut off")
+        _log_chain_error(f"statusline chain {command!r} took more than {timeout}s; cut off")
         return ""
     return out.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def _log_chain_error(message: str) -> None:
+    """Log at most once per CHAIN_LOG_EVERY (a marker file's mtime keeps the time)."""
+    marker = spool_dir() / ".chain-error"
+    try:
+        if time.time() - marker.stat().st_mtime < CHAIN_LOG_EVERY:
+            return
+    except OSError:
+        pass  # no marker yet
+    _log_error(message + " (said once an hour)")
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        marker.touch()
 
 
 def _limit(limits: object, key: str) -> tuple[float, float | None] | None:

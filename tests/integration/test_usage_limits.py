@@ -138,3 +138,71 @@ def test_real_claude_statusline_limits_reach_podium_usage(make_claude_podium: An
     assert env.wait_for(lambda: "5h 23%" in env.screen(rec["pane_id"]), 30), env.screen(
         rec["pane_id"]
     )
+
+
+def test_claude_json_and_the_endpoint_through_the_engine(podium_env: PodiumEnv) -> None:
+    """`.claude.json`'s cached figures, and the opt-in endpoint against a local stand-in."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    env = podium_env
+    now = datetime.now(UTC)
+    body = {
+        "five_hour": {"utilization": 22.0, "resets_at": "2099-01-01T00:00:00+00:00"},
+        "seven_day": {"utilization": 35.5, "resets_at": "2099-01-03T00:00:00+00:00"},
+        "seven_day_opus": None,
+    }
+    cached = {
+        "five_hour": {"utilization": 10.0, "resets_at": "2099-01-01T00:00:00+00:00"},
+        "seven_day_opus": {"utilization": 7.0, "resets_at": "2099-01-03T00:00:00+00:00"},
+    }
+    (env.claude_dir / ".claude.json").write_text(
+        json.dumps(
+            {
+                "cachedUsageUtilization": {
+                    "fetchedAtMs": int(now.timestamp() * 1000) - 60_000,
+                    "utilization": cached,
+                }
+            }
+        )
+    )
+    (env.claude_dir / ".credentials.json").write_text(
+        json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat-local"}})
+    )
+    tokens: list[str] = []
+
+    class Usage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            tokens.append(self.headers.get("authorization", ""))
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Usage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env.env.update(
+            PODIUM_USAGE__TICK_INTERVAL="1",
+            PODIUM_USAGE__ENDPOINT="true",
+            PODIUM_USAGE__ENDPOINT_URL=f"http://127.0.0.1:{server.server_port}/api/oauth/usage",
+            PODIUM_USAGE__ENDPOINT_INTERVAL="3600",
+        )
+        assert env.run("engine", "start").returncode == 0
+        five = wait_source(env, "five_hour", "endpoint")
+        assert five["used_pct"] == 22
+        got = windows(env)
+        assert got["seven_day"]["source"] == "endpoint" and got["seven_day"]["used_pct"] == 35.5
+        opus = got["seven_day_opus"]
+        assert opus["source"] == "claude_json" and opus["used_pct"] == 7
+        assert 60 <= opus["age_s"] < 120  # as old as fetchedAtMs, not as the read
+        time.sleep(2.5)  # more ticks: the endpoint's own interval holds
+        assert tokens == ["Bearer sk-ant-oat-local"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -140,3 +140,6 @@ def test_a_slow_chained_command_is_cut_off(tmp_path: Path):
     assert result.returncode == 0 and result.stdout.decode().splitlines() == ["podium"]
     assert "took more than" in (tmp_path / "spool" / "errors.log").read_text()
     assert len(spooled(tmp_path, "statusline")) == 1
+    # Every update would fail the same way: the log says it once an hour.
+    run(["statusline", "--chain", "exec sleep 30"], tmp_path, b"{}")
+    assert (tmp_path / "spool" / "errors.log").read_text().count("took more than") == 1
