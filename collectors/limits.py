@@ -116,11 +116,20 @@ def to_time(value: Any) -> datetime | None:
     return None
 
 
+_WINDOW_NAME = re.compile(r"five_hour|seven_day(?:_[a-z0-9]+)?")
+
+
+def is_window(name: Any) -> bool:
+    """`five_hour`, `seven_day` or `seven_day_<x>`: keys a source may add that are not
+    windows (`extra_usage`, `overage`, whatever comes next) are not taken for one."""
+    return isinstance(name, str) and _WINDOW_NAME.fullmatch(name) is not None
+
+
 def _sample(
     at: datetime, window: Any, pct: Any, resets: Any, source: str, detail: str | None = None
 ) -> LimitSample | None:
     used = clean_pct(pct)
-    if not isinstance(window, str) or not window or used is None:
+    if not is_window(window) or used is None:
         return None
     return LimitSample(at, window, used, to_time(resets), source, detail)
 
@@ -141,7 +150,7 @@ def samples_from_statusline(payload: Mapping[str, Any], at: datetime) -> list[Li
         return []
     found: dict[str, LimitSample] = {}
     for window, value in limits.items():
-        if isinstance(value, dict) and window != "limits":
+        if isinstance(value, dict):
             pct, resets = value.get("used_percentage"), value.get("resets_at")
             s = _sample(at, window, pct, resets, STATUSLINE)
             if s is not None:
@@ -200,7 +209,7 @@ def samples_from_stream_json_line(
             if s is not None:
                 found[window] = s
     window = info.get("rateLimitType")
-    if isinstance(window, str) and window != "overage" and window not in found:
+    if is_window(window) and window not in found:
         s = _from_info(at, window, info, f"status {info.get('status')}")
         if s is not None:
             found[window] = s
@@ -246,7 +255,7 @@ def samples_from_usage_body(
     `extra_usage` is money, not a window."""
     out: list[LimitSample] = []
     for window, value in body.items():
-        if window == "extra_usage" or not isinstance(value, dict):
+        if not isinstance(value, dict):
             continue
         s = _sample(at, window, value.get("utilization"), value.get("resets_at"), source, detail)
         if s is not None:

@@ -66,7 +66,6 @@ class UsageMonitor:
         self._scans: dict[str, TreeScan] = {}
         self._claude_json_mtimes: dict[Path, int | None] = {}
         self._endpoint_due = 0.0
-        self.ticks = 0
 
     # -- figures in -------------------------------------------------------------------
     def record(self, samples: list[LimitSample]) -> int:
@@ -199,7 +198,6 @@ class UsageMonitor:
                 )
         self.log.write_series(minute, rows)
         await self._sample_processes(minute)
-        self.ticks += 1
         self.engine.bus.publish("usage", {"minute": _iso(minute), "windows": self.windows(now)})
 
     async def _poll_claude_json(self) -> None:

@@ -189,7 +189,8 @@ USAGE_BODY = {
     "seven_day": {"utilization": 35.5, "resets_at": "2026-12-01T08:00:00+00:00"},
     "seven_day_opus": None,
     "seven_day_sonnet": {"utilization": 1738857600, "resets_at": None},  # impossible: dropped
-    "extra_usage": {"is_enabled": False, "monthly_limit": None},
+    "extra_usage": {"is_enabled": False, "monthly_limit": None, "utilization": 3.0},
+    "future_thing": {"utilization": 5.0},
 }
 
 
