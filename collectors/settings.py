@@ -72,6 +72,44 @@ class UiSettings(_Section):
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""
 
 
+class UsageSettings(_Section):
+    tick_interval: float = Field(default=60.0, ge=0.5, le=3600)
+    """Seconds between two samples of every limit window and of each session's processes
+    into the usage log (tables limit_series, process_samples); aligned to the clock."""
+
+    fresh_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
+    """An official limit figure older than this many minutes gives way to an estimate
+    from local tokens (labelled `estimate`)."""
+
+    plan: Literal["pro", "max5", "max20"] = "pro"
+    """Your Claude plan: picks a rough capacity for estimates until an official figure
+    has calibrated it."""
+
+    five_hour_capacity: int = Field(default=0, ge=0)
+    """Weighted tokens (input + cache writes + output x5 + cache reads /10) of a full
+    5-hour window, for estimates; 0 = from `plan`, until calibrated."""
+
+    seven_day_capacity: int = Field(default=0, ge=0)
+    """Weighted tokens of a full 7-day window, for estimates; 0 = 12 five-hour windows."""
+
+    endpoint: bool = False
+    """Ask Anthropic's usage endpoint (undocumented; network; sends your Claude OAuth token
+    from `.credentials.json`) for official figures. Off unless you turn it on."""
+
+    endpoint_url: str = "https://api.anthropic.com/api/oauth/usage"
+    """The usage endpoint (https, or http to a loopback address only)."""
+
+    endpoint_interval: float = Field(default=600.0, ge=1, le=86400)
+    """Seconds between two calls of the usage endpoint (it is rate-limited itself)."""
+
+
+class StatuslineSettings(_Section):
+    chain: str = "auto"
+    """Statusline command whose output `podium statusline` prints after its usage line
+    (it gets the same JSON on stdin). "auto" = the statusLine command of your own Claude
+    settings; "" = none."""
+
+
 class Settings(_Section):
     """Everything configurable, with its default."""
 
@@ -79,6 +117,8 @@ class Settings(_Section):
     agents: AgentSettings = AgentSettings()
     engine: EngineSettings = EngineSettings()
     ui: UiSettings = UiSettings()
+    usage: UsageSettings = UsageSettings()
+    statusline: StatuslineSettings = StatuslineSettings()
 
 
 class SettingsError(Exception):

@@ -29,6 +29,7 @@ from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
+from sessions.engine.usage import UsageMonitor
 from sessions.limit_text import parse_reset
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
@@ -67,6 +68,7 @@ class Engine:
         self.registry = Registry(self.conn)
         self.attention = AttentionBook(self.conn)
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
+        self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
         from sessions.engine.handlers import build_handlers
 
         self.api = ApiServer(self.paths.socket, build_handlers(self), self.bus)
@@ -82,6 +84,7 @@ class Engine:
         tasks = [
             asyncio.create_task(self._watch_spool(), name="spool-watcher"),
             asyncio.create_task(self._sweep_loop(), name="tmux-sweeper"),
+            asyncio.create_task(self.usage.run(), name="usage-tick"),
         ]
         try:
             await self._stop.wait()
@@ -214,6 +217,7 @@ class Engine:
                     _json(payload),
                 ],
             )
+            self.usage.on_hook(event, payload, at)  # limit texts are account-wide
             if rec is None:
                 self._count_bad(
                     "unknown_session",
@@ -228,8 +232,10 @@ class Engine:
                 message = payload.get("last_assistant_message")
                 limit_text = message if isinstance(message, str) else ""
                 self.change_state(rec, change, at, limit_text=limit_text)
-        elif kind == "statusline" and rec is not None:
-            self._learn_claude_ids(rec, payload)
+        elif kind == "statusline":
+            self.usage.on_statusline(payload, at)  # rate_limits are account-wide
+            if rec is not None:
+                self._learn_claude_ids(rec, payload)
 
     def _count_bad(self, kind: str, message: str, exc_info: bool = False) -> None:
         """Count a bad or unmatched spool line; log the first few and then every 100th,

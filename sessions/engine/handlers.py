@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from sessions import __version__
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch
 from sessions.attention import attention_order
-from sessions.claude_settings import write_settings_file
+from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.protocol import ApiError
+from sessions.engine.usage import usage_handlers
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
 from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone
@@ -53,6 +54,7 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         "sessions.resume": api.resume,
         "attention.next": api.next,
         "reports.attention": api.report_attention,
+        **usage_handlers(engine),
     }
 
 
@@ -202,7 +204,10 @@ class SessionApi:
         settings_file = None
         if agent in HOOKED_AGENTS:
             settings_file = write_settings_file(
-                e.paths.agent_settings, session_id, e.settings.agents.hook_timeout
+                e.paths.agent_settings,
+                session_id,
+                e.settings.agents.hook_timeout,
+                chain=statusline_chain(e.settings.statusline.chain, cwd, env),
             )
         try:
             plan = build_launch(
