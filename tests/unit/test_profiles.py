@@ -1,14 +1,21 @@
-"""Screen profiles against real screens, and users' rules from config."""
+"""Screen profiles against real screens, users' rules from config, and the pieces of the
+engine's watch that need no tmux (change detection, backoff, process activity)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from collectors.settings import SettingsError, load_settings
-from sessions.profiles import BUILTIN, Profile, Rule, build_profiles
-from sessions.state import State
+from sessions.activity import Activity, ActivityMeter
+from sessions.engine.watch import Backoff, Sighting, _due, _Seen
+from sessions.profiles import BUILTIN, Observation, Profile, Rule, build_profiles
+from sessions.retry import wait_for
+from sessions.state import Source, State
+from sessions.tmux import PaneInfo
 
 SCREENS = Path(__file__).parent / "screens"
 
@@ -168,3 +175,73 @@ def test_a_bad_regex_names_the_file_and_the_key(tmp_path: Path):
 def test_bad_profile_keys_are_named(tmp_path: Path, text: str, key: str):
     with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
         load_settings(_config(tmp_path, text), environ={})
+
+
+# -- the watch's pieces -------------------------------------------------------------------
+def _pane(activity: int) -> PaneInfo:
+    return PaneInfo(
+        "$0", "s", "@0", "w", 0, "%0", 1, False, None, "bash", True, True, False, activity, ""
+    )
+
+
+def test_a_pane_is_captured_when_its_window_showed_output_since():
+    seen = _Seen()
+    assert _due(seen, _pane(100), now=100.5)  # never captured
+    seen.activity, seen.captured_at = 100, 100.2
+    # Same second as the capture: output after it would leave the marker at 100.
+    assert _due(seen, _pane(100), now=101.0)
+    seen.captured_at = 101.05
+    assert not _due(seen, _pane(100), now=105.0)  # a capture after that second: settled
+    assert _due(seen, _pane(103), now=105.0)  # new output
+
+
+def test_sightings_apply_the_time_rules():
+    assert Sighting("s").change(State.BUSY) is None  # no verdict, no change
+    at_prompt = Sighting("s", screen=Observation(State.WAITING, "input prompt"))
+    change = at_prompt.change(State.BUSY)
+    assert change is not None and change.state is State.WAITING
+    assert change.source is Source.SCREEN and change.detail == "input prompt"
+    assert at_prompt.change(State.STARTING).state is State.IDLE  # type: ignore[union-attr]
+    quiet_shell = Sighting("s", busy=False, quiet=State.IDLE)
+    change = quiet_shell.change(State.BUSY)
+    assert change is not None and change.state is State.IDLE
+    assert change.source is Source.PROCESS
+
+
+def test_backoff_grows_while_quiet_and_snaps_back():
+    backoff = Backoff(1.0, 5.0, 1.5)
+    gaps = [backoff.next(lively=False) for _ in range(6)]
+    assert gaps == [1.5, 2.25, 3.375, 5.0, 5.0, 5.0]
+    assert backoff.next(lively=True) == 1.0
+    assert Backoff(2.0, 1.0, 1.5).next(lively=False) == 2.0  # a max below the base is the base
+
+
+def test_activity_sees_children_and_cpu():
+    meter = ActivityMeter()
+    shell = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess; subprocess.run(['sleep', '30'])"]
+    )
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        assert wait_for(lambda: meter.sample([shell.pid])[shell.pid].children == 1, 10)
+        first = meter.sample([burner.pid])[burner.pid]  # the shell was dropped: not asked
+        assert first.cpu is None and first.busy(0.05) is None
+        assert wait_for(lambda: meter.sample([burner.pid])[burner.pid].busy(0.05) is True, 10)
+        quiet = meter.sample([shell.pid])
+        assert meter.sample([shell.pid])[shell.pid].busy(0.5, children_busy=True) is True
+        assert quiet[shell.pid].cpu is None  # first sample after a pause
+        sleeper = meter.sample([shell.pid])[shell.pid]
+        assert sleeper.busy(0.5) is False  # the sleep burns no CPU: quiet unless children count
+    finally:
+        shell.kill()
+        burner.kill()
+        shell.wait()
+        burner.wait()
+    assert meter.sample([burner.pid]) == {}  # gone
+
+
+def test_activity_verdicts():
+    assert Activity(cpu=None, children=0).busy(0.05) is None
+    assert Activity(cpu=None, children=2).busy(0.05, children_busy=True) is True
+    assert Activity(cpu=0.01, children=2).busy(0.05) is False
+    assert Activity(cpu=0.2, children=0).busy(0.05) is True
