@@ -79,6 +79,7 @@ class SessionApi:
             "sessions": len(sessions),
             "hooks": dict(e.hook_stats),
             "spool": {"lines": e.spool.stats.lines, "bad_lines": e.spool.stats.bad_lines},
+            "watch": e.watch.stats.to_json(),
         }
 
     async def shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +121,10 @@ class SessionApi:
             name = self._pick_name(params.get("name"), agent)
             session_id = new_session_id()
             settings_file = None
-            if agent in HOOKED_AGENTS:
+            # `hooks: false` (podium new --no-hooks) leaves podium to read the screen.
+            hooks = params.get("hooks")
+            hooks = e.settings.agents.hooks if hooks is None else bool(hooks)
+            if agent in HOOKED_AGENTS and hooks:
                 settings_file = write_settings_file(
                     e.paths.agent_settings, session_id, e.settings.agents.hook_timeout
                 )
@@ -226,6 +230,8 @@ class SessionApi:
         try:
             enter = bool(params.get("enter", True))
             await self.engine.blocking(lambda: self.engine.tmux.send_text(pane, text, enter=enter))
+            # Typed input is about to change the screen: sweep now and at the base pace.
+            self.engine.wake_sweeper()
         except PaneGone:
             self.engine.wake_sweeper()
             raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None

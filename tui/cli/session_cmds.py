@@ -24,6 +24,11 @@ from tui.cli.common import CliFailure, age, engine, print_json, settings, table
     help="Command instead of the agent's default (split into argv, never run by a shell).",
 )
 @click.option("--prompt", help="First prompt for the agent.")
+@click.option(
+    "--no-hooks",
+    is_flag=True,
+    help="claude/sim: start without podium's hooks; podium reads the screen instead.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new session as JSON.")
 def new(
     name: str | None,
@@ -31,6 +36,7 @@ def new(
     agent: str | None,
     cmd: str | None,
     prompt: str | None,
+    no_hooks: bool,
     as_json: bool,
 ) -> None:
     """Start an agent session in a new tmux pane."""
@@ -44,6 +50,7 @@ def new(
             cmd=cmd,
             prompt=prompt,
             env=dict(os.environ),
+            hooks=False if no_hooks else None,
         )
     if as_json:
         print_json(rec)
