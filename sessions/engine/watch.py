@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sessions.activity import ActivityMeter
@@ -126,7 +125,7 @@ class PaneWatch:
             return True
         if profile.hooks_silent_after is None:
             return True
-        if now - _epoch(rec.created_at) < profile.hooks_silent_after:
+        if now - rec.created_at.timestamp() < profile.hooks_silent_after:
             return True
         if rec.id not in self._looked_up:
             self._looked_up.add(rec.id)
@@ -134,10 +133,10 @@ class PaneWatch:
                 "SELECT max(ts) FROM hook_events WHERE session_id = ?", [rec.id]
             ).fetchone()
             if row and row[0] is not None:
-                self._last_hook[rec.id] = _epoch(row[0])
+                self._last_hook[rec.id] = row[0].timestamp()
                 return True
-            log.info("%s: no hook event within %.0fs; reading its screen", rec.name,
-                     profile.hooks_silent_after)  # fmt: skip
+            wait = profile.hooks_silent_after
+            log.info("%s: no hook event within %.0fs; reading its screen", rec.name, wait)
         return False
 
     # -- one sweep ----------------------------------------------------------------
@@ -212,10 +211,6 @@ def _due(seen: _Seen, pane: PaneInfo, now: float) -> bool:
     # `window_activity` counts whole seconds: output later in the same second as the last
     # capture leaves it unchanged, so look once more until a capture postdates that second.
     return seen.captured_at < pane.window_activity + 1
-
-
-def _epoch(value: datetime) -> float:
-    return value.timestamp()
 
 
 class Backoff:

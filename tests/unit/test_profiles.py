@@ -3,16 +3,22 @@ engine's watch that need no tmux (change detection, backoff, process activity)."
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from collectors.settings import SettingsError, load_settings
+from collectors.settings import Settings, SettingsError, load_settings
+from collectors.store import open_store
 from sessions.activity import Activity, ActivityMeter
-from sessions.engine.watch import Backoff, Sighting, _due, _Seen
+from sessions.engine.watch import Backoff, PaneWatch, Sighting, _due, _Seen
 from sessions.profiles import BUILTIN, Observation, Profile, Rule, build_profiles
+from sessions.registry import SessionRecord
 from sessions.retry import wait_for
 from sessions.state import Source, State
 from sessions.tmux import PaneInfo
@@ -245,3 +251,113 @@ def test_activity_verdicts():
     assert Activity(cpu=None, children=2).busy(0.05, children_busy=True) is True
     assert Activity(cpu=0.01, children=2).busy(0.05) is False
     assert Activity(cpu=0.2, children=0).busy(0.05) is True
+
+
+# -- the watch with a stand-in engine (no tmux) -------------------------------------------
+class _Tmux:
+    def __init__(self, screens: dict[str, str]) -> None:
+        self.screens = screens
+        self.asked: list[list[str]] = []
+
+    def capture_screens(self, pane_ids: list[str]) -> dict[str, str]:
+        self.asked.append(list(pane_ids))
+        return {p: self.screens[p] for p in pane_ids if p in self.screens}
+
+
+class _Engine:
+    def __init__(self, tmp_path: Path, screens: dict[str, str]) -> None:
+        self.settings = Settings()
+        self.tmux = _Tmux(screens)
+        self.conn = open_store(tmp_path / "podium.duckdb")
+
+    async def blocking(self, fn, *args):  # the real one runs fn in a worker thread
+        return fn(*args)
+
+
+def _rec(agent: str, pane: str, *, hooks: bool = False, age: float = 60.0) -> SessionRecord:
+    return SessionRecord(
+        id=f"id-{pane}",
+        name=f"n-{pane}",
+        agent=agent,
+        argv=[],
+        cwd="/",
+        tmux_socket="x",
+        pane_id=pane,
+        pid=os.getpid(),
+        settings_path="/settings.json" if hooks else None,
+        created_at=datetime.now(UTC) - timedelta(seconds=age),
+    )
+
+
+def _live(rec: SessionRecord, activity: int) -> tuple[SessionRecord, PaneInfo]:
+    pane = replace(_pane(activity), pane_id=rec.pane_id or "", pid=rec.pid)
+    return rec, pane
+
+
+def test_the_watch_captures_only_changed_panes_and_reports_new_verdicts(tmp_path: Path):
+    engine = _Engine(tmp_path, {"%1": screen("shell_prompt"), "%2": screen("sim_busy")})
+    watch = PaneWatch(engine)  # type: ignore[arg-type]
+    shell, sim = _rec("shell", "%1"), _rec("sim", "%2")
+    old = int(datetime.now(UTC).timestamp()) - 10  # output long before the first capture
+
+    sightings, lively = asyncio.run(watch.look([_live(shell, old), _live(sim, old)]))
+    assert engine.tmux.asked == [["%1", "%2"]]  # one tmux call for both
+    assert {s.session_id: s.screen.state for s in sightings if s.screen} == {
+        shell.id: State.IDLE,
+        sim.id: State.BUSY,
+    }
+    assert lively
+
+    # Nothing printed since: no capture, no verdict, nothing moves.
+    sightings, lively = asyncio.run(watch.look([_live(shell, old), _live(sim, old)]))
+    assert engine.tmux.asked == [["%1", "%2"]]
+    assert sightings == [] and not lively
+
+    # The sim's window printed, but the screen's tail is the same: captured, not reported.
+    sightings, lively = asyncio.run(watch.look([_live(shell, old), _live(sim, old + 5)]))
+    assert engine.tmux.asked[-1] == ["%2"] and sightings == [] and not lively
+
+    # The sim finished its turn.
+    engine.tmux.screens["%2"] = screen("sim_done")
+    sightings, _ = asyncio.run(watch.look([_live(shell, old), _live(sim, old + 6)]))
+    [seen] = sightings
+    assert seen.screen is not None and seen.screen.state is State.WAITING
+    assert seen.change(State.BUSY).state is State.WAITING  # type: ignore[union-attr]
+
+
+def test_the_watch_asks_the_process_tree_when_the_screen_says_nothing(tmp_path: Path):
+    engine = _Engine(tmp_path, {"%1": screen("shell_running")})
+    watch = PaneWatch(engine)  # type: ignore[arg-type]
+    shell = _rec("shell", "%1")  # its pid is this test process: a tree with no child… yet
+    old = int(datetime.now(UTC).timestamp()) - 10
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        sightings, lively = asyncio.run(watch.look([_live(shell, old)]))
+    finally:
+        child.kill()
+        child.wait()
+    [seen] = sightings
+    assert seen.screen is None and seen.busy is True and seen.quiet is State.IDLE
+    assert lively and watch.stats.process_samples == 1
+    assert seen.change(State.IDLE).source is Source.PROCESS  # type: ignore[union-attr]
+
+
+def test_hooked_sessions_are_read_only_when_their_hooks_are_silent(tmp_path: Path):
+    engine = _Engine(tmp_path, {})
+    watch = PaneWatch(engine)  # type: ignore[arg-type]
+    claude = BUILTIN["claude"]
+    now = datetime.now(UTC).timestamp()
+    assert not watch._hooks_work(_rec("claude", "%1"), claude, now)  # started with --no-hooks
+    assert not watch._hooks_work(_rec("shell", "%1"), BUILTIN["shell"], now)
+    assert watch._hooks_work(_rec("claude", "%2", hooks=True, age=2), claude, now)  # early days
+    silent = _rec("claude", "%3", hooks=True, age=30)
+    assert not watch._hooks_work(silent, claude, now)  # 30 s, no hook: read the screen
+    watch.hook_seen(silent.id)
+    assert watch._hooks_work(silent, claude, now) and watch.take_heard()
+    assert not watch.take_heard()
+    # An engine restarted after the hooks spoke finds them in the database.
+    spoke = _rec("sim", "%4", hooks=True, age=300)
+    engine.conn.execute(
+        "INSERT INTO hook_events (ts, session_id, event) VALUES (now(), ?, 'Stop')", [spoke.id]
+    )
+    assert PaneWatch(engine)._hooks_work(spoke, BUILTIN["sim"], now)  # type: ignore[arg-type]
