@@ -13,15 +13,17 @@ A bad file never crashes with a traceback: `load_settings` raises
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from collectors import paths
 
 AgentName = Literal["claude", "sim", "codex", "aider", "shell"]
+ScreenState = Literal["busy", "waiting", "permission", "limited", "idle"]
 
 
 class _Section(BaseModel):
@@ -55,13 +57,69 @@ class AgentSettings(_Section):
     hook_timeout: int = Field(default=10, ge=1, le=600)
     """Timeout in seconds that Claude Code gives each podium hook command."""
 
+    hooks: bool = True
+    """Give claude and sim sessions podium's hooks (a `--settings` file); false reads their
+    screens instead. `podium new --no-hooks` does this for one session."""
+
 
 class EngineSettings(_Section):
     sweep_interval: float = Field(default=1.0, gt=0.05, le=60)
     """Seconds between two tmux sweeps (one `list-panes -a`) while something moves."""
 
+    sweep_max_interval: float = Field(default=5.0, gt=0.05, le=300)
+    """Longest gap between two sweeps once nothing moves (no session busy or starting).
+    A screen-only agent that a person wakes by typing into its pane directly can be seen
+    this late; commands through podium wake the sweep at once."""
+
+    sweep_backoff: float = Field(default=1.5, ge=1.0, le=10)
+    """Factor by which the gap between quiet sweeps grows, up to `sweep_max_interval`."""
+
+    busy_cpu: float = Field(default=0.05, gt=0, le=1)
+    """Share of one CPU core a pane's process tree must use between two sweeps to count as
+    busy, for agents whose screen says nothing."""
+
     start_timeout: float = Field(default=15.0, gt=0, le=300)
     """Seconds a command waits for an engine it started on demand to answer."""
+
+
+class ProfileRule(_Section):
+    pattern: str
+    """Regular expression (Python syntax; `^`/`$` match at every line, `\\Z` at the end of
+    the screen) searched in the last `lines` lines of the pane's visible screen."""
+
+    state: ScreenState
+    """What a match means: busy, permission, limited, idle, or waiting (the agent's input
+    prompt: `waiting` after a turn, `idle` when it was never busy)."""
+
+    detail: str = ""
+    """Note stored with the state change (default: the rule's state and pattern)."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        # Compiled here, at load time, so a typo is reported with the file and the key
+        # instead of breaking the engine's sweep later.
+        try:
+            re.compile(value, re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return value
+
+
+class ProfileSettings(_Section):
+    rules: tuple[ProfileRule, ...] = ()
+    """Rules `{pattern, state, detail}` tried in order before the built-in ones; the first
+    match wins."""
+
+    replace: bool = False
+    """Use only these rules, dropping the agent's built-in ones."""
+
+    lines: int | None = Field(default=None, ge=1, le=500)
+    """How many lines at the bottom of the screen the rules look at (default: built-in)."""
+
+    hooks_silent_after: float | None = Field(default=None, ge=0, le=3600)
+    """claude/sim: seconds after launch without any hook event after which podium reads the
+    screen instead (default: built-in, 10)."""
 
 
 class UiSettings(_Section):
@@ -119,6 +177,8 @@ class Settings(_Section):
     ui: UiSettings = UiSettings()
     usage: UsageSettings = UsageSettings()
     statusline: StatuslineSettings = StatuslineSettings()
+    profiles: dict[AgentName, ProfileSettings] = Field(default_factory=dict)
+    """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
 
 
 class SettingsError(Exception):
@@ -191,8 +251,16 @@ def documented_keys() -> list[tuple[str, str, str]]:
     """(key, default, docstring) for every setting, for help output and the docs."""
     rows: list[tuple[str, str, str]] = []
     for section, field in Settings.model_fields.items():
-        model = field.annotation
+        model, prefix = field.annotation, section
+        if get_origin(model) is dict:  # a table per agent: [profiles.<agent>]
+            model, prefix = get_args(model)[1], f"{section}.<agent>"
         assert isinstance(model, type) and issubclass(model, BaseModel)
         for key, sub in model.model_fields.items():
-            rows.append((f"{section}.{key}", repr(sub.default), sub.description or ""))
+            rows.append((f"{prefix}.{key}", _default(sub), sub.description or ""))
+    for key, sub in ProfileRule.model_fields.items():
+        rows.append((f"profiles.<agent>.rules[].{key}", _default(sub), sub.description or ""))
     return rows
+
+
+def _default(field: Any) -> str:
+    return "(required)" if field.is_required() else repr(field.default)
