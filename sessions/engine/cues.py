@@ -151,10 +151,13 @@ class EngineCues:
         due = self.gate.next_due()
         if due is None:
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # an engine driven without its loop (unit tests): no alerts
         if self._alert_timer is not None:
             self._alert_timer.cancel()
-        delay = max(0.0, due - time.monotonic())
-        self._alert_timer = asyncio.get_running_loop().call_later(delay, self._fire)
+        self._alert_timer = loop.call_later(max(0.0, due - time.monotonic()), self._fire)
 
     def _fire(self) -> None:
         self._alert_timer = None
