@@ -48,8 +48,11 @@ def main() -> None:
         bare = timed([sys.executable, "-c", "pass"], b"", env, args.runs)
         hook = timed([podium, "hook", "Stop"], payload, env, args.runs)
         statusline = timed([podium, "statusline"], payload, env, args.runs)
-    rows = [describe("python -c pass", bare), describe("podium hook Stop", hook),
-            describe("podium statusline", statusline)]
+    rows = [
+        describe("python -c pass", bare),
+        describe("podium hook Stop", hook),
+        describe("podium statusline", statusline),
+    ]
     for row in rows:
         print(f"{row['what']:<22} p50 {row['p50_ms']:>7} ms   p95 {row['p95_ms']:>7} ms")
     ratio = rows[1]["p50_ms"] / rows[0]["p50_ms"]  # type: ignore[operator]

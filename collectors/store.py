@@ -82,9 +82,13 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
             f"the database is at schema {current}, newer than this podium knows "
             f"({known[-1].version}); upgrade podium"
         )
+    # By the recorded set, not by "above the highest": migrations are numbered
+    # on branches, and one merged after a higher number has already run (0002
+    # landing after 0003) must still be applied. Migrations only ever add.
+    done = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations").fetchall()}
     applied: list[int] = []
     for migration in known:
-        if migration.version <= current:
+        if migration.version in done:
             continue
         try:
             conn.execute("BEGIN TRANSACTION")

@@ -12,12 +12,16 @@ import shlex
 import sys
 from pathlib import Path
 
-# The events the state machine listens to (reference §3).
+# The events the state machine listens to (reference §3). PostToolUse costs a
+# hook run per tool call, but it is how podium sees a dialog answered in the
+# pane (permission → busy) at once rather than at the end of the turn.
 PODIUM_HOOK_EVENTS = (
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",
+    "PostToolUse",
     "PermissionRequest",
+    "PreCompact",
     "Notification",
     "Stop",
     "StopFailure",

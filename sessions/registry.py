@@ -35,6 +35,10 @@ _COLUMNS = (
     "created_at",
     "ended_at",
     "limit_resets_at",
+    "worktree_path",
+    "worktree_branch",
+    "worktree_repo",
+    "worktree_branch_created",
 )
 
 
@@ -64,6 +68,11 @@ class SessionRecord:
     created_at: datetime = field(default_factory=utcnow)
     ended_at: datetime | None = None
     limit_resets_at: datetime | None = None
+    # Set when the session has its own git worktree (`podium new --worktree`).
+    worktree_path: str | None = None
+    worktree_branch: str | None = None
+    worktree_repo: str | None = None
+    worktree_branch_created: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The API's view of a session (ISO 8601 times)."""

@@ -70,6 +70,10 @@ def from_hook(current: State, event: str, payload: dict) -> Change | None:
             target = State.PERMISSION
         elif kind in ("elicitation_dialog", "agent_needs_input") and current is State.BUSY:
             target = State.WAITING
+        elif kind == "idle_prompt" and current in (State.BUSY, State.STARTING):
+            # A turn ended a minute ago and its Stop was missed: it waits for
+            # the human. A seen (idle) session stays idle.
+            target = State.WAITING
     elif event == "Stop":
         target = State.WAITING
     elif event == "StopFailure":

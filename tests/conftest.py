@@ -78,6 +78,10 @@ class PodiumEnv:
                 return rec
         raise AssertionError(f"no session {name!r} in podium ls")
 
+    def wait_for(self, check: Callable[[], bool], seconds: float = 20) -> bool:
+        """libtmux's retry helper: True once `check()` holds, False after `seconds`."""
+        return retry_until(check, seconds, raises=False)
+
     def wait_state(self, name: str, *states: str, seconds: float = 30) -> dict[str, Any]:
         """Retry until session `name` is in one of `states`; return its record."""
         seen: list[str] = []

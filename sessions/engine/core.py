@@ -192,8 +192,7 @@ class Engine:
             try:
                 self.apply_spool_record(record)
             except Exception:  # a bad line must never stop the engine
-                self.hook_stats["bad"] += 1
-                log.exception("cannot apply spool record")
+                self._count_bad("bad", "cannot apply a spool line", exc_info=True)
         return count
 
     def apply_spool_record(self, record: dict[str, Any]) -> None:
@@ -202,7 +201,7 @@ class Engine:
         at_raw = record.get("at")
         at = datetime.fromtimestamp(at_raw, UTC) if isinstance(at_raw, (int, float)) else None
         if not isinstance(payload, dict):
-            self.hook_stats["bad"] += 1
+            self._count_bad("bad", f"{kind} line without a JSON object: {record.get('error')}")
             return
         rec = self._session_for(record.get("podium_session"), payload.get("session_id"))
         if kind == "hook":
@@ -220,7 +219,12 @@ class Engine:
                 ],
             )
             if rec is None:
-                self.hook_stats["unknown_session"] += 1
+                self._count_bad(
+                    "unknown_session",
+                    f"{event} hook for an unknown session "
+                    f"(podium {record.get('podium_session')!r}, "
+                    f"claude {payload.get('session_id')!r})",
+                )
                 return
             self._learn_claude_ids(rec, payload)
             change = from_hook(State(rec.state), event, payload)
@@ -230,6 +234,14 @@ class Engine:
                 self.change_state(rec, change, at, limit_text=limit_text)
         elif kind == "statusline" and rec is not None:
             self._learn_claude_ids(rec, payload)
+
+    def _count_bad(self, kind: str, message: str, exc_info: bool = False) -> None:
+        """Count a bad or unmatched spool line; log the first few and then every 100th,
+        so that a misbehaving hook cannot fill the disk with the same line."""
+        self.hook_stats[kind] += 1
+        count = self.hook_stats[kind]
+        if count <= 5 or count % 100 == 0:
+            log.warning("%s (%s #%d)", message, kind, count, exc_info=exc_info)
 
     def _session_for(self, podium_id: Any, claude_id: Any) -> SessionRecord | None:
         if isinstance(podium_id, str) and podium_id:
@@ -305,16 +317,16 @@ class Engine:
         """Panes by id, with the registry reconciled to tmux's `@podium_session` tags.
 
         A pane id names a pane only within one tmux server's life: after a
-        restart of tmux a new pane may get an old id. A pane tagged with
-        another session is not ours under that id; a tagged pane whose session
-        had been given up (lost) is re-adopted with its current ids.
+        restart of tmux a new pane may get an old id. A pane not tagged with
+        the session's id is not its pane; a tagged pane whose session had been
+        given up (lost) is re-adopted with its current ids.
         """
         by_pane = {p.pane_id: p for p in panes}
         by_tag = {p.podium_session: p for p in panes if p.podium_session and not p.dead}
         for rec in self.registry.listed():
             pane = by_pane.get(rec.pane_id or "")
-            if pane is not None and pane.podium_session and pane.podium_session != rec.id:
-                # Someone else's pane now: ours is gone.
+            if pane is not None and pane.podium_session != rec.id:
+                # Someone else's pane now (or a new server's pane, untagged): ours is gone.
                 rec.pane_id = None
                 self.registry.update(rec.id, pane_id=None)
             tagged = by_tag.get(rec.id)

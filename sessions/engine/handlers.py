@@ -26,6 +26,9 @@ from sessions.engine.protocol import ApiError
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
 from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone
+from sessions.worktree import Worktree, WorktreeError, check_removable
+from sessions.worktree import create as create_worktree
+from sessions.worktree import remove as remove_worktree
 
 if TYPE_CHECKING:
     from sessions.engine.core import Engine
@@ -128,19 +131,38 @@ class SessionApi:
         cwd = Path(str(params.get("cwd") or os.getcwd())).expanduser()
         if not cwd.is_dir():
             raise ApiError("bad_request", f"no such directory: {cwd}")
+        want_worktree = bool(params.get("worktree"))
+        branch = params.get("branch") or None
+        if branch is not None and not isinstance(branch, str):
+            raise ApiError("bad_request", "branch must be a string")
+        if branch is not None and not want_worktree:
+            raise ApiError("bad_request", "--branch needs --worktree")
         env = self._caller_env(params)
         async with e._mutex:
             name = self._pick_name(params.get("name"), agent)
             session_id = new_session_id()
-            launched = await self._launch(
-                session_id,
-                name,
-                agent,
-                cwd,
-                env,
-                prompt=params.get("prompt") or None,
-                command=params.get("cmd") or None,
-            )
+            wt = None
+            if want_worktree:
+                try:
+                    wt = await e.blocking(create_worktree, cwd, name, branch)
+                except WorktreeError as exc:
+                    raise ApiError("worktree", str(exc)) from None
+                cwd = wt.path
+            try:
+                launched = await self._launch(
+                    session_id,
+                    name,
+                    agent,
+                    cwd,
+                    env,
+                    prompt=params.get("prompt") or None,
+                    command=params.get("cmd") or None,
+                )
+            except ApiError:
+                if wt:
+                    # Just made and never used: removing it loses nothing.
+                    await e.blocking(remove_worktree, wt)
+                raise
             rec = SessionRecord(
                 id=session_id,
                 name=name,
@@ -153,6 +175,10 @@ class SessionApi:
                 pane_id=launched.spawned.pane_id,
                 pid=launched.spawned.pid,
                 settings_path=launched.settings_path,
+                worktree_path=str(wt.path) if wt else None,
+                worktree_branch=wt.branch if wt else None,
+                worktree_repo=str(wt.repo) if wt else None,
+                worktree_branch_created=wt.created_branch if wt else None,
             )
             e.registry.insert(rec)
         e.publish_session(rec)
@@ -197,6 +223,8 @@ class SessionApi:
             "PODIUM_SESSION_ID": session_id,
             "PODIUM_DATA_DIR": str(e.paths.data),
             "PODIUM_TMUX_SOCKET": e.tmux.socket,
+            # The caller's PWD would be stale: shells and tools trust it over getcwd().
+            "PWD": str(cwd),
         }
         spec = self._write_launch_spec(session_id, env, str(cwd))
         argv = [sys.executable, "-m", "sessions.launch", str(spec), "--", *plan.argv]
@@ -208,6 +236,8 @@ class SessionApi:
             )
         except TmuxError as exc:
             spec.unlink(missing_ok=True)
+            if settings_file:
+                settings_file.unlink(missing_ok=True)
             raise _tmux_error(exc) from None
         return _Launched(
             plan.argv, spawned, str(settings_file) if settings_file else None, plan.type_after_start
@@ -403,6 +433,14 @@ class SessionApi:
     async def kill(self, params: dict[str, Any]) -> dict[str, Any]:
         e = self.engine
         rec = self._find(params)
+        wt = _worktree_of(rec)
+        cleanup = bool(params.get("cleanup"))
+        if cleanup and wt:
+            # Before the kill: a worktree that cannot go keeps its session too.
+            try:
+                await e.blocking(check_removable, wt.path)
+            except WorktreeError as exc:
+                raise ApiError("worktree_dirty", str(exc)) from None
         if rec.pane_id and rec.state != State.LOST:
             try:
                 await e.blocking(e.tmux.kill_pane, rec.pane_id)
@@ -416,4 +454,28 @@ class SessionApi:
         if rec.settings_path:
             Path(rec.settings_path).unlink(missing_ok=True)
         e.bus.publish("session_removed", {"id": rec.id, "name": rec.name})
-        return {"killed": rec.name, "id": rec.id}
+        result: dict[str, Any] = {
+            "killed": rec.name,
+            "id": rec.id,
+            "worktree": (
+                {"path": str(wt.path), "branch": wt.branch, "repo": str(wt.repo)} if wt else None
+            ),
+        }
+        if cleanup and wt:
+            removal = await e.blocking(remove_worktree, wt)
+            result["worktree"].update(
+                removed=removal.removed, branch_deleted=removal.branch_deleted
+            )
+            result["cleanup"] = removal.notes
+        return result
+
+
+def _worktree_of(rec: SessionRecord) -> Worktree | None:
+    if not (rec.worktree_path and rec.worktree_branch and rec.worktree_repo):
+        return None
+    return Worktree(
+        path=Path(rec.worktree_path),
+        branch=rec.worktree_branch,
+        repo=Path(rec.worktree_repo),
+        created_branch=bool(rec.worktree_branch_created),
+    )

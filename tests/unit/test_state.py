@@ -62,3 +62,11 @@ def test_an_exited_session_whose_pane_vanishes_is_lost():
     gone = from_pane(State.EXITED, present=False, dead=False, dead_status=None)
     assert gone is not None and gone.state is State.LOST
     assert from_pane(State.EXITED, present=True, dead=True, dead_status=0) is None
+
+
+def test_idle_prompt_only_reopens_a_missed_stop():
+    note = {"notification_type": "idle_prompt"}
+    change = from_hook(State.BUSY, "Notification", note)
+    assert change is not None and change.state is State.WAITING
+    assert from_hook(State.IDLE, "Notification", note) is None
+    assert from_hook(State.WAITING, "Notification", note) is None

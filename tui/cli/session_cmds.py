@@ -26,6 +26,17 @@ from tui.cli.common import CliFailure, age, duration, engine, print_json, settin
     help="Command instead of the agent's default (split into argv, never run by a shell).",
 )
 @click.option("--prompt", help="First prompt for the agent.")
+@click.option(
+    "--worktree",
+    is_flag=True,
+    help="Give the session its own git worktree and branch, beside the repository of --cwd "
+    "(<repo>.worktrees/<name>).",
+)
+@click.option(
+    "--branch",
+    help="Branch for --worktree (default: podium/<name>); an existing one is checked out, "
+    "a new one starts at the current HEAD.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new session as JSON.")
 def new(
     name: str | None,
@@ -33,9 +44,13 @@ def new(
     agent: str | None,
     cmd: str | None,
     prompt: str | None,
+    worktree: bool,
+    branch: str | None,
     as_json: bool,
 ) -> None:
     """Start an agent session in a new tmux pane."""
+    if branch is not None and not worktree:
+        raise click.UsageError("--branch needs --worktree")
     directory = str(Path(cwd or os.getcwd()).expanduser().absolute())
     with engine() as client:
         rec = client.call(
@@ -45,12 +60,16 @@ def new(
             agent=agent,
             cmd=cmd,
             prompt=prompt,
+            worktree=worktree,
+            branch=branch,
             env=dict(os.environ),
         )
     if as_json:
         print_json(rec)
     else:
         click.echo(f"started {rec['name']} ({rec['agent']}) in pane {rec['pane_id']}")
+        if rec.get("worktree_path"):
+            click.echo(f"worktree {rec['worktree_path']} on branch {rec['worktree_branch']}")
 
 
 @click.command("ls")
@@ -78,7 +97,13 @@ def ls(as_json: bool) -> None:
         ]
         for s in sessions
     ]
-    click.echo(table(rows, ["NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]))
+    headers = ["NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]
+    # The branch column only when some session has a worktree: most lists have none.
+    if any(s.get("worktree_branch") for s in sessions):
+        headers.insert(-1, "BRANCH")
+        for row, s in zip(rows, sessions, strict=True):
+            row.insert(-1, s.get("worktree_branch") or "-")
+    click.echo(table(rows, headers))
 
 
 def _state_text(session: dict[str, Any]) -> str:
@@ -107,15 +132,32 @@ def send(name: str, text: str, no_enter: bool) -> None:
 
 @click.command("kill")
 @click.argument("name")
+@click.option(
+    "--cleanup",
+    is_flag=True,
+    help="Also remove the session's worktree if it is clean, and its branch if podium made "
+    "it and it is merged (git branch -d). A dirty worktree keeps the session alive.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def kill(name: str, as_json: bool) -> None:
+def kill(name: str, cleanup: bool, as_json: bool) -> None:
     """Stop session NAME and close its pane."""
     with engine() as client:
-        result = client.call("sessions.kill", name=name)
+        result = client.call("sessions.kill", name=name, cleanup=cleanup)
     if as_json:
         print_json(result)
-    else:
-        click.echo(f"killed {result['killed']}")
+        return
+    click.echo(f"killed {result['killed']}")
+    wt = result.get("worktree")
+    if cleanup and not wt:
+        click.echo("it had no worktree to clean up")
+    elif cleanup:
+        for note in result.get("cleanup", []):
+            click.echo(note)
+    elif wt:
+        click.echo(
+            f"its worktree stays at {wt['path']} (branch {wt['branch']}); "
+            "`git worktree remove` takes it away"
+        )
 
 
 @click.command("resume")

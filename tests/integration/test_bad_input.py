@@ -1,0 +1,64 @@
+"""Bad input around the engine: broken hook payloads, reused pane ids, killed panes."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from conftest import PODIUM, PodiumEnv
+
+
+def _hook(env: PodiumEnv, event: str, stdin: str, session: str | None) -> float:
+    """Run `podium hook EVENT` as Claude Code would; return its wall time in seconds."""
+    hook_env = dict(env.env)
+    if session is not None:
+        hook_env["PODIUM_SESSION_ID"] = session
+    start = time.monotonic()
+    out = subprocess.run(
+        [*PODIUM, "hook", event], input=stdin, env=hook_env, capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout == "", out  # never fails Claude Code's turn
+    return time.monotonic() - start
+
+
+def test_broken_hook_payloads_are_counted_and_logged(engine: PodiumEnv) -> None:
+    rec = engine.json("new", "--agent", "sim", "--name", "s", "--prompt", "[nopermission] hi")
+    engine.wait_state("s", "waiting")
+    before = engine.json("engine", "status")["hooks"]
+    walls = [
+        _hook(engine, "Stop", "this is not json {", rec["id"]),
+        _hook(engine, "Stop", "[1, 2, 3]", rec["id"]),
+        _hook(engine, "Stop", '{"session_id": "nobody-knows"}', None),
+        _hook(engine, "UserPromptSubmit", '{"hook_event_name": "UserPromptSubmit"}', "ffff"),
+        _hook(engine, "UserPromptSubmit", "", rec["id"]),
+    ]
+    assert max(walls) < 5  # none blocks (no engine round trip on the hook's path)
+
+    def counted() -> bool:
+        hooks = engine.json("engine", "status")["hooks"]
+        return hooks["bad"] >= before["bad"] + 3 and (
+            hooks["unknown_session"] >= before["unknown_session"] + 2
+        )
+
+    assert engine.wait_for(counted, 10)
+    log = (engine.data / "engine.log").read_text()
+    assert "hook for an unknown session" in log and "without a JSON object" in log
+    # The engine is alive and still follows the real session.
+    engine.run("send", "s", "[nopermission] again", check=True)
+    engine.wait_state("s", "busy", "waiting")
+
+
+def test_a_new_tmux_server_reusing_pane_ids_is_not_adopted(engine: PodiumEnv) -> None:
+    rec = engine.json("new", "--agent", "shell", "--name", "old")
+    engine.wait_state("old", "idle")
+    engine.run("engine", "stop", check=True)
+    engine.tmux("kill-server")
+    # Someone starts tmux on the same socket: its first pane gets the same id.
+    # (kill-server returns before the old server is gone: retry until a new one starts)
+    assert engine.wait_for(
+        lambda: engine.tmux("new-session", "-d", "-s", "podium", "sleep", "600").returncode == 0
+    )
+    assert engine.tmux("list-panes", "-a", "-F", "#{pane_id}").stdout.split() == [rec["pane_id"]]
+    assert engine.wait_state("old", "lost", seconds=15)["state"] == "lost"
+    out = engine.run("send", "old", "echo hi")
+    assert out.returncode == 1 and "lost" in out.stderr
