@@ -37,6 +37,14 @@ def _fake_notify_send(env: PodiumEnv) -> Path:
     return log
 
 
+def _no_late_permission_notification(env: PodiumEnv) -> None:
+    """The sim repeats a pending dialog as `Notification permission_prompt` after a
+    while; spooled just before the test answers and read just after, it reopens the
+    dialog's item (a real transition, and a real alert). Tests that count alerts
+    answer well before it."""
+    env.env["PODIUM_SIM_PERMISSION_NOTIFY_S"] = "600"
+
+
 def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
@@ -130,6 +138,7 @@ def test_keys_border_and_status_are_set_on_podiums_server_only(engine: PodiumEnv
 
 def test_border_and_counts_follow_the_state(engine: PodiumEnv) -> None:
     env = engine
+    _no_late_permission_notification(env)
     pane = _sim(env, "asks", "[permission] [work=1] [tools=1] go")
     env.wait_state("asks", "permission", seconds=30)
 
@@ -185,6 +194,7 @@ def test_alt_space_alt_digits_and_alt_0_from_a_real_terminal(engine: PodiumEnv) 
 def test_one_notification_per_transition(podium_env: PodiumEnv) -> None:
     log = _fake_notify_send(podium_env)
     env = _start(podium_env, notify="notify-send", session_quiet_s="0", coalesce_s="0.1")
+    _no_late_permission_notification(env)
     pane = _sim(env, "asks", "[permission] [work=1] [tools=1] go")
     env.wait_state("asks", "permission", seconds=30)
     assert retry_until(lambda: len(_lines(log)) >= 1, 10)
@@ -193,7 +203,9 @@ def test_one_notification_per_transition(podium_env: PodiumEnv) -> None:
     env.run("send", "asks", "1", check=True)
     env.wait_state("asks", "waiting", seconds=30)
     assert retry_until(lambda: len(_lines(log)) >= 2, 10)
-    assert _lines(log)[1] == "--app-name=podium -- podium asks is waiting for you"
+    assert _lines(log)[1] == "--app-name=podium -- podium asks is waiting for you", (
+        env.data / "engine.log"
+    ).read_text()[-2000:]
     # As many alerts as attention items: the permission dialog, then the finished turn.
     assert env.json("report", "attention")["days"][-1]["items"] == 2
     assert len(_lines(log)) == 2
