@@ -24,6 +24,12 @@ from collectors import paths
 
 AgentName = Literal["claude", "sim", "codex", "aider", "shell"]
 ScreenState = Literal["busy", "waiting", "permission", "limited", "idle"]
+# Values podium puts into tmux formats and key bindings: kept to characters that
+# mean nothing to tmux's parser or its format language.
+_TMUX_NAME = r"^[A-Za-z0-9_-]{1,32}$"
+_TMUX_KEY = r"^[A-Za-z0-9_-]{1,32}$"
+_TMUX_STYLE = r"^[A-Za-z0-9=,# _-]{0,80}$"
+NotifyMode = Literal["auto", "notify-send", "osc", "off"]
 
 
 class _Section(BaseModel):
@@ -129,6 +135,93 @@ class UiSettings(_Section):
     theme: str = "podium-dark"
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""
 
+    tower_window: str = Field(default="tower", pattern=_TMUX_NAME)
+    """Name of the tmux window the control tower runs in (the tower key selects it)."""
+
+
+class CuesSettings(_Section):
+    """What podium shows and rings in tmux. Only podium's own tmux server is touched."""
+
+    keys: bool = True
+    """Install podium's key bindings (root table: no prefix) on podium's tmux server."""
+
+    next_key: str = Field(default="M-Space", pattern=_TMUX_KEY)
+    """Key (tmux name) that jumps to the session waiting longest for you, as `podium next`."""
+
+    tower_key: str = Field(default="M-0", pattern=_TMUX_KEY)
+    """Key (tmux name) that selects the control tower's window (`ui.tower_window`)."""
+
+    session_keys: bool = True
+    """Bind Alt-1 ... Alt-9 to sessions 1-9: podium's sessions in creation order, the
+    number shown in each pane's border title."""
+
+    border: bool = True
+    """Pane border titles with the session's number, name and state, coloured by state."""
+
+    status: bool = True
+    """Counts of busy, waiting, permission and limited sessions on the right of the
+    status line."""
+
+    bell: bool = True
+    """Ring the terminal bell of attached clients when a session starts to need you."""
+
+    message: bool = True
+    """Show a tmux message in attached clients when a session starts to need you."""
+
+    notify: NotifyMode = "auto"
+    """Desktop notification when a session starts to need you: `notify-send` (argv, no
+    shell), `osc` (an OSC escape written to attached clients' terminals), `auto`
+    (notify-send where it is installed and works, else osc) or `off`."""
+
+    osc: int = 777
+    """Which OSC notification escape: 777 (urxvt, foot, kitty, WezTerm, Ghostty) or 9
+    (iTerm2, Windows Terminal)."""
+
+    coalesce_s: float = Field(default=0.5, ge=0, le=30)
+    """Seconds an alert waits for others, so that a burst becomes one alert."""
+
+    session_quiet_s: float = Field(default=5.0, ge=0, le=3600)
+    """A session alerts at most once per this many seconds (against flapping)."""
+
+    alerts_per_minute: int = Field(default=6, ge=1, le=600)
+    """At most this many alerts a minute; the rest wait and go out as one."""
+
+    stale_s: float = Field(default=60.0, ge=0, le=86400)
+    """Items older than this when the engine learns of them (hooks spooled while no
+    engine ran) open silently."""
+
+    style_starting: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    """tmux style of a starting session's border title."""
+
+    style_busy: str = Field(default="fg=blue", pattern=_TMUX_STYLE)
+    """tmux style of a busy session's border title and count."""
+
+    style_waiting: str = Field(default="fg=green,bold", pattern=_TMUX_STYLE)
+    """tmux style of a session waiting for you."""
+
+    style_permission: str = Field(default="fg=red,bold", pattern=_TMUX_STYLE)
+    """tmux style of a session asking permission."""
+
+    style_limited: str = Field(default="fg=magenta,bold", pattern=_TMUX_STYLE)
+    """tmux style of a session that hit a usage limit."""
+
+    style_idle: str = Field(default="default", pattern=_TMUX_STYLE)
+    """tmux style of an idle session."""
+
+    style_exited: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    """tmux style of an exited session."""
+
+    style_lost: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    """tmux style of a lost session (its pane is gone)."""
+
+    @field_validator("osc")
+    @classmethod
+    def _known_osc(cls, value: int) -> int:
+        # An int, not a Literal: `PODIUM_CUES__OSC=9` arrives as a string.
+        if value not in (777, 9):
+            raise ValueError("choose 777 or 9")
+        return value
+
 
 class UsageSettings(_Section):
     tick_interval: float = Field(default=60.0, ge=0.5, le=3600)
@@ -179,6 +272,7 @@ class Settings(_Section):
     statusline: StatuslineSettings = StatuslineSettings()
     profiles: dict[AgentName, ProfileSettings] = Field(default_factory=dict)
     """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
+    cues: CuesSettings = CuesSettings()
 
 
 class SettingsError(Exception):

@@ -27,6 +27,7 @@ from collectors.store import open_store
 from collectors.tail import CursorStore
 from sessions import __version__
 from sessions.attention import AttentionBook, AttentionItem
+from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
@@ -62,6 +63,9 @@ class Engine:
         self._focused_panes: set[str] | None = None
         self.tmux_alive: bool | None = None
         self.watch = PaneWatch(self)
+        # Cues in tmux (keys, border titles, counts, alerts) follow the engine's events.
+        self.cues = EngineCues(self)
+        self.bus.listen(self.cues.on_event)
 
     # -- lifecycle ----------------------------------------------------------
     async def run(self) -> None:
