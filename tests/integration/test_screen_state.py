@@ -28,7 +28,7 @@ def test_claude_without_hooks_is_read_from_its_screen(claude_podium: PodiumEnv):
     started = env.wait_state("bare", "idle", seconds=60)
     assert started["state_source"] == "screen"
 
-    env.run("send", "bare", "SLOW 6 hello", check=True)
+    env.type_in(rec["pane_id"], "SLOW 6 hello")  # a person typing, not `podium send`
     busy = env.wait_state("bare", "busy", seconds=30)
     assert busy["state_source"] == "screen"
     done = env.wait_state("bare", "waiting", seconds=60)
@@ -36,7 +36,7 @@ def test_claude_without_hooks_is_read_from_its_screen(claude_podium: PodiumEnv):
     assert "Hello from the fake API" in env.screen(rec["pane_id"])
 
     target = env.workdir / "made-without-hooks.txt"
-    env.run("send", "bare", f"WRITE_FILE {target}", check=True)
+    env.type_in(rec["pane_id"], f"WRITE_FILE {target}")
     asking = env.wait_state("bare", "permission", seconds=60)
     assert asking["state_source"] == "screen"
     assert "Do you want to create" in env.screen(rec["pane_id"])
@@ -52,7 +52,7 @@ def test_shell_is_busy_while_a_command_runs(engine: PodiumEnv):
     rec = _new(engine, "sh", "--agent", "shell", "--cmd", "bash --norc --noprofile")
     idle = engine.wait_state("sh", "idle", seconds=20)
     assert idle["state_source"] == "screen"  # its prompt
-    engine.run("send", "sh", "sleep 5", check=True)
+    engine.type_in(rec["pane_id"], "sleep 5")  # typed by a person: podium must notice
     busy = engine.wait_state("sh", "busy", seconds=10)
     assert busy["state_source"] == "process"  # `sleep` is a child of the shell
     back = engine.wait_state("sh", "idle", seconds=20)
@@ -63,9 +63,9 @@ def test_shell_is_busy_while_a_command_runs(engine: PodiumEnv):
 def test_default_shell_with_an_unknown_prompt_still_works(engine: PodiumEnv):
     """Whatever the user's shell and prompt, process activity tells busy from idle."""
     engine.env["PS1"] = "λ"  # no prompt character + space: the screen rule cannot match
-    _new(engine, "plain", "--agent", "shell", "--cmd", "bash --norc --noprofile")
+    rec = _new(engine, "plain", "--agent", "shell", "--cmd", "bash --norc --noprofile")
     engine.wait_state("plain", "idle", seconds=20)
-    engine.run("send", "plain", "sleep 5", check=True)
+    engine.type_in(rec["pane_id"], "sleep 5")
     assert engine.wait_state("plain", "busy", seconds=10)["state_source"] == "process"
     assert engine.wait_state("plain", "idle", seconds=20)["state_source"] == "process"
 
@@ -74,10 +74,10 @@ def test_sim_without_hooks(engine: PodiumEnv):
     rec = _new(engine, "quiet-sim", "--agent", "sim", "--no-hooks")
     assert "--settings" not in rec["argv"]
     engine.wait_state("quiet-sim", "idle", seconds=20)
-    engine.run("send", "quiet-sim", "[nopermission] [work=60] hello", check=True)
+    engine.type_in(rec["pane_id"], "[nopermission] [work=60] hello")
     assert engine.wait_state("quiet-sim", "busy", seconds=10)["state_source"] == "screen"
     assert engine.wait_state("quiet-sim", "waiting", seconds=30)["state_source"] == "screen"
-    engine.run("send", "quiet-sim", "[permission] [work=10] [tools=1] go", check=True)
+    engine.type_in(rec["pane_id"], "[permission] [work=10] [tools=1] go")
     assert engine.wait_state("quiet-sim", "permission", seconds=20)["state_source"] == "screen"
 
 
