@@ -64,25 +64,37 @@ def read_lines(path: Path, cursor: Cursor) -> Iterator[bytes]:
 
 
 class CursorStore:
-    """Cursors kept in the `file_offsets` table."""
+    """Cursors kept in the `file_offsets` table, read through an in-memory copy.
+
+    Files are polled often (every spool event and sweep) and a DuckDB lookup
+    costs milliseconds: reads come from memory, each change is written through.
+    One store per connection, used from one thread.
+    """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
+        rows = conn.execute("SELECT path, inode, size, offset_ FROM file_offsets").fetchall()
+        self._known: dict[str, tuple[int, int, int]] = {
+            str(row[0]): (int(row[1]), int(row[2]), int(row[3])) for row in rows
+        }
 
     def get(self, path: Path) -> Cursor:
-        row = self.conn.execute(
-            "SELECT inode, size, offset_ FROM file_offsets WHERE path = ?", [str(path)]
-        ).fetchone()
-        if row is None:
+        known = self._known.get(str(path))
+        if known is None:
             return Cursor(str(path))
-        return Cursor(str(path), int(row[0]), int(row[1]), int(row[2]))
+        return Cursor(str(path), *known)
 
     def put(self, cursor: Cursor) -> None:
+        state = (cursor.inode, cursor.size, cursor.offset)
+        if self._known.get(cursor.path) == state:
+            return
         self.conn.execute(
             "INSERT OR REPLACE INTO file_offsets (path, inode, size, offset_, updated) "
             "VALUES (?, ?, ?, ?, ?)",
             [cursor.path, cursor.inode, cursor.size, cursor.offset, datetime.now(UTC)],
         )
+        self._known[cursor.path] = state
 
     def forget(self, path: Path) -> None:
         self.conn.execute("DELETE FROM file_offsets WHERE path = ?", [str(path)])
+        self._known.pop(str(path), None)

@@ -301,7 +301,7 @@ class SessionApi:
                 prompt=params.get("prompt") or None,
                 resume_id=rec.claude_session_id,
             )
-            e.registry.restore(rec.id)
+            e.registry.restore(rec)
             rec.argv, rec.settings_path = launched.argv, launched.settings_path
             rec.tmux_session_id = launched.spawned.session_id
             rec.window_id, rec.pane_id = launched.spawned.window_id, launched.spawned.pane_id
