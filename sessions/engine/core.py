@@ -29,6 +29,7 @@ from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
+from sessions.engine.stage import StageKeeper
 from sessions.limit_text import parse_reset
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
@@ -66,6 +67,7 @@ class Engine:
         self.conn = open_store(self.paths.db)
         self.registry = Registry(self.conn)
         self.attention = AttentionBook(self.conn)
+        self.stage = StageKeeper(self)
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
         from sessions.engine.handlers import build_handlers
 
@@ -308,6 +310,7 @@ class Engine:
                 self.change_state(rec, change)
         self._follow_limits()
         self._follow_focus(panes)
+        await self.stage.after_sweep(panes)
 
     def _adopt(self, panes: list[PaneInfo]) -> dict[str, PaneInfo]:
         """Panes by id, with the registry reconciled to tmux's `@podium_session` tags.
