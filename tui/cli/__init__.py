@@ -19,15 +19,22 @@ from tui.cli.common import CliFailure
 def cli(ctx: click.Context) -> None:
     """podium: conduct several coding agents from one terminal."""
     if ctx.invoked_subcommand is None:
-        from tui.cli.session_cmds import up
+        from tui.cli.stage_cmds import up
 
         ctx.invoke(up)
 
 
 def _register() -> None:
-    from tui.cli import attention_cmds, demo_cmd, doctor_cmd, engine_cmds, session_cmds
+    from tui.cli import (
+        attention_cmds,
+        demo_cmd,
+        doctor_cmd,
+        engine_cmds,
+        session_cmds,
+        stage_cmds,
+    )
 
-    for module in (engine_cmds, session_cmds, attention_cmds, doctor_cmd, demo_cmd):
+    for module in (engine_cmds, session_cmds, stage_cmds, attention_cmds, doctor_cmd, demo_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 
