@@ -211,24 +211,29 @@ class StageKeeper:
         except TmuxError as exc:
             log.warning("stage: cannot take %s on stage: %s", rec.name, exc)
 
-    async def after_sweep(self, panes: list[PaneInfo]) -> None:
-        """Look at the stage when the sweep shows it changed (nothing to do otherwise)."""
+    async def after_sweep(self, panes: list[PaneInfo]) -> bool:
+        """Look at the stage when the sweep shows it changed (nothing to do otherwise).
+
+        True when it changed: the sweep keeps its pace (a move may call for another).
+        """
         try:
             self._follow_focus(panes)
             view = stage.read_view(panes, self.session_name)
             if not view.exists:
                 self._seen = None
-                return
+                return False
             if self._seen is not None and view.key() == self._seen.key():
-                return
+                return False
             if self._lock.locked():
-                return  # a move is under way: the next sweep looks again
+                return True  # a move is under way: the next sweep looks again
             async with self._lock:
                 await self._reconcile()
+            return True
         except TmuxError as exc:
             log.warning("stage: %s", exc)
         except Exception:  # the stage must never stop the sweep
             log.exception("stage: looking at the stage failed")
+        return False
 
     async def _reconcile(self) -> None:
         e, tmux = self.engine, self.engine.tmux

@@ -32,9 +32,19 @@ def _register() -> None:
         engine_cmds,
         session_cmds,
         stage_cmds,
+        usage_cmds,
     )
 
-    for module in (engine_cmds, session_cmds, stage_cmds, attention_cmds, doctor_cmd, demo_cmd):
+    modules = (
+        engine_cmds,
+        session_cmds,
+        stage_cmds,
+        attention_cmds,
+        usage_cmds,
+        doctor_cmd,
+        demo_cmd,
+    )
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
 
