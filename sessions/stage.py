@@ -41,8 +41,8 @@ from sessions.tmux import PaneInfo, Tmux, TmuxError
 ROLE_OPTION = "@podium_role"
 STAGE_ROLE = "stage"
 TOWER_ROLE = "tower"
-# The stage window's name: the cues' tower key (Alt-0) selects the window of
-# this name (their `ui.tower_window`, default "tower").
+# The stage window's default name; the engine passes `ui.tower_window`, the
+# window the cues' tower key (Alt-0) selects.
 WINDOW_NAME = "tower"
 
 TOWER_MIN_WIDTH = 28
@@ -290,6 +290,7 @@ def ensure(
     launch: Callable[[], list[str]],
     cwd: str,
     size: tuple[int, int] = (200, 50),
+    window_name: str = WINDOW_NAME,
 ) -> StageView:
     """The stage window with a live tower, made or mended as needed.
 
@@ -305,13 +306,13 @@ def ensure(
         argv = launch()
         if tmux.has_session(session_name):
             out = tmux.run(
-                *keep, "new-window", "-d", "-b", "-t", f"={session_name}:^", "-n", WINDOW_NAME,
+                *keep, "new-window", "-d", "-b", "-t", f"={session_name}:^", "-n", window_name,
                 "-P", "-F", fmt, "-c", cwd, "--", *argv,
             )  # fmt: skip
         else:
             out = tmux.run(
                 "start-server", ";", *keep, "new-session", "-d", "-s", session_name,
-                "-n", WINDOW_NAME, "-x", str(size[0]), "-y", str(size[1]),
+                "-n", window_name, "-x", str(size[0]), "-y", str(size[1]),
                 "-P", "-F", fmt, "-c", cwd, "--", *argv,
             )  # fmt: skip
         window_id, pane_id = out[0].split(_SEP)

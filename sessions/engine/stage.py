@@ -305,7 +305,13 @@ class StageKeeper:
         try:
             async with self._lock:
                 view = await e.blocking(
-                    stage.ensure, e.tmux, self.session_name, launch, str(cwd), size
+                    stage.ensure,
+                    e.tmux,
+                    self.session_name,
+                    launch,
+                    str(cwd),
+                    size,
+                    e.settings.ui.tower_window,
                 )
                 free = stage.stage_capacity(view.width, self.stage_size) - len(view.staged)
                 bring = self._candidates(view)[: max(0, free)]
