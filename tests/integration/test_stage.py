@@ -66,7 +66,8 @@ def _laid_out(env: PodiumEnv, window: str, sessions: int) -> bool:
     return (
         expected is not None
         and cells[0]["width"] == expected[0]
-        and all(c["top"] == 0 for c in cells)
+        # Side by side, none above another (top is 1 under the cues' pane border line).
+        and len({c["top"] for c in cells}) == 1
         and (not widths or max(widths) - min(widths) <= 1)
         and sum(c["width"] for c in cells) + len(cells) - 1 == width
     )
