@@ -130,7 +130,8 @@ class ProfileSettings(_Section):
 
 class UiSettings(_Section):
     stage_size: int = Field(default=3, ge=1, le=9)
-    """How many agent panes stand side by side next to the control tower."""
+    """How many agent panes stand side by side next to the control tower (`podium up`); a
+    window too narrow for them all to have 12 columns shows fewer."""
 
     theme: str = "podium-dark"
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""

@@ -40,8 +40,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def build_handlers(engine: Engine) -> dict[str, Any]:
+    from sessions.engine.stage import stage_handlers
+
     api = SessionApi(engine)
     return {
+        **stage_handlers(engine, api.focus),
         "ping": api.ping,
         "status": api.status,
         "shutdown": api.shutdown,
@@ -187,6 +190,7 @@ class SessionApi:
             e.registry.insert(rec)
         e.publish_session(rec)
         self._after_launch(rec, launched)
+        await e.stage.admit(rec)
         return e.session_json(rec)
 
     async def _launch(
@@ -321,6 +325,7 @@ class SessionApi:
                 rec, Change(State.STARTING, Source.USER, f"resume {rec.claude_session_id}")
             )
         self._after_launch(rec, launched)
+        await e.stage.admit(rec)
         return e.session_json(rec)
 
     @staticmethod
@@ -403,7 +408,9 @@ class SessionApi:
         if not pane or rec.state == State.LOST:
             raise ApiError("gone", f"session '{rec.name}' has no pane any more")
         try:
-            shown = await self.engine.blocking(self.engine.tmux.focus, pane)
+            # Through the stage: a parked session comes forward instead of the
+            # client leaving the tower's window for the session's own.
+            shown = await self.engine.stage.focus(rec)
         except PaneGone:
             self.engine.wake_sweeper()
             raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None
