@@ -230,7 +230,9 @@ def server_commands(
         has_tower = f"#{{W:#{{?#{{==:#{{window_name}},{tower_window}}},1,}}}}"
         cmds.append([
             "bind-key", "-n", cfg.tower_key, "if-shell", "-F", has_tower,
-            f"select-window -t ={tower_window}",
+            # The tower is the stage window's leftmost pane; switch-client to a pane
+            # selects its window and the pane too.
+            f"switch-client -t :={tower_window}.{{left}}",
             'display-message "podium: no control tower yet: run podium"',
         ])  # fmt: skip
     cmds.append(["set-option", "-g", KEYS_OPTION, " ".join(bound_keys(cfg))])

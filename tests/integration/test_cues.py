@@ -109,7 +109,7 @@ def test_keys_border_and_status_are_set_on_podiums_server_only(engine: PodiumEnv
     assert "run-shell -b" in keys and "key next" in keys
     assert f'M-1                  switch-client -t "{pane}"' in keys
     assert 'display-message "podium: no session 2"' in keys
-    assert "if-shell -F" in keys and "select-window -t =tower" in keys
+    assert "if-shell -F" in keys and "switch-client -t :=tower.{left}" in keys
     assert _option(env, "-g", "pane-border-status") == "top"
     assert "@podium_title" in _option(env, "-g", "pane-border-format")
     assert "@podium_counts" in _option(env, "-g", "status-right")
