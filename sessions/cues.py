@@ -231,8 +231,9 @@ def server_commands(
         cmds.append([
             "bind-key", "-n", cfg.tower_key, "if-shell", "-F", has_tower,
             # The tower is the stage window's leftmost pane; switch-client to a pane
-            # selects its window and the pane too.
-            f"switch-client -t :={tower_window}.{{left}}",
+            # selects its window and the pane too. Quoted: a bare `{` opens a
+            # block in tmux's command language.
+            f'switch-client -t ":={tower_window}.{{left}}"',
             'display-message "podium: no control tower yet: run podium"',
         ])  # fmt: skip
     cmds.append(["set-option", "-g", KEYS_OPTION, " ".join(bound_keys(cfg))])

@@ -109,7 +109,7 @@ def test_keys_border_and_status_are_set_on_podiums_server_only(engine: PodiumEnv
     assert "run-shell -b" in keys and "key next" in keys
     assert f'M-1                  switch-client -t "{pane}"' in keys
     assert 'display-message "podium: no session 2"' in keys
-    assert "if-shell -F" in keys and "switch-client -t :=tower.{left}" in keys
+    assert "if-shell -F" in keys and ":=tower.{left}" in keys
     assert _option(env, "-g", "pane-border-status") == "top"
     assert "@podium_title" in _option(env, "-g", "pane-border-format")
     assert "@podium_counts" in _option(env, "-g", "status-right")
@@ -187,8 +187,8 @@ def test_alt_space_alt_digits_and_alt_0_from_a_real_terminal(engine: PodiumEnv) 
         assert retry_until(lambda: "no control tower yet" in _messages(env), 10)
         env.tmux("new-window", "-d", "-t", "=podium:", "-n", "tower", "sleep 600")
         _press(client, b"\x1b0")
-        window = ["display-message", "-p", "-t", "=podium:", "#{window_name}"]
-        assert retry_until(lambda: env.tmux(*window).stdout.strip() == "tower", 10)
+        window = ["display-message", "-p", "-t", "=podium:", "#{window_name} #{pane_index}"]
+        assert retry_until(lambda: env.tmux(*window).stdout.strip() == "tower 0", 10)
 
 
 def test_one_notification_per_transition(podium_env: PodiumEnv) -> None:

@@ -134,7 +134,7 @@ def test_server_setup_binds_keys_without_user_values_in_a_shell() -> None:
     assert nxt[3:5] == ["run-shell", "-b"]
     assert shlex.split(nxt[5]) == ["/opt/pod ium/bin/podium", "key", "next"]
     tower = next(c for c in cmds if c[:3] == ["bind-key", "-n", "M-0"])
-    assert tower[3:5] == ["if-shell", "-F"] and "switch-client -t :=tower.{left}" in tower
+    assert tower[3:5] == ["if-shell", "-F"] and "switch-client -t \":=tower.{left}\"" in tower
     assert ["set-option", "-g", "pane-border-status", "top"] in cmds
     assert ["set-option", "-g", "status-right", cues.STATUS_RIGHT] in cmds
     keys = next(c for c in cmds if c[2:3] == ["@podium_keys"])
