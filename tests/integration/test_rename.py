@@ -7,7 +7,7 @@ from conftest import PodiumEnv
 
 from collectors.paths import Paths
 from sessions.client import EngineClient
-from sessions.engine.protocol import ApiError, decode
+from sessions.engine.protocol import ApiError
 
 
 def _client(env: PodiumEnv) -> EngineClient:
@@ -23,14 +23,13 @@ def test_rename_follows_in_registry_window_and_events(engine: PodiumEnv) -> None
     other = engine.json("new", "--agent", "shell", "--name", "kept")
     engine.tmux("rename-window", "-t", other["window_id"], "my own name")
     with _client(engine) as client, _client(engine) as watcher:
-        # Subscribed before the rename (events() would subscribe only when first read).
-        watcher.call("events.subscribe")
+        # Subscribed before the rename (events() alone subscribes only when first read).
+        watcher.subscribe()
         renamed = client.call("sessions.rename", name="old", new_name="new")
         assert renamed["name"] == "new" and renamed["id"] == rec["id"]
-        while True:
-            event = decode(watcher._readline())
-            if event["event"] == "session" and event["data"]["id"] == rec["id"]:
-                break
+        event = next(
+            e for e in watcher.events() if e["event"] == "session" and e["data"]["id"] == rec["id"]
+        )
         assert event["data"]["name"] == "new"
         # A window the person renamed keeps its name.
         client.call("sessions.rename", name="kept", new_name="kept2")
