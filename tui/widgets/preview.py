@@ -1,0 +1,119 @@
+"""A live look at the selected session's screen, when it is not on stage.
+
+`tmux capture-pane -p -e` runs in a thread worker once a second, only while
+the preview is shown and its screen is the current one; the capture becomes
+Rich text (`Text.from_ansi`) off the app's thread and comes back as a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
+
+REFRESH_S = 1.0
+
+
+def crop_capture(raw: str, height: int) -> Text:
+    """The bottom `height` lines of a capture, trailing blank lines dropped."""
+    lines = raw.rstrip("\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return Text.from_ansi("\n".join(lines[-max(1, height) :]))
+
+
+def capture_pane(socket: str, pane_id: str) -> str:
+    """The pane's screen with its colours; blocking (a tmux command)."""
+    # Imported here: libtmux costs start-up time and only this thread needs it.
+    from sessions.tmux import Tmux
+
+    return Tmux(socket).capture(pane_id, escapes=True)
+
+
+class Preview(Widget):
+    """Shows one session's screen; `show(session)` starts it, `show(None)` hides it."""
+
+    DEFAULT_CSS = """
+    Preview {
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $text-muted;
+        padding: 0 1;
+    }
+    """
+
+    class Captured(Message):
+        def __init__(self, pane_id: str, text: Text | str) -> None:
+            super().__init__()
+            self.pane_id = pane_id
+            self.text = text
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.session: dict[str, Any] | None = None
+        self.text: Text | str = ""
+        self._timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(REFRESH_S, self._tick, pause=True)
+        self.display = False
+
+    def show(self, session: dict[str, Any] | None) -> None:
+        """Preview `session` (None hides the preview)."""
+        pane = (session or {}).get("pane_id")
+        same = (
+            self.session is not None
+            and session is not None
+            and (self.session.get("pane_id") == pane)
+        )
+        self.session = session
+        if session is None:
+            self.display = False
+            if self._timer is not None:
+                self._timer.pause()
+            return
+        self.border_title = f"{session.get('name', '?')} · {pane or 'no pane'}"
+        self.display = True
+        if not same:
+            self.text = "" if pane else Text("this session has no pane any more", style="dim")
+            self.refresh()
+            self._tick()
+        if self._timer is not None:
+            self._timer.resume()
+
+    def _tick(self) -> None:
+        session = self.session
+        if session is None or not self.display or not self.screen.is_current:
+            return
+        pane, socket = session.get("pane_id"), session.get("tmux_socket")
+        if not pane or not socket or session.get("state") == "lost":
+            return
+        height = max(1, self.content_region.height)
+        self.app.run_worker(
+            lambda: self._capture(socket, pane, height),
+            name="preview capture",
+            group="preview",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _capture(self, socket: str, pane: str, height: int) -> None:
+        from sessions.tmux import TmuxError
+
+        try:
+            text: Text | str = crop_capture(capture_pane(socket, pane), height)
+        except TmuxError as exc:
+            text = Text(f"cannot show {pane}: {exc}", style="dim")
+        self.post_message(self.Captured(pane, text))
+
+    def on_preview_captured(self, message: Captured) -> None:
+        if self.session is not None and self.session.get("pane_id") == message.pane_id:
+            self.text = message.text
+            self.refresh()
+
+    def render(self) -> Text | str:
+        return self.text
