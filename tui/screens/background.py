@@ -43,7 +43,7 @@ def task_cells(task: dict[str, Any]) -> list[str]:
     for _title, keys in COLUMNS:
         value = next((task[k] for k in keys if task.get(k) is not None), None)
         text = "-" if value is None else str(value)
-        cells.append(text if len(text) <= 48 else text[:47] + "…")
+        cells.append(text if len(text) <= 40 else text[:39] + "…")
     return cells
 
 

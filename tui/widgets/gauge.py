@@ -1,6 +1,6 @@
 """A usage gauge as one line of text: bar, pace mark, % used, time to reset, source.
 
-    5h    ███████░░░░┃░░░░░░  42% →71%  ↻2h13m  official
+    5h        ███████░░░░┃░░░░░░  42% →71%  ↻2h13m  official
 
 The bar fills with the share used; the pace mark `┃` stands where even
 spending would be now (the share of the window already gone): a bar past the
@@ -17,6 +17,9 @@ from tui.engine_api import UsageWindow
 from tui.format import duration
 
 LABEL_WIDTH = 10
+SOURCE_WIDTH = 9
+# Numbers older than this are shown with their age (a session stopped reporting).
+STALE_S = 900
 
 
 def level_style(pct: float) -> str:
@@ -48,20 +51,27 @@ def bar(used_pct: float | None, pace_pct: float | None, width: int) -> Content:
 
 
 def gauge_content(window: UsageWindow, width: int, now: datetime) -> Content:
-    """One line for one window, fitted to `width` cells."""
+    """One line for one window, fitted to `width` cells.
+
+    Everything after the bar has a fixed width, so the bars of all windows line up.
+    """
     used = "?" if window.used_pct is None else f"{window.used_pct:.0f}%"
     tail: list[str | tuple[str, str]] = [" ", (used.rjust(4), "bold")]
     projected = window.projected_pct_at_reset
-    if projected is not None and width >= 56:
-        tail += [(f" →{projected:.0f}%", level_style(projected))]
+    if width >= 56:
+        text = "" if projected is None else f" →{projected:.0f}%"
+        tail.append((text.ljust(6), level_style(projected or 0)))
     reset = window.reset_in_s(now)
-    if reset is not None:
-        tail += ["  ", (f"↻{duration(reset)}", "$text-muted")]
-    source = "official" if window.official else "estimate"
-    if window.age_s is not None and window.age_s > 900:
-        source += f" {duration(window.age_s)} old"
+    tail += ["  ", (("-" if reset is None else f"↻{duration(reset)}").ljust(7), "$text-muted")]
     if width >= 48:
-        tail += ["  ", (source, "$text-muted" if window.official else "italic $warning")]
+        if window.age_s is not None and window.age_s > STALE_S:
+            # Old numbers: say how old instead of where they came from.
+            source, style = f"{duration(window.age_s)} old", "italic $warning"
+        elif window.official:
+            source, style = "official", "$text-muted"
+        else:
+            source, style = "estimate", "italic $warning"
+        tail += [" ", (source[:SOURCE_WIDTH].ljust(SOURCE_WIDTH), style)]
     tail_content = Content.assemble(*tail)
     bar_width = max(5, width - LABEL_WIDTH - tail_content.cell_length)
     label = window.label[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)

@@ -2,7 +2,8 @@
 
 `tmux capture-pane -p -e` runs in a thread worker once a second, only while
 the preview is shown and its screen is the current one; the capture becomes
-Rich text (`Text.from_ansi`) off the app's thread and comes back as a message.
+Rich text (`Text.from_ansi`) off the app's thread and comes back as a message,
+and drawing keeps the bottom lines that fit.
 """
 
 from __future__ import annotations
@@ -17,12 +18,21 @@ from textual.widget import Widget
 REFRESH_S = 1.0
 
 
-def crop_capture(raw: str, height: int) -> Text:
-    """The bottom `height` lines of a capture, trailing blank lines dropped."""
+def parse_capture(raw: str) -> Text:
+    """A capture as Rich text, trailing blank lines dropped (an agent's screen is
+    often mostly empty below its prompt)."""
     lines = raw.rstrip("\n").split("\n")
     while lines and not lines[-1].strip():
         lines.pop()
-    return Text.from_ansi("\n".join(lines[-max(1, height) :]))
+    return Text.from_ansi("\n".join(lines))
+
+
+def bottom_lines(text: Text, height: int) -> Text:
+    """The last `height` lines: the newest output and the agent's prompt are at the bottom."""
+    lines = text.split("\n")
+    if len(lines) <= height:
+        return text
+    return Text("\n").join(lines[-max(1, height) :])
 
 
 def capture_pane(socket: str, pane_id: str) -> str:
@@ -91,9 +101,8 @@ class Preview(Widget):
         pane, socket = session.get("pane_id"), session.get("tmux_socket")
         if not pane or not socket or session.get("state") == "lost":
             return
-        height = max(1, self.content_region.height)
         self.app.run_worker(
-            lambda: self._capture(socket, pane, height),
+            lambda: self._capture(socket, pane),
             name="preview capture",
             group="preview",
             thread=True,
@@ -101,11 +110,11 @@ class Preview(Widget):
             exit_on_error=False,
         )
 
-    def _capture(self, socket: str, pane: str, height: int) -> None:
+    def _capture(self, socket: str, pane: str) -> None:
         from sessions.tmux import TmuxError
 
         try:
-            text: Text | str = crop_capture(capture_pane(socket, pane), height)
+            text: Text | str = parse_capture(capture_pane(socket, pane))
         except TmuxError as exc:
             text = Text(f"cannot show {pane}: {exc}", style="dim")
         self.post_message(self.Captured(pane, text))
@@ -116,4 +125,6 @@ class Preview(Widget):
             self.refresh()
 
     def render(self) -> Text | str:
+        if isinstance(self.text, Text):
+            return bottom_lines(self.text, self.content_region.height)
         return self.text
