@@ -20,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
         from collectors.spool import run_statusline
 
         return run_statusline(args[1:])
+    if args == ["tower"]:
+        # Straight to the app: click and the other commands would only delay its first frame.
+        from tui.tower_main import main as tower_main
+
+        return tower_main()
     from tui.cli import run
 
     return run(args)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tui.tmux_query import TmuxReadError, tmux_read
+
 
 def tower_window(socket: str, environ: Mapping[str, str]) -> str | None:
     """The tmux window id of the tower's pane on podium's server; None when not in it.
@@ -18,15 +20,11 @@ def tower_window(socket: str, environ: Mapping[str, str]) -> str | None:
     inside = environ.get("TMUX", "").split(",")[0]
     if not pane or not inside:
         return None
-    # Imported here: libtmux is not needed for the tower's first paint.
-    from sessions.tmux import Tmux, TmuxError
-
-    tmux = Tmux(socket)
     try:
         # Pane ids are per server: only on podium's own server does ours mean anything.
-        if tmux.socket_path() != inside:
+        if tmux_read(socket, "display-message", "-p", "#{socket_path}").strip() != inside:
             return None
-        out = tmux.run("display-message", "-p", "-t", pane, "#{window_id}")
-    except TmuxError:
+        out = tmux_read(socket, "display-message", "-p", "-t", pane, "#{window_id}")
+    except TmuxReadError:
         return None
-    return out[0] if out else None
+    return out.strip() or None

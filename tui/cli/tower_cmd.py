@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from collectors.paths import Paths, config_file
-from tui.cli.common import CliFailure, settings
+from tui.cli.common import CliFailure
 
 
 @click.command("tower")
 def tower() -> None:
     """Run the control tower here: who needs you, usage, and keys to act (q leaves it;
     the sessions go on running)."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise CliFailure("the control tower needs a terminal; run it from an interactive shell")
-    cfg = settings()
-    # Imported here: textual is only needed by this command.
-    from tui.app import PodiumApp
+    from tui.tower_main import TowerError, run_tower
 
-    PodiumApp(Paths.from_env(), cfg, config_path=config_file()).run()
+    try:
+        run_tower()
+    except TowerError as exc:
+        raise CliFailure(str(exc)) from None
 
 
 COMMANDS = [tower]

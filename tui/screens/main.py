@@ -71,13 +71,13 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.session_list.set_empty_text(Content.styled("connecting to the engine…", "dim"))
         self.set_class(True, "-no-preview")
-        # Waits and reset times move with the clock; one cheap redraw a second.
+        # Waits and reset times move with the clock: a check each second, a redraw
+        # only when a figure on screen changes.
         self.set_interval(TICK_S, self._tick)
 
     def _tick(self) -> None:
-        if self.session_list.sessions:
-            self.session_list.refresh()
-        self.query_one(UsageHeader).refresh()
+        self.session_list.tick()
+        self.query_one(UsageHeader).tick()
 
     @property
     def session_list(self) -> SessionList:

@@ -15,6 +15,8 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 
+from tui.tmux_query import TmuxReadError, tmux_read
+
 REFRESH_S = 1.0
 
 
@@ -37,10 +39,7 @@ def bottom_lines(text: Text, height: int) -> Text:
 
 def capture_pane(socket: str, pane_id: str) -> str:
     """The pane's screen with its colours; blocking (a tmux command)."""
-    # Imported here: libtmux costs start-up time and only this thread needs it.
-    from sessions.tmux import Tmux
-
-    return Tmux(socket).capture(pane_id, escapes=True)
+    return tmux_read(socket, "capture-pane", "-p", "-e", "-t", pane_id)
 
 
 class Preview(Widget):
@@ -52,19 +51,25 @@ class Preview(Widget):
         border: round $panel-lighten-2;
         border-title-color: $text-muted;
         padding: 0 1;
+        /* An agent's pane is wider than the tower: cut its lines, do not fold them. */
+        text-wrap: nowrap;
+        text-overflow: clip;
     }
     """
 
     class Captured(Message):
-        def __init__(self, pane_id: str, text: Text | str) -> None:
+        def __init__(self, pane_id: str, raw: str, text: Text | str) -> None:
             super().__init__()
             self.pane_id = pane_id
+            self.raw = raw
             self.text = text
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.session: dict[str, Any] | None = None
         self.text: Text | str = ""
+        # The last capture as tmux gave it: an unchanged screen is not drawn again.
+        self.raw = ""
         self._timer: Timer | None = None
 
     def on_mount(self) -> None:
@@ -88,6 +93,7 @@ class Preview(Widget):
         self.border_title = f"{session.get('name', '?')} · {pane or 'no pane'}"
         self.display = True
         if not same:
+            self.raw = ""
             self.text = "" if pane else Text("this session has no pane any more", style="dim")
             self.refresh()
             self._tick()
@@ -101,8 +107,9 @@ class Preview(Widget):
         pane, socket = session.get("pane_id"), session.get("tmux_socket")
         if not pane or not socket or session.get("state") == "lost":
             return
+        previous = self.raw
         self.app.run_worker(
-            lambda: self._capture(socket, pane),
+            lambda: self._capture(socket, pane, previous),
             name="preview capture",
             group="preview",
             thread=True,
@@ -110,18 +117,20 @@ class Preview(Widget):
             exit_on_error=False,
         )
 
-    def _capture(self, socket: str, pane: str) -> None:
-        from sessions.tmux import TmuxError
-
+    def _capture(self, socket: str, pane: str, previous: str) -> None:
         try:
-            text: Text | str = parse_capture(capture_pane(socket, pane))
-        except TmuxError as exc:
-            text = Text(f"cannot show {pane}: {exc}", style="dim")
-        self.post_message(self.Captured(pane, text))
+            raw = capture_pane(socket, pane)
+        except TmuxReadError as exc:
+            raw = f"cannot show {pane}: {exc}"
+            self.post_message(self.Captured(pane, raw, Text(raw, style="dim")))
+            return
+        if raw != previous:
+            self.post_message(self.Captured(pane, raw, parse_capture(raw)))
 
     def on_preview_captured(self, message: Captured) -> None:
-        if self.session is not None and self.session.get("pane_id") == message.pane_id:
-            self.text = message.text
+        session = self.session
+        if session and session.get("pane_id") == message.pane_id and message.raw != self.raw:
+            self.raw, self.text = message.raw, message.text
             self.refresh()
 
     def render(self) -> Text | str:

@@ -48,6 +48,7 @@ class SessionList(Widget):
         # Shown instead of rows when there are none (set by the screen: first run,
         # connecting, …).
         self.empty_text: Content = Content("")
+        self._drawn: tuple[object, ...] = ()
 
     # -- data ----------------------------------------------------------------------
     @property
@@ -107,6 +108,15 @@ class SessionList(Widget):
             )
 
     # -- drawing ---------------------------------------------------------------------
+    def tick(self) -> None:
+        """Redraw if the clock changed what a row says (a wait went from 41s to 42s);
+        most seconds nothing does, and an idle tower then draws nothing."""
+        if self._signature(self.clock()) != self._drawn:
+            self.refresh()
+
+    def _signature(self, now: datetime) -> tuple[object, ...]:
+        return tuple(row_cells(s, now) for s in self.sessions)
+
     def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
         if not self.sessions:
             return max(1, len(self.empty_text.plain.splitlines()))
@@ -117,6 +127,7 @@ class SessionList(Widget):
             return self.empty_text
         now = self.clock()
         rows = [row_cells(s, now) for s in self.sessions]
+        self._drawn = tuple(rows)
         widths = Widths.fit(rows, self.content_region.width or self.size.width)
         lines = [header_content(widths)]
         for session, row in zip(self.sessions, rows, strict=True):

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from tui.engine_api import UsageWindow
+from tui.format import duration
 from tui.widgets.gauge import gauge_content
 
 NO_DATA = "usage: no data yet (a Claude session's first reply brings it)"
@@ -31,6 +32,17 @@ class UsageHeader(Widget):
         self.clock = clock
         self.windows: list[UsageWindow] | None = []
         self.loaded = False
+        self._drawn: tuple[object, ...] = ()
+
+    def tick(self) -> None:
+        """Redraw only when the clock moved a reset time or a pace mark visibly."""
+        if self._signature(self.clock()) != self._drawn:
+            self.refresh()
+
+    def _signature(self, now: datetime) -> tuple[object, ...]:
+        return tuple(
+            (duration(w.reset_in_s(now)), round(w.pace_pct(now) or 0.0)) for w in self.windows or ()
+        )
 
     def set_windows(self, windows: list[UsageWindow] | None) -> None:
         self.windows = windows
@@ -48,5 +60,6 @@ class UsageHeader(Widget):
         if not self.windows:
             return Content.styled(NO_DATA, "$text-muted")
         now = self.clock()
+        self._drawn = self._signature(now)
         width = self.content_region.width or self.size.width
         return Content("\n").join(gauge_content(w, width, now) for w in self.windows)
