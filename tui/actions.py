@@ -97,4 +97,6 @@ class TowerActions:
         self.app.notify(f"background fill {'on' if enabled else 'off'}")
 
     def refresh_usage(self) -> None:
-        self.app.link.run("usage windows", usage_windows, self.app.show_usage)
+        # Not while the engine is away: the banner says so already, once.
+        if self.app.engine_up:
+            self.app.link.run("usage windows", usage_windows, self.app.show_usage)
