@@ -67,9 +67,7 @@ def theme_from_toml(data: dict[str, Any], default_name: str) -> Theme:
     if not isinstance(dark, bool):
         raise ThemeFileError("'dark' must be true or false")
     variables = data.get("variables", {})
-    if not isinstance(variables, dict) or not all(
-        isinstance(v, str) for v in variables.values()
-    ):
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
         raise ThemeFileError("[variables] must map names to strings")
     for key, value in variables.items():
         if key.startswith("state-"):

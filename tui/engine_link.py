@@ -116,6 +116,9 @@ class EngineLink:
         with self._lock:
             self._stream = client
         try:
+            if self._stopping.is_set():
+                # stop() ran before the socket was known: it could not wake us.
+                return "stopping"
             client.subscribe()
             with _connect_or_raise(self.paths) as snapshot:
                 sessions = snapshot.call("sessions.list")
