@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label
 
-from tui.screens.dialog import Dialog
+from tui.screens.dialog import Dialog, titled
 from tui.screens.path_suggester import DirectorySuggester
 
 
@@ -20,16 +20,14 @@ class AddTaskDialog(Dialog[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("Add a background task", classes="title")
-            yield Input(placeholder="prompt", id="prompt")
-            yield Input(
-                os.getcwd(), placeholder="directory", suggester=DirectorySuggester(), id="cwd"
+            yield titled(Input(id="prompt"), "prompt")
+            yield titled(Input(os.getcwd(), suggester=DirectorySuggester(), id="cwd"), "directory")
+            yield titled(Input("0", id="priority", type="integer"), "priority (higher runs first)")
+            yield titled(
+                Input(placeholder="empty: whenever capacity is spare", id="schedule"), "schedule"
             )
-            yield Input(
-                "0", placeholder="priority (higher runs first)", id="priority", type="integer"
-            )
-            yield Input(placeholder="schedule (empty: whenever capacity is spare)", id="schedule")
-            yield Input(placeholder="budget (e.g. 5% of the week)", id="budget")
-            yield Label("", classes="error", id="error")
+            yield titled(Input(placeholder="e.g. 5% of the week", id="budget"), "budget")
+            yield Label("", classes="problem", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Add", variant="primary", id="add")

@@ -6,8 +6,16 @@ from typing import ClassVar, TypeVar
 
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
+from textual.widget import Widget
 
 T = TypeVar("T")
+W = TypeVar("W", bound=Widget)
+
+
+def titled(widget: W, title: str) -> W:
+    """A field's name in its border: it stays visible once the field has a value."""
+    widget.border_title = title
+    return widget
 
 
 class Dialog(ModalScreen[T]):
@@ -24,14 +32,19 @@ class Dialog(ModalScreen[T]):
         background: $surface;
         padding: 1 2;
     }
+    Dialog Label {
+        /* A fixed width lets a long sentence wrap instead of being cut. */
+        width: 100%;
+    }
     Dialog .title {
         text-style: bold;
         margin-bottom: 1;
     }
     Dialog .hint {
         color: $text-muted;
+        margin-top: 1;
     }
-    Dialog .error {
+    Dialog .problem {
         color: $error;
         height: auto;
     }
@@ -44,7 +57,7 @@ class Dialog(ModalScreen[T]):
         margin-left: 2;
     }
     Dialog Input, Dialog Select, Dialog Checkbox {
-        margin-bottom: 1;
+        border-title-color: $text-muted;
     }
     """
 

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from sessions.agents import AGENTS
-from tui.screens.dialog import Dialog
+from tui.screens.dialog import Dialog, titled
 from tui.screens.path_suggester import DirectorySuggester
 
 
@@ -26,12 +26,9 @@ class NewSessionDialog(Dialog[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("New session", classes="title")
-            yield Input(placeholder="name (default: <agent>-<n>)", id="name")
-            yield Input(
-                self.default_cwd,
-                placeholder="directory",
-                suggester=DirectorySuggester(),
-                id="cwd",
+            yield titled(Input(placeholder="default: <agent>-<n>", id="name"), "name")
+            yield titled(
+                Input(self.default_cwd, suggester=DirectorySuggester(), id="cwd"), "directory"
             )
             yield Select(
                 [(agent, agent) for agent in AGENTS],
@@ -40,8 +37,8 @@ class NewSessionDialog(Dialog[dict[str, Any] | None]):
                 id="agent",
             )
             yield Checkbox("own git worktree and branch (podium/<name>)", id="worktree")
-            yield Input(placeholder="first prompt (optional)", id="prompt")
-            yield Label("", classes="error", id="error")
+            yield titled(Input(placeholder="optional", id="prompt"), "first prompt")
+            yield Label("", classes="problem", id="error")
             yield Label("→ completes the directory; Enter starts; Esc cancels", classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label
 
-from tui.screens.dialog import Dialog
+from tui.screens.dialog import Dialog, titled
 
 
 class SendDialog(Dialog[tuple[str, bool] | None]):
@@ -20,7 +20,7 @@ class SendDialog(Dialog[tuple[str, bool] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(f"Send to {self.session_name}", classes="title")
-            yield Input(placeholder="text to type into the session", id="text")
+            yield titled(Input(id="text"), "text to type")
             yield Checkbox("press Enter after it", value=True, id="enter")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
