@@ -262,6 +262,57 @@ class StatuslineSettings(_Section):
     settings; "" = none."""
 
 
+# A comma-separated list of Textual key names ("tab,space", "ctrl+p", "question_mark"
+# or "?"), without whitespace inside a name.
+_KEY_LIST = r"^\s*[^\s,]+(\s*,\s*[^\s,]+)*\s*$"
+
+
+class KeySettings(_Section):
+    """Keys of the control tower: each a comma-separated list of Textual key names."""
+
+    up: str = Field(default="up,k", pattern=_KEY_LIST)
+    """Select the session above."""
+
+    down: str = Field(default="down,j", pattern=_KEY_LIST)
+    """Select the session below."""
+
+    focus: str = Field(default="enter", pattern=_KEY_LIST)
+    """Bring the selected session's pane into view (on stage, or focus its pane)."""
+
+    next: str = Field(default="tab,space", pattern=_KEY_LIST)
+    """Jump to the session that has waited longest for you."""
+
+    new: str = Field(default="n", pattern=_KEY_LIST)
+    """Open the new-session dialog."""
+
+    send: str = Field(default="s", pattern=_KEY_LIST)
+    """Type a line of text into the selected session."""
+
+    kill: str = Field(default="x", pattern=_KEY_LIST)
+    """Kill the selected session (asks first)."""
+
+    rename: str = Field(default="r", pattern=_KEY_LIST)
+    """Rename the selected session."""
+
+    fill: str = Field(default="f", pattern=_KEY_LIST)
+    """Switch background fill on or off."""
+
+    usage: str = Field(default="u", pattern=_KEY_LIST)
+    """Open the usage screen."""
+
+    background: str = Field(default="b", pattern=_KEY_LIST)
+    """Open the background-queue screen."""
+
+    help: str = Field(default="question_mark", pattern=_KEY_LIST)
+    """Show the keys and what the colours mean."""
+
+    palette: str = Field(default="ctrl+p", pattern=_KEY_LIST)
+    """Open the command palette."""
+
+    quit: str = Field(default="q", pattern=_KEY_LIST)
+    """Leave the control tower; the sessions go on running."""
+
+
 class Settings(_Section):
     """Everything configurable, with its default."""
 
@@ -274,6 +325,7 @@ class Settings(_Section):
     profiles: dict[AgentName, ProfileSettings] = Field(default_factory=dict)
     """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
     cues: CuesSettings = CuesSettings()
+    keys: KeySettings = KeySettings()
 
 
 class SettingsError(Exception):

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from sessions.state import ATTENTION_STATES, State
+
+if TYPE_CHECKING:
+    # Types only: the control tower imports `attention_order` and must not pay
+    # for loading DuckDB at start-up.
+    import duckdb
 
 # How an item was closed when the human responded; others: `ended`, `reset`
 # (a limit's reset time passed).

@@ -33,6 +33,7 @@ class EngineClient:
         self.sock.connect(str(paths.socket))
         self._buffer = b""
         self._ids = itertools.count(1)
+        self._subscribed = False
 
     def close(self) -> None:
         self.sock.close()
@@ -64,10 +65,20 @@ class EngineClient:
             raise ApiError(str(error.get("code", "error")), str(error.get("message", "failed")))
         return reply.get("result")
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Subscribe and yield events until the engine goes away."""
+    def subscribe(self) -> None:
+        """Turn this connection into an event stream, now; `events()` reads it.
+
+        Separate from `events()` so that a caller can subscribe first and then
+        fetch a snapshot on another connection without missing a change between.
+        """
         self.call("events.subscribe")
         self.sock.settimeout(None)
+        self._subscribed = True
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Subscribe (unless done) and yield events until the engine goes away."""
+        if not self._subscribed:
+            self.subscribe()
         while True:
             try:
                 yield decode(self._readline())

@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
         from sessions.cue_key import run_key
 
         return run_key(args[1:])
+    if args == ["tower"]:
+        # Straight to the app: click and the other commands would only delay its first frame.
+        from tui.tower_main import main as tower_main
+
+        return tower_main()
     from tui.cli import run
 
     return run(args)

@@ -26,7 +26,7 @@ from sessions.engine.protocol import ApiError
 from sessions.engine.usage import usage_handlers
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
-from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone
+from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone, literal
 from sessions.worktree import Worktree, WorktreeError, check_removable
 from sessions.worktree import create as create_worktree
 from sessions.worktree import remove as remove_worktree
@@ -55,6 +55,7 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         "sessions.kill": api.kill,
         "sessions.focus": api.focus,
         "sessions.resume": api.resume,
+        "sessions.rename": api.rename,
         "attention.next": api.next,
         "reports.attention": api.report_attention,
         **usage_handlers(engine),
@@ -340,19 +341,49 @@ class SessionApi:
     def _pick_name(self, requested: Any, agent: str) -> str:
         in_use = self.engine.registry.names_in_use()
         if requested:
-            name = str(requested).strip()
-            if not name or _CONTROL.search(name) or len(name) > 64:
-                raise ApiError(
-                    "bad_request",
-                    "a session name needs 1-64 printable characters (no control characters)",
-                )
-            if name in in_use:
-                raise ApiError("conflict", f"a session named '{name}' already exists")
-            return name
+            return self._checked_name(requested, in_use)
         n = 1
         while f"{agent}-{n}" in in_use:
             n += 1
         return f"{agent}-{n}"
+
+    @staticmethod
+    def _checked_name(requested: Any, in_use: set[str]) -> str:
+        name = str(requested).strip()
+        if not name or _CONTROL.search(name) or len(name) > 64:
+            raise ApiError(
+                "bad_request",
+                "a session name needs 1-64 printable characters (no control characters)",
+            )
+        if name in in_use:
+            raise ApiError("conflict", f"a session named '{name}' already exists")
+        return name
+
+    async def rename(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Give a session a new name; its tmux window follows if it carried the old name."""
+        e = self.engine
+        async with e._mutex:
+            rec = self._find(params)
+            new_name = self._checked_name(
+                params.get("new_name"), e.registry.names_in_use() - {rec.name}
+            )
+            if new_name == rec.name:
+                return e.session_json(rec)
+            old_name, rec.name = rec.name, new_name
+            e.registry.update(rec.id, name=new_name)
+        if rec.window_id and rec.state != State.LOST:
+            # Only a window still named after the session: a window the person (or
+            # the stage) renamed keeps its name.
+            with contextlib.suppress(TmuxError):
+                await e.blocking(self._rename_window, rec.window_id, old_name, new_name)
+        e.publish_session(rec)
+        return e.session_json(rec)
+
+    def _rename_window(self, window_id: str, old_name: str, new_name: str) -> None:
+        tmux = self.engine.tmux
+        current = tmux.run("display-message", "-p", "-t", window_id, "#{window_name}")
+        if current and current[0] == old_name:
+            tmux.run("rename-window", "-t", window_id, literal(new_name))
 
     def _write_launch_spec(
         self, session_id: str, argv: list[str], env: dict[str, str], cwd: str

@@ -58,3 +58,14 @@ def test_every_key_is_documented():
     rows = documented_keys()
     assert rows
     assert all(doc for _key, _default, doc in rows), [k for k, _, d in rows if not d]
+
+
+def test_keys_section_remaps_and_rejects_blanks(tmp_path: Path):
+    file = tmp_path / "config.toml"
+    file.write_text('[keys]\nnext = "tab, n"\n')
+    settings = load_settings(file, environ={"PODIUM_KEYS__QUIT": "ctrl+q"})
+    assert settings.keys.next == "tab, n" and settings.keys.quit == "ctrl+q"
+    assert settings.keys.up == "up,k"
+    file.write_text('[keys]\nkill = "x y"\n')
+    with pytest.raises(SettingsError, match=r"keys\.kill"):
+        load_settings(file, environ={})

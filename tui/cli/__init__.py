@@ -32,6 +32,7 @@ def _register() -> None:
         engine_cmds,
         session_cmds,
         stage_cmds,
+        tower_cmd,
         usage_cmds,
     )
 
@@ -43,6 +44,7 @@ def _register() -> None:
         usage_cmds,
         doctor_cmd,
         demo_cmd,
+        tower_cmd,
     )
     for module in modules:
         for command in module.COMMANDS:

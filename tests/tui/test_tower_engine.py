@@ -1,0 +1,215 @@
+"""The control tower against a real engine with sim sessions (Pilot)."""
+
+from __future__ import annotations
+
+from conftest import PodiumEnv
+from tower_helpers import (  # noqa: F401 - a fixture
+    record_notifications,
+    run,
+    tower_app,
+    tower_env_fixture,
+    until,
+)
+
+from tui.screens.confirm_kill import ConfirmKill
+from tui.screens.new_session import NewSessionDialog
+from tui.screens.rename import RenameDialog
+from tui.screens.send import SendDialog
+from tui.widgets.banner import Banner
+from tui.widgets.session_list import SessionList
+
+
+def _sim(env: PodiumEnv, name: str, prompt: str) -> dict:
+    return env.json("new", "--agent", "sim", "--name", name, "--prompt", prompt)
+
+
+def _names(app) -> list[str]:
+    return [s["name"] for s in app.main.query_one(SessionList).sessions]
+
+
+def _selected(app) -> str | None:
+    session = app.main.query_one(SessionList).selected
+    return session["name"] if session else None
+
+
+def test_list_orders_as_ls_and_keys_select(tower_env: PodiumEnv) -> None:
+    env = tower_env
+    _sim(env, "calm", "[nopermission] [work=600] x")
+    env.wait_state("calm", "busy")
+    _sim(env, "asks", "[permission] [work=2] x")
+    env.wait_state("asks", "permission")
+    _sim(env, "done", "[nopermission] hi")
+    env.wait_state("done", "waiting")
+    expected = [s["name"] for s in env.json("ls")]
+    assert expected == ["asks", "done", "calm"]
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: _names(app) == expected)
+            assert _selected(app) == "asks"
+            await pilot.press("j")
+            assert _selected(app) == "done"
+            await pilot.press("down", "down")  # stops at the end
+            assert _selected(app) == "calm"
+            await pilot.press("k", "up", "up")
+            assert _selected(app) == "asks"
+            rendered = app.main.query_one(SessionList).render().plain
+            assert "▲ asks" in rendered and "permission" in rendered and "busy" in rendered
+
+    run(scenario())
+
+
+def test_next_waiting_goes_oldest_first_and_acknowledges(tower_env: PodiumEnv) -> None:
+    env = tower_env
+    for name in ("first", "second", "third"):
+        _sim(env, name, "[nopermission] hi")
+        env.wait_state(name, "waiting")
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        notes = record_notifications(app)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: len(_names(app)) == 3)
+            await pilot.press("j", "j")  # the cursor elsewhere: Tab jumps anyway
+            jumped = []
+            for _ in range(3):
+                await pilot.press("tab")
+                jumped.append(_selected(app))
+            assert jumped == ["first", "second", "third"]
+            # Each jump focused its pane: the engine acknowledged the item (seen → idle).
+            for name in jumped:
+                env.wait_state(name, "idle", seconds=10)
+            await until(pilot, lambda: all(s["attention"] is None for s in app.state.ordered()))
+            await pilot.press("space")
+            await until(pilot, lambda: "nobody is waiting for you" in notes)
+
+    run(scenario())
+
+
+def test_dialogs_new_send_rename(tower_env: PodiumEnv) -> None:
+    env = tower_env
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(100, 34)) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            assert "No sessions yet" in app.main.query_one(SessionList).render().plain
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, NewSessionDialog))
+            dialog = app.screen
+            dialog.query_one("#name").value = "fresh"
+            dialog.query_one("#agent").value = "sim"
+            dialog.query_one("#prompt").value = "[nopermission] hello"
+            assert dialog.query_one("#cwd").value == str(env.workdir)
+            await pilot.click("#start")
+            await until(pilot, lambda: _names(app) == ["fresh"])
+            await until(pilot, lambda: app.state.ordered()[0]["state"] == "waiting")
+
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SendDialog))
+            app.screen.query_one("#text").value = "[nopermission] [work=30] more"
+            await pilot.press("enter")
+            await until(pilot, lambda: app.state.ordered()[0]["state"] == "busy")
+
+            await pilot.press("r")
+            await until(pilot, lambda: isinstance(app.screen, RenameDialog))
+            app.screen.query_one("#new-name").value = "renamed"
+            await pilot.press("enter")
+            await until(pilot, lambda: _names(app) == ["renamed"])
+        assert [s["name"] for s in env.json("ls")] == ["renamed"]
+
+    run(scenario())
+
+
+def test_new_session_dialog_refuses_a_missing_directory(tower_env: PodiumEnv) -> None:
+    env = tower_env
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(100, 34)) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, NewSessionDialog))
+            app.screen.query_one("#cwd").value = str(env.workdir / "nope")
+            await pilot.click("#start")
+            assert isinstance(app.screen, NewSessionDialog)
+            assert "no such directory" in str(app.screen.query_one("#error").render())
+            await pilot.press("escape")
+            assert not isinstance(app.screen, NewSessionDialog)
+        assert env.json("ls") == []
+
+    run(scenario())
+
+
+def test_kill_asks_first(tower_env: PodiumEnv) -> None:
+    env = tower_env
+    _sim(env, "victim", "[nopermission] hi")
+    env.wait_state("victim", "waiting")
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: _names(app) == ["victim"])
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmKill))
+            await pilot.press("enter")  # Keep has the focus: a reflex Enter kills nothing
+            await until(pilot, lambda: not isinstance(app.screen, ConfirmKill))
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmKill))
+            await pilot.press("n")
+            await pilot.pause(0.3)
+            assert _names(app) == ["victim"]
+            assert [s["name"] for s in env.json("ls")] == ["victim"]
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmKill))
+            await pilot.press("y")
+            await until(pilot, lambda: _names(app) == [])
+        assert env.json("ls") == []
+
+    run(scenario())
+
+
+def test_engine_going_away_shows_a_banner_and_reconnects(tower_env: PodiumEnv) -> None:
+    env = tower_env
+    _sim(env, "stays", "[nopermission] hi")
+    env.wait_state("stays", "waiting")
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(100, 30)) as pilot:
+            banner = app.main.query_one(Banner)
+            await until(pilot, lambda: _names(app) == ["stays"])
+            assert "engine" not in banner.problems
+            out = env.run("engine", "stop")
+            assert out.returncode == 0, out.stderr
+            await until(pilot, lambda: "engine" in banner.problems, 10)
+            assert "no engine" in banner.problems["engine"]
+            assert banner.display
+            # The link starts an engine again by itself and the list comes back.
+            await until(pilot, lambda: "engine" not in banner.problems, 30)
+            assert _names(app) == ["stays"] and app.engine_up
+        assert env.run("engine", "status").returncode == 0
+
+    run(scenario())
+
+
+def test_tmux_server_killed_under_the_app_is_reported(tower_env: PodiumEnv) -> None:
+    env = tower_env
+    _sim(env, "doomed", "[nopermission] hi")
+    env.wait_state("doomed", "waiting")
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(100, 30)) as pilot:
+            banner = app.main.query_one(Banner)
+            await until(pilot, lambda: _names(app) == ["doomed"])
+            env.tmux("kill-server")
+            await until(pilot, lambda: "tmux" in banner.problems, 15)
+            assert "not running" in banner.problems["tmux"]
+            await until(pilot, lambda: app.state.ordered()[0]["state"] == "lost", 15)
+            await pilot.press("enter")  # focusing a lost session: a message, no traceback
+            await pilot.pause(0.5)
+            assert app.is_running
+
+    run(scenario())

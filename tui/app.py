@@ -1,0 +1,254 @@
+"""The control tower: `PodiumApp` wires the engine link, the state and the screens.
+
+Messages from the link's threads are applied here, on the app's thread; the
+screens draw from `self.state`. Worker failures all end in
+`on_worker_state_changed`, the one error handler.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import WorkerState
+
+from collectors import paths as paths_mod
+from collectors.paths import Paths
+from collectors.settings import Settings
+from sessions.client import EngineUnavailable
+from sessions.engine.protocol import ApiError
+from themes import DEFAULT_VARIABLES, PODIUM_THEMES, load_user_themes
+from tui.actions import TowerActions
+from tui.commands import TowerCommands
+from tui.config_file import ConfigWriteError, set_key
+from tui.engine_api import UNAVAILABLE, UsageWindow
+from tui.engine_link import EngineLink, Link
+from tui.keys import binding_id, keymap
+from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply
+from tui.screens.main import MainScreen
+from tui.tower_pane import tower_window
+from tui.tower_state import TowerState
+
+USAGE_POLL_S = 60.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PodiumApp(App[None]):
+    """podium's control tower. It only ever leaves itself: sessions go on running."""
+
+    TITLE = "podium"
+    COMMANDS = App.COMMANDS | {TowerCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",
+            show=False,
+            priority=True,
+            id=binding_id("palette"),
+        ),
+        Binding("q", "quit", "quit", id=binding_id("quit")),
+        Binding("u", "usage", "usage", id=binding_id("usage")),
+        Binding("b", "background", "queue", show=False, id=binding_id("background")),
+        Binding("question_mark", "help", "help", id=binding_id("help")),
+    ]
+
+    def __init__(
+        self,
+        paths: Paths,
+        settings: Settings,
+        *,
+        link: Callable[[PodiumApp], Link] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        environ: Mapping[str, str] | None = None,
+        config_path: Path | None = None,
+        themes_dir: Path | None = None,
+    ) -> None:
+        """`link` makes the engine link (a fixed one in snapshot tests); `clock`
+        gives "now" for waits and resets; `environ` is passed to new sessions
+        (and tells whether the tower runs inside podium's tmux)."""
+        super().__init__()
+        self.paths = paths
+        self.settings = settings
+        self.environ = dict(os.environ if environ is None else environ)
+        self.clock = clock or _utcnow
+        self.config_path = config_path or paths_mod.config_file()
+        self.state = TowerState()
+        self.engine_up = False
+        self.tower_window: str | None = None
+        self.link: Link = (link or self._engine_link)(self)
+        self.actions = TowerActions(self)
+        self.main = MainScreen(self.clock, settings.keys)
+        themes_dir = themes_dir or self.config_path.parent / "themes"
+        self.startup_problems = self._register_themes(themes_dir)
+        self.set_keymap(keymap(settings.keys))
+
+    def _engine_link(self, app: PodiumApp) -> Link:
+        return EngineLink(app, self.paths, self.settings.engine.start_timeout)
+
+    def _register_themes(self, folder: Path) -> list[str]:
+        for theme in PODIUM_THEMES:
+            self.register_theme(theme)
+        user_themes, problems = load_user_themes(folder)
+        for theme in user_themes:
+            self.register_theme(theme)
+        wanted = self.settings.ui.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            problems.append(f"unknown theme '{wanted}' (config ui.theme); using podium-dark")
+            self.theme = "podium-dark"
+        self._saved_theme = self.theme
+        return problems
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Podium's variables exist under every theme, Textual's own ones included.
+        return dict(DEFAULT_VARIABLES)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.main
+
+    def on_mount(self) -> None:
+        for problem in self.startup_problems:
+            self.notify(problem, severity="warning", timeout=10)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def on_ready(self) -> None:
+        # After the first frame: the screen shows at once, then the engine fills it in.
+        self.link.start()
+        self.run_worker(
+            lambda: tower_window(self.settings.tmux.socket, self.environ),
+            name="tower window",
+            thread=True,
+            exit_on_error=False,
+        )
+        self.set_interval(USAGE_POLL_S, self.actions.refresh_usage)
+
+    def on_unmount(self) -> None:
+        self.link.stop()
+
+    # -- the engine's messages -----------------------------------------------------------
+    def on_engine_connected(self, message: EngineConnected) -> None:
+        self.engine_up = True
+        self.state.load(message.sessions)
+        self.main.set_banner("engine", None)
+        self._tmux_alive(message.status.get("tmux_alive"), message.status.get("tmux_socket"))
+        self.show_sessions()
+        self.actions.refresh_usage()
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        data = message.data
+        if message.kind == "session":
+            self.state.update(data)
+        elif message.kind == "session_removed":
+            self.state.remove(str(data.get("id")))
+        elif message.kind == "tmux":
+            self._tmux_alive(data.get("alive"), data.get("socket"))
+            return
+        elif message.kind.startswith("usage"):
+            self.actions.refresh_usage()
+            return
+        else:
+            return
+        self.show_sessions()
+
+    def on_engine_lost(self, message: EngineLost) -> None:
+        self.engine_up = False
+        self.main.set_banner(
+            "engine",
+            f"no engine: {message.reason}. Trying again in {message.retry_in:.0f} s "
+            f"(attempt {message.attempt}); the sessions go on running without it.",
+        )
+        self.show_sessions()
+
+    def on_engine_reply(self, message: EngineReply) -> None:
+        message.done(message.result)
+
+    def _tmux_alive(self, alive: Any, socket: Any) -> None:
+        if alive is False:
+            self.main.set_banner(
+                "tmux",
+                f"podium's tmux server (socket '{socket}') is not running: its sessions are "
+                "gone. Start a new session with n; podium starts the server again.",
+            )
+        else:
+            self.main.set_banner("tmux", None)
+
+    # -- what the screens draw ---------------------------------------------------------------
+    def show_sessions(self, select: str | None = None) -> None:
+        self.main.show_sessions(
+            self.state.ordered(),
+            loaded=self.state.loaded,
+            engine_up=self.engine_up,
+            select=select,
+        )
+
+    def show_usage(self, windows: list[UsageWindow] | Any) -> None:
+        self.main.show_usage(None if windows is UNAVAILABLE else windows)
+
+    def on_stage(self, session: dict[str, Any]) -> bool:
+        """Whether the person already sees this session beside the tower."""
+        if session.get("on_stage") is not None:
+            return bool(session["on_stage"])
+        return self.tower_window is not None and session.get("window_id") == self.tower_window
+
+    # -- keys that work on every screen -------------------------------------------------------
+    def action_usage(self) -> None:
+        from tui.screens.usage import UsageScreen
+
+        if not isinstance(self.screen, UsageScreen):
+            self.push_screen(UsageScreen(self.clock))
+
+    def action_background(self) -> None:
+        from tui.screens.background import BackgroundScreen
+
+        if not isinstance(self.screen, BackgroundScreen):
+            self.push_screen(BackgroundScreen())
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.settings.keys))
+
+    # -- themes -------------------------------------------------------------------------------
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name == self._saved_theme:
+            return
+        self._saved_theme = theme.name
+        path = self.config_path
+        self.run_worker(
+            lambda: set_key(path, "ui", "theme", theme.name),
+            name="save theme",
+            group="config",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    # -- the one error handler ---------------------------------------------------------------
+    def on_worker_state_changed(self, event: Any) -> None:
+        worker = event.worker
+        if event.state == WorkerState.SUCCESS and worker.name == "tower window":
+            self.tower_window = worker.result
+            self.show_sessions()
+        elif event.state == WorkerState.ERROR:
+            self.report_error(worker.name, worker.error)
+
+    def report_error(self, what: str, error: BaseException | None) -> None:
+        """Say what failed in one line; never a traceback."""
+        if isinstance(error, ApiError | EngineUnavailable | ConfigWriteError):
+            text = getattr(error, "message", None) or str(error)
+        else:
+            text = f"{what} failed: {error!r}"
+            self.log.error(text)
+        self.notify(text, severity="error", timeout=8)

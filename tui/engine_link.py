@@ -1,0 +1,161 @@
+"""The control tower's one link to the engine: the only module that uses `EngineClient`.
+
+Blocking socket work runs in NAMED Textual thread workers:
+- `engine events`: connects (starting an engine on demand, as every podium
+  command does), subscribes to the event stream, then takes a snapshot of the
+  sessions on a second connection (so no change falls between), and posts
+  every event as a Textual message. When the engine goes away it posts
+  `EngineLost` and tries again with a growing pause (backoff), forever,
+  starting a new engine from the third attempt on.
+- `engine <job>`: one request (or a few) on a connection of its own, whose
+  result comes back to the caller as an `EngineReply` on the app's thread.
+
+A failing job raises out of its worker; the app's single worker error handler
+reports it (`PodiumApp.on_worker_state_changed`). Threads never touch the
+app's state: they only post messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from collectors.paths import Paths
+from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
+from sessions.engine.protocol import ApiError
+from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+T = TypeVar("T")
+Call = Callable[..., Any]
+Job = Callable[[Call], T]
+
+# Pauses between reconnection attempts, in seconds; the last one repeats.
+BACKOFF = (1.0, 1.0, 2.0, 3.0, 5.0)
+# From this attempt on, a missing engine is started again: a crashed engine comes
+# back, while a restart someone is doing by hand (stop, start) gets a moment first.
+RESTART_FROM_ATTEMPT = 2
+
+
+class Link(Protocol):
+    """What the app needs from an engine link (a fixed one stands in for snapshots)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def run(self, name: str, job: Job[Any], done: Callable[[Any], None] | None = None) -> None:
+        """Run `job(call)` away from the app's thread; `done(result)` runs on it after."""
+
+
+def call_job(method: str, **params: Any) -> Job[Any]:
+    """A job of one request."""
+    return lambda call: call(method, **params)
+
+
+class EngineLink:
+    """Connection management for `PodiumApp`; see the module docstring."""
+
+    def __init__(self, app: App[Any], paths: Paths, start_timeout: float = 15.0) -> None:
+        self.app = app
+        self.paths = paths
+        self.start_timeout = start_timeout
+        self._stopping = threading.Event()
+        # The socket the events thread blocks on, so that stop() can wake it.
+        self._lock = threading.Lock()
+        self._stream: EngineClient | None = None
+
+    # -- the event stream --------------------------------------------------------
+    def start(self) -> None:
+        self.app.run_worker(
+            self._follow_events,
+            name="engine events",
+            group="engine-events",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def stop(self) -> None:
+        """Stop the events thread (it may be blocked reading: shut its socket)."""
+        self._stopping.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.sock.shutdown(socket.SHUT_RDWR)
+
+    def _follow_events(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            reason = self._stream_once(start=attempt == 0 or attempt >= RESTART_FROM_ATTEMPT)
+            if self._stopping.is_set():
+                return
+            pause = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            attempt += 1
+            self.app.post_message(EngineLost(reason, pause, attempt))
+            self._stopping.wait(pause)
+
+    def _stream_once(self, start: bool) -> str:
+        """Follow one connection until it ends; returns why it ended."""
+        try:
+            if start:
+                # Like every podium command, the tower starts an engine when none runs.
+                client = connect(self.paths, start=True, start_timeout=self.start_timeout)
+            else:
+                client = _connect_or_raise(self.paths)
+        except EngineUnavailable as exc:
+            return str(exc)
+        except OSError as exc:
+            return f"cannot reach the engine: {exc.strerror or exc}"
+        with self._lock:
+            self._stream = client
+        try:
+            if self._stopping.is_set():
+                # stop() ran before the socket was known: it could not wake us.
+                return "stopping"
+            client.subscribe()
+            with _connect_or_raise(self.paths) as snapshot:
+                sessions = snapshot.call("sessions.list")
+                status = snapshot.call("status")
+            self.app.post_message(EngineConnected(sessions, status))
+            for event in client.events():
+                kind, data = event.get("event"), event.get("data")
+                if isinstance(kind, str) and isinstance(data, dict):
+                    self.app.post_message(EngineEvent(kind, data))
+        except (EngineUnavailable, ApiError, OSError, ValueError) as exc:
+            return f"lost the engine: {exc}"
+        finally:
+            with self._lock:
+                self._stream = None
+            client.close()
+        return "the engine went away"
+
+    # -- requests ------------------------------------------------------------------
+    def run(self, name: str, job: Job[Any], done: Callable[[Any], None] | None = None) -> None:
+        self.app.run_worker(
+            lambda: self._run_job(job, done),
+            name=f"engine {name}",
+            group="engine-jobs",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _run_job(self, job: Job[Any], done: Callable[[Any], None] | None) -> Any:
+        with _connect_or_raise(self.paths) as client:
+            result = job(client.call)
+        if done is not None:
+            self.app.post_message(EngineReply(done, result))
+        return result
+
+
+def _connect_or_raise(paths: Paths) -> EngineClient:
+    client = try_connect(paths, timeout=10.0)
+    if client is None:
+        raise EngineUnavailable("the engine is not running (podium reconnects by itself)")
+    return client

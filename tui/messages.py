@@ -1,0 +1,49 @@
+"""Messages the engine link posts to the app (from its worker threads).
+
+Posting a message is thread-safe in Textual; the app applies them on its own
+thread, so no thread writes the app's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+
+
+class EngineConnected(Message):
+    """A (re)connection: a fresh listing and the engine's status."""
+
+    def __init__(self, sessions: list[dict[str, Any]], status: dict[str, Any]) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.status = status
+
+
+class EngineEvent(Message):
+    """One event of the engine's stream (`session`, `session_removed`, `tmux`, …)."""
+
+    def __init__(self, kind: str, data: dict[str, Any]) -> None:
+        super().__init__()
+        self.kind = kind
+        self.data = data
+
+
+class EngineLost(Message):
+    """No engine answers; the link tries again in `retry_in` seconds."""
+
+    def __init__(self, reason: str, retry_in: float, attempt: int) -> None:
+        super().__init__()
+        self.reason = reason
+        self.retry_in = retry_in
+        self.attempt = attempt
+
+
+class EngineReply(Message):
+    """The result of a job run for a caller; `done` runs on the app's thread."""
+
+    def __init__(self, done: Callable[[Any], None], result: Any) -> None:
+        super().__init__()
+        self.done = done
+        self.result = result

@@ -1,0 +1,1 @@
+"""The control tower's screens and dialogs, one per module."""

@@ -1,0 +1,55 @@
+"""Adding a background task: prompt, directory, priority, schedule, budget."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label
+
+from tui.screens.dialog import Dialog, titled
+from tui.screens.path_suggester import DirectorySuggester
+
+
+class AddTaskDialog(Dialog[dict[str, Any] | None]):
+    """Returns the parameters of `queue.add`, or None."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Add a background task", classes="title")
+            yield titled(Input(id="prompt"), "prompt")
+            yield titled(Input(os.getcwd(), suggester=DirectorySuggester(), id="cwd"), "directory")
+            yield titled(Input("0", id="priority", type="integer"), "priority (higher runs first)")
+            yield titled(
+                Input(placeholder="empty: whenever capacity is spare", id="schedule"), "schedule"
+            )
+            yield titled(Input(placeholder="e.g. 5% of the week", id="budget"), "budget")
+            yield Label("", classes="problem", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Add", variant="primary", id="add")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#add")
+    def _add(self) -> None:
+        prompt = self.query_one("#prompt", Input).value.strip()
+        if not prompt:
+            self.query_one("#error", Label).update("a prompt is needed")
+            return
+        task: dict[str, Any] = {
+            "prompt": prompt,
+            "cwd": os.path.abspath(os.path.expanduser(self.query_one("#cwd", Input).value)),
+            "priority": int(self.query_one("#priority", Input).value or 0),
+        }
+        for key in ("schedule", "budget"):
+            value = self.query_one(f"#{key}", Input).value.strip()
+            if value:
+                task[key] = value
+        self.dismiss(task)

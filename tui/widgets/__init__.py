@@ -1,0 +1,1 @@
+"""The control tower's widgets, one per module."""

@@ -1,0 +1,80 @@
+"""A usage gauge as one line of text: bar, pace mark, % used, time to reset, source.
+
+    5h        ███████░░░░┃░░░░░░  42% →71%  ↻2h13m  official
+
+The bar fills with the share used; the pace mark `┃` stands where even
+spending would be now (the share of the window already gone): a bar past the
+mark spends faster than the window allows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.content import Content
+
+from tui.engine_api import UsageWindow
+from tui.format import duration
+
+LABEL_WIDTH = 10
+SOURCE_WIDTH = 9
+# Numbers older than this are shown with their age (a session stopped reporting).
+STALE_S = 900
+
+
+def level_style(pct: float) -> str:
+    if pct >= 90:
+        return "$error"
+    if pct >= 70:
+        return "$warning"
+    return "$success"
+
+
+def bar(used_pct: float | None, pace_pct: float | None, width: int) -> Content:
+    """`width` cells: used share filled, the rest shaded, the pace mark on top."""
+    width = max(1, width)
+    used = 0.0 if used_pct is None else max(0.0, min(100.0, used_pct))
+    filled = round(used / 100 * width)
+    pace = None if pace_pct is None else min(width - 1, int(pace_pct / 100 * width))
+    fill_style = level_style(used)
+    parts: list[tuple[str, str]] = []
+    for cell in range(width):
+        on_fill = cell < filled
+        if cell == pace:
+            background = f" on {fill_style}" if on_fill else ""
+            parts.append(("┃", f"bold $usage-pace{background}"))
+        elif on_fill:
+            parts.append(("█", fill_style))
+        else:
+            parts.append(("░", "$usage-unused"))
+    return Content.assemble(*parts).simplify()
+
+
+def gauge_content(window: UsageWindow, width: int, now: datetime) -> Content:
+    """One line for one window, fitted to `width` cells.
+
+    Everything after the bar has a fixed width, so the bars of all windows line up.
+    """
+    used = "?" if window.used_pct is None else f"{window.used_pct:.0f}%"
+    tail: list[str | tuple[str, str]] = [" ", (used.rjust(4), "bold")]
+    projected = window.projected_pct_at_reset
+    if width >= 56:
+        text = "" if projected is None else f" →{projected:.0f}%"
+        tail.append((text.ljust(6), level_style(projected or 0)))
+    reset = window.reset_in_s(now)
+    tail += ["  ", (("-" if reset is None else f"↻{duration(reset)}").ljust(7), "$text-muted")]
+    if width >= 48:
+        if window.age_s is not None and window.age_s > STALE_S:
+            # Old numbers: say how old instead of where they came from.
+            source, style = f"{duration(window.age_s)} old", "italic $warning"
+        elif window.official:
+            source, style = "official", "$text-muted"
+        else:
+            source, style = "estimate", "italic $warning"
+        tail += [" ", (source[:SOURCE_WIDTH].ljust(SOURCE_WIDTH), style)]
+    tail_content = Content.assemble(*tail)
+    bar_width = max(5, width - LABEL_WIDTH - tail_content.cell_length)
+    label = window.label[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
+    return Content.assemble(
+        (label, "bold"), bar(window.used_pct, window.pace_pct(now), bar_width), tail_content
+    )

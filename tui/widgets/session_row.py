@@ -1,0 +1,147 @@
+"""One session as a row of the session list: cells first, then styled text.
+
+`row_cells` is plain data (tested without a screen); `row_content` styles it
+with podium's theme variables (`$state-waiting`, …), resolved when drawn, so a
+theme change recolours the list without rebuilding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from textual.content import Content
+
+from tui.engine_api import parse_time
+from tui.format import duration, since, tokens
+
+GLYPHS = {
+    "starting": "◌",
+    "busy": "●",
+    "waiting": "◆",
+    "permission": "▲",
+    "limited": "■",
+    "idle": "○",
+    "exited": "✕",
+    "lost": "?",
+}
+
+
+@dataclass(frozen=True)
+class RowCells:
+    glyph: str
+    state: str
+    state_text: str
+    name: str
+    agent: str
+    waited: str
+    waiting: bool
+    tokens: str
+    branch: str
+
+
+def state_text(session: dict[str, Any], now: datetime) -> str:
+    """The state as `podium ls` says it, with what makes it actionable."""
+    state = str(session.get("state", "?"))
+    if state == "exited" and session.get("exit_code") is not None:
+        return f"exited ({session['exit_code']})"
+    if state == "limited":
+        resets = parse_time(session.get("limit_resets_at"))
+        seen = "" if session.get("attention") else " seen"
+        if resets is not None:
+            return f"limited{seen} ↻{duration((resets - now).total_seconds())}"
+        return f"limited{seen}"
+    if session.get("attention") is None and state == "permission":
+        return "permission (seen)"
+    return state
+
+
+def row_cells(session: dict[str, Any], now: datetime) -> RowCells:
+    state = str(session.get("state", "?"))
+    item = session.get("attention")
+    if item:
+        waited = duration(since(item.get("opened_at"), now))
+    elif state == "busy":
+        waited = duration(since(session.get("state_since"), now))
+    else:
+        waited = "-"
+    return RowCells(
+        glyph=GLYPHS.get(state, "?"),
+        state=state,
+        state_text=state_text(session, now),
+        name=str(session.get("name", "?")),
+        agent=str(session.get("agent", "?")),
+        waited=waited,
+        waiting=bool(item),
+        tokens=tokens(session.get("tokens_today")),
+        branch=str(session.get("worktree_branch") or "-"),
+    )
+
+
+@dataclass(frozen=True)
+class Widths:
+    """Column widths for one rendering; 0 hides a column (narrow panes drop them)."""
+
+    name: int
+    agent: int
+    state: int
+    waited: int
+    tokens: int
+    branch: int
+
+    @classmethod
+    def fit(cls, rows: list[RowCells], width: int) -> Widths:
+        name = min(24, max([4, *(len(r.name) for r in rows)]))
+        agent = max([5, *(len(r.agent) for r in rows)])
+        state = max([5, *(len(r.state_text) for r in rows)])
+        waited, tok = 6, 6
+        branch = max([6, *(len(r.branch) for r in rows)])
+        # glyph + the gaps between columns
+        used = 2 + name + 1 + state + 1 + waited
+        agent = agent if used + agent + 1 <= width else 0
+        used += agent + 1 if agent else 0
+        tok = tok if used + tok + 1 <= width else 0
+        used += tok + 1 if tok else 0
+        branch = min(branch, width - used - 1) if width - used - 1 >= 6 else 0
+        return cls(name, agent, state, waited, tok, branch)
+
+
+def _cell(text: str, width: int, right: bool = False) -> str:
+    if len(text) > width:
+        text = text[: max(0, width - 1)] + "…"
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def header_content(widths: Widths) -> Content:
+    parts = ["  ", _cell("NAME", widths.name), " "]
+    if widths.agent:
+        parts += [_cell("AGENT", widths.agent), " "]
+    parts += [_cell("STATE", widths.state), " ", _cell("WAITED", widths.waited, right=True)]
+    if widths.tokens:
+        parts += [" ", _cell("TODAY", widths.tokens, right=True)]
+    if widths.branch:
+        parts += [" ", _cell("BRANCH", widths.branch)]
+    return Content.styled("".join(parts), "bold $text-muted")
+
+
+def row_content(row: RowCells, widths: Widths) -> Content:
+    colour = f"$state-{row.state}" if row.state in GLYPHS else "$foreground"
+    parts: list[str | tuple[str, str]] = [
+        (row.glyph, f"bold {colour}"),
+        " ",
+        (_cell(row.name, widths.name), "bold" if row.waiting else ""),
+        " ",
+    ]
+    if widths.agent:
+        parts += [(_cell(row.agent, widths.agent), "$text-muted"), " "]
+    parts += [
+        (_cell(row.state_text, widths.state), colour),
+        " ",
+        (_cell(row.waited, widths.waited, right=True), f"bold {colour}" if row.waiting else "dim"),
+    ]
+    if widths.tokens:
+        parts += [" ", (_cell(row.tokens, widths.tokens, right=True), "$text-muted")]
+    if widths.branch:
+        parts += [" ", (_cell(row.branch, widths.branch), "$text-muted")]
+    return Content.assemble(*parts)

@@ -1,0 +1,65 @@
+"""The usage header: a gauge per usage window (5-hour, weekly, model-scoped weekly)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.content import Content
+from textual.widget import Widget
+
+from tui.engine_api import UsageWindow
+from tui.format import duration
+from tui.widgets.gauge import gauge_content
+
+NO_DATA = "usage: no data yet (a Claude session's first reply brings it)"
+UNAVAILABLE = "usage: this engine does not report usage windows yet"
+
+
+class UsageHeader(Widget):
+    """Gauges; `set_windows(None)` says the engine cannot tell, `[]` that it knows nothing yet."""
+
+    DEFAULT_CSS = """
+    UsageHeader {
+        height: auto;
+        padding: 0 1;
+        border-bottom: solid $panel;
+    }
+    """
+
+    def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.windows: list[UsageWindow] | None = []
+        self.loaded = False
+        self._drawn: tuple[object, ...] = ()
+
+    def tick(self) -> None:
+        """Redraw only when the clock moved a reset time or a pace mark visibly."""
+        if self._signature(self.clock()) != self._drawn:
+            self.refresh()
+
+    def _signature(self, now: datetime) -> tuple[object, ...]:
+        return tuple(
+            (duration(w.reset_in_s(now)), round(w.pace_pct(now) or 0.0)) for w in self.windows or ()
+        )
+
+    def set_windows(self, windows: list[UsageWindow] | None) -> None:
+        self.windows = windows
+        self.loaded = True
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return max(1, len(self.windows or ()))
+
+    def render(self) -> Content:
+        if not self.loaded:
+            return Content.styled("usage: asking the engine…", "$text-muted")
+        if self.windows is None:
+            return Content.styled(UNAVAILABLE, "$text-muted")
+        if not self.windows:
+            return Content.styled(NO_DATA, "$text-muted")
+        now = self.clock()
+        self._drawn = self._signature(now)
+        width = self.content_region.width or self.size.width
+        return Content("\n").join(gauge_content(w, width, now) for w in self.windows)
