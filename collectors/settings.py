@@ -72,6 +72,33 @@ class UiSettings(_Section):
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""
 
 
+class ModelPrice(_Section):
+    """USD per million tokens for one model pattern (see `[prices]`)."""
+
+    input: float = Field(ge=0)
+    """Input tokens."""
+
+    output: float = Field(ge=0)
+    """Output tokens."""
+
+    cache_write_5m: float | None = Field(default=None, ge=0)
+    """Cache writes with a 5-minute lifetime; default 1.25x input."""
+
+    cache_write_1h: float | None = Field(default=None, ge=0)
+    """Cache writes with a 1-hour lifetime; default 2x input."""
+
+    cache_read: float | None = Field(default=None, ge=0)
+    """Cache reads; default 0.1x input."""
+
+
+class PriceSettings(_Section):
+    models: dict[str, ModelPrice] = {}
+    """Prices that come before podium's built-in table, by model-name pattern (shell-style,
+    e.g. `[prices.models."claude-opus-4-5*"]` with `input = 5` and `output = 25`, in USD per
+    million tokens). Used for the usage log's `cost_usd` estimates; stored costs are
+    recomputed when a price changes."""
+
+
 class Settings(_Section):
     """Everything configurable, with its default."""
 
@@ -79,6 +106,7 @@ class Settings(_Section):
     agents: AgentSettings = AgentSettings()
     engine: EngineSettings = EngineSettings()
     ui: UiSettings = UiSettings()
+    prices: PriceSettings = PriceSettings()
 
 
 class SettingsError(Exception):
