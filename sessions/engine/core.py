@@ -29,6 +29,7 @@ from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
+from sessions.engine.transcripts import TranscriptIngest
 from sessions.limit_text import parse_reset
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
@@ -67,6 +68,7 @@ class Engine:
         self.registry = Registry(self.conn)
         self.attention = AttentionBook(self.conn)
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
+        self.transcripts = TranscriptIngest(self)
         from sessions.engine.handlers import build_handlers
 
         self.api = ApiServer(self.paths.socket, build_handlers(self), self.bus)
@@ -78,6 +80,7 @@ class Engine:
         self.read_spool()
         await self.sweep()
         await self.api.start()
+        self.transcripts.start()
         log.info("engine %s ready: pid %d, socket %s", __version__, os.getpid(), self.paths.socket)
         tasks = [
             asyncio.create_task(self._watch_spool(), name="spool-watcher"),
@@ -95,6 +98,7 @@ class Engine:
             self.bus.close()
             await self.api.close()
             self.read_spool()
+            await self.transcripts.close()
             self.conn.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)

@@ -25,9 +25,16 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from tui.cli import attention_cmds, demo_cmd, doctor_cmd, engine_cmds, session_cmds
+    from tui.cli import (
+        attention_cmds,
+        demo_cmd,
+        doctor_cmd,
+        engine_cmds,
+        session_cmds,
+        usage_cmds,
+    )
 
-    for module in (engine_cmds, session_cmds, attention_cmds, doctor_cmd, demo_cmd):
+    for module in (engine_cmds, session_cmds, attention_cmds, doctor_cmd, demo_cmd, usage_cmds):
         for command in module.COMMANDS:
             cli.add_command(command)
 
