@@ -1,9 +1,9 @@
 """`python -m collectors.ingest_worker`: parse transcript ranges for the engine.
 
 A cold ingest of a large history is CPU-bound JSON decoding, and Python threads
-take turns on one core: helper processes use the others. Each reads jobs from
-stdin and writes results to stdout, as length-prefixed msgpack frames, until
-stdin closes. It opens no database and writes no file.
+take turns on one core: helper processes use the others. Each reads batches of
+jobs from stdin and writes their results to stdout, as length-prefixed msgpack
+frames, until stdin closes. It opens no database and writes no file.
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ def read_frame(stream: IO[bytes]) -> bytes:
 
 def main() -> int:
     source, sink = sys.stdin.buffer, sys.stdout.buffer
-    decode = msgspec.msgpack.Decoder(Job).decode
+    decode = msgspec.msgpack.Decoder(list[Job]).decode
     encode = msgspec.msgpack.Encoder().encode
     while True:
         try:
-            job = decode(read_frame(source))
+            jobs = decode(read_frame(source))
         except EOFError:
             return 0
-        write_frame(sink, encode(parse_range(job)))
+        write_frame(sink, encode([parse_range(job) for job in jobs]))
 
 
 class WorkerFailed(Exception):
@@ -69,13 +69,13 @@ class _Worker:
             stdout=subprocess.PIPE,
             env=env,
         )
-        self.decode = msgspec.msgpack.Decoder(RangeResult).decode
+        self.decode = msgspec.msgpack.Decoder(list[RangeResult]).decode
         self.encode = msgspec.msgpack.Encoder().encode
 
-    def call(self, job: Job) -> RangeResult:
+    def call(self, jobs: list[Job]) -> list[RangeResult]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
-            write_frame(self.proc.stdin, self.encode(job))
+            write_frame(self.proc.stdin, self.encode(jobs))
             return self.decode(read_frame(self.proc.stdout))
         except (OSError, EOFError, msgspec.DecodeError) as exc:
             raise WorkerFailed(f"ingest helper {self.proc.pid} failed: {exc!r}") from None
@@ -95,7 +95,7 @@ class _Worker:
 
 class WorkerPool:
     """`n` helper processes; `run` yields results in job order, with a bounded number
-    of jobs in flight so that memory does not grow with the size of the history."""
+    of batches in flight so that memory does not grow with the size of the history."""
 
     def __init__(self, n: int) -> None:
         self.workers = [_Worker() for _ in range(n)]
@@ -104,22 +104,24 @@ class WorkerPool:
             self.idle.put(worker)
         self.threads = ThreadPoolExecutor(n, thread_name_prefix="ingest-helper")
 
-    def _call(self, job: Job) -> RangeResult:
+    def _call(self, jobs: list[Job]) -> list[RangeResult]:
         worker = self.idle.get()
         try:
-            return worker.call(job)
+            return worker.call(jobs)
         finally:
             self.idle.put(worker)
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[RangeResult]:
-        pending: deque[Future[RangeResult]] = deque()
+    def run(self, jobs: Iterable[Job], batch_bytes: int = 16 << 20) -> Iterator[RangeResult]:
+        """Results of `jobs`, in order. Small jobs (small files) travel in batches of
+        about `batch_bytes`: one round trip per file would cost more than its parsing."""
+        pending: deque[Future[list[RangeResult]]] = deque()
         limit = 2 * len(self.workers)
-        for job in jobs:
-            pending.append(self.threads.submit(self._call, job))
+        for batch in _batches(jobs, batch_bytes):
+            pending.append(self.threads.submit(self._call, batch))
             if len(pending) >= limit:
-                yield pending.popleft().result()
+                yield from pending.popleft().result()
         while pending:
-            yield pending.popleft().result()
+            yield from pending.popleft().result()
 
     def close(self) -> None:
         self.threads.shutdown(wait=True, cancel_futures=True)
@@ -131,6 +133,19 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _batches(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
+    batch: list[Job] = []
+    total = 0
+    for job in jobs:
+        batch.append(job)
+        total += job.end - job.start
+        if total >= size:
+            yield batch
+            batch, total = [], 0
+    if batch:
+        yield batch
 
 
 if __name__ == "__main__":
