@@ -46,8 +46,10 @@ RESCAN_SECONDS = 60.0
 DEBOUNCE_MS = 200
 
 
-def _is_transcript(change: watchfiles.Change, path: str) -> bool:
-    return path.endswith(".jsonl") and "/projects/" in path
+def _worth_a_pass(change: watchfiles.Change, path: str) -> bool:
+    """A transcript changed, or something was added (a directory: a new project, or
+    `projects/` itself; inotify may miss files created at once inside a new one)."""
+    return (path.endswith(".jsonl") and "/projects/" in path) or change == watchfiles.Change.added
 
 
 class TranscriptIngest:
@@ -165,13 +167,17 @@ class TranscriptIngest:
             try:
                 async for changes in watchfiles.awatch(
                     *roots,
-                    watch_filter=_is_transcript,
+                    watch_filter=_worth_a_pass,
                     debounce=DEBOUNCE_MS,
                     step=50,
                     stop_event=self._watch_stop,
                     recursive=True,
                 ):
-                    await self._logged_pass(only=sorted({path for _, path in changes}))
+                    paths = sorted({path for _, path in changes})
+                    only = paths if all(p.endswith(".jsonl") for p in paths) else None
+                    await self._logged_pass(only=only)
+                    if self._roots() != roots:
+                        break  # `projects/` appeared: watch it alone
             except (OSError, RuntimeError) as exc:
                 # A watched dir removed under us, or inotify exhausted: the rescan
                 # loop still catches up; try watching again after it.
