@@ -147,11 +147,32 @@ def vm_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
+def cold_podium(config: Path, empty: Path, stack: contextlib.ExitStack) -> dict[str, Any]:
+    """A fresh engine (empty data dir, its own Claude dir empty) and one cold ingest."""
+    podium = stack.enter_context(bench_podium(CLAUDE_CONFIG_DIR=str(empty)))
+    pid = int(podium.json("engine", "status")["pid"])
+    idle = vm_hwm_mb(pid)
+    t0 = time.perf_counter()
+    with PeakRss(pid) as peak:
+        result = podium.json("usage", "ingest", "--claude-dir", str(config))
+    return {
+        "podium": podium,
+        "result": result,
+        "wall": time.perf_counter() - t0,
+        "idle_mb": idle,
+        "peak_mb": vm_hwm_mb(pid),
+        "with_helpers_mb": peak.peak_total / 2**20,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=float, default=20.0, help="size of the config dir")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, help="where to generate (kept; reused if present)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="cold runs of each tool (the best one counts)"
+    )
     args = parser.parse_args()
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="podium-bench-ingest-", dir="/tmp"))
@@ -160,6 +181,8 @@ def main() -> None:
     started = time.perf_counter()
     if not marker.exists():
         shutil.rmtree(config, ignore_errors=True)
+        for old in root.glob("generated-*"):
+            old.unlink()
         gen = generate(config, args.mb, args.seed)
         marker.write_text(json.dumps({"files": gen.files, "bytes": gen.bytes}))
     info = json.loads(marker.read_text())
@@ -175,32 +198,48 @@ def main() -> None:
     empty.mkdir(exist_ok=True)
     binary = ccusage_bin()
 
-    with bench_podium(CLAUDE_CONFIG_DIR=str(empty)) as podium:
-        pid = int(podium.json("engine", "status")["pid"])
-        base_hwm = vm_hwm_mb(pid)
-        t0 = time.perf_counter()
-        with PeakRss(pid) as peak:
-            cold = podium.json("usage", "ingest", "--claude-dir", str(config))
-        figures["podium_cold_s"] = round(time.perf_counter() - t0, 2)
-        figures["podium_cold_engine_s"] = cold["seconds"]
-        figures["engine_peak_rss_mb"] = round(vm_hwm_mb(pid))
-        figures["engine_rss_before_mb"] = round(base_hwm)
-        figures["engine_plus_helpers_peak_mb"] = round(peak.peak_total / 2**20)
-        print(
-            f"podium cold ingest: {figures['podium_cold_s']}s "
-            f"(engine pass {cold['seconds']}s, {cold['lines']} lines, {cold['bad_lines']} bad, "
-            f"{cold['messages']} messages); engine peak RSS {figures['engine_peak_rss_mb']} MB, "
-            f"with helpers {figures['engine_plus_helpers_peak_mb']} MB"
-        )
-
+    # Cold: both tools, alternating, so that a change in the machine's load hits both.
+    colds: list[dict[str, Any]] = []
+    cc_runs: list[float] = []
+    cc_totals: dict[str, int] | None = None
+    stack = contextlib.ExitStack()
+    for rep in range(args.repeat):
         if binary is not None:
             cc_s, cc_mb, cc_totals = run_ccusage(binary, config, home)
-            figures.update(ccusage_cold_s=round(cc_s, 2), ccusage_peak_rss_mb=round(cc_mb))
-            figures["totals_equal_cold"] = cc_totals == cold["totals"]
-            print(f"ccusage daily --offline --json: {cc_s:.2f}s, peak RSS {cc_mb:.0f} MB")
-            print(f"totals podium {cold['totals']}")
-            print(f"       ccusage {cc_totals}  equal: {figures['totals_equal_cold']}")
+            cc_runs.append(cc_s)
+            figures["ccusage_peak_rss_mb"] = round(cc_mb)
+        if rep:
+            stack.close()  # the previous engine; the last one stays for the append
+            stack = contextlib.ExitStack()
+        colds.append(cold_podium(config, empty, stack))
+    best = min(colds, key=lambda c: c["wall"])
+    cold = colds[-1]["result"]
+    figures["podium_cold_s"] = round(best["wall"], 2)
+    figures["podium_cold_engine_s"] = min(c["result"]["seconds"] for c in colds)
+    figures["podium_cold_runs_s"] = [round(c["wall"], 2) for c in colds]
+    figures["engine_idle_rss_mb"] = round(max(c["idle_mb"] for c in colds))
+    figures["engine_peak_rss_mb"] = round(max(c["peak_mb"] for c in colds))
+    figures["engine_plus_helpers_peak_mb"] = round(max(c["with_helpers_mb"] for c in colds))
+    print(
+        f"podium cold ingest: {figures['podium_cold_s']}s with the command, best of "
+        f"{args.repeat} (engine pass {figures['podium_cold_engine_s']}s); {cold['lines']} "
+        f"lines, {cold['bad_lines']} bad, {cold['messages']} messages; engine peak RSS "
+        f"{figures['engine_peak_rss_mb']} MB (idle {figures['engine_idle_rss_mb']} MB), with "
+        f"its helper processes {figures['engine_plus_helpers_peak_mb']} MB"
+    )
+    if binary is not None:
+        figures["ccusage_cold_s"] = round(min(cc_runs), 2)
+        figures["ccusage_cold_runs_s"] = [round(x, 2) for x in cc_runs]
+        figures["totals_equal_cold"] = cc_totals == cold["totals"]
+        print(
+            f"ccusage daily --offline --json: {figures['ccusage_cold_s']}s, best of "
+            f"{args.repeat}; peak RSS {figures['ccusage_peak_rss_mb']} MB"
+        )
+        print(f"totals podium  {cold['totals']}")
+        print(f"       ccusage {cc_totals}  equal: {figures['totals_equal_cold']}")
 
+    with stack:
+        podium = colds[-1]["podium"]
         # A small append: one turn on the biggest session, one new small session.
         append_turn(biggest)
         Generator(config, args.seed + 1).session(config, "proj-new", 20_000, torn_ok=False)
@@ -209,26 +248,27 @@ def main() -> None:
         with EngineClient(paths, timeout=600) as client:
             after = client.call("usage.ingest", claude_dirs=[str(config)])
         figures["podium_append_api_s"] = round(time.perf_counter() - t0, 3)
-        # Undo nothing: the CLI pass below finds nothing new, which is what a report costs.
+        # The same through the command: nothing new by now, so this is what a report
+        # costs a person at the terminal, Python's and the CLI's start-up included.
         t0 = time.perf_counter()
         report = podium.json("usage", "ingest", "--claude-dir", str(config))
         figures["podium_report_cli_s"] = round(time.perf_counter() - t0, 3)
         print(
-            f"after an append: podium pass + report {figures['podium_append_api_s']}s via the "
-            f"API ({after['lines']} new lines); `podium usage ingest` command "
-            f"{figures['podium_report_cli_s']}s (Python and CLI start-up included)"
+            f"after an append: podium's pass + report {figures['podium_append_api_s']}s through "
+            f"the API ({after['lines']} new lines); the `podium usage ingest` command "
+            f"{figures['podium_report_cli_s']}s"
         )
-        if binary is not None:
-            cc_s, _, cc_totals = run_ccusage(binary, config, home)
-            figures["ccusage_rescan_s"] = round(cc_s, 2)
-            figures["totals_equal_after_append"] = cc_totals == report["totals"]
-            figures["append_speedup_api"] = round(cc_s / figures["podium_append_api_s"], 1)
-            figures["append_speedup_cli"] = round(cc_s / figures["podium_report_cli_s"], 1)
-            print(
-                f"ccusage re-scan {cc_s:.2f}s: {figures['append_speedup_api']}x slower than "
-                f"podium's pass, {figures['append_speedup_cli']}x slower than the command; "
-                f"totals equal: {figures['totals_equal_after_append']}"
-            )
+    if binary is not None:
+        cc_s, _, cc_totals = run_ccusage(binary, config, home)
+        figures["ccusage_rescan_s"] = round(cc_s, 2)
+        figures["totals_equal_after_append"] = cc_totals == report["totals"]
+        figures["append_speedup_api"] = round(cc_s / figures["podium_append_api_s"], 1)
+        figures["append_speedup_cli"] = round(cc_s / figures["podium_report_cli_s"], 1)
+        print(
+            f"ccusage re-scan {cc_s:.2f}s: {figures['append_speedup_api']}x podium's pass, "
+            f"{figures['append_speedup_cli']}x the command; totals equal: "
+            f"{figures['totals_equal_after_append']}"
+        )
     print(json.dumps(figures))
     if args.dir is None:
         shutil.rmtree(root, ignore_errors=True)

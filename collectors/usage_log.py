@@ -54,9 +54,9 @@ _encoder = msgspec.json.Encoder()
 
 # Rows written per transaction: bounds memory, and a stopped engine loses little.
 BATCH_ROWS = 20_000
-# New bytes from which a pass uses helper processes (below, starting them costs more
-# than it saves).
-PARALLEL_BYTES = 48 << 20
+# New bytes from which a pass also parses in helper processes (below, starting them
+# costs more than it saves).
+PARALLEL_BYTES = 32 << 20
 # Problems a pass reports (its counts stay exact).
 MAX_PROBLEMS = 20
 
@@ -186,7 +186,9 @@ class UsageLog:
         self.prices = prices or PriceTable()
         self.cursors = CursorStore(conn)
         self.scratch_dir = scratch_dir
-        self.workers = max(1, min(os.cpu_count() or 1, 4)) if workers is None else workers
+        # Parsers in all: this process and workers - 1 helper processes. None: as many
+        # as there are idle cores when a big pass starts (at most 4).
+        self.workers = workers
         self.reprice()
 
     # -- prices ---------------------------------------------------------------------
@@ -290,20 +292,33 @@ class UsageLog:
         files[path] = _File(cursor, st.st_size, st.st_ino, len(ranges))
         jobs.extend(ranges)
 
+    def _helpers(self) -> int:
+        if self.workers is not None:
+            return self.workers - 1
+        # Helpers only pay on cores nobody else uses: on a busy machine they would take
+        # turns with this process and add their start-up and the copying of results.
+        cores = os.cpu_count() or 1
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            busy = 0.0
+        return max(0, min(3, cores - 1, int(cores - busy)))
+
     def _results(self, jobs: list[Job], parallel: bool, stats: PassStats) -> Iterator[RangeResult]:
-        if parallel and self.workers > 1 and len(jobs) > 1:
-            from collectors.ingest_worker import WorkerFailed, WorkerPool
+        helpers = min(self._helpers(), len(jobs) - 1)
+        if parallel and helpers > 0:
+            from collectors.ingest_pool import WorkerFailed, WorkerPool
 
             done = 0
             try:
-                with WorkerPool(min(self.workers, len(jobs))) as pool:
-                    stats.workers = len(pool.workers)
+                with WorkerPool(helpers) as pool:
+                    stats.workers = pool.helpers
                     for result in pool.run(jobs):
                         done += 1
                         yield result
                 return
             except (WorkerFailed, OSError) as exc:
-                log.warning("%s; parsing in-process instead", exc)
+                log.warning("%s; parsing in this process instead", exc)
                 stats.workers = 0
                 jobs = jobs[done:]
         for job in jobs:

@@ -10,13 +10,14 @@ import itertools
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from collectors import transcripts, usage_log
+from collectors import ingest_pool, transcripts, usage_log
 from collectors.prices import Price, PriceTable
 from collectors.store import open_store
 from collectors.transcripts import Job, parse_range, plan_ranges
@@ -351,11 +352,10 @@ def test_complete_last_line_without_newline_counts_once(db, claude):
 def test_unreadable_file_is_reported_and_tried_again(db, claude, monkeypatch):
     path = write(project(claude) / "s.jsonl", rec("m1", "r1", 1, 1))
 
-    def refuse(*args: Any) -> Any:
+    def refuse(*args: Any, **kw: Any) -> Any:
         raise PermissionError(13, "Permission denied", str(path))
-        yield b""
 
-    monkeypatch.setattr(transcripts, "_chunks", refuse)
+    monkeypatch.setattr(transcripts, "open", refuse, raising=False)
     stats = ingest(db, claude)
     assert any("cannot read: Permission denied" in p for p in stats.problems)
     monkeypatch.undo()
@@ -471,6 +471,19 @@ def test_ranges_split_on_newlines_and_give_the_same_rows(tmp_path):
     assert best(parts) == best([whole])
 
 
+def test_lines_longer_than_the_read_buffer(tmp_path, monkeypatch):
+    long = rec("m1", "r1", 3, 4)
+    long["message"]["content"][0]["text"] = "é" * 5000  # non-ASCII, many buffers long
+    path = write(tmp_path / "s.jsonl", rec("m0", "r0", 1, 1), long, b"oops\n", rec("m2", "r2"))
+    whole = parse_range(Job(str(path), 0, path.stat().st_size, True, "s"))
+    monkeypatch.setattr(transcripts, "CHUNK", 64)
+    small = parse_range(Job(str(path), 0, path.stat().st_size, True, "s"))
+    assert (small.lines, small.bad_lines, small.offset) == (4, 1, path.stat().st_size)
+    assert [r.output_tokens for r in small.rows] == [r.output_tokens for r in whole.rows]
+    assert [r.output_tokens for r in small.rows] == [1, 4, 0]
+    assert small.problems == whole.problems
+
+
 def test_helper_processes_count_the_same(tmp_path, claude, monkeypatch):
     for n in range(6):
         write(
@@ -482,7 +495,7 @@ def test_helper_processes_count_the_same(tmp_path, claude, monkeypatch):
     stats = UsageLog(inline, workers=0).ingest([claude])
     monkeypatch.setattr(usage_log, "PARALLEL_BYTES", 0)
     parallel = open_store(tmp_path / "b.duckdb")
-    pstats = UsageLog(parallel, workers=2).ingest([claude])
+    pstats = UsageLog(parallel, workers=3).ingest([claude])
     assert pstats.workers == 2
     assert (pstats.lines, pstats.bad_lines) == (stats.lines, stats.bad_lines) == (246, 6)
     assert totals(parallel) == totals(inline)
@@ -491,14 +504,22 @@ def test_helper_processes_count_the_same(tmp_path, claude, monkeypatch):
 
 
 def test_a_dead_helper_means_parsing_in_process(tmp_path, claude, monkeypatch):
-    write(project(claude) / "s.jsonl", rec("m1", "r1", 1, 1))
-    write(project(claude) / "t.jsonl", rec("m2", "r2", 2, 2))
+    for n in range(4):
+        write(project(claude) / f"s{n}.jsonl", rec(f"m{n}", f"r{n}", 1, 1))
     monkeypatch.setattr(usage_log, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(ingest_pool, "_batches", lambda jobs, size: ([j] for j in jobs))
+    in_process = ingest_pool._InProcess.call
+
+    def slow(self, jobs):  # so that the helper gets a batch too
+        time.sleep(0.3)
+        return in_process(self, jobs)
+
+    monkeypatch.setattr(ingest_pool._InProcess, "call", slow)
     monkeypatch.setattr(sys, "executable", "/bin/false")
     conn = open_store(tmp_path / "a.duckdb")
     stats = UsageLog(conn, workers=2).ingest([claude])
-    assert stats.workers == 0
-    assert totals(conn)["totals"] == sums(3, 3, 0, 0)
+    assert stats.workers == 0  # given up
+    assert totals(conn)["totals"] == sums(4, 4, 0, 0)
     conn.close()
 
 
