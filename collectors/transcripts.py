@@ -42,6 +42,8 @@ CHUNK = 4 << 20
 # Problems described per range; the counts stay exact.
 MAX_PROBLEMS = 20
 USAGE_MARKER = b'"usage":'
+USER_RECORD = b'"type":"user"'
+USER_RECORD_WITHIN = 512
 
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -388,7 +390,12 @@ def parse_range(job: Job) -> RangeResult:
                 # The hot loop: `_Parser.line`, inlined (a call per line shows in profiles).
                 while (end := find(b"\n", start, size)) >= 0:
                     lines += 1
-                    if find(USAGE_MARKER, start, end) >= 0:
+                    # A user record (most bytes: tool output) carries no usage; Claude Code
+                    # writes its type near the start. Anything else is searched in full.
+                    if (
+                        find(USER_RECORD, start, start + USER_RECORD_WITHIN) < 0
+                        and find(USAGE_MARKER, start, end) >= 0
+                    ):
                         parser.usage_line(buf, start, end, offset + start)
                     else:
                         last = end - 1

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,8 @@ from collectors.transcripts import (
 log = logging.getLogger("podium.usage")
 _encoder = msgspec.json.Encoder()
 
-# Rows written per transaction: bounds memory, and a stopped engine loses little.
-BATCH_ROWS = 20_000
+# Rows written per transaction: bounds memory, and lets writing overlap with parsing.
+BATCH_ROWS = 5_000
 # New bytes from which a pass also parses in helper processes (below, starting them
 # costs more than it saves).
 PARALLEL_BYTES = 32 << 20
@@ -334,31 +335,39 @@ class UsageLog:
     ) -> None:
         batch: dict[str, Row] = {}
         finished: list[Cursor] = []
-        for result in self._results(jobs, parallel, stats):
-            stats.lines += result.lines
-            stats.bad_lines += result.bad_lines
-            stats.torn += int(result.torn)
-            stats.records += len(result.rows)
-            for text in result.problems:
-                stats.problem(text)
-            for row in result.rows:
-                old = batch.get(row.dedupe_key)
-                if old is None or wins(row, old):
-                    batch[row.dedupe_key] = row
-            state = files[result.path]
-            state.done += 1
-            state.failed = state.failed or result.failed
-            if state.offset is None and (result.failed or state.done == state.ranges):
-                state.offset = result.offset
-            if state.done == state.ranges:
-                finished.append(self._cursor_after(result.path, state))
-            if len(batch) >= BATCH_ROWS:
-                self._write(batch, finished)
-                batch, finished = {}, []
-            if stop is not None and stop.is_set():
-                stats.stopped = True
-                break
-        self._write(batch, finished)
+        # One batch is written (in a thread of its own: DuckDB works without the GIL)
+        # while the next one is parsed; batches are written in order.
+        with ThreadPoolExecutor(1, thread_name_prefix="usage-write") as writer:
+            writing: Future[None] | None = None
+            for result in self._results(jobs, parallel, stats):
+                stats.lines += result.lines
+                stats.bad_lines += result.bad_lines
+                stats.torn += int(result.torn)
+                stats.records += len(result.rows)
+                for text in result.problems:
+                    stats.problem(text)
+                for row in result.rows:
+                    old = batch.get(row.dedupe_key)
+                    if old is None or wins(row, old):
+                        batch[row.dedupe_key] = row
+                state = files[result.path]
+                state.done += 1
+                state.failed = state.failed or result.failed
+                if state.offset is None and (result.failed or state.done == state.ranges):
+                    state.offset = result.offset
+                if state.done == state.ranges:
+                    finished.append(self._cursor_after(result.path, state))
+                if len(batch) >= BATCH_ROWS:
+                    if writing is not None:
+                        writing.result()
+                    writing = writer.submit(self._write, batch, finished)
+                    batch, finished = {}, []
+                if stop is not None and stop.is_set():
+                    stats.stopped = True
+                    break
+            if writing is not None:
+                writing.result()
+            self._write(batch, finished)
 
     def _cursor_after(self, path: str, state: _File) -> Cursor:
         cursor = state.cursor
