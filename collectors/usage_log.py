@@ -84,23 +84,36 @@ _NAMES = ", ".join(name for name, _ in COLUMNS)
 _TOKENS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
-def _upsert_sql(scratch: str) -> str:
-    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS)
+def _upsert_sql(source: str) -> str:
+    """Upsert the rows `source` (a SELECT of every column) yields."""
     updates = ", ".join(f"{name} = excluded.{name}" for name, _ in COLUMNS[1:])
     new_total = " + ".join(f"excluded.{c}" for c in _TOKENS)
     old_total = " + ".join(f"usage_messages.{c}" for c in _TOKENS)
-    path = scratch.replace("'", "''")
     # The rule of `transcripts.wins`, in SQL: a non-sidechain record beats a
     # sidechain one, then the larger total; on a tie the stored row stays.
     return (
-        f"INSERT INTO usage_messages ({_NAMES}) "
-        f"SELECT {_NAMES} FROM read_json('{path}', format = 'newline_delimited', "
-        f"columns = {{{columns}}}) "
+        f"INSERT INTO usage_messages ({_NAMES}) {source} "
         f"ON CONFLICT (dedupe_key) DO UPDATE SET {updates} "
         "WHERE (usage_messages.is_sidechain AND NOT excluded.is_sidechain) "
         "OR (usage_messages.is_sidechain = excluded.is_sidechain "
         f"AND {new_total} > {old_total})"
     )
+
+
+def _from_file(scratch: str) -> str:
+    columns = ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS)
+    path = scratch.replace("'", "''")
+    return (
+        f"SELECT {_NAMES} FROM read_json('{path}', format = 'newline_delimited', "
+        f"columns = {{{columns}}})"
+    )
+
+
+# Rows passed as one list parameter per column: Python values are converted one by
+# one (microseconds each), fine for the few rows of an append, too slow for a cold
+# pass, which goes through a scratch file instead.
+_FROM_LISTS = "SELECT " + ", ".join(f"unnest(?::{kind}[])" for _, kind in COLUMNS)
+SMALL_BATCH = 200
 
 
 class IngestError(Exception):
@@ -262,7 +275,8 @@ class UsageLog:
             known = self.cursors.under(projects)
             if wanted is None:
                 paths = find_transcripts(projects)
-                gone = [p for p in known if p not in set(paths)]
+                present = set(paths)
+                gone = [p for p in known if p not in present]
             else:
                 prefix = os.path.join(str(projects), "")
                 paths = sorted(p for p in wanted if p.startswith(prefix) and p.endswith(".jsonl"))
@@ -393,7 +407,7 @@ class UsageLog:
             )
         scratch = None
         try:
-            if batch:
+            if len(batch) > SMALL_BATCH:
                 fd, scratch = tempfile.mkstemp(
                     prefix="usage-", suffix=".ndjson", dir=self.scratch_dir
                 )
@@ -407,7 +421,13 @@ class UsageLog:
             self.conn.execute("BEGIN TRANSACTION")
             try:
                 if scratch:
-                    self.conn.execute(_upsert_sql(scratch))
+                    self.conn.execute(_upsert_sql(_from_file(scratch)))
+                elif batch:
+                    rows = list(batch.values())
+                    self.conn.execute(
+                        _upsert_sql(_FROM_LISTS),
+                        [[getattr(row, name) for row in rows] for name, _ in COLUMNS],
+                    )
                 self.cursors.put_many(cursors)
                 self.conn.execute("COMMIT")
             except BaseException:

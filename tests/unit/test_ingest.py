@@ -121,7 +121,10 @@ def ingest(db: duckdb.DuckDBPyConnection, *dirs: Path, **kw: Any) -> usage_log.P
 # -- the counting rule ------------------------------------------------------------------------
 
 
-def test_every_dedupe_case_gives_the_hand_computed_totals(db, claude):
+@pytest.mark.parametrize("through", ["lists", "scratch file"])
+def test_every_dedupe_case_gives_the_hand_computed_totals(db, claude, monkeypatch, through):
+    # Small batches go to DuckDB as list parameters, big ones through a scratch file.
+    monkeypatch.setattr(usage_log, "SMALL_BATCH", 1000 if through == "lists" else 0)
     proj = project(claude)
     main = write(
         proj / f"{SESSION}.jsonl",
