@@ -48,12 +48,16 @@ USER_RECORD_WITHIN = 512
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 
-class _CacheCreation(msgspec.Struct):
+# gc=False: these never form reference cycles, and a pass makes hundreds of
+# thousands of them; tracking them would have the collector walk them all.
+
+
+class _CacheCreation(msgspec.Struct, gc=False):
     ephemeral_5m_input_tokens: NonNegative = 0
     ephemeral_1h_input_tokens: NonNegative = 0
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     input_tokens: NonNegative = 0
     output_tokens: NonNegative = 0
     cache_creation_input_tokens: NonNegative = 0
@@ -61,13 +65,13 @@ class _Usage(msgspec.Struct):
     cache_creation: _CacheCreation | None = None
 
 
-class _Message(msgspec.Struct):
+class _Message(msgspec.Struct, gc=False):
     id: str | None = None
     model: str | None = None
     usage: _Usage | None = None
 
 
-class _Entry(msgspec.Struct):
+class _Entry(msgspec.Struct, gc=False):
     """The fields of a transcript record that the usage log reads."""
 
     # camelCase: Claude Code's own field names.
@@ -80,7 +84,7 @@ class _Entry(msgspec.Struct):
     message: _Message | None = None
 
 
-class _Progress(msgspec.Struct):
+class _Progress(msgspec.Struct, gc=False):
     message: _Entry | None = None
 
 
@@ -89,7 +93,7 @@ class _Record(_Entry):
     data: _Progress | None = None
 
 
-class _Anything(msgspec.Struct):
+class _Anything(msgspec.Struct, gc=False):
     """Decoding into this validates a JSON object and builds nothing."""
 
 
@@ -98,7 +102,7 @@ _object_decoder = msgspec.json.Decoder(_Anything)
 _any_decoder = msgspec.json.Decoder()
 
 
-class Row(msgspec.Struct):
+class Row(msgspec.Struct, gc=False):
     """One usage record, as the `usage_messages` table stores it (cost is added later)."""
 
     dedupe_key: str
@@ -141,7 +145,7 @@ def wins(new: Row, old: Row) -> bool:
     return new.total > old.total
 
 
-class Job(msgspec.Struct, array_like=True):
+class Job(msgspec.Struct, array_like=True, gc=False):
     """Read [start, end) of `path`. `start` is a line start; `end` is just after a newline,
     or, for the last range of a file (`last`), the file's size when the pass began."""
 
