@@ -109,8 +109,16 @@ def run_ccusage(binary: Path, config: Path, home: Path) -> tuple[float, float, d
     )
 
 
+def _pss(proc: psutil.Process) -> int:
+    """Proportional set size: shared pages (a helper's, just forked) are not counted twice."""
+    try:
+        return proc.memory_full_info().pss
+    except (psutil.AccessDenied, AttributeError):
+        return proc.memory_info().rss
+
+
 class PeakRss:
-    """Samples the RSS of a process and its children (the ingest helpers) every 20 ms."""
+    """Samples the memory of a process and its children (the ingest helpers) every 20 ms."""
 
     def __init__(self, pid: int) -> None:
         self.proc = psutil.Process(pid)
@@ -122,10 +130,10 @@ class PeakRss:
         while not self._stop.is_set():
             total = 0
             try:
-                total = self.proc.memory_info().rss
+                total = _pss(self.proc)
                 for child in self.proc.children(recursive=True):
                     with contextlib.suppress(psutil.Error):
-                        total += child.memory_info().rss
+                        total += _pss(child)
             except psutil.Error:
                 return
             self.peak_total = max(self.peak_total, total)
@@ -220,12 +228,14 @@ def main() -> None:
     figures["engine_idle_rss_mb"] = round(max(c["idle_mb"] for c in colds))
     figures["engine_peak_rss_mb"] = round(max(c["peak_mb"] for c in colds))
     figures["engine_plus_helpers_peak_mb"] = round(max(c["with_helpers_mb"] for c in colds))
+    figures["helpers"] = [c["result"]["workers"] for c in colds]
     print(
         f"podium cold ingest: {figures['podium_cold_s']}s with the command, best of "
         f"{args.repeat} (engine pass {figures['podium_cold_engine_s']}s); {cold['lines']} "
         f"lines, {cold['bad_lines']} bad, {cold['messages']} messages; engine peak RSS "
-        f"{figures['engine_peak_rss_mb']} MB (idle {figures['engine_idle_rss_mb']} MB), with "
-        f"its helper processes {figures['engine_plus_helpers_peak_mb']} MB"
+        f"{figures['engine_peak_rss_mb']} MB (idle {figures['engine_idle_rss_mb']} MB); with "
+        f"its helper processes (PSS) {figures['engine_plus_helpers_peak_mb']} MB; helpers used "
+        f"{[c['result']['workers'] for c in colds]}"
     )
     if binary is not None:
         figures["ccusage_cold_s"] = round(min(cc_runs), 2)

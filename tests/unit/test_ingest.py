@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -440,6 +441,23 @@ def test_only_the_paths_a_watcher_reports(db, claude):
     b.unlink()
     ingest(db, claude, only=[str(b)])  # gone: nothing to read, nothing fails
     assert totals(db)["totals"] == sums(1, 1, 0, 0)
+
+
+def test_a_stopped_pass_keeps_what_it_wrote_and_the_next_one_finishes(db, claude):
+    for n in range(3):
+        write(
+            project(claude) / f"s{n}.jsonl",
+            rec(f"m{n}", f"r{n}", 1, 1),
+            rec(f"m{n}", f"r{n}", 1, 2),
+        )
+    stop = threading.Event()
+    stop.set()  # as if the engine were shutting down: the pass ends after one file
+    first = UsageLog(db, workers=0).ingest([claude], stop=stop)
+    assert first.stopped and first.lines == 2
+    assert totals(db)["messages"] == 1
+    second = ingest(db, claude)
+    assert second.lines == 4  # the other two files, not the first again
+    assert totals(db)["totals"] == sums(3, 6, 0, 0)
 
 
 # -- big files, helper processes --------------------------------------------------------------

@@ -48,24 +48,8 @@ def ingest(claude_dirs: tuple[Path, ...], as_json: bool) -> None:
         client.sock.settimeout(INGEST_TIMEOUT)
         result = client.call("usage.ingest", claude_dirs=dirs or None)
     if as_json:
-        print_json(
-            {
-                key: result[key]
-                for key in (
-                    "files",
-                    "lines",
-                    "bad_lines",
-                    "messages",
-                    "totals",
-                    "cost_usd",
-                    "torn_lines",
-                    "records",
-                    "bytes_read",
-                    "seconds",
-                    "problems",
-                )
-            }
-        )
+        first = ("files", "lines", "bad_lines", "messages", "totals")
+        print_json({**{key: result[key] for key in first}, **result})
         return
     for problem in result["problems"]:
         click.echo(f"podium: {problem}", err=True)
