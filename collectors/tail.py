@@ -149,3 +149,9 @@ class CursorStore:
 
     def forget(self, path: Path | str) -> None:
         self.conn.execute("DELETE FROM file_offsets WHERE path = ?", [str(path)])
+
+    def forget_many(self, paths: list[str]) -> None:
+        if paths:
+            self.conn.execute(
+                "DELETE FROM file_offsets WHERE path IN (SELECT unnest(?::VARCHAR[]))", [paths]
+            )

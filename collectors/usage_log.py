@@ -13,10 +13,12 @@ transaction, and a crash between passes re-reads at worst.
 Rows are never deleted: Claude Code deletes transcripts after 30 days, and
 this table is then the only history. Cursors of vanished files are dropped.
 
-Big passes (a first ingest of a long history) parse in helper processes
-(`collectors.ingest_worker`) and write in batches through a scratch NDJSON file
-that DuckDB reads itself: converting Python values one by one into DuckDB is
-the slow part of inserting many rows from Python.
+Rows reach DuckDB in batches, through a scratch NDJSON file that DuckDB reads
+itself (converting Python values one by one is the slow part of inserting many
+rows from Python; an append's few rows go as list parameters), each batch
+written in a thread of its own while the next one is parsed. Big passes (a
+first ingest of a long history) also parse in helper processes on idle cores
+(`collectors.ingest_pool`).
 """
 
 from __future__ import annotations
@@ -268,10 +270,12 @@ class UsageLog:
         files: dict[str, _File] = {}
         jobs: list[Job] = []
         wanted = None if only is None else {os.path.abspath(p) for p in only}
+        seen: set[Path] = set()
         for config_dir in config_dirs:
             projects = projects_dir(Path(os.path.abspath(config_dir)))
-            if not projects.is_dir():
-                continue
+            if projects in seen or not projects.is_dir():
+                continue  # a dir named twice (CLAUDE_CONFIG_DIR=a,a) is read once
+            seen.add(projects)
             known = self.cursors.under(projects)
             if wanted is None:
                 paths = find_transcripts(projects)
@@ -281,8 +285,7 @@ class UsageLog:
                 prefix = os.path.join(str(projects), "")
                 paths = sorted(p for p in wanted if p.startswith(prefix) and p.endswith(".jsonl"))
                 gone = [p for p in paths if p in known and not os.path.exists(p)]
-            for path in gone:
-                self.cursors.forget(path)
+            self.cursors.forget_many(gone)
             for path in paths:
                 self._plan(path, known.get(path) or Cursor(path), files, jobs, stats)
         new_bytes = sum(job.end - job.start for job in jobs)

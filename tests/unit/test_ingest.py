@@ -244,7 +244,7 @@ def test_config_dirs_are_one_log(db, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     write(project(one) / "s1.jsonl", rec("m1", "r1", 10, 10))
     write(project(two) / "s1.jsonl", rec("m1", "r1", 10, 10), rec("m2", "r2", 1, 1))
-    stats = ingest(db, one, two)
+    stats = ingest(db, one, two, one)  # a dir named twice is read once
     assert stats.files == 2
     assert totals(db)["totals"] == sums(11, 11, 0, 0)
     # A projects/ dir given itself works as well (as ccusage accepts it).
@@ -424,8 +424,10 @@ def test_truncated_shorter_and_replaced_files_are_read_again(db, claude):
 
 def test_deleted_files_keep_their_rows(db, claude):
     path = write(project(claude) / "s.jsonl", rec("m1", "r1", 1, 1))
+    write(project(claude) / "t.jsonl", rec("m2", "r2", 0, 0))
     ingest(db, claude)
     path.unlink()
+    (project(claude) / "t.jsonl").unlink()
     stats = ingest(db, claude)
     assert stats.files == 0
     assert totals(db)["totals"] == sums(1, 1, 0, 0)
