@@ -397,7 +397,7 @@ def parse_range(job: Job) -> RangeResult:
                     # A user record (most bytes: tool output) carries no usage; Claude Code
                     # writes its type near the start. Anything else is searched in full.
                     if (
-                        find(USER_RECORD, start, start + USER_RECORD_WITHIN) < 0
+                        find(USER_RECORD, start, min(end, start + USER_RECORD_WITHIN)) < 0
                         and find(USAGE_MARKER, start, end) >= 0
                     ):
                         parser.usage_line(buf, start, end, offset + start)

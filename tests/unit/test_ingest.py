@@ -239,6 +239,26 @@ def test_the_rule_holds_across_passes_and_file_order(db, claude):
     assert totals(db)["messages"] == 2
 
 
+def test_a_short_record_before_a_user_record_is_still_read(db, claude):
+    """User records are not searched for usage; the test for one must not look past
+    the end of the line before it."""
+    short = {
+        "type": "assistant",
+        "timestamp": "2026-11-01T10:00:00Z",
+        "message": {"id": "m1", "usage": {"input_tokens": 5, "output_tokens": 6}},
+    }
+    user = {"type": "user", "message": {"role": "user", "content": "x"}}
+    write(
+        project(claude) / "s.jsonl",
+        short,
+        user,
+        short | {"message": {"id": "m2", "usage": {"input_tokens": 1, "output_tokens": 1}}},
+        user,
+    )
+    ingest(db, claude)
+    assert totals(db)["totals"] == sums(6, 7, 0, 0)
+
+
 def test_config_dirs_are_one_log(db, tmp_path):
     """The same response under two config dirs (a copied history) counts once."""
     one, two = tmp_path / "one", tmp_path / "two"
