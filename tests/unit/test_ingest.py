@@ -387,6 +387,24 @@ def test_unreadable_file_is_reported_and_tried_again(db, claude, monkeypatch):
     assert totals(db)["totals"] == sums(1, 1, 0, 0)
 
 
+def test_a_full_disk_is_one_error_naming_the_file(db, claude, tmp_path, monkeypatch):
+    for n in range(3):
+        write(project(claude) / f"s{n}.jsonl", rec(f"m{n}", f"r{n}", 1, 1))
+    scratch = tmp_path / "usage-x.ndjson"
+
+    def full(*args: Any, **kw: Any) -> Any:
+        raise OSError(28, "No space left on device", str(scratch))
+
+    monkeypatch.setattr(usage_log, "SMALL_BATCH", 0)  # through a scratch file
+    monkeypatch.setattr(usage_log.tempfile, "mkstemp", full)
+    with pytest.raises(usage_log.IngestError, match=f"cannot write {scratch}: No space left"):
+        UsageLog(db, workers=0, scratch_dir=tmp_path).ingest([claude])
+    monkeypatch.undo()
+    assert totals(db)["messages"] == 0
+    ingest(db, claude)  # nothing was marked as read
+    assert totals(db)["messages"] == 3
+
+
 # -- reading by byte offset -------------------------------------------------------------------
 
 
