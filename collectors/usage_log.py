@@ -166,6 +166,21 @@ class _File:
     done: int = 0
     offset: int | None = None
     failed: bool = False
+    # Up to where its ranges are read (they come in order): a pass stopped in the
+    # middle of a 700 MB file resumes from there.
+    progress: int | None = None
+
+
+def _partial(files: dict[str, _File]) -> list[Cursor]:
+    """Cursors of the big files a pass is in the middle of, at the end of their last
+    range read. Their size is -1, which matches no file: the next pass goes on from
+    there (the fingerprint still checks the bytes before)."""
+    out = []
+    for path, state in files.items():
+        if state.progress is not None and not state.failed and state.done < state.ranges:
+            offset = state.progress
+            out.append(Cursor(path, state.inode, -1, offset, fingerprint(path, offset)))
+    return out
 
 
 def totals(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -374,17 +389,19 @@ class UsageLog:
                     state.offset = result.offset
                 if state.done == state.ranges:
                     finished.append(self._cursor_after(result.path, state))
+                elif not state.failed:
+                    state.progress = result.offset
                 if len(batch) >= BATCH_ROWS:
                     if writing is not None:
                         writing.result()
-                    writing = writer.submit(self._write, batch, finished)
+                    writing = writer.submit(self._write, batch, finished + _partial(files))
                     batch, finished = {}, []
                 if stop is not None and stop.is_set():
                     stats.stopped = True
                     break
             if writing is not None:
                 writing.result()
-            self._write(batch, finished)
+            self._write(batch, finished + _partial(files))
 
     def _cursor_after(self, path: str, state: _File) -> Cursor:
         cursor = state.cursor

@@ -65,6 +65,7 @@ class TranscriptIngest:
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._log: UsageLog | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._running: asyncio.Future[Any] | None = None  # the pass in its thread
 
     def start(self) -> None:
         # Made on the loop thread, used only by the pass in the worker thread.
@@ -83,10 +84,12 @@ class TranscriptIngest:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        async with self._lock:  # a pass still in its thread finishes first
-            if self._cursor is not None:
-                self._cursor.close()
-                self._cursor = None
+        if self._running is not None:
+            # Cancelling the task that awaited it does not stop the thread: wait for it.
+            await asyncio.wait([self._running])
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
 
     # -- passes -----------------------------------------------------------------------
     async def ingest(
@@ -94,13 +97,19 @@ class TranscriptIngest:
     ) -> dict[str, Any]:
         """One pass; returns what it read plus the totals of the whole log."""
         async with self._lock:
-            if self._cursor is None:
+            if self._cursor is None or self._stop.is_set():
                 raise ApiError("stopping", "the engine is stopping")
+            self._running = asyncio.ensure_future(
+                self.engine.blocking(self._pass, dirs or self.dirs, only)
+            )
             try:
-                stats, whole = await self.engine.blocking(self._pass, dirs or self.dirs, only)
+                stats, whole = await asyncio.shield(self._running)
             except IngestError as exc:
                 log.error("usage ingest failed: %s", exc)
                 raise ApiError("ingest_failed", f"{exc}; the engine keeps running") from None
+            finally:
+                if self._running.done():
+                    self._running = None
         for problem in stats.problems:
             log.warning("transcript: %s", problem)
         result = {**stats.as_dict(), **whole}
@@ -125,6 +134,9 @@ class TranscriptIngest:
             result = await self.ingest(only=only)
         except ApiError:
             return  # logged already; the next pass tries again
+        except Exception:  # a bug must not end the watching: log it, try again later
+            log.exception("usage ingest pass failed")
+            return
         if result["lines"] and only is None:
             log.info(
                 "usage log: read %d lines of %d files in %.1f s (%d bad); %d messages",

@@ -500,6 +500,33 @@ def test_a_stopped_pass_keeps_what_it_wrote_and_the_next_one_finishes(db, claude
     assert totals(db)["totals"] == sums(3, 6, 0, 0)
 
 
+def test_a_pass_stopped_inside_a_big_file_resumes_where_it_was(db, claude, monkeypatch):
+    path = write(project(claude) / "big.jsonl", *[rec(f"m{i}", f"r{i}", 1, 1) for i in range(40)])
+    monkeypatch.setattr(usage_log, "plan_ranges", _small_ranges)
+    monkeypatch.setattr(usage_log, "BATCH_ROWS", 5)
+    stop = threading.Event()
+    log = UsageLog(db, workers=0)
+    real = log._write
+
+    def write_then_stop(*args: Any) -> None:
+        real(*args)
+        stop.set()
+
+    monkeypatch.setattr(log, "_write", write_then_stop)
+    first = log.ingest([claude], stop=stop)
+    assert first.stopped and 0 < first.lines < 40
+    row = db.execute("SELECT size, offset_ FROM file_offsets").fetchone()
+    assert row[0] == -1 and 0 < row[1] < path.stat().st_size
+    second = ingest(db, claude)
+    assert first.lines + second.lines == 40  # nothing read twice
+    assert totals(db)["totals"] == sums(40, 40, 0, 0)
+    assert db.execute("SELECT size FROM file_offsets").fetchone() == (path.stat().st_size,)
+
+
+def _small_ranges(path: str, start: int, end: int, hint: str) -> list[Job]:
+    return plan_ranges(path, start, end, hint, size=600)
+
+
 # -- big files, helper processes --------------------------------------------------------------
 
 
