@@ -13,15 +13,23 @@ A bad file never crashes with a traceback: `load_settings` raises
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from collectors import paths
 
 AgentName = Literal["claude", "sim", "codex", "aider", "shell"]
+ScreenState = Literal["busy", "waiting", "permission", "limited", "idle"]
+# Values podium puts into tmux formats and key bindings: kept to characters that
+# mean nothing to tmux's parser or its format language.
+_TMUX_NAME = r"^[A-Za-z0-9_-]{1,32}$"
+_TMUX_KEY = r"^[A-Za-z0-9_-]{1,32}$"
+_TMUX_STYLE = r"^[A-Za-z0-9=,# _-]{0,80}$"
+NotifyMode = Literal["auto", "notify-send", "osc", "off"]
 
 
 class _Section(BaseModel):
@@ -55,13 +63,69 @@ class AgentSettings(_Section):
     hook_timeout: int = Field(default=10, ge=1, le=600)
     """Timeout in seconds that Claude Code gives each podium hook command."""
 
+    hooks: bool = True
+    """Give claude and sim sessions podium's hooks (a `--settings` file); false reads their
+    screens instead. `podium new --no-hooks` does this for one session."""
+
 
 class EngineSettings(_Section):
     sweep_interval: float = Field(default=1.0, gt=0.05, le=60)
     """Seconds between two tmux sweeps (one `list-panes -a`) while something moves."""
 
+    sweep_max_interval: float = Field(default=5.0, gt=0.05, le=300)
+    """Longest gap between two sweeps once nothing moves (no session busy or starting).
+    A screen-only agent that a person wakes by typing into its pane directly can be seen
+    this late; commands through podium wake the sweep at once."""
+
+    sweep_backoff: float = Field(default=1.5, ge=1.0, le=10)
+    """Factor by which the gap between quiet sweeps grows, up to `sweep_max_interval`."""
+
+    busy_cpu: float = Field(default=0.05, gt=0, le=1)
+    """Share of one CPU core a pane's process tree must use between two sweeps to count as
+    busy, for agents whose screen says nothing."""
+
     start_timeout: float = Field(default=15.0, gt=0, le=300)
     """Seconds a command waits for an engine it started on demand to answer."""
+
+
+class ProfileRule(_Section):
+    pattern: str
+    """Regular expression (Python syntax; `^`/`$` match at every line, `\\Z` at the end of
+    the screen) searched in the last `lines` lines of the pane's visible screen."""
+
+    state: ScreenState
+    """What a match means: busy, permission, limited, idle, or waiting (the agent's input
+    prompt: `waiting` after a turn, `idle` when it was never busy)."""
+
+    detail: str = ""
+    """Note stored with the state change (default: the rule's state and pattern)."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        # Compiled here, at load time, so a typo is reported with the file and the key
+        # instead of breaking the engine's sweep later.
+        try:
+            re.compile(value, re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return value
+
+
+class ProfileSettings(_Section):
+    rules: tuple[ProfileRule, ...] = ()
+    """Rules `{pattern, state, detail}` tried in order before the built-in ones; the first
+    match wins."""
+
+    replace: bool = False
+    """Use only these rules, dropping the agent's built-in ones."""
+
+    lines: int | None = Field(default=None, ge=1, le=500)
+    """How many lines at the bottom of the screen the rules look at (default: built-in)."""
+
+    hooks_silent_after: float | None = Field(default=None, ge=0, le=3600)
+    """claude/sim: seconds after launch without any hook event after which podium reads the
+    screen instead (default: built-in, 10)."""
 
 
 class UiSettings(_Section):
@@ -70,6 +134,131 @@ class UiSettings(_Section):
 
     theme: str = "podium-dark"
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""
+
+    tower_window: str = Field(default="tower", pattern=_TMUX_NAME)
+    """Name of the tmux window the control tower runs in (the tower key selects it)."""
+
+
+class CuesSettings(_Section):
+    """What podium shows and rings in tmux. Only podium's own tmux server is touched."""
+
+    keys: bool = True
+    """Install podium's key bindings (root table: no prefix) on podium's tmux server."""
+
+    next_key: str = Field(default="M-Space", pattern=_TMUX_KEY)
+    """Key (tmux name) that jumps to the session waiting longest for you, as `podium next`."""
+
+    tower_key: str = Field(default="M-0", pattern=_TMUX_KEY)
+    """Key (tmux name) that selects the control tower's window (`ui.tower_window`)."""
+
+    session_keys: bool = True
+    """Bind Alt-1 ... Alt-9 to sessions 1-9: podium's sessions in creation order, the
+    number shown in each pane's border title."""
+
+    border: bool = True
+    """Pane border titles with the session's number, name and state, coloured by state."""
+
+    status: bool = True
+    """Counts of busy, waiting, permission and limited sessions on the right of the
+    status line."""
+
+    bell: bool = True
+    """Ring the terminal bell of attached clients when a session starts to need you."""
+
+    message: bool = True
+    """Show a tmux message in attached clients when a session starts to need you."""
+
+    notify: NotifyMode = "auto"
+    """Desktop notification when a session starts to need you: `notify-send` (argv, no
+    shell), `osc` (an OSC escape written to attached clients' terminals), `auto`
+    (notify-send where it is installed and works, else osc) or `off`."""
+
+    osc: int = 777
+    """Which OSC notification escape: 777 (urxvt, foot, kitty, WezTerm, Ghostty) or 9
+    (iTerm2, Windows Terminal)."""
+
+    coalesce_s: float = Field(default=0.5, ge=0, le=30)
+    """Seconds an alert waits for others, so that a burst becomes one alert."""
+
+    session_quiet_s: float = Field(default=5.0, ge=0, le=3600)
+    """A session alerts at most once per this many seconds (against flapping)."""
+
+    alerts_per_minute: int = Field(default=6, ge=1, le=600)
+    """At most this many alerts a minute; the rest wait and go out as one."""
+
+    stale_s: float = Field(default=60.0, ge=0, le=86400)
+    """Items older than this when the engine learns of them (hooks spooled while no
+    engine ran) open silently."""
+
+    style_starting: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    """tmux style of a starting session's border title."""
+
+    style_busy: str = Field(default="fg=blue", pattern=_TMUX_STYLE)
+    """tmux style of a busy session's border title and count."""
+
+    style_waiting: str = Field(default="fg=green,bold", pattern=_TMUX_STYLE)
+    """tmux style of a session waiting for you."""
+
+    style_permission: str = Field(default="fg=red,bold", pattern=_TMUX_STYLE)
+    """tmux style of a session asking permission."""
+
+    style_limited: str = Field(default="fg=magenta,bold", pattern=_TMUX_STYLE)
+    """tmux style of a session that hit a usage limit."""
+
+    style_idle: str = Field(default="default", pattern=_TMUX_STYLE)
+    """tmux style of an idle session."""
+
+    style_exited: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    """tmux style of an exited session."""
+
+    style_lost: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    """tmux style of a lost session (its pane is gone)."""
+
+    @field_validator("osc")
+    @classmethod
+    def _known_osc(cls, value: int) -> int:
+        # An int, not a Literal: `PODIUM_CUES__OSC=9` arrives as a string.
+        if value not in (777, 9):
+            raise ValueError("choose 777 or 9")
+        return value
+
+
+class UsageSettings(_Section):
+    tick_interval: float = Field(default=60.0, ge=0.5, le=3600)
+    """Seconds between two samples of every limit window and of each session's processes
+    into the usage log (tables limit_series, process_samples); aligned to the clock."""
+
+    fresh_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
+    """An official limit figure older than this many minutes gives way to an estimate
+    from local tokens (labelled `estimate`)."""
+
+    plan: Literal["pro", "max5", "max20"] = "pro"
+    """Your Claude plan: picks a rough capacity for estimates until an official figure
+    has calibrated it."""
+
+    five_hour_capacity: int = Field(default=0, ge=0)
+    """Weighted tokens (input + cache writes + output x5 + cache reads /10) of a full
+    5-hour window, for estimates; 0 = from `plan`, until calibrated."""
+
+    seven_day_capacity: int = Field(default=0, ge=0)
+    """Weighted tokens of a full 7-day window, for estimates; 0 = 12 five-hour windows."""
+
+    endpoint: bool = False
+    """Ask Anthropic's usage endpoint (undocumented; network; sends your Claude OAuth token
+    from `.credentials.json`) for official figures. Off unless you turn it on."""
+
+    endpoint_url: str = "https://api.anthropic.com/api/oauth/usage"
+    """The usage endpoint (https, or http to a loopback address only)."""
+
+    endpoint_interval: float = Field(default=600.0, ge=1, le=86400)
+    """Seconds between two calls of the usage endpoint (it is rate-limited itself)."""
+
+
+class StatuslineSettings(_Section):
+    chain: str = "auto"
+    """Statusline command whose output `podium statusline` prints after its usage line
+    (it gets the same JSON on stdin). "auto" = the statusLine command of your own Claude
+    settings; "" = none."""
 
 
 class ModelPrice(_Section):
@@ -106,6 +295,11 @@ class Settings(_Section):
     agents: AgentSettings = AgentSettings()
     engine: EngineSettings = EngineSettings()
     ui: UiSettings = UiSettings()
+    usage: UsageSettings = UsageSettings()
+    statusline: StatuslineSettings = StatuslineSettings()
+    profiles: dict[AgentName, ProfileSettings] = Field(default_factory=dict)
+    """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
+    cues: CuesSettings = CuesSettings()
     prices: PriceSettings = PriceSettings()
 
 
@@ -179,8 +373,16 @@ def documented_keys() -> list[tuple[str, str, str]]:
     """(key, default, docstring) for every setting, for help output and the docs."""
     rows: list[tuple[str, str, str]] = []
     for section, field in Settings.model_fields.items():
-        model = field.annotation
+        model, prefix = field.annotation, section
+        if get_origin(model) is dict:  # a table per agent: [profiles.<agent>]
+            model, prefix = get_args(model)[1], f"{section}.<agent>"
         assert isinstance(model, type) and issubclass(model, BaseModel)
         for key, sub in model.model_fields.items():
-            rows.append((f"{section}.{key}", repr(sub.default), sub.description or ""))
+            rows.append((f"{prefix}.{key}", _default(sub), sub.description or ""))
+    for key, sub in ProfileRule.model_fields.items():
+        rows.append((f"profiles.<agent>.rules[].{key}", _default(sub), sub.description or ""))
     return rows
+
+
+def _default(field: Any) -> str:
+    return "(required)" if field.is_required() else repr(field.default)

@@ -135,34 +135,145 @@ def run_hook(argv: list[str]) -> int:
     return 0
 
 
+# Set for a chained statusline command: a `podium statusline` inside it neither spools
+# the payload a second time nor chains again.
+CHAINED_ENV = "PODIUM_STATUSLINE_CHAINED"
+# The chained command runs inside Claude Code's statusline update: bound it. Slow
+# user commands exist (`npx …` starts in about a second); hung ones must not pile up.
+CHAIN_TIMEOUT = 3.0
+# A failing chained command fails on every statusline update: say so once an hour.
+CHAIN_LOG_EVERY = 3600.0
+
+
 def run_statusline(argv: list[str]) -> int:
-    """`podium statusline`: spool the payload and print a compact status line."""
+    """`podium statusline [--chain CMD]`: spool the payload, print a compact usage line,
+    then the output of CMD (the user's own statusline command) given the same stdin."""
     raw = ""
     try:
+        chain = _chain_arg(argv)
         raw = _read_stdin()
         record = make_record("statusline", None, raw)
-        append("statusline", record)
+        nested = bool(os.environ.get(CHAINED_ENV))
+        if not nested:
+            append("statusline", record)
         sys.stdout.write(format_statusline(record.get("payload") or {}) + "\n")
+        sys.stdout.flush()
+        if chain and not nested:
+            extra = run_chain(chain, raw)
+            if extra:
+                sys.stdout.write(extra + "\n")
     except Exception as exc:
         _log_error(f"statusline failed: {exc!r}")
     return 0
 
 
-def format_statusline(payload: dict) -> str:
-    """One compact line: model, context use, and the account's limit windows when known."""
+def _chain_arg(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "--chain" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--chain="):
+            return arg[len("--chain=") :]
+    return ""
+
+
+def run_chain(command: str, stdin_text: str, timeout: float = CHAIN_TIMEOUT) -> str:
+    """Run the user's statusline command with the payload on stdin; its output, or "".
+
+    The command is the user's own, from their config or Claude settings, and runs
+    through `sh -c` exactly as Claude Code runs statusline commands: podium puts
+    nothing of its own into that string. It gets its own process group so that a
+    timeout ends it and anything it started."""
+    import contextlib
+    import signal
+    import subprocess
+
+    try:
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, CHAINED_ENV: "1"},
+            start_new_session=True,
+        )
+    except OSError as exc:
+        _log_chain_error(f"statusline chain {command!r} cannot start: {exc}")
+        return ""
+    try:
+        out, _ = proc.communicate(stdin_text.encode("utf-8"), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        # Something that left the group may still hold the pipe: give up on it then.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=0.5)
+        _log_chain_error(f"statusline chain {command!r} took more than {timeout}s; cut off")
+        return ""
+    return out.decode("utf-8", errors="replace").rstrip("\n")
+
+
+def _log_chain_error(message: str) -> None:
+    """Log at most once per CHAIN_LOG_EVERY (a marker file's mtime keeps the time)."""
+    marker = spool_dir() / ".chain-error"
+    try:
+        if time.time() - marker.stat().st_mtime < CHAIN_LOG_EVERY:
+            return
+    except OSError:
+        pass  # no marker yet
+    _log_error(message + " (said once an hour)")
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        marker.touch()
+
+
+def _limit(limits: object, key: str) -> tuple[float, float | None] | None:
+    """(used %, resets_at epoch) of one window, or None; impossible values (the known bug
+    that puts an epoch into used_percentage) are dropped."""
+    window = limits.get(key) if isinstance(limits, dict) else None
+    if not isinstance(window, dict):
+        return None
+    pct = window.get("used_percentage")
+    if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not 0 <= pct <= 101:
+        return None
+    resets = window.get("resets_at")
+    ok = isinstance(resets, (int, float)) and not isinstance(resets, bool)
+    return float(pct), float(resets) if ok else None
+
+
+def _left(seconds: float) -> str:
+    """'45m', '2h14m', '3d4h'."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h"
+
+
+def format_statusline(payload: dict, now: float | None = None) -> str:
+    """One compact line: `5h 23% ↻2h14m · wk 41% · Opus 4.5 · ctx 12%`.
+
+    The limit windows only show for plan accounts (Claude Code sends no
+    `rate_limits` with an API key)."""
+    now = time.time() if now is None else now
     parts: list[str] = []
+    limits = payload.get("rate_limits")
+    five = _limit(limits, "five_hour")
+    if five is not None:
+        pct, resets = five
+        parts.append(
+            f"5h {pct:.0f}%" + (f" ↻{_left(resets - now)}" if resets and resets > now else "")
+        )
+    week = _limit(limits, "seven_day")
+    if week is not None:
+        parts.append(f"wk {week[0]:.0f}%")
     model = payload.get("model")
     if isinstance(model, dict) and model.get("display_name"):
         parts.append(str(model["display_name"]))
     ctx = payload.get("context_window")
     if isinstance(ctx, dict) and isinstance(ctx.get("used_percentage"), (int, float)):
         parts.append(f"ctx {ctx['used_percentage']:.0f}%")
-    limits = payload.get("rate_limits")
-    if isinstance(limits, dict):
-        for key, label in (("five_hour", "5h"), ("seven_day", "7d")):
-            window = limits.get(key)
-            if isinstance(window, dict):
-                pct = window.get("used_percentage")
-                if isinstance(pct, (int, float)) and 0 <= pct <= 101:
-                    parts.append(f"{label} {pct:.0f}%")
     return " · ".join(parts) if parts else "podium"

@@ -12,12 +12,16 @@ import shlex
 import sys
 from pathlib import Path
 
-# The events the state machine listens to (reference §3).
+# The events the state machine listens to (reference §3). PostToolUse costs a
+# hook run per tool call, but it is how podium sees a dialog answered in the
+# pane (permission → busy) at once rather than at the end of the turn.
 PODIUM_HOOK_EVENTS = (
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",
+    "PostToolUse",
     "PermissionRequest",
+    "PreCompact",
     "Notification",
     "Stop",
     "StopFailure",
@@ -33,8 +37,11 @@ def podium_command() -> list[str]:
     return [sys.executable, "-m", "tui"]
 
 
-def hook_settings(command: list[str], timeout: int) -> dict:
-    """A Claude Code settings object with podium's hooks and statusline."""
+def hook_settings(command: list[str], timeout: int, chain: str | None = None) -> dict:
+    """A Claude Code settings object with podium's hooks and statusline.
+
+    `chain` is the user's own statusline command: podium's statusline runs it
+    after its usage line (`podium statusline --chain CMD`)."""
     hooks = {
         event: [
             {
@@ -52,18 +59,67 @@ def hook_settings(command: list[str], timeout: int) -> dict:
         ]
         for event in PODIUM_HOOK_EVENTS
     }
+    statusline = [*command, "statusline", *(["--chain", chain] if chain else [])]
     return {
         "hooks": hooks,
-        "statusLine": {"type": "command", "command": shlex.join([*command, "statusline"])},
+        # shlex-quoted: the shell Claude Code runs this through hands `chain` back as
+        # one argument, untouched; only `podium statusline` gives it to a shell.
+        "statusLine": {"type": "command", "command": shlex.join(statusline)},
     }
 
 
-def write_settings_file(directory: Path, session_id: str, timeout: int) -> Path:
+def write_settings_file(
+    directory: Path, session_id: str, timeout: int, chain: str | None = None
+) -> Path:
     """Write the session's settings file (0600) and return its path."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / f"{session_id}.json"
-    data = json.dumps(hook_settings(podium_command(), timeout), indent=2)
+    data = json.dumps(hook_settings(podium_command(), timeout, chain), indent=2)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(data)
     return path
+
+
+def _is_podium_statusline(command: str) -> bool:
+    return "podium" in command and "statusline" in command
+
+
+def user_statusline(cwd: Path, config_dirs: list[Path]) -> str | None:
+    """The statusLine command the user's own Claude settings give a session in `cwd`
+    (project-local, project, then user settings, as Claude Code ranks them); None when
+    there is none or it is podium's own. Read only, never written."""
+    candidates = [
+        cwd / ".claude" / "settings.local.json",
+        cwd / ".claude" / "settings.json",
+        *(d / "settings.json" for d in config_dirs),
+    ]
+    for path in candidates:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        status = data.get("statusLine") if isinstance(data, dict) else None
+        if not isinstance(status, dict):
+            continue
+        command = status.get("command")
+        if status.get("type", "command") != "command" or not isinstance(command, str):
+            continue
+        command = command.strip()
+        return None if not command or _is_podium_statusline(command) else command
+    return None
+
+
+def statusline_chain(setting: str, cwd: Path, env: dict[str, str]) -> str | None:
+    """The command `[statusline] chain` names for a session started with `env` in `cwd`:
+    "" none, "auto" the user's own statusLine (see `user_statusline`), else itself."""
+    setting = setting.strip()
+    if setting != "auto":
+        return setting or None
+    raw = env.get("CLAUDE_CONFIG_DIR")
+    home = Path(env.get("HOME") or Path.home())
+    if raw:
+        dirs = [Path(p).expanduser() for p in raw.split(",") if p.strip()]
+    else:
+        dirs = [home / ".claude"]
+    return user_statusline(cwd, dirs)

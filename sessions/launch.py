@@ -1,9 +1,12 @@
-"""Start an agent in a pane: `python -m sessions.launch SPEC_FILE -- ARGV…`.
+"""Start an agent in a pane: `python -m sessions.launch SPEC_FILE`.
 
-The spec file (JSON, mode 0600, written by the engine) holds the environment
-and working directory. It is read and deleted before anything else, so secrets
-such as API keys never sit on a command line (`ps` shows argv to every user)
-and nothing passes through a shell. Then the agent replaces this process.
+The spec file (JSON, mode 0600, written by the engine) holds the argv, the
+environment and the working directory. The argv travels in the file, not on
+tmux's command line, because tmux reparses its own arguments (one ending in
+`;` ends a command) and a prompt must arrive byte for byte. The file is read
+and deleted before anything else, so secrets such as API keys never sit on a
+command line (`ps` shows argv to every user) and nothing passes through a
+shell. Then the agent replaces this process.
 Stdlib only: this runs before every agent start.
 """
 
@@ -36,8 +39,8 @@ def _fail(message: str, code: int, spec_path: str | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] != "--":
-        sys.stderr.write("usage: python -m sessions.launch SPEC_FILE -- ARGV...\n")
+    if len(argv) != 1 and (len(argv) < 3 or argv[1] != "--"):
+        sys.stderr.write("usage: python -m sessions.launch SPEC_FILE [-- ARGV...]\n")
         return 2
     spec_path, command = argv[0], argv[2:]
     try:
@@ -48,6 +51,9 @@ def main(argv: list[str]) -> int:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(spec_path)
+    command = [str(a) for a in spec.get("argv") or command]
+    if not command:
+        return _fail(f"launch spec {spec_path} has no argv", 126, spec_path)
     env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
     cwd = spec.get("cwd") or os.getcwd()
     try:

@@ -8,6 +8,7 @@ directly, without a shell. One `list-panes -a` call gives a whole sweep.
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -129,6 +130,16 @@ class Spawned:
     pid: int | None
 
 
+def literal(arg: str) -> str:
+    """`arg` as tmux must receive it to keep it whole.
+
+    tmux reads an argument ending in `;` as the end of a command (so that
+    `tmux a ';' b` works) and drops the `;`; a trailing `\\;` stands for `;`.
+    Every value that comes from a person (names, typed text) goes through here.
+    """
+    return arg[:-1] + "\\;" if arg.endswith(";") else arg
+
+
 def tmux_path() -> str | None:
     return shutil.which("tmux")
 
@@ -239,6 +250,44 @@ class Tmux:
             args.append("-e")
         return "\n".join(self.run(*args))
 
+    def capture_screens(self, pane_ids: list[str]) -> dict[str, str]:
+        """The visible screens of several panes, in one tmux call.
+
+        `-N` keeps the spaces a program wrote at the ends of lines (a shell
+        prompt's trailing space is how a profile tells it from output ending in
+        `$` or `%`). The captures are separated by a marker line that no screen
+        holds; when a pane vanished since the caller listed it, tmux stops at
+        that command and the panes are asked one by one. A pane that cannot be
+        captured is left out.
+        """
+        if not pane_ids:
+            return {}
+        mark = f"{_SEP}podium-screen-{secrets.token_hex(6)}"
+        args: list[str] = []
+        for pane in pane_ids:
+            args += ["capture-pane", "-p", "-N", "-t", pane, ";"]
+            args += ["display-message", "-p", mark, ";"]
+        try:
+            lines = self.run(*args[:-1])
+        except TmuxServerGone:
+            return {}
+        except TmuxError:
+            out = {}
+            for pane in pane_ids:
+                try:
+                    out[pane] = "\n".join(self.run("capture-pane", "-p", "-N", "-t", pane))
+                except TmuxError:
+                    continue
+            return out
+        out, rows, order = {}, [], iter(pane_ids)
+        for line in lines:
+            if line == mark:
+                out[next(order)] = "\n".join(rows)
+                rows = []
+            else:
+                rows.append(line)
+        return out
+
     # -- actions ----------------------------------------------------------
     def spawn(
         self,
@@ -275,7 +324,7 @@ class Tmux:
                 "-t",
                 f"={session_name}:",
                 "-n",
-                window_name,
+                literal(window_name),
                 "-c",
                 cwd,
                 "--",
@@ -294,7 +343,7 @@ class Tmux:
                 "-s",
                 session_name,
                 "-n",
-                window_name,
+                literal(window_name),
                 "-c",
                 cwd,
                 "-x",
@@ -321,7 +370,7 @@ class Tmux:
             self.run("load-buffer", "-b", buffer, "-", input=text)
             self.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
         elif text:
-            self.run("send-keys", "-t", pane_id, "-l", "--", text)
+            self.run("send-keys", "-t", pane_id, "-l", "--", literal(text))
         if not enter:
             return
         tail = "".join(text.split())[-16:]

@@ -101,6 +101,13 @@ class PodiumEnv:
             ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
         )
 
+    def type_in(self, pane_id: str, text: str) -> None:
+        """Type a line into a pane as a person would (not through podium, which would
+        acknowledge it and mark the session busy itself)."""
+        self.tmux("send-keys", "-t", pane_id, "-l", "--", text)
+        assert retry_until(lambda: text in self.screen(pane_id, history=0), 10, raises=False)
+        self.tmux("send-keys", "-t", pane_id, "Enter")
+
     def screen(self, pane_id: str, history: int = 200) -> str:
         """The pane's text, with `history` lines of scrollback (a dead pane's last words
         scroll there)."""

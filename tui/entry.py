@@ -1,8 +1,9 @@
 """The `podium` console script.
 
 `podium hook` and `podium statusline` run inside Claude Code's loop, many times
-a minute: they are dispatched here before anything heavy is imported (no
-click, no DuckDB, no textual), and they always exit 0.
+a minute, and `podium key next` on every press of the next key in tmux: they
+are dispatched here before anything heavy is imported (no click, no DuckDB, no
+textual), and they always exit 0.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
         from collectors.spool import run_statusline
 
         return run_statusline(args[1:])
+    if args and args[0] == "key":
+        from sessions.cue_key import run_key
+
+        return run_key(args[1:])
     from tui.cli import run
 
     return run(args)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import watchfiles
 
+from collectors.limit_text import parse_reset
 from collectors.paths import Paths, ensure_private_dir
 from collectors.settings import Settings
 from collectors.spool_reader import SpoolReader
@@ -26,11 +27,13 @@ from collectors.store import open_store
 from collectors.tail import CursorStore
 from sessions import __version__
 from sessions.attention import AttentionBook, AttentionItem
+from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
 from sessions.engine.transcripts import TranscriptIngest
-from sessions.limit_text import parse_reset
+from sessions.engine.usage import UsageMonitor
+from sessions.engine.watch import Backoff, PaneWatch
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
 from sessions.tmux import PaneInfo, Tmux, TmuxError
@@ -39,6 +42,8 @@ log = logging.getLogger("podium.engine")
 T = TypeVar("T")
 # Seconds after a pane's death during which its exit status is looked for.
 EXIT_STATUS_WINDOW = 60.0
+# States in which a session is expected to change soon: the sweep keeps its base pace.
+_MOVING = frozenset({State.STARTING.value, State.BUSY.value})
 
 
 class Engine:
@@ -58,6 +63,10 @@ class Engine:
         # Panes a person looked at during the last sweep (None before the first).
         self._focused_panes: set[str] | None = None
         self.tmux_alive: bool | None = None
+        self.watch = PaneWatch(self)
+        # Cues in tmux (keys, border titles, counts, alerts) follow the engine's events.
+        self.cues = EngineCues(self)
+        self.bus.listen(self.cues.on_event)
 
     # -- lifecycle ----------------------------------------------------------
     async def run(self) -> None:
@@ -68,6 +77,7 @@ class Engine:
         self.registry = Registry(self.conn)
         self.attention = AttentionBook(self.conn)
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
+        self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
         self.transcripts = TranscriptIngest(self)
         from sessions.engine.handlers import build_handlers
 
@@ -85,6 +95,7 @@ class Engine:
         tasks = [
             asyncio.create_task(self._watch_spool(), name="spool-watcher"),
             asyncio.create_task(self._sweep_loop(), name="tmux-sweeper"),
+            asyncio.create_task(self.usage.run(), name="usage-tick"),
         ]
         try:
             await self._stop.wait()
@@ -155,7 +166,7 @@ class Engine:
 
     def attention_opened(self, rec: SessionRecord, item: AttentionItem) -> None:
         """A session started to need the human: tell subscribers (cues follow from here)."""
-        self.bus.publish("attention", {"session": rec.name, "id": rec.id, **item.to_json()})
+        self.bus.publish("attention", {**item.to_json(), "session": rec.name, "session_id": rec.id})
 
     def acknowledge(self, rec: SessionRecord, by: str, *, input_sent: bool = False) -> bool:
         """The human saw (focus) or answered (send) the session: close its item.
@@ -218,6 +229,7 @@ class Engine:
                     _json(payload),
                 ],
             )
+            self.usage.on_hook(event, payload, at)  # limit texts are account-wide
             if rec is None:
                 self._count_bad(
                     "unknown_session",
@@ -226,14 +238,21 @@ class Engine:
                     f"claude {payload.get('session_id')!r})",
                 )
                 return
+            self.watch.hook_seen(rec.id, at_raw if isinstance(at_raw, (int, float)) else None)
             self._learn_claude_ids(rec, payload)
             change = from_hook(State(rec.state), event, payload)
+            if change is not None and at is not None and at < rec.state_since:
+                # Written before the state we hold was decided (a dialog's late
+                # notification read after the human answered): history, not news.
+                change = None
             if change is not None:
                 message = payload.get("last_assistant_message")
                 limit_text = message if isinstance(message, str) else ""
                 self.change_state(rec, change, at, limit_text=limit_text)
-        elif kind == "statusline" and rec is not None:
-            self._learn_claude_ids(rec, payload)
+        elif kind == "statusline":
+            self.usage.on_statusline(payload, at)  # rate_limits are account-wide
+            if rec is not None:
+                self._learn_claude_ids(rec, payload)
 
     def _count_bad(self, kind: str, message: str, exc_info: bool = False) -> None:
         """Count a bad or unmatched spool line; log the first few and then every 100th,
@@ -276,18 +295,24 @@ class Engine:
             self.read_spool()
 
     # -- tmux sweep -----------------------------------------------------------
-    async def sweep(self) -> None:
-        """One `list-panes -a`: pane deaths, vanished panes, pids."""
+    async def sweep(self) -> bool:
+        """One `list-panes -a`: pane deaths, vanished panes, pids; then screens and processes.
+
+        Returns whether anything moves (a change, a session busy or starting, a watched
+        screen that changed): the sweep loop keeps its pace then, else it backs off.
+        """
         try:
             panes = await self.blocking(self.tmux.list_panes)
         except TmuxError as exc:
             log.warning("tmux sweep failed: %s", exc)
-            return
+            return False
         alive = bool(panes) or await self.blocking(self.tmux.alive)
         if alive != self.tmux_alive:
             self.tmux_alive = alive
             self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
         by_pane = self._adopt(panes)
+        moved = False
+        live: list[tuple[SessionRecord, PaneInfo]] = []
         for rec in self.registry.listed():
             pane = by_pane.get(rec.pane_id or "")
             if pane is not None and (pane.window_id, pane.pid) != (rec.window_id, rec.pid):
@@ -306,12 +331,31 @@ class Engine:
                 dead=bool(pane and pane.dead),
                 dead_status=rec.exit_code if pane and pane.dead else None,
             )
-            if change is None and pane is not None and rec.state == State.STARTING:
-                change = self._started_without_hooks(rec)
             if change is not None:
                 self.change_state(rec, change)
+                moved = True
+            elif pane is not None and State(rec.state) not in FINAL_STATES:
+                live.append((rec, pane))
         self._follow_limits()
         self._follow_focus(panes)
+        return await self._watch_panes(live) or moved
+
+    async def _watch_panes(self, live: list[tuple[SessionRecord, PaneInfo]]) -> bool:
+        """Screen profiles and process activity of the live panes → state changes."""
+        sightings, lively = await self.watch.look(live)
+        current = {rec.id: rec for rec, _ in live}
+        if sightings:
+            # Fresh records: hooks and API calls ran while the captures were awaited.
+            current = {rec.id: rec for rec in self.registry.listed()}
+            for sighting in sightings:
+                rec = current.get(sighting.session_id)
+                if rec is None or State(rec.state) in FINAL_STATES:
+                    continue
+                change = sighting.change(State(rec.state))
+                if change is not None:
+                    self.change_state(rec, change)
+                    lively = True
+        return lively or any(r.state in _MOVING for r in current.values())
 
     def _adopt(self, panes: list[PaneInfo]) -> dict[str, PaneInfo]:
         """Panes by id, with the registry reconciled to tmux's `@podium_session` tags.
@@ -409,18 +453,6 @@ class Engine:
         path.unlink(missing_ok=True)
         return int(first) if first.strip().isdigit() else None
 
-    def _started_without_hooks(self, rec: SessionRecord) -> Change | None:
-        """Agents without hooks leave `starting` once their pane runs.
-
-        Screen and process profiles refine this (session state issue); until one
-        speaks, an agent that is up and has asked nothing counts as idle.
-        """
-        from sessions.agents import HOOKED_AGENTS
-
-        if rec.agent in HOOKED_AGENTS:
-            return None
-        return Change(State.IDLE, Source.PROCESS, "pane running")
-
     def wake_sweeper(self) -> None:
         self._sweep_wakeup.set()
 
@@ -428,16 +460,22 @@ class Engine:
         asyncio.get_running_loop().call_later(delay, self._sweep_wakeup.set)
 
     async def _sweep_loop(self) -> None:
-        interval = self.settings.engine.sweep_interval
+        cfg = self.settings.engine
+        backoff = Backoff(cfg.sweep_interval, cfg.sweep_max_interval, cfg.sweep_backoff)
         while not self._stop.is_set():
+            self.watch.stats.interval = backoff.interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._sweep_wakeup.wait(), interval)
+                await asyncio.wait_for(self._sweep_wakeup.wait(), backoff.interval)
+            # A wake-up is an API call or a launch: something is about to move.
+            lively = self._sweep_wakeup.is_set()
             self._sweep_wakeup.clear()
             try:
-                await self.sweep()
-                self.read_spool()  # belt and braces if a file event was missed
+                lively = await self.sweep() or lively
+                # Belt and braces if a file event was missed.
+                lively = self.read_spool() > 0 or lively
             except Exception:
                 log.exception("sweep failed")
+            backoff.next(lively or self.watch.take_heard())
 
 
 def _json(value: Any) -> str:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
+
+log = logging.getLogger("podium.engine")
 
 # A slow client must not make the engine hold unbounded memory: past this many
 # undelivered events it is dropped and reconnects.
@@ -13,6 +17,15 @@ QUEUE_LIMIT = 1000
 class EventBus:
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    def listen(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call `listener(event, data)` on every event, inside the engine (the cues).
+
+        It runs synchronously in `publish`, so it must only take note and
+        schedule; its failure is logged and never reaches the publisher.
+        """
+        self._listeners.append(listener)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE_LIMIT)
@@ -24,6 +37,11 @@ class EventBus:
 
     def publish(self, event: str, data: dict[str, Any]) -> None:
         message = {"event": event, "data": data}
+        for listener in self._listeners:
+            try:
+                listener(event, data)
+            except Exception:
+                log.exception("event listener failed on %s", event)
         for queue in list(self._queues):
             try:
                 queue.put_nowait(message)

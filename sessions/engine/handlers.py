@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from sessions import __version__
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch
 from sessions.attention import attention_order
-from sessions.claude_settings import write_settings_file
+from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.protocol import ApiError
-from sessions.engine.transcripts import usage_handlers
+from sessions.engine.transcripts import transcript_handlers
+from sessions.engine.usage import usage_handlers
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
 from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone
@@ -55,6 +56,7 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         "attention.next": api.next,
         "reports.attention": api.report_attention,
         **usage_handlers(engine),
+        **transcript_handlers(engine),
     }
 
 
@@ -98,6 +100,7 @@ class SessionApi:
             "sessions": len(sessions),
             "hooks": dict(e.hook_stats),
             "spool": {"lines": e.spool.stats.lines, "bad_lines": e.spool.stats.bad_lines},
+            "watch": e.watch.stats.to_json(),
         }
 
     async def shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +162,7 @@ class SessionApi:
                     env,
                     prompt=params.get("prompt") or None,
                     command=params.get("cmd") or None,
+                    hooks=params.get("hooks"),
                 )
             except ApiError:
                 if wt:
@@ -198,13 +202,22 @@ class SessionApi:
         prompt: str | None = None,
         command: str | None = None,
         resume_id: str | None = None,
+        hooks: bool | None = None,
     ) -> _Launched:
-        """Write the agent's settings and launch spec, and start it in a new tmux window."""
+        """Write the agent's settings and launch spec, and start it in a new tmux window.
+
+        `hooks=False` (`podium new --no-hooks`) leaves podium to read the screen.
+        """
         e = self.engine
         settings_file = None
-        if agent in HOOKED_AGENTS:
+        if hooks is None:
+            hooks = e.settings.agents.hooks
+        if agent in HOOKED_AGENTS and hooks:
             settings_file = write_settings_file(
-                e.paths.agent_settings, session_id, e.settings.agents.hook_timeout
+                e.paths.agent_settings,
+                session_id,
+                e.settings.agents.hook_timeout,
+                chain=statusline_chain(e.settings.statusline.chain, cwd, env),
             )
         try:
             plan = build_launch(
@@ -228,8 +241,8 @@ class SessionApi:
             # The caller's PWD would be stale: shells and tools trust it over getcwd().
             "PWD": str(cwd),
         }
-        spec = self._write_launch_spec(session_id, env, str(cwd))
-        argv = [sys.executable, "-m", "sessions.launch", str(spec), "--", *plan.argv]
+        spec = self._write_launch_spec(session_id, plan.argv, env, str(cwd))
+        argv = [sys.executable, "-m", "sessions.launch", str(spec)]
         try:
             spawned = await e.blocking(
                 lambda: e.tmux.spawn(
@@ -338,11 +351,13 @@ class SessionApi:
             n += 1
         return f"{agent}-{n}"
 
-    def _write_launch_spec(self, session_id: str, env: dict[str, str], cwd: str) -> Path:
+    def _write_launch_spec(
+        self, session_id: str, argv: list[str], env: dict[str, str], cwd: str
+    ) -> Path:
         path = self.engine.paths.runtime / f"launch-{session_id}.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"env": env, "cwd": cwd}, fh)
+            json.dump({"argv": argv, "env": env, "cwd": cwd}, fh)
         return path
 
     async def _type_when_ready(self, rec: SessionRecord, text: str) -> None:
@@ -375,6 +390,8 @@ class SessionApi:
         try:
             enter = bool(params.get("enter", True))
             await self.engine.blocking(lambda: self.engine.tmux.send_text(pane, text, enter=enter))
+            # Typed input is about to change the screen: sweep now and at the base pace.
+            self.engine.wake_sweeper()
         except PaneGone:
             self.engine.wake_sweeper()
             raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None

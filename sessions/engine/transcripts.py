@@ -116,7 +116,7 @@ class TranscriptIngest:
         self.last_pass = result
         if stats.lines:
             self.engine.bus.publish(
-                "usage", {"lines": stats.lines, "records": stats.records, **whole}
+                "usage_log", {"lines": stats.lines, "records": stats.records, **whole}
             )
         return result
 
@@ -227,7 +227,7 @@ class TranscriptIngest:
         }
 
 
-def usage_handlers(engine: Engine) -> dict[str, Any]:
+def transcript_handlers(engine: Engine) -> dict[str, Any]:
     return {
         "usage.ingest": engine.transcripts.api_ingest,
         "usage.totals": engine.transcripts.api_totals,

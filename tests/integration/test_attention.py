@@ -69,11 +69,12 @@ def test_next_takes_the_oldest_of_three_waiting(claude_podium: PodiumEnv) -> Non
 
 def test_a_person_switching_to_a_pane_acknowledges_it(claude_podium: PodiumEnv) -> None:
     env = claude_podium
-    _claude(env, "shown", prompt="hello")
-    hidden = _claude(env, "hidden", prompt="hello")
-    env.wait_state("shown", "waiting", seconds=90)
-    env.wait_state("hidden", "waiting", seconds=90)
-    # A real client attached to podium's tmux server, as a person's terminal is.
+    _claude(env, "shown")
+    hidden = _claude(env, "hidden")
+    env.wait_state("shown", "idle", seconds=90)
+    env.wait_state("hidden", "idle", seconds=90)
+    # A real client attached to podium's tmux server, as a person's terminal is;
+    # it shows the first window ("shown").
     client = subprocess.Popen(
         ["script", "-qfc", f"tmux -L {env.socket} attach -t =podium", "/dev/null"],
         stdin=subprocess.PIPE,
@@ -82,9 +83,17 @@ def test_a_person_switching_to_a_pane_acknowledges_it(claude_podium: PodiumEnv) 
     )
     try:
         assert retry_until(lambda: env.tmux("list-clients").stdout.strip() != "", 10)
+        for name in ("shown", "hidden"):
+            env.run("send", name, "hello", check=True)
+        env.wait_state("shown", "waiting", seconds=90)
+        env.wait_state("hidden", "waiting", seconds=90)
+        # On screen all along, but nobody pressed a key: the person may be away.
+        sweeps = env.json("engine", "status")["watch"]["sweeps"]
+        assert env.wait_for(lambda: env.json("engine", "status")["watch"]["sweeps"] > sweeps + 1)
+        assert env.session("shown")["state"] == "waiting"
+        # The person switches to the other window: that one is seen.
         env.tmux("select-window", "-t", hidden["pane_id"])
-        env.wait_state("hidden", "idle", seconds=10)
-        # The other one is out of sight: still waiting, its item open.
+        env.wait_state("hidden", "idle", seconds=15)
         assert env.session("shown")["state"] == "waiting"
         assert env.session("shown")["attention"] is not None
     finally:

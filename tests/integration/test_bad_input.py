@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+from datetime import datetime
 
 from conftest import PODIUM, PodiumEnv
 
@@ -62,3 +64,26 @@ def test_a_new_tmux_server_reusing_pane_ids_is_not_adopted(engine: PodiumEnv) ->
     assert engine.wait_state("old", "lost", seconds=15)["state"] == "lost"
     out = engine.run("send", "old", "echo hi")
     assert out.returncode == 1 and "lost" in out.stderr
+
+
+def _spool_hook(env: PodiumEnv, session_id: str, event: str, at: float) -> None:
+    day = time.strftime("%Y%m%d", time.gmtime())
+    line = {
+        "kind": "hook",
+        "at": at,
+        "podium_session": session_id,
+        "event": event,
+        "payload": {"hook_event_name": event, "session_id": "c-1"},
+    }
+    with open(env.data / "spool" / f"hooks-{day}.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+
+
+def test_a_hook_older_than_the_state_is_history_not_news(engine: PodiumEnv) -> None:
+    rec = engine.json("new", "--agent", "shell", "--name", "late")
+    since = engine.wait_state("late", "idle")["state_since"]
+    # Written a minute before the state was decided, read only now.
+    _spool_hook(engine, rec["id"], "Stop", datetime.fromisoformat(since).timestamp() - 60)
+    _spool_hook(engine, rec["id"], "UserPromptSubmit", time.time())
+    assert engine.wait_state("late", "busy", seconds=10)["state_source"] == "hook"
+    assert engine.json("report", "attention")["days"] == []  # the stale Stop opened no item

@@ -56,7 +56,30 @@ def test_send_arrives_byte_for_byte(engine: PodiumEnv):
     assert not (engine.root / "pwned").exists()
     engine.run("send", "cat", "-", input="line one\nline two", check=True)
     retry_until(lambda: out_file.read_text().endswith("line one\nline two\n"), 10)
+    # tmux takes an argument ending in ';' for a command separator unless escaped.
+    for text in ("ends with a semicolon;", "a backslash too\\;", ";"):
+        engine.run("send", "cat", text, check=True)
+        retry_until(lambda t=text: out_file.read_text().endswith(t + "\n"), 10)
     assert rec["pane_id"]
+
+
+def test_names_and_argv_ending_in_a_semicolon_stay_whole(engine: PodiumEnv):
+    rec = engine.json(
+        "new",
+        "--name",
+        "odd;",
+        "--agent",
+        "shell",
+        "--cwd",
+        str(engine.workdir),
+        "--cmd",
+        "tee made;",
+    )
+    assert rec["name"] == "odd;"
+    window = engine.tmux("display-message", "-p", "-t", rec["pane_id"], "#{window_name}")
+    assert window.stdout.strip() == "odd;"
+    engine.run("send", "odd;", "hello", check=True)
+    retry_until(lambda: (engine.workdir / "made;").exists(), 10)
 
 
 def test_exit_code_is_kept(engine: PodiumEnv):

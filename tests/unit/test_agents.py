@@ -48,3 +48,48 @@ def test_hook_settings_cover_the_events():
     command = settings["hooks"]["Stop"][0]["hooks"][0]["command"]
     assert command == "'/opt/my podium/bin/podium' hook Stop"
     assert settings["statusLine"]["command"].endswith("statusline")
+
+
+def test_statusline_chain_is_one_quoted_argument():
+    import shlex
+
+    chain = "ccusage statusline | head -1; echo \"$HOME\" 'x'"
+    settings = hook_settings(["/opt/my podium/bin/podium"], timeout=10, chain=chain)
+    argv = shlex.split(settings["statusLine"]["command"])
+    assert argv == ["/opt/my podium/bin/podium", "statusline", "--chain", chain]
+
+
+def test_chain_auto_finds_the_users_own_statusline(tmp_path: Path):
+    import json
+
+    from sessions.claude_settings import statusline_chain
+
+    config, project = tmp_path / "claude", tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    config.mkdir()
+    env = {"CLAUDE_CONFIG_DIR": str(config), "HOME": str(tmp_path)}
+    assert statusline_chain("auto", project, env) is None
+    (config / "settings.json").write_text(
+        json.dumps({"statusLine": {"type": "command", "command": "~/bin/my-status"}})
+    )
+    assert statusline_chain("auto", project, env) == "~/bin/my-status"
+    # The project's own settings rank above the user's, as in Claude Code.
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps({"statusLine": {"command": "project-status"}})
+    )
+    assert statusline_chain("auto", project, env) == "project-status"
+    # podium's own statusline is never chained to itself.
+    (project / ".claude" / "settings.local.json").write_text(
+        json.dumps({"statusLine": {"command": "/x/podium statusline"}})
+    )
+    assert statusline_chain("auto", project, env) is None
+    assert statusline_chain("", project, env) is None
+    assert statusline_chain("echo hi", project, env) == "echo hi"
+    # Without CLAUDE_CONFIG_DIR: ~/.claude of the session's HOME.
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.json").write_text(
+        json.dumps({"statusLine": {"command": "home-status"}})
+    )
+    assert statusline_chain("auto", tmp_path / "elsewhere", {"HOME": str(tmp_path)}) == (
+        "home-status"
+    )

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sessions.limit_text import parse_reset
+from collectors.limit_text import limit_window, parse_reset
 
 SEEN = datetime(2026, 11, 28, 17, 30, tzinfo=UTC)
 
@@ -42,3 +42,27 @@ def test_reset_times(text: str, expected: datetime) -> None:
 )
 def test_no_reset_time(text: str) -> None:
     assert parse_reset(text, SEEN) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "window"),
+    [
+        ("You've hit your 5-hour limit · resets 7pm (UTC)", "five_hour"),
+        ("You've hit your session limit · resets 9:50pm (Asia/Saigon)", "five_hour"),
+        ("5-hour limit reached ∙ resets 3pm", "five_hour"),
+        ("Claude AI usage limit reached|1785985200", "five_hour"),
+        ("You've hit your weekly limit · resets 7pm (UTC)", "seven_day"),
+        ("You've hit your Opus limit · resets 7pm (UTC)", "seven_day_opus"),
+        ("You've hit your Sonnet limit · resets 7pm (UTC)", "seven_day_sonnet"),
+        ("You've hit your limit · resets 7pm (UTC)", None),  # overage
+        ("API Error: Request rejected (429) · rate limited", None),
+    ],
+)
+def test_limit_window(text: str, window: str | None) -> None:
+    assert limit_window(text) == window
+
+
+def test_the_old_path_still_imports() -> None:
+    from sessions.limit_text import parse_reset as old
+
+    assert old is parse_reset

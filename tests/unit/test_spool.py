@@ -91,6 +91,55 @@ def test_statusline_spools_and_prints(tmp_path: Path):
     assert result.returncode == 0
     line = result.stdout.decode().strip()
     assert "Sonnet 4.5" in line and "5h 24%" in line
-    assert "7d" not in line  # the known bug: an epoch in used_percentage is rejected
+    assert "wk" not in line  # the known bug: an epoch in used_percentage is rejected
     [rec] = spooled(tmp_path, "statusline")
     assert rec["payload"]["session_id"] == "abc"
+
+
+def test_statusline_usage_line() -> None:
+    from collectors.spool import format_statusline
+
+    now = 1_800_000_000
+    payload = {
+        "model": {"id": "claude-opus-4-5", "display_name": "Opus 4.5"},
+        "context_window": {"used_percentage": 12},
+        "rate_limits": {
+            "five_hour": {"used_percentage": 23.4, "resets_at": now + 2 * 3600 + 14 * 60 + 30},
+            "seven_day": {"used_percentage": 41, "resets_at": now + 3 * 86400},
+        },
+    }
+    assert format_statusline(payload, now) == "5h 23% ↻2h14m · wk 41% · Opus 4.5 · ctx 12%"
+    payload["rate_limits"]["five_hour"]["resets_at"] = now - 5  # passed: no countdown
+    assert format_statusline(payload, now).startswith("5h 23% · wk 41%")
+    assert format_statusline({}, now) == "podium"
+
+
+def test_statusline_chains_the_users_command(tmp_path: Path):
+    payload = {"session_id": "abc", "model": {"display_name": "Opus 4.5"}}
+    # The user's command reads the same JSON from stdin, as under Claude Code.
+    mine = 'python3 -c \'import json,sys; print("mine:", json.load(sys.stdin)["session_id"])\''
+    result = run(["statusline", "--chain", mine], tmp_path, json.dumps(payload).encode())
+    assert result.returncode == 0
+    assert result.stdout.decode().splitlines() == ["Opus 4.5", "mine: abc"]
+    assert len(spooled(tmp_path, "statusline")) == 1
+
+
+def test_a_chained_podium_statusline_does_not_spool_twice(tmp_path: Path):
+    inner = " ".join([*PODIUM, "statusline", "--chain", "echo deeper"])
+    result = run(["statusline", "--chain", inner], tmp_path, b"{}")
+    assert result.stdout.decode().splitlines() == ["podium", "podium"]
+    assert len(spooled(tmp_path, "statusline")) == 1
+
+
+def test_a_slow_chained_command_is_cut_off(tmp_path: Path):
+    import time
+
+    start = time.monotonic()
+    result = run(["statusline", "--chain", "echo early; sleep 30 & sleep 30"], tmp_path, b"{}")
+    assert time.monotonic() - start < 10
+    assert result.returncode == 0 and result.stdout.decode().splitlines() == ["podium"]
+    assert "took more than" in (tmp_path / "spool" / "errors.log").read_text()
+    assert len(spooled(tmp_path, "statusline")) == 1
+    # Every update would fail the same way: the log says it once an hour.
+    run(["statusline", "--chain", "exec sleep 30"], tmp_path, b"{}")
+    assert (tmp_path / "spool" / "errors.log").read_text().count("took more than") == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sessions.state import Source, State, from_hook, from_pane
+from sessions.state import Source, State, from_hook, from_pane, from_process, from_screen
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,64 @@ def test_an_exited_session_whose_pane_vanishes_is_lost():
     gone = from_pane(State.EXITED, present=False, dead=False, dead_status=None)
     assert gone is not None and gone.state is State.LOST
     assert from_pane(State.EXITED, present=True, dead=True, dead_status=0) is None
+
+
+def test_idle_prompt_only_reopens_a_missed_stop():
+    note = {"notification_type": "idle_prompt"}
+    change = from_hook(State.BUSY, "Notification", note)
+    assert change is not None and change.state is State.WAITING
+    assert from_hook(State.IDLE, "Notification", note) is None
+    assert from_hook(State.WAITING, "Notification", note) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "observed", "expected"),
+    [
+        (State.STARTING, State.WAITING, State.IDLE),  # at its prompt, never asked anything
+        (State.IDLE, State.WAITING, None),  # typing into the prompt stays idle
+        (State.BUSY, State.WAITING, State.WAITING),  # a finished turn, not yet seen
+        (State.PERMISSION, State.WAITING, State.WAITING),
+        (State.LIMITED, State.WAITING, State.WAITING),  # the notice scrolled away
+        (State.WAITING, State.WAITING, None),
+        (State.WAITING, State.BUSY, State.BUSY),
+        (State.STARTING, State.BUSY, State.BUSY),
+        (State.BUSY, State.PERMISSION, State.PERMISSION),
+        (State.BUSY, State.LIMITED, State.LIMITED),
+        (State.BUSY, State.IDLE, State.IDLE),  # a shell back at its prompt
+        (State.EXITED, State.WAITING, None),  # final stays final
+        (State.LOST, State.BUSY, None),
+    ],
+)
+def test_screen_verdicts(current, observed, expected):
+    change = from_screen(current, observed, "why")
+    if expected is None:
+        assert change is None
+    else:
+        assert change is not None and change.state is expected
+        assert change.source is Source.SCREEN and change.detail == "why"
+
+
+def test_a_screen_cannot_claim_a_final_state():
+    assert from_screen(State.BUSY, State.EXITED) is None
+
+
+@pytest.mark.parametrize(
+    ("current", "busy", "quiet", "expected"),
+    [
+        (State.STARTING, True, State.WAITING, None),  # loading is not a turn
+        (State.STARTING, False, State.WAITING, State.IDLE),
+        (State.IDLE, True, State.IDLE, State.BUSY),  # a shell runs a command
+        (State.BUSY, False, State.IDLE, State.IDLE),  # … and is back
+        (State.BUSY, False, State.WAITING, State.WAITING),  # an agent finished a turn
+        (State.WAITING, True, State.WAITING, State.BUSY),
+        (State.WAITING, False, State.WAITING, None),
+        (State.EXITED, True, State.WAITING, None),
+    ],
+)
+def test_process_verdicts(current, busy, quiet, expected):
+    change = from_process(current, busy=busy, quiet=quiet)
+    if expected is None:
+        assert change is None
+    else:
+        assert change is not None and change.state is expected
+        assert change.source is Source.PROCESS

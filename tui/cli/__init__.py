@@ -34,7 +34,8 @@ def _register() -> None:
         usage_cmds,
     )
 
-    for module in (engine_cmds, session_cmds, attention_cmds, doctor_cmd, demo_cmd, usage_cmds):
+    modules = (engine_cmds, session_cmds, attention_cmds, usage_cmds, doctor_cmd, demo_cmd)
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -37,6 +37,11 @@ from tui.cli.common import CliFailure, age, duration, engine, print_json, settin
     help="Branch for --worktree (default: podium/<name>); an existing one is checked out, "
     "a new one starts at the current HEAD.",
 )
+@click.option(
+    "--no-hooks",
+    is_flag=True,
+    help="claude/sim: start without podium's hooks; podium reads the screen instead.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new session as JSON.")
 def new(
     name: str | None,
@@ -46,6 +51,7 @@ def new(
     prompt: str | None,
     worktree: bool,
     branch: str | None,
+    no_hooks: bool,
     as_json: bool,
 ) -> None:
     """Start an agent session in a new tmux pane."""
@@ -63,6 +69,7 @@ def new(
             worktree=worktree,
             branch=branch,
             env=dict(os.environ),
+            hooks=False if no_hooks else None,
         )
     if as_json:
         print_json(rec)

@@ -1,0 +1,116 @@
+"""Limit figures podium reads from outside: `.claude.json` and the opt-in usage endpoint.
+
+Both run in a worker thread (file reads, network) and return plain values.
+
+The usage endpoint (reference §5) is undocumented, rate-limited and needs the
+user's Claude OAuth token: podium calls it only when `[usage] endpoint = true`,
+never more often than `endpoint_interval`, and only over https (or plain http
+to a loopback address, for a local stand-in).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from collectors.limits import LimitSample, samples_from_claude_json, samples_from_usage_body
+
+
+class EndpointError(Exception):
+    """The usage endpoint could not be asked or answered badly; the message says which."""
+
+
+def claude_json_files(config_dirs: Iterable[Path], home: Path | None = None) -> list[Path]:
+    """Where `.claude.json` may be: in each config dir, and `~/.claude.json` for the default
+    one (Claude Code keeps it beside `~/.claude`, not inside, unless CLAUDE_CONFIG_DIR is set)."""
+    files = [d / ".claude.json" for d in config_dirs]
+    if "CLAUDE_CONFIG_DIR" not in os.environ:
+        files.append((home or Path.home()) / ".claude.json")
+    return files
+
+
+@dataclass(frozen=True)
+class ClaudeJsonRead:
+    mtime_ns: int | None  # None: the file is missing
+    samples: list[LimitSample] | None  # None: unchanged since `last_mtime_ns`, not read
+
+
+def read_claude_json(path: Path, last_mtime_ns: int | None = None) -> ClaudeJsonRead:
+    """`cachedUsageUtilization` of one `.claude.json`, read only when it changed (it can be
+    megabytes: Claude Code keeps per-project history there)."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return ClaudeJsonRead(None, [])
+    if mtime == last_mtime_ns:
+        return ClaudeJsonRead(mtime, None)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # torn by a concurrent write: next tick
+        return ClaudeJsonRead(last_mtime_ns, [])
+    return ClaudeJsonRead(mtime, samples_from_claude_json(data) if isinstance(data, dict) else [])
+
+
+def oauth_token(config_dirs: Iterable[Path]) -> str | None:
+    """`claudeAiOauth.accessToken` of `.credentials.json` (Linux; macOS keeps it in the
+    keychain, which podium does not read)."""
+    for d in config_dirs:
+        try:
+            data = json.loads((d / ".credentials.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
+        token = oauth.get("accessToken") if isinstance(oauth, dict) else None
+        if isinstance(token, str) and token:
+            return token
+    return None
+
+
+def check_endpoint_url(url: str) -> None:
+    """https anywhere, http only to loopback: the request carries the user's token."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname:
+        host = parts.hostname
+        try:
+            if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+                return
+        except ValueError:
+            pass
+    raise EndpointError(f"usage endpoint {url!r}: use https (http only to a loopback address)")
+
+
+def fetch_usage(url: str, token: str, timeout: float = 10.0) -> list[LimitSample]:
+    """GET the usage endpoint; its figures as samples of source `endpoint`."""
+    check_endpoint_url(url)
+    request = urllib.request.Request(
+        url,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "anthropic-beta": "oauth-2025-04-20",
+            "Accept": "application/json",
+            "User-Agent": "podium",
+        },
+    )
+    at = datetime.now(UTC)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            body = json.loads(reply.read(1_000_000))
+    except urllib.error.HTTPError as exc:
+        raise EndpointError(f"usage endpoint answered {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise EndpointError(f"usage endpoint unreachable: {exc}") from None
+    except ValueError:
+        raise EndpointError("usage endpoint answered something that is not JSON") from None
+    if not isinstance(body, dict):
+        raise EndpointError("usage endpoint answered JSON that is not an object")
+    return samples_from_usage_body(body, at)

@@ -1,0 +1,404 @@
+"""Plan-limit figures: what each source says, read into one shape; burn rate and estimates.
+
+Pure functions, no database (that is `collectors.limit_log`). Every source is
+turned into `LimitSample`s: the usage of one window (`five_hour`, `seven_day`,
+`seven_day_opus`, `seven_day_sonnet`, or `seven_day_<model>` for other
+model-scoped weeks), in percent, with its reset time and where it came from.
+
+Sources (reference §4-5): `statusline` (the `rate_limits` Claude Code pipes to
+`podium statusline`), `headless` (stream-json `rate_limit_event`), `limit_text`
+(the usage-limit message: 100% until its reset), `claude_json`
+(`cachedUsageUtilization` in `.claude.json`), `endpoint` (the opt-in usage
+endpoint) and `estimate` (local tokens; never official).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from collectors.limit_text import limit_window, parse_reset
+
+FIVE_HOUR = "five_hour"
+SEVEN_DAY = "seven_day"
+MAIN_WINDOWS = (FIVE_HOUR, SEVEN_DAY)
+KNOWN_WINDOWS = (FIVE_HOUR, SEVEN_DAY, "seven_day_opus", "seven_day_sonnet")
+
+STATUSLINE = "statusline"
+HEADLESS = "headless"
+LIMIT_TEXT = "limit_text"
+CLAUDE_JSON = "claude_json"
+ENDPOINT = "endpoint"
+ESTIMATE = "estimate"
+OFFICIAL_SOURCES = (STATUSLINE, HEADLESS, LIMIT_TEXT, CLAUDE_JSON, ENDPOINT)
+
+# A known Claude Code bug can put the reset epoch into `used_percentage`; the
+# server itself never reports more than 100 (101 leaves room for rounding).
+MAX_PCT = 101.0
+
+# Estimates weigh tokens roughly like their prices within one model (output 5x,
+# cache reads a tenth), as the plan limits follow compute rather than raw tokens.
+TOKEN_WEIGHTS = {"input": 1.0, "cache_creation": 1.0, "cache_read": 0.1, "output": 5.0}
+
+
+@dataclass(frozen=True)
+class LimitSample:
+    """One figure of one window: `used_pct` of it was used at `ts`."""
+
+    ts: datetime
+    window: str
+    used_pct: float
+    resets_at: datetime | None
+    source: str
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ts": self.ts.isoformat(),
+            "window": self.window,
+            "used_pct": self.used_pct,
+            "resets_at": self.resets_at.isoformat() if self.resets_at else None,
+            "source": self.source,
+            "detail": self.detail,
+        }
+
+
+def window_seconds(window: str) -> int:
+    """Length of a window: 5 hours, else (every weekly and model-scoped one) 7 days."""
+    return 5 * 3600 if window == FIVE_HOUR else 7 * 86400
+
+
+def model_pattern(window: str) -> str | None:
+    """SQL LIKE pattern of the models a model-scoped window counts (None: all models)."""
+    if window in MAIN_WINDOWS or not window.startswith(SEVEN_DAY + "_"):
+        return None
+    return f"%{window[len(SEVEN_DAY) + 1 :]}%"
+
+
+def scoped_window(model_name: str) -> str:
+    """`seven_day_<model family>` of a model-scoped weekly limit: `Opus 4.1` → `seven_day_opus`."""
+    words = re.findall(r"[a-z]+", model_name.lower())
+    family = next((w for w in words if w not in ("claude",)), "model")
+    return f"{SEVEN_DAY}_{family}"
+
+
+def clean_pct(value: Any) -> float | None:
+    """A percentage as a float, or None when it is no number or impossible (> 101, < 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not 0 <= value <= MAX_PCT or value != value:  # NaN fails both
+        return None
+    return float(value)
+
+
+def to_time(value: Any) -> datetime | None:
+    """Epoch seconds (or ms), or an ISO string, as an aware UTC datetime; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            return None
+        if value > 1e11:  # milliseconds
+            value = value / 1000
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str) and value:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None
+
+
+_WINDOW_NAME = re.compile(r"five_hour|seven_day(?:_[a-z0-9]+)?")
+
+
+def is_window(name: Any) -> bool:
+    """`five_hour`, `seven_day` or `seven_day_<x>`: keys a source may add that are not
+    windows (`extra_usage`, `overage`, whatever comes next) are not taken for one."""
+    return isinstance(name, str) and _WINDOW_NAME.fullmatch(name) is not None
+
+
+def _sample(
+    at: datetime, window: Any, pct: Any, resets: Any, source: str, detail: str | None = None
+) -> LimitSample | None:
+    used = clean_pct(pct)
+    if not is_window(window) or used is None:
+        return None
+    return LimitSample(at, window, used, to_time(resets), source, detail)
+
+
+# -- statusline -------------------------------------------------------------------------
+
+
+def samples_from_statusline(payload: Mapping[str, Any], at: datetime) -> list[LimitSample]:
+    """`rate_limits` of a statusline payload (absent with API-key auth: no samples).
+
+    Two shapes: `{five_hour: {used_percentage, resets_at}, seven_day: {...}}`
+    (2.1.328), and newer `limits[]` rows `{kind: session|weekly_all|weekly_scoped,
+    percent, resets_at (ISO), scope{model{display_name}}}`. Both may come at once;
+    the first figure of a window wins.
+    """
+    limits = payload.get("rate_limits")
+    if not isinstance(limits, dict):
+        return []
+    found: dict[str, LimitSample] = {}
+    for window, value in limits.items():
+        if isinstance(value, dict):
+            pct, resets = value.get("used_percentage"), value.get("resets_at")
+            s = _sample(at, window, pct, resets, STATUSLINE)
+            if s is not None:
+                found.setdefault(window, s)
+    rows = limits.get("limits")
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        window = _limits_row_window(row)
+        s = _sample(at, window, row.get("percent"), row.get("resets_at"), STATUSLINE)
+        if s is not None and window is not None:
+            found.setdefault(window, s)
+    return list(found.values())
+
+
+def _limits_row_window(row: Mapping[str, Any]) -> str | None:
+    kind = row.get("kind")
+    if kind == "session":
+        return FIVE_HOUR
+    if kind == "weekly_all":
+        return SEVEN_DAY
+    if kind == "weekly_scoped":
+        scope = row.get("scope")
+        model = scope.get("model") if isinstance(scope, dict) else None
+        name = model.get("display_name") if isinstance(model, dict) else None
+        return scoped_window(name) if isinstance(name, str) and name else None
+    return None
+
+
+# -- headless stream-json ---------------------------------------------------------------
+
+
+def samples_from_stream_json_line(
+    obj: Mapping[str, Any], at: datetime | None = None
+) -> list[LimitSample]:
+    """Limit samples in one stream-json line of `claude -p` (most lines have none).
+
+    `rate_limit_event` (2.1.328): `rate_limit_info {status, resetsAt, rateLimitType,
+    utilization?, unifiedWindows{five_hour{utilization, resetsAt, status}, seven_day}}`,
+    utilization a 0-1 fraction. A `rejected` window without a utilization is full.
+    A `result` that failed with a 429 and a limit text gives that text's sample.
+    """
+    at = at or datetime.now(UTC)
+    kind = obj.get("type")
+    if kind == "result" and obj.get("is_error") and obj.get("api_error_status") == 429:
+        text = obj.get("result")
+        return samples_from_limit_text(text, at) if isinstance(text, str) else []
+    info = obj.get("rate_limit_info")
+    if kind != "rate_limit_event" or not isinstance(info, dict):
+        return []
+    found: dict[str, LimitSample] = {}
+    unified = info.get("unifiedWindows")
+    for window, value in unified.items() if isinstance(unified, dict) else []:
+        if isinstance(value, dict):
+            s = _from_info(at, window, value, "unifiedWindows")
+            if s is not None:
+                found[window] = s
+    window = info.get("rateLimitType")
+    if is_window(window) and window not in found:
+        s = _from_info(at, window, info, f"status {info.get('status')}")
+        if s is not None:
+            found[window] = s
+    return list(found.values())
+
+
+def _from_info(
+    at: datetime, window: str, value: Mapping[str, Any], detail: str
+) -> LimitSample | None:
+    util = value.get("utilization")
+    if isinstance(util, (int, float)) and not isinstance(util, bool):
+        pct: Any = util * 100
+    elif value.get("status") == "rejected":
+        pct = 100.0
+    else:
+        return None  # allowed, no figure: nothing learned
+    return _sample(at, window, pct, value.get("resetsAt"), HEADLESS, detail)
+
+
+# -- limit texts ------------------------------------------------------------------------
+
+
+def samples_from_limit_text(text: str, at: datetime) -> list[LimitSample]:
+    """The limit message as a sample: its window is used up (100%) until its reset time.
+
+    An API-key 429 ("Request rejected (429)") names no window: nothing."""
+    window = limit_window(text)
+    if window is None:
+        return []
+    resets = parse_reset(text, at)
+    return [LimitSample(at, window, 100.0, resets, LIMIT_TEXT, text[:200])]
+
+
+# -- usage endpoint and .claude.json ----------------------------------------------------
+
+
+def samples_from_usage_body(
+    body: Mapping[str, Any], at: datetime, source: str = ENDPOINT, detail: str | None = None
+) -> list[LimitSample]:
+    """The usage endpoint's body: `{five_hour: {utilization: 22.0, resets_at: ISO}, ...}`.
+
+    Utilization is 0-100 here. A null window (e.g. no Opus week) gives nothing;
+    `extra_usage` is money, not a window."""
+    out: list[LimitSample] = []
+    for window, value in body.items():
+        if not isinstance(value, dict):
+            continue
+        s = _sample(at, window, value.get("utilization"), value.get("resets_at"), source, detail)
+        if s is not None:
+            out.append(s)
+    return out
+
+
+def samples_from_claude_json(data: Mapping[str, Any]) -> list[LimitSample]:
+    """`cachedUsageUtilization {fetchedAtMs, utilization{...}}` of `.claude.json`.
+
+    The figures are as old as `fetchedAtMs` (it can be days): that is their time.
+    Without it they cannot be placed in time and are ignored."""
+    cached = data.get("cachedUsageUtilization")
+    if not isinstance(cached, dict):
+        return []
+    fetched = cached.get("fetchedAtMs")
+    if isinstance(fetched, bool) or not isinstance(fetched, (int, float)) or fetched <= 0:
+        return []
+    at = to_time(fetched / 1000)
+    body = cached.get("utilization")
+    if at is None or not isinstance(body, dict):
+        return []
+    return samples_from_usage_body(body, at, CLAUDE_JSON, f"fetchedAtMs {int(fetched)}")
+
+
+# -- the figure to believe, burn rate, projection, estimate -----------------------------
+
+
+def is_current(sample: LimitSample, now: datetime) -> bool:
+    """A figure whose window has not reset since. Without a reset time it holds for at
+    most one window length (a limit text whose time could not be read, say)."""
+    if sample.resets_at is not None:
+        return sample.resets_at > now
+    return (now - sample.ts).total_seconds() < window_seconds(sample.window)
+
+
+def freshest(samples: Iterable[LimitSample]) -> LimitSample | None:
+    """The latest official figure; at equal times a full limit text loses to a number."""
+    best: LimitSample | None = None
+    for s in samples:
+        if s.source == ESTIMATE:
+            continue
+        if best is None or (s.ts, s.source != LIMIT_TEXT) > (best.ts, best.source != LIMIT_TEXT):
+            best = s
+    return best
+
+
+@dataclass(frozen=True)
+class Point:
+    ts: datetime
+    used_pct: float
+
+
+def burn_rate(points: Sequence[Point], now: datetime, span_s: float = 3600) -> float | None:
+    """Percent per hour over the last `span_s`: the least-squares slope of the points
+    after the window's last reset (a drop of more than 5 points). None with fewer than
+    three points or less than five minutes of them."""
+    recent = sorted((p for p in points if (now - p.ts).total_seconds() <= span_s), key=_ts)
+    start = 0
+    for i in range(1, len(recent)):
+        if recent[i].used_pct < recent[i - 1].used_pct - 5:
+            start = i
+    recent = recent[start:]
+    if len(recent) < 3 or (recent[-1].ts - recent[0].ts).total_seconds() < 300:
+        return None
+    t0 = recent[0].ts
+    xs = [(p.ts - t0).total_seconds() / 3600 for p in recent]
+    ys = [p.used_pct for p in recent]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    if var == 0:
+        return None
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def _ts(p: Point) -> datetime:
+    return p.ts
+
+
+@dataclass(frozen=True)
+class Projection:
+    at_reset_pct: float | None
+    limit_at: datetime | None  # when 100% is reached before the reset, at this burn rate
+
+
+def project(
+    used_pct: float, burn_per_hour: float | None, now: datetime, resets_at: datetime | None
+) -> Projection:
+    """Use at the reset time if the burn rate holds, and when it would reach 100% first."""
+    if burn_per_hour is None or resets_at is None or resets_at <= now:
+        return Projection(None, None)
+    hours = (resets_at - now).total_seconds() / 3600
+    at_reset = used_pct + max(0.0, burn_per_hour) * hours
+    limit_at = None
+    if burn_per_hour > 0 and used_pct < 100 <= at_reset:
+        limit_at = now + timedelta(hours=(100 - used_pct) / burn_per_hour)
+    return Projection(round(at_reset, 2), limit_at)
+
+
+# Rough weighted-token capacities of a full window per plan, only until one
+# official figure calibrates the real ratio (see `calibrate`).
+PLAN_FIVE_HOUR = {"pro": 1_000_000, "max5": 5_000_000, "max20": 20_000_000}
+SEVEN_DAY_PER_FIVE_HOUR = 12
+
+
+def default_capacity(window: str, plan: str, five_hour: int = 0, seven_day: int = 0) -> float:
+    """The configured capacity, else the plan's rough one (weekly: 12 five-hour windows)."""
+    base = float(five_hour or PLAN_FIVE_HOUR.get(plan, PLAN_FIVE_HOUR["pro"]))
+    if window == FIVE_HOUR:
+        return base
+    return float(seven_day or base * SEVEN_DAY_PER_FIVE_HOUR)
+
+
+def calibrate(tokens_in_window: float, used_pct: float) -> float | None:
+    """Capacity in weighted tokens learned from one official figure: the local tokens of
+    its window up to its time, over its share. Plan usage is shared with claude.ai, so
+    local tokens undercount it and the capacity comes out low: estimates err high,
+    which is the safe side for spending spare capacity. None below 2% (too noisy)."""
+    if used_pct < 2 or tokens_in_window <= 0:
+        return None
+    return tokens_in_window / (used_pct / 100)
+
+
+def estimate(
+    window: str,
+    now: datetime,
+    anchor: LimitSample | None,
+    tokens_since_anchor: float,
+    capacity: float,
+    window_start: datetime | None = None,
+    tokens_since_start: float = 0.0,
+) -> LimitSample:
+    """Used % from local tokens, labelled `estimate`.
+
+    With an official figure whose window has not reset (`anchor`): that figure
+    plus the tokens used since, over the capacity. Without one: the tokens since
+    the window opened (`window_start`, the first use after the last reset) over
+    the capacity, resetting a window's length after it opened."""
+    if anchor is not None and is_current(anchor, now):
+        pct = anchor.used_pct + tokens_since_anchor / capacity * 100
+        detail = f"{anchor.source} figure of {anchor.ts.isoformat()} + local tokens"
+        pct = round(min(pct, 100.0), 2)
+        return LimitSample(now, window, pct, anchor.resets_at, ESTIMATE, detail)
+    resets = window_start + timedelta(seconds=window_seconds(window)) if window_start else None
+    pct = tokens_since_start / capacity * 100 if window_start else 0.0
+    return LimitSample(now, window, round(min(pct, 100.0), 2), resets, ESTIMATE, "local tokens")

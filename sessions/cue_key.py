@@ -1,0 +1,54 @@
+"""`podium key next`: what the next key (Alt-Space) runs inside tmux.
+
+tmux runs it through `run-shell` on every press, so it must start fast: it is
+dispatched by `tui.entry` before click, pydantic or libtmux are imported, and
+talks to the engine with the stdlib client. It never starts an engine (a key
+press should not spawn daemons), prints nothing (tmux would show output in a
+pane's view mode) and always exits 0 (tmux would show a failure as an error);
+what a person should know goes to tmux's message line instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+
+def _tell(text: str) -> None:
+    """Show `text` in the tmux client that pressed the key, or on stderr outside tmux."""
+    # tmux gives run-shell's command TMUX=<socket path>,<pid>,<session>: the
+    # server the key was pressed on, which is where the message belongs.
+    socket = os.environ.get("TMUX", "").split(",")[0]
+    tmux = shutil.which("tmux")
+    if not socket or tmux is None:
+        print(text, file=sys.stderr)
+        return
+    # display-message expands formats: `##` keeps a `#` in a name literal.
+    message = text.replace("#", "##")
+    if message.endswith(";"):
+        message = message[:-1] + "\\;"
+    subprocess.run([tmux, "-S", socket, "display-message", message], check=False)
+
+
+def run_key(args: list[str]) -> int:
+    if args != ["next"]:
+        print("usage: podium key next", file=sys.stderr)
+        return 2
+    from collectors.paths import Paths
+    from sessions.client import EngineClient
+    from sessions.engine.protocol import ApiError
+
+    try:
+        with EngineClient(Paths.from_env(), timeout=10) as client:
+            result = client.call("attention.next")
+    except ApiError as exc:
+        _tell(f"podium: {exc.message}")
+        return 0
+    except Exception as exc:  # no engine, or it went away: say so, never a traceback
+        _tell(f"podium: no engine answers ({exc.__class__.__name__}); run `podium engine start`")
+        return 0
+    if result.get("session") is None:
+        _tell("podium: nobody is waiting for you")
+    return 0

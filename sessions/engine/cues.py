@@ -1,0 +1,177 @@
+"""The engine's side of the cues: when to update tmux, when to alert.
+
+`EngineCues` listens to the engine's own events (`EventBus.listen`):
+`session`, `session_removed` and `tmux` make it bring podium's tmux server up
+to date (at most once per REFRESH_DELAY, only the commands whose value
+changed, in a worker thread); `attention` (an item opened, once per
+transition) offers an alert to the storm guard. Everything here runs on the
+event loop thread; the worker threads only return values. A tmux failure is
+logged and never reaches state tracking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sessions.claude_settings import podium_command
+from sessions.cues import (
+    Alert,
+    AlertGate,
+    Key,
+    SessionCue,
+    apply,
+    deliver,
+    desired_state,
+    server_commands,
+)
+
+if TYPE_CHECKING:
+    from sessions.engine.core import Engine
+
+log = logging.getLogger("podium.engine")
+# Changes closer together than this reach tmux as one update.
+REFRESH_DELAY = 0.1
+
+
+class EngineCues:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.cfg = engine.settings.cues
+        self.gate = AlertGate(
+            coalesce_s=self.cfg.coalesce_s,
+            session_quiet_s=self.cfg.session_quiet_s,
+            per_minute=self.cfg.alerts_per_minute,
+        )
+        # Marks a tmux server as set up by this engine (and so by this config).
+        self.token = f"{os.getpid()}:{engine.started_at:.3f}"
+        self.alerts_sent = 0
+        self._applied: dict[Key, list[str]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._alert_timer: asyncio.TimerHandle | None = None
+        self._running = False
+        self._again = False
+        self._check = True
+        self._last_failed: list[list[str]] = []
+
+    def on_event(self, event: str, data: dict[str, Any]) -> None:
+        if event in ("session", "session_removed"):
+            self.request_refresh()
+        elif event == "tmux":
+            # The server came or went: look at it even if no session changed.
+            self.request_refresh(check=True)
+        elif event == "attention":
+            self._offer(data)
+
+    # -- keeping tmux up to date -----------------------------------------------------
+    def request_refresh(self, *, check: bool = False) -> None:
+        self._check = self._check or check
+        if self._running:
+            self._again = True
+            return
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._timer = loop.call_later(REFRESH_DELAY, self._start)
+
+    def _start(self) -> None:
+        self._timer = None
+        self._running = True
+        self.engine.spawn(self._refresh(), "cues-refresh")
+
+    def _setup(self, old_keys: list[str]) -> list[list[str]]:
+        paths = self.engine.paths
+        return server_commands(
+            self.cfg,
+            tower_window=self.engine.settings.ui.tower_window,
+            podium=podium_command(),
+            env={"PODIUM_DATA_DIR": str(paths.data), "PODIUM_RUNTIME_DIR": str(paths.runtime)},
+            token=self.token,
+            old_keys=old_keys,
+        )
+
+    async def _refresh(self) -> None:
+        try:
+            records = self.engine.registry.listed()
+            sessions = [
+                SessionCue(n, rec.name, rec.state, rec.pane_id)
+                for n, rec in enumerate(records, start=1)
+            ]
+            desired = desired_state(sessions, self.cfg)
+            check, self._check = self._check, False
+            if not check and all(self._applied.get(k) == v for k, v in desired.items()):
+                return
+            result = await self.engine.blocking(
+                apply, self.engine.tmux, self.token, self._setup, desired, dict(self._applied)
+            )
+            self._applied = result.state
+            if result.set_up:
+                log.info("cues: set up tmux server %r", self.engine.tmux.socket)
+            if result.failed and result.failed != self._last_failed:
+                log.warning(
+                    "cues: %d tmux command(s) failed, first: %s",
+                    len(result.failed),
+                    " ".join(result.failed[0]),
+                )
+            self._last_failed = result.failed
+        except Exception:
+            log.exception("cues: updating tmux failed")
+        finally:
+            self._running = False
+            if self._again:
+                self._again = False
+                self.request_refresh()
+
+    # -- alerts ------------------------------------------------------------------------
+    def _offer(self, data: dict[str, Any]) -> None:
+        cfg = self.cfg
+        if not (cfg.bell or cfg.message or cfg.notify != "off"):
+            return
+        try:
+            opened = datetime.fromisoformat(str(data["opened_at"]))
+            name, kind = str(data["session"]), str(data["kind"])
+        except (KeyError, ValueError):
+            log.warning("cues: attention event without its item: %r", data)
+            return
+        if (datetime.now(UTC) - opened).total_seconds() > cfg.stale_s:
+            # Learnt late (hooks spooled while no engine ran): news, not an alarm.
+            return
+        # The event's "id" is the item's; the storm guard counts per session.
+        rec = self.engine.registry.by_name(name)
+        if rec is not None and self.gate.offer(rec.id, name, kind):
+            self._schedule_alert()
+
+    def _schedule_alert(self) -> None:
+        due = self.gate.next_due()
+        if due is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # an engine driven without its loop (unit tests): no alerts
+        if self._alert_timer is not None:
+            self._alert_timer.cancel()
+        self._alert_timer = loop.call_later(max(0.0, due - time.monotonic()), self._fire)
+
+    def _fire(self) -> None:
+        self._alert_timer = None
+        attention = self.engine.attention
+        alert = self.gate.take(lambda sid: attention.open_item(sid) is not None)
+        if alert is not None:
+            self.alerts_sent += 1
+            self.engine.spawn(self._deliver(alert), "cues-alert")
+        self._schedule_alert()  # what the rate limit held back goes out later, as one
+
+    async def _deliver(self, alert: Alert) -> None:
+        try:
+            done = await self.engine.blocking(deliver, self.engine.tmux, alert, self.cfg)
+        except Exception:
+            log.exception("cues: alert %r failed", alert.body)
+            return
+        log.info("cue: %s (%s)", alert.body, ", ".join(done) or "nobody attached, no notifier")

@@ -1,0 +1,240 @@
+"""Watching panes between hooks: screens, processes, and how often to look.
+
+Each sweep the engine hands the live sessions (with their `list-panes` line)
+to `PaneWatch.look`, which returns `Sighting`s: what a screen profile or the
+process tree says now. The engine turns them into changes with the pure rules
+of `sessions.state` against the session's state at that moment.
+
+What it costs is the point of this module:
+- `capture-pane` runs only for sessions whose agent has a profile that is in
+  use (claude/sim only without working hooks) and whose window showed output
+  since the last capture, all in one tmux call. tmux's `#{window_activity}` is
+  a time in whole seconds, updated on any output whether or not
+  `monitor-activity` is on (checked on tmux 3.3a), and shared by the panes of
+  a window: a pane is captured again while its window's last output is not
+  older than the second of the last capture.
+- a screen whose tail is unchanged (hash) is not matched again, and a screen's
+  verdict is reported only when the tail changed.
+- the process tree is sampled (one pass, in a worker thread) only for panes
+  whose last screen matched no rule and whose profile asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sessions.activity import ActivityMeter
+from sessions.agents import HOOKED_AGENTS
+from sessions.profiles import Observation, Profile, build_profiles
+from sessions.registry import SessionRecord
+from sessions.state import Change, State, from_process, from_screen
+from sessions.tmux import PaneInfo
+
+if TYPE_CHECKING:
+    from sessions.engine.core import Engine
+
+log = logging.getLogger("podium.engine")
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What one pane showed this sweep: a screen verdict, or process activity."""
+
+    session_id: str
+    screen: Observation | None = None
+    busy: bool | None = None
+    quiet: State = State.WAITING
+
+    def change(self, current: State) -> Change | None:
+        if self.screen is not None:
+            return from_screen(current, self.screen.state, self.screen.detail)
+        if self.busy is not None:
+            return from_process(current, busy=self.busy, quiet=self.quiet)
+        return None
+
+
+@dataclass
+class _Seen:
+    """What the watch remembers of one session's pane between sweeps."""
+
+    activity: int = -1  # #{window_activity} at the last capture
+    captured_at: float = 0.0  # wall-clock time the last capture started
+    digest: int | None = None  # hash of the last screen tail
+    matched: bool = False  # the last screen matched a rule (no process sampling)
+
+
+@dataclass
+class WatchStats:
+    sweeps: int = 0
+    capture_calls: int = 0  # tmux invocations
+    screens: int = 0  # panes captured
+    process_samples: int = 0
+    last_captures: int = 0  # panes captured by the latest sweep
+    interval: float = 0.0  # the sweep loop's current gap
+
+    def to_json(self) -> dict[str, float | int]:
+        return {
+            "sweeps": self.sweeps,
+            "capture_calls": self.capture_calls,
+            "screens_captured": self.screens,
+            "process_samples": self.process_samples,
+            "last_sweep_captures": self.last_captures,
+            "sweep_interval": round(self.interval, 3),
+        }
+
+
+class PaneWatch:
+    """Screens and processes of the live panes. Used on the loop thread only."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.profiles: dict[str, Profile] = build_profiles(engine.settings.profiles)
+        self.meter = ActivityMeter()
+        self.stats = WatchStats()
+        self._seen: dict[str, _Seen] = {}
+        self._last_hook: dict[str, float] = {}  # session id -> epoch s of its last hook event
+        self._looked_up: set[str] = set()  # sessions whose hook history was read from the db
+        self._heard = False
+
+    # -- hooks --------------------------------------------------------------------
+    def hook_seen(self, session_id: str, at: float | None = None) -> None:
+        """A hook event of `session_id` arrived: its hooks work, and something moves."""
+        self._last_hook[session_id] = at or time.time()
+        self._heard = True
+
+    def take_heard(self) -> bool:
+        """Whether a hook event arrived since the last call (resets the sweep backoff)."""
+        heard, self._heard = self._heard, False
+        return heard
+
+    def _hooks_work(self, rec: SessionRecord, profile: Profile, now: float) -> bool:
+        """True while podium's hooks speak (or may still) for this session.
+
+        A session launched without podium's settings file has none. One with it
+        gets `hooks_silent_after` seconds for a first event; after that without
+        any, its screen is read. A restarted engine looks the history up once.
+        """
+        if rec.agent not in HOOKED_AGENTS:
+            return False
+        if not rec.settings_path:
+            return False
+        if rec.id in self._last_hook:
+            return True
+        if profile.hooks_silent_after is None:
+            return True
+        if now - rec.created_at.timestamp() < profile.hooks_silent_after:
+            return True
+        if rec.id not in self._looked_up:
+            self._looked_up.add(rec.id)
+            row = self.engine.conn.execute(
+                "SELECT max(ts) FROM hook_events WHERE session_id = ?", [rec.id]
+            ).fetchone()
+            if row and row[0] is not None:
+                self._last_hook[rec.id] = row[0].timestamp()
+                return True
+            wait = profile.hooks_silent_after
+            log.info("%s: no hook event within %.0fs; reading its screen", rec.name, wait)
+        return False
+
+    # -- one sweep ----------------------------------------------------------------
+    async def look(self, live: list[tuple[SessionRecord, PaneInfo]]) -> tuple[list[Sighting], bool]:
+        """Sightings for the live panes, and whether a watched screen changed or a tree worked."""
+        self.stats.sweeps += 1
+        now = time.time()
+        watched: list[tuple[SessionRecord, PaneInfo, Profile, _Seen]] = []
+        for rec, pane in live:
+            profile = self.profiles.get(rec.agent)
+            if profile is None or self._hooks_work(rec, profile, now):
+                continue
+            seen = self._seen.get(rec.id) or _Seen()
+            watched.append((rec, pane, profile, seen))
+        self._seen = {rec.id: seen for rec, _, _, seen in watched}
+
+        due = [(rec, pane, p, seen) for rec, pane, p, seen in watched if _due(seen, pane, now)]
+        screens: dict[str, str] = {}
+        if due:
+            started = time.time()
+            self.stats.capture_calls += 1
+            screens = await self.engine.blocking(
+                self.engine.tmux.capture_screens, [pane.pane_id for _, pane, _, _ in due]
+            )
+            for _, pane, _, seen in due:
+                seen.activity, seen.captured_at = pane.window_activity, started
+        self.stats.screens += len(screens)
+        self.stats.last_captures = len(screens)
+
+        sightings: list[Sighting] = []
+        lively = False
+        for rec, pane, profile, seen in due:
+            text = screens.get(pane.pane_id)
+            if text is None:
+                continue
+            tail = profile.tail(text)
+            digest = hash(tail)
+            if digest == seen.digest:
+                continue
+            seen.digest = digest
+            lively = True  # typing or output: a state change may be near
+            observation = profile.observe(tail)
+            seen.matched = observation is not None
+            if observation is not None:
+                sightings.append(Sighting(rec.id, screen=observation))
+
+        pending = [
+            (rec, pane, profile)
+            for rec, pane, profile, seen in watched
+            if profile.process and not seen.matched and pane.pid
+        ]
+        if pending:
+            self.stats.process_samples += 1
+            activity = await self.engine.blocking(
+                self.meter.sample, [pane.pid for _, pane, _ in pending]
+            )
+            threshold = self.engine.settings.engine.busy_cpu
+            for rec, pane, profile in pending:
+                act = activity.get(pane.pid or 0)
+                busy = act.busy(threshold, children_busy=profile.children_busy) if act else None
+                if busy is None:
+                    continue
+                lively = lively or busy
+                sightings.append(Sighting(rec.id, busy=busy, quiet=profile.quiet))
+        return sightings, lively
+
+
+def _due(seen: _Seen, pane: PaneInfo, now: float) -> bool:
+    """Whether the pane may have changed since its last capture."""
+    if pane.window_activity != seen.activity:
+        return True
+    # `window_activity` counts whole seconds: output later in the same second as the last
+    # capture leaves it unchanged, so look once more until a capture postdates that second.
+    return seen.captured_at < pane.window_activity + 1
+
+
+class Backoff:
+    """The gap between two sweeps: the base while anything moves, growing while all is quiet.
+
+    Why the cap on quiet is not tighter: a screen-only agent is seen within about one
+    base interval (1 s) of a change while anything is busy or starting, which keeps the
+    1.5 s target; once every session is quiet (waiting, idle, asking), the gap grows to
+    `maximum` (5 s), so twenty quiet sessions cost a `list-panes` every few seconds. The
+    price is that a quiet screen-only agent that a person wakes by typing straight into
+    its pane is noticed up to `maximum` late; anything sent through podium wakes the sweep
+    at once, and every spool event or state change resets the gap.
+    """
+
+    def __init__(self, base: float, maximum: float, factor: float) -> None:
+        self.base = base
+        self.maximum = max(base, maximum)
+        self.factor = factor
+        self.interval = base
+
+    def next(self, lively: bool) -> float:
+        """The gap before the next sweep, after one that found `lively` (or not)."""
+        if lively:
+            self.interval = self.base
+        else:
+            self.interval = min(self.maximum, self.interval * self.factor)
+        return self.interval
