@@ -26,8 +26,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--sweep-max", type=float, help="engine.sweep_max_interval (default: the config's)"
+    )
     args = parser.parse_args()
-    with bench_podium(PODIUM_SIM_SPEED="20") as podium:
+    extra = {"PODIUM_ENGINE__SWEEP_MAX_INTERVAL": str(args.sweep_max)} if args.sweep_max else {}
+    with bench_podium(PODIUM_SIM_SPEED="20", **extra) as podium:
         for n in range(args.sessions):
             if n % 2:
                 podium.run("new", "--agent", "shell", "--name", f"shell-{n}")
@@ -51,12 +55,14 @@ def main() -> None:
         time.sleep(args.seconds)
         e1, s1, t1 = cpu_seconds(engine), cpu_seconds(server), time.monotonic()
         rss = engine.memory_info().rss / 2**20
+        watch = podium.json("engine", "status")["watch"]
     wall = t1 - t0
     print(
         f"engine: {100 * (e1 - e0) / wall:.2f}% of one core over {wall:.0f} s "
         f"(target ≤ 2%), RSS {rss:.0f} MiB"
     )
     print(f"tmux server: {100 * (s1 - s0) / wall:.2f}% of one core")
+    print(f"sweep: {watch}")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ class EngineSettings(_Section):
     sweep_interval: float = Field(default=1.0, gt=0.05, le=60)
     """Seconds between two tmux sweeps (one `list-panes -a`) while something moves."""
 
-    sweep_max_interval: float = Field(default=5.0, gt=0.05, le=300)
+    sweep_max_interval: float = Field(default=1.5, gt=0.05, le=300)
     """Longest gap between two sweeps once nothing moves (no session busy or starting).
     A screen-only agent that a person wakes by typing into its pane directly can be seen
     this late; commands through podium wake the sweep at once."""
@@ -130,7 +130,8 @@ class ProfileSettings(_Section):
 
 class UiSettings(_Section):
     stage_size: int = Field(default=3, ge=1, le=9)
-    """How many agent panes stand side by side next to the control tower."""
+    """How many agent panes stand side by side next to the control tower (`podium up`); a
+    window too narrow for them all to have 12 columns shows fewer."""
 
     theme: str = "podium-dark"
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""

@@ -99,59 +99,80 @@ def read_lines(path: Path, cursor: Cursor) -> Iterator[bytes]:
             pending = data[start:]
 
 
+_State = tuple[int, int, int, str]  # inode, size, offset, fingerprint
+
+
+def _state(cursor: Cursor) -> _State:
+    return (cursor.inode, cursor.size, cursor.offset, cursor.fingerprint)
+
+
 class CursorStore:
-    """Cursors kept in the `file_offsets` table."""
+    """Cursors kept in the `file_offsets` table, read through an in-memory copy.
+
+    Files are polled often (every spool event and sweep) and a DuckDB lookup
+    costs milliseconds: reads come from memory, each change is written through.
+    One store per connection, used from one thread. (The spool's store and the
+    transcript ingest's each write their own files' rows.)
+    """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
+        self._known: dict[str, _State] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the table again: after a rolled-back transaction, memory is ahead of it."""
+        rows = self.conn.execute(
+            "SELECT path, inode, size, offset_, fingerprint FROM file_offsets"
+        ).fetchall()
+        self._known = {
+            str(row[0]): (int(row[1]), int(row[2]), int(row[3]), row[4] or "") for row in rows
+        }
 
     def get(self, path: Path) -> Cursor:
-        row = self.conn.execute(
-            "SELECT inode, size, offset_, fingerprint FROM file_offsets WHERE path = ?",
-            [str(path)],
-        ).fetchone()
-        if row is None:
+        known = self._known.get(str(path))
+        if known is None:
             return Cursor(str(path))
-        return Cursor(str(path), int(row[0]), int(row[1]), int(row[2]), row[3] or "")
+        return Cursor(str(path), *known)
 
     def under(self, folder: Path | str) -> dict[str, Cursor]:
-        """Every cursor of a file below `folder`, in one query (a pass over thousands of
-        transcripts must not ask once per file)."""
+        """Every cursor of a file below `folder`."""
         prefix = os.path.join(str(folder), "")
-        rows = self.conn.execute(
-            "SELECT path, inode, size, offset_, fingerprint FROM file_offsets "
-            "WHERE starts_with(path, ?)",
-            [prefix],
-        ).fetchall()
-        return {r[0]: Cursor(r[0], int(r[1]), int(r[2]), int(r[3]), r[4] or "") for r in rows}
+        return {p: Cursor(p, *k) for p, k in self._known.items() if p.startswith(prefix)}
 
     def put(self, cursor: Cursor) -> None:
         self.put_many([cursor])
 
     def put_many(self, cursors: list[Cursor]) -> None:
-        """Save many cursors in one statement (DuckDB's executemany runs one statement
-        per row: thousands of transcripts would take seconds)."""
-        if not cursors:
+        """Save the changed ones in one statement (DuckDB's executemany runs one
+        statement per row: thousands of transcripts would take seconds)."""
+        changed = [c for c in cursors if self._known.get(c.path) != _state(c)]
+        if not changed:
             return
         self.conn.execute(
             "INSERT OR REPLACE INTO file_offsets (path, inode, size, offset_, updated, "
             "fingerprint) SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), "
             "unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?::TIMESTAMPTZ, unnest(?::VARCHAR[])",
             [
-                [c.path for c in cursors],
-                [c.inode for c in cursors],
-                [c.size for c in cursors],
-                [c.offset for c in cursors],
+                [c.path for c in changed],
+                [c.inode for c in changed],
+                [c.size for c in changed],
+                [c.offset for c in changed],
                 datetime.now(UTC),
-                [c.fingerprint for c in cursors],
+                [c.fingerprint for c in changed],
             ],
         )
+        for c in changed:
+            self._known[c.path] = _state(c)
 
     def forget(self, path: Path | str) -> None:
-        self.conn.execute("DELETE FROM file_offsets WHERE path = ?", [str(path)])
+        self.forget_many([str(path)])
 
     def forget_many(self, paths: list[str]) -> None:
-        if paths:
-            self.conn.execute(
-                "DELETE FROM file_offsets WHERE path IN (SELECT unnest(?::VARCHAR[]))", [paths]
-            )
+        if not paths:
+            return
+        self.conn.execute(
+            "DELETE FROM file_offsets WHERE path IN (SELECT unnest(?::VARCHAR[]))", [paths]
+        )
+        for path in paths:
+            self._known.pop(path, None)

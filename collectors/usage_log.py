@@ -453,6 +453,7 @@ class UsageLog:
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
                     self.conn.execute("ROLLBACK")
+                    self.cursors.reload()  # the cursors it held in memory were not saved
                 raise
         except duckdb.Error as exc:
             raise IngestError(f"cannot write the usage log: {exc}") from None

@@ -7,13 +7,18 @@ and `podium demo --stop` removes every trace.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from collectors.paths import Paths, ensure_private_dir
+from sessions.retry import wait_for
+from sessions.tmux import Tmux, TmuxError
 
 DEMO_SOCKET = "podium-demo"
 
@@ -28,6 +33,8 @@ DEMO_SESSIONS = (
 @dataclass(frozen=True)
 class DemoPlace:
     root: Path
+    # Tests set `PODIUM_DEMO_SOCKET` (and TMPDIR) so as not to meet a person's own demo.
+    socket: str = DEMO_SOCKET
 
     @property
     def data(self) -> Path:
@@ -49,7 +56,7 @@ class DemoPlace:
         """Environment overrides that point every podium path into the demo."""
         return {
             "PODIUM_DATA_DIR": str(self.data),
-            "PODIUM_TMUX_SOCKET": DEMO_SOCKET,
+            "PODIUM_TMUX_SOCKET": self.socket,
             "PODIUM_CONFIG": str(self.config),
             "CLAUDE_CONFIG_DIR": str(self.claude),
         }
@@ -59,7 +66,10 @@ class DemoPlace:
 
 
 def demo_place() -> DemoPlace:
-    return DemoPlace(Path(tempfile.gettempdir()) / f"podium-demo-{os.getuid()}")
+    return DemoPlace(
+        Path(tempfile.gettempdir()) / f"podium-demo-{os.getuid()}",
+        os.environ.get("PODIUM_DEMO_SOCKET") or DEMO_SOCKET,
+    )
 
 
 def enter(place: DemoPlace) -> None:
@@ -84,6 +94,29 @@ def seed_usage(place: DemoPlace) -> None:
         seven_day_resets_in=2 * 86400 + 5 * 3600,
         data_dir=place.data,
     )
+
+
+def stop_tmux(tmux: Tmux, timeout: float = 5.0) -> None:
+    """Kill the demo's tmux server and wait for its panes' programs to end.
+
+    The stand-in agents report their end through their hooks, into the demo's
+    spool, as they go: removing the directory before they are gone would
+    leave a fresh spool file behind.
+    """
+    pids = [p.pid for p in tmux.list_panes() if p.pid]
+    with contextlib.suppress(TmuxError):  # already gone is fine
+        tmux.run("kill-server")
+
+    def gone() -> bool:
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    return False
+            except psutil.NoSuchProcess:
+                continue
+        return True
+
+    wait_for(gone, timeout, interval=0.05)
 
 
 def remove(place: DemoPlace) -> None:

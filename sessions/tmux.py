@@ -39,6 +39,13 @@ _PANE_FIELDS = (
     "pane_title",
     "session_activity",
     "@podium_session",
+    # Geometry and roles, for the stage (sessions/stage.py).
+    "pane_index",
+    "pane_left",
+    "pane_width",
+    "window_width",
+    "window_height",
+    "@podium_role",
 )
 # The pane option that names the podium session a pane belongs to: pane ids are
 # reused by a new tmux server, the tag is not.
@@ -87,6 +94,14 @@ class PaneInfo:
     # Last key a client typed into this tmux session (epoch s).
     session_activity: int = 0
     podium_session: str = ""
+    pane_index: int = 0
+    pane_left: int = 0
+    pane_width: int = 0
+    window_width: int = 0
+    window_height: int = 0
+    # "tower" for the control tower's pane, "stage" for the other panes of the
+    # stage window (a pane inherits its window's option), else empty.
+    role: str = ""
 
     @classmethod
     def parse(cls, line: str) -> PaneInfo:
@@ -114,6 +129,12 @@ class PaneInfo:
             title=f.get("pane_title", ""),
             session_activity=num("session_activity") or 0,
             podium_session=f.get("@podium_session", ""),
+            pane_index=num("pane_index") or 0,
+            pane_left=num("pane_left") or 0,
+            pane_width=num("pane_width") or 0,
+            window_width=num("window_width") or 0,
+            window_height=num("window_height") or 0,
+            role=f.get("@podium_role", ""),
         )
 
     @property

@@ -31,6 +31,7 @@ from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
+from sessions.engine.stage import StageKeeper
 from sessions.engine.transcripts import TranscriptIngest
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.watch import Backoff, PaneWatch
@@ -76,6 +77,7 @@ class Engine:
         self.conn = open_store(self.paths.db)
         self.registry = Registry(self.conn)
         self.attention = AttentionBook(self.conn)
+        self.stage = StageKeeper(self)
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
         self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
         self.transcripts = TranscriptIngest(self)
@@ -338,7 +340,9 @@ class Engine:
                 live.append((rec, pane))
         self._follow_limits()
         self._follow_focus(panes)
-        return await self._watch_panes(live) or moved
+        # The stage looks only when its window, size or panes changed; a move is lively.
+        staged = await self.stage.after_sweep(panes)
+        return await self._watch_panes(live) or moved or staged
 
     async def _watch_panes(self, live: list[tuple[SessionRecord, PaneInfo]]) -> bool:
         """Screen profiles and process activity of the live panes → state changes."""

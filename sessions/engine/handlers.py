@@ -41,8 +41,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def build_handlers(engine: Engine) -> dict[str, Any]:
+    from sessions.engine.stage import stage_handlers
+
     api = SessionApi(engine)
     return {
+        **stage_handlers(engine, api.focus),
         "ping": api.ping,
         "status": api.status,
         "shutdown": api.shutdown,
@@ -189,6 +192,7 @@ class SessionApi:
             e.registry.insert(rec)
         e.publish_session(rec)
         self._after_launch(rec, launched)
+        await e.stage.admit(rec)
         return e.session_json(rec)
 
     async def _launch(
@@ -303,7 +307,7 @@ class SessionApi:
                 prompt=params.get("prompt") or None,
                 resume_id=rec.claude_session_id,
             )
-            e.registry.restore(rec.id)
+            e.registry.restore(rec)
             rec.argv, rec.settings_path = launched.argv, launched.settings_path
             rec.tmux_session_id = launched.spawned.session_id
             rec.window_id, rec.pane_id = launched.spawned.window_id, launched.spawned.pane_id
@@ -323,6 +327,7 @@ class SessionApi:
                 rec, Change(State.STARTING, Source.USER, f"resume {rec.claude_session_id}")
             )
         self._after_launch(rec, launched)
+        await e.stage.admit(rec)
         return e.session_json(rec)
 
     @staticmethod
@@ -405,7 +410,9 @@ class SessionApi:
         if not pane or rec.state == State.LOST:
             raise ApiError("gone", f"session '{rec.name}' has no pane any more")
         try:
-            shown = await self.engine.blocking(self.engine.tmux.focus, pane)
+            # Through the stage: a parked session comes forward instead of the
+            # client leaving the tower's window for the session's own.
+            shown = await self.engine.stage.focus(rec)
         except PaneGone:
             self.engine.wake_sweeper()
             raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None

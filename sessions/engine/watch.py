@@ -216,13 +216,12 @@ def _due(seen: _Seen, pane: PaneInfo, now: float) -> bool:
 class Backoff:
     """The gap between two sweeps: the base while anything moves, growing while all is quiet.
 
-    Why the cap on quiet is not tighter: a screen-only agent is seen within about one
-    base interval (1 s) of a change while anything is busy or starting, which keeps the
-    1.5 s target; once every session is quiet (waiting, idle, asking), the gap grows to
-    `maximum` (5 s), so twenty quiet sessions cost a `list-panes` every few seconds. The
-    price is that a quiet screen-only agent that a person wakes by typing straight into
-    its pane is noticed up to `maximum` late; anything sent through podium wakes the sweep
-    at once, and every spool event or state change resets the gap.
+    Why the cap on quiet is low: a screen-only agent must be seen within 1.5 s of a
+    change, also when a person wakes a quiet one by typing straight into its pane, so
+    the gap grows only up to `maximum` (1.5 s by default) once every session is quiet.
+    A quiet sweep is cheap (its reads come from memory), so this costs little; anything
+    sent through podium wakes the sweep at once, and every spool event or state change
+    resets the gap.
     """
 
     def __init__(self, base: float, maximum: float, factor: float) -> None:

@@ -405,6 +405,24 @@ def test_a_full_disk_is_one_error_naming_the_file(db, claude, tmp_path, monkeypa
     assert totals(db)["messages"] == 3
 
 
+def test_a_failed_transaction_leaves_no_cursor_ahead_of_the_rows(db, claude, monkeypatch):
+    write(project(claude) / "s.jsonl", rec("m1", "r1", 1, 1))
+    log = UsageLog(db, workers=0)
+    real = log.cursors.put_many
+
+    def then_fail(cursors: Any) -> None:
+        real(cursors)  # in memory too
+        raise duckdb.IOException("disk I/O error: podium.duckdb.wal")
+
+    monkeypatch.setattr(log.cursors, "put_many", then_fail)
+    with pytest.raises(usage_log.IngestError, match=r"podium\.duckdb\.wal"):
+        log.ingest([claude])
+    monkeypatch.undo()
+    assert totals(db)["messages"] == 0
+    assert log.ingest([claude]).lines == 1  # the same log object reads it again
+    assert totals(db)["messages"] == 1
+
+
 # -- reading by byte offset -------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from tui.cli.common import CliFailure
 def cli(ctx: click.Context) -> None:
     """podium: conduct several coding agents from one terminal."""
     if ctx.invoked_subcommand is None:
-        from tui.cli.session_cmds import up
+        from tui.cli.stage_cmds import up
 
         ctx.invoke(up)
 
@@ -31,10 +31,19 @@ def _register() -> None:
         doctor_cmd,
         engine_cmds,
         session_cmds,
+        stage_cmds,
         usage_cmds,
     )
 
-    modules = (engine_cmds, session_cmds, attention_cmds, usage_cmds, doctor_cmd, demo_cmd)
+    modules = (
+        engine_cmds,
+        session_cmds,
+        stage_cmds,
+        attention_cmds,
+        usage_cmds,
+        doctor_cmd,
+        demo_cmd,
+    )
     for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -1,8 +1,9 @@
-"""`podium new|ls|send|attach|kill` and `podium up`."""
+"""`podium new|ls|send|attach|kill|resume`."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import click
 
 from sessions.agents import AGENTS
-from sessions.tmux import Tmux, TmuxError
+from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, age, duration, engine, print_json, settings, table
 
 
@@ -184,14 +185,25 @@ def resume(name: str, prompt: str | None, as_json: bool) -> None:
         )
 
 
-def _attach_to(target: str) -> None:
-    """Put the terminal on podium's tmux session at `target` (exec: we do not come back)."""
+def _attach_to(target: str, *, nested: bool = False) -> None:
+    """Put the terminal on podium's tmux session at `target` (exec: we do not come back).
+
+    Inside podium's own tmux this is a `switch-client`. Inside another tmux
+    server it refuses unless `nested`: tmux in tmux shares one prefix key and
+    shows two status lines, and tmux itself refuses it while $TMUX is set.
+    """
     tmux = Tmux(settings().tmux.socket)
     inside = os.environ.get("TMUX", "").split(",")[0]
     if inside and inside == tmux.socket_path():
         argv = tmux.switch_client_argv(target)
     elif not sys.stdin.isatty():
         raise CliFailure("attach needs a terminal; run it from an interactive shell")
+    elif inside and not nested:
+        command = shlex.join(["tmux", *tmux.attach_argv(target)[1:]])
+        raise CliFailure(
+            f"this terminal is inside another tmux, and podium has its own tmux server: "
+            f"run `{command}` from a terminal outside tmux, or add --nested to open it here"
+        )
     else:
         argv = tmux.attach_argv(target)
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
@@ -201,27 +213,12 @@ def _attach_to(target: str) -> None:
 
 @click.command("attach")
 @click.argument("name")
-def attach(name: str) -> None:
-    """Attach this terminal to session NAME's pane."""
+@click.option("--nested", is_flag=True, help="Attach even inside another tmux (tmux in tmux).")
+def attach(name: str, nested: bool) -> None:
+    """Attach this terminal to session NAME's pane (on the stage, if there is one)."""
     with engine() as client:
         rec = client.call("sessions.focus", name=name)
-    _attach_to(rec["pane_id"])
+    _attach_to(rec["pane_id"], nested=nested)
 
 
-@click.command("up")
-def up() -> None:
-    """Attach to podium's tmux session (the control tower grows here)."""
-    cfg = settings()
-    tmux = Tmux(cfg.tmux.socket)
-    with engine() as client:
-        sessions = client.call("sessions.list")
-    try:
-        present = tmux.has_session(cfg.tmux.session_name)
-    except TmuxError as exc:
-        raise CliFailure(str(exc)) from None
-    if not present or not sessions:
-        raise CliFailure("no sessions yet: start one with `podium new`, or try `podium demo`")
-    _attach_to(f"={cfg.tmux.session_name}")
-
-
-COMMANDS = [new, ls, send, kill, attach, up, resume]
+COMMANDS = [new, ls, send, kill, attach, resume]

@@ -1,0 +1,385 @@
+"""The engine's side of the stage: which sessions stand beside the tower, and when.
+
+`sessions.stage` knows the layout and the tmux moves; this keeper decides
+them. It reads the stage back from tmux before every decision (tmux holds the
+truth, so a restarted engine carries on), keeps when each session was last in
+front of the person (`stage_focus`), and serialises every stage change behind
+one lock: two moves at once would each act on a layout the other just changed.
+
+Moves:
+- bringing a parked session forward (`stage.show`, `sessions.focus`,
+  `attention.next`): into a free place, or in place of the staged session
+  least recently focused (one `swap-pane`: the layout stands);
+- a new session (`podium new`, `podium resume`) joins when there is room;
+- the sweep looks when the stage window, its size or its panes changed: a
+  window too narrow for all its sessions parks the least recently focused
+  (and takes them back when it widens), a staged pane that vanished (killed)
+  leaves its place to the parked session that needs the person most, and the
+  layout is set again if it is off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sessions import stage
+from sessions.attention import attention_order
+from sessions.engine.protocol import ApiError
+from sessions.state import FINAL_STATES, State
+from sessions.tmux import PaneInfo, TmuxError, TmuxMissing, TmuxServerGone
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from sessions.engine.core import Engine
+    from sessions.registry import SessionRecord
+
+log = logging.getLogger("podium.engine")
+_NEVER = datetime.min.replace(tzinfo=UTC)
+# The caller's own tmux must not leak into the tower's pane.
+_DROP_ENV = ("TMUX", "TMUX_PANE")
+
+
+def _api_error(exc: TmuxError) -> ApiError:
+    if isinstance(exc, TmuxMissing):
+        return ApiError("tmux_missing", f"{exc}; `podium doctor` says more")
+    if isinstance(exc, TmuxServerGone):
+        return ApiError("tmux_gone", f"{exc}: it was stopped or killed")
+    return ApiError("tmux", str(exc))
+
+
+class StageKeeper:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = asyncio.Lock()
+        rows = engine.conn.execute("SELECT session_id, focused_at FROM stage_focus").fetchall()
+        self._focused_at: dict[str, datetime] = {str(r[0]): r[1] for r in rows}
+        # Sessions a person had on screen at the last sweep.
+        self._on_screen: set[str] = set()
+        # The stage as the keeper last left or saw it (None: not looked yet, or none).
+        self._seen: stage.StageView | None = None
+        # Sessions parked because the window got too narrow, to bring back when it widens.
+        self._squeezed: list[str] = []
+
+    @property
+    def session_name(self) -> str:
+        return self.engine.settings.tmux.session_name
+
+    @property
+    def stage_size(self) -> int:
+        return self.engine.settings.ui.stage_size
+
+    def _read(self) -> stage.StageView:
+        return stage.read(self.engine.tmux, self.session_name)
+
+    # -- when each session was last in front of the person ---------------------------
+    def touch(self, session_id: str, at: datetime | None = None) -> None:
+        at = at or datetime.now(UTC)
+        self._focused_at[session_id] = at
+        self._store_focus(session_id, at)
+
+    def _store_focus(self, session_id: str, at: datetime) -> None:
+        self.engine.conn.execute(
+            "INSERT INTO stage_focus (session_id, focused_at) VALUES (?, ?) "
+            "ON CONFLICT (session_id) DO UPDATE SET focused_at = excluded.focused_at",
+            [session_id, at],
+        )
+
+    def _follow_focus(self, panes: list[PaneInfo]) -> None:
+        """Sessions on a person's screen are being looked at now. Stored when one comes
+        into view or leaves it, not every sweep: memory has the time in between."""
+        now = datetime.now(UTC)
+        on_screen = {p.podium_session for p in panes if p.focused and p.podium_session}
+        for sid in on_screen:
+            self._focused_at[sid] = now
+        for sid in on_screen ^ self._on_screen:
+            if sid in self._focused_at:
+                self._store_focus(sid, self._focused_at[sid])
+        self._on_screen = on_screen
+
+    def _lru_key(self, pane: PaneInfo) -> datetime:
+        return self._focused_at.get(pane.podium_session, _NEVER)
+
+    # -- what the API shows ----------------------------------------------------------------
+    def layout_json(self, view: stage.StageView) -> dict[str, Any]:
+        e = self.engine
+        names = {rec.id: rec.name for rec in e.registry.listed()}
+        parked_ids = {p.podium_session for p in view.parked}
+        ordered = attention_order([e.session_json(rec) for rec in e.registry.listed()])
+        return {
+            "window_id": view.window_id,
+            "tower_pane": view.tower.pane_id if view.tower else None,
+            "tower_alive": bool(view.tower and not view.tower.dead),
+            "staged": [names.get(p.podium_session, p.podium_session) for p in view.staged],
+            "parked": [s["name"] for s in ordered if s["id"] in parked_ids],
+            "capacity": stage.stage_capacity(view.width, self.stage_size) if view.exists else 0,
+            "stage_size": self.stage_size,
+            "width": view.width,
+            "height": view.height,
+        }
+
+    def _name(self, pane: PaneInfo) -> str:
+        rec = self.engine.registry.get(pane.podium_session)
+        return rec.name if rec else pane.podium_session
+
+    def _candidates(self, view: stage.StageView) -> list[str]:
+        """Parked sessions still running, the one needing the person most first."""
+        e = self.engine
+        parked = {p.podium_session for p in view.parked}
+        listed = [
+            e.session_json(rec)
+            for rec in e.registry.listed()
+            if rec.id in parked and State(rec.state) not in FINAL_STATES
+        ]
+        return [s["id"] for s in attention_order(listed)]
+
+    def _pane_of(self, view: stage.StageView, session_id: str) -> str | None:
+        return next((p.pane_id for p in view.parked if p.podium_session == session_id), None)
+
+    async def _changed(self, view: stage.StageView) -> None:
+        """After a move: remember the stage, follow the moved panes' windows, tell clients."""
+        e = self.engine
+        self._seen = view
+        windows = {p.pane_id: p.window_id for p in (*view.cells, *view.parked)}
+        for rec in e.registry.listed():
+            window = windows.get(rec.pane_id or "")
+            if window and window != rec.window_id:
+                rec.window_id = window
+                e.registry.update(rec.id, window_id=window)
+        e.bus.publish("stage", self.layout_json(view))
+
+    # -- moves -------------------------------------------------------------------------------
+    async def _bring(self, view: stage.StageView, pane: PaneInfo) -> stage.StageView:
+        """Put a parked pane on stage: in a free place, else in place of the staged
+        session least recently focused."""
+        e, tmux = self.engine, self.engine.tmux
+        staged = view.staged
+        if len(staged) < stage.stage_capacity(view.width, self.stage_size):
+            await e.blocking(stage.join, tmux, view, [pane.pane_id])
+            view = await e.blocking(stage.arrange, tmux, self.session_name)
+        else:
+            out = min(staged, key=self._lru_key)
+            log.info("stage: %s forward, %s parked", self._name(pane), self._name(out))
+            await e.blocking(stage.swap, tmux, pane.pane_id, out.pane_id, self._name(out))
+            view = await e.blocking(self._read)
+        if pane.podium_session in self._squeezed:
+            self._squeezed.remove(pane.podium_session)
+        return view
+
+    async def focus(self, rec: SessionRecord) -> bool:
+        """Focus a session's pane, bringing it on stage first when it is parked.
+
+        Without a stage window this is tmux's plain select + switch-client. True
+        when an attached client shows the pane.
+        """
+        e = self.engine
+        pane_id = rec.pane_id or ""
+        async with self._lock:
+            view = await e.blocking(self._read)
+            parked = next((p for p in view.parked if p.pane_id == pane_id), None)
+            if parked is not None:
+                view = await self._bring(view, parked)
+            if view.exists:
+                self.touch(rec.id)
+            shown = await e.blocking(e.tmux.focus, pane_id)
+            if parked is not None:
+                await self._changed(view)
+        return shown
+
+    async def admit(self, rec: SessionRecord) -> None:
+        """A session just started: on stage if there is room (else it stays parked)."""
+        e = self.engine
+        try:
+            async with self._lock:
+                view = await e.blocking(self._read)
+                pane = self._pane_of(view, rec.id)
+                cap = stage.stage_capacity(view.width, self.stage_size)
+                if not view.exists or pane is None or len(view.staged) >= cap:
+                    return
+                await e.blocking(stage.join, e.tmux, view, [pane])
+                view = await e.blocking(stage.arrange, e.tmux, self.session_name)
+                self.touch(rec.id)
+                await self._changed(view)
+        except TmuxError as exc:
+            log.warning("stage: cannot take %s on stage: %s", rec.name, exc)
+
+    async def after_sweep(self, panes: list[PaneInfo]) -> bool:
+        """Look at the stage when the sweep shows it changed (nothing to do otherwise).
+
+        True when it changed: the sweep keeps its pace (a move may call for another).
+        """
+        try:
+            self._follow_focus(panes)
+            view = stage.read_view(panes, self.session_name)
+            if not view.exists:
+                self._seen = None
+                return False
+            if self._seen is not None and view.key() == self._seen.key():
+                return False
+            if self._lock.locked():
+                return True  # a move is under way: the next sweep looks again
+            async with self._lock:
+                await self._reconcile()
+            return True
+        except TmuxError as exc:
+            log.warning("stage: %s", exc)
+        except Exception:  # the stage must never stop the sweep
+            log.exception("stage: looking at the stage failed")
+        return False
+
+    async def _reconcile(self) -> None:
+        e, tmux = self.engine, self.engine.tmux
+        before = self._seen
+        view = await e.blocking(self._read)
+        if not view.exists:
+            self._seen = None
+            return
+        cap = stage.stage_capacity(view.width, self.stage_size)
+        staged = view.staged
+        moved = False
+        if len(staged) > cap:
+            for pane in sorted(staged, key=self._lru_key)[: len(staged) - cap]:
+                log.info("stage: window %d columns wide, %s parked", view.width, self._name(pane))
+                await e.blocking(stage.park, tmux, pane.pane_id, self._name(pane))
+                self._squeezed.append(pane.podium_session)
+            moved = True
+        else:
+            free = cap - len(staged)
+            live = self._candidates(view)
+            back = [sid for sid in self._squeezed if sid in live][:free]
+            vanished = 0
+            if before is not None and before.window_id == view.window_id:
+                vanished = sum(1 for p in before.staged if p.podium_session not in view.tags)
+            fill = [sid for sid in live if sid not in back][: min(vanished, free - len(back))]
+            bring = [pane for sid in back + fill if (pane := self._pane_of(view, sid))]
+            if bring:
+                await e.blocking(stage.join, tmux, view, bring)
+                for sid in back + fill:
+                    self.touch(sid)
+                moved = True
+            parked = {p.podium_session for p in view.parked}
+            self._squeezed = [s for s in self._squeezed if s in parked and s not in back]
+        view = await e.blocking(stage.arrange, tmux, self.session_name)
+        if moved:
+            await self._changed(view)
+        else:
+            self._seen = view
+
+    # -- the API ---------------------------------------------------------------------------
+    async def api_layout(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The stage now: `{window_id, tower_pane, staged: [names left to right], parked}`."""
+        try:
+            view = await self.engine.blocking(self._read)
+        except TmuxError as exc:
+            raise _api_error(exc) from None
+        return self.layout_json(view)
+
+    async def api_up(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Make (or mend) the stage: tower on the left, free places filled, tower focused.
+
+        params: `tower` (argv of the control tower), `env` (the caller's
+        environment, for the tower), `cwd`, `size` ([columns, rows] of the
+        caller's terminal, for a tmux session made now).
+        """
+        e = self.engine
+        tower = params.get("tower")
+        if not (isinstance(tower, list) and tower and all(isinstance(a, str) for a in tower)):
+            raise ApiError("bad_request", "tower must be a non-empty argv list")
+        cwd = Path(str(params.get("cwd") or Path.home()))
+        if not cwd.is_dir():
+            cwd = Path.home()
+        size = _size(params.get("size"))
+        env = self._tower_env(params.get("env"), str(cwd))
+
+        def launch() -> list[str]:
+            return self._launch_argv(tower, env, str(cwd))
+
+        try:
+            async with self._lock:
+                view = await e.blocking(
+                    stage.ensure,
+                    e.tmux,
+                    self.session_name,
+                    launch,
+                    str(cwd),
+                    size,
+                    e.settings.ui.tower_window,
+                )
+                free = stage.stage_capacity(view.width, self.stage_size) - len(view.staged)
+                bring = self._candidates(view)[: max(0, free)]
+                panes = [p for sid in bring if (p := self._pane_of(view, sid))]
+                if panes:
+                    await e.blocking(stage.join, e.tmux, view, panes)
+                for sid in bring:
+                    self.touch(sid)
+                view = await e.blocking(stage.arrange, e.tmux, self.session_name)
+                await e.blocking(stage.show_tower, e.tmux, view)
+                await self._changed(view)
+        except TmuxError as exc:
+            raise _api_error(exc) from None
+        return self.layout_json(view)
+
+    async def api_show(
+        self,
+        params: dict[str, Any],
+        focus: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Bring session `name` on stage (if parked), focus and acknowledge it."""
+        try:
+            view = await self.engine.blocking(self._read)
+        except TmuxError as exc:
+            raise _api_error(exc) from None
+        if not view.exists:
+            raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
+        return await focus(params)
+
+    # -- the tower's launch -------------------------------------------------------------
+    def _tower_env(self, env: Any, cwd: str) -> dict[str, str]:
+        base = env if isinstance(env, dict) else dict(os.environ)
+        out = {str(k): str(v) for k, v in base.items() if k not in _DROP_ENV}
+        # The tower must find this engine and this tmux server, whatever the caller had.
+        out["PODIUM_DATA_DIR"] = str(self.engine.paths.data)
+        out["PODIUM_TMUX_SOCKET"] = self.engine.tmux.socket
+        out["PWD"] = cwd
+        return out
+
+    def _launch_argv(self, tower: list[str], env: dict[str, str], cwd: str) -> list[str]:
+        """`python -m sessions.launch SPEC -- TOWER…`, as for agents: the environment
+        goes through a 0600 file, never a command line."""
+        runtime = self.engine.paths.runtime
+        for old in runtime.glob("launch-tower-*.failed"):
+            old.unlink(missing_ok=True)  # an earlier tower that could not start
+        spec = runtime / f"launch-tower-{uuid.uuid4().hex[:8]}.json"
+        fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"env": env, "cwd": cwd}, fh)
+        return [sys.executable, "-m", "sessions.launch", str(spec), "--", *tower]
+
+
+def _size(value: Any) -> tuple[int, int]:
+    """The caller's terminal size, sane, or tmux's usual default."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        cols, rows = value
+        if 10 <= cols <= 1000 and 5 <= rows <= 1000:
+            return cols, rows
+    return 200, 50
+
+
+def stage_handlers(
+    engine: Engine, focus: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+    """The `stage.*` API methods; `focus` is `sessions.focus` (bring, focus, acknowledge)."""
+    keeper = engine.stage
+
+    async def show(params: dict[str, Any]) -> dict[str, Any]:
+        return await keeper.api_show(params, focus)
+
+    return {"stage.layout": keeper.api_layout, "stage.up": keeper.api_up, "stage.show": show}
