@@ -133,7 +133,8 @@ class PeakRss:
                 total = _pss(self.proc)
                 for child in self.proc.children(recursive=True):
                     with contextlib.suppress(psutil.Error):
-                        total += _pss(child)
+                        if "collectors.ingest_worker" in child.cmdline():
+                            total += _pss(child)  # not the engine's tmux commands
             except psutil.Error:
                 return
             self.peak_total = max(self.peak_total, total)
