@@ -114,11 +114,14 @@ class LimitLog:
 
     # -- local tokens (table usage_messages, from transcript ingest) -------------------
     def has_tokens(self) -> bool:
-        """Whether transcript ingest's table is there (migration 0004 may come later)."""
+        """Whether transcript ingest has logged anything (its table, migration 0004, is
+        always there once merged; an empty log is no ground for an estimate)."""
         row = self.conn.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'usage_messages'"
         ).fetchone()
-        return bool(row and row[0])
+        if not (row and row[0]):
+            return False
+        return self.conn.execute("SELECT 1 FROM usage_messages LIMIT 1").fetchone() is not None
 
     def tokens(self, since: datetime, until: datetime, model_like: str | None = None) -> float:
         """Weighted tokens of the messages in (since, until], of the models matching."""

@@ -313,6 +313,33 @@ class KeySettings(_Section):
     """Leave the control tower; the sessions go on running."""
 
 
+class ModelPrice(_Section):
+    """USD per million tokens for one model pattern (see `[prices]`)."""
+
+    input: float = Field(ge=0)
+    """Input tokens."""
+
+    output: float = Field(ge=0)
+    """Output tokens."""
+
+    cache_write_5m: float | None = Field(default=None, ge=0)
+    """Cache writes with a 5-minute lifetime; default 1.25x input."""
+
+    cache_write_1h: float | None = Field(default=None, ge=0)
+    """Cache writes with a 1-hour lifetime; default 2x input."""
+
+    cache_read: float | None = Field(default=None, ge=0)
+    """Cache reads; default 0.1x input."""
+
+
+class PriceSettings(_Section):
+    models: dict[str, ModelPrice] = {}
+    """Prices that come before podium's built-in table, by model-name pattern (shell-style,
+    e.g. `[prices.models."claude-opus-4-5*"]` with `input = 5` and `output = 25`, in USD per
+    million tokens). Used for the usage log's `cost_usd` estimates; stored costs are
+    recomputed when a price changes."""
+
+
 class Settings(_Section):
     """Everything configurable, with its default."""
 
@@ -326,6 +353,9 @@ class Settings(_Section):
     """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
     cues: CuesSettings = CuesSettings()
     keys: KeySettings = KeySettings()
+
+
+    prices: PriceSettings = PriceSettings()
 
 
 class SettingsError(Exception):

@@ -1,14 +1,17 @@
 """Reading appended lines from files by byte offset, across restarts.
 
 Shared by the spool reader and transcript ingest. A cursor is (inode, size,
-offset); a file whose inode changed or that shrank below the offset was
-replaced or truncated, and is read again from the start. Only complete lines
-are consumed: a torn last line (a write in progress) is left for next time.
-Files are streamed in chunks, never loaded whole.
+offset, fingerprint); a file whose inode changed or that shrank below the
+offset was replaced or truncated, and is read again from the start. The
+fingerprint, when a reader keeps one, is a digest of the bytes just before the
+offset: it catches a file rewritten in place that did not shrink. Only complete
+lines are consumed: a torn last line (a write in progress) is left for next
+time. Files are streamed in chunks, never loaded whole.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +21,9 @@ from pathlib import Path
 import duckdb
 
 CHUNK = 1 << 20
+# How many bytes before the offset the fingerprint covers: enough to hold a
+# record's unique ids and time, so a rewrite never matches by chance.
+FINGERPRINT_BYTES = 256
 
 
 @dataclass
@@ -26,6 +32,39 @@ class Cursor:
     inode: int = 0
     size: int = 0
     offset: int = 0
+    fingerprint: str = ""
+
+
+def fingerprint(path: Path | str, offset: int) -> str:
+    """Digest of the bytes before `offset` ("" at 0 or when the file cannot be read)."""
+    if offset <= 0:
+        return ""
+    start = max(0, offset - FINGERPRINT_BYTES)
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            data = fh.read(offset - start)
+    except OSError:
+        return ""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def check_cursor(path: Path | str, cursor: Cursor) -> os.stat_result | None:
+    """Stat `path` and move `cursor` back to 0 if the file was replaced, truncated or
+    rewritten; None when the file is gone. Does not touch `cursor.size`."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if st.st_ino != cursor.inode or st.st_size < cursor.offset:
+        cursor.inode, cursor.offset, cursor.fingerprint = st.st_ino, 0, ""
+    elif (
+        cursor.fingerprint
+        and st.st_size != cursor.size
+        and fingerprint(path, cursor.offset) != cursor.fingerprint
+    ):
+        cursor.offset, cursor.fingerprint = 0, ""
+    return st
 
 
 def read_lines(path: Path, cursor: Cursor) -> Iterator[bytes]:
@@ -34,12 +73,9 @@ def read_lines(path: Path, cursor: Cursor) -> Iterator[bytes]:
     The cursor is updated as lines are yielded, so a consumer that stops early
     resumes exactly after the last line it took.
     """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
+    st = check_cursor(path, cursor)
+    if st is None:
         return
-    if st.st_ino != cursor.inode or st.st_size < cursor.offset:
-        cursor.inode, cursor.offset = st.st_ino, 0
     cursor.size = st.st_size
     if st.st_size == cursor.offset:
         return
@@ -63,19 +99,34 @@ def read_lines(path: Path, cursor: Cursor) -> Iterator[bytes]:
             pending = data[start:]
 
 
+_State = tuple[int, int, int, str]  # inode, size, offset, fingerprint
+
+
+def _state(cursor: Cursor) -> _State:
+    return (cursor.inode, cursor.size, cursor.offset, cursor.fingerprint)
+
+
 class CursorStore:
     """Cursors kept in the `file_offsets` table, read through an in-memory copy.
 
     Files are polled often (every spool event and sweep) and a DuckDB lookup
     costs milliseconds: reads come from memory, each change is written through.
-    One store per connection, used from one thread.
+    One store per connection, used from one thread. (The spool's store and the
+    transcript ingest's each write their own files' rows.)
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
-        rows = conn.execute("SELECT path, inode, size, offset_ FROM file_offsets").fetchall()
-        self._known: dict[str, tuple[int, int, int]] = {
-            str(row[0]): (int(row[1]), int(row[2]), int(row[3])) for row in rows
+        self._known: dict[str, _State] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the table again: after a rolled-back transaction, memory is ahead of it."""
+        rows = self.conn.execute(
+            "SELECT path, inode, size, offset_, fingerprint FROM file_offsets"
+        ).fetchall()
+        self._known = {
+            str(row[0]): (int(row[1]), int(row[2]), int(row[3]), row[4] or "") for row in rows
         }
 
     def get(self, path: Path) -> Cursor:
@@ -84,17 +135,44 @@ class CursorStore:
             return Cursor(str(path))
         return Cursor(str(path), *known)
 
+    def under(self, folder: Path | str) -> dict[str, Cursor]:
+        """Every cursor of a file below `folder`."""
+        prefix = os.path.join(str(folder), "")
+        return {p: Cursor(p, *k) for p, k in self._known.items() if p.startswith(prefix)}
+
     def put(self, cursor: Cursor) -> None:
-        state = (cursor.inode, cursor.size, cursor.offset)
-        if self._known.get(cursor.path) == state:
+        self.put_many([cursor])
+
+    def put_many(self, cursors: list[Cursor]) -> None:
+        """Save the changed ones in one statement (DuckDB's executemany runs one
+        statement per row: thousands of transcripts would take seconds)."""
+        changed = [c for c in cursors if self._known.get(c.path) != _state(c)]
+        if not changed:
             return
         self.conn.execute(
-            "INSERT OR REPLACE INTO file_offsets (path, inode, size, offset_, updated) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [cursor.path, cursor.inode, cursor.size, cursor.offset, datetime.now(UTC)],
+            "INSERT OR REPLACE INTO file_offsets (path, inode, size, offset_, updated, "
+            "fingerprint) SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), "
+            "unnest(?::BIGINT[]), unnest(?::BIGINT[]), ?::TIMESTAMPTZ, unnest(?::VARCHAR[])",
+            [
+                [c.path for c in changed],
+                [c.inode for c in changed],
+                [c.size for c in changed],
+                [c.offset for c in changed],
+                datetime.now(UTC),
+                [c.fingerprint for c in changed],
+            ],
         )
-        self._known[cursor.path] = state
+        for c in changed:
+            self._known[c.path] = _state(c)
 
-    def forget(self, path: Path) -> None:
-        self.conn.execute("DELETE FROM file_offsets WHERE path = ?", [str(path)])
-        self._known.pop(str(path), None)
+    def forget(self, path: Path | str) -> None:
+        self.forget_many([str(path)])
+
+    def forget_many(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        self.conn.execute(
+            "DELETE FROM file_offsets WHERE path IN (SELECT unnest(?::VARCHAR[]))", [paths]
+        )
+        for path in paths:
+            self._known.pop(path, None)

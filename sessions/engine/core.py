@@ -32,6 +32,7 @@ from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
 from sessions.engine.stage import StageKeeper
+from sessions.engine.transcripts import TranscriptIngest
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.watch import Backoff, PaneWatch
 from sessions.registry import Registry, SessionRecord
@@ -79,6 +80,7 @@ class Engine:
         self.stage = StageKeeper(self)
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
         self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
+        self.transcripts = TranscriptIngest(self)
         from sessions.engine.handlers import build_handlers
 
         self.api = ApiServer(self.paths.socket, build_handlers(self), self.bus)
@@ -90,6 +92,7 @@ class Engine:
         self.read_spool()
         await self.sweep()
         await self.api.start()
+        self.transcripts.start()
         log.info("engine %s ready: pid %d, socket %s", __version__, os.getpid(), self.paths.socket)
         tasks = [
             asyncio.create_task(self._watch_spool(), name="spool-watcher"),
@@ -108,6 +111,7 @@ class Engine:
             self.bus.close()
             await self.api.close()
             self.read_spool()
+            await self.transcripts.close()
             self.conn.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)

@@ -361,15 +361,13 @@ def conn() -> Any:
 
 
 def usage_messages(conn: Any, rows: list[tuple[datetime, str, int, int]]) -> None:
-    """A minimal stand-in of transcript ingest's table (migration 0004, another branch)."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS usage_messages (ts TIMESTAMPTZ, model VARCHAR,"
-        " input_tokens BIGINT, output_tokens BIGINT, cache_creation_tokens BIGINT,"
-        " cache_read_tokens BIGINT, cost_usd DOUBLE)"
-    )
-    for ts, model, inp, out in rows:
+    """Rows of transcript ingest's table (migration 0004), as its messages."""
+    for n, (ts, model, inp, out) in enumerate(rows):
         conn.execute(
-            "INSERT INTO usage_messages VALUES (?, ?, ?, ?, 0, 0, 0)", [ts, model, inp, out]
+            "INSERT INTO usage_messages (dedupe_key, ts, model, input_tokens, output_tokens,"
+            " cache_creation_tokens, cache_creation_1h_tokens, cache_read_tokens, cost_usd,"
+            " is_sidechain, source_path) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, false, 'test')",
+            [f"m:test-{ts.isoformat()}-{n}", ts, model, inp, out],
         )
 
 
@@ -420,7 +418,7 @@ def test_fresh_official_figure_wins_then_an_estimate_takes_over(conn: Any) -> No
 
     later = now + timedelta(minutes=30)  # the figure is stale now
     figure, age = mon.current("five_hour", later)
-    assert figure.source == "statusline" and age == pytest.approx(35 * 60)  # no tokens table
+    assert figure.source == "statusline" and age == pytest.approx(35 * 60)  # no tokens yet
 
     # With local tokens: 2h of the window before the figure taught the capacity
     # (100k weighted tokens = 20% → 500k), then 50k more since → 20% + 10%.

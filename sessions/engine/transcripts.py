@@ -1,0 +1,234 @@
+"""The engine's side of the usage log: ingest passes over Claude Code's transcripts.
+
+A pass (`collectors.usage_log.UsageLog.ingest`) runs in a worker thread, so a
+first ingest of a long history never blocks the loop. It writes through a
+DuckDB *cursor* of the engine's connection: DuckDB's own connection object for
+another thread of the same database (MVCC; each cursor has its own
+transactions). Only that cursor writes `usage_messages`, `usage_meta` and the
+transcripts' rows of `file_offsets`, and only one pass runs at a time (an
+asyncio lock), so no row is ever written from two threads; the loop's
+connection only reads the log. This is the one exception to "threads never
+write shared state", and it is DuckDB's documented way to use one database
+from several threads.
+
+When passes run: once at start (catching up on what Claude Code wrote while no
+engine ran); whenever watchfiles reports a changed `*.jsonl` under a config
+dir's `projects/` (debounced: appended lines are in the log within about a
+second); every RESCAN_SECONDS as a safety net (missed events, a config dir
+that appears later); and on request (`usage.ingest`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import watchfiles
+
+from collectors.paths import claude_config_dirs
+from collectors.prices import price_table
+from collectors.transcripts import projects_dir
+from collectors.usage_log import IngestError, PassStats, UsageLog, totals
+from sessions.engine.protocol import ApiError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from sessions.engine.core import Engine
+
+log = logging.getLogger("podium.usage")
+
+RESCAN_SECONDS = 60.0
+DEBOUNCE_MS = 200
+
+
+def _worth_a_pass(change: watchfiles.Change, path: str) -> bool:
+    """A transcript changed, or something was added (a directory: a new project, or
+    `projects/` itself; inotify may miss files created at once inside a new one)."""
+    return (path.endswith(".jsonl") and "/projects/" in path) or change == watchfiles.Change.added
+
+
+class TranscriptIngest:
+    """Keeps `usage_messages` up to date with the transcripts of the configured dirs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dirs = claude_config_dirs()
+        self.last_pass: dict[str, Any] | None = None
+        self._lock = asyncio.Lock()
+        self._stop = threading.Event()  # ends a pass early (engine shutdown)
+        self._watch_stop = asyncio.Event()
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._log: UsageLog | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._running: asyncio.Future[Any] | None = None  # the pass in its thread
+
+    def start(self) -> None:
+        # Made on the loop thread, used only by the pass in the worker thread.
+        self._cursor = self.engine.conn.cursor()
+        self._tasks = [
+            asyncio.create_task(self._rescan_loop(), name="usage-rescan"),
+            asyncio.create_task(self._watch_loop(), name="usage-watch"),
+        ]
+
+    async def close(self) -> None:
+        """Stop watching, let a running pass end after its batch, close the cursor."""
+        self._stop.set()
+        self._watch_stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._running is not None:
+            # Cancelling the task that awaited it does not stop the thread: wait for it.
+            await asyncio.wait([self._running])
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+
+    # -- passes -----------------------------------------------------------------------
+    async def ingest(
+        self, dirs: list[Path] | None = None, only: list[str] | None = None
+    ) -> dict[str, Any]:
+        """One pass; returns what it read plus the totals of the whole log."""
+        async with self._lock:
+            if self._cursor is None or self._stop.is_set():
+                raise ApiError("stopping", "the engine is stopping")
+            self._running = asyncio.ensure_future(
+                self.engine.blocking(self._pass, dirs or self.dirs, only)
+            )
+            try:
+                stats, whole = await asyncio.shield(self._running)
+            except IngestError as exc:
+                log.error("usage ingest failed: %s", exc)
+                raise ApiError("ingest_failed", f"{exc}; the engine keeps running") from None
+            finally:
+                if self._running.done():
+                    self._running = None
+        for problem in stats.problems:
+            log.warning("transcript: %s", problem)
+        result = {**stats.as_dict(), **whole}
+        self.last_pass = result
+        if stats.lines:
+            self.engine.bus.publish(
+                "usage_log", {"lines": stats.lines, "records": stats.records, **whole}
+            )
+        return result
+
+    def _pass(self, dirs: list[Path], only: list[str] | None) -> tuple[PassStats, dict[str, Any]]:
+        # Worker thread: every database call here goes through the pass's own cursor.
+        assert self._cursor is not None
+        if self._log is None:
+            prices = price_table(self.engine.settings.prices.models)
+            self._log = UsageLog(self._cursor, prices, scratch_dir=self.engine.paths.data)
+        stats = self._log.ingest(dirs, only, self._stop)
+        return stats, totals(self._cursor)
+
+    async def _logged_pass(self, only: list[str] | None = None) -> None:
+        try:
+            result = await self.ingest(only=only)
+        except ApiError:
+            return  # logged already; the next pass tries again
+        except Exception:  # a bug must not end the watching: log it, try again later
+            log.exception("usage ingest pass failed")
+            return
+        if result["lines"] and only is None:
+            log.info(
+                "usage log: read %d lines of %d files in %.1f s (%d bad); %d messages",
+                result["lines"],
+                result["files"],
+                result["seconds"],
+                result["bad_lines"],
+                result["messages"],
+            )
+
+    # -- when passes run -----------------------------------------------------------------
+    def _roots(self) -> list[Path]:
+        """What to watch: each dir's `projects/`, or the dir itself until that exists."""
+        roots = []
+        for folder in self.dirs:
+            projects = projects_dir(folder)
+            if projects.is_dir():
+                roots.append(projects)
+            elif folder.is_dir():
+                roots.append(folder)
+        return roots
+
+    async def _rescan_loop(self) -> None:
+        await self._logged_pass()
+        roots = self._roots()
+        while not self._stop.is_set():
+            await asyncio.sleep(RESCAN_SECONDS)
+            await self._logged_pass()
+            if self._roots() != roots:
+                roots = self._roots()
+                self._watch_stop.set()  # the watcher starts again on the new roots
+
+    async def _watch_loop(self) -> None:
+        while not self._stop.is_set():
+            self._watch_stop = asyncio.Event()
+            roots = self._roots()
+            if not roots:
+                await self._wait(self._watch_stop)
+                continue
+            try:
+                async for changes in watchfiles.awatch(
+                    *roots,
+                    watch_filter=_worth_a_pass,
+                    debounce=DEBOUNCE_MS,
+                    step=50,
+                    stop_event=self._watch_stop,
+                    recursive=True,
+                ):
+                    paths = sorted({path for _, path in changes})
+                    only = paths if all(p.endswith(".jsonl") for p in paths) else None
+                    await self._logged_pass(only=only)
+                    if self._roots() != roots:
+                        break  # `projects/` appeared: watch it alone
+            except (OSError, RuntimeError) as exc:
+                # A watched dir removed under us, or inotify exhausted: the rescan
+                # loop still catches up; try watching again after it.
+                log.warning("watching transcripts failed: %s", exc)
+                await self._wait(self._watch_stop)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), RESCAN_SECONDS)
+
+    # -- API --------------------------------------------------------------------------
+    async def api_ingest(self, params: dict[str, Any]) -> dict[str, Any]:
+        raw = params.get("claude_dirs") or params.get("claude_dir")
+        if isinstance(raw, str):
+            raw = [raw]
+        if raw is not None and not (
+            isinstance(raw, list) and all(isinstance(d, str) and d for d in raw)
+        ):
+            raise ApiError("bad_request", "claude_dirs must be a list of directories")
+        dirs = None
+        if raw:
+            dirs = [Path(d).expanduser().absolute() for d in raw]
+            for folder in dirs:
+                if not folder.is_dir():
+                    raise ApiError("bad_request", f"no such directory: {folder}")
+        return await self.ingest(dirs)
+
+    async def api_totals(self, params: dict[str, Any]) -> dict[str, Any]:
+        # The loop's connection reads what passes have committed.
+        return {
+            **totals(self.engine.conn),
+            "claude_dirs": [str(d) for d in self.dirs],
+            "last_pass": self.last_pass,
+        }
+
+
+def transcript_handlers(engine: Engine) -> dict[str, Any]:
+    return {
+        "usage.ingest": engine.transcripts.api_ingest,
+        "usage.totals": engine.transcripts.api_totals,
+    }
