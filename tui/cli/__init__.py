@@ -30,11 +30,20 @@ def _register() -> None:
         demo_cmd,
         doctor_cmd,
         engine_cmds,
+        report_cmds,
         session_cmds,
         usage_cmds,
     )
 
-    modules = (engine_cmds, session_cmds, attention_cmds, usage_cmds, doctor_cmd, demo_cmd)
+    modules = (
+        engine_cmds,
+        session_cmds,
+        attention_cmds,
+        usage_cmds,
+        report_cmds,
+        doctor_cmd,
+        demo_cmd,
+    )
     for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
