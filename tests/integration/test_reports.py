@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from conftest import PodiumEnv
 
 from collectors.paths import Paths
 from sessions.client import EngineClient
+from sessions.engine.protocol import ApiError
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
@@ -120,6 +122,19 @@ def test_bad_arguments_are_one_line_and_exit_2(engine: PodiumEnv):
         out = engine.run("report", *args)
         assert out.returncode == 2, (args, out.stderr)
         assert words in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    # The API checks its params itself (the tower calls it directly).
+    for method, params, words in [
+        ("reports.usage", {"days": 0}, "between"),
+        ("reports.usage", {"by": "hour"}, "unknown grouping"),
+        ("reports.usage", {"days": 7, "since": "2026-01-01"}, "either"),
+        ("reports.waste", {"tz": "Nowhere"}, "unknown time zone"),
+        ("usage.series", {"hours": "many"}, "whole number"),
+        ("export.parquet", {"dir": "relative"}, "absolute"),
+    ]:
+        with pytest.raises(ApiError, match=words):
+            api(engine, method, **params)
+    # What the tower asks with no params: nothing has reset yet.
+    assert api(engine, "reports.waste")["windows"] == []
 
 
 def test_waste_over_the_engines_series(engine: PodiumEnv):
