@@ -23,6 +23,7 @@ from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch
 from sessions.attention import attention_order
 from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.protocol import ApiError
+from sessions.engine.reports_api import reports_handlers
 from sessions.engine.transcripts import transcript_handlers
 from sessions.engine.usage import usage_handlers
 from sessions.registry import SessionRecord, new_session_id
@@ -61,6 +62,7 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         "reports.attention": api.report_attention,
         **usage_handlers(engine),
         **transcript_handlers(engine),
+        **reports_handlers(engine),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tui.cli.common import duration, engine, print_json, table
+from tui.cli.report_cmds import report_waste, show_usage, usage_options
 
 
 @click.command("next")
@@ -25,9 +26,24 @@ def next_(as_json: bool) -> None:
     click.echo(f"{session['name']}  {item.get('kind', session['state'])} for {waited}")
 
 
-@click.group("report")
-def report() -> None:
-    """Reports from podium's log."""
+@click.group("report", invoke_without_command=True)
+@usage_options
+@click.pass_context
+def report(
+    ctx: click.Context,
+    by: str,
+    since: str | None,
+    until: str | None,
+    tz: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Reports from podium's log; alone: tokens and estimated cost per day (or --by)."""
+    if ctx.invoked_subcommand is None:
+        show_usage(by, since, until, tz, as_json, as_csv)
+
+
+report.add_command(report_waste)
 
 
 @report.command("attention")

@@ -1,0 +1,437 @@
+"""Reports over the usage log: tokens and cost by time or by kind, the capacity wasted
+at each window's reset, the per-minute series, and a Parquet export of every table.
+
+Pure SQL over a DuckDB connection (the engine runs these on a cursor of its own in a
+worker thread, so a report over a year of messages never stalls its loop). Results
+are plain JSON-able dicts: the engine sends them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from collectors.limits import window_seconds
+
+
+class ReportError(Exception):
+    """A report cannot be made as asked; the message says what to change."""
+
+
+# What `by` groups on: the output keys and the SQL expressions behind them. Times are
+# bucketed in the requested zone: `timezone(tz, ts)` is the local wall-clock time, so a
+# day is a local day (23 or 25 hours across DST changes), as a person counts it.
+_LOCAL = "timezone($tz, ts)"
+_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "day": (("day", f"strftime(CAST({_LOCAL} AS DATE), '%Y-%m-%d')"),),
+    # ISO weeks: labelled by their Monday, which sorts and reads as a date.
+    "week": (("week", f"strftime(CAST(date_trunc('week', {_LOCAL}) AS DATE), '%Y-%m-%d')"),),
+    "month": (("month", f"strftime({_LOCAL}, '%Y-%m')"),),
+    "model": (("model", "coalesce(model, '?')"),),
+    "project": (("project", "coalesce(project, '?')"),),
+    "session": (("session", "coalesce(claude_session_id, '?')"),),
+    # What the control tower plots: tokens per day and model.
+    "day_model": (
+        ("day", f"strftime(CAST({_LOCAL} AS DATE), '%Y-%m-%d')"),
+        ("model", "coalesce(model, '?')"),
+    ),
+}
+BY_CHOICES: tuple[str, ...] = tuple(_GROUPS)
+_TIME_BUCKETS = {"day", "week", "month", "day_model"}
+
+TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+
+
+# -- arguments ---------------------------------------------------------------------------
+def check_tz(tz: str) -> ZoneInfo:
+    """The zone named `tz`, or a one-line error (an IANA name is needed: DuckDB and
+    zoneinfo both read the tz database, abbreviations like CEST are ambiguous)."""
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ReportError(
+            f"unknown time zone {tz!r}; use an IANA name such as Europe/Paris or UTC"
+        ) from None
+
+
+def local_tz_name() -> str:
+    """The IANA name of this machine's zone: $TZ, else what /etc/localtime links to."""
+    env = os.environ.get("TZ", "").lstrip(":")
+    if env:
+        try:
+            ZoneInfo(env)
+            return env
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        return "UTC"
+    marker = "zoneinfo/"
+    if marker in target:
+        name = target.split(marker, 1)[1]
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return "UTC"
+
+
+def parse_date(text: str | date | None) -> date | None:
+    if text is None or text == "":
+        return None
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise ReportError(f"bad date {text!r}; use YYYY-MM-DD") from None
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """Local midnight of `day` as an aware time (zoneinfo resolves DST gaps)."""
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+# -- tokens and cost -----------------------------------------------------------------------
+def usage_report(
+    conn: duckdb.DuckDBPyConnection,
+    by: str = "day",
+    since: date | str | None = None,
+    until: date | str | None = None,
+    tz: str = "UTC",
+) -> dict[str, Any]:
+    """Messages, the four token counts, their total and the estimated cost per group.
+
+    `since` and `until` are local days of `tz`, both included. Time buckets come in
+    time order; models, projects and sessions costliest first. A message of a model
+    the price table does not know has no cost: `unpriced` counts them, so a total that
+    leaves them out says so.
+    """
+    if by not in _GROUPS:
+        raise ReportError(f"unknown grouping {by!r}; choose one of {', '.join(BY_CHOICES)}")
+    zone = check_tz(tz)
+    first, last = parse_date(since), parse_date(until)
+    if first and last and last < first:
+        raise ReportError(f"--until {last} is before --since {first}")
+    where, params = ["TRUE"], {"tz": tz}
+    if first:
+        where.append("ts >= $since")
+        params["since"] = day_start(first, zone)  # type: ignore[assignment]
+    if last:
+        where.append("ts < $until")
+        params["until"] = day_start(last + timedelta(days=1), zone)  # type: ignore[assignment]
+    keys = _GROUPS[by]
+    select_keys = [f"{expr} AS {name}" for name, expr in keys]
+    extra = []
+    if by == "session":
+        # A session stays in one project nearly always; its latest one names it.
+        extra = [
+            "arg_max(project, ts) AS project",
+            "min(ts) AS first_ts",
+            "max(ts) AS last_ts",
+        ]
+    order = (
+        ", ".join(name for name, _ in keys)
+        if by in _TIME_BUCKETS
+        else "cost_usd DESC NULLS LAST, tokens DESC, 1"
+    )
+    sums = ", ".join(f"coalesce(sum({k}), 0) AS {k}" for k in TOKEN_KEYS)
+    sql = (
+        f"SELECT {', '.join(select_keys + extra)}, {sums}, "
+        f"coalesce(sum({' + '.join(TOKEN_KEYS)}), 0) AS tokens, "
+        "sum(cost_usd) AS cost_usd, count(*) AS messages, "
+        "count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced "
+        f"FROM usage_messages WHERE {' AND '.join(where)} "
+        f"GROUP BY ALL ORDER BY {order}"
+    )
+    # DuckDB binds $tz only where it is used: drop what the query does not name.
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    cur = conn.execute(sql, used)
+    names = [d[0] for d in cur.description]
+    rows = []
+    for raw in cur.fetchall():
+        row: dict[str, Any] = dict(zip(names, raw, strict=True))
+        for key in (*TOKEN_KEYS, "tokens", "messages", "unpriced"):
+            row[key] = int(row[key])
+        row["cost_usd"] = None if row["cost_usd"] is None else round(float(row["cost_usd"]), 6)
+        for key in ("first_ts", "last_ts"):
+            if key in row:
+                row[key] = _iso(row[key])
+        rows.append(row)
+    total: dict[str, Any] = {k: sum(r[k] for r in rows) for k in (*TOKEN_KEYS, "tokens")}
+    total["cost_usd"] = round(sum(r["cost_usd"] or 0.0 for r in rows), 6)
+    total["messages"] = sum(r["messages"] for r in rows)
+    total["unpriced"] = sum(r["unpriced"] for r in rows)
+    return {
+        "by": by,
+        "tz": tz,
+        "since": first.isoformat() if first else None,
+        "until": last.isoformat() if last else None,
+        "rows": rows,
+        "total": total,
+    }
+
+
+# -- waste -----------------------------------------------------------------------------------
+# Successive instances of a window reset at least one window length apart (a window
+# opens at or after the previous reset), so reset times closer than half a length
+# are one instance whose reported reset moved: sources disagree by seconds, and an
+# estimate's reset (first message + length) by minutes, before an official one comes.
+_INSTANCES_SQL = """
+WITH rows AS (
+    SELECT "window" AS w, minute, used_pct, resets_at,
+           CASE WHEN "window" = 'five_hour' THEN 300 ELSE 10080 END AS len_min
+    FROM limit_series
+    WHERE resets_at IS NOT NULL AND minute < resets_at AND {where}
+), marked AS (
+    SELECT *, CASE
+        WHEN lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute) IS NULL THEN 1
+        WHEN resets_at - lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute)
+             >= to_minutes(len_min // 2) THEN 1
+        ELSE 0 END AS fresh
+    FROM rows
+), numbered AS (
+    SELECT *, sum(fresh) OVER (PARTITION BY w ORDER BY resets_at, minute
+                               ROWS UNBOUNDED PRECEDING) AS inst
+    FROM marked
+)
+SELECT w, max(resets_at) AS resets_at, min(minute) AS first_minute,
+       max(minute) AS last_minute, count(*) AS minutes,
+       arg_max(used_pct, minute) AS last_pct,
+       sum(greatest(0.0, 100.0 - used_pct)) AS area_pct_min
+FROM numbered GROUP BY w, inst ORDER BY w, resets_at
+"""
+
+# The whole period per window: every minute of the series counts, including minutes
+# with no window open (an estimate of 0% with no reset: nothing used, so everything
+# was left), which `idle_minutes` tells apart.
+_PERIOD_SQL = """
+SELECT "window" AS w, count(*) AS minutes, min(minute) AS first_minute,
+       sum(greatest(0.0, 100.0 - used_pct)) AS area_pct_min,
+       count(*) FILTER (WHERE resets_at IS NULL OR minute >= resets_at) AS idle_minutes
+FROM limit_series WHERE {where} GROUP BY w ORDER BY w
+"""
+
+
+def _window_minutes(window: str) -> int:
+    return window_seconds(window) // 60
+
+
+def _minutes_between(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+def waste_report(
+    conn: duckdb.DuckDBPyConnection,
+    window: str | None = None,
+    since: date | datetime | str | None = None,
+    *,
+    tz: str = "UTC",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The capacity each window left unused, from the per-minute series `limit_series`.
+
+    `windows`: one row per window instance that ended (its reset is past) since
+    `since`: the share unused at its reset (100 minus the last figure before it) and
+    the area between the limit and the usage curve over its minutes (%·hours, and in
+    window-equivalents: the area of a whole window left unused). `open`: instances
+    not yet reset, same figures so far. `total`, per window: the sums over the
+    period. Minutes the engine did not run have no row: only covered minutes count,
+    and `coverage` says which share of the span they are.
+    """
+    now = now or datetime.now(UTC)
+    now_minute = now.replace(second=0, microsecond=0)
+    where, params = ["TRUE"], []
+    start: datetime | None = None
+    if isinstance(since, datetime):
+        start = since
+    elif since is not None and since != "":
+        day = parse_date(since)  # type: ignore[arg-type]
+        assert day is not None
+        start = day_start(day, check_tz(tz))
+    if start is not None:
+        where.append("minute >= ?")
+        params.append(start)
+    if window:
+        where.append('"window" = ?')
+        params.append(window)
+    clause = " AND ".join(where)
+    ended: list[dict[str, Any]] = []
+    still_open: list[dict[str, Any]] = []
+    per_window: dict[str, dict[str, Any]] = {}
+    for w, resets_at, _first, last_min, minutes, last_pct, area in conn.execute(
+        _INSTANCES_SQL.format(where=clause), params
+    ).fetchall():
+        length = _window_minutes(w)
+        span_start = resets_at - timedelta(minutes=length)
+        if start is not None and start > span_start:
+            span_start = start  # the period cuts this instance: expect only its part
+        is_ended = resets_at <= now
+        span_end = resets_at if is_ended else now_minute + timedelta(minutes=1)
+        expected = max(_minutes_between(span_start, span_end), int(minutes))
+        row = {
+            "window": w,
+            "resets_at": _iso(resets_at),
+            "unused_at_reset_pct": round(max(0.0, 100.0 - last_pct), 2) if is_ended else None,
+            "last_used_pct": round(float(last_pct), 2),
+            "last_sample": _iso(last_min),
+            "area_pct_hours": round(float(area) / 60, 2),
+            "window_equivalents": round(float(area) / (100.0 * length), 4),
+            "covered_minutes": int(minutes),
+            "expected_minutes": expected,
+            "coverage": round(int(minutes) / expected, 4) if expected else None,
+        }
+        (ended if is_ended else still_open).append(row)
+        total = per_window.setdefault(w, _empty_total())
+        if is_ended:
+            total["windows_ended"] += 1
+            total["unused_at_reset_pct"] += row["unused_at_reset_pct"]
+    for w, minutes, first_min, area, idle in conn.execute(
+        _PERIOD_SQL.format(where=clause), params
+    ).fetchall():
+        total = per_window.setdefault(w, _empty_total())
+        length = _window_minutes(w)
+        span_start = start if start is not None else first_min
+        expected = max(_minutes_between(span_start, now_minute + timedelta(minutes=1)), minutes)
+        total.update(
+            area_pct_hours=round(float(area) / 60, 2),
+            window_equivalents=round(float(area) / (100.0 * length), 4),
+            covered_minutes=int(minutes),
+            idle_minutes=int(idle),
+            expected_minutes=expected,
+            coverage=round(int(minutes) / expected, 4) if expected else None,
+        )
+    for total in per_window.values():
+        n = total["windows_ended"]
+        total["unused_at_reset_pct"] = round(total["unused_at_reset_pct"], 2)
+        # Whole windows' worth of capacity lost at resets (100% unused = 1).
+        total["unused_at_reset_windows"] = round(total["unused_at_reset_pct"] / 100.0, 4)
+        total["unused_at_reset_mean_pct"] = (
+            round(total["unused_at_reset_pct"] / n, 2) if n else None
+        )
+    return {
+        "window": window,
+        "since": start.isoformat() if start else None,
+        "now": now.astimezone(UTC).isoformat(),
+        "windows": ended,
+        "open": still_open,
+        "total": dict(sorted(per_window.items())),
+    }
+
+
+def _empty_total() -> dict[str, Any]:
+    return {
+        "windows_ended": 0,
+        "unused_at_reset_pct": 0.0,
+        "area_pct_hours": 0.0,
+        "window_equivalents": 0.0,
+        "covered_minutes": 0,
+        "idle_minutes": 0,
+        "expected_minutes": 0,
+        "coverage": None,
+    }
+
+
+# -- the series ---------------------------------------------------------------------------------
+def usage_series(
+    conn: duckdb.DuckDBPyConnection,
+    hours: float = 24.0,
+    window: str | None = None,
+    *,
+    step: int = 1,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """`limit_series` points of the last `hours`, oldest first; `step` keeps one minute
+    in `step` (a week of four windows is 40k points: a plot needs fewer)."""
+    now = now or datetime.now(UTC)
+    sql = (
+        'SELECT minute, "window", used_pct, source FROM limit_series WHERE minute >= ?'
+        " AND (epoch(minute)::BIGINT // 60) % ? = 0"
+    )
+    params: list[Any] = [now - timedelta(hours=hours), max(1, step)]
+    if window:
+        sql += ' AND "window" = ?'
+        params.append(window)
+    sql += ' ORDER BY minute, "window"'
+    points = [
+        {"minute": _iso(m), "window": w, "used_pct": round(float(p), 2), "source": s}
+        for m, w, p, s in conn.execute(sql, params).fetchall()
+    ]
+    return {"hours": hours, "window": window, "step": max(1, step), "points": points}
+
+
+# -- export --------------------------------------------------------------------------------------
+def podium_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = conn.execute(
+        "SELECT table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND NOT temporary ORDER BY table_name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def export_parquet(
+    conn: duckdb.DuckDBPyConnection,
+    folder: Path | str,
+    force: bool = False,
+    tables: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Write every table to `folder/<table>.parquet` (DuckDB's own writer).
+
+    The folder is made private (0700): the log holds prompts' metadata and paths.
+    Existing files are refused unless `force`; each file is written under a
+    temporary name and renamed, so a failed export never leaves half a file where an
+    older complete one was.
+    """
+    target = Path(folder).expanduser()
+    if not target.is_absolute():
+        raise ReportError(f"the export directory must be an absolute path, not {folder}")
+    names = list(tables) if tables is not None else podium_tables(conn)
+    if target.exists() and not target.is_dir():
+        raise ReportError(f"{target} exists and is not a directory")
+    clashes = [n for n in names if (target / f"{n}.parquet").exists()]
+    if clashes and not force:
+        shown = ", ".join(f"{n}.parquet" for n in clashes[:5])
+        more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
+        raise ReportError(f"{target} already has {shown}{more}; use --force to overwrite")
+    try:
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ReportError(f"cannot create {target}: {exc.strerror or exc}") from None
+    written = []
+    # One transaction: the files are one snapshot of the log, even while it grows.
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for name in names:
+            written.append(_export_table(conn, target, name))
+    finally:
+        conn.execute("ROLLBACK")  # it only read
+    return {"dir": str(target), "tables": written}
+
+
+def _export_table(conn: duckdb.DuckDBPyConnection, target: Path, name: str) -> dict[str, Any]:
+    path = target / f"{name}.parquet"
+    partial = target / f".{name}.parquet.partial"
+    quoted_name = '"' + name.replace('"', '""') + '"'
+    literal = "'" + str(partial).replace("'", "''") + "'"
+    try:
+        conn.execute(f"COPY {quoted_name} TO {literal} (FORMAT parquet)")
+        partial.chmod(0o600)
+        os.replace(partial, path)
+    except (duckdb.Error, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path}: {exc}") from None
+    row = conn.execute(f"SELECT count(*) FROM {quoted_name}").fetchone()
+    return {"table": name, "path": str(path), "rows": int(row[0]) if row else 0}

@@ -1,0 +1,142 @@
+"""The engine's report methods: `reports.usage`, `reports.waste`, `usage.series`,
+`export.parquet`.
+
+A report can scan a year of messages, and an export writes every table: each runs
+in a worker thread (`Engine.blocking`) on a DuckDB cursor of its own, as transcript
+passes do (`sessions/engine/transcripts.py`). A cursor is DuckDB's connection object
+for another thread of the same database; these only read (the export writes files,
+not rows), so nothing here races the loop's writes, and the loop keeps serving while
+a report runs. The cursor is made on the loop thread and closed by the thread that
+used it, so a client that goes away mid-report cannot close it under the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from collectors.reports import (
+    BY_CHOICES,
+    ReportError,
+    check_tz,
+    export_parquet,
+    local_tz_name,
+    parse_date,
+    usage_report,
+    usage_series,
+    waste_report,
+)
+from sessions.engine.protocol import ApiError
+
+if TYPE_CHECKING:
+    from sessions.engine.core import Engine
+
+T = TypeVar("T")
+
+MAX_DAYS = 3660
+MAX_SERIES_HOURS = 24 * 400
+
+
+def _int(params: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
+    raw = params.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or int(raw) != raw:
+        raise ApiError("bad_request", f"{key} must be a whole number")
+    if not low <= raw <= high:
+        raise ApiError("bad_request", f"{key} must be between {low} and {high}")
+    return int(raw)
+
+
+def _str(params: dict[str, Any], key: str) -> str | None:
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise ApiError("bad_request", f"{key} must be a string")
+    return raw
+
+
+class ReportsApi:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(cursor, *args)` in a worker thread on a fresh cursor."""
+        cursor = self.engine.conn.cursor()
+
+        def work() -> T:
+            try:
+                return fn(cursor, *args, **kwargs)
+            finally:
+                cursor.close()
+
+        try:
+            return await self.engine.blocking(work)
+        except ReportError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+
+    def _tz(self, params: dict[str, Any]) -> str:
+        tz = _str(params, "tz") or local_tz_name()
+        try:
+            check_tz(tz)
+        except ReportError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+        return tz
+
+    async def usage(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Tokens and cost grouped `by` (day|week|month|model|project|session|day_model)
+        over [since, until], or the last `days` days (then by day and model unless
+        `by` says otherwise: what the control tower plots)."""
+        tz = self._tz(params)
+        days = _int(params, "days", None, 1, MAX_DAYS)
+        by = _str(params, "by") or ("day_model" if days else "day")
+        if by not in BY_CHOICES:
+            choices = ", ".join(BY_CHOICES)
+            raise ApiError("bad_request", f"unknown grouping {by!r}; choose one of {choices}")
+        try:
+            since: date | None = parse_date(_str(params, "since"))
+            until = parse_date(_str(params, "until"))
+        except ReportError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+        if days:
+            if since is not None:
+                raise ApiError("bad_request", "give either days or since, not both")
+            today = datetime.now(check_tz(tz)).date()
+            since = today - timedelta(days=days - 1)
+        return await self._read(usage_report, by, since, until, tz)
+
+    async def waste(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Capacity each window left unused at its reset, and the area over the period."""
+        tz = self._tz(params)
+        return await self._read(waste_report, _str(params, "window"), _str(params, "since"), tz=tz)
+
+    async def series(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The per-minute series (`limit_series`) of the last `hours`."""
+        hours = _int(params, "hours", 24, 1, MAX_SERIES_HOURS)
+        step = _int(params, "step", 1, 1, 24 * 60)
+        return await self._read(
+            usage_series, float(hours or 24), _str(params, "window"), step=step or 1
+        )
+
+    async def export(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Every table to `dir/<table>.parquet`; existing files only with `force`."""
+        folder = _str(params, "dir")
+        if folder is None:
+            raise ApiError("bad_request", "dir is required (an absolute path)")
+        path = Path(folder)
+        if not path.is_absolute():
+            raise ApiError("bad_request", f"dir must be an absolute path, not {folder}")
+        return await self._read(export_parquet, path, bool(params.get("force")))
+
+
+def reports_handlers(engine: Engine) -> dict[str, Any]:
+    api = ReportsApi(engine)
+    return {
+        "reports.usage": api.usage,
+        "reports.waste": api.waste,
+        "usage.series": api.series,
+        "export.parquet": api.export,
+    }

@@ -1,0 +1,266 @@
+"""`podium report` (tokens and cost), `podium report waste`, `podium export --parquet`.
+
+The `report` group is defined beside `report attention` (attention_cmds), with
+`usage_options`; its bare invocation runs `show_usage`, and `report_waste` is one of
+its subcommands. This module imports no other command module, so no cycle.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from collectors.reports import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
+from tui.cli.common import CliFailure, engine, print_json, table
+
+# Reports and exports may scan or write a long history: more than the usual 30 s.
+SLOW_TIMEOUT = 3600.0
+BY_OPTIONS = tuple(b for b in BY_CHOICES if b != "day_model")
+WINDOW_LABELS = {"five_hour": "5-hour", "seven_day": "week"}
+
+_KEY_HEADERS = {
+    "day": "DAY",
+    "week": "WEEK OF",
+    "month": "MONTH",
+    "model": "MODEL",
+    "project": "PROJECT",
+    "session": "SESSION",
+}
+
+
+def _call(method: str, **params: Any) -> Any:
+    with engine() as client:
+        client.sock.settimeout(SLOW_TIMEOUT)
+        return client.call(method, **params)
+
+
+def _check_args(as_json: bool, as_csv: bool, tz: str | None, *dates: str | None) -> str:
+    """Bad usage is exit 2 before any engine is asked; returns the zone to use."""
+    if as_json and as_csv:
+        raise CliFailure("choose one of --json and --csv", exit_code=2)
+    tz = tz or local_tz_name()
+    try:
+        check_tz(tz)
+        for text in dates:
+            parse_date(text)
+    except ReportError as exc:
+        raise CliFailure(str(exc), exit_code=2) from None
+    return tz
+
+
+def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """Rows as CSV on stdout, header first (Unix newlines: it is read by tools here)."""
+    out = click.get_text_stream("stdout")
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _share(part: float | None) -> str:
+    """A coverage: "<1%" rather than a "0%" that would read as none at all."""
+    if part is None:
+        return "-"
+    return "<1%" if 0 < part < 0.005 else f"{part:.0%}"
+
+
+def _cost(usd: float | None) -> str:
+    return "-" if usd is None else f"${usd:,.2f}"
+
+
+# -- podium report [--by …] ------------------------------------------------------------------
+def show_usage(
+    by: str,
+    since: str | None,
+    until: str | None,
+    tz: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    tz = _check_args(as_json, as_csv, tz, since, until)
+    result = _call("reports.usage", by=by, since=since, until=until, tz=tz)
+    rows = result["rows"]
+    if as_json:
+        print_json(result)
+        return
+    keys = [by] + (["project"] if by == "session" else [])
+    counts = [
+        "messages",
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_tokens",
+        "cache_read_tokens",
+        "tokens",
+        "cost_usd",
+    ]
+    if as_csv:
+        extra = ["first_ts", "last_ts"] if by == "session" else []
+        write_csv(rows, [*keys, *counts, "unpriced", *extra])
+        return
+    if not rows:
+        span = f" from {since}" if since else ""
+        span += f" to {until}" if until else ""
+        click.echo(
+            f"no messages in the usage log{span}: it fills from Claude Code's transcripts "
+            "(`podium usage ingest`)"
+        )
+        return
+    headers = [
+        *(_KEY_HEADERS.get(k, k.upper()) for k in keys),
+        "MSGS",
+        "INPUT",
+        "OUTPUT",
+        "CACHE WRITE",
+        "CACHE READ",
+        "TOTAL",
+        "COST",
+    ]
+
+    def line(r: dict[str, Any], label: list[str]) -> list[str]:
+        return [
+            *label,
+            *(_count(r[k]) for k in counts[:-1]),
+            ("~" if r["unpriced"] else "") + _cost(r["cost_usd"]),
+        ]
+
+    body = [line(r, [str(r[k]) for k in keys]) for r in rows]
+    body.append(line(result["total"], ["TOTAL", *([""] * (len(keys) - 1))]))
+    click.echo(table(body, headers))
+    if result["total"]["unpriced"]:
+        click.echo(
+            f"~: {result['total']['unpriced']} messages of models without a price are not "
+            "in the cost; add them under [prices.models] in the config file"
+        )
+    click.echo(f"times in {result['tz']}; cost at API list prices (an estimate for a plan)")
+
+
+def usage_options(fn: Any) -> Any:
+    options = [
+        click.option(
+            "--by",
+            type=click.Choice(BY_OPTIONS),
+            default="day",
+            show_default=True,
+            help="Group tokens and cost by time bucket or by model, project, session.",
+        ),
+        click.option("--since", metavar="DATE", help="First day to include (YYYY-MM-DD)."),
+        click.option("--until", metavar="DATE", help="Last day to include (YYYY-MM-DD)."),
+        click.option(
+            "--tz", metavar="IANA", help="Zone of days, weeks, months (default: this machine's)."
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+        click.option("--csv", "as_csv", is_flag=True, help="Print the rows as CSV."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+# -- podium report waste --------------------------------------------------------------------
+@click.command("waste")
+@click.option("--window", metavar="W", help="Only this window (five_hour, seven_day, ...).")
+@click.option("--since", metavar="DATE", help="First day to include (YYYY-MM-DD).")
+@click.option("--tz", metavar="IANA", help="Zone of --since (default: this machine's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the ended windows as CSV.")
+def report_waste(
+    window: str | None, since: str | None, tz: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """Capacity left unused: per window that reset, the share unused at its reset and
+    the area between limit and usage; then totals over the period.
+
+    Counted from the per-minute series the engine writes while it runs; minutes
+    without it are left out, and COVERAGE says how much of each span was seen.
+    """
+    tz = _check_args(as_json, as_csv, tz, since)
+    result = _call("reports.waste", window=window, since=since, tz=tz)
+    if as_json:
+        print_json(result)
+        return
+    columns = [
+        "window",
+        "resets_at",
+        "unused_at_reset_pct",
+        "last_used_pct",
+        "last_sample",
+        "area_pct_hours",
+        "window_equivalents",
+        "covered_minutes",
+        "expected_minutes",
+        "coverage",
+    ]
+    if as_csv:
+        write_csv(result["windows"], columns)
+        return
+    if not result["total"]:
+        click.echo(
+            "no usage series yet: the engine writes one row per window each minute "
+            "once it knows a limit figure"
+        )
+        return
+    rows = [_waste_row(r, ended=True) for r in result["windows"]]
+    rows += [_waste_row(r, ended=False) for r in result["open"]]
+    if rows:
+        headers = ["WINDOW", "RESET", "UNUSED AT RESET", "AREA %·h", "WINDOWS", "COVERAGE"]
+        click.echo(table(rows, headers))
+    else:
+        click.echo("no window has reset in the period")
+    for name, t in result["total"].items():
+        label = WINDOW_LABELS.get(name, name)
+        coverage = _share(t["coverage"])
+        click.echo(
+            f"{label}: {t['windows_ended']} reset with {t['unused_at_reset_pct']:.0f}% unused "
+            f"in all ({t['unused_at_reset_windows']:.2f} windows); area "
+            f"{t['area_pct_hours']:,.0f} %·h = {t['window_equivalents']:.2f} windows; "
+            f"coverage {coverage}"
+            + (f", {t['idle_minutes']} min with no window open" if t["idle_minutes"] else "")
+        )
+
+
+def _waste_row(r: dict[str, Any], ended: bool) -> list[str]:
+    when = datetime.fromisoformat(r["resets_at"]).astimezone()
+    unused = f"{r['unused_at_reset_pct']:.0f}%" if ended else f"open ({r['last_used_pct']:.0f}%)"
+    return [
+        WINDOW_LABELS.get(r["window"], r["window"]),
+        f"{when:%Y-%m-%d %H:%M}",
+        unused,
+        f"{r['area_pct_hours']:,.0f}",
+        f"{r['window_equivalents']:.2f}",
+        _share(r["coverage"]),
+    ]
+
+
+# -- podium export --parquet DIR -------------------------------------------------------------
+@click.command("export")
+@click.option(
+    "--parquet",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each table of the usage log to DIR/<table>.parquet.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files an earlier export left in DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def export(folder: Path, force: bool, as_json: bool) -> None:
+    """Export podium's tables (usage log, limits, sessions, ...) as Parquet files."""
+    # The engine writes the files: it needs the path as this shell means it.
+    target = folder.expanduser().absolute()
+    if target.exists() and not target.is_dir():
+        raise CliFailure(f"{target} is not a directory", exit_code=2)
+    result = _call("export.parquet", dir=str(target), force=force)
+    if as_json:
+        print_json(result)
+        return
+    rows = [[t["table"], _count(t["rows"])] for t in result["tables"]]
+    click.echo(table(rows, ["TABLE", "ROWS"]))
+    click.echo(f"wrote {len(rows)} Parquet files to {result['dir']}")
+
+
+COMMANDS = [export]
