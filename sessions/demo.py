@@ -29,10 +29,11 @@ DEMO_SOCKET = "podium-demo"
 DEMO_DIR_ENV = "PODIUM_DEMO_DIR"
 
 # (name, prompt): one keeps working, one finishes and waits, one asks permission.
+# "tests" waits before "deploy" asks, so Tab (longest waiting first) goes to it.
 DEMO_SESSIONS = (
     ("refactor", "[nopermission] [work=900] Refactor the session registry into smaller modules"),
-    ("tests", "[nopermission] [work=4] Add tests for the tmux backend"),
-    ("deploy", "[permission] [work=3] [tools=1] Run the deploy script"),
+    ("tests", "[nopermission] [work=2] Add tests for the tmux backend"),
+    ("deploy", "[permission] [work=8] [tools=1] Run the deploy script"),
 )
 
 # Background tasks for the queue (issue 6), when the engine has one: `queue.add` params.
