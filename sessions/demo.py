@@ -12,28 +12,43 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 
+from collectors import demo_history
+from collectors.limits import FIVE_HOUR, SEVEN_DAY
 from collectors.paths import Paths, ensure_private_dir
+from collectors.store import open_store
 from sessions.retry import wait_for
 from sessions.tmux import Tmux, TmuxError
 
 DEMO_SOCKET = "podium-demo"
+# Tests (and a person who wants the demo elsewhere) move its directory with this.
+DEMO_DIR_ENV = "PODIUM_DEMO_DIR"
 
 # (name, prompt): one keeps working, one finishes and waits, one asks permission.
+# "tests" waits before "deploy" asks, so Tab (longest waiting first) goes to it.
 DEMO_SESSIONS = (
     ("refactor", "[nopermission] [work=900] Refactor the session registry into smaller modules"),
-    ("tests", "[nopermission] [work=4] Add tests for the tmux backend"),
-    ("deploy", "[permission] [work=3] [tools=1] Run the deploy script"),
+    ("tests", "[nopermission] [work=2] Add tests for the tmux backend"),
+    ("deploy", "[permission] [work=8] [tools=1] Run the deploy script"),
+)
+
+# Background tasks for the queue (issue 6), when the engine has one: `queue.add` params.
+DEMO_TASKS: tuple[dict[str, object], ...] = (
+    {"prompt": "[nopermission] [work=20] Summarise yesterday's commits"},
+    {"prompt": "[nopermission] [work=60] Update dependencies and run the tests", "window": "night"},
+    {"prompt": "[nopermission] [work=30] Write docs for the stage", "priority": 2},
 )
 
 
 @dataclass(frozen=True)
 class DemoPlace:
     root: Path
-    # Tests set `PODIUM_DEMO_SOCKET` (and TMPDIR) so as not to meet a person's own demo.
+    # Tests set `PODIUM_DEMO_SOCKET` (and `PODIUM_DEMO_DIR` or TMPDIR) so as not to
+    # meet a person's own demo.
     socket: str = DEMO_SOCKET
 
     @property
@@ -66,8 +81,10 @@ class DemoPlace:
 
 
 def demo_place() -> DemoPlace:
+    """`$PODIUM_DEMO_DIR`, else `<tmp>/podium-demo-<uid>`; socket `$PODIUM_DEMO_SOCKET`."""
+    root = os.environ.get(DEMO_DIR_ENV)
     return DemoPlace(
-        Path(tempfile.gettempdir()) / f"podium-demo-{os.getuid()}",
+        Path(root) if root else Path(tempfile.gettempdir()) / f"podium-demo-{os.getuid()}",
         os.environ.get("PODIUM_DEMO_SOCKET") or DEMO_SOCKET,
     )
 
@@ -83,17 +100,44 @@ def enter(place: DemoPlace) -> None:
         readme.write_text("# demo project\n\nA stand-in project for podium's demo agents.\n")
 
 
-def seed_usage(place: DemoPlace) -> None:
-    """Give the simulated account a plausible week: 5-hour window partly spent."""
+def is_fresh(place: DemoPlace) -> bool:
+    """No store yet: no engine has run here, so the demo may write its history."""
+    return not place.paths().db.exists()
+
+
+def seed_history(place: DemoPlace, now: datetime | None = None) -> dict[str, int]:
+    """Two weeks of usage into the demo's store, and the sim account where they end.
+
+    Runs before the demo's engine starts: the engine alone opens the store once
+    it runs (DuckDB has one writer). The simulated account is set to the
+    history's last figures, so the sims' statusline carries on from where the
+    plot ends instead of jumping. Returns rows written per table.
+    """
     from sessions.sim import seed_account
 
+    now = now or datetime.now().astimezone()  # local: working hours are the person's
+    history = demo_history.generate(now)
+    conn = open_store(place.paths().db)
+    try:
+        counts = demo_history.seed_store(conn, history)
+    finally:
+        conn.close()
+    five, week = history.current[FIVE_HOUR], history.current[SEVEN_DAY]
     seed_account(
-        five_hour_pct=38.0,
-        seven_day_pct=61.0,
-        five_hour_resets_in=2 * 3600 + 17 * 60,
-        seven_day_resets_in=2 * 86400 + 5 * 3600,
+        five_hour_pct=five.used_pct,
+        seven_day_pct=week.used_pct,
+        five_hour_resets_in=_left(five.resets_at, now),
+        seven_day_resets_in=_left(week.resets_at, now),
+        five_hour_tokens=history.capacity[FIVE_HOUR],
+        seven_day_tokens=history.capacity[SEVEN_DAY],
+        now=now.timestamp(),
         data_dir=place.data,
     )
+    return counts
+
+
+def _left(resets_at: datetime | None, now: datetime) -> float | None:
+    return (resets_at - now).total_seconds() if resets_at else None
 
 
 def stop_tmux(tmux: Tmux, timeout: float = 5.0) -> None:

@@ -6,12 +6,24 @@ import sys
 
 import click
 
-from sessions.client import EngineUnavailable, stop_engine
-from sessions.demo import DEMO_SESSIONS, demo_place, enter, remove, seed_usage, stop_tmux
+from sessions.client import EngineClient, EngineUnavailable, stop_engine
+from sessions.demo import (
+    DEMO_SESSIONS,
+    DEMO_TASKS,
+    DemoPlace,
+    demo_place,
+    enter,
+    is_fresh,
+    remove,
+    seed_history,
+    stop_tmux,
+)
+from sessions.engine.protocol import ApiError
 from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, engine, settings
 from tui.cli.session_cmds import _attach_to
 from tui.cli.stage_cmds import build_stage
+from tui.engine_api import QUEUE_ADD, is_unknown_method
 
 
 @click.command("demo")
@@ -33,12 +45,14 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
         click.echo("demo stopped and removed")
         return
     env = _demo_env()
+    # History goes in before the engine starts: once it runs, it alone opens the store.
+    fresh = is_fresh(place)
+    if fresh:
+        seed_history(place)
     # The stage first, so the sessions join it in order as they start.
     layout = build_stage(env)
     with engine() as client:
         existing = {s["name"] for s in client.call("sessions.list")}
-        if not existing:
-            seed_usage(place)
         for name, prompt in DEMO_SESSIONS:
             if name not in existing:
                 client.call(
@@ -49,6 +63,8 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
                     cwd=str(place.work),
                     env=env,
                 )
+        if fresh:
+            _queue_tasks(client, place, env)
         sessions = client.call("sessions.list")
     if no_attach or not sys.stdin.isatty():
         click.echo(
@@ -59,6 +75,21 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
         )
         return
     _attach_to(layout["window_id"], nested=nested)
+
+
+def _queue_tasks(client: EngineClient, place: DemoPlace, env: dict[str, str]) -> None:
+    """A few background tasks, when this engine has the queue (issue 6); else one line.
+
+    The demo must run with or without the queue, so an engine that does not know
+    `queue.add`, or refuses these tasks, leaves the demo without them.
+    """
+    for task in DEMO_TASKS:
+        try:
+            client.call(QUEUE_ADD, agent="sim", cwd=str(place.work), env=env, **task)
+        except ApiError as exc:
+            reason = "no background queue in this engine" if is_unknown_method(exc) else exc
+            click.echo(f"demo: no background tasks queued ({reason})", err=True)
+            return
 
 
 def _demo_env() -> dict[str, str]:
