@@ -86,6 +86,9 @@ class HumanUse:
     active_sessions: int  # human sessions busy/waiting right now
     # Expected human use from now until the weekly reset, in % of the weekly window.
     forecast_week_pct: float = 0.0
+    # The human's own use since the weekly window opened (% of the weekly window),
+    # when the log can tell it from fill's; pacing then spreads fill evenly.
+    week_used_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -283,11 +286,13 @@ def _weekly_target(
 ) -> tuple[float, str]:
     """How far fill may bring the weekly window now, and why.
 
-    The line rises with the share of the week gone, from 0 to the spare budget
-    (100 - margin - the human's forecast use until the reset). It counts the
-    human's past use against fill, which lags fill a little behind even pace
-    mid-week but never borrows from the human; the lag is caught up at the end,
-    where the target becomes all that is spare.
+    Fill's budget for the week is what the human leaves: 100 - margin - their
+    use so far - their forecast use until the reset. Fill may have spent the
+    share of it that matches the share of the week gone, so it is spread over
+    the week's 5-hour windows (falling behind at busy hours, catching up at
+    quiet ones) and, in the last window, everything spare is spent. Without the
+    human's use so far, all use counts as theirs: fill lags more mid-week but
+    never borrows from the human, and catches up at the end.
     """
     ceiling = 100.0 - config.weekly_margin_pct - human.forecast_week_pct
     if week is None:
@@ -300,7 +305,9 @@ def _weekly_target(
     if left <= config.spend_all_within:
         return ceiling, f"last window before the weekly reset: up to {ceiling:.1f}%"
     gone = min(1.0, max(0.0, 1.0 - left / week.length))
-    return ceiling * gone, f"paced to {ceiling * gone:.1f}% ({gone:.0%} of the week gone)"
+    human_so_far = min(human.week_used_pct or 0.0, week.used_pct)
+    target = human_so_far + max(0.0, ceiling - human_so_far) * gone
+    return target, f"paced to {target:.1f}% ({gone:.0%} of the week gone)"
 
 
 def _due_tasks(now: datetime, queue: Sequence[TaskView]) -> tuple[list[TaskView], datetime | None]:
