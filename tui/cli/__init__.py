@@ -31,6 +31,7 @@ def _register() -> None:
         doctor_cmd,
         engine_cmds,
         session_cmds,
+        simulate_cmd,
         stage_cmds,
         tower_cmd,
         usage_cmds,
@@ -45,6 +46,7 @@ def _register() -> None:
         doctor_cmd,
         demo_cmd,
         tower_cmd,
+        simulate_cmd,
     )
     for module in modules:
         for command in module.COMMANDS:
