@@ -84,6 +84,18 @@ class _Task:
     defer_until: datetime | None = None
     started_at: datetime | None = None
     spent: float = 0.0
+    view: TaskView | None = None  # rebuilt only when `left` or `defer_until` change
+
+    def as_view(self, five_hour: float) -> TaskView:
+        if self.view is None:
+            self.view = TaskView(
+                self.spec.id,
+                self.spec.priority,
+                100 * self.left / five_hour,
+                self.spec.not_before,
+                self.defer_until,
+            )
+        return self.view
 
 
 @dataclass
@@ -174,16 +186,7 @@ def simulate(scenario: Scenario, policy: str = "podium") -> Result:
                 ranked = sorted(due, key=lambda t: -t.spec.priority)
                 decisions = [] if spent else [(LAUNCH, t.spec.id) for t in ranked[:slots]]
             else:
-                views = [
-                    TaskView(
-                        t.spec.id,
-                        t.spec.priority,
-                        100 * t.left / s.five_hour,
-                        t.spec.not_before,
-                        t.defer_until,
-                    )
-                    for t in queue
-                ]
+                views = [t.as_view(s.five_hour) for t in queue]
                 runs = [
                     RunningView(
                         t.spec.id,
@@ -200,7 +203,7 @@ def simulate(scenario: Scenario, policy: str = "podium") -> Result:
                     if d.action == DEFER and d.until is not None:
                         for t in queue:
                             if t.spec.id == d.task_id:
-                                t.defer_until = d.until
+                                t.defer_until, t.view = d.until, None
                 decisions = [(d.action, d.task_id) for d in decided]
             for action, task_id in decisions:
                 if action == LAUNCH:
@@ -211,6 +214,7 @@ def simulate(scenario: Scenario, policy: str = "podium") -> Result:
                 elif action == PAUSE and s.config.pause_mode == "interrupt":
                     task = next(t for t in running if t.spec.id == task_id)
                     running.remove(task)
+                    task.view = None
                     queue.append(task)
 
         # Consumption this minute: the human first (their sessions run whatever
@@ -268,6 +272,7 @@ class _Forecast:
         self.s = scenario
         self.prefix = [0.0]  # cumulative human units, by minute
         self._week_cache: tuple[int, float] | None = None
+        self._weekends: dict[int, bool] = {}
         self.week_start = 0  # minute the current weekly window began (or the run did)
 
     def record(self, minute: int, units: float) -> None:
@@ -278,8 +283,10 @@ class _Forecast:
         return self.prefix[b] - self.prefix[a] if b > a else 0.0
 
     def _weekend(self, minute: int) -> bool:
-        at = (self.s.start + minute * MINUTE).astimezone(self.s.config.tz)
-        return at.weekday() >= 5
+        if minute not in self._weekends:
+            at = (self.s.start + minute * MINUTE).astimezone(self.s.config.tz)
+            self._weekends[minute] = at.weekday() >= 5
+        return self._weekends[minute]
 
     def _past_days(self, minute: int, span: int) -> list[int]:
         """Offsets (in days) of past copies of [minute, minute+span) already over."""
