@@ -32,6 +32,7 @@ def _register() -> None:
         engine_cmds,
         report_cmds,
         session_cmds,
+        simulate_cmd,
         stage_cmds,
         tower_cmd,
         usage_cmds,
@@ -47,6 +48,7 @@ def _register() -> None:
         doctor_cmd,
         demo_cmd,
         tower_cmd,
+        simulate_cmd,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -1,0 +1,328 @@
+"""The fill policy: one pure function from the state of the account to decisions.
+
+`decide(now, windows, config, queue, running, human)` says, for this moment,
+which queued tasks to launch, which running ones to pause, which to defer until
+a limit resets, or why it holds. It reads no clock and does no I/O: the live
+scheduler and the simulator (`sessions.fill.simulate`) call it alike, so what
+the simulator measures is what runs.
+
+Three budgets, in this order:
+- a limited window (used >= 100) defers every due task until its reset;
+- the 5-hour window keeps the human's reserve (the config's rule for the local
+  time, the highest one over what is left of the window) plus the human's
+  forecast use, and pauses fill when the human is busy and that is threatened;
+- the weekly window is paced: fill may bring it up to a line that rises from
+  the week's start to `100 - margin - forecast human use until the reset`, so
+  spare capacity is spread over the week's 5-hour windows and spent by the reset
+  (in the last window everything spare), never before the human needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+FIVE_HOUR = "five_hour"
+SEVEN_DAY = "seven_day"
+FIVE_HOURS = timedelta(hours=5)
+
+LAUNCH = "launch"
+HOLD = "hold"
+PAUSE = "pause"
+DEFER = "defer"
+
+
+@dataclass(frozen=True)
+class Window:
+    """One usage window now."""
+
+    name: str  # "five_hour" | "seven_day" | model-scoped
+    used_pct: float  # 0..100
+    resets_at: datetime | None
+    length: timedelta  # 5 h or 7 d
+    estimate: bool = False
+
+
+@dataclass(frozen=True)
+class ReserveRule:
+    """First matching rule wins; a rule without days/from/to matches always."""
+
+    five_hour_pct: float
+    days: frozenset[int] | None = None  # 0=Mon..6=Sun
+    start: time | None = None  # local wall clock, in `tz`
+    end: time | None = None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A queued task as the policy sees it."""
+
+    id: str
+    priority: int  # higher runs first; ties keep the queue's order
+    est_pct: float  # expected cost in % of the 5-hour window
+    not_before: datetime | None = None
+    defer_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunningView:
+    """A running task."""
+
+    id: str
+    started_at: datetime
+    spent_pct: float
+    # Its expected total cost (% of the 5-hour window), when known: what is left
+    # of it is counted as already spoken for.
+    est_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class HumanUse:
+    """What the log says about the human's own use (the past only)."""
+
+    pct_per_hour_now: float  # recent burn by the human's sessions (% of 5-hour / h)
+    forecast_pct_next_hours: float  # expected human use over the next few hours (% of 5-hour)
+    active_sessions: int  # human sessions busy/waiting right now
+    # Expected human use from now until the weekly reset, in % of the weekly window.
+    forecast_week_pct: float = 0.0
+    # The human's own use since the weekly window opened (% of the weekly window),
+    # when the log can tell it from fill's; pacing then spreads fill evenly.
+    week_used_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    reserve: tuple[ReserveRule, ...]
+    tz: tzinfo
+    max_concurrent: int = 1
+    pause_mode: str = "finish"  # "finish" | "interrupt"
+    weekly_margin_pct: float = 2.0
+    # What 1% of the 5-hour window costs in % of the weekly window (5-hour
+    # capacity / weekly capacity); task estimates are in 5-hour %.
+    weekly_per_five_hour: float = 0.125
+    # Within this much of the weekly reset, spend everything spare.
+    spend_all_within: timedelta = FIVE_HOURS
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "launch" | "hold" | "pause" | "defer"
+    task_id: str | None
+    reason: str
+    until: datetime | None = None
+
+
+def decide(
+    now: datetime,
+    windows: Sequence[Window],
+    config: PolicyConfig,
+    queue: Sequence[TaskView],
+    running: Sequence[RunningView],
+    human: HumanUse,
+) -> list[Decision]:
+    """Decide launches, pauses, deferrals, or why to hold, for `now`."""
+    due, next_due = _due_tasks(now, queue)
+
+    limited = [w for w in windows if w.used_pct >= 100]
+    if limited:
+        # Launching into a spent window only stalls the task: wait for the reset.
+        # Without a known reset, look again soon rather than guess a far one.
+        until = max(w.resets_at or now + timedelta(minutes=30) for w in limited)
+        names = ", ".join(w.name for w in limited)
+        reason = f"{names} limit reached; resets {until:%Y-%m-%d %H:%M}"
+        return [Decision(DEFER, t.id, reason, until) for t in due] or [
+            Decision(HOLD, None, reason, until)
+        ]
+
+    by_name = {w.name: w for w in windows}
+    five = by_name.get(FIVE_HOUR)
+    week = by_name.get(SEVEN_DAY)
+    decisions: list[Decision] = []
+
+    # What the running tasks still need counts as already spent.
+    def remaining(r: RunningView) -> float:
+        return max(0.0, (r.est_pct or 0.0) - r.spent_pct)
+
+    active = sorted(running, key=lambda r: r.started_at)
+    committed = sum(remaining(r) for r in active)
+
+    five_used = five.used_pct if five else 0.0
+    five_end = five.resets_at if five and five.resets_at else now + FIVE_HOURS
+    reserve = reserve_pct(config, now, five_end)
+    reserve_now = reserve_pct(config, now, now)
+    hours_left = max(0.0, (five_end - now).total_seconds() / 3600)
+    human_need = max(human.forecast_pct_next_hours, human.pct_per_hour_now * hours_left)
+    five_cap = 100.0 - reserve - human_need
+
+    week_used = week.used_pct if week else 0.0
+    week_cap, week_why = _weekly_target(now, week, config, human)
+    ratio = config.weekly_per_five_hour
+
+    # Pause: the human is busy and the fill's share would eat their reserve, or
+    # the reserve is being eaten right now (an estimate was wrong).
+    threatened = (
+        human.active_sessions > 0 and (five_used + committed + human_need > 100.0 - reserve_now)
+    ) or five_used >= 100.0 - reserve_now
+    week_threatened = week is not None and (
+        week_used + ratio * committed > 100.0 - config.weekly_margin_pct - human.forecast_week_pct
+    )
+    if active and (threatened or week_threatened):
+        why = (
+            f"your reserve is threatened: 5-hour at {five_used:.0f}%, "
+            f"{reserve_now:.0f}% kept for you, you need ~{human_need:.0f}%"
+            if threatened
+            else f"weekly at {week_used:.0f}% would leave you less than your forecast use"
+        )
+        if config.pause_mode == "interrupt":
+            # Newest first: least work is lost, and the oldest is nearest its end.
+            left = five_used + committed
+            for r in reversed(active):
+                decisions.append(Decision(PAUSE, r.id, why))
+                left -= remaining(r)
+                if threatened and left + human_need <= 100.0 - reserve_now:
+                    break
+        return [*decisions, Decision(HOLD, _first(due), f"{why}; launching nothing")]
+
+    if not due:
+        why = "no task is due" if queue else "the queue is empty"
+        return [Decision(HOLD, None, why, next_due)]
+
+    slots = config.max_concurrent - len(active)
+    if slots <= 0:
+        return [
+            Decision(
+                HOLD, _first(due), f"{len(active)} running, the cap is {config.max_concurrent}"
+            )
+        ]
+
+    for task in due:
+        if slots <= 0:
+            break
+        # A task bigger than any window could hold would never start: let it
+        # start when the window is as free as it gets; pausing guards the rest.
+        cost = min(task.est_pct, max(0.0, 100.0 - reserve))
+        if five_used + committed + cost > five_cap:
+            free = max(0.0, five_cap - five_used - committed)
+            decisions.append(
+                Decision(
+                    HOLD,
+                    task.id,
+                    f"5-hour reserve: {reserve:.0f}% kept for you until "
+                    f"{five_end.astimezone(config.tz):%H:%M} plus ~{human_need:.0f}% forecast; "
+                    f"{free:.0f}% free, the task needs ~{task.est_pct:.0f}%",
+                )
+            )
+            break
+        if week is not None and week_used + ratio * (committed + cost) > week_cap:
+            decisions.append(
+                Decision(
+                    HOLD,
+                    task.id,
+                    f"weekly pacing: {week_used:.1f}% used, {week_why}; "
+                    f"the task needs ~{ratio * task.est_pct:.1f}%",
+                )
+            )
+            break
+        decisions.append(
+            Decision(
+                LAUNCH,
+                task.id,
+                f"spare capacity: 5-hour {five_used:.0f}%, weekly "
+                f"{week_used:.1f}% of {week_cap:.1f}% paced",
+            )
+        )
+        committed += cost
+        slots -= 1
+    return decisions
+
+
+def reserve_pct(config: PolicyConfig, start: datetime, end: datetime) -> float:
+    """The highest reserve any rule asks for between `start` and `end` (local time).
+
+    The whole rest of the window counts: fill spent at 08:00 in a window that is
+    still open at 09:30 is gone when the 09:00 reserve begins.
+    """
+    points = [start]
+    if end > start:
+        local_start = start.astimezone(config.tz)
+        local_end = end.astimezone(config.tz)
+        day: date = local_start.date()
+        while day <= local_end.date():
+            # Rules change only at their own edges and at midnight (days).
+            edges = {time(0, 0)}
+            for rule in config.reserve:
+                edges.update(t for t in (rule.start, rule.end) if t is not None)
+            for edge in edges:
+                at = datetime.combine(day, edge, tzinfo=config.tz)
+                if local_start < at < local_end:
+                    points.append(at)
+            day += timedelta(days=1)
+    return max(_rule_pct(config, p) for p in points)
+
+
+def _rule_pct(config: PolicyConfig, at: datetime) -> float:
+    local = at.astimezone(config.tz)
+    clock = local.time().replace(tzinfo=None)
+    for rule in config.reserve:
+        if rule.days is not None and local.weekday() not in rule.days:
+            continue
+        if not _in_span(clock, rule.start, rule.end):
+            continue
+        return rule.five_hour_pct
+    return 0.0
+
+
+def _in_span(clock: time, start: time | None, end: time | None) -> bool:
+    if start is None and end is None:
+        return True
+    if start is not None and end is not None and end <= start:  # over midnight
+        return clock >= start or clock < end
+    return (start is None or clock >= start) and (end is None or clock < end)
+
+
+def _weekly_target(
+    now: datetime, week: Window | None, config: PolicyConfig, human: HumanUse
+) -> tuple[float, str]:
+    """How far fill may bring the weekly window now, and why.
+
+    Fill's budget for the week is what the human leaves: 100 - margin - their
+    use so far - their forecast use until the reset. Fill may have spent the
+    share of it that matches the share of the week gone, so it is spread over
+    the week's 5-hour windows (falling behind at busy hours, catching up at
+    quiet ones) and, in the last window, everything spare is spent. Without the
+    human's use so far, all use counts as theirs: fill lags more mid-week but
+    never borrows from the human, and catches up at the end.
+    """
+    ceiling = 100.0 - config.weekly_margin_pct - human.forecast_week_pct
+    if week is None:
+        return ceiling, "no weekly figure"
+    if week.resets_at is None:
+        # Unknown reset: allow one 5-hour window's share of the spare budget.
+        share = min(1.0, FIVE_HOURS / week.length)
+        return ceiling * share, f"reset unknown, one window's share: {ceiling * share:.1f}%"
+    left = week.resets_at - now
+    if left <= config.spend_all_within:
+        return ceiling, f"last window before the weekly reset: up to {ceiling:.1f}%"
+    gone = min(1.0, max(0.0, 1.0 - left / week.length))
+    human_so_far = min(human.week_used_pct or 0.0, week.used_pct)
+    target = human_so_far + max(0.0, ceiling - human_so_far) * gone
+    return target, f"paced to {target:.1f}% ({gone:.0%} of the week gone)"
+
+
+def _due_tasks(now: datetime, queue: Sequence[TaskView]) -> tuple[list[TaskView], datetime | None]:
+    """Due tasks, highest priority first (ties keep queue order), and when the next is due."""
+    due: list[TaskView] = []
+    later: list[datetime] = []
+    for task in queue:
+        waits = [t for t in (task.not_before, task.defer_until) if t is not None and t > now]
+        if waits:
+            later.append(max(waits))
+        else:
+            due.append(task)
+    due.sort(key=lambda t: -t.priority)
+    return due, min(later) if later else None
+
+
+def _first(tasks: Sequence[TaskView]) -> str | None:
+    return tasks[0].id if tasks else None

@@ -1,0 +1,208 @@
+"""The fill policy: reserve by time of day, weekly pacing, limits, concurrency, pauses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sessions.fill.policy import (
+    HumanUse,
+    PolicyConfig,
+    ReserveRule,
+    RunningView,
+    TaskView,
+    Window,
+    decide,
+    reserve_pct,
+)
+
+WEEKDAYS = frozenset(range(5))
+BERLIN = ZoneInfo("Europe/Berlin")
+RULES = (ReserveRule(30, WEEKDAYS, time(9), time(19)), ReserveRule(5))
+IDLE = HumanUse(pct_per_hour_now=0, forecast_pct_next_hours=0, active_sessions=0)
+MON = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday; the week resets on the next one
+
+
+def config(**kw: object) -> PolicyConfig:
+    base: dict[str, object] = {"reserve": RULES, "tz": UTC, "weekly_per_five_hour": 1 / 6}
+    return PolicyConfig(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def windows(
+    now: datetime, five: float = 0, week: float = 0, five_resets: datetime | None = None
+) -> list[Window]:
+    return [
+        Window("five_hour", five, five_resets, timedelta(hours=5)),
+        Window("seven_day", week, MON + timedelta(days=7), timedelta(days=7)),
+    ]
+
+
+def task(id: str = "t", est: float = 20, priority: int = 0, **kw: object) -> TaskView:
+    return TaskView(id, priority, est, **kw)  # type: ignore[arg-type]
+
+
+def actions(ds: list) -> list[tuple[str, str | None]]:
+    return [(d.action, d.task_id) for d in ds]
+
+
+# -- reserve by time of day ---------------------------------------------------------------
+
+
+def test_reserve_follows_the_local_clock_of_the_configured_zone() -> None:
+    berlin = config(tz=BERLIN)
+    # 08:30 UTC is 09:30 in Berlin (CET): working hours there, not in UTC.
+    at = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+    assert reserve_pct(berlin, at, at) == 30
+    assert reserve_pct(config(), at, at) == 5
+    # Saturday: the weekday rule does not match; the catch-all does.
+    sat = datetime(2026, 11, 7, 12, tzinfo=UTC)
+    assert reserve_pct(config(), sat, sat) == 5
+
+
+def test_reserve_covers_what_is_left_of_the_window() -> None:
+    # At 07:00 the rule says 5%, but the window is open until 10:00: by 09:00
+    # the 30% must still be there.
+    at = MON + timedelta(hours=7)
+    assert reserve_pct(config(), at, at + timedelta(hours=3)) == 30
+    assert reserve_pct(config(), at, at + timedelta(hours=1)) == 5
+    # An overnight rule (22:00-06:00) matches on both sides of midnight.
+    night = config(reserve=(ReserveRule(50, start=time(22), end=time(6)), ReserveRule(0)))
+    assert reserve_pct(night, MON + timedelta(hours=23), MON + timedelta(hours=23)) == 50
+    assert reserve_pct(night, MON + timedelta(hours=3), MON + timedelta(hours=3)) == 50
+    assert reserve_pct(night, MON + timedelta(hours=12), MON + timedelta(hours=12)) == 0
+
+
+def test_daytime_reserve_holds_a_task_the_night_would_launch() -> None:
+    late = MON + timedelta(days=6, hours=20)  # late in the week: pacing allows plenty
+    night = decide(late, windows(late, five=60), config(), [task(est=30)], [], IDLE)
+    assert actions(night) == [("launch", "t")]  # 60 + 30 <= 100 - 5
+    day = MON + timedelta(days=4, hours=10)  # Friday 10:00
+    held = decide(day, windows(day, five=60, week=50), config(), [task(est=30)], [], IDLE)
+    assert actions(held) == [("hold", "t")]
+    assert "5-hour reserve: 30% kept for you" in held[0].reason
+
+
+def test_forecast_human_use_is_kept_on_top_of_the_reserve() -> None:
+    at = MON + timedelta(days=6, hours=20)
+    busy_soon = HumanUse(pct_per_hour_now=0, forecast_pct_next_hours=40, active_sessions=0)
+    held = decide(at, windows(at, five=30), config(), [task(est=30)], [], busy_soon)
+    assert actions(held) == [("hold", "t")] and "40% forecast" in held[0].reason
+
+
+# -- weekly pacing ------------------------------------------------------------------------
+
+
+def test_weekly_pacing_holds_early_in_the_week_and_spends_late() -> None:
+    human = HumanUse(0, 0, 0, forecast_week_pct=30, week_used_pct=10)
+    early = MON + timedelta(days=1)  # 1/7 of the week gone
+    held = decide(early, windows(early, week=20), config(), [task(est=30)], [], human)
+    assert actions(held) == [("hold", "t")]
+    assert held[0].reason.startswith("weekly pacing")
+    # The same state in the last window before the reset: everything spare goes.
+    late = MON + timedelta(days=6, hours=20)
+    assert actions(decide(late, windows(late, week=20), config(), [task(est=30)], [], human)) == [
+        ("launch", "t")
+    ]
+
+
+def test_weekly_pacing_never_spends_what_the_human_is_forecast_to_need() -> None:
+    late = MON + timedelta(days=6, hours=21)
+    # 90% used, the human will need 7% more, margin 2%: 1% left, the task needs 5%.
+    human = HumanUse(0, 0, 0, forecast_week_pct=7, week_used_pct=60)
+    held = decide(late, windows(late, week=90), config(), [task(est=30)], [], human)
+    assert actions(held) == [("hold", "t")]
+    assert "weekly pacing" in held[0].reason
+
+
+def test_pacing_spreads_fill_by_the_share_of_the_week_gone() -> None:
+    # Half the week gone, the human used 20% and will use 20% more: fill may
+    # have spent half of 100 - 2 - 40 = 58%, i.e. the week may stand at 49%.
+    mid = MON + timedelta(days=3, hours=12)
+    human = HumanUse(0, 0, 0, forecast_week_pct=20, week_used_pct=20)
+    small = task(est=6)  # 1% of the week
+    assert decide(mid, windows(mid, week=47), config(), [small], [], human)[0].action == "launch"
+    assert decide(mid, windows(mid, week=48.5), config(), [small], [], human)[0].action == "hold"
+
+
+# -- limits -------------------------------------------------------------------------------
+
+
+def test_a_spent_window_defers_every_due_task_until_its_reset() -> None:
+    at = MON + timedelta(days=2, hours=3)
+    resets = at + timedelta(hours=2)
+    queue = [task("a"), task("b"), task("later", not_before=at + timedelta(hours=8))]
+    ds = decide(at, windows(at, five=100, five_resets=resets), config(), queue, [], IDLE)
+    assert actions(ds) == [("defer", "a"), ("defer", "b")]
+    assert all(d.until == resets for d in ds)
+    assert "five_hour limit reached" in ds[0].reason
+    # The weekly one too; with both spent, the later reset wins.
+    week_spent = [
+        Window("five_hour", 100, resets, timedelta(hours=5)),
+        Window("seven_day", 100, MON + timedelta(days=7), timedelta(days=7)),
+    ]
+    ds = decide(at, week_spent, config(), queue, [], IDLE)
+    assert {d.until for d in ds} == {MON + timedelta(days=7)}
+
+
+def test_a_task_deferred_by_the_runner_waits_and_the_hold_says_until_when() -> None:
+    at = MON + timedelta(days=6, hours=20)
+    until = at + timedelta(minutes=30)
+    ds = decide(at, windows(at), config(), [task(defer_until=until)], [], IDLE)
+    assert actions(ds) == [("hold", None)] and ds[0].until == until
+    assert ds[0].reason == "no task is due"
+    assert decide(at, windows(at), config(), [], [], IDLE)[0].reason == "the queue is empty"
+
+
+# -- concurrency and order ----------------------------------------------------------------
+
+
+def test_concurrency_cap_and_priority_order() -> None:
+    at = MON + timedelta(days=6, hours=20)
+    queue = [task("low", est=10), task("high", est=10, priority=5), task("mid", est=10, priority=2)]
+    two = config(max_concurrent=2)
+    assert actions(decide(at, windows(at), two, queue, [], IDLE)) == [
+        ("launch", "high"),
+        ("launch", "mid"),
+    ]
+    one_running = [RunningView("r", at - timedelta(minutes=5), 2, est_pct=10)]
+    assert actions(decide(at, windows(at), two, queue, one_running, IDLE)) == [("launch", "high")]
+    full = [*one_running, RunningView("s", at, 0, est_pct=10)]
+    ds = decide(at, windows(at), two, queue, full, IDLE)
+    assert actions(ds) == [("hold", "high")] and "the cap is 2" in ds[0].reason
+
+
+def test_what_running_tasks_still_need_is_counted_before_launching() -> None:
+    at = MON + timedelta(days=6, hours=20)
+    running = [RunningView("r", at - timedelta(minutes=10), 10, est_pct=60)]
+    # 20 used + 50 still to come + 30 > 95.
+    held = decide(at, windows(at, five=20), config(max_concurrent=3), [task(est=30)], running, IDLE)
+    assert actions(held) == [("hold", "t")]
+
+
+# -- pausing ------------------------------------------------------------------------------
+
+
+def test_busy_human_and_threatened_reserve_pause_fill_in_interrupt_mode() -> None:
+    at = MON + timedelta(hours=10)  # Monday 10:00, 30% reserve
+    resets = at + timedelta(hours=2)
+    busy = HumanUse(pct_per_hour_now=20, forecast_pct_next_hours=0, active_sessions=1)
+    running = [
+        RunningView("old", at - timedelta(minutes=30), 20, est_pct=40),
+        RunningView("new", at - timedelta(minutes=5), 5, est_pct=40),
+    ]
+    win = windows(at, five=40, five_resets=resets)
+    ds = decide(at, win, config(pause_mode="interrupt", max_concurrent=3), [task()], running, busy)
+    # 40 used + 55 still to come + 40 for the human > 70: pause, newest first,
+    # until the rest fits (without "new": 40 + 20 + 40 = 100 > 70, so both).
+    assert actions(ds) == [("pause", "new"), ("pause", "old"), ("hold", "t")]
+    assert "your reserve is threatened" in ds[0].reason
+    # Finish mode lets them run out but launches nothing.
+    ds = decide(at, win, config(pause_mode="finish", max_concurrent=3), [task()], running, busy)
+    assert actions(ds) == [("hold", "t")] and "launching nothing" in ds[0].reason
+
+
+def test_no_pause_while_the_human_is_away_and_the_reserve_is_whole() -> None:
+    at = MON + timedelta(hours=10)
+    running = [RunningView("r", at - timedelta(minutes=5), 5, est_pct=20)]
+    ds = decide(at, windows(at, five=30), config(pause_mode="interrupt"), [task()], running, IDLE)
+    assert [d.action for d in ds] == ["hold"]  # at the cap of 1, nothing paused
