@@ -262,6 +262,29 @@ class StatuslineSettings(_Section):
     settings; "" = none."""
 
 
+_CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$"
+
+
+class FillSettings(_Section):
+    reserve_pct: float = Field(default=20.0, ge=0, le=100)
+    """Share of the 5-hour window background fill leaves for you (`podium fill --reserve`
+    overrides it for one fill)."""
+    tz: str = ""
+    """Time zone of the night window and reserve schedules ("" = the system's)."""
+    night_start: str = Field(default="01:00", pattern=_CLOCK)
+    """Start of the night window (`podium queue add --window night`), HH:MM."""
+    night_end: str = Field(default="07:00", pattern=_CLOCK)
+    """End of the night window, HH:MM."""
+    max_concurrent: int = Field(default=1, ge=1, le=16)
+    """Background runs at most at once."""
+    interval: float = Field(default=30.0, ge=0.5, le=3600)
+    """Seconds between two scheduler rounds (it also runs when a task or run changes)."""
+    resume_prompt: str = "Continue where you left off."
+    """What a run resumed after a usage limit or an interruption is told."""
+    on_change_debounce: float = Field(default=2.0, ge=0, le=3600)
+    """Seconds of quiet after a change before an `--on-change` task is queued."""
+
+
 # A comma-separated list of Textual key names ("tab,space", "ctrl+p", "question_mark"
 # or "?"), without whitespace inside a name.
 _KEY_LIST = r"^\s*[^\s,]+(\s*,\s*[^\s,]+)*\s*$"
@@ -326,6 +349,7 @@ class Settings(_Section):
     """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
     cues: CuesSettings = CuesSettings()
     keys: KeySettings = KeySettings()
+    fill: FillSettings = FillSettings()
 
 
 class SettingsError(Exception):

@@ -40,6 +40,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def build_handlers(engine: Engine) -> dict[str, Any]:
+    from sessions.engine.queue_api import queue_handlers
     from sessions.engine.stage import stage_handlers
 
     api = SessionApi(engine)
@@ -59,6 +60,7 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         "attention.next": api.next,
         "reports.attention": api.report_attention,
         **usage_handlers(engine),
+        **queue_handlers(engine),
     }
 
 
