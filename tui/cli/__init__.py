@@ -30,6 +30,8 @@ def _register() -> None:
         demo_cmd,
         doctor_cmd,
         engine_cmds,
+        fill_cmd,
+        queue_cmds,
         session_cmds,
         stage_cmds,
         tower_cmd,
@@ -45,6 +47,8 @@ def _register() -> None:
         doctor_cmd,
         demo_cmd,
         tower_cmd,
+        queue_cmds,
+        fill_cmd,
     )
     for module in modules:
         for command in module.COMMANDS:
