@@ -206,6 +206,7 @@ class Scheduler:
         root = Path(tmpl.cwd)
         pattern = tmpl.schedule or "**"
         debounce = int(self.settings.on_change_debounce * 1000)
+        log.info("task %d: watching %s for %s", tmpl.id, root, pattern)
         try:
             async for changes in watchfiles.awatch(root, debounce=max(debounce, 50), step=50):
                 rels = []
