@@ -262,6 +262,59 @@ class StatuslineSettings(_Section):
     settings; "" = none."""
 
 
+_CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$"
+
+
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+_DAYS = rf"^{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*$"
+
+
+class ReserveRuleSettings(_Section):
+    """One rule of the reserve schedule; the first rule that matches the time wins."""
+
+    five_hour_pct: float = Field(ge=0, le=100)
+    """Share of the 5-hour window kept for you while this rule applies."""
+    days: str | None = Field(default=None, pattern=_DAYS)
+    """Weekdays it applies on, e.g. `mon-fri` or `sat,sun` (none: every day)."""
+    start: str | None = Field(default=None, alias="from", pattern=_CLOCK)
+    """Local time it starts, HH:MM (with `to`; none: all day)."""
+    end: str | None = Field(default=None, alias="to", pattern=_CLOCK)
+    """Local time it ends, HH:MM."""
+
+
+def _default_reserve() -> list[ReserveRuleSettings]:
+    return [
+        ReserveRuleSettings.model_validate(
+            {"days": "mon-fri", "from": "09:00", "to": "19:00", "five_hour_pct": 30}
+        ),
+        ReserveRuleSettings.model_validate({"five_hour_pct": 5}),
+    ]
+
+
+class FillSettings(_Section):
+    reserve: list[ReserveRuleSettings] = Field(default_factory=_default_reserve)
+    """The share of the 5-hour window background fill keeps for you, by time of day
+    (`[[fill.reserve]]` tables with `days`, `from`, `to`, `five_hour_pct`; first match
+    wins). Default: 30% on weekdays 09:00-19:00, 5% otherwise."""
+    reserve_pct: float | None = Field(default=None, ge=0, le=100)
+    """One share for all times instead of the schedule (`podium fill --reserve`
+    overrides either for one fill)."""
+    tz: str = ""
+    """Time zone of the night window and reserve schedules ("" = the system's)."""
+    night_start: str = Field(default="01:00", pattern=_CLOCK)
+    """Start of the night window (`podium queue add --window night`), HH:MM."""
+    night_end: str = Field(default="07:00", pattern=_CLOCK)
+    """End of the night window, HH:MM."""
+    max_concurrent: int = Field(default=1, ge=1, le=16)
+    """Background runs at most at once."""
+    interval: float = Field(default=30.0, ge=0.5, le=3600)
+    """Seconds between two scheduler rounds (it also runs when a task or run changes)."""
+    resume_prompt: str = "Continue where you left off."
+    """What a run resumed after a usage limit or an interruption is told."""
+    on_change_debounce: float = Field(default=2.0, ge=0, le=3600)
+    """Seconds of quiet after a change before an `--on-change` task is queued."""
+
+
 # A comma-separated list of Textual key names ("tab,space", "ctrl+p", "question_mark"
 # or "?"), without whitespace inside a name.
 _KEY_LIST = r"^\s*[^\s,]+(\s*,\s*[^\s,]+)*\s*$"
@@ -353,6 +406,7 @@ class Settings(_Section):
     """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
     cues: CuesSettings = CuesSettings()
     keys: KeySettings = KeySettings()
+    fill: FillSettings = FillSettings()
 
 
     prices: PriceSettings = PriceSettings()

@@ -7,6 +7,12 @@ tmux's command line, because tmux reparses its own arguments (one ending in
 and deleted before anything else, so secrets such as API keys never sit on a
 command line (`ps` shows argv to every user) and nothing passes through a
 shell. Then the agent replaces this process.
+
+Background runs add `stdout` (a file the agent's stdout is appended to, for
+the engine to tail), `stdin` (a file to read instead of the terminal) and
+`mirror` (a child process shows a readable view of that file in the pane,
+`sessions.stream_view`, so a person can watch; the agent's stderr stays on
+the pane).
 Stdlib only: this runs before every agent start.
 """
 
@@ -60,6 +66,11 @@ def main(argv: list[str]) -> int:
         os.chdir(cwd)
     except OSError as exc:
         return _fail(f"cannot enter {cwd}: {exc.strerror}", 126, spec_path)
+    if spec.get("stdout"):
+        try:
+            _redirect(spec, spec_path)
+        except OSError as exc:
+            return _fail(f"cannot open {exc.filename}: {exc.strerror}", 126, spec_path)
     try:
         os.execvpe(command[0], command, env)
     except FileNotFoundError:
@@ -72,6 +83,32 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         return _fail(f"cannot start {command[0]!r}: {exc.strerror}", 126, spec_path)
     return 0  # not reached: exec replaced us
+
+
+def _redirect(spec: dict[str, object], spec_path: str) -> None:
+    """Point stdin/stdout at the spec's files; fork the pane's viewer first if asked."""
+    out_path = str(spec["stdout"])
+    out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if spec.get("mirror"):
+        tty = os.dup(1)
+        agent_pid = os.getpid()  # this process becomes the agent by exec
+        if os.fork() == 0:  # the viewer: never returns into the launcher
+            code = 0
+            try:
+                os.close(out)
+                from sessions.stream_view import follow
+
+                follow(out_path, tty, agent_pid)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(tty)
+    os.dup2(out, 1)
+    os.close(out)
+    if spec.get("stdin"):
+        inp = os.open(str(spec["stdin"]), os.O_RDONLY)
+        os.dup2(inp, 0)
+        os.close(inp)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ class Engine:
         self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
         self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
         self.transcripts = TranscriptIngest(self)
+        from sessions.fill.scheduler import Scheduler
+
+        self.fill = Scheduler(self)  # the background queue and fill mode
         from sessions.engine.handlers import build_handlers
 
         self.api = ApiServer(self.paths.socket, build_handlers(self), self.bus)
@@ -91,6 +94,7 @@ class Engine:
         # ended or vanished meanwhile.
         self.read_spool()
         await self.sweep()
+        await self.fill.start()  # adopts live background runs before anyone asks
         await self.api.start()
         self.transcripts.start()
         log.info("engine %s ready: pid %d, socket %s", __version__, os.getpid(), self.paths.socket)
@@ -103,6 +107,8 @@ class Engine:
             await self._stop.wait()
         finally:
             log.info("engine stopping")
+            # Spawned ones too (fill's loops): none may touch the store once it closes.
+            tasks += [*self._tasks, *self.fill.watchers()]
             for task in tasks:
                 task.cancel()
             for task in tasks:

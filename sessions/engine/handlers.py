@@ -42,6 +42,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def build_handlers(engine: Engine) -> dict[str, Any]:
+    from sessions.engine.queue_api import queue_handlers
     from sessions.engine.stage import stage_handlers
 
     api = SessionApi(engine)
@@ -63,6 +64,7 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         **usage_handlers(engine),
         **transcript_handlers(engine),
         **reports_handlers(engine),
+        **queue_handlers(engine),
     }
 
 

@@ -237,6 +237,21 @@ def decide(
     return decisions
 
 
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_days(spec: str) -> frozenset[int]:
+    """`mon-fri`, `sat,sun`, `mon`: weekday numbers, 0 = Monday (ValueError if unreadable)."""
+    out: set[int] = set()
+    for part in spec.lower().split(","):
+        ends = [p.strip()[:3] for p in part.split("-")]
+        if any(e not in _DAY_NAMES for e in ends) or len(ends) > 2:
+            raise ValueError(f"days: cannot read {spec!r} (use e.g. mon-fri or sat,sun)")
+        a, b = _DAY_NAMES.index(ends[0]), _DAY_NAMES.index(ends[-1])
+        out.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    return frozenset(out)
+
+
 def reserve_pct(config: PolicyConfig, start: datetime, end: datetime) -> float:
     """The highest reserve any rule asks for between `start` and `end` (local time).
 

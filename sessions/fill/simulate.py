@@ -36,13 +36,13 @@ from sessions.fill.policy import (
     TaskView,
     Window,
     decide,
+    parse_days,
 )
 
 POLICIES = ("podium", "none", "greedy")
 WEEK = timedelta(days=7)
 MINUTE = timedelta(minutes=1)
 EPS = 1e-9
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ScenarioError(ValueError):
@@ -370,15 +370,10 @@ def _when(value: Any, key: str) -> datetime:
 
 
 def _days(spec: str) -> frozenset[int]:
-    """`mon-fri`, `sat,sun`, `mon`: weekday numbers, 0 = Monday."""
-    out: set[int] = set()
-    for part in spec.lower().split(","):
-        ends = [p.strip()[:3] for p in part.split("-")]
-        if any(e not in _DAY_NAMES for e in ends) or len(ends) > 2:
-            raise ScenarioError(f"days: cannot read {spec!r} (use e.g. mon-fri or sat,sun)")
-        a, b = _DAY_NAMES.index(ends[0]), _DAY_NAMES.index(ends[-1])
-        out.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
-    return frozenset(out)
+    try:
+        return parse_days(spec)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def _rule(item: Mapping[str, Any]) -> ReserveRule:

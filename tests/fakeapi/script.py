@@ -9,7 +9,9 @@ anywhere in the text; ``<system-reminder>`` sections that Claude Code adds are i
 ``RATE_LIMIT [<claim>] [<epoch>]``  HTTP 429 ``rate_limit_error`` with the unified rate-limit
                            headers of a used-up window: ``five_hour`` (default), ``seven_day``,
                            ``seven_day_opus``, ``seven_day_sonnet`` or ``overage``, resetting
-                           at ``<epoch>`` seconds (default: the next full hour but one)
+                           at ``<epoch>`` seconds (default: the next full hour but one); once
+                           ``<epoch>`` has passed the directive is ignored (the limit has
+                           reset), so a run resumed after the reset gets a normal answer
 ``ERROR <status>``         HTTP <status> ``api_error`` (``x-should-retry: false``); 529 gives an
                            ``overloaded_error``
 ``SLOW <seconds>``         wait that long before answering (bounded by the server's lifetime)
@@ -244,7 +246,10 @@ def plan_reply(
         ]
         return reply
 
-    if m := _RATE_LIMIT.search(text):
+    m = _RATE_LIMIT.search(text)
+    if m and m[2] and int(m[2]) <= time.time():
+        m = None  # that limit has reset: answer as usual
+    if m:
         reply.kind, reply.status = "rate_limit", 429
         reply.error_type = "rate_limit_error"
         reply.error_message = "This request would exceed your account's rate limit."

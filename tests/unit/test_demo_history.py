@@ -12,17 +12,6 @@ from collectors.store import open_store
 
 NOW = datetime(2026, 11, 25, 15, 17, 30, tzinfo=timezone(timedelta(hours=1)))
 
-# Transcript ingest's table (migration 0004 on its branch), for the rows the demo adds.
-USAGE_MESSAGES = """CREATE TABLE usage_messages (
-    dedupe_key VARCHAR PRIMARY KEY, ts TIMESTAMPTZ NOT NULL, claude_session_id VARCHAR,
-    project VARCHAR, model VARCHAR, input_tokens BIGINT NOT NULL,
-    output_tokens BIGINT NOT NULL, cache_creation_tokens BIGINT NOT NULL,
-    cache_creation_1h_tokens BIGINT NOT NULL, cache_read_tokens BIGINT NOT NULL,
-    cost_usd DOUBLE, entrypoint VARCHAR, entrypoint_raw VARCHAR,
-    is_sidechain BOOLEAN NOT NULL, message_id VARCHAR, request_id VARCHAR,
-    source_path VARCHAR NOT NULL)"""
-
-
 def _rows(history: demo_history.History, window: str) -> list[tuple]:
     return [r for r in history.series if r[1] == window]
 
@@ -74,8 +63,7 @@ def test_the_present_is_a_working_window_partly_spent():
 
 def test_seed_store_writes_the_tables(tmp_path: Path):
     history = demo_history.generate(NOW)
-    conn = open_store(tmp_path / "podium.duckdb")
-    conn.execute(USAGE_MESSAGES)
+    conn = open_store(tmp_path / "podium.duckdb")  # migration 0004 made usage_messages
     counts = demo_history.seed_store(conn, history)
     assert counts["limit_series"] == len(history.series)
     row = conn.execute(
@@ -98,6 +86,7 @@ def test_seed_store_writes_the_tables(tmp_path: Path):
 
 def test_seed_store_without_the_token_table(tmp_path: Path):
     conn = open_store(tmp_path / "podium.duckdb")
+    conn.execute("DROP TABLE usage_messages")  # an older schema: the series still goes in
     counts = demo_history.seed_store(conn, demo_history.generate(NOW, days=2))
     assert counts["usage_messages"] == 0 and counts["limit_samples"] > 0
     conn.close()

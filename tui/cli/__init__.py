@@ -30,6 +30,8 @@ def _register() -> None:
         demo_cmd,
         doctor_cmd,
         engine_cmds,
+        fill_cmd,
+        queue_cmds,
         report_cmds,
         session_cmds,
         simulate_cmd,
@@ -49,6 +51,8 @@ def _register() -> None:
         demo_cmd,
         tower_cmd,
         simulate_cmd,
+        queue_cmds,
+        fill_cmd,
     )
     for module in modules:
         for command in module.COMMANDS:

@@ -76,4 +76,30 @@ def report_attention(since: str | None, as_json: bool) -> None:
     click.echo(table(rows, headers))
 
 
+@report.command("runs")
+@click.option("--since", metavar="DATE", help="First day (YYYY-MM-DD, UTC) to include.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+def report_runs(since: str | None, as_json: bool) -> None:
+    """The morning report: each background run's task, outcome, tokens, cost, duration, result."""
+    with engine() as client:
+        result = client.call("reports.runs", since=since)
+    if as_json:
+        print_json(result)
+        return
+    if not result["runs"]:
+        click.echo("no background runs yet" + (f" since {since}" if since else ""))
+        return
+    for r in result["runs"]:
+        tokens = f"{r['input_tokens'] or 0} in / {r['output_tokens'] or 0} out"
+        cost = f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else "-"
+        prompt = " ".join(r["prompt"].split())[:60]
+        click.echo(
+            f"run {r['run_id']}  task {r['task_id']} #{r['attempt']}  {r['outcome']}  "
+            f"{tokens}  {cost}  {duration(r['duration_s'])}  {r['started_at'][:16]}"
+        )
+        click.echo(f"    task: {prompt}")
+        for line in (r["result"] or "").splitlines()[:3]:
+            click.echo(f"    > {line}")
+
+
 COMMANDS = [next_, report]

@@ -1,0 +1,228 @@
+"""The queue store: tasks, their runs and fill's switch in DuckDB (migration 0008).
+
+Used on the engine's loop thread only, like every other table. Task states:
+`queued` (waiting for its time and for fill), `running`, `deferred` (a usage
+limit or the policy: until `defer_until`), `done`, `failed`, `cancelled`, and
+`recurring` for a cron or on-change template that queues a new task per
+occurrence. Run states: `running`, `done`, `failed`, `limited` (deferred to the
+limit's reset), `interrupted` (its pane vanished), `cancelled`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+OPEN_STATES = ("queued", "running", "deferred")
+FINAL_TASK_STATES = ("done", "failed", "cancelled")
+
+
+@dataclass
+class Task:
+    id: int
+    prompt: str
+    cwd: str
+    agent: str = "claude"
+    worktree: bool = False
+    worktree_path: str | None = None
+    priority: int = 0
+    model: str | None = None
+    max_turns: int | None = None
+    budget_usd: float | None = None
+    est_pct: float | None = None
+    allowed_tools: list[str] = field(default_factory=list)
+    permission_mode: str | None = None
+    schedule_kind: str = "now"
+    schedule: str | None = None
+    not_before: datetime | None = None
+    defer_until: datetime | None = None
+    state: str = "queued"
+    parent_id: int | None = None
+    claude_session_id: str | None = None
+    attempts: int = 0
+    last_result: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("not_before", "defer_until", "created_at", "updated_at"):
+            data[key] = _iso(data[key])
+        data["schedule_text"] = schedule_text(self)
+        return data
+
+
+@dataclass
+class Run:
+    id: int
+    task_id: int
+    attempt: int
+    state: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    argv: list[str] = field(default_factory=list)
+    cwd: str | None = None
+    resumed_from: str | None = None
+    window_id: str | None = None
+    pane_id: str | None = None
+    pid: int | None = None
+    stream_path: str | None = None
+    stream_offset: int = 0
+    claude_session_id: str | None = None
+    exit_code: int | None = None
+    subtype: str | None = None
+    is_error: bool | None = None
+    api_error_status: int | None = None
+    terminal_reason: str | None = None
+    num_turns: int | None = None
+    total_cost_usd: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    duration_ms: int | None = None
+    resets_at: datetime | None = None
+    result: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("started_at", "ended_at", "resets_at"):
+            data[key] = _iso(data[key])
+        return data
+
+
+_TASK_COLS = [f.name for f in fields(Task)]
+_RUN_COLS = [f.name for f in fields(Run)]
+
+
+def schedule_text(task: Task) -> str:
+    """How the tower and `queue ls` show a task's schedule."""
+    if task.schedule_kind == "now":
+        return ""
+    if task.schedule_kind == "on_change":
+        return f"on change {task.schedule}"
+    return f"{task.schedule_kind} {task.schedule}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class QueueStore:
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+
+    # -- tasks ------------------------------------------------------------------------------
+    def add(self, task: Task) -> Task:
+        now = _now()
+        task.created_at = task.updated_at = now
+        cols = [c for c in _TASK_COLS if c != "id"]
+        values = [self._to_db(c, getattr(task, c)) for c in cols]
+        row = self.conn.execute(
+            f"INSERT INTO queue_tasks ({', '.join(cols)}) VALUES "
+            f"({', '.join('?' for _ in cols)}) RETURNING id",
+            values,
+        ).fetchone()
+        assert row is not None
+        task.id = int(row[0])
+        return task
+
+    def get(self, task_id: int) -> Task | None:
+        rows = self._tasks("WHERE id = ?", [task_id])
+        return rows[0] if rows else None
+
+    def tasks(self, *, include_final: bool = True) -> list[Task]:
+        where = "" if include_final else "WHERE state NOT IN ('done', 'failed', 'cancelled')"
+        return self._tasks(where + " ORDER BY id", [])
+
+    def in_state(self, *states: str) -> list[Task]:
+        marks = ", ".join("?" for _ in states)
+        return self._tasks(f"WHERE state IN ({marks}) ORDER BY priority DESC, id", list(states))
+
+    def children(self, parent_id: int) -> list[Task]:
+        return self._tasks("WHERE parent_id = ? ORDER BY id", [parent_id])
+
+    def update(self, task: Task, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(task, key, value)
+        task.updated_at = _now()
+        changes["updated_at"] = task.updated_at
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        values = [self._to_db(k, v) for k, v in changes.items()]
+        self.conn.execute(f"UPDATE queue_tasks SET {sets} WHERE id = ?", [*values, task.id])
+
+    def _tasks(self, tail: str, params: list[Any]) -> list[Task]:
+        cur = self.conn.execute(f"SELECT {', '.join(_TASK_COLS)} FROM queue_tasks {tail}", params)
+        out = []
+        for row in cur.fetchall():
+            data = dict(zip(_TASK_COLS, row, strict=True))
+            data["allowed_tools"] = json.loads(data["allowed_tools"] or "[]")
+            out.append(Task(**data))
+        return out
+
+    @staticmethod
+    def _to_db(column: str, value: Any) -> Any:
+        if column in ("allowed_tools", "argv"):
+            return json.dumps(value or [])
+        return value
+
+    # -- runs --------------------------------------------------------------------------------
+    def add_run(self, run: Run) -> Run:
+        cols = [c for c in _RUN_COLS if c != "id"]
+        row = self.conn.execute(
+            f"INSERT INTO queue_runs ({', '.join(cols)}) VALUES "
+            f"({', '.join('?' for _ in cols)}) RETURNING id",
+            [self._to_db(c, getattr(run, c)) for c in cols],
+        ).fetchone()
+        assert row is not None
+        run.id = int(row[0])
+        return run
+
+    def update_run(self, run: Run, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(run, key, value)
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        values = [self._to_db(k, v) for k, v in changes.items()]
+        self.conn.execute(f"UPDATE queue_runs SET {sets} WHERE id = ?", [*values, run.id])
+
+    def runs(self, task_id: int | None = None, since: datetime | None = None) -> list[Run]:
+        where, params = [], []
+        if task_id is not None:
+            where.append("task_id = ?")
+            params.append(task_id)
+        if since is not None:
+            where.append("started_at >= ?")
+            params.append(since)
+        tail = ("WHERE " + " AND ".join(where)) if where else ""
+        return self._runs(f"{tail} ORDER BY id", params)
+
+    def running_runs(self) -> list[Run]:
+        return self._runs("WHERE state = 'running' ORDER BY id", [])
+
+    def _runs(self, tail: str, params: list[Any]) -> list[Run]:
+        cur = self.conn.execute(f"SELECT {', '.join(_RUN_COLS)} FROM queue_runs {tail}", params)
+        out = []
+        for row in cur.fetchall():
+            data = dict(zip(_RUN_COLS, row, strict=True))
+            data["argv"] = json.loads(data["argv"] or "[]")
+            out.append(Run(**data))
+        return out
+
+    # -- fill's switch ---------------------------------------------------------------------------
+    def state(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM queue_state WHERE key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row and row[0] is not None else default
+
+    def set_state(self, key: str, value: Any) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO queue_state (key, value) VALUES (?, ?)",
+            [key, json.dumps(value)],
+        )

@@ -1,0 +1,414 @@
+"""Background runs: a queued task as `claude -p … --output-format stream-json --verbose`.
+
+Each run starts in a window of podium's tmux server through `sessions.launch`
+(argv, environment and directory in a 0600 spec file; the prompt is one argv
+element after `--`, so it reaches the agent byte for byte and no shell sees
+it). The agent's stdout is appended to `<data>/queue/run-<id>.jsonl`; a viewer
+child of the launcher prints a readable line per event in the pane, and the
+agent's stderr goes to the pane too, so a person can watch.
+
+The engine tails that file (complete lines from a byte offset kept in
+`queue_runs.stream_offset`): every line goes to the usage monitor (its
+`rate_limit_event`s are limit samples), the init line gives the Claude session
+id, and the final `result` line's cost, tokens, turns, `is_error`,
+`api_error_status` and `terminal_reason` are stored. A result that hit a usage
+limit defers the task to the reset (the `rate_limit_event`'s `resetsAt`, else
+the limit text's time); the scheduler later launches it again with
+`--resume <session id>`. Runs survive an engine restart: a live pane is
+adopted again and read on from its offset; a vanished one is `interrupted`
+and its task queued again (resumed when its session id is known).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from collectors.limit_text import parse_reset
+from collectors.limits import samples_from_stream_json_line
+from collectors.paths import ensure_private_dir
+from collectors.tail import Cursor, read_lines
+from sessions.agents import resolve_bin
+from sessions.fill.queue import QueueStore, Run, Task
+from sessions.tmux import PaneInfo, TmuxError
+from sessions.worktree import WorktreeError
+from sessions.worktree import create as create_worktree
+
+if TYPE_CHECKING:
+    from sessions.engine.core import Engine
+
+log = logging.getLogger("podium.fill.runner")
+# While runs are live the stream files are read this often (seconds).
+POLL = 0.5
+# A limit hit whose reset time nobody told: try again this much later.
+UNKNOWN_RESET = timedelta(minutes=30)
+_DROP_ENV = ("TMUX", "TMUX_PANE", "PODIUM_SESSION_ID")
+
+
+class LaunchFailed(Exception):
+    """A task that cannot start; the message is its outcome."""
+
+
+def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None, prompt: str) -> list[str]:
+    """The agent's headless argv; the prompt is the last element, after `--`."""
+    argv = [claude_bin, "-p", "--output-format", "stream-json", "--verbose"]
+    if task.model:
+        argv += ["--model", task.model]
+    if task.max_turns is not None:
+        argv += ["--max-turns", str(task.max_turns)]
+    if task.budget_usd is not None:
+        argv += ["--max-budget-usd", f"{task.budget_usd:g}"]
+    if task.permission_mode:
+        argv += ["--permission-mode", task.permission_mode]
+    if task.allowed_tools:
+        argv += ["--allowedTools", *task.allowed_tools]
+    if resume_id:
+        argv += ["--resume", resume_id]
+    # `--` ends the options: a prompt starting with '-' (or following the variadic
+    # --allowedTools) is still the prompt.
+    return [*argv, "--", prompt]
+
+
+class Runner:
+    def __init__(self, engine: Engine, store: QueueStore) -> None:
+        self.engine = engine
+        self.store = store
+        self.dir = engine.paths.data / "queue"
+        self._cursors: dict[int, Cursor] = {}
+        # resetsAt of a rejected rate_limit_event, per run, until its result comes.
+        self._rejected_until: dict[int, datetime] = {}
+        self._wake = asyncio.Event()
+        self.on_change: list[Any] = []  # callbacks(run) after a run ended
+        # Runs already settled: a cancel and the follower may both get to one.
+        self._settled: set[int] = set()
+
+    # -- starting ---------------------------------------------------------------------------
+    async def start(self, task: Task) -> Run:
+        """Launch one run of `task` (resuming its Claude session when it has one)."""
+        e = self.engine
+        cwd = Path(task.worktree_path or task.cwd)
+        if not Path(task.cwd).is_dir():
+            raise LaunchFailed(f"its directory {task.cwd} is gone")
+        if task.worktree and not task.worktree_path:
+            try:
+                wt = await e.blocking(create_worktree, Path(task.cwd), f"queue-{task.id}", None)
+            except WorktreeError as exc:
+                raise LaunchFailed(f"cannot make its worktree: {exc}") from None
+            self.store.update(task, worktree_path=str(wt.path))
+            cwd = wt.path
+        if not cwd.is_dir():
+            raise LaunchFailed(f"its directory {cwd} is gone")
+        claude = resolve_bin(e.settings.agents.claude_bin)
+        if claude is None:
+            raise LaunchFailed(
+                f"cannot start claude: {e.settings.agents.claude_bin!r} not found; "
+                "set agents.claude_bin in podium's config"
+            )
+        resume_id = task.claude_session_id
+        prompt = e.settings.fill.resume_prompt if resume_id else task.prompt
+        argv = headless_argv(task, claude, resume_id=resume_id, prompt=prompt)
+        ensure_private_dir(self.dir)
+        run = self.store.add_run(
+            Run(
+                id=0,
+                task_id=task.id,
+                attempt=task.attempts + 1,
+                state="running",
+                started_at=datetime.now(UTC),
+                argv=argv,
+                cwd=str(cwd),
+                resumed_from=resume_id,
+            )
+        )
+        stream = self.dir / f"run-{run.id}.jsonl"
+        env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+        env.update(
+            PODIUM_DATA_DIR=str(e.paths.data),
+            PODIUM_QUEUE_TASK=str(task.id),
+            PODIUM_QUEUE_RUN=str(run.id),
+            PWD=str(cwd),
+        )
+        spec = e.paths.runtime / f"launch-run{run.id}.json"
+        fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(
+                {
+                    "argv": argv,
+                    "env": env,
+                    "cwd": str(cwd),
+                    "stdout": str(stream),
+                    "stdin": os.devnull,
+                    "mirror": True,
+                },
+                fh,
+            )
+        launcher = [sys.executable, "-m", "sessions.launch", str(spec)]
+        name = f"q{task.id}"
+        try:
+            spawned = await e.blocking(
+                lambda: e.tmux.spawn(e.settings.tmux.session_name, name, launcher, str(cwd))
+            )
+        except TmuxError as exc:
+            spec.unlink(missing_ok=True)
+            self.store.update_run(run, state="failed", ended_at=datetime.now(UTC), result=str(exc))
+            raise LaunchFailed(f"tmux: {exc}") from None
+        self.store.update_run(
+            run,
+            window_id=spawned.window_id,
+            pane_id=spawned.pane_id,
+            pid=spawned.pid,
+            stream_path=str(stream),
+        )
+        self.store.update(task, state="running", attempts=run.attempt, defer_until=None)
+        self._cursors[run.id] = Cursor(str(stream))
+        log.info(
+            "task %d: run %d started in %s (%s)",
+            task.id,
+            run.id,
+            spawned.pane_id,
+            f"resuming {resume_id}" if resume_id else "new",
+        )
+        self._wake.set()
+        return run
+
+    # -- crash safety ---------------------------------------------------------------------------
+    async def recover(self) -> None:
+        """After an engine start: adopt live runs, settle the ones whose pane is gone."""
+        runs = self.store.running_runs()
+        if not runs:
+            return
+        panes = {p.pane_id: p for p in await self.engine.blocking(self.engine.tmux.list_panes)}
+        for run in runs:
+            cursor = Cursor(run.stream_path or "", offset=run.stream_offset)
+            with contextlib.suppress(OSError):
+                cursor.inode = os.stat(cursor.path).st_ino
+            self._cursors[run.id] = cursor
+            pane = panes.get(run.pane_id or "")
+            ours = pane if pane is not None and pane.pid == run.pid else None
+            if ours is not None and not ours.dead:
+                log.info("run %d: pane %s still there, adopted", run.id, run.pane_id)
+                continue
+            await self._check(run, ours)  # reads what it wrote meanwhile, then settles it
+        self._wake.set()
+
+    # -- following ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Read every live run's stream until cancelled."""
+        while True:
+            runs = self.store.running_runs()
+            if not runs:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            try:
+                panes = {
+                    p.pane_id: p for p in await self.engine.blocking(self.engine.tmux.list_panes)
+                }
+                for run in runs:
+                    await self._check(run, panes.get(run.pane_id or ""))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("following runs failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL)
+
+    async def _check(self, run: Run, pane: PaneInfo | None) -> None:
+        """Read new lines of one run; settle it when it reported its result or ended."""
+        result = self._read(run)
+        if result is not None:
+            await self._finish(run, result)
+            return
+        alive = pane is not None and pane.pid == run.pid and not pane.dead
+        if alive:
+            return
+        # The pane ended or vanished: one last read (the agent may have written just now).
+        result = self._read(run)
+        if result is not None:
+            await self._finish(run, result)
+        elif pane is not None and pane.dead:
+            status = pane.dead_status
+            await self._finish(run, None, exit_code=status)
+        else:
+            await self._interrupted(run)
+
+    def _read(self, run: Run) -> dict[str, Any] | None:
+        cursor = self._cursors.setdefault(
+            run.id, Cursor(run.stream_path or "", offset=run.stream_offset)
+        )
+        if not cursor.path:
+            return None
+        result = None
+        samples = []
+        for raw in read_lines(Path(cursor.path), cursor):
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(obj, dict):
+                continue
+            samples += samples_from_stream_json_line(obj)
+            kind = obj.get("type")
+            sid = obj.get("session_id")
+            if isinstance(sid, str) and sid and sid != run.claude_session_id:
+                self.store.update_run(run, claude_session_id=sid)
+            if kind == "rate_limit_event":
+                info = obj.get("rate_limit_info") or {}
+                reset = info.get("resetsAt")
+                if info.get("status") == "rejected" and isinstance(reset, (int, float)):
+                    self._rejected_until[run.id] = datetime.fromtimestamp(reset, UTC)
+            elif kind == "result":
+                result = obj
+                break
+        if samples:
+            self.engine.usage.record(samples)  # the usage log's `headless` source
+        if cursor.offset != run.stream_offset:
+            self.store.update_run(run, stream_offset=cursor.offset)
+        return result
+
+    async def _finish(
+        self, run: Run, result: dict[str, Any] | None, exit_code: int | None = None
+    ) -> None:
+        if not self._settle(run):
+            return
+        task = self.store.get(run.task_id)
+        now = datetime.now(UTC)
+        fields: dict[str, Any] = {"ended_at": now}
+        if exit_code is not None:
+            fields["exit_code"] = exit_code
+        if result is None:
+            fields.update(state="failed", result=f"ended without a result (exit {exit_code})")
+            self.store.update_run(run, **fields)
+            if task is not None and task.state == "running":
+                self.store.update(
+                    task,
+                    state="failed",
+                    last_result=fields["result"],
+                    claude_session_id=run.claude_session_id,
+                )
+            await self._close_window(run)
+            self._done(run)
+            return
+        usage = result.get("usage") if isinstance(result.get("usage"), dict) else {}
+        text = result.get("result") if isinstance(result.get("result"), str) else ""
+        fields.update(
+            subtype=_str(result.get("subtype")),
+            is_error=bool(result.get("is_error")),
+            api_error_status=_int(result.get("api_error_status")),
+            terminal_reason=_str(result.get("terminal_reason")),
+            num_turns=_int(result.get("num_turns")),
+            total_cost_usd=_float(result.get("total_cost_usd")),
+            input_tokens=_int(usage.get("input_tokens")),
+            output_tokens=_int(usage.get("output_tokens")),
+            cache_creation_tokens=_int(usage.get("cache_creation_input_tokens")),
+            cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
+            duration_ms=_int(result.get("duration_ms")),
+            result=text,
+            claude_session_id=_str(result.get("session_id")) or run.claude_session_id,
+        )
+        limited = fields["is_error"] and (
+            fields["api_error_status"] == 429 or run.id in self._rejected_until
+        )
+        if limited:
+            resets = self._rejected_until.pop(run.id, None) or parse_reset(text, now)
+            resets = resets if resets and resets > now else now + UNKNOWN_RESET
+            fields.update(state="limited", resets_at=resets)
+        else:
+            fields["state"] = "failed" if fields["is_error"] else "done"
+        self.store.update_run(run, **fields)
+        if task is not None and task.state == "running":
+            sid = fields["claude_session_id"]
+            if limited:
+                # Deferred to the reset, then resumed: never retried in a loop.
+                self.store.update(
+                    task,
+                    state="deferred",
+                    defer_until=fields["resets_at"],
+                    claude_session_id=sid,
+                    last_result=_first_line(text),
+                )
+            else:
+                self.store.update(
+                    task,
+                    state=fields["state"],
+                    claude_session_id=sid,
+                    last_result=_first_line(text),
+                )
+        log.info("task %d: run %d %s", run.task_id, run.id, fields["state"])
+        await self._close_window(run)
+        self._done(run)
+
+    async def _interrupted(self, run: Run) -> None:
+        """The pane vanished without a result (killed, tmux gone): queue the task again."""
+        if not self._settle(run):
+            return
+        self.store.update_run(
+            run,
+            state="interrupted",
+            ended_at=datetime.now(UTC),
+            result="its pane vanished before a result",
+        )
+        task = self.store.get(run.task_id)
+        if task is not None and task.state == "running":
+            self.store.update(
+                task,
+                state="queued",
+                claude_session_id=run.claude_session_id or task.claude_session_id,
+                last_result="interrupted; queued again",
+            )
+        log.info("task %d: run %d interrupted, queued again", run.task_id, run.id)
+        self._done(run)
+
+    def _settle(self, run: Run) -> bool:
+        if run.id in self._settled:
+            return False
+        self._settled.add(run.id)
+        return True
+
+    def _done(self, run: Run) -> None:
+        self._cursors.pop(run.id, None)
+        self._rejected_until.pop(run.id, None)
+        for callback in self.on_change:
+            callback(run)
+
+    async def _close_window(self, run: Run) -> None:
+        """The outcome is stored and shown by `queue show`: the dead pane can go."""
+        if run.pane_id:
+            with contextlib.suppress(TmuxError):
+                await self.engine.blocking(self.engine.tmux.kill_pane, run.pane_id)
+
+    async def cancel(self, run: Run) -> None:
+        """Stop a live run (its task was cancelled or paused)."""
+        if not self._settle(run):
+            return
+        self._read(run)
+        self.store.update_run(run, state="cancelled", ended_at=datetime.now(UTC))
+        await self._close_window(run)
+        self._done(run)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:200]
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

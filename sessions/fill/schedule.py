@@ -1,0 +1,335 @@
+"""When a queued task may run: `--at` times, 5-field cron, the night window, change globs.
+
+Pure functions; every parser raises `ScheduleError` whose message says what
+did not parse and what would. Times are aware datetimes; a time written
+without a zone is in `tz` (the fill settings' zone, else the system's).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import PurePosixPath
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ScheduleError(ValueError):
+    """A schedule that does not parse; the message names the input and the fix."""
+
+
+def zone(name: str) -> tzinfo:
+    """The zone named in settings ("" = the system's)."""
+    if not name:
+        local = datetime.now().astimezone().tzinfo
+        assert local is not None
+        return local
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"unknown time zone {name!r}; use a name such as Europe/Paris"
+        ) from None
+
+
+# -- --at ---------------------------------------------------------------------------------
+def parse_at(text: str, tz: tzinfo) -> datetime:
+    """An ISO date-time (or HH:MM, the next such time) as an aware datetime."""
+    raw = text.strip()
+    if re.fullmatch(r"\d{1,2}:\d{2}", raw):
+        return next_clock(raw, datetime.now(tz), tz)
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ScheduleError(
+            f"cannot read the time {text!r}: use ISO 8601 such as 2026-05-01T02:30 "
+            "(zone optional) or HH:MM"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=tz)
+
+
+def parse_clock(text: str) -> time:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not m or int(m[1]) > 23 or int(m[2]) > 59:
+        raise ScheduleError(f"cannot read the clock time {text!r}: use HH:MM, e.g. 06:30")
+    return time(int(m[1]), int(m[2]))
+
+
+def next_clock(text: str, now: datetime, tz: tzinfo) -> datetime:
+    """The next `HH:MM` in `tz` after `now` (today or tomorrow)."""
+    clock = parse_clock(text)
+    local = now.astimezone(tz)
+    when = datetime.combine(local.date(), clock, tzinfo=tz)
+    return when if when > local else datetime.combine(local.date() + timedelta(1), clock, tz)
+
+
+# -- the night window ---------------------------------------------------------------------
+WINDOWS = ("night",)
+
+
+@dataclass(frozen=True)
+class Night:
+    """A daily window [start, end) in a zone; it may cross midnight."""
+
+    start: time
+    end: time
+    tz: tzinfo
+
+    @classmethod
+    def parse(cls, start: str, end: str, tz: tzinfo) -> Night:
+        return cls(parse_clock(start), parse_clock(end), tz)
+
+    def contains(self, when: datetime) -> bool:
+        t = when.astimezone(self.tz).time()
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def next_start(self, now: datetime) -> datetime:
+        """`now` when inside the window, else the window's next start."""
+        if self.contains(now):
+            return now
+        local = now.astimezone(self.tz)
+        when = datetime.combine(local.date(), self.start, tzinfo=self.tz)
+        return when if when > local else when + timedelta(days=1)
+
+
+def check_window(name: str) -> str:
+    if name not in WINDOWS:
+        raise ScheduleError(f"unknown window {name!r}; the window podium knows is 'night'")
+    return name
+
+
+# -- cron ---------------------------------------------------------------------------------
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_NAMES = {
+    3: {m: i + 1 for i, m in enumerate(_MONTHS)},
+    4: {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
+}
+_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+)
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A 5-field cron expression (minute hour day-of-month month day-of-week).
+
+    Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`, and
+    month and weekday names (jan…dec, sun…sat; 7 is Sunday too). As in cron, when
+    both day fields are restricted a day matching either one matches.
+    """
+
+    expr: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]
+    any_day: bool
+    any_weekday: bool
+
+    @classmethod
+    def parse(cls, expr: str) -> Cron:
+        parts = expr.split()
+        if len(parts) != 5:
+            raise ScheduleError(
+                f"cron expression {expr!r} has {len(parts)} field(s); it needs 5: "
+                "minute hour day-of-month month day-of-week, e.g. '30 2 * * 1-5'"
+            )
+        sets = [_field(p, i, expr) for i, p in enumerate(parts)]
+        weekdays = frozenset(0 if d == 7 else d for d in sets[4])
+        return cls(
+            expr,
+            frozenset(sets[0]),
+            frozenset(sets[1]),
+            frozenset(sets[2]),
+            frozenset(sets[3]),
+            weekdays,
+            parts[2] == "*",
+            parts[4] == "*",
+        )
+
+    def _day_matches(self, day: date) -> bool:
+        if day.month not in self.months:
+            return False
+        dom = day.day in self.days
+        dow = (day.isoweekday() % 7) in self.weekdays
+        if self.any_day and self.any_weekday:
+            return True
+        if self.any_day:
+            return dow
+        if self.any_weekday:
+            return dom
+        return dom or dow
+
+    def next_after(self, now: datetime, tz: tzinfo) -> datetime:
+        """The first matching minute strictly after `now`, in `tz`."""
+        local = now.astimezone(tz).replace(second=0, microsecond=0)
+        day = local.date()
+        for _ in range(366 * 5):  # Feb 29 on a Monday can be years away
+            if self._day_matches(day):
+                for hour in sorted(self.hours):
+                    for minute in sorted(self.minutes):
+                        when = datetime.combine(day, time(hour, minute), tzinfo=tz)
+                        if when > now:
+                            return when
+            day += timedelta(days=1)
+        raise ScheduleError(f"cron expression {self.expr!r} never matches a date")
+
+
+def _field(text: str, index: int, expr: str) -> set[int]:
+    name, low, high = _FIELDS[index]
+    names = _NAMES.get(index, {})
+    out: set[int] = set()
+
+    def num(token: str) -> int:
+        value = names.get(token.lower()) if token.isalpha() else None
+        if value is None and not token.isdigit():
+            raise ScheduleError(f"cron {expr!r}: {token!r} is not a valid {name}")
+        value = int(token) if value is None else value
+        if not low <= value <= high:
+            raise ScheduleError(f"cron {expr!r}: {name} {value} is outside {low}-{high}")
+        return value
+
+    for item in text.split(","):
+        base, _, step_text = item.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise ScheduleError(f"cron {expr!r}: bad step {step_text!r} in the {name} field")
+            step = int(step_text)
+        if base == "*":
+            start, end = low, high
+        elif "-" in base:
+            a, _, b = base.partition("-")
+            start, end = num(a), num(b)
+            if start > end:
+                raise ScheduleError(f"cron {expr!r}: range {base!r} runs backwards")
+        elif base:
+            start = num(base)
+            end = high if step_text else start
+        else:
+            raise ScheduleError(f"cron {expr!r}: empty item in the {name} field")
+        out.update(range(start, end + 1, step))
+    return out
+
+
+# -- --on-change globs ----------------------------------------------------------------------
+def check_glob(pattern: str) -> str:
+    """A glob relative to the task's directory (`*`, `?`, `[…]`, `**` for any depth)."""
+    if not pattern.strip():
+        raise ScheduleError("the --on-change glob is empty; give one such as 'src/**/*.py'")
+    if "\x00" in pattern:
+        raise ScheduleError("the --on-change glob holds a NUL character")
+    path = PurePosixPath(pattern)
+    if path.is_absolute() or ".." in path.parts:
+        raise ScheduleError(
+            f"the glob {pattern!r} must be relative to the task's directory, without '..'"
+        )
+    depth = 0
+    for ch in pattern:
+        if ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+    if depth:
+        raise ScheduleError(f"the glob {pattern!r} has a '[' that is never closed")
+    for part in path.parts:
+        if "**" in part and part != "**":
+            raise ScheduleError(
+                f"the glob {pattern!r}: '**' must be a whole path part, as in 'src/**/*.py'"
+            )
+    return pattern
+
+
+def glob_matches(pattern: str, relpath: str) -> bool:
+    """Whether `relpath` (posix, relative) matches `pattern`; `**` spans any depth."""
+    regex = _glob_regex(pattern)
+    return regex.fullmatch(relpath) is not None
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    pieces = []
+    parts = PurePosixPath(pattern).parts
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            pieces.append(".*" if last else "(?:.*/)?")
+        else:
+            # fnmatch's `*` crosses `/`: keep it within one path part.
+            body = fnmatch.translate(part).removeprefix("(?s:").removesuffix(")\\Z")
+            body = body.replace(".*", "[^/]*")
+            pieces.append(body + ("" if last else "/"))
+    return re.compile("".join(pieces), re.S)
+
+
+# -- a task's schedule as a whole -------------------------------------------------------------
+@dataclass(frozen=True)
+class Schedule:
+    kind: str  # now | at | cron | window | on_change
+    expr: str | None = None
+    not_before: datetime | None = None
+
+
+def parse_schedule(
+    *,
+    at: str | None,
+    cron: str | None,
+    window: str | None,
+    on_change: str | None,
+    now: datetime,
+    tz: tzinfo,
+    night: Night,
+) -> Schedule:
+    """The one schedule a `queue add` asked for; at most one of the four may be given."""
+    given = [
+        k
+        for k, v in (
+            ("--at", at),
+            ("--cron", cron),
+            ("--window", window),
+            ("--on-change", on_change),
+        )
+        if v
+    ]
+    if len(given) > 1:
+        raise ScheduleError(f"give one schedule, not {' and '.join(given)}")
+    if at:
+        return Schedule("at", at, parse_at(at, tz))
+    if cron:
+        c = Cron.parse(cron)
+        return Schedule("cron", cron, c.next_after(now, tz))
+    if window:
+        check_window(window)
+        return Schedule("window", window, night.next_start(now))
+    if on_change:
+        return Schedule("on_change", check_glob(on_change))
+    return Schedule("now")
+
+
+def parse_free_schedule(text: str, now: datetime, tz: tzinfo, night: Night) -> Schedule:
+    """The tower's one-line schedule: 'night', a 5-field cron, 'change:GLOB' or a time."""
+    raw = text.strip()
+    if not raw:
+        return Schedule("now")
+    if raw == "night":
+        return parse_schedule(
+            at=None, cron=None, window=raw, on_change=None, now=now, tz=tz, night=night
+        )
+    if raw.startswith("change:"):
+        return parse_schedule(
+            at=None, cron=None, window=None, on_change=raw[7:], now=now, tz=tz, night=night
+        )
+    if len(raw.split()) == 5:
+        return parse_schedule(
+            at=None, cron=raw, window=None, on_change=None, now=now, tz=tz, night=night
+        )
+    return parse_schedule(
+        at=raw, cron=None, window=None, on_change=None, now=now, tz=tz, night=night
+    )

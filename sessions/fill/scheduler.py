@@ -1,0 +1,340 @@
+"""The fill scheduler: the engine's loop that spends spare capacity on the queue.
+
+Every `[fill] interval` seconds, and at once when a task is added, a run ends
+or fill is switched, one round:
+1. recurring templates whose cron time came queue a new task; deferred tasks
+   whose time passed are queued again; night-window tasks outside the night
+   wait for its next start; fill switches itself off at its `--until` time;
+2. only when fill is on (off by default; the switch is kept in DuckDB so it
+   survives a restart): usage windows, the human's use, the queue and the live
+   runs go to the pure policy `decide`, and its decisions are carried out
+   (launch, pause, defer; hold does nothing). Each decision is logged with
+   its reason and published as a `fill` event when it differs from the last round.
+`dry_run` asks the policy the same question without acting.
+On-change templates each get a watchfiles task on their directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import watchfiles
+
+from collectors.limits import window_seconds
+from sessions.fill import policy
+from sessions.fill.queue import QueueStore, Run, Task
+from sessions.fill.runner import LaunchFailed, Runner
+from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
+from sessions.state import FINAL_STATES
+
+if TYPE_CHECKING:
+    from sessions.engine.core import Engine
+
+log = logging.getLogger("podium.fill")
+
+
+class Scheduler:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = QueueStore(engine.conn)
+        self.runner = Runner(engine, self.store)
+        self.runner.on_change.append(self._run_ended)
+        self.settings = engine.settings.fill
+        self._wake = asyncio.Event()
+        self._last: list[tuple[str, Any, str]] = []
+        self._watchers: dict[int, asyncio.Task[None]] = {}
+        self.rounds = 0
+
+    # -- the switch ---------------------------------------------------------------------------
+    @property
+    def enabled(self) -> bool:
+        return bool(self.store.state("fill_enabled", False))
+
+    def fill_state(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled,
+            "reserve_pct": self.reserve_pct(),
+            "until": self.store.state("fill_until"),
+        }
+
+    def set_enabled(
+        self, enabled: bool, *, reserve_pct: float | None = None, until: datetime | None = None
+    ) -> dict[str, Any]:
+        self.store.set_state("fill_enabled", enabled)
+        # Overrides belong to one fill: switching on or off clears what was not given.
+        self.store.set_state("fill_reserve_pct", reserve_pct if enabled else None)
+        self.store.set_state("fill_until", until.isoformat() if enabled and until else None)
+        self._last = []
+        log.info("fill %s", "on" if enabled else "off")
+        self.engine.bus.publish("fill", {"kind": "switch", **self.fill_state()})
+        self.wake()
+        return self.fill_state()
+
+    def reserve_pct(self) -> float | None:
+        """One reserve for all times (`podium fill --reserve`, or config), else None."""
+        value = self.store.state("fill_reserve_pct")
+        return float(value) if value is not None else self.settings.reserve_pct
+
+    def reserve_rules(self) -> tuple[policy.ReserveRule, ...]:
+        """The reserve schedule of the config, unless one share overrides it."""
+        flat = self.reserve_pct()
+        if flat is not None:
+            return (policy.ReserveRule(five_hour_pct=flat),)
+        return tuple(
+            policy.ReserveRule(
+                five_hour_pct=rule.five_hour_pct,
+                days=policy.parse_days(rule.days) if rule.days else None,
+                start=time.fromisoformat(rule.start) if rule.start else None,
+                end=time.fromisoformat(rule.end) if rule.end else None,
+            )
+            for rule in self.settings.reserve
+        )
+
+    # -- the loop -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """After the engine opened the store: adopt live runs, then run the loops."""
+        await self.runner.recover()
+        self.engine.spawn(self.runner.run(), "fill-runs")
+        self.engine.spawn(self._loop(), "fill-scheduler")
+        self.sync_watchers()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def watchers(self) -> list[asyncio.Task[None]]:
+        return list(self._watchers.values())
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("fill round failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.interval)
+
+    async def round(self) -> list[dict[str, Any]]:
+        """One scheduling round; returns the decisions (acted on only when fill is on)."""
+        self.rounds += 1
+        now = datetime.now(UTC)
+        self._due(now)
+        until = self.store.state("fill_until")
+        if self.enabled and until and datetime.fromisoformat(until) <= now:
+            self.set_enabled(False)
+        if not self.enabled:
+            return []
+        decisions = self.decide(now)
+        for d in decisions:
+            await self._act(d)
+        self._publish(decisions, now)
+        return [self._decision_json(d) for d in decisions]
+
+    def dry_run(self) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        decisions = self.decide(now)
+        return {
+            "now": now.isoformat(),
+            "fill": self.fill_state(),
+            "windows": self.engine.usage.windows(now),
+            "decisions": [self._decision_json(d) for d in decisions],
+        }
+
+    # -- schedules ----------------------------------------------------------------------------
+    def _tz(self) -> Any:
+        try:
+            return zone(self.settings.tz)
+        except ScheduleError:
+            return UTC
+
+    def night(self) -> Night:
+        return Night.parse(self.settings.night_start, self.settings.night_end, self._tz())
+
+    def _due(self, now: datetime) -> None:
+        """Cron occurrences, deferrals that ran out, night tasks outside the night."""
+        for tmpl in self.store.in_state("recurring"):
+            if tmpl.schedule_kind == "cron" and tmpl.not_before and tmpl.not_before <= now:
+                self.enqueue_occurrence(tmpl, f"cron {tmpl.schedule}")
+                nxt = Cron.parse(tmpl.schedule or "").next_after(now, self._tz())
+                self.store.update(tmpl, not_before=nxt)
+        for task in self.store.in_state("deferred"):
+            if task.defer_until is None or task.defer_until <= now:
+                self.store.update(task, state="queued")
+        night = self.night()
+        for task in self.store.in_state("queued"):
+            if task.schedule_kind == "window" and not night.contains(now):
+                start = night.next_start(now)
+                if task.not_before != start:
+                    self.store.update(task, not_before=start)
+
+    def enqueue_occurrence(self, tmpl: Task, why: str) -> Task | None:
+        """Queue one run of a recurring task, unless one is still waiting or running."""
+        if any(c.state in ("queued", "running", "deferred") for c in self.store.children(tmpl.id)):
+            log.info("task %d: %s, but its last occurrence is still open", tmpl.id, why)
+            return None
+        child = Task(
+            **{
+                **asdict(tmpl),
+                "id": 0,
+                "state": "queued",
+                "parent_id": tmpl.id,
+                "schedule_kind": "now",
+                "schedule": None,
+                "not_before": None,
+                "defer_until": None,
+                "attempts": 0,
+                "claude_session_id": None,
+                "last_result": None,
+                "worktree_path": None,
+            }
+        )
+        child = self.store.add(child)
+        log.info("task %d: %s, queued task %d", tmpl.id, why, child.id)
+        self.engine.bus.publish("queue", {"task": child.to_json()})
+        self.wake()
+        return child
+
+    def sync_watchers(self) -> None:
+        """One watchfiles task per live on-change template; none for cancelled ones."""
+        wanted = {
+            t.id: t for t in self.store.in_state("recurring") if t.schedule_kind == "on_change"
+        }
+        for tid in list(self._watchers):
+            if tid not in wanted:
+                self._watchers.pop(tid).cancel()
+        for tid, tmpl in wanted.items():
+            if tid not in self._watchers:
+                self._watchers[tid] = asyncio.create_task(self._watch(tmpl), name=f"watch-{tid}")
+
+    async def _watch(self, tmpl: Task) -> None:
+        root = Path(tmpl.cwd)
+        pattern = tmpl.schedule or "**"
+        debounce = int(self.settings.on_change_debounce * 1000)
+        log.info("task %d: watching %s for %s", tmpl.id, root, pattern)
+        try:
+            async for changes in watchfiles.awatch(root, debounce=max(debounce, 50), step=50):
+                rels = []
+                for _change, path in changes:
+                    with contextlib.suppress(ValueError):
+                        rels.append(Path(path).relative_to(root).as_posix())
+                hit = next((r for r in rels if glob_matches(pattern, r)), None)
+                if hit is not None:
+                    fresh = self.store.get(tmpl.id)
+                    if fresh is None or fresh.state != "recurring":
+                        return
+                    self.enqueue_occurrence(fresh, f"{hit} changed")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("task %d: watching %s failed", tmpl.id, root)
+
+    # -- the policy ---------------------------------------------------------------------------
+    def decide(self, now: datetime) -> list[Any]:
+        windows = [
+            policy.Window(
+                name=w["window"],
+                used_pct=float(w["used_pct"]),
+                resets_at=datetime.fromisoformat(w["resets_at"]) if w.get("resets_at") else None,
+                length=timedelta(seconds=window_seconds(w["window"])),
+                estimate=bool(w.get("estimate")),
+            )
+            for w in self.engine.usage.windows(now)
+        ]
+        five = next((w for w in self.engine.usage.windows(now) if w["window"] == "five_hour"), {})
+        burn = float(five.get("burn_pct_per_hour") or 0.0)
+        human = policy.HumanUse(
+            pct_per_hour_now=burn,
+            forecast_pct_next_hours=burn,
+            active_sessions=sum(
+                1 for r in self.engine.registry.listed() if r.state not in FINAL_STATES
+            ),
+        )
+        config = policy.PolicyConfig(
+            reserve=self.reserve_rules(),
+            tz=zone(self.settings.tz),
+            max_concurrent=self.settings.max_concurrent,
+        )
+        queue = [
+            policy.TaskView(
+                id=str(t.id),
+                priority=t.priority,
+                est_pct=t.est_pct if t.est_pct is not None else 1.0,
+                not_before=t.not_before,
+                defer_until=t.defer_until,
+            )
+            for t in self.store.in_state("queued", "deferred")
+        ]
+        running = [
+            policy.RunningView(id=str(r.task_id), started_at=r.started_at, spent_pct=0.0)
+            for r in self.store.running_runs()
+        ]
+        return list(policy.decide(now, windows, config, queue, running, human))
+
+    async def _act(self, d: Any) -> None:
+        # The policy names tasks by string id; the queue's ids are integers.
+        task = self.store.get(int(d.task_id)) if d.task_id is not None else None
+        if d.action == "launch" and task is not None and task.state in ("queued", "deferred"):
+            try:
+                await self.runner.start(task)
+            except LaunchFailed as exc:
+                log.warning("task %d failed to start: %s", task.id, exc)
+                self.store.update(task, state="failed", last_result=str(exc))
+                self.engine.bus.publish("queue", {"task": task.to_json()})
+        elif d.action == "defer" and task is not None and task.state in ("queued", "deferred"):
+            self.store.update(task, state="deferred", defer_until=d.until)
+        elif d.action == "pause" and task is not None and task.state == "running":
+            for run in self.store.running_runs():
+                if run.task_id == task.id:
+                    await self.runner.cancel(run)
+            # Back in the queue; it resumes its Claude session when launched again.
+            run_sid = next(
+                (
+                    r.claude_session_id
+                    for r in reversed(self.store.runs(task.id))
+                    if r.claude_session_id
+                ),
+                None,
+            )
+            self.store.update(
+                task, state="queued", claude_session_id=run_sid, last_result=f"paused: {d.reason}"
+            )
+
+    def _decision_json(self, d: Any) -> dict[str, Any]:
+        until = getattr(d, "until", None)
+        return {
+            "action": d.action,
+            "task_id": d.task_id,
+            "reason": d.reason,
+            "until": until.isoformat() if isinstance(until, datetime) else until,
+        }
+
+    def _publish(self, decisions: list[Any], now: datetime) -> None:
+        key = [(d.action, d.task_id, d.reason) for d in decisions]
+        if key == self._last:
+            return
+        self._last = key
+        for d in decisions:
+            log.info("fill: %s task %s: %s", d.action, d.task_id, d.reason)
+        self.engine.bus.publish(
+            "fill",
+            {
+                "kind": "decisions",
+                "at": now.isoformat(),
+                "decisions": [self._decision_json(d) for d in decisions],
+            },
+        )
+
+    def _run_ended(self, run: Run) -> None:
+        task = self.store.get(run.task_id)
+        self.engine.bus.publish(
+            "queue", {"run": run.to_json(), "task": task.to_json() if task else None}
+        )
+        self.wake()

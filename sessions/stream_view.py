@@ -1,0 +1,78 @@
+"""A readable view of a headless run's stream-json, for the person watching its pane.
+
+A background run's stdout goes to a file the engine tails (`sessions.launch`'s
+`stdout`); the pane would show nothing. `follow` runs in a small child of the
+launcher, prints one short line per event to the pane, and ends once the agent
+(its parent, after exec) has ended and the file is read to the end.
+Stdlib only: it runs in the launcher's fork.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+WIDTH = 160
+
+
+def describe(obj: dict[str, Any]) -> str | None:
+    """One line for a stream-json event, or None for events not worth a line."""
+    kind = obj.get("type")
+    if kind == "system" and obj.get("subtype") == "init":
+        return f"· session {obj.get('session_id')} · model {obj.get('model')}"
+    if kind == "assistant":
+        out = []
+        for block in (obj.get("message") or {}).get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text":
+                out.append(str(block.get("text", "")))
+            elif block.get("type") == "tool_use":
+                out.append(f"→ {block.get('name')} {json.dumps(block.get('input'))}")
+        return " ".join(out) or None
+    if kind == "rate_limit_event":
+        info = obj.get("rate_limit_info") or {}
+        return f"· limit {info.get('rateLimitType') or ''} {info.get('status')}"
+    if kind == "result":
+        cost = obj.get("total_cost_usd")
+        head = "✗" if obj.get("is_error") else "✓"
+        return (
+            f"{head} {obj.get('subtype')} · {obj.get('num_turns')} turn(s) · ${cost} · "
+            f"{obj.get('terminal_reason')}: {obj.get('result') or ''!s}"
+        )
+    return None
+
+
+def _show(fd: int, line: bytes) -> None:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return
+    text = describe(obj) if isinstance(obj, dict) else None
+    if text:
+        text = " ".join(text.split())
+        text = text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
+        os.write(fd, (text + "\r\n").encode("utf-8", "replace"))
+
+
+def follow(path: str, fd: int, agent_pid: int, poll: float = 0.2) -> None:
+    """Print the events appended to `path` to `fd` until `agent_pid` has gone."""
+    offset, pending = 0, b""
+    while True:
+        gone = os.getppid() != agent_pid  # reparented: the agent ended
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+        except OSError:
+            chunk = b""
+        offset += len(chunk)
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            _show(fd, line)
+        if gone:
+            return
+        time.sleep(poll)

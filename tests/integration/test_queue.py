@@ -1,0 +1,227 @@
+"""The background queue end to end: the real Claude Code CLI against the loopback API,
+in podium's tmux server, driven by the engine's fill scheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collectors.paths import Paths
+from sessions.client import EngineClient
+
+pytestmark = [pytest.mark.tmux]
+
+# The prompt must reach the agent byte for byte: quotes, $(…), backticks, newlines.
+NASTY = 'it\'s "quoted" $(touch /tmp/pwned) `id` \\n ; rm -rf nothing &&\nsecond line\n\tthird'
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def call(env: Any, method: str, **params: Any) -> Any:
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        return client.call(method, **params)
+
+
+def task_of(env: Any, task_id: int) -> dict[str, Any]:
+    return call(env, "queue.show", id=task_id)
+
+
+def fast_fill(env: Any) -> None:
+    # Rounds every second, so a deferral's end is noticed at once.
+    env.env["PODIUM_FILL__INTERVAL"] = "1"
+
+
+def add(env: Any, prompt: str, *args: str) -> dict[str, Any]:
+    out = env.run("queue", "add", prompt, "--cwd", str(env.workdir), *args, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def wait_task(env: Any, task_id: int, *states: str, seconds: float = 90) -> dict[str, Any]:
+    seen: list[str] = []
+
+    def check() -> bool:
+        state = task_of(env, task_id)["task"]["state"]
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        return state in states
+
+    assert env.wait_for(check, seconds), f"task {task_id} never {states}; seen {seen}"
+    return task_of(env, task_id)
+
+
+def main_texts(env: Any) -> list[str]:
+    """Every text block of every main-loop request's user messages."""
+    texts = []
+    for rec in env.api.main_requests():
+        for message in rec.body.get("messages") or []:
+            content = message.get("content")
+            if message.get("role") != "user" or not isinstance(content, list):
+                continue
+            texts += [b.get("text", "") for b in content if b.get("type") == "text"]
+    return texts
+
+
+@pytest.mark.claude
+def test_limit_defers_then_resume_completes(make_claude_podium: Any, podium_env: Any) -> None:
+    fast_fill(podium_env)
+    env = make_claude_podium(auth="gateway")
+    reset = int(time.time()) + 12
+    prompt = f"RATE_LIMIT five_hour {reset}\nREPLY all done overnight\n{NASTY}"
+    task = add(env, prompt, "--priority", "5", "--max-turns", "3")
+    assert task["state"] == "queued"
+    assert call(env, "queue.fill", enabled=True)["enabled"] is True
+
+    # The first run hits the 5-hour limit: deferred to the reset the stream reported.
+    deferred = wait_task(env, task["id"], "deferred", "done", "failed")
+    assert deferred["task"]["state"] == "deferred", deferred
+    first = deferred["runs"][0]
+    assert first["state"] == "limited"
+    assert first["is_error"] is True and first["api_error_status"] == 429
+    assert first["claude_session_id"]
+    assert deferred["task"]["defer_until"].startswith(
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(reset))
+    )
+    # The stream's rate_limit_event reached the usage log.
+    windows = {w["window"]: w for w in call(env, "usage.windows")["windows"]}
+    assert windows["five_hour"]["used_pct"] == 100
+
+    # The prompt arrived byte for byte, as one argument (the CLI may add a newline).
+    assert any(t.rstrip("\n") == prompt for t in main_texts(env)), main_texts(env)
+    assert not Path("/tmp/pwned").exists()
+
+    # No retry loop: nothing is asked of the API before the reset.
+    asked = len(env.api.main_requests())
+    time.sleep(max(0.0, reset - time.time() - 3))
+    assert len(env.api.main_requests()) == asked
+
+    done = wait_task(env, task["id"], "done", "failed", seconds=90)
+    assert done["task"]["state"] == "done", done
+    assert [r["state"] for r in done["runs"]] == ["limited", "done"]
+    second = done["runs"][1]
+    assert second["resumed_from"] == first["claude_session_id"]
+    assert second["argv"][second["argv"].index("--resume") + 1] == first["claude_session_id"]
+    assert second["result"] == "all done overnight"
+    assert second["total_cost_usd"] and second["output_tokens"] and second["num_turns"] == 1
+    assert second["terminal_reason"] == "completed"
+
+    report = env.json("report", "runs")
+    assert [(r["task_id"], r["outcome"]) for r in report["runs"]] == [
+        (task["id"], "limited"),
+        (task["id"], "done"),
+    ]
+    text = env.run("report", "runs").stdout
+    assert "all done overnight" in text and "limited" in text
+
+
+@pytest.mark.claude
+def test_killed_engine_mid_run_loses_and_duplicates_nothing(
+    make_claude_podium: Any, podium_env: Any
+) -> None:
+    fast_fill(podium_env)
+    env = make_claude_podium()
+    task = add(env, "SLOW 6\nREPLY slow but sure")
+    call(env, "queue.fill", enabled=True)
+
+    def running() -> bool:
+        runs = task_of(env, task["id"])["runs"]
+        return bool(runs) and runs[-1]["state"] == "running" and bool(runs[-1]["pane_id"])
+
+    assert env.wait_for(running, 30)
+    # The person can watch: the pane shows the run as readable lines.
+    pane = task_of(env, task["id"])["runs"][-1]["pane_id"]
+    assert env.wait_for(lambda: "· session" in env.screen(pane), 20), env.screen(pane)
+
+    pid = env.json("engine", "status")["pid"]
+    os.kill(pid, signal.SIGKILL)
+    assert env.wait_for(lambda: not _alive(pid), 10)
+    out = env.run("engine", "start")
+    assert out.returncode == 0, out.stderr
+
+    done = wait_task(env, task["id"], "done", "failed", "queued", seconds=60)
+    assert done["task"]["state"] == "done", done
+    assert len(done["runs"]) == 1, done["runs"]
+    assert done["runs"][0]["result"] == "slow but sure"
+    tasks = call(env, "queue.list")["tasks"]
+    assert [t["id"] for t in tasks] == [task["id"]]
+    # One request answered; no second run asked the API again.
+    assert len([r for r in env.api.main_requests() if "SLOW 6" in r.last_user_text]) == 1
+    assert call(env, "queue.fill")["enabled"] is True  # the switch survived the crash
+
+
+def test_task_whose_directory_is_gone_fails_with_that_message(engine: Any, tmp_path: Path) -> None:
+    gone = tmp_path / "project"
+    gone.mkdir()
+    out = engine.run("queue", "add", "do it", "--cwd", str(gone), "--json")
+    assert out.returncode == 0, out.stderr
+    task = json.loads(out.stdout)
+    gone.rmdir()
+    call(engine, "queue.fill", enabled=True)
+    failed = wait_task(engine, task["id"], "failed", seconds=20)
+    assert failed["task"]["last_result"] == f"its directory {gone} is gone"
+
+
+def test_bad_schedules_are_rejected_with_the_reason(engine: Any) -> None:
+    cases = {
+        ("--cron", "0 25 * * *"): "hour 25 is outside 0-23",
+        ("--at", "next tuesday"): "cannot read the time 'next tuesday'",
+        ("--on-change", "src/[oops"): "never closed",
+        ("--window", "lunch"): "unknown window 'lunch'",
+        ("--permission-mode", "yolo"): "unknown permission mode 'yolo'",
+    }
+    for args, reason in cases.items():
+        out = engine.run("queue", "add", "x", *args)
+        assert out.returncode == 1 and reason in out.stderr, (args, out.stderr)
+    assert call(engine, "queue.list")["tasks"] == []
+
+
+def test_fill_is_off_until_turned_on_and_dry_run_says_why(engine: Any) -> None:
+    out = engine.run("queue", "add", "later", "--json")
+    task = json.loads(out.stdout)
+    assert call(engine, "queue.fill")["enabled"] is False
+    time.sleep(1)
+    assert task_of(engine, task["id"])["task"]["state"] == "queued"
+    dry = engine.run("fill", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"launch task {task['id']}:" in dry.stdout
+    assert task_of(engine, task["id"])["runs"] == []  # dry: nothing ran
+    call(engine, "queue.cancel", id=task["id"])
+    assert call(engine, "queue.fill", toggle=True)["enabled"] is True
+    assert call(engine, "queue.fill", toggle=True)["enabled"] is False
+
+
+def test_cron_and_change_tasks_queue_occurrences(engine: Any) -> None:
+    cron = json.loads(engine.run("queue", "add", "tick", "--cron", "* * * * *", "--json").stdout)
+    assert cron["state"] == "recurring" and cron["not_before"]
+    watched = json.loads(
+        engine.run("queue", "add", "lint", "--on-change", "src/*.py", "--json").stdout
+    )
+    (engine.workdir / "notes.txt").write_text("not matched")
+    src = engine.workdir / "src"
+    src.mkdir()
+    edits = iter(range(1000))
+
+    def edited_and_queued() -> bool:
+        # Edit again each time: a change made before the watcher is up is not seen.
+        (src / "a.py").write_text(f"x = {next(edits)}\n")
+        time.sleep(0.5)
+        return bool(task_of(engine, watched["id"])["occurrences"])
+
+    assert engine.wait_for(edited_and_queued, 20)
+    [child] = task_of(engine, watched["id"])["occurrences"]
+    assert child["prompt"] == "lint" and child["parent_id"] == watched["id"]
+    out = engine.run("queue", "cancel", str(watched["id"]))
+    assert out.returncode == 0, out.stderr
+    assert task_of(engine, child["id"])["task"]["state"] == "cancelled"

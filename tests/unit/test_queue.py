@@ -1,0 +1,195 @@
+"""The queue's pure parts: schedules (cron, times, globs, night), the store, the argv."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from collectors.store import open_store
+from sessions.fill.queue import QueueStore, Run, Task
+from sessions.fill.runner import headless_argv
+from sessions.fill.schedule import (
+    Cron,
+    Night,
+    ScheduleError,
+    check_glob,
+    glob_matches,
+    parse_at,
+    parse_free_schedule,
+    parse_schedule,
+)
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)  # a Friday
+NIGHT = Night.parse("01:00", "07:00", UTC)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("30 2 * * 1-5", datetime(2026, 5, 4, 2, 30, tzinfo=UTC)),  # next Monday
+        ("*/15 * * * *", datetime(2026, 5, 1, 12, 15, tzinfo=UTC)),
+        ("0 0 1 jan *", datetime(2027, 1, 1, tzinfo=UTC)),
+        ("0 9 * * sun", datetime(2026, 5, 3, 9, 0, tzinfo=UTC)),
+        ("0 9 * * 7", datetime(2026, 5, 3, 9, 0, tzinfo=UTC)),
+        ("0 0 29 2 *", datetime(2028, 2, 29, tzinfo=UTC)),
+        # Both day fields restricted: either matches (cron's rule).
+        ("0 6 15 * mon", datetime(2026, 5, 4, 6, 0, tzinfo=UTC)),
+        ("5,10 12 * * *", datetime(2026, 5, 1, 12, 5, tzinfo=UTC)),
+    ],
+)
+def test_cron_next(expr: str, expected: datetime) -> None:
+    assert Cron.parse(expr).next_after(NOW, UTC) == expected
+
+
+@pytest.mark.parametrize(
+    ("expr", "reason"),
+    [
+        ("* * *", "needs 5"),
+        ("* * * * * *", "needs 5"),
+        ("60 * * * *", "minute 60 is outside 0-59"),
+        ("* 24 * * *", "hour 24 is outside 0-23"),
+        ("* * 0 * *", "day of month 0 is outside 1-31"),
+        ("x * * * *", "'x' is not a valid minute"),
+        ("5-1 * * * *", "runs backwards"),
+        ("*/0 * * * *", "bad step"),
+        ("1,,2 * * * *", "empty item"),
+        ("0 0 31 2 *", "never matches"),
+    ],
+)
+def test_cron_errors_say_why(expr: str, reason: str) -> None:
+    with pytest.raises(ScheduleError, match=reason):
+        Cron.parse(expr).next_after(NOW, UTC)
+
+
+def test_at_times() -> None:
+    assert parse_at("2026-05-02T03:30", UTC) == datetime(2026, 5, 2, 3, 30, tzinfo=UTC)
+    assert parse_at("2026-05-02T03:30+02:00", UTC).utcoffset() == timedelta(hours=2)
+    assert parse_at("23:59", UTC).strftime("%H:%M") == "23:59"
+    for bad in ("tomorrow", "2026-13-01", "25:00", ""):
+        with pytest.raises(ScheduleError, match="cannot read"):
+            parse_at(bad, UTC)
+
+
+@pytest.mark.parametrize(
+    ("glob", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("/etc/*", "relative"),
+        ("../x/*.py", "without '..'"),
+        ("src/[ab.py", "never closed"),
+        ("src/a**b/*.py", "whole path part"),
+    ],
+)
+def test_glob_errors_say_why(glob: str, reason: str) -> None:
+    with pytest.raises(ScheduleError, match=reason):
+        check_glob(glob)
+
+
+def test_glob_matching() -> None:
+    assert glob_matches("src/**/*.py", "src/a/b/c.py")
+    assert glob_matches("src/**/*.py", "src/c.py")
+    assert not glob_matches("src/**/*.py", "docs/c.py")
+    assert glob_matches("*.md", "README.md")
+    assert not glob_matches("*.md", "docs/README.md")  # `*` stays within one part
+    assert glob_matches("**", "any/thing")
+    assert glob_matches("src/[ab].py", "src/a.py")
+
+
+def test_night_window_crossing_midnight() -> None:
+    late = Night.parse("22:00", "06:00", UTC)
+    assert late.contains(datetime(2026, 5, 1, 23, 0, tzinfo=UTC))
+    assert late.contains(datetime(2026, 5, 2, 5, 59, tzinfo=UTC))
+    assert not late.contains(datetime(2026, 5, 2, 6, 0, tzinfo=UTC))
+    assert late.next_start(NOW) == datetime(2026, 5, 1, 22, 0, tzinfo=UTC)
+    assert NIGHT.next_start(NOW) == datetime(2026, 5, 2, 1, 0, tzinfo=UTC)
+
+
+def test_one_schedule_at_a_time() -> None:
+    with pytest.raises(ScheduleError, match="give one schedule"):
+        parse_schedule(
+            at="12:00", cron="* * * * *", window=None, on_change=None, now=NOW, tz=UTC, night=NIGHT
+        )
+    with pytest.raises(ScheduleError, match="unknown window 'day'"):
+        parse_schedule(
+            at=None, cron=None, window="day", on_change=None, now=NOW, tz=UTC, night=NIGHT
+        )
+    s = parse_schedule(
+        at=None, cron="0 3 * * *", window=None, on_change=None, now=NOW, tz=UTC, night=NIGHT
+    )
+    assert (s.kind, s.not_before) == ("cron", datetime(2026, 5, 2, 3, 0, tzinfo=UTC))
+
+
+def test_tower_free_text_schedule() -> None:
+    assert parse_free_schedule("night", NOW, UTC, NIGHT).kind == "window"
+    assert parse_free_schedule("*/5 * * * *", NOW, UTC, NIGHT).kind == "cron"
+    assert parse_free_schedule("change:src/*.py", NOW, UTC, NIGHT).kind == "on_change"
+    assert parse_free_schedule("2026-06-01T01:00", NOW, UTC, NIGHT).kind == "at"
+    assert parse_free_schedule("", NOW, UTC, NIGHT).kind == "now"
+    with pytest.raises(ScheduleError):
+        parse_free_schedule("whenever", NOW, UTC, NIGHT)
+
+
+def test_store_round_trip(tmp_path: Path) -> None:
+    conn = open_store(tmp_path / "podium.duckdb")
+    store = QueueStore(conn)
+    prompt = 'it\'s "quoted" $(rm -rf /) `id`\nline two\n'
+    task = store.add(
+        Task(
+            id=0,
+            prompt=prompt,
+            cwd=str(tmp_path),
+            priority=3,
+            allowed_tools=["Bash(git *)", "Edit"],
+            not_before=NOW,
+        )
+    )
+    got = store.get(task.id)
+    assert got is not None
+    assert got.prompt == prompt and got.allowed_tools == ["Bash(git *)", "Edit"]
+    assert got.not_before == NOW and got.state == "queued"
+    store.update(got, state="deferred", defer_until=NOW + timedelta(hours=1))
+    assert [t.id for t in store.in_state("deferred")] == [task.id]
+    run = store.add_run(
+        Run(
+            id=0,
+            task_id=task.id,
+            attempt=1,
+            state="running",
+            started_at=NOW,
+            argv=["claude", "-p", "--", prompt],
+        )
+    )
+    store.update_run(run, stream_offset=42, claude_session_id="abc")
+    [again] = store.running_runs()
+    assert again.argv[-1] == prompt and again.stream_offset == 42
+    assert store.state("fill_enabled", False) is False
+    store.set_state("fill_enabled", True)
+    assert store.state("fill_enabled") is True
+    conn.close()
+    # Reopened (an engine restart): everything is still there.
+    conn = open_store(tmp_path / "podium.duckdb")
+    assert QueueStore(conn).state("fill_enabled") is True
+    assert QueueStore(conn).get(task.id).state == "deferred"  # type: ignore[union-attr]
+
+
+def test_headless_argv_keeps_the_prompt_whole() -> None:
+    task = Task(
+        id=1,
+        prompt="-starts with a dash",
+        cwd="/",
+        model="sonnet",
+        max_turns=3,
+        budget_usd=0.5,
+        allowed_tools=["Bash(git *)", "Edit"],
+        permission_mode="acceptEdits",
+    )
+    argv = headless_argv(task, "/bin/claude", resume_id=None, prompt=task.prompt)
+    assert argv[:5] == ["/bin/claude", "-p", "--output-format", "stream-json", "--verbose"]
+    assert argv[-2:] == ["--", "-starts with a dash"]
+    assert argv[argv.index("--allowedTools") + 1 : argv.index("--")] == ["Bash(git *)", "Edit"]
+    assert "--max-budget-usd" in argv and "--resume" not in argv
+    resumed = headless_argv(task, "/bin/claude", resume_id="sid", prompt="go on")
+    assert resumed[resumed.index("--resume") + 1] == "sid" and resumed[-1] == "go on"

@@ -1,0 +1,98 @@
+"""`podium fill`: spend spare capacity on the queue, in the foreground, until told to stop."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from tui.cli.common import engine, print_json
+
+
+def _decision_line(d: dict[str, Any]) -> str:
+    until = f" until {d['until']}" if d.get("until") else ""
+    task = f"task {d['task_id']}" if d.get("task_id") is not None else "-"
+    return f"{d['action']:<6} {task}{until}: {d['reason']}"
+
+
+def _windows_line(windows: list[dict[str, Any]]) -> str:
+    parts = [
+        f"{w['window']} {w['used_pct']:.0f}%{' (est.)' if w.get('estimate') else ''}"
+        for w in windows
+    ]
+    return "windows: " + (", ".join(parts) if parts else "no figures yet")
+
+
+@click.command("fill")
+@click.option(
+    "--reserve",
+    type=click.FloatRange(0, 100),
+    metavar="PCT",
+    help="Share of the 5-hour window to leave for you (default: the [fill] reserve schedule).",
+)
+@click.option("--until", metavar="TIME", help="Stop at this time (HH:MM or ISO 8601).")
+@click.option("--dry-run", is_flag=True, help="Print what fill would do now, and why; do nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print decisions as JSON lines.")
+def fill(reserve: float | None, until: str | None, dry_run: bool, as_json: bool) -> None:
+    """Run the queue in spare capacity until Ctrl-C or --until, printing each decision."""
+    if dry_run:
+        with engine() as client:
+            result = client.call("queue.decide")
+        if as_json:
+            print_json(result)
+            return
+        click.echo(_windows_line(result["windows"]))
+        if not result["decisions"]:
+            click.echo("nothing to decide: no task is waiting")
+        for d in result["decisions"]:
+            click.echo(_decision_line(d))
+        return
+    with engine() as events, engine() as client:
+        events.subscribe()  # first, so no decision between the switch and the stream is lost
+        state = client.call("queue.fill", enabled=True, reserve_pct=reserve, until=until)
+        stop_at = datetime.fromisoformat(state["until"]) if state.get("until") else None
+        flat = state.get("reserve_pct")
+        reserve_text = f"{flat:g}%" if flat is not None else "by the [fill] reserve schedule"
+        click.echo(
+            f"fill on, reserve {reserve_text}"
+            + (f", until {state['until']}" if stop_at else "")
+            + "; Ctrl-C stops"
+        )
+        try:
+            _follow(events, stop_at, as_json)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            client.call("queue.fill", enabled=False)
+            click.echo("fill off")
+
+
+def _follow(events: Any, stop_at: datetime | None, as_json: bool) -> None:
+    if stop_at is not None:
+        remaining = (stop_at - datetime.now(UTC)).total_seconds() + 2
+        events.sock.settimeout(max(remaining, 0.1))
+    try:
+        for event in events.events():
+            name, data = event.get("event"), event.get("data") or {}
+            if as_json and name in ("fill", "queue"):
+                click.echo(json.dumps(event, ensure_ascii=False))
+                continue
+            if name == "fill" and data.get("kind") == "decisions":
+                for d in data["decisions"]:
+                    click.echo(f"{data['at'][11:19]} {_decision_line(d)}")
+            elif name == "fill" and data.get("kind") == "switch" and not data.get("enabled"):
+                return  # switched off: --until, the tower, or another `podium fill`
+            elif name == "queue" and data.get("run"):
+                run = data["run"]
+                cost = run.get("total_cost_usd")
+                click.echo(
+                    f"run {run['id']} of task {run['task_id']}: {run['state']}"
+                    + (f", ${cost:.4f}" if cost is not None else "")
+                )
+    except TimeoutError:
+        return
+
+
+COMMANDS = [fill]
