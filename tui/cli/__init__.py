@@ -6,14 +6,60 @@ bad usage (click's own), 1 for failures.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from tui.cli.common import CliFailure
 
+# Command name → (module, attribute). Commands are imported when used: importing
+# every command module (DuckDB, libtmux, pydantic, textual helpers) cost every
+# `podium` call about half a second. tests/unit/test_cli_commands.py checks that
+# this table and the modules' COMMANDS lists agree.
+COMMAND_MODULES: dict[str, tuple[str, str]] = {
+    "engine": ("engine_cmds", "engine_group"),
+    "new": ("session_cmds", "new"),
+    "ls": ("session_cmds", "ls"),
+    "send": ("session_cmds", "send"),
+    "kill": ("session_cmds", "kill"),
+    "attach": ("session_cmds", "attach"),
+    "resume": ("session_cmds", "resume"),
+    "up": ("stage_cmds", "up"),
+    "stage": ("stage_cmds", "stage"),
+    "next": ("attention_cmds", "next_"),
+    "report": ("attention_cmds", "report"),
+    "usage": ("usage_cmds", "usage"),
+    "export": ("report_cmds", "export"),
+    "doctor": ("doctor_cmd", "doctor"),
+    "demo": ("demo_cmd", "demo"),
+    "tower": ("tower_cmd", "tower"),
+    "simulate": ("simulate_cmd", "simulate"),
+    "queue": ("queue_cmds", "queue"),
+    "fill": ("fill_cmd", "fill"),
+}
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMAND_MODULES.get(cmd_name)
+        if spec is None:
+            return None
+        module = importlib.import_module(f"tui.cli.{spec[0]}")
+        command: click.Command = getattr(module, spec[1])
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="podium", prog_name="podium")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -22,44 +68,6 @@ def cli(ctx: click.Context) -> None:
         from tui.cli.stage_cmds import up
 
         ctx.invoke(up)
-
-
-def _register() -> None:
-    from tui.cli import (
-        attention_cmds,
-        demo_cmd,
-        doctor_cmd,
-        engine_cmds,
-        fill_cmd,
-        queue_cmds,
-        report_cmds,
-        session_cmds,
-        simulate_cmd,
-        stage_cmds,
-        tower_cmd,
-        usage_cmds,
-    )
-
-    modules = (
-        engine_cmds,
-        session_cmds,
-        stage_cmds,
-        attention_cmds,
-        usage_cmds,
-        report_cmds,
-        doctor_cmd,
-        demo_cmd,
-        tower_cmd,
-        simulate_cmd,
-        queue_cmds,
-        fill_cmd,
-    )
-    for module in modules:
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def run(argv: list[str]) -> int:
