@@ -87,6 +87,10 @@ def parse_reset(text: str, seen_at: datetime | None = None) -> datetime | None:
             when = when.replace(year=when.year + 1)
         return when.astimezone(UTC)
     when = local_seen.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if local_seen - timedelta(minutes=1) < when <= local_seen:
+        # The message shows the reset to the minute, cut short: "7:04pm" for 19:04:47,
+        # seen at 19:04:44. It resets within that minute, not tomorrow.
+        return (when + timedelta(minutes=1)).astimezone(UTC)
     if when <= local_seen:
         when += timedelta(days=1)
     return when.astimezone(UTC)

@@ -265,7 +265,12 @@ def toggle_fill(call: Call) -> Any:
 # -- the stage ----------------------------------------------------------------------
 def show_session(call: Call, name: str) -> dict[str, Any]:
     """Bring a session into view: on stage when the engine has one, else focus its pane."""
-    result = optional(call, STAGE_SHOW, name=name)
+    try:
+        result = optional(call, STAGE_SHOW, name=name)
+    except ApiError as exc:
+        if exc.code != "no_stage":
+            raise
+        result = UNAVAILABLE  # no `podium up` yet: focusing the pane is showing it
     if result is UNAVAILABLE:
         result = call("sessions.focus", name=name)
     return result if isinstance(result, dict) else {"name": name}

@@ -332,12 +332,13 @@ class StageKeeper:
         params: dict[str, Any],
         focus: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
-        """Bring session `name` on stage (if parked), focus and acknowledge it.
-
-        `sessions.focus` goes through the stage when there is one; without one
-        (no `podium up` yet) showing a session is focusing its pane, so the
-        tower and the CLI need not know which layout the person uses.
-        """
+        """Bring session `name` on stage (if parked), focus and acknowledge it."""
+        try:
+            view = await self.engine.blocking(self._read)
+        except TmuxError as exc:
+            raise _api_error(exc) from None
+        if not view.exists:
+            raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
         return await focus(params)
 
     # -- the tower's launch -------------------------------------------------------------

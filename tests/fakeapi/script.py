@@ -127,7 +127,8 @@ def rate_limit_headers(resets_at: int | None = None, *, claim: str = "five_hour"
         "anthropic-ratelimit-unified-5h-utilization": "1.0" if five_hour else "0.5",
         "anthropic-ratelimit-unified-5h-reset": reset if five_hour else str(resets_at - 3600),
         "anthropic-ratelimit-unified-7d-status": "allowed" if five_hour else "rejected",
-        "anthropic-ratelimit-unified-7d-utilization": "0.42" if five_hour else "1.0",
+        # A five-hour limit in a week with room left (fill's weekly pacing lets it spend).
+        "anthropic-ratelimit-unified-7d-utilization": "0.2" if five_hour else "1.0",
         "anthropic-ratelimit-unified-7d-reset": str(resets_at + 5 * 86400) if five_hour else reset,
         "anthropic-ratelimit-unified-fallback": "unavailable",
         "anthropic-ratelimit-unified-overage-status": "rejected",

@@ -173,6 +173,10 @@ def test_demo_attached_tab_goes_to_the_waiting_session(demo: Demo):
         assert all("%" in line for line in header), header
 
         def ready() -> bool:
+            # The states first (the word "permission" shows elsewhere on the tower too),
+            # then the tower must have drawn them.
+            if (demo.state("tests"), demo.state("deploy")) != ("waiting", "permission"):
+                return False
             screen = demo.tmux("capture-pane", "-p", "-t", tower)
             return "waiting" in screen and "permission" in screen
 

@@ -25,6 +25,8 @@ SEEN = datetime(2026, 11, 28, 17, 30, tzinfo=UTC)
         ("Claude AI usage limit reached|1785985200", datetime(2026, 8, 6, 3, 0)),
         ("resets 12am (UTC)", datetime(2026, 11, 29, 0, 0)),
         ("resets 12pm (UTC)", datetime(2026, 11, 29, 12, 0)),
+        # Shown to the minute, cut short: 17:30:xx seen at 17:30 resets by 17:31, not tomorrow.
+        ("You've hit your 5-hour limit · resets 5:30pm (UTC)", datetime(2026, 11, 28, 17, 31)),
     ],
 )
 def test_reset_times(text: str, expected: datetime) -> None:
