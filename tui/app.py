@@ -8,13 +8,16 @@ screens draw from `self.state`. Worker failures all end in
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import WorkerState
@@ -126,6 +129,11 @@ class PodiumApp(App[None]):
     def on_ready(self) -> None:
         # After the first frame: the screen shows at once, then the engine fills it in.
         self.link.start()
+        # The stage resizes the tower's pane as sessions join, possibly while the app
+        # is still starting and before its SIGWINCH handler exists: a lost resize
+        # would leave it drawing for the old width. Look again once it runs.
+        self.call_later(self._check_terminal_size)
+        self.set_timer(1.0, self._check_terminal_size)
         self.run_worker(
             lambda: tower_window(self.settings.tmux.socket, self.environ),
             name="tower window",
@@ -133,6 +141,17 @@ class PodiumApp(App[None]):
             exit_on_error=False,
         )
         self.set_interval(USAGE_POLL_S, self.actions.refresh_usage)
+
+    def _check_terminal_size(self) -> None:
+        if self.is_headless:
+            return  # Pilot tests: the size is the test's, not a terminal's
+        try:
+            columns, lines = os.get_terminal_size(sys.__stdout__.fileno())
+        except (OSError, AttributeError, ValueError):
+            return  # not a terminal (tests, pipes): nothing to compare
+        size = Size(columns, lines)
+        if size != self.size:
+            self.post_message(events.Resize(size, size))
 
     def on_unmount(self) -> None:
         self.link.stop()

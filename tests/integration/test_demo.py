@@ -169,8 +169,14 @@ def test_demo_attached_tab_goes_to_the_waiting_session(demo: Demo):
 
         assert retry_until(drawn, 30, raises=False), demo.tmux("capture-pane", "-p", "-t", tower)
         # The usage header has the seeded figures at once: a percentage on each line.
-        header = demo.tmux("capture-pane", "-p", "-t", tower).splitlines()[:2]
-        assert all("%" in line for line in header), header
+        # (Retried: the stage may still be settling the tower's width, and it redraws.)
+        def header() -> list[str]:
+            return demo.tmux("capture-pane", "-p", "-t", tower).splitlines()[:2]
+
+        assert retry_until(lambda: all("%" in line for line in header()), 15, raises=False), (
+            demo.tmux("capture-pane", "-p", "-t", tower),
+            demo.tmux("list-panes", "-a", "-F", "#{pane_id} #{pane_width}x#{pane_height}"),
+        )
 
         def ready() -> bool:
             # The states first (the word "permission" shows elsewhere on the tower too),

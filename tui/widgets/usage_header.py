@@ -52,6 +52,10 @@ class UsageHeader(Widget):
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
         return max(1, len(self.windows or ()))
 
+    def on_resize(self) -> None:
+        # The lines are fitted to the width: a pane the stage narrows must get new ones.
+        self.refresh()
+
     def render(self) -> Content:
         if not self.loaded:
             return Content.styled("usage: asking the engine…", "$text-muted")
