@@ -183,11 +183,11 @@ def test_engine_going_away_shows_a_banner_and_reconnects(tower_env: PodiumEnv) -
             assert "engine" not in banner.problems
             out = env.run("engine", "stop")
             assert out.returncode == 0, out.stderr
-            await until(pilot, lambda: "engine" in banner.problems, 10)
+            await until(pilot, lambda: "engine" in banner.problems, 20)
             assert "no engine" in banner.problems["engine"]
             assert banner.display
             # The link starts an engine again by itself and the list comes back.
-            await until(pilot, lambda: "engine" not in banner.problems, 30)
+            await until(pilot, lambda: "engine" not in banner.problems, 45)
             assert _names(app) == ["stays"] and app.engine_up
         assert env.run("engine", "status").returncode == 0
 
