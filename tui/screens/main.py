@@ -55,6 +55,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.clock = clock
         self.keys = keys
+        self._pending_usage: tuple[list[UsageWindow] | None] | None = None
 
     @property
     def podium(self) -> PodiumApp:
@@ -69,6 +70,8 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self._pending_usage is not None:
+            self.query_one(UsageHeader).set_windows(self._pending_usage[0])
         self.session_list.set_empty_text(Content.styled("connecting to the engine…", "dim"))
         self.set_class(True, "-no-preview")
         # Waits and reset times move with the clock: a check each second, a redraw
@@ -77,7 +80,8 @@ class MainScreen(Screen[None]):
 
     def _tick(self) -> None:
         self.session_list.tick()
-        self.query_one(UsageHeader).tick()
+        for header in self.query(UsageHeader):
+            header.tick()
 
     @property
     def session_list(self) -> SessionList:
@@ -88,7 +92,14 @@ class MainScreen(Screen[None]):
         self.query_one(Banner).set(key, text)
 
     def show_usage(self, windows: list[UsageWindow] | None) -> None:
-        self.query_one(UsageHeader).set_windows(windows)
+        headers = self.query(UsageHeader)
+        if not headers:
+            # The engine answered before the screen composed its widgets (a fast
+            # engine, a slow machine): keep the figures for on_mount.
+            self._pending_usage = (windows,)
+            return
+        for header in headers:
+            header.set_windows(windows)
 
     def show_sessions(
         self,
