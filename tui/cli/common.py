@@ -14,6 +14,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings, SettingsError, load_settings
 from sessions.client import EngineClient, EngineUnavailable, connect
 from sessions.engine.protocol import ApiError
+from tui.format import duration
 
 
 class CliFailure(Exception):
@@ -59,23 +60,6 @@ def age(iso: str | None, now: datetime | None = None) -> str:
         return "-"
     then = datetime.fromisoformat(iso)
     return duration(((now or datetime.now(UTC)) - then).total_seconds())
-
-
-def duration(seconds_: float | None) -> str:
-    """'42s', '5m', '3h12m', '2d4h'; '-' for None."""
-    if seconds_ is None:
-        return "-"
-    seconds = max(0, int(seconds_))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours}h"
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

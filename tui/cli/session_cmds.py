@@ -13,7 +13,8 @@ import click
 
 from sessions.agents import AGENTS
 from sessions.tmux import Tmux
-from tui.cli.common import CliFailure, age, duration, engine, print_json, settings, table
+from tui.cli.common import CliFailure, age, engine, print_json, settings, table
+from tui.format import duration
 
 
 @click.command("new")

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from tui.cli.common import CliFailure, duration, engine, print_json, table
+from tui.cli.common import CliFailure, engine, print_json, table
+from tui.format import duration
 
 
 @click.group("usage", invoke_without_command=True)
