@@ -408,7 +408,6 @@ class Settings(_Section):
     keys: KeySettings = KeySettings()
     fill: FillSettings = FillSettings()
 
-
     prices: PriceSettings = PriceSettings()
 
 

@@ -1,4 +1,6 @@
-"""`podium key next`: what the next key (Alt-Space) runs inside tmux.
+"""`podium key next` and `podium key show PANE`: what podium's keys run inside tmux.
+
+Alt-Space runs `key next`; Alt-1…9 run `key show %N` for their session's pane.
 
 tmux runs it through `run-shell` on every press, so it must start fast: it is
 dispatched by `tui.entry` before click, pydantic or libtmux are imported, and
@@ -32,9 +34,26 @@ def _tell(text: str) -> None:
     subprocess.run([tmux, "-S", socket, "display-message", message], check=False)
 
 
+def _switch_to(pane: str) -> bool:
+    """tmux's own switch-client to `pane`, for when no engine answers."""
+    socket = os.environ.get("TMUX", "").split(",")[0]
+    tmux = shutil.which("tmux")
+    if not socket or tmux is None:
+        return False
+    done = subprocess.run([tmux, "-S", socket, "switch-client", "-t", pane], check=False)
+    return done.returncode == 0
+
+
 def run_key(args: list[str]) -> int:
-    if args != ["next"]:
-        print("usage: podium key next", file=sys.stderr)
+    pane: str | None = None
+    params: dict[str, str] = {}
+    if args == ["next"]:
+        method = "attention.next"
+    elif len(args) == 2 and args[0] == "show" and args[1].startswith("%"):
+        pane = args[1]
+        method, params = "sessions.focus", {"pane": pane}
+    else:
+        print("usage: podium key next | podium key show %PANE", file=sys.stderr)
         return 2
     from collectors.paths import Paths
     from sessions.client import EngineClient
@@ -42,13 +61,16 @@ def run_key(args: list[str]) -> int:
 
     try:
         with EngineClient(Paths.from_env(), timeout=10) as client:
-            result = client.call("attention.next")
+            result = client.call(method, **params)
     except ApiError as exc:
         _tell(f"podium: {exc.message}")
         return 0
     except Exception as exc:  # no engine, or it went away: say so, never a traceback
-        _tell(f"podium: no engine answers ({exc.__class__.__name__}); run `podium engine start`")
+        # A session key still works without an engine: tmux can show the pane.
+        if pane is None or not _switch_to(pane):
+            name = exc.__class__.__name__
+            _tell(f"podium: no engine answers ({name}); run `podium engine start`")
         return 0
-    if result.get("session") is None:
+    if pane is None and result.get("session") is None:
         _tell("podium: nobody is waiting for you")
     return 0

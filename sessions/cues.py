@@ -11,19 +11,20 @@ storm guard for alerts (pure, with an injected clock) and the delivery of an
 alert (blocking: runs in a worker thread).
 
 Every tmux command is built as argv; nothing goes through a shell except the
-next key's `run-shell`, whose command is built from fixed parts only (see
-`server_commands`).
+keys' `run-shell`, whose commands are built from fixed parts and tmux pane ids
+only (see `server_commands` and `key_command`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -128,8 +129,29 @@ def counts_text(states: Iterable[str], cfg: CuesSettings) -> str:
 Key = tuple[str, ...]
 
 
-def desired_state(sessions: list[SessionCue], cfg: CuesSettings) -> dict[Key, list[str]]:
+# A tmux pane id: the only variable part podium lets into a `run-shell` command.
+PANE_ID = re.compile(r"%[0-9]+")
+
+
+def key_command(podium: Sequence[str], *words: str) -> str:
+    """The `run-shell` command for `podium key WORDS…`, quoted for sh and tmux.
+
+    Built from fixed parts alone: the absolute path of podium's own console
+    script or interpreter, literal words and pane ids (checked here); no
+    session name or setting goes in. `literal` keeps tmux's format expansion
+    of run-shell from reading a `#` in the path."""
+    for word in words:
+        if not (word.isalpha() or PANE_ID.fullmatch(word)):
+            raise ValueError(f"not a key word or pane id: {word!r}")
+    return literal(shlex.join([*podium, "key", *words]))
+
+
+def desired_state(
+    sessions: list[SessionCue], cfg: CuesSettings, podium: Sequence[str]
+) -> dict[Key, list[str]]:
     """What the server should show, as `{key: the tmux command that sets it}`.
+
+    `podium` is the argv of the console script, for the session keys.
 
     The engine keeps the commands it last applied under the same keys and
     runs only those that differ, so a change of one session costs one tmux
@@ -156,9 +178,13 @@ def desired_state(sessions: list[SessionCue], cfg: CuesSettings) -> dict[Key, li
         for n in range(1, SESSION_KEYS + 1):
             key = f"M-{n}"
             pane = panes.get(n)
-            if pane:
-                # switch-client to a pane selects its session, window and pane.
-                want[("key", key)] = ["bind-key", "-n", key, "switch-client", "-t", pane]
+            if pane and PANE_ID.fullmatch(pane):
+                # Through the engine (`podium key show`), as the next key: a
+                # parked session comes on stage and the look is acknowledged,
+                # where a bare switch-client would leave the stage for the
+                # session's own window.
+                shell = key_command(podium, "show", pane)
+                want[("key", key)] = ["bind-key", "-n", key, "run-shell", "-b", shell]
             else:
                 # Bound anyway: the key is podium's, and must not reach an agent
                 # as ESC+digit just because there are fewer sessions.
@@ -217,13 +243,9 @@ def server_commands(
             ["set-option", "-gu", "status-right-length"],
         ]
     if cfg.keys:
-        # The only shell podium hands tmux: run-shell takes a shell string. It
-        # is built from fixed parts alone (the absolute path of podium's own
-        # console script or interpreter, and two literal words), quoted with
-        # shlex; `literal` keeps tmux's format expansion of run-shell from
-        # reading a `#` in that path. No session name or setting goes in.
-        shell = literal(shlex.join([*podium, "key", "next"]))
-        cmds.append(["bind-key", "-n", cfg.next_key, "run-shell", "-b", shell])
+        # run-shell takes a shell string: `key_command` builds it from fixed parts.
+        next_shell = key_command(podium, "next")
+        cmds.append(["bind-key", "-n", cfg.next_key, "run-shell", "-b", next_shell])
         # -F: the condition is a tmux format (no shell): is there a window of
         # that name in the client's session? `tower_window` is validated to
         # letters, digits, '-' and '_' (settings), so it is inert in a format.

@@ -49,6 +49,8 @@ class EngineCues:
         )
         # Marks a tmux server as set up by this engine (and so by this config).
         self.token = f"{os.getpid()}:{engine.started_at:.3f}"
+        # The console script the keys run; it does not move while the engine runs.
+        self.podium = podium_command()
         self.alerts_sent = 0
         self._applied: dict[Key, list[str]] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -90,7 +92,7 @@ class EngineCues:
         return server_commands(
             self.cfg,
             tower_window=self.engine.settings.ui.tower_window,
-            podium=podium_command(),
+            podium=self.podium,
             env={"PODIUM_DATA_DIR": str(paths.data), "PODIUM_RUNTIME_DIR": str(paths.runtime)},
             token=self.token,
             old_keys=old_keys,
@@ -103,7 +105,7 @@ class EngineCues:
                 SessionCue(n, rec.name, rec.state, rec.pane_id)
                 for n, rec in enumerate(records, start=1)
             ]
-            desired = desired_state(sessions, self.cfg)
+            desired = desired_state(sessions, self.cfg, self.podium)
             check, self._check = self._check, False
             if not check and all(self._applied.get(k) == v for k, v in desired.items()):
                 return

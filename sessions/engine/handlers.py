@@ -118,6 +118,15 @@ class SessionApi:
 
     # -- sessions ---------------------------------------------------------------
     def _find(self, params: dict[str, Any]) -> SessionRecord:
+        pane = params.get("pane")
+        if isinstance(pane, str) and pane:
+            # The session keys name a pane: that is what tmux bound them to.
+            # A lost session may still carry the id of a pane tmux reused.
+            live = [r for r in self.engine.registry.listed() if r.state != State.LOST]
+            rec = next((r for r in live if r.pane_id == pane), None)
+            if rec is None:
+                raise ApiError("not_found", f"no podium session in pane {pane}")
+            return rec
         name = params.get("name")
         if not isinstance(name, str) or not name:
             raise ApiError("bad_request", "a session name is required")

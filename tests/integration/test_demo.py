@@ -168,6 +168,7 @@ def test_demo_attached_tab_goes_to_the_waiting_session(demo: Demo):
             )
 
         assert retry_until(drawn, 30, raises=False), demo.tmux("capture-pane", "-p", "-t", tower)
+
         # The usage header has the seeded figures at once: a percentage on each line.
         # (Retried: the stage may still be settling the tower's width, and it redraws.)
         def header() -> list[str]:

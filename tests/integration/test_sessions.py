@@ -87,9 +87,7 @@ def test_exit_code_is_kept(engine: PodiumEnv):
     assert engine.wait_state("short", "exited", seconds=15)["state_source"] == "tmux"
     # tmux 3.3a can lose a dead pane's status (tmux PR 4841): when it reports
     # one, it must be the right one; when it never does, the code stays null.
-    known = retry_until(
-        lambda: engine.session("short")["exit_code"] is not None, 15, raises=False
-    )
+    known = retry_until(lambda: engine.session("short")["exit_code"] is not None, 15, raises=False)
     assert engine.session("short")["exit_code"] == (7 if known else None)
     out = engine.run("send", "short", "hello")
     said = "has exited (exit code 7)" if known else "has exited"

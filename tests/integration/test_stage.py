@@ -220,6 +220,44 @@ def test_a_real_terminal_gets_the_layout_of_its_size(podium: PodiumEnv):
         client.wait(10)
 
 
+def test_a_session_key_brings_a_parked_session_on_stage(podium: PodiumEnv):
+    env = podium
+    for name in ("a", "b", "c", "d"):
+        _sim(env, name)
+    command = f"stty cols 200 rows 40; exec {' '.join(PODIUM)} up"
+    client = subprocess.Popen(
+        ["script", "-qfc", command, "/dev/null"],
+        env=env.env,
+        cwd=env.workdir,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert client.stdin is not None
+    try:
+        assert retry_until(lambda: env.tmux("list-clients").stdout.strip() != "", 20)
+        window = _layout(env)["window_id"]
+        assert _layout(env)["parked"] == ["d"]
+        keys = lambda: env.tmux("list-keys", "-T", "root").stdout  # noqa: E731
+        assert retry_until(lambda: f"show {_pane_of(env, 'd')}" in keys(), 10, raises=False)
+        client.stdin.write(b"\x1b4")  # Alt-4: d, the fourth session
+        client.stdin.flush()
+        assert retry_until(lambda: _current_pane(env) == _pane_of(env, "d"), 10, raises=False)
+        layout = _layout(env)
+        assert "d" in layout["staged"] and len(layout["parked"]) == 1, layout
+        assert env.session("d")["window_id"] == window  # on stage, not in its own window
+        assert _settles(env, window, 3)
+        # A staged session's key only moves the focus.
+        other = next(name for name in layout["staged"] if name != "d")
+        client.stdin.write(b"\x1b" + str("abcd".index(other) + 1).encode())
+        client.stdin.flush()
+        assert retry_until(lambda: _current_pane(env) == _pane_of(env, other), 10, raises=False)
+        assert _layout(env)["staged"] == layout["staged"]
+    finally:
+        client.terminate()
+        client.wait(10)
+
+
 def test_a_killed_staged_pane_leaves_its_place_to_a_parked_one(podium: PodiumEnv):
     env = podium
     window = _up(env)["window_id"]

@@ -15,6 +15,7 @@ from sessions.cues import AlertGate, SessionCue
 from sessions.tmux import TmuxError, TmuxServerGone
 
 CFG = CuesSettings()
+PODIUM = ["/opt/pod ium/bin/podium"]
 
 
 class Clock:
@@ -89,37 +90,50 @@ def test_counts_show_only_what_is_there_coloured_by_state() -> None:
 
 
 def test_desired_state_titles_counts_and_session_keys() -> None:
-    want = cues.desired_state(SESSIONS, CFG)
+    want = cues.desired_state(SESSIONS, CFG, PODIUM)
     assert want[("pane", "%2", "@podium_title")][-1] == "2 web · waiting"
     assert want[("pane", "%2", "@podium_state")][-1] == "waiting"
     assert want[("pane", "%4", "@podium_style")][-1] == "fg=red,bold"
     assert not any(k[1] is None for k in want if k[0] == "pane")  # lost: no pane
     assert want[("counts",)][-1] == cues.counts_text(["busy", "waiting", "lost", "permission"], CFG)
     # Alt-n follows creation order; a lost session's number stays taken.
-    assert want[("key", "M-1")] == ["bind-key", "-n", "M-1", "switch-client", "-t", "%1"]
+    assert want[("key", "M-1")][:5] == ["bind-key", "-n", "M-1", "run-shell", "-b"]
+    assert shlex.split(want[("key", "M-1")][5]) == [*PODIUM, "key", "show", "%1"]
     assert want[("key", "M-3")][3] == "display-message"
-    assert want[("key", "M-4")][-1] == "%4"
+    assert shlex.split(want[("key", "M-4")][-1])[-1] == "%4"
     assert want[("key", "M-9")][-1] == "podium: no session 9"
 
 
 def test_a_session_name_cannot_inject_formats_or_end_a_command() -> None:
     evil = [SessionCue(1, "x #(touch /tmp/p) #[fg=red];", "idle", "%1")]
-    title = cues.desired_state(evil, CFG)[("pane", "%1", "@podium_title")][-1]
+    title = cues.desired_state(evil, CFG, PODIUM)[("pane", "%1", "@podium_title")][-1]
     assert title == "1 x ##(touch /tmp/p) ##[fg=red]; · idle"  # '##' shows as '#'
+
+
+def test_only_pane_ids_and_words_reach_a_key_shell() -> None:
+    assert shlex.split(cues.key_command(["/p#x/podium"], "show", "%12")) == [
+        "/p##x/podium", "key", "show", "%12"
+    ]  # fmt: skip
+    for bad in ("%1; rm -rf ~", "$(id)", "%", "1"):
+        with pytest.raises(ValueError):
+            cues.key_command(PODIUM, "show", bad)
+    # A pane id that is not tmux's shape gets no shell at all.
+    odd = [SessionCue(1, "odd", "idle", "%1;x")]
+    assert cues.desired_state(odd, CFG, PODIUM)[("key", "M-1")][3] == "display-message"
 
 
 def test_switches_turn_parts_off() -> None:
     cfg = CuesSettings(border=False, status=False, session_keys=False)
-    assert cues.desired_state(SESSIONS, cfg) == {}
+    assert cues.desired_state(SESSIONS, cfg, PODIUM) == {}
     cfg = CuesSettings(keys=False)
-    assert not any(k[0] == "key" for k in cues.desired_state(SESSIONS, cfg))
+    assert not any(k[0] == "key" for k in cues.desired_state(SESSIONS, cfg, PODIUM))
 
 
 def _server(cfg: CuesSettings = CFG, old: tuple[str, ...] = ()) -> list[list[str]]:
     return cues.server_commands(
         cfg,
         tower_window="tower",
-        podium=["/opt/pod ium/bin/podium"],
+        podium=PODIUM,
         env={"PODIUM_DATA_DIR": "/d;", "PODIUM_RUNTIME_DIR": "/r"},
         token="T",
         old_keys=old,
@@ -132,9 +146,9 @@ def test_server_setup_binds_keys_without_user_values_in_a_shell() -> None:
     assert ["set-environment", "-g", "PODIUM_DATA_DIR", "/d\\;"] in cmds
     nxt = next(c for c in cmds if c[:3] == ["bind-key", "-n", "M-Space"])
     assert nxt[3:5] == ["run-shell", "-b"]
-    assert shlex.split(nxt[5]) == ["/opt/pod ium/bin/podium", "key", "next"]
+    assert shlex.split(nxt[5]) == [*PODIUM, "key", "next"]
     tower = next(c for c in cmds if c[:3] == ["bind-key", "-n", "M-0"])
-    assert tower[3:5] == ["if-shell", "-F"] and "switch-client -t \":=tower.{left}\"" in tower
+    assert tower[3:5] == ["if-shell", "-F"] and 'switch-client -t ":=tower.{left}"' in tower
     assert ["set-option", "-g", "pane-border-status", "top"] in cmds
     assert ["set-option", "-g", "status-right", cues.STATUS_RIGHT] in cmds
     keys = next(c for c in cmds if c[2:3] == ["@podium_keys"])
@@ -153,13 +167,13 @@ def test_server_setup_with_everything_off_gives_back_the_old_keys() -> None:
 
 def test_apply_sets_up_a_new_server_then_sends_only_changes() -> None:
     tmux = FakeTmux()
-    want = cues.desired_state(SESSIONS, CFG)
+    want = cues.desired_state(SESSIONS, CFG, PODIUM)
     first = cues.apply(tmux, "T", lambda old: _server(old=tuple(old)), want, {})
     assert first.set_up and first.server and first.state == want and not first.failed
     tmux.options["@podium_cues"] = "T"
     tmux.calls.clear()
     moved = [SessionCue(1, "api", "waiting", "%1"), *SESSIONS[1:]]
-    want2 = cues.desired_state(moved, CFG)
+    want2 = cues.desired_state(moved, CFG, PODIUM)
     second = cues.apply(tmux, "T", lambda old: [], want2, first.state)
     sent = _commands(tmux.calls[1:])
     assert not second.set_up
@@ -176,7 +190,7 @@ def test_apply_sets_up_a_new_server_then_sends_only_changes() -> None:
 def test_apply_retries_one_by_one_and_remembers_what_failed() -> None:
     tmux = FakeTmux(fail_on="%2")
     tmux.options["@podium_cues"] = "T"
-    want = cues.desired_state(SESSIONS, CFG)
+    want = cues.desired_state(SESSIONS, CFG, PODIUM)
     result = cues.apply(tmux, "T", lambda old: [], want, {})
     assert result.failed and all("%2" in c for c in result.failed)
     assert ("pane", "%2", "@podium_title") not in result.state  # tried again next time

@@ -12,6 +12,7 @@ from collectors.store import open_store
 
 NOW = datetime(2026, 11, 25, 15, 17, 30, tzinfo=timezone(timedelta(hours=1)))
 
+
 def _rows(history: demo_history.History, window: str) -> list[tuple]:
     return [r for r in history.series if r[1] == window]
 
