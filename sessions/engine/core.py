@@ -194,10 +194,12 @@ class Engine:
         return item is not None
 
     def session_json(self, rec: SessionRecord) -> dict[str, Any]:
-        """A session as the API shows it: the record plus its open attention item."""
+        """A session as the API shows it: the record, its open attention item, and
+        `on_stage` (beside the tower; None while there is no stage)."""
         data = rec.to_json()
         item = self.attention.open_item(rec.id)
         data["attention"] = item.to_json() if item else None
+        data["on_stage"] = self.stage.on_stage(rec.id)
         return data
 
     def publish_session(self, rec: SessionRecord) -> None:

@@ -66,6 +66,8 @@ class StageKeeper:
         self._on_screen: set[str] = set()
         # The stage as the keeper last left or saw it (None: not looked yet, or none).
         self._seen: stage.StageView | None = None
+        # The sessions on stage in `_seen`, for `on_stage` (session JSON asks often).
+        self._staged_ids: set[str] = set()
         # Sessions parked because the window got too narrow, to bring back when it widens.
         self._squeezed: list[str] = []
 
@@ -144,16 +146,34 @@ class StageKeeper:
     def _pane_of(self, view: stage.StageView, session_id: str) -> str | None:
         return next((p.pane_id for p in view.parked if p.podium_session == session_id), None)
 
+    def on_stage(self, session_id: str) -> bool | None:
+        """Whether the session is on stage as last seen; None while there is no stage."""
+        if self._seen is None:
+            return None
+        return session_id in self._staged_ids
+
+    def _remember(self, view: stage.StageView | None) -> None:
+        """Keep `view` as the stage seen last; sessions that came on or left it are news."""
+        self._seen = view if view is not None and view.exists else None
+        staged = {p.podium_session for p in view.staged} if self._seen and view else set()
+        came_or_left = staged ^ self._staged_ids
+        self._staged_ids = staged
+        e = self.engine
+        for session_id in came_or_left:
+            rec = e.registry.get(session_id)
+            if rec is not None:
+                e.publish_session(rec)  # the tower hides the preview of a staged session
+
     async def _changed(self, view: stage.StageView) -> None:
         """After a move: remember the stage, follow the moved panes' windows, tell clients."""
         e = self.engine
-        self._seen = view
         windows = {p.pane_id: p.window_id for p in (*view.cells, *view.parked)}
         for rec in e.registry.listed():
             window = windows.get(rec.pane_id or "")
             if window and window != rec.window_id:
                 rec.window_id = window
                 e.registry.update(rec.id, window_id=window)
+        self._remember(view)
         e.bus.publish("stage", self.layout_json(view))
 
     # -- moves -------------------------------------------------------------------------------
@@ -220,7 +240,7 @@ class StageKeeper:
             self._follow_focus(panes)
             view = stage.read_view(panes, self.session_name)
             if not view.exists:
-                self._seen = None
+                self._remember(None)
                 return False
             if self._seen is not None and view.key() == self._seen.key():
                 return False
@@ -240,7 +260,7 @@ class StageKeeper:
         before = self._seen
         view = await e.blocking(self._read)
         if not view.exists:
-            self._seen = None
+            self._remember(None)
             return
         cap = stage.stage_capacity(view.width, self.stage_size)
         staged = view.staged
@@ -271,7 +291,7 @@ class StageKeeper:
         if moved:
             await self._changed(view)
         else:
-            self._seen = view
+            self._remember(view)
 
     # -- the API ---------------------------------------------------------------------------
     async def api_layout(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -151,6 +151,7 @@ def test_show_swaps_out_the_least_recently_focused(podium: PodiumEnv):
     assert _current_pane(env) == _pane_of(env, "d")
     # The registry follows the moves at once (not at the next sweep).
     assert env.session("d")["window_id"] == window and env.session("b")["window_id"] != window
+    assert env.session("d")["on_stage"] is True and env.session("b")["on_stage"] is False
     out = env.run("stage", "nobody")
     assert out.returncode == 1 and "no session named 'nobody'" in out.stderr
 
@@ -319,6 +320,7 @@ def test_focus_without_a_stage_selects_the_window(podium: PodiumEnv):
     a = _sim(env, "a")
     _sim(env, "b")
     assert _layout(env)["window_id"] is None
+    assert env.session("a")["on_stage"] is None  # no stage: neither on it nor off it
     out = env.run("stage", "a")
     assert out.returncode == 1 and "podium up" in out.stderr
     env.run("attach", "a")  # focuses, then fails to attach without a terminal
