@@ -125,6 +125,17 @@ def test_limit_defers_then_resume_completes(make_claude_podium: Any, podium_env:
     text = env.run("report", "runs").stdout
     assert "all done overnight" in text and "limited" in text
 
+    # What each run did, from its stream: the last by default, or one by id.
+    log = env.run("queue", "log", str(task["id"]))
+    assert log.returncode == 0, log.stderr
+    assert "✓ success · 1 turn(s)" in log.stdout and "all done overnight" in log.stdout
+    log = env.run("queue", "log", str(task["id"]), "--run", str(first["id"]))
+    assert "· limit five_hour rejected" in log.stdout and "✓" not in log.stdout, log.stdout
+    raw = env.run("queue", "log", str(task["id"]), "--raw").stdout.splitlines()
+    assert json.loads(raw[-1])["type"] == "result"
+    out = env.run("queue", "log", str(task["id"]), "--run", "999999")
+    assert out.returncode == 1 and "has no run 999999" in out.stderr
+
 
 @pytest.mark.claude
 def test_killed_engine_mid_run_loses_and_duplicates_nothing(
@@ -197,6 +208,11 @@ def test_fill_is_off_until_turned_on_and_dry_run_says_why(engine: Any) -> None:
     assert dry.returncode == 0, dry.stderr
     assert f"launch task {task['id']}:" in dry.stdout
     assert task_of(engine, task["id"])["runs"] == []  # dry: nothing ran
+    out = engine.run("queue", "priority", str(task["id"]), "7")
+    assert out.returncode == 0 and out.stdout.strip() == f"task {task['id']} priority 7"
+    assert task_of(engine, task["id"])["task"]["priority"] == 7
+    out = engine.run("queue", "log", str(task["id"]))
+    assert out.returncode == 1 and "has not run yet" in out.stderr
     call(engine, "queue.cancel", id=task["id"])
     assert call(engine, "queue.fill", toggle=True)["enabled"] is True
     assert call(engine, "queue.fill", toggle=True)["enabled"] is False

@@ -1,13 +1,20 @@
-"""`podium queue add|ls|show|cancel`: the background queue of headless agent tasks."""
+"""`podium queue add|ls|show|log|priority|cancel`: the background queue of headless agent tasks."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
+from pathlib import Path
 from typing import Any
 
 import click
 
-from tui.cli.common import age, engine, print_json, table
+from sessions.stream_view import describe
+from tui.cli.common import CliFailure, age, engine, print_json, table
+
+# How often `queue log --follow` looks for more of a running run's stream.
+FOLLOW_POLL_S = 0.5
 
 
 @click.group("queue")
@@ -144,6 +151,77 @@ def show(task_id: str, as_json: bool) -> None:
         )
     for c in result.get("occurrences") or []:
         click.echo(f"  occurrence task {c['id']}: {c['state']}")
+
+
+@queue.command("priority")
+@click.argument("task_id")
+@click.argument("priority", type=int)
+def priority(task_id: str, priority: int) -> None:
+    """Set a waiting task's PRIORITY (higher runs first)."""
+    with engine() as client:
+        task = client.call("queue.reprioritise", id=task_id, priority=priority)
+    click.echo(f"task {task['id']} priority {task['priority']}")
+
+
+def _run_of(result: dict[str, Any], run_id: int | None) -> dict[str, Any]:
+    runs = result["runs"]
+    task_id = result["task"]["id"]
+    if not runs:
+        raise CliFailure(f"task {task_id} has not run yet; `podium queue show {task_id}`")
+    if run_id is None:
+        return runs[-1]
+    run = next((r for r in runs if r["id"] == run_id), None)
+    if run is None:
+        ids = ", ".join(str(r["id"]) for r in runs)
+        raise CliFailure(f"task {task_id} has no run {run_id}; its runs: {ids}")
+    return run
+
+
+def _print_lines(chunk: bytes, raw: bool) -> None:
+    for line in chunk.decode("utf-8", "replace").splitlines():
+        if raw:
+            click.echo(line)
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue  # a torn or foreign line: the raw view shows it
+        text = describe(obj) if isinstance(obj, dict) else None
+        if text:
+            click.echo(text)
+
+
+@queue.command("log")
+@click.argument("task_id")
+@click.option("--run", "run_id", type=int, help="This run (default: the last one).")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing while the run goes on.")
+@click.option("--raw", is_flag=True, help="The stream-json lines as the agent wrote them.")
+def log(task_id: str, run_id: int | None, follow: bool, raw: bool) -> None:
+    """What a task's run did: its messages, tool calls, limits and result."""
+    with engine() as client:
+        run = _run_of(client.call("queue.show", id=task_id), run_id)
+        path = Path(run.get("stream_path") or "")
+        if not run.get("stream_path") or not path.exists():
+            gone = "it never started, or was cleaned up"
+            raise CliFailure(f"run {run['id']} kept no stream ({gone})")
+        offset, pending = 0, b""
+        while True:
+            with path.open("rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+            offset += len(chunk)
+            # Only whole lines: the agent may be half way through writing one.
+            *whole, pending = (pending + chunk).split(b"\n")
+            if whole:
+                _print_lines(b"\n".join(whole), raw)
+            if not follow or run["state"] != "running":
+                break
+            time.sleep(FOLLOW_POLL_S)
+            run = _run_of(client.call("queue.show", id=task_id), run["id"])
+        if pending:
+            _print_lines(pending, raw)
+    if not follow and run["state"] == "running":
+        click.echo(f"(run {run['id']} is still running: --follow to keep watching)", err=True)
 
 
 @queue.command("cancel")
