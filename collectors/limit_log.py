@@ -27,7 +27,8 @@ HEARTBEAT_S = 60.0
 # Windows seen this recently are kept in the series even when no source repeats them.
 KEEP_WINDOWS_DAYS = 8
 
-_WEIGHTED = (
+# Tokens weighted as plan limits count them; the fill forecast sums them too.
+WEIGHTED_TOKENS_SQL = (
     f"coalesce(input_tokens, 0) * {TOKEN_WEIGHTS['input']}"
     f" + coalesce(cache_creation_tokens, 0) * {TOKEN_WEIGHTS['cache_creation']}"
     f" + coalesce(cache_read_tokens, 0) * {TOKEN_WEIGHTS['cache_read']}"
@@ -125,7 +126,10 @@ class LimitLog:
 
     def tokens(self, since: datetime, until: datetime, model_like: str | None = None) -> float:
         """Weighted tokens of the messages in (since, until], of the models matching."""
-        sql = f"SELECT coalesce(sum({_WEIGHTED}), 0) FROM usage_messages WHERE ts > ? AND ts <= ?"
+        sql = (
+            f"SELECT coalesce(sum({WEIGHTED_TOKENS_SQL}), 0) FROM usage_messages "
+            "WHERE ts > ? AND ts <= ?"
+        )
         params: list[object] = [since, until]
         if model_like:
             sql += " AND model ILIKE ?"
@@ -137,7 +141,10 @@ class LimitLog:
         self, since: datetime, until: datetime, model_like: str | None = None
     ) -> datetime | None:
         """The first message with tokens in (since, until]: when a window opened."""
-        sql = f"SELECT min(ts) FROM usage_messages WHERE ts > ? AND ts <= ? AND ({_WEIGHTED}) > 0"
+        sql = (
+            "SELECT min(ts) FROM usage_messages WHERE ts > ? AND ts <= ? "
+            f"AND ({WEIGHTED_TOKENS_SQL}) > 0"
+        )
         params: list[object] = [since, until]
         if model_like:
             sql += " AND model ILIKE ?"

@@ -117,6 +117,10 @@ class UsageMonitor:
         tokens = self.log.tokens(start - timedelta(microseconds=1), now, pattern) if start else 0.0
         return estimate(window, now, None, 0.0, capacity, start, tokens)
 
+    def capacity(self, window: str) -> float:
+        """Weighted tokens of a full `window` (see `_capacity`): the fill forecast's unit."""
+        return self._capacity(window)
+
     def _capacity(self, window: str) -> float:
         """Weighted tokens of a full window: learned from the last official figure whose
         window is known, else the configured or plan default."""

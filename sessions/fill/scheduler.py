@@ -28,6 +28,8 @@ import watchfiles
 
 from collectors.limits import window_seconds
 from sessions.fill import policy
+from sessions.fill.forecast import Forecast
+from sessions.fill.history import MINUTE, forecast_from_log
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import LaunchFailed, Runner
 from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
@@ -35,6 +37,8 @@ from sessions.state import FINAL_STATES
 
 if TYPE_CHECKING:
     from sessions.engine.core import Engine
+
+_ForecastKey = tuple[datetime, datetime | None]
 
 log = logging.getLogger("podium.fill")
 
@@ -50,6 +54,8 @@ class Scheduler:
         self._last: list[tuple[str, Any, str]] = []
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self.rounds = 0
+        # The forecast built from the log, and the (minute, weekly reset) it is for.
+        self._forecast: tuple[_ForecastKey, tuple[Forecast, int, datetime]] | None = None
 
     # -- the switch ---------------------------------------------------------------------------
     @property
@@ -248,15 +254,9 @@ class Scheduler:
             )
             for w in self.engine.usage.windows(now)
         ]
-        five = next((w for w in self.engine.usage.windows(now) if w["window"] == "five_hour"), {})
-        burn = float(five.get("burn_pct_per_hour") or 0.0)
-        human = policy.HumanUse(
-            pct_per_hour_now=burn,
-            forecast_pct_next_hours=burn,
-            active_sessions=sum(
-                1 for r in self.engine.registry.listed() if r.state not in FINAL_STATES
-            ),
-        )
+        week = next((w for w in windows if w.name == policy.SEVEN_DAY), None)
+        active = sum(1 for r in self.engine.registry.listed() if r.state not in FINAL_STATES)
+        human = self.human_use(now, active, week.resets_at if week else None)
         config = policy.PolicyConfig(
             reserve=self.reserve_rules(),
             tz=zone(self.settings.tz),
@@ -277,6 +277,25 @@ class Scheduler:
             for r in self.store.running_runs()
         ]
         return list(policy.decide(now, windows, config, queue, running, human))
+
+    def human_use(self, now: datetime, active: int, week_reset: datetime | None) -> policy.HumanUse:
+        """The human's use and its forecast, from the usage log (background runs left out).
+
+        The forecast is rebuilt once a minute: the log is read by the minute."""
+        usage = self.engine.usage
+        key = (now.replace(second=0, microsecond=0), week_reset)
+        if self._forecast is None or self._forecast[0] != key:
+            built = forecast_from_log(
+                self.engine.conn,
+                now,
+                zone(self.settings.tz),
+                usage.capacity(policy.FIVE_HOUR),
+                usage.capacity(policy.SEVEN_DAY),
+                week_reset,
+            )
+            self._forecast = (key, built)
+        forecast, minute, reset = self._forecast[1]
+        return forecast.human_use(minute, forecast.start + minute * MINUTE, active, reset)
 
     async def _act(self, d: Any) -> None:
         # The policy names tasks by string id; the queue's ids are integers.

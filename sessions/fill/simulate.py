@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sessions.fill.forecast import Forecast
 from sessions.fill.policy import (
     DEFER,
     FIVE_HOUR,
@@ -29,7 +30,6 @@ from sessions.fill.policy import (
     LAUNCH,
     PAUSE,
     SEVEN_DAY,
-    HumanUse,
     PolicyConfig,
     ReserveRule,
     RunningView,
@@ -150,7 +150,7 @@ def simulate(scenario: Scenario, policy: str = "podium") -> Result:
     blocked = 0
     area5 = area7 = 0.0
     counts: dict[str, int] = {}
-    forecast = _Forecast(s)
+    forecast = Forecast(s.start, s.config.tz, s.five_hour, s.seven_day)
     sessions = sorted(s.human, key=lambda h: h.start)
 
     for m in range(minutes):
@@ -241,7 +241,7 @@ def simulate(scenario: Scenario, policy: str = "podium") -> Result:
         used5 += use
         used7 += use
         total += use
-        forecast.record(m, served_human)
+        forecast.record(served_human)
         area5 += (100 - 100 * used5 / s.five_hour) / 60
         area7 += (100 - 100 * used7 / s.seven_day) / 60
 
@@ -256,74 +256,6 @@ def simulate(scenario: Scenario, policy: str = "podium") -> Result:
         unused_area={FIVE_HOUR: area5, SEVEN_DAY: area7},
         decisions=counts,
     )
-
-
-class _Forecast:
-    """The human's use as the log would show it: the past only.
-
-    Next hours: the most the human used over the same span on past days of the
-    same kind (weekday or weekend), up to a week back; the safe side for a
-    reserve. Until the weekly reset: the mean use of each remaining hour on past
-    days of its kind (long horizons average out). Days of the other kind stand
-    in while a kind has no history yet.
-    """
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.s = scenario
-        self.prefix = [0.0]  # cumulative human units, by minute
-        self._week_cache: tuple[int, float] | None = None
-        self._weekends: dict[int, bool] = {}
-        self.week_start = 0  # minute the current weekly window began (or the run did)
-
-    def record(self, minute: int, units: float) -> None:
-        self.prefix.append(self.prefix[-1] + units)
-
-    def _sum(self, a: int, b: int) -> float:
-        a, b = max(0, a), min(len(self.prefix) - 1, b)
-        return self.prefix[b] - self.prefix[a] if b > a else 0.0
-
-    def _weekend(self, minute: int) -> bool:
-        if minute not in self._weekends:
-            at = (self.s.start + minute * MINUTE).astimezone(self.s.config.tz)
-            self._weekends[minute] = at.weekday() >= 5
-        return self._weekends[minute]
-
-    def _past_days(self, minute: int, span: int) -> list[int]:
-        """Offsets (in days) of past copies of [minute, minute+span) already over."""
-        past = [k for k in range(1, 8) if minute - k * 1440 >= 0]
-        past = [k for k in past if minute - k * 1440 + span <= len(self.prefix) - 1]
-        same = [k for k in past if self._weekend(minute - k * 1440) == self._weekend(minute)]
-        return same or past
-
-    def human_use(self, m: int, now: datetime, active: int, week_reset: datetime) -> HumanUse:
-        s = self.s
-        recent = self._sum(m - 15, m) * 4  # units per hour over the last 15 minutes
-        span = 300
-        days = self._past_days(m, span)
-        next5 = max((self._sum(m - k * 1440, m - k * 1440 + span) for k in days), default=0.0)
-        return HumanUse(
-            pct_per_hour_now=100 * recent / s.five_hour,
-            forecast_pct_next_hours=100 * next5 / s.five_hour,
-            active_sessions=active,
-            forecast_week_pct=100 * self._week_rest(m, now, week_reset) / s.seven_day,
-            week_used_pct=100 * self._sum(self.week_start, m) / s.seven_day,
-        )
-
-    def _week_rest(self, m: int, now: datetime, week_reset: datetime) -> float:
-        # Recomputed once an hour: it moves slowly and costs a pass over the week.
-        hour = m // 60
-        if self._week_cache and self._week_cache[0] == hour:
-            return self._week_cache[1]
-        left = int((week_reset - now) / MINUTE)
-        total = 0.0
-        for start in range(m, m + left, 60):
-            width = min(60, m + left - start)
-            days = self._past_days(start, width)
-            if days:
-                past = [self._sum(start - k * 1440, start - k * 1440 + width) for k in days]
-                total += sum(past) / len(past)
-        self._week_cache = (hour, total)
-        return total
 
 
 # -- scenario files ---------------------------------------------------------

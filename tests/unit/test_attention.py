@@ -13,6 +13,7 @@ from collectors.store import open_store
 from sessions.attention import AttentionBook, attention_order
 from sessions.engine.core import Engine
 from sessions.engine.events import EventBus
+from sessions.engine.stage import StageKeeper
 from sessions.registry import Registry, SessionRecord
 from sessions.state import Change, Source, State
 
@@ -93,6 +94,7 @@ def test_engine_frees_a_limited_session_at_its_reset_time(tmp_path: Path) -> Non
     engine.conn = open_store(tmp_path / "p.duckdb")
     engine.registry, engine.attention = Registry(engine.conn), AttentionBook(engine.conn)
     engine.bus = EventBus()
+    engine.stage = StageKeeper(engine)
     rec = SessionRecord(id="x", name="x", agent="claude", argv=[], cwd="/", tmux_socket="s")
     engine.registry.insert(rec)
     soon = datetime.now(UTC) + timedelta(hours=1)

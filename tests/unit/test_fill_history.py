@@ -1,0 +1,104 @@
+"""The live fill forecast reads the human's use from a real DuckDB usage log, and
+leaves podium's own background runs out of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from collectors.limits import TOKEN_WEIGHTS
+from collectors.store import open_store
+from sessions.fill.history import forecast_from_log, human_minutes
+
+# Thursday 2026-11-26, 09:00 UTC; yesterday was a weekday too.
+NOW = datetime(2026, 11, 26, 9, 0, 20, tzinfo=UTC)
+FIVE, SEVEN = 100_000.0, 1_000_000.0
+OUT = TOKEN_WEIGHTS["output"]
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = open_store(tmp_path / "podium.duckdb")
+    yield c
+    c.close()
+
+
+def _message(conn: duckdb.DuckDBPyConnection, ts: datetime, session: str, weighted: float) -> None:
+    key = f"m:{session}:{ts.isoformat()}"
+    conn.execute(
+        "INSERT INTO usage_messages (dedupe_key, ts, claude_session_id, input_tokens, "
+        "output_tokens, cache_creation_tokens, cache_creation_1h_tokens, cache_read_tokens, "
+        "is_sidechain, source_path) VALUES (?, ?, ?, 0, ?, 0, 0, 0, false, 'x.jsonl')",
+        [key, ts, session, round(weighted / OUT)],
+    )
+
+
+def _background_run(conn: duckdb.DuckDBPyConnection, session: str) -> None:
+    conn.execute(
+        "INSERT INTO queue_runs (task_id, attempt, state, started_at, claude_session_id) "
+        "VALUES (1, 1, 'done', ?, ?)",
+        [NOW - timedelta(days=1), session],
+    )
+
+
+def _hour_of_use(conn: duckdb.DuckDBPyConnection, start: datetime, session: str, per_min: float):
+    for i in range(60):
+        _message(conn, start + timedelta(minutes=i, seconds=5), session, per_min)
+
+
+def test_human_minutes_leave_background_runs_out(conn: duckdb.DuckDBPyConnection) -> None:
+    yesterday_ten = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    _hour_of_use(conn, yesterday_ten, "human", 100 * OUT)
+    _hour_of_use(conn, yesterday_ten, "fill", 5000 * OUT)
+    _background_run(conn, "fill")
+    since = yesterday_ten - timedelta(minutes=30)
+    used = human_minutes(conn, since, NOW)
+    assert sorted(used) == list(range(30, 90))  # by minute after `since`, [since, until)
+    assert set(used.values()) == {100 * OUT}
+
+
+def test_the_next_hours_follow_yesterday_and_now_is_the_last_quarter_hour(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    # Yesterday 10:00–11:00 the person spent 6% of a 5-hour window; fill spent far more.
+    _hour_of_use(conn, datetime(2026, 11, 25, 10, 0, tzinfo=UTC), "human", 100 * OUT)
+    _hour_of_use(conn, datetime(2026, 11, 25, 10, 0, tzinfo=UTC), "fill", 5000 * OUT)
+    _background_run(conn, "fill")
+    # This morning: busy for the last ten minutes.
+    for i in range(10):
+        _message(conn, NOW - timedelta(minutes=10 - i), "human2", 150 * OUT)
+    week_reset = NOW + timedelta(days=2)
+    forecast, minute, reset = forecast_from_log(conn, NOW, UTC, FIVE, SEVEN, week_reset)
+    human = forecast.human_use(minute, NOW.replace(second=0), 2, reset)
+    assert human.forecast_pct_next_hours == pytest.approx(100 * 60 * 100 * OUT / FIVE)
+    assert human.pct_per_hour_now == pytest.approx(100 * 10 * 150 * OUT * 4 / FIVE)
+    assert human.active_sessions == 2
+    # The week opened five days ago: both hours of use are in it, fill's are not.
+    used = 60 * 100 * OUT + 10 * 150 * OUT
+    assert human.week_used_pct == pytest.approx(100 * used / SEVEN)
+    assert human.forecast_week_pct > 0  # the 10:00 hour comes round again before the reset
+
+
+def test_without_a_known_weekly_reset_nothing_of_the_week_is_counted_as_used(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    _hour_of_use(conn, datetime(2026, 11, 25, 10, 0, tzinfo=UTC), "human", 100 * OUT)
+    forecast, minute, reset = forecast_from_log(conn, NOW, UTC, FIVE, SEVEN, None)
+    assert reset == NOW.replace(second=0) + timedelta(days=7)
+    human = forecast.human_use(minute, NOW.replace(second=0), 0, reset)
+    assert human.week_used_pct == 0
+    assert human.forecast_pct_next_hours > 0
+
+
+def test_an_empty_log_forecasts_nothing(conn: duckdb.DuckDBPyConnection) -> None:
+    forecast, minute, reset = forecast_from_log(conn, NOW, UTC, FIVE, SEVEN, None)
+    human = forecast.human_use(minute, NOW.replace(second=0), 0, reset)
+    assert (human.pct_per_hour_now, human.forecast_pct_next_hours, human.forecast_week_pct) == (
+        0,
+        0,
+        0,
+    )
