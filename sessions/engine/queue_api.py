@@ -4,8 +4,8 @@
 max_turns, budget_usd, allowed_tools, permission_mode, at | cron | window | on_change |
 schedule, budget}`; `queue.show {id}` → `{"task", "runs"}`; `queue.cancel {id}`;
 `queue.reprioritise {id, priority}`; `queue.fill {toggle: true} | {enabled, reserve_pct,
-until}` → `{"enabled", "reserve_pct", "until"}`; `queue.decide {}` (dry run: the
-decisions and reasons, nothing done); `reports.runs {since}`.
+until}` → `{"enabled", "reserve_pct", "until"}`; `queue.decide {reserve_pct?}` (dry run:
+the decisions and reasons, nothing done); `reports.runs {since}`.
 """
 
 from __future__ import annotations
@@ -181,16 +181,7 @@ class QueueApi:
             return sched.set_enabled(not sched.enabled)
         if "enabled" not in params:
             return sched.fill_state()
-        reserve = params.get("reserve_pct")
-        if reserve is not None:
-            try:
-                reserve = float(reserve)
-            except (TypeError, ValueError):
-                raise ApiError(
-                    "bad_request", f"reserve must be a percentage, not {reserve!r}"
-                ) from None
-            if not 0 <= reserve <= 100:
-                raise ApiError("bad_request", f"reserve must be 0-100%, not {reserve:g}")
+        reserve = _reserve(params)
         until = None
         if params.get("until"):
             try:
@@ -202,7 +193,7 @@ class QueueApi:
         return sched.set_enabled(bool(params["enabled"]), reserve_pct=reserve, until=until)
 
     async def decide(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.sched.dry_run()
+        return self.sched.dry_run(_reserve(params))
 
     async def report_runs(self, params: dict[str, Any]) -> dict[str, Any]:
         since_raw = params.get("since")
@@ -294,3 +285,17 @@ def _budget(params: dict[str, Any]) -> tuple[float | None, float | None]:
     if usd is not None and usd <= 0:
         raise ApiError("bad_request", "the budget must be more than $0")
     return usd, pct
+
+
+def _reserve(params: dict[str, Any]) -> float | None:
+    """The `reserve_pct` asked for: a percentage, or None for the configured reserve."""
+    reserve = params.get("reserve_pct")
+    if reserve is None:
+        return None
+    try:
+        value = float(reserve)
+    except (TypeError, ValueError):
+        raise ApiError("bad_request", f"reserve must be a percentage, not {reserve!r}") from None
+    if not 0 <= value <= 100:
+        raise ApiError("bad_request", f"reserve must be 0-100%, not {value:g}")
+    return value

@@ -202,7 +202,8 @@ def decide(
         # A task bigger than any window could hold would never start: let it
         # start when the window is as free as it gets; pausing guards the rest.
         cost = min(task.est_pct, max(0.0, 100.0 - reserve))
-        if five_used + committed + cost > five_cap:
+        # No room at all (the reserve and the forecast take the whole window): hold.
+        if five_cap <= 0 or five_used + committed + cost > five_cap:
             free = max(0.0, five_cap - five_used - committed)
             decisions.append(
                 Decision(

@@ -87,9 +87,10 @@ class Scheduler:
         value = self.store.state("fill_reserve_pct")
         return float(value) if value is not None else self.settings.reserve_pct
 
-    def reserve_rules(self) -> tuple[policy.ReserveRule, ...]:
-        """The reserve schedule of the config, unless one share overrides it."""
-        flat = self.reserve_pct()
+    def reserve_rules(self, flat: float | None = None) -> tuple[policy.ReserveRule, ...]:
+        """The reserve schedule of the config, unless one share (`flat`, or the
+        fill's or config's override) replaces it."""
+        flat = flat if flat is not None else self.reserve_pct()
         if flat is not None:
             return (policy.ReserveRule(five_hour_pct=flat),)
         return tuple(
@@ -144,12 +145,16 @@ class Scheduler:
         self._publish(decisions, now)
         return [self._decision_json(d) for d in decisions]
 
-    def dry_run(self) -> dict[str, Any]:
+    def dry_run(self, reserve_pct: float | None = None) -> dict[str, Any]:
+        """What a round would decide now, acting on nothing; `reserve_pct` tries a reserve."""
         now = datetime.now(UTC)
-        decisions = self.decide(now)
+        decisions = self.decide(now, reserve_pct)
+        fill = self.fill_state()
+        if reserve_pct is not None:
+            fill["reserve_pct"] = reserve_pct
         return {
             "now": now.isoformat(),
-            "fill": self.fill_state(),
+            "fill": fill,
             "windows": self.engine.usage.windows(now),
             "decisions": [self._decision_json(d) for d in decisions],
         }
@@ -243,7 +248,7 @@ class Scheduler:
             log.exception("task %d: watching %s failed", tmpl.id, root)
 
     # -- the policy ---------------------------------------------------------------------------
-    def decide(self, now: datetime) -> list[Any]:
+    def decide(self, now: datetime, reserve_pct: float | None = None) -> list[Any]:
         windows = [
             policy.Window(
                 name=w["window"],
@@ -258,7 +263,7 @@ class Scheduler:
         active = sum(1 for r in self.engine.registry.listed() if r.state not in FINAL_STATES)
         human = self.human_use(now, active, week.resets_at if week else None)
         config = policy.PolicyConfig(
-            reserve=self.reserve_rules(),
+            reserve=self.reserve_rules(reserve_pct),
             tz=zone(self.settings.tz),
             max_concurrent=self.settings.max_concurrent,
         )

@@ -207,6 +207,12 @@ def test_fill_is_off_until_turned_on_and_dry_run_says_why(engine: Any) -> None:
     dry = engine.run("fill", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f"launch task {task['id']}:" in dry.stdout
+    assert "reserve by the [fill] reserve schedule" in dry.stdout
+    # A reserve tried out: all of the 5-hour window kept for the person, nothing launches.
+    dry = engine.run("fill", "--dry-run", "--reserve", "100")
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run, reserve 100%" in dry.stdout and "launch task" not in dry.stdout
+    assert f"task {task['id']}" in dry.stdout, dry.stdout
     assert task_of(engine, task["id"])["runs"] == []  # dry: nothing ran
     out = engine.run("queue", "priority", str(task["id"]), "7")
     assert out.returncode == 0 and out.stdout.strip() == f"task {task['id']} priority 7"

@@ -89,6 +89,16 @@ def test_forecast_human_use_is_kept_on_top_of_the_reserve() -> None:
     assert actions(held) == [("hold", "t")] and "40% forecast" in held[0].reason
 
 
+def test_a_reserve_of_the_whole_window_launches_nothing_however_small() -> None:
+    at = MON + timedelta(days=6, hours=20)
+    whole = config(reserve=(ReserveRule(100),))
+    held = decide(at, windows(at), whole, [task(est=1)], [], IDLE)
+    assert actions(held) == [("hold", "t")] and "100% kept for you" in held[0].reason
+    # A task bigger than what the reserve leaves still starts in an empty window.
+    big = decide(at, windows(at), config(reserve=(ReserveRule(90),)), [task(est=50)], [], IDLE)
+    assert actions(big) == [("launch", "t")]
+
+
 # -- weekly pacing ------------------------------------------------------------------------
 
 

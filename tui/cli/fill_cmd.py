@@ -39,10 +39,13 @@ def fill(reserve: float | None, until: str | None, dry_run: bool, as_json: bool)
     """Run the queue in spare capacity until Ctrl-C or --until, printing each decision."""
     if dry_run:
         with engine() as client:
-            result = client.call("queue.decide")
+            result = client.call("queue.decide", reserve_pct=reserve)
         if as_json:
             print_json(result)
             return
+        flat = result["fill"].get("reserve_pct")
+        reserve_text = f"{flat:g}%" if flat is not None else "by the [fill] reserve schedule"
+        click.echo(f"dry run, reserve {reserve_text}; nothing is launched")
         click.echo(_windows_line(result["windows"]))
         if not result["decisions"]:
             click.echo("nothing to decide: no task is waiting")
