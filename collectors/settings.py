@@ -313,6 +313,9 @@ class FillSettings(_Section):
     """What a run resumed after a usage limit or an interruption is told."""
     on_change_debounce: float = Field(default=2.0, ge=0, le=3600)
     """Seconds of quiet after a change before an `--on-change` task is queued."""
+    keep_streams_days: int = Field(default=30, ge=1, le=3650)
+    """Days a finished run's stream file is kept for `podium queue log`; older ones
+    are deleted (the run's outcome, tokens and cost stay in the log)."""
 
 
 # A comma-separated list of Textual key names ("tab,space", "ctrl+p", "question_mark"

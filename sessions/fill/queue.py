@@ -204,6 +204,10 @@ class QueueStore:
         tail = ("WHERE " + " AND ".join(where)) if where else ""
         return self._runs(f"{tail} ORDER BY id", params)
 
+    def streams_ended_before(self, cutoff: datetime) -> list[Run]:
+        """Runs over before `cutoff` whose stream file is still on record."""
+        return self._runs("WHERE ended_at < ? AND stream_path IS NOT NULL ORDER BY id", [cutoff])
+
     def running_runs(self) -> list[Run]:
         return self._runs("WHERE state = 'running' ORDER BY id", [])
 

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 _ForecastKey = tuple[datetime, datetime | None]
 
 log = logging.getLogger("podium.fill")
+# How often old run streams are looked for (they age by days).
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class Scheduler:
@@ -54,6 +56,7 @@ class Scheduler:
         self._last: list[tuple[str, Any, str]] = []
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self.rounds = 0
+        self._pruned_at: datetime | None = None
         # The forecast built from the log, and the (minute, weekly reset) it is for.
         self._forecast: tuple[_ForecastKey, tuple[Forecast, int, datetime]] | None = None
 
@@ -134,6 +137,9 @@ class Scheduler:
         self.rounds += 1
         now = datetime.now(UTC)
         self._due(now)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            await self.prune_streams(now)
         until = self.store.state("fill_until")
         if self.enabled and until and datetime.fromisoformat(until) <= now:
             self.set_enabled(False)
@@ -302,6 +308,27 @@ class Scheduler:
         forecast, minute, reset = self._forecast[1]
         return forecast.human_use(minute, forecast.start + minute * MINUTE, active, reset)
 
+    async def prune_streams(self, now: datetime) -> int:
+        """Delete the stream files of runs that ended over `keep_streams_days` ago.
+
+        The run's row keeps its figures; only `stream_path` is cleared, so `queue
+        log` says the stream is gone. Files are deleted in a worker thread; the
+        store is only touched here, on the engine's loop."""
+        cutoff = now - timedelta(days=self.settings.keep_streams_days)
+        runs = self.store.streams_ended_before(cutoff)
+        if not runs:
+            return 0
+        deleted = await self.engine.blocking(_delete_streams, runs)
+        for run in runs:
+            if run.id in deleted:
+                self.store.update_run(run, stream_path=None)
+        log.info(
+            "deleted %d run stream(s) older than %d days",
+            len(deleted),
+            self.settings.keep_streams_days,
+        )
+        return len(deleted)
+
     async def _act(self, d: Any) -> None:
         # The policy names tasks by string id; the queue's ids are integers.
         task = self.store.get(int(d.task_id)) if d.task_id is not None else None
@@ -362,3 +389,16 @@ class Scheduler:
             "queue", {"run": run.to_json(), "task": task.to_json() if task else None}
         )
         self.wake()
+
+
+def _delete_streams(runs: list[Run]) -> set[int]:
+    """Delete the runs' stream files (blocking); the ids of those now gone."""
+    gone = set()
+    for run in runs:
+        try:
+            Path(run.stream_path or "").unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot delete the stream of run %d: %s", run.id, exc)
+            continue
+        gone.add(run.id)
+    return gone

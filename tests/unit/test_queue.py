@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from collectors.paths import Paths
+from collectors.settings import Settings
 from collectors.store import open_store
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import headless_argv
@@ -20,6 +24,7 @@ from sessions.fill.schedule import (
     parse_free_schedule,
     parse_schedule,
 )
+from sessions.fill.scheduler import Scheduler
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)  # a Friday
 NIGHT = Night.parse("01:00", "07:00", UTC)
@@ -193,3 +198,40 @@ def test_headless_argv_keeps_the_prompt_whole() -> None:
     assert "--max-budget-usd" in argv and "--resume" not in argv
     resumed = headless_argv(task, "/bin/claude", resume_id="sid", prompt="go on")
     assert resumed[resumed.index("--resume") + 1] == "sid" and resumed[-1] == "go on"
+
+
+class _Engine:
+    """What the scheduler's stream pruning needs of an engine: a store and a thread."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.conn = open_store(tmp_path / "podium.duckdb")
+        self.paths = Paths(data=tmp_path, runtime=tmp_path)
+        self.settings = Settings()
+
+    async def blocking(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(fn, *args)
+
+
+def test_streams_of_runs_over_a_month_ago_are_deleted_and_the_runs_kept(tmp_path: Path) -> None:
+    engine = _Engine(tmp_path)
+    sched = Scheduler(engine)  # type: ignore[arg-type]
+    store = sched.store
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    streams = []
+    for ended_days_ago in (31, 29, None):  # None: still running
+        path = tmp_path / f"run-{len(streams)}.jsonl"
+        path.write_text('{"type":"result"}\n')
+        run = store.add_run(
+            Run(id=0, task_id=task.id, attempt=1, state="running", started_at=NOW - timedelta(40))
+        )
+        fields: dict[str, Any] = {"stream_path": str(path), "total_cost_usd": 0.5}
+        if ended_days_ago is not None:
+            fields.update(state="done", ended_at=NOW - timedelta(days=ended_days_ago))
+        store.update_run(run, **fields)
+        streams.append(path)
+    assert asyncio.run(sched.prune_streams(NOW)) == 1
+    assert [p.exists() for p in streams] == [False, True, True]
+    old, recent, running = store.runs(task.id)
+    assert old.stream_path is None and old.total_cost_usd == 0.5  # the figures stay
+    assert recent.stream_path == str(streams[1]) and running.stream_path == str(streams[2])
+    assert asyncio.run(sched.prune_streams(NOW)) == 0  # nothing left to do
