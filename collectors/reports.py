@@ -13,15 +13,20 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from collectors.limits import window_seconds
+from collectors.report_args import (
+    BY_CHOICES,
+    ReportError,
+    check_tz,
+    local_tz_name,
+    parse_date,
+)
 
-
-class ReportError(Exception):
-    """A report cannot be made as asked; the message says what to change."""
+__all__ = ["BY_CHOICES", "ReportError", "check_tz", "local_tz_name", "parse_date"]
 
 
 # What `by` groups on: the output keys and the SQL expressions behind them. Times are
@@ -42,57 +47,9 @@ _GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
         ("model", "coalesce(model, '?')"),
     ),
 }
-BY_CHOICES: tuple[str, ...] = tuple(_GROUPS)
 _TIME_BUCKETS = {"day", "week", "month", "day_model"}
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
-
-
-# -- arguments ---------------------------------------------------------------------------
-def check_tz(tz: str) -> ZoneInfo:
-    """The zone named `tz`, or a one-line error (an IANA name is needed: DuckDB and
-    zoneinfo both read the tz database, abbreviations like CEST are ambiguous)."""
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ReportError(
-            f"unknown time zone {tz!r}; use an IANA name such as Europe/Paris or UTC"
-        ) from None
-
-
-def local_tz_name() -> str:
-    """The IANA name of this machine's zone: $TZ, else what /etc/localtime links to."""
-    env = os.environ.get("TZ", "").lstrip(":")
-    if env:
-        try:
-            ZoneInfo(env)
-            return env
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    try:
-        target = os.path.realpath("/etc/localtime")
-    except OSError:
-        return "UTC"
-    marker = "zoneinfo/"
-    if marker in target:
-        name = target.split(marker, 1)[1]
-        try:
-            ZoneInfo(name)
-            return name
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return "UTC"
-
-
-def parse_date(text: str | date | None) -> date | None:
-    if text is None or text == "":
-        return None
-    if isinstance(text, date):
-        return text
-    try:
-        return date.fromisoformat(str(text))
-    except ValueError:
-        raise ReportError(f"bad date {text!r}; use YYYY-MM-DD") from None
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:

@@ -310,3 +310,10 @@ def test_export_writes_readable_parquet_and_refuses_to_overwrite(conn, tmp_path:
     assert {t["table"]: t["rows"] for t in again["tables"]}["usage_messages"] == 2
     with pytest.raises(ReportError, match="absolute"):
         export_parquet(conn, "relative/dir")
+
+
+def test_the_cli_offers_exactly_the_groupings_the_sql_has() -> None:
+    from collectors import reports
+
+    # The CLI checks `--by` against `report_args` without importing DuckDB.
+    assert tuple(reports._GROUPS) == reports.BY_CHOICES

@@ -6,15 +6,17 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from collectors.paths import Paths
-from collectors.settings import Settings, SettingsError, load_settings
-from sessions.client import EngineClient, EngineUnavailable, connect
+from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
 from sessions.engine.protocol import ApiError
 from tui.format import duration
+
+if TYPE_CHECKING:
+    from collectors.settings import Settings
 
 
 class CliFailure(Exception):
@@ -26,6 +28,10 @@ class CliFailure(Exception):
 
 
 def settings() -> Settings:
+    # Imported here: the settings models cost a command about 100 ms of start-up
+    # (pydantic), and a command talking to a running engine does not need them.
+    from collectors.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -35,9 +41,13 @@ def settings() -> Settings:
 @contextmanager
 def engine(start: bool = True) -> Iterator[EngineClient]:
     """A connection to the engine (started on demand); API errors become one line."""
-    timeout = settings().engine.start_timeout
+    paths = Paths.from_env()
     try:
-        client = connect(Paths.from_env(), start=start, start_timeout=timeout)
+        client = try_connect(paths)
+        if client is None:
+            # Only a start needs the settings (its timeout; the engine reads the rest).
+            timeout = settings().engine.start_timeout if start else 0.0
+            client = connect(paths, start=start, start_timeout=timeout)
     except EngineUnavailable as exc:
         raise CliFailure(str(exc)) from None
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from collectors.reports import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
+from collectors.report_args import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
 from tui.cli.common import CliFailure, engine, print_json, table
 
 # Reports and exports may scan or write a long history: more than the usual 30 s.
