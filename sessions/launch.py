@@ -25,6 +25,16 @@ import sys
 import time
 
 
+def write_spec(path: os.PathLike[str] | str, spec: dict[str, object]) -> list[str]:
+    """Write a launch spec (0600; it may hold API keys) and return the argv that
+    starts it: `python -m sessions.launch SPEC_FILE`. `spec` has `argv`, `env`,
+    `cwd`, and for background runs `stdout`, `stdin`, `mirror`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(spec, fh)
+    return [sys.executable, "-m", "sessions.launch", os.fspath(path)]
+
+
 def failure_file(spec_path: str) -> str:
     """Where a launch that failed leaves its exit status and reason for the engine."""
     return spec_path.removesuffix(".json") + ".failed"
@@ -45,10 +55,10 @@ def _fail(message: str, code: int, spec_path: str | None = None) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 and (len(argv) < 3 or argv[1] != "--"):
-        sys.stderr.write("usage: python -m sessions.launch SPEC_FILE [-- ARGV...]\n")
+    if len(argv) != 1:
+        sys.stderr.write("usage: python -m sessions.launch SPEC_FILE\n")
         return 2
-    spec_path, command = argv[0], argv[2:]
+    spec_path = argv[0]
     try:
         with open(spec_path, encoding="utf-8") as fh:
             spec = json.load(fh)
@@ -57,7 +67,7 @@ def main(argv: list[str]) -> int:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(spec_path)
-    command = [str(a) for a in spec.get("argv") or command]
+    command = [str(a) for a in spec.get("argv") or []]
     if not command:
         return _fail(f"launch spec {spec_path} has no argv", 126, spec_path)
     env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +24,7 @@ from sessions.engine.protocol import ApiError
 from sessions.engine.reports_api import reports_handlers
 from sessions.engine.transcripts import transcript_handlers
 from sessions.engine.usage import usage_handlers
+from sessions.launch import write_spec
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
 from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone, literal
@@ -259,8 +258,8 @@ class SessionApi:
             # The caller's PWD would be stale: shells and tools trust it over getcwd().
             "PWD": str(cwd),
         }
-        spec = self._write_launch_spec(session_id, plan.argv, env, str(cwd))
-        argv = [sys.executable, "-m", "sessions.launch", str(spec)]
+        spec = e.paths.runtime / f"launch-{session_id}.json"
+        argv = write_spec(spec, {"argv": plan.argv, "env": env, "cwd": str(cwd)})
         try:
             spawned = await e.blocking(
                 lambda: e.tmux.spawn(
@@ -399,15 +398,6 @@ class SessionApi:
         current = tmux.run("display-message", "-p", "-t", window_id, "#{window_name}")
         if current and current[0] == old_name:
             tmux.run("rename-window", "-t", window_id, literal(new_name))
-
-    def _write_launch_spec(
-        self, session_id: str, argv: list[str], env: dict[str, str], cwd: str
-    ) -> Path:
-        path = self.engine.paths.runtime / f"launch-{session_id}.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"argv": argv, "env": env, "cwd": cwd}, fh)
-        return path
 
     async def _type_when_ready(self, rec: SessionRecord, text: str) -> None:
         """Type a first prompt into an agent that takes none on its command line."""

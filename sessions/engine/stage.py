@@ -21,10 +21,8 @@ Moves:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from sessions import stage
 from sessions.attention import attention_order
 from sessions.engine.protocol import ApiError
+from sessions.launch import write_spec
 from sessions.state import FINAL_STATES, State
 from sessions.tmux import PaneInfo, TmuxError, TmuxMissing, TmuxServerGone
 
@@ -372,16 +371,13 @@ class StageKeeper:
         return out
 
     def _launch_argv(self, tower: list[str], env: dict[str, str], cwd: str) -> list[str]:
-        """`python -m sessions.launch SPEC -- TOWER…`, as for agents: the environment
-        goes through a 0600 file, never a command line."""
+        """`python -m sessions.launch SPEC`, as for agents: the argv and environment
+        go through a 0600 file, never a command line."""
         runtime = self.engine.paths.runtime
         for old in runtime.glob("launch-tower-*.failed"):
             old.unlink(missing_ok=True)  # an earlier tower that could not start
         spec = runtime / f"launch-tower-{uuid.uuid4().hex[:8]}.json"
-        fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"env": env, "cwd": cwd}, fh)
-        return [sys.executable, "-m", "sessions.launch", str(spec), "--", *tower]
+        return write_spec(spec, {"argv": tower, "env": env, "cwd": cwd})
 
 
 def _size(value: Any) -> tuple[int, int]:

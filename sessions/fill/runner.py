@@ -26,7 +26,6 @@ import contextlib
 import json
 import logging
 import os
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from collectors.paths import ensure_private_dir
 from collectors.tail import Cursor, read_lines
 from sessions.agents import resolve_bin
 from sessions.fill.queue import QueueStore, Run, Task
+from sessions.launch import write_spec
 from sessions.tmux import PaneInfo, TmuxError
 from sessions.worktree import WorktreeError
 from sessions.worktree import create as create_worktree
@@ -136,20 +136,17 @@ class Runner:
             PWD=str(cwd),
         )
         spec = e.paths.runtime / f"launch-run{run.id}.json"
-        fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(
-                {
-                    "argv": argv,
-                    "env": env,
-                    "cwd": str(cwd),
-                    "stdout": str(stream),
-                    "stdin": os.devnull,
-                    "mirror": True,
-                },
-                fh,
-            )
-        launcher = [sys.executable, "-m", "sessions.launch", str(spec)]
+        launcher = write_spec(
+            spec,
+            {
+                "argv": argv,
+                "env": env,
+                "cwd": str(cwd),
+                "stdout": str(stream),
+                "stdin": os.devnull,
+                "mirror": True,
+            },
+        )
         name = f"q{task.id}"
         try:
             spawned = await e.blocking(
