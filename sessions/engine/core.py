@@ -311,15 +311,30 @@ class Engine:
         Returns whether anything moves (a change, a session busy or starting, a watched
         screen that changed): the sweep loop keeps its pace then, else it backs off.
         """
-        try:
-            panes = await self.blocking(self.tmux.list_panes)
-        except TmuxError as exc:
-            log.warning("tmux sweep failed: %s", exc)
-            return False
-        alive = bool(panes) or await self.blocking(self.tmux.alive)
-        if alive != self.tmux_alive:
-            self.tmux_alive = alive
-            self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
+        # Under the mutex that launches hold: a session started while `list-panes`
+        # runs is not in its answer, and must not be taken for a vanished one.
+        async with self._mutex:
+            try:
+                panes = await self.blocking(self.tmux.list_panes)
+            except TmuxError as exc:
+                log.warning("tmux sweep failed: %s", exc)
+                return False
+            alive = bool(panes) or await self.blocking(self.tmux.alive)
+            if alive != self.tmux_alive:
+                self.tmux_alive = alive
+                self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
+            moved, live = await self._follow_panes(panes)
+        self._follow_limits()
+        self._follow_focus(panes)
+        # The stage looks only when its window, size or panes changed; a move is lively.
+        staged = await self.stage.after_sweep(panes)
+        return await self._watch_panes(live) or moved or staged
+
+    async def _follow_panes(
+        self, panes: list[PaneInfo]
+    ) -> tuple[bool, list[tuple[SessionRecord, PaneInfo]]]:
+        """Registry ← one `list-panes`: moves, deaths, vanished panes. Whether a state
+        changed, and the sessions still running with their panes."""
         by_pane = self._adopt(panes)
         moved = False
         live: list[tuple[SessionRecord, PaneInfo]] = []
@@ -346,11 +361,7 @@ class Engine:
                 moved = True
             elif pane is not None and State(rec.state) not in FINAL_STATES:
                 live.append((rec, pane))
-        self._follow_limits()
-        self._follow_focus(panes)
-        # The stage looks only when its window, size or panes changed; a move is lively.
-        staged = await self.stage.after_sweep(panes)
-        return await self._watch_panes(live) or moved or staged
+        return moved, live
 
     async def _watch_panes(self, live: list[tuple[SessionRecord, PaneInfo]]) -> bool:
         """Screen profiles and process activity of the live panes → state changes."""

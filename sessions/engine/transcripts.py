@@ -14,7 +14,9 @@ from several threads.
 When passes run: once at start (catching up on what Claude Code wrote while no
 engine ran); whenever watchfiles reports a changed `*.jsonl` under a config
 dir's `projects/` (debounced: appended lines are in the log within about a
-second); every RESCAN_SECONDS as a safety net (missed events, a config dir
+second); when a watcher starts (`projects/` appeared, or the watch failed and is
+tried again), a full pass once its watches are in place, for what was written
+in between; every RESCAN_SECONDS as a safety net (missed events, a config dir
 that appears later); and on request (`usage.ingest`).
 """
 
@@ -44,6 +46,9 @@ log = logging.getLogger("podium.usage")
 
 RESCAN_SECONDS = 60.0
 DEBOUNCE_MS = 200
+# How long the watch thread waits for an event before it reports a quiet spell; the
+# first such report tells that a new watcher's watches are in place.
+QUIET_TIMEOUT_MS = 1000
 
 
 def _worth_a_pass(change: watchfiles.Change, path: str) -> bool:
@@ -176,6 +181,10 @@ class TranscriptIngest:
             if not roots:
                 await self._wait(self._watch_stop)
                 continue
+            # Lines written before the watch was in place raise no event: the first
+            # answer of a new watcher (changes, or the quiet timeout, which comes only
+            # once the watches exist) is a full pass over what its roots hold.
+            caught_up = False
             try:
                 async for changes in watchfiles.awatch(
                     *roots,
@@ -184,9 +193,14 @@ class TranscriptIngest:
                     step=50,
                     stop_event=self._watch_stop,
                     recursive=True,
+                    rust_timeout=QUIET_TIMEOUT_MS,
+                    yield_on_timeout=True,
                 ):
+                    if not changes and caught_up:
+                        continue
                     paths = sorted({path for _, path in changes})
-                    only = paths if all(p.endswith(".jsonl") for p in paths) else None
+                    only = paths if caught_up and all(p.endswith(".jsonl") for p in paths) else None
+                    caught_up = True
                     await self._logged_pass(only=only)
                     if self._roots() != roots:
                         break  # `projects/` appeared: watch it alone
