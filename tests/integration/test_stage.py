@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -197,11 +199,10 @@ def test_the_layout_survives_resizes(podium: PodiumEnv):
     assert _settles(env, window, 3)
 
 
-def test_a_real_terminal_gets_the_layout_of_its_size(podium: PodiumEnv):
-    env = podium
-    _sim(env, "a")
-    _sim(env, "b")
-    command = f"stty cols 100 rows 30; exec {' '.join(PODIUM)} up"
+@contextmanager
+def _terminal_running_up(env: PodiumEnv, cols: int, rows: int) -> Iterator[Callable[[bytes], None]]:
+    """A real terminal of that size running `podium up`; yields what types into it."""
+    command = f"stty cols {cols} rows {rows}; exec {' '.join(PODIUM)} up"
     client = subprocess.Popen(
         ["script", "-qfc", command, "/dev/null"],
         env=env.env,
@@ -210,39 +211,42 @@ def test_a_real_terminal_gets_the_layout_of_its_size(podium: PodiumEnv):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    stdin = client.stdin
+    assert stdin is not None
+
+    def press(keys: bytes) -> None:
+        stdin.write(keys)
+        stdin.flush()
+
     try:
         assert retry_until(lambda: env.tmux("list-clients").stdout.strip() != "", 20)
+        yield press
+    finally:
+        client.terminate()
+        client.wait(10)
+
+
+def test_a_real_terminal_gets_the_layout_of_its_size(podium: PodiumEnv):
+    env = podium
+    _sim(env, "a")
+    _sim(env, "b")
+    with _terminal_running_up(env, 100, 30):
         window = _layout(env)["window_id"]
         assert retry_until(lambda: _cells(env, window)[0]["window_width"] == 100, 10)
         assert _settles(env, window, 2)
         assert _cells(env, window)[0]["width"] == stage.TOWER_MIN_WIDTH
-    finally:
-        client.terminate()
-        client.wait(10)
 
 
 def test_a_session_key_brings_a_parked_session_on_stage(podium: PodiumEnv):
     env = podium
     for name in ("a", "b", "c", "d"):
         _sim(env, name)
-    command = f"stty cols 200 rows 40; exec {' '.join(PODIUM)} up"
-    client = subprocess.Popen(
-        ["script", "-qfc", command, "/dev/null"],
-        env=env.env,
-        cwd=env.workdir,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    assert client.stdin is not None
-    try:
-        assert retry_until(lambda: env.tmux("list-clients").stdout.strip() != "", 20)
+    with _terminal_running_up(env, 200, 40) as press:
         window = _layout(env)["window_id"]
         assert _layout(env)["parked"] == ["d"]
         keys = lambda: env.tmux("list-keys", "-T", "root").stdout  # noqa: E731
         assert retry_until(lambda: f"show {_pane_of(env, 'd')}" in keys(), 10, raises=False)
-        client.stdin.write(b"\x1b4")  # Alt-4: d, the fourth session
-        client.stdin.flush()
+        press(b"\x1b4")  # Alt-4: d, the fourth session
         assert retry_until(lambda: _current_pane(env) == _pane_of(env, "d"), 10, raises=False)
         layout = _layout(env)
         assert "d" in layout["staged"] and len(layout["parked"]) == 1, layout
@@ -250,13 +254,9 @@ def test_a_session_key_brings_a_parked_session_on_stage(podium: PodiumEnv):
         assert _settles(env, window, 3)
         # A staged session's key only moves the focus.
         other = next(name for name in layout["staged"] if name != "d")
-        client.stdin.write(b"\x1b" + str("abcd".index(other) + 1).encode())
-        client.stdin.flush()
+        press(b"\x1b" + str("abcd".index(other) + 1).encode())
         assert retry_until(lambda: _current_pane(env) == _pane_of(env, other), 10, raises=False)
         assert _layout(env)["staged"] == layout["staged"]
-    finally:
-        client.terminate()
-        client.wait(10)
 
 
 def test_a_killed_staged_pane_leaves_its_place_to_a_parked_one(podium: PodiumEnv):
