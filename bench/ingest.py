@@ -274,15 +274,20 @@ def main() -> None:
         podium.run("engine", "stop")
         podium.env["CLAUDE_CONFIG_DIR"] = str(config)
         podium.run("engine", "start")
-        before = wait_for_pass(paths, lambda t: t["last_pass"] is not None)["messages"]
+        wait_for_pass(paths, lambda t: t["last_pass"] is not None)
+        # Past the new watcher's own first full pass (after its first quiet second), so
+        # that what follows times the watcher noticing the append.
+        time.sleep(2.5)
+        before = call(paths, "usage.totals")["messages"]
         # A small append: one turn on the biggest session, one new small session. A seed
         # of its own each run: a kept --dir must not get the same messages again.
         fresh = time.time_ns() % 2**31
-        append_turn(biggest, seed=fresh)
-        Generator(config, fresh + 1).session(config, f"proj-new-{fresh}", 20_000, torn_ok=False)
         t0 = time.perf_counter()
-        wait_for_pass(paths, lambda t: t["messages"] > before)
+        append_turn(biggest, seed=fresh)
+        before = wait_for_pass(paths, lambda t: t["messages"] > before)["messages"]
         figures["podium_append_seen_s"] = round(time.perf_counter() - t0, 3)
+        Generator(config, fresh + 1).session(config, f"proj-new-{fresh}", 20_000, torn_ok=False)
+        wait_for_pass(paths, lambda t: t["messages"] > before)
         # What a report costs a person at the terminal after that append: the command,
         # Python's and the CLI's start-up included (best of 5).
         report_runs = []
