@@ -71,6 +71,12 @@ def main(argv: list[str]) -> int:
     if not command:
         return _fail(f"launch spec {spec_path} has no argv", 126, spec_path)
     env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+    # tmux gave this process its pane's TMUX and TMUX_PANE (the spec's, from the
+    # caller, were dropped as stale): the program runs in this pane, so it sees them
+    # as any program in a tmux pane does.
+    for name in ("TMUX", "TMUX_PANE"):
+        if name in os.environ:
+            env[name] = os.environ[name]
     cwd = spec.get("cwd") or os.getcwd()
     try:
         os.chdir(cwd)

@@ -195,6 +195,8 @@ class StageView:
     parked: tuple[PaneInfo, ...] = ()
     # Every `@podium_session` tag on the server (to tell a pane moved from a pane gone).
     tags: frozenset[str] = field(default_factory=frozenset)
+    # One pane fills the window for now (the tower zooms for its wide screens).
+    zoomed: bool = False
 
     @property
     def exists(self) -> bool:
@@ -222,7 +224,9 @@ class StageView:
         column, not to the exact cells `layout_string` gives, and re-applying
         the exact layout would make them jump by a column for nothing.
         """
-        if not self.exists:
+        if not self.exists or self.zoomed:
+            # Zoomed, tmux keeps the layout aside and puts it back on unzoom: laying
+            # it out now would undo the zoom for nothing.
             return True
         panes = sorted(self.cells, key=lambda p: p.pane_left)
         if self.tower is not None:
@@ -271,6 +275,7 @@ def read_view(panes: Iterable[PaneInfo], session_name: str) -> StageView:
         cells=tuple(sorted((p for p in inside if p is not tower), key=lambda p: p.pane_left)),
         parked=tuple(p for p in mine if p.window_id != window.window_id and p.podium_session),
         tags=tags,
+        zoomed=window.window_zoomed,
     )
 
 
@@ -386,6 +391,17 @@ def arrange(tmux: Tmux, session_name: str) -> StageView:
         resize_hook(view.window_id, tower_pane),
     )  # fmt: skip
     return read(tmux, session_name)
+
+
+def zoom_tower(tmux: Tmux, view: StageView, zoomed: bool) -> bool:
+    """Let the tower fill the stage window (`zoomed`), or give the sessions their
+    places back. Whether the window is zoomed now; a stage of the tower alone
+    has nothing to zoom."""
+    if view.tower is None or not view.cells:
+        return False
+    if view.zoomed != zoomed:
+        tmux.run("resize-pane", "-Z", "-t", view.tower.pane_id)
+    return zoomed
 
 
 def show_tower(tmux: Tmux, view: StageView) -> None:

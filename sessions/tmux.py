@@ -46,6 +46,7 @@ _PANE_FIELDS = (
     "window_width",
     "window_height",
     "@podium_role",
+    "window_zoomed_flag",
 )
 # The pane option that names the podium session a pane belongs to: pane ids are
 # reused by a new tmux server, the tag is not.
@@ -102,6 +103,8 @@ class PaneInfo:
     # "tower" for the control tower's pane, "stage" for the other panes of the
     # stage window (a pane inherits its window's option), else empty.
     role: str = ""
+    # One pane of the window fills it (`resize-pane -Z`); the others keep their cells.
+    window_zoomed: bool = False
 
     @classmethod
     def parse(cls, line: str) -> PaneInfo:
@@ -135,6 +138,7 @@ class PaneInfo:
             window_width=num("window_width") or 0,
             window_height=num("window_height") or 0,
             role=f.get("@podium_role", ""),
+            window_zoomed=f.get("window_zoomed_flag") == "1",
         )
 
     @property

@@ -89,6 +89,8 @@ class PodiumApp(App[None]):
         self.state = TowerState()
         self.engine_up = False
         self.tower_window: str | None = None
+        # Whether the tower's pane should fill the stage window (a wide screen is up).
+        self.zoom_wanted = False
         self.link: Link = (link or self._engine_link)(self)
         self.actions = TowerActions(self)
         self.main = MainScreen(self.clock, settings.keys)

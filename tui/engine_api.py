@@ -29,6 +29,7 @@ QUEUE_CANCEL = "queue.cancel"
 QUEUE_REPRIORITISE = "queue.reprioritise"
 QUEUE_FILL = "queue.fill"
 STAGE_SHOW = "stage.show"
+STAGE_ZOOM = "stage.zoom"
 
 
 class _Unavailable:
@@ -274,3 +275,15 @@ def show_session(call: Call, name: str) -> dict[str, Any]:
     if result is UNAVAILABLE:
         result = call("sessions.focus", name=name)
     return result if isinstance(result, dict) else {"name": name}
+
+
+def zoom_tower(call: Call, zoomed: bool) -> bool:
+    """Let the tower's pane fill the stage window, or give the sessions their places
+    back; False when there is no stage (or no engine method) to zoom."""
+    try:
+        result = optional(call, STAGE_ZOOM, zoomed=zoomed)
+    except ApiError as exc:
+        if exc.code != "no_stage":
+            raise
+        return False
+    return isinstance(result, dict) and bool(result.get("zoomed"))

@@ -360,6 +360,21 @@ class StageKeeper:
             raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
         return await focus(params)
 
+    async def api_zoom(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`{zoomed}`: the tower fills the stage window (its wide screens), or not."""
+        e = self.engine
+        try:
+            async with self._lock:
+                view = await e.blocking(self._read)
+                if not view.exists:
+                    raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
+                zoomed = await e.blocking(
+                    stage.zoom_tower, e.tmux, view, bool(params.get("zoomed"))
+                )
+        except TmuxError as exc:
+            raise _api_error(exc) from None
+        return {"zoomed": zoomed}
+
     # -- the tower's launch -------------------------------------------------------------
     def _tower_env(self, env: Any, cwd: str) -> dict[str, str]:
         base = env if isinstance(env, dict) else dict(os.environ)
@@ -398,4 +413,9 @@ def stage_handlers(
     async def show(params: dict[str, Any]) -> dict[str, Any]:
         return await keeper.api_show(params, focus)
 
-    return {"stage.layout": keeper.api_layout, "stage.up": keeper.api_up, "stage.show": show}
+    return {
+        "stage.layout": keeper.api_layout,
+        "stage.up": keeper.api_up,
+        "stage.show": show,
+        "stage.zoom": keeper.api_zoom,
+    }

@@ -203,6 +203,20 @@ def test_demo_attached_tab_goes_to_the_waiting_session(demo: Demo):
         )
         assert retry_until(lambda: demo.state("tests") == "idle", 15, raises=False)
         assert demo.state("deploy") == "permission"  # only the one Tab went to
+
+        # Alt-0 back to the tower; its usage screen takes the whole stage window.
+        term.type(b"\x1b0")
+        assert retry_until(lambda: demo.tmux("list-clients", "-F", "#{pane_id}") == tower, 10)
+        zoom = ["display-message", "-p", "-t", tower, "#{window_zoomed_flag} #{pane_width}"]
+        wide = demo.tmux("display-message", "-p", "-t", tower, "#{window_width}")
+        narrow = demo.tmux(*zoom).split()[1]
+        term.type(b"u")
+        assert retry_until(lambda: demo.tmux(*zoom).split() == ["1", wide], 15, raises=False)
+        assert retry_until(
+            lambda: "Used % per window" in demo.tmux("capture-pane", "-p", "-t", tower), 15
+        )
+        term.type(b"\x1b")  # Escape: back to the list, the sessions in their places
+        assert retry_until(lambda: demo.tmux(*zoom).split() == ["0", narrow], 15, raises=False)
     finally:
         demo.stop()
         term.close()

@@ -11,7 +11,6 @@ from typing import Any, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.engine_api import (
@@ -21,6 +20,7 @@ from tui.engine_api import (
     queue_list,
     queue_reprioritise,
 )
+from tui.screens.wide import WideScreen
 
 COLUMNS = (
     ("id", ("id",)),
@@ -47,7 +47,7 @@ def task_cells(task: dict[str, Any]) -> list[str]:
     return cells
 
 
-class BackgroundScreen(Screen[None]):
+class BackgroundScreen(WideScreen):
     DEFAULT_CSS = """
     BackgroundScreen #queue-body {
         padding: 0 1;

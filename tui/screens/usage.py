@@ -13,11 +13,11 @@ from typing import Any, ClassVar, cast
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from tui.engine_api import UsageOverview, tokens_by_day_and_model, usage_overview
 from tui.format import tokens
+from tui.screens.wide import WideScreen
 from tui.widgets.usage_plot import PlotData, UsagePlot
 
 SPANS = (("last 24 hours", timedelta(hours=24)), ("last 7 days", timedelta(days=7)))
@@ -40,7 +40,7 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-class UsageScreen(Screen[None]):
+class UsageScreen(WideScreen):
     DEFAULT_CSS = """
     UsageScreen #usage-body {
         padding: 0 1;
