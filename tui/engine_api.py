@@ -277,11 +277,11 @@ def show_session(call: Call, name: str) -> dict[str, Any]:
     return result if isinstance(result, dict) else {"name": name}
 
 
-def zoom_tower(call: Call, zoomed: bool) -> bool:
-    """Let the tower's pane fill the stage window, or give the sessions their places
-    back; False when there is no stage (or no engine method) to zoom."""
+def zoom_tower(call: Call, zoomed: bool, pane: str | None) -> bool:
+    """Let the tower's pane (`pane`) fill the stage window, or give the sessions their
+    places back; False when there is no stage (or no engine method) to zoom."""
     try:
-        result = optional(call, STAGE_ZOOM, zoomed=zoomed)
+        result = optional(call, STAGE_ZOOM, zoomed=zoomed, pane=pane)
     except ApiError as exc:
         if exc.code != "no_stage":
             raise

@@ -361,13 +361,17 @@ class StageKeeper:
         return await focus(params)
 
     async def api_zoom(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`{zoomed}`: the tower fills the stage window (its wide screens), or not."""
+        """`{zoomed, pane}`: the tower fills the stage window (its wide screens), or
+        not. `pane` is the asking tower's own: a tower elsewhere zooms nothing."""
         e = self.engine
         try:
             async with self._lock:
                 view = await e.blocking(self._read)
                 if not view.exists:
                     raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
+                pane = params.get("pane")
+                if pane and (view.tower is None or view.tower.pane_id != pane):
+                    return {"zoomed": False}
                 zoomed = await e.blocking(
                     stage.zoom_tower, e.tmux, view, bool(params.get("zoomed"))
                 )

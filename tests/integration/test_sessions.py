@@ -12,7 +12,16 @@ NASTY = 'it\'s "quoted" $(touch /tmp/pwned) `id` $HOME; rm -rf x && echo \\n'
 
 
 def test_new_session_lists_with_tmux_ids(engine: PodiumEnv):
-    rec = engine.json("new", "--name", "sh one", "--agent", "shell", "--cwd", str(engine.workdir))
+    # Called from inside another tmux: that tmux's pane is not the session's.
+    caller = {"TMUX": "/tmp/callers-tmux,1,0", "TMUX_PANE": "%999"}
+    engine.env.update(caller)
+    try:
+        rec = engine.json(
+            "new", "--name", "sh one", "--agent", "shell", "--cwd", str(engine.workdir)
+        )
+    finally:
+        for name in caller:
+            del engine.env[name]
     assert rec["name"] == "sh one" and rec["agent"] == "shell"
     assert rec["pane_id"].startswith("%") and rec["window_id"].startswith("@")
     [listed] = engine.json("ls")
@@ -32,9 +41,16 @@ def test_new_session_lists_with_tmux_ids(engine: PodiumEnv):
     assert listed["cwd"] == str(engine.workdir)
     panes = engine.tmux("list-panes", "-a", "-F", "#{pane_id} #{pane_pid}").stdout.split()
     assert rec["pane_id"] in panes and str(listed["pid"]) in panes
-    # The agent pane does not carry a caller's TMUX and does know its podium id.
-    engine.run("send", "sh one", "echo id=$PODIUM_SESSION_ID tmux=${TMUX:-none}", check=True)
-    retry_until(lambda: f"id={rec['id']} tmux=none" in engine.screen(rec["pane_id"]), 10)
+    # The agent pane knows its podium id, and its own tmux pane, not the caller's.
+    engine.run(
+        "send", "sh one", "echo id=$PODIUM_SESSION_ID tmux=${TMUX%%,*} $TMUX_PANE", check=True
+    )
+    socket = engine.tmux("display-message", "-p", "#{socket_path}").stdout.strip()
+    shown = f"id={rec['id']} tmux={socket} {rec['pane_id']}"
+    assert retry_until(lambda: shown in engine.screen(rec["pane_id"]), 10, raises=False), (
+        shown,
+        engine.screen(rec["pane_id"]),
+    )
 
 
 def test_send_arrives_byte_for_byte(engine: PodiumEnv):

@@ -35,4 +35,5 @@ class WideScreen(Screen[None]):
         app.zoom_wanted = zoomed
         # Requests may overlap in worker threads: each sends the latest wish, which
         # only this (UI) thread writes, so the last one to run leaves it right.
-        app.link.run("zoom", lambda call: zoom_tower(call, app.zoom_wanted))
+        pane = app.environ.get("TMUX_PANE")
+        app.link.run("zoom", lambda call: zoom_tower(call, app.zoom_wanted, pane))
