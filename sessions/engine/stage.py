@@ -152,13 +152,17 @@ class StageKeeper:
         return session_id in self._staged_ids
 
     def _remember(self, view: stage.StageView | None) -> None:
-        """Keep `view` as the stage seen last; sessions that came on or left it are news."""
+        """Keep `view` as the stage seen last; sessions that came on or left it are news
+        (all of them when the stage itself came or went: `on_stage` was null)."""
+        e = self.engine
+        had_stage = self._seen is not None
         self._seen = view if view is not None and view.exists else None
         staged = {p.podium_session for p in view.staged} if self._seen and view else set()
-        came_or_left = staged ^ self._staged_ids
+        news = staged ^ self._staged_ids
+        if had_stage != (self._seen is not None):
+            news = {rec.id for rec in e.registry.listed()}
         self._staged_ids = staged
-        e = self.engine
-        for session_id in came_or_left:
+        for session_id in news:
             rec = e.registry.get(session_id)
             if rec is not None:
                 e.publish_session(rec)  # the tower hides the preview of a staged session
