@@ -6,7 +6,9 @@ Blocking socket work runs in NAMED Textual thread workers:
   sessions on a second connection (so no change falls between), and posts
   every event as a Textual message. When the engine goes away it posts
   `EngineLost` and tries again with a growing pause (backoff), forever,
-  starting a new engine from the third attempt on.
+  starting a new engine from the third attempt on: a crashed engine comes
+  back. An engine stopped on request (`podium engine stop`, which announces
+  it) is not started again by the tower; it reconnects when someone starts one.
 - `engine <job>`: one request (or a few) on a connection of its own, whose
   result comes back to the caller as an `EngineReply` on the app's thread.
 
@@ -21,6 +23,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from collectors.paths import Paths
@@ -40,6 +43,21 @@ BACKOFF = (1.0, 1.0, 2.0, 3.0, 5.0)
 # From this attempt on, a missing engine is started again: a crashed engine comes
 # back, while a restart someone is doing by hand (stop, start) gets a moment first.
 RESTART_FROM_ATTEMPT = 2
+
+
+STOPPED_ON_REQUEST = (
+    "it was stopped (`podium engine stop`); `podium engine start` brings it back, "
+    "and the tower reconnects by itself"
+)
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """How one connection of the events thread ended."""
+
+    reason: str
+    connected: bool = False  # it got as far as the session listing
+    requested: bool = False  # the engine said it stops because it was asked to
 
 
 class Link(Protocol):
@@ -92,17 +110,22 @@ class EngineLink:
 
     def _follow_events(self) -> None:
         attempt = 0
+        held = False  # stopped on request: only an engine someone else starts will do
         while not self._stopping.is_set():
-            reason = self._stream_once(start=attempt == 0 or attempt >= RESTART_FROM_ATTEMPT)
+            start = not held and (attempt == 0 or attempt >= RESTART_FROM_ATTEMPT)
+            ended = self._stream_once(start)
             if self._stopping.is_set():
                 return
+            if ended.connected:
+                attempt, held = 0, False
+            held = held or ended.requested
             pause = BACKOFF[min(attempt, len(BACKOFF) - 1)]
             attempt += 1
-            self.app.post_message(EngineLost(reason, pause, attempt))
+            self.app.post_message(EngineLost(ended.reason, pause, attempt))
             self._stopping.wait(pause)
 
-    def _stream_once(self, start: bool) -> str:
-        """Follow one connection until it ends; returns why it ended."""
+    def _stream_once(self, start: bool) -> _Ended:
+        """Follow one connection until it ends; says why it ended."""
         try:
             if start:
                 # Like every podium command, the tower starts an engine when none runs.
@@ -110,31 +133,35 @@ class EngineLink:
             else:
                 client = _connect_or_raise(self.paths)
         except EngineUnavailable as exc:
-            return str(exc)
+            return _Ended(str(exc))
         except OSError as exc:
-            return f"cannot reach the engine: {exc.strerror or exc}"
+            return _Ended(f"cannot reach the engine: {exc.strerror or exc}")
         with self._lock:
             self._stream = client
+        connected = False
         try:
             if self._stopping.is_set():
                 # stop() ran before the socket was known: it could not wake us.
-                return "stopping"
+                return _Ended("stopping")
             client.subscribe()
             with _connect_or_raise(self.paths) as snapshot:
                 sessions = snapshot.call("sessions.list")
                 status = snapshot.call("status")
+            connected = True
             self.app.post_message(EngineConnected(sessions, status))
             for event in client.events():
                 kind, data = event.get("event"), event.get("data")
+                if kind == "engine" and isinstance(data, dict) and data.get("requested"):
+                    return _Ended(STOPPED_ON_REQUEST, connected=True, requested=True)
                 if isinstance(kind, str) and isinstance(data, dict):
                     self.app.post_message(EngineEvent(kind, data))
         except (EngineUnavailable, ApiError, OSError, ValueError) as exc:
-            return f"lost the engine: {exc}"
+            return _Ended(f"lost the engine: {exc}", connected=connected)
         finally:
             with self._lock:
                 self._stream = None
             client.close()
-        return "the engine went away"
+        return _Ended("the engine went away", connected=connected)
 
     # -- requests ------------------------------------------------------------------
     def run(self, name: str, job: Job[Any], done: Callable[[Any], None] | None = None) -> None:

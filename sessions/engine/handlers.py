@@ -111,7 +111,9 @@ class SessionApi:
         }
 
     async def shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
-        # Reply first, then stop: the client wants its answer.
+        # Subscribers learn it was asked for (a control tower then does not start a
+        # new engine, as it would after a crash). Reply first, then stop.
+        self.engine.bus.publish("engine", {"stopping": True, "requested": True})
         asyncio.get_running_loop().call_later(0.05, self.engine.request_stop)
         return {"stopping": True, "pid": os.getpid()}
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 from conftest import PodiumEnv
 from tower_helpers import (  # noqa: F401 - a fixture
     record_notifications,
@@ -170,7 +173,7 @@ def test_kill_asks_first(tower_env: PodiumEnv) -> None:
     run(scenario())
 
 
-def test_engine_going_away_shows_a_banner_and_reconnects(tower_env: PodiumEnv) -> None:
+def test_a_crashed_engine_shows_a_banner_and_comes_back(tower_env: PodiumEnv) -> None:
     env = tower_env
     _sim(env, "stays", "[nopermission] hi")
     env.wait_state("stays", "waiting")
@@ -181,15 +184,40 @@ def test_engine_going_away_shows_a_banner_and_reconnects(tower_env: PodiumEnv) -
             banner = app.main.query_one(Banner)
             await until(pilot, lambda: _names(app) == ["stays"])
             assert "engine" not in banner.problems
-            out = env.run("engine", "stop")
-            assert out.returncode == 0, out.stderr
+            pid = env.json("engine", "status")["pid"]
+            os.kill(pid, signal.SIGKILL)  # a crash: nobody asked it to stop
             await until(pilot, lambda: "engine" in banner.problems, 20)
             assert "no engine" in banner.problems["engine"]
             assert banner.display
             # The link starts an engine again by itself and the list comes back.
             await until(pilot, lambda: "engine" not in banner.problems, 45)
             assert _names(app) == ["stays"] and app.engine_up
-        assert env.run("engine", "status").returncode == 0
+            assert env.json("engine", "status")["pid"] != pid
+
+    run(scenario())
+
+
+def test_an_engine_stopped_on_request_stays_stopped_until_started(tower_env: PodiumEnv) -> None:
+    env = tower_env
+    _sim(env, "stays", "[nopermission] hi")
+    env.wait_state("stays", "waiting")
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(100, 30)) as pilot:
+            banner = app.main.query_one(Banner)
+            await until(pilot, lambda: _names(app) == ["stays"])
+            out = env.run("engine", "stop")
+            assert out.returncode == 0, out.stderr
+            await until(pilot, lambda: "engine" in banner.problems, 20)
+            assert "podium engine start" in banner.problems["engine"]
+            # Past the attempt from which a crashed engine is started again.
+            await pilot.pause(6)
+            status = env.run("engine", "status").stdout
+            assert "engine not running" in status, f"the tower restarted it: {status}"
+            assert env.run("engine", "start").returncode == 0
+            await until(pilot, lambda: "engine" not in banner.problems, 30)
+            assert _names(app) == ["stays"] and app.engine_up
 
     run(scenario())
 
