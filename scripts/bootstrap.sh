@@ -54,3 +54,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo$extras" >&2
   echo "$digest" > "$stamp"
 fi
+# Byte-code for podium's own packages: hooks, the statusline and the keys start a
+# Python process each time, and where PYTHONDONTWRITEBYTECODE is set nothing else
+# writes it (every start would compile podium again). Only changed files are redone.
+"$venv/bin/python" -m compileall -q "$repo/tui" "$repo/sessions" "$repo/collectors" "$repo/themes" >/dev/null
