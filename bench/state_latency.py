@@ -15,6 +15,7 @@ import argparse
 import json
 import queue
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,8 +30,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    with bench_podium(PODIUM_SIM_SPEED="20") as podium:
-        rec = podium.json("new", "--agent", "shell", "--name", "target")
+    # A Claude session (hooks are its first source) whose "claude" only sleeps: no
+    # screen or process fallback second-guesses the hooks, as they would a shell's
+    # (which made this bench wait forever for a state the sweep had already undone).
+    fake = Path(tempfile.mkdtemp(prefix="pdm-bench-claude-")) / "claude"
+    fake.write_text("#!/bin/sh\nexec sleep 3600\n")
+    fake.chmod(0o700)
+    with bench_podium(PODIUM_AGENTS__CLAUDE_BIN=str(fake)) as podium:
+        rec = podium.json("new", "--agent", "claude", "--name", "target")
         paths = Paths(data=podium.data, runtime=Path(podium.env["PODIUM_RUNTIME_DIR"]))
         states: queue.Queue[tuple[float, str]] = queue.Queue()
 
