@@ -31,7 +31,7 @@ from themes import DEFAULT_VARIABLES, PODIUM_THEMES, load_user_themes
 from tui.actions import TowerActions
 from tui.commands import TowerCommands
 from tui.config_file import ConfigWriteError, set_key
-from tui.engine_api import UNAVAILABLE, UsageWindow
+from tui.engine_api import UNAVAILABLE, UsageWindow, zoom_tower
 from tui.engine_link import EngineLink, Link
 from tui.keys import binding_id, keymap
 from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply
@@ -156,6 +156,11 @@ class PodiumApp(App[None]):
             self.post_message(events.Resize(size, size))
 
     def on_unmount(self) -> None:
+        if self.zoom_wanted:
+            # Leaving from a wide screen: give the sessions their places back now, as
+            # the screen's own unzoom would need a worker that no longer runs.
+            pane = self.environ.get("TMUX_PANE")
+            self.link.run_last(lambda call: zoom_tower(call, False, pane))
         self.link.stop()
 
     # -- the engine's messages -----------------------------------------------------------

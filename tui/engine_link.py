@@ -70,6 +70,10 @@ class Link(Protocol):
     def run(self, name: str, job: Job[Any], done: Callable[[Any], None] | None = None) -> None:
         """Run `job(call)` away from the app's thread; `done(result)` runs on it after."""
 
+    def run_last(self, job: Job[Any]) -> None:
+        """Run `job(call)` on this thread, best effort: the app is leaving and no worker
+        would run after it."""
+
 
 def call_job(method: str, **params: Any) -> Job[Any]:
     """A job of one request."""
@@ -172,6 +176,13 @@ class EngineLink:
             thread=True,
             exit_on_error=False,
         )
+
+    def run_last(self, job: Job[Any]) -> None:
+        with (
+            contextlib.suppress(EngineUnavailable, ApiError, OSError, ValueError),
+            _connect_or_raise(self.paths) as client,
+        ):
+            job(client.call)
 
     def _run_job(self, job: Job[Any], done: Callable[[Any], None] | None) -> Any:
         with _connect_or_raise(self.paths) as client:

@@ -217,6 +217,13 @@ def test_demo_attached_tab_goes_to_the_waiting_session(demo: Demo):
         )
         term.type(b"\x1b")  # Escape: back to the list, the sessions in their places
         assert retry_until(lambda: demo.tmux(*zoom).split() == ["0", narrow], 15, raises=False)
+        # Quitting the tower from a wide screen leaves the stage unzoomed too.
+        window = demo.tmux("display-message", "-p", "-t", tower, "#{window_id}")
+        flag = ["display-message", "-p", "-t", window, "#{window_zoomed_flag}"]
+        term.type(b"b")
+        assert retry_until(lambda: demo.tmux(*flag) == "1", 15, raises=False)
+        term.type(b"q")
+        assert retry_until(lambda: demo.tmux(*flag) == "0", 15, raises=False)
     finally:
         demo.stop()
         term.close()
