@@ -129,6 +129,12 @@ def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
     claude_dir.mkdir()
     workdir = tmp_path / "work"
     workdir.mkdir()
+    # Shell sessions start bash without the machine's rc files: a `pyenv rehash` in
+    # ~/.bashrc, say, waits on a lock that a shell killed by an earlier test can
+    # leave behind, and the prompt never comes.
+    shell = tmp_path / "shell"
+    shell.write_text('#!/bin/sh\nexec bash --norc --noprofile "$@"\n')
+    shell.chmod(0o700)
     env = {
         k: v
         for k, v in os.environ.items()
@@ -142,6 +148,7 @@ def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
         CLAUDE_CONFIG_DIR=str(claude_dir),
         PODIUM_SIM_SPEED="10",
         PODIUM_SIM_SEED="7",
+        PODIUM_AGENTS__SHELL=str(shell),
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     )
     penv = PodiumEnv(tmp_path, env, data, runtime, socket, claude_dir, workdir)
