@@ -7,6 +7,7 @@ screens draw from `self.state`. Worker failures all end in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.theme import Theme
@@ -164,24 +166,30 @@ class PodiumApp(App[None]):
         self.link.stop()
 
     # -- the engine's messages -----------------------------------------------------------
+    # The link's thread posts these at any time, also while the app is closing and its
+    # widgets are already gone: then there is nothing left to show them on.
     def on_engine_connected(self, message: EngineConnected) -> None:
         self.engine_up = True
-        self.state.load(message.sessions)
-        self.main.set_banner("engine", None)
-        self._tmux_alive(message.status.get("tmux_alive"), message.status.get("tmux_socket"))
-        self.show_sessions()
-        self.actions.refresh_usage()
+        with contextlib.suppress(NoMatches):
+            self.state.load(message.sessions)
+            self.main.set_banner("engine", None)
+            self._tmux_alive(message.status.get("tmux_alive"), message.status.get("tmux_socket"))
+            self.show_sessions()
+            self.actions.refresh_usage()
 
     def on_engine_event(self, message: EngineEvent) -> None:
-        data = message.data
-        if message.kind == "session":
+        with contextlib.suppress(NoMatches):
+            self._engine_event(message.kind, message.data)
+
+    def _engine_event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "session":
             self.state.update(data)
-        elif message.kind == "session_removed":
+        elif kind == "session_removed":
             self.state.remove(str(data.get("id")))
-        elif message.kind == "tmux":
+        elif kind == "tmux":
             self._tmux_alive(data.get("alive"), data.get("socket"))
             return
-        elif message.kind.startswith("usage"):
+        elif kind.startswith("usage"):
             self.actions.refresh_usage()
             return
         else:
@@ -190,12 +198,13 @@ class PodiumApp(App[None]):
 
     def on_engine_lost(self, message: EngineLost) -> None:
         self.engine_up = False
-        self.main.set_banner(
-            "engine",
-            f"no engine: {message.reason}. Trying again in {message.retry_in:.0f} s "
-            f"(attempt {message.attempt}); the sessions go on running without it.",
-        )
-        self.show_sessions()
+        with contextlib.suppress(NoMatches):
+            self.main.set_banner(
+                "engine",
+                f"no engine: {message.reason}. Trying again in {message.retry_in:.0f} s "
+                f"(attempt {message.attempt}); the sessions go on running without it.",
+            )
+            self.show_sessions()
 
     def on_engine_reply(self, message: EngineReply) -> None:
         message.done(message.result)
