@@ -155,18 +155,28 @@ class QueueStore:
             setattr(task, key, value)
         task.updated_at = _now()
         changes["updated_at"] = task.updated_at
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        values = [self._to_db(k, v) for k, v in changes.items()]
-        self.conn.execute(f"UPDATE queue_tasks SET {sets} WHERE id = ?", [*values, task.id])
+        self._update("queue_tasks", task.id, changes)
 
     def _tasks(self, tail: str, params: list[Any]) -> list[Task]:
-        cur = self.conn.execute(f"SELECT {', '.join(_TASK_COLS)} FROM queue_tasks {tail}", params)
+        rows = self._select("queue_tasks", _TASK_COLS, "allowed_tools", tail, params)
+        return [Task(**data) for data in rows]
+
+    def _select(
+        self, table: str, cols: list[str], json_col: str, tail: str, params: list[Any]
+    ) -> list[dict[str, Any]]:
+        """Rows of `table` as dicts of `cols`, the JSON list in `json_col` decoded."""
+        cur = self.conn.execute(f"SELECT {', '.join(cols)} FROM {table} {tail}", params)
         out = []
         for row in cur.fetchall():
-            data = dict(zip(_TASK_COLS, row, strict=True))
-            data["allowed_tools"] = json.loads(data["allowed_tools"] or "[]")
-            out.append(Task(**data))
+            data = dict(zip(cols, row, strict=True))
+            data[json_col] = json.loads(data[json_col] or "[]")
+            out.append(data)
         return out
+
+    def _update(self, table: str, row_id: int, changes: dict[str, Any]) -> None:
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        values = [self._to_db(k, v) for k, v in changes.items()]
+        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values, row_id])
 
     @staticmethod
     def _to_db(column: str, value: Any) -> Any:
@@ -189,9 +199,7 @@ class QueueStore:
     def update_run(self, run: Run, **changes: Any) -> None:
         for key, value in changes.items():
             setattr(run, key, value)
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        values = [self._to_db(k, v) for k, v in changes.items()]
-        self.conn.execute(f"UPDATE queue_runs SET {sets} WHERE id = ?", [*values, run.id])
+        self._update("queue_runs", run.id, changes)
 
     def runs(self, task_id: int | None = None, since: datetime | None = None) -> list[Run]:
         where, params = [], []
@@ -212,13 +220,7 @@ class QueueStore:
         return self._runs("WHERE state = 'running' ORDER BY id", [])
 
     def _runs(self, tail: str, params: list[Any]) -> list[Run]:
-        cur = self.conn.execute(f"SELECT {', '.join(_RUN_COLS)} FROM queue_runs {tail}", params)
-        out = []
-        for row in cur.fetchall():
-            data = dict(zip(_RUN_COLS, row, strict=True))
-            data["argv"] = json.loads(data["argv"] or "[]")
-            out.append(Run(**data))
-        return out
+        return [Run(**data) for data in self._select("queue_runs", _RUN_COLS, "argv", tail, params)]
 
     # -- fill's switch ---------------------------------------------------------------------------
     def state(self, key: str, default: Any = None) -> Any:
