@@ -63,9 +63,13 @@ class LimitLog:
         # (window, source) -> the latest figure seen / the last one stored.
         self._latest: dict[tuple[str, str], LimitSample] = {}
         self._stored: dict[tuple[str, str], LimitSample] = {}
-        self._load()
+        self.reload()
 
-    def _load(self) -> None:
+    def reload(self) -> None:
+        """Read the latest stored figures again: after a failed write, `_stored` may
+        hold figures the table does not, which would never be stored then. (Figures
+        seen, `_latest`, stay: they were seen, stored or not.)"""
+        self._stored = {}
         rows = self.conn.execute(
             'SELECT ts, "window", used_pct, resets_at, source, detail FROM ('
             '  SELECT *, row_number() OVER (PARTITION BY "window", source ORDER BY ts DESC) AS n'
@@ -75,7 +79,10 @@ class LimitLog:
         ).fetchall()
         for ts, window, pct, resets, source, detail in rows:
             s = LimitSample(ts, window, pct, resets, source, detail)
-            self._latest[(window, source)] = self._stored[(window, source)] = s
+            self._stored[(window, source)] = s
+            seen = self._latest.get((window, source))
+            if seen is None or seen.ts < s.ts:
+                self._latest[(window, source)] = s
 
     # -- samples ----------------------------------------------------------------------
     def record(self, samples: Iterable[LimitSample]) -> list[LimitSample]:

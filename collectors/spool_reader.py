@@ -31,9 +31,13 @@ class SpoolReader:
             return []
         return sorted(self.dir.glob("*.jsonl"))
 
-    def read_new(self) -> Iterator[dict]:
-        """Every complete record appended since the last call (cursors saved per file)."""
+    def read_new(self, limit: int | None = None) -> Iterator[dict]:
+        """Every complete record appended since the last call (cursors saved per file);
+        at most `limit`, with the cursor saved after the last one taken."""
+        taken = 0
         for path in self.files():
+            if limit is not None and taken >= limit:
+                return
             cursor = self.cursors.get(path)
             before = cursor.offset
             for raw in read_lines(path, cursor):
@@ -48,7 +52,10 @@ class SpoolReader:
                 if not isinstance(record, dict):
                     self.stats.bad_lines += 1
                     continue
+                taken += 1
                 yield record
+                if limit is not None and taken >= limit:
+                    break  # the cursor is right after this line
             if cursor.offset != before or cursor.size == 0:
                 self.cursors.put(cursor)
 

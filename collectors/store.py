@@ -5,6 +5,12 @@ Schema changes are numbered SQL files in `collectors/migrations/`
 (`NNNN_name.sql`), each applied once, in order, inside a transaction, and
 recorded in `schema_migrations`. The log is the user's only long history:
 migrations only ever add.
+
+A file DuckDB cannot read (garbage, truncated, a corrupt write-ahead log) is a
+`BrokenStore`, whose message names the file and the way out: `podium db reset`
+(`move_aside`) keeps it beside a fresh log. A write that fails (a full disk) is
+ended with `rollback`: DuckDB has already rolled back a transaction whose
+COMMIT failed, and the caller reloads what it mirrors in memory.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -22,6 +29,54 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class StoreError(Exception):
     """The database cannot be opened or migrated; the message says what to do."""
+
+
+class BrokenStore(StoreError):
+    """The file is not a readable DuckDB database: `podium db reset` is the way out."""
+
+
+RESET_COMMAND = "podium db reset"
+# Failures that are the machine's, not the file's: resetting would not help.
+_NOT_THE_FILE = (
+    "No space left on device",
+    "Permission denied",
+    "Read-only file system",
+    "Too many open files",
+    "Cannot allocate memory",
+)
+_LOCKED = ("Could not set lock", "Conflicting lock")
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    for prefix in ("IO Error: ", "Serialization Error: ", "INTERNAL Error: "):
+        text = text.removeprefix(prefix)
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+def broken_message(path: Path, exc: BaseException | str) -> str:
+    """One line: which file, what is wrong with it, what to do."""
+    reason = exc if isinstance(exc, str) else _reason(exc)
+    if ".wal" in reason:
+        what = f"has a write-ahead log that cannot be replayed ({reason})"
+    else:
+        what = f"is not a readable DuckDB file ({reason})"
+    return (
+        f"{path.name} at {path} {what}: run `{RESET_COMMAND}` to move it aside "
+        "and start a fresh log"
+    )
+
+
+def _open_failure(path: Path, exc: duckdb.Error) -> StoreError:
+    text = str(exc)
+    if any(marker in text for marker in _LOCKED):
+        return StoreError(
+            f"cannot open {path}: {exc}. Is another engine using this data dir? "
+            "Run `podium engine status`."
+        )
+    if any(marker in text for marker in _NOT_THE_FILE):
+        return StoreError(f"cannot open {path}: {_reason(exc)}")
+    return BrokenStore(broken_message(path, exc))
 
 
 @dataclass(frozen=True)
@@ -50,17 +105,66 @@ def open_store(path: Path) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         conn = duckdb.connect(str(path))
-    except duckdb.IOException as exc:
-        raise StoreError(
-            f"cannot open {path}: {exc}. Is another engine using this data dir? "
-            "Run `podium engine status`."
-        ) from None
     except duckdb.Error as exc:
-        raise StoreError(f"cannot open {path}: {exc}") from None
+        raise _open_failure(path, exc) from None
     with contextlib.suppress(OSError):
         path.chmod(0o600)
-    migrate(conn)
+    try:
+        migrate(conn)
+    except StoreError:
+        conn.close()
+        raise
+    except duckdb.Error as exc:  # a catalog DuckDB cannot read
+        conn.close()
+        raise _open_failure(path, exc) from None
     return conn
+
+
+def check_store(path: Path) -> str | None:
+    """What is wrong with the file (the `BrokenStore` line), or None when it opens or
+    does not exist. Opens it read-only: only when no engine holds it."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        return str(_open_failure(path, exc))
+    try:
+        conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone()
+    except duckdb.Error as exc:
+        return str(_open_failure(path, exc))
+    finally:
+        conn.close()
+    return None
+
+
+def move_aside(path: Path, now: datetime | None = None) -> list[Path]:
+    """Rename the database file and its write-ahead log to
+    `NAME.broken-YYYYmmddTHHMMSS` (and `.wal`); returns the new paths. The next
+    open starts a fresh log; the old file is kept for whoever wants to rescue it."""
+    stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.broken-{stamp}")
+    moved: list[Path] = []
+    for src, dst in ((path, target), (wal_path(path), target.with_name(target.name + ".wal"))):
+        if src.exists() or src.is_symlink():
+            if dst.exists():
+                raise StoreError(f"{dst} exists already; try again in a second")
+            src.rename(dst)
+            moved.append(dst)
+    return moved
+
+
+def wal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def rollback(conn: duckdb.DuckDBPyConnection) -> None:
+    """End a failed transaction. DuckDB rolls back by itself a transaction whose
+    COMMIT failed (then ROLLBACK says "no transaction is active"), and a ROLLBACK
+    can fail too: either way nothing of it was stored, which is all callers need
+    to know before they reload what they keep in memory."""
+    with contextlib.suppress(duckdb.Error):
+        conn.execute("ROLLBACK")
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:

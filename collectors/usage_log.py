@@ -39,6 +39,7 @@ import duckdb
 import msgspec
 
 from collectors.prices import PriceTable
+from collectors.store import rollback
 from collectors.tail import Cursor, CursorStore, check_cursor, fingerprint
 from collectors.transcripts import (
     Job,
@@ -263,9 +264,15 @@ class UsageLog:
             )
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            rollback(self.conn)
             raise
         return len(models)
+
+    def reload(self) -> None:
+        """After a failed write: memory holds what the database does not (the cursors
+        of files whose rows were not stored). Read it all again, so the next pass
+        re-reads what did not land. The one thing this log mirrors is the cursors."""
+        self.cursors.reload()
 
     # -- a pass -----------------------------------------------------------------------
     def ingest(
@@ -451,9 +458,10 @@ class UsageLog:
                 self.cursors.put_many(cursors)
                 self.conn.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(duckdb.Error):
-                    self.conn.execute("ROLLBACK")
-                    self.cursors.reload()  # the cursors it held in memory were not saved
+                # A failed COMMIT is rolled back by DuckDB already (ROLLBACK then
+                # fails): reload whatever happens, the cursors in memory were not saved.
+                rollback(self.conn)
+                self.reload()
                 raise
         except duckdb.Error as exc:
             raise IngestError(f"cannot write the usage log: {exc}") from None

@@ -61,12 +61,15 @@ class AttentionBook:
         self.conn = conn
         # Open items, mirrored in memory: every session listing and event needs them.
         self._open: dict[str, AttentionItem] = {}
-        rows = conn.execute(
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the open items again (after a failed write, memory may be ahead)."""
+        rows = self.conn.execute(
             f"SELECT {_ITEM_COLUMNS} FROM attention_items WHERE closed_at IS NULL "
             "ORDER BY opened_at"
         ).fetchall()
-        for row in rows:
-            self._open[row[1]] = AttentionItem(*row)
+        self._open = {row[1]: AttentionItem(*row) for row in rows}
 
     def open_items(self) -> list[AttentionItem]:
         """Open items, oldest first."""

@@ -105,13 +105,24 @@ class Registry:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
-        rows = conn.execute(
+        self._listed: dict[str, SessionRecord] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the listed sessions again (after a failed write, memory may be ahead of
+        the table). Records already handed out are updated in place: callers keep them."""
+        rows = self.conn.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM sessions WHERE NOT removed ORDER BY created_at"
         ).fetchall()
-        self._listed: dict[str, SessionRecord] = {}
+        listed: dict[str, SessionRecord] = {}
         for row in rows:
             rec = _row_to_record(row)
-            self._listed[rec.id] = rec
+            cached = self._listed.get(rec.id)
+            if cached is not None:
+                cached.__dict__.update(rec.__dict__)
+                rec = cached
+            listed[rec.id] = rec
+        self._listed = listed
 
     def insert(self, rec: SessionRecord) -> None:
         values = [getattr(rec, c) for c in _COLUMNS]

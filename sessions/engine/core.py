@@ -17,13 +17,14 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import duckdb
 import watchfiles
 
 from collectors.limit_text import parse_reset
 from collectors.paths import Paths, ensure_private_dir
 from collectors.settings import Settings
 from collectors.spool_reader import SpoolReader
-from collectors.store import open_store
+from collectors.store import open_store, rollback
 from collectors.tail import CursorStore
 from sessions import __version__
 from sessions.attention import AttentionBook, AttentionItem
@@ -45,6 +46,12 @@ T = TypeVar("T")
 EXIT_STATUS_WINDOW = 60.0
 # States in which a session is expected to change soon: the sweep keeps its base pace.
 _MOVING = frozenset({State.STARTING.value, State.BUSY.value})
+# Spool records stored per transaction: their events and the spool offsets after
+# them are committed together, so a crash or a failed write (a full disk) re-reads
+# the batch, never stores an event twice and never skips one.
+SPOOL_BATCH = 500
+# Launch spec files older than this were never read: their pane did not start.
+STALE_SPEC_SECONDS = 600.0
 
 
 class Engine:
@@ -74,13 +81,8 @@ class Engine:
         self._lock_fd = acquire_lock(self.paths)
         ensure_private_dir(self.paths.runtime)
         ensure_private_dir(self.paths.spool)
-        self.conn = open_store(self.paths.db)
-        self.registry = Registry(self.conn)
-        self.attention = AttentionBook(self.conn)
-        self.stage = StageKeeper(self)
-        self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
-        self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
-        self.transcripts = TranscriptIngest(self)
+        remove_scratch(self.paths)  # a crashed engine's leftovers: we hold the lock now
+        self.open_data()
         from sessions.fill.scheduler import Scheduler
 
         self.fill = Scheduler(self)  # the background queue and fill mode
@@ -121,6 +123,36 @@ class Engine:
             self.conn.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
+
+    def open_data(self) -> None:
+        """Open the database and the parts that mirror it in memory."""
+        self.conn = open_store(self.paths.db)
+        self.registry = Registry(self.conn)
+        self.attention = AttentionBook(self.conn)
+        self.stage = StageKeeper(self)
+        self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
+        self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
+        self.transcripts = TranscriptIngest(self)
+
+    def store_failed(self, what: str, exc: BaseException) -> None:
+        """A write on the loop's connection failed (a full disk, a failed COMMIT or
+        ROLLBACK): end the transaction and reload every cache that mirrors the
+        database, so memory is not ahead of it and the next pass re-reads what did
+        not land. The one place such failures end up. (Transcript passes write
+        through their own cursor and reload their cursors themselves.)"""
+        rollback(self.conn)
+        log.error("%s failed, will retry: %s", what, " ".join(str(exc).split()))
+        try:
+            self.registry.reload()
+            self.attention.reload()
+            self.spool.cursors.reload()
+            self.usage.reload()
+        except duckdb.Error as again:
+            log.error("reloading from the database failed: %s", " ".join(str(again).split()))
+            return
+        # Subscribers may have been told of changes that were rolled back.
+        for rec in self.registry.listed():
+            self.publish_session(rec)
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a named background task; the engine keeps it alive and logs its failure."""
@@ -207,14 +239,32 @@ class Engine:
 
     # -- spool --------------------------------------------------------------
     def read_spool(self) -> int:
+        """Apply the new spool records, SPOOL_BATCH per transaction with the offsets
+        after them. A failed write stores none of the batch and leaves its lines in
+        the spool for the next call."""
         count = 0
-        for record in self.spool.read_new():
-            count += 1
+        while True:
+            taken = 0
+            self.conn.execute("BEGIN TRANSACTION")
             try:
-                self.apply_spool_record(record)
-            except Exception:  # a bad line must never stop the engine
-                self._count_bad("bad", "cannot apply a spool line", exc_info=True)
-        return count
+                for record in self.spool.read_new(limit=SPOOL_BATCH):
+                    taken += 1
+                    try:
+                        self.apply_spool_record(record)
+                    except duckdb.Error:
+                        raise  # the transaction is aborted: the whole batch again
+                    except Exception:  # a bad line must never stop the engine
+                        self._count_bad("bad", "cannot apply a spool line", exc_info=True)
+                self.conn.execute("COMMIT")
+            except (duckdb.Error, OSError) as exc:
+                self.store_failed("storing spool lines", exc)
+                return count
+            except BaseException as exc:
+                self.store_failed("storing spool lines", exc)
+                raise
+            count += taken
+            if taken < SPOOL_BATCH:
+                return count
 
     def apply_spool_record(self, record: dict[str, Any]) -> None:
         kind = record.get("kind")
@@ -496,9 +546,42 @@ class Engine:
                 lively = await self.sweep() or lively
                 # Belt and braces if a file event was missed.
                 lively = self.read_spool() > 0 or lively
+            except duckdb.Error as exc:  # a write failed (a full disk): memory is ahead
+                self.store_failed("the sweep", exc)
             except Exception:
                 log.exception("sweep failed")
             backoff.next(lively or self.watch.take_heard())
+
+
+def remove_scratch(paths: Paths, now: float | None = None) -> list[str]:
+    """Remove what a crashed engine of this data dir left behind (call with the engine
+    lock held): transcript ingest's scratch files (`usage-*.ndjson`), DuckDB's
+    spill dir (`podium.duckdb.tmp`), and launch spec files (they may hold API keys)
+    that no pane read within STALE_SPEC_SECONDS. Returns what it removed."""
+    import shutil
+
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    found = list(paths.data.glob("usage-*.ndjson"))
+    found += [p for p in paths.runtime.glob("launch-*.json") if _older(p, now)]
+    for path in found:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(str(path))
+    spill = paths.db.with_name(paths.db.name + ".tmp")
+    if spill.is_dir():
+        shutil.rmtree(spill, ignore_errors=True)
+        removed.append(str(spill))
+    if removed:
+        log.info("removed %d leftover scratch files: %s", len(removed), ", ".join(removed))
+    return removed
+
+
+def _older(path: Any, now: float) -> bool:
+    try:
+        return now - path.stat().st_mtime > STALE_SPEC_SECONDS
+    except OSError:
+        return False
 
 
 def _json(value: Any) -> str:

@@ -68,6 +68,11 @@ class UsageMonitor:
         self._endpoint_due = 0.0
 
     # -- figures in -------------------------------------------------------------------
+    def reload(self) -> None:
+        """After a failed write: the figures stored, and what was learned from them."""
+        self.log.reload()
+        self._calibrated.clear()
+
     def record(self, samples: list[LimitSample]) -> int:
         """Store figures; tell subscribers when one changed what is known."""
         if not samples:
