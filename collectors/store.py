@@ -121,16 +121,23 @@ def open_store(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def check_store(path: Path) -> str | None:
-    """What is wrong with the file (the `BrokenStore` line), or None when it opens or
-    does not exist. Opens it read-only: only when no engine holds it."""
+    """What is wrong with the file (the `BrokenStore` line), or None when it can be
+    read or does not exist. Opens it as the engine does, without migrating, and reads
+    every row of every table once (a truncated file opens, and fails only on the
+    blocks it lost): only when no engine holds it."""
     if not path.exists() and not path.is_symlink():
         return None
     try:
-        conn = duckdb.connect(str(path), read_only=True)
+        conn = duckdb.connect(str(path))
     except duckdb.Error as exc:
         return str(_open_failure(path, exc))
     try:
-        conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone()
+        tables = conn.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal"
+        ).fetchall()
+        for schema, table in tables:
+            name = '"{}"."{}"'.format(schema.replace('"', '""'), table.replace('"', '""'))
+            conn.execute(f"SELECT count(hash(t)) FROM {name} AS t").fetchone()
     except duckdb.Error as exc:
         return str(_open_failure(path, exc))
     finally:

@@ -11,8 +11,9 @@ from pathlib import Path
 from collectors import paths as podium_paths
 from collectors.paths import Paths
 from collectors.settings import Settings, SettingsError, load_settings
+from collectors.store import RESET_COMMAND, StoreError, check_store, move_aside, open_store
 from sessions.agents import resolve_bin
-from sessions.engine.lifecycle import lock_holder
+from sessions.engine.lifecycle import AlreadyRunning, acquire_lock, lock_holder
 from sessions.tmux import tmux_path, tmux_version
 
 
@@ -121,7 +122,60 @@ def run_checks() -> list[Check]:
         checks.append(Check("engine", "ok", "not running (commands start it on demand)"))
     else:
         checks.append(Check("engine", "ok", f"running (pid {pid}), socket {paths.socket}"))
+    checks.append(_database_check(paths, pid))
     checks.append(
         Check("tmux socket", "ok", f"{cfg.tmux.socket!r}, session {cfg.tmux.session_name!r}")
     )
     return checks
+
+
+def _database_check(paths: Paths, engine_pid: int | None) -> Check:
+    """Whether DuckDB can read the database. A running engine has it open (and only
+    one process may): then it is readable, and is not opened here."""
+    if engine_pid is not None:
+        return Check("database", "ok", f"{paths.db} (open in the engine)")
+    if not paths.db.exists() and not paths.db.is_symlink():
+        return Check("database", "ok", f"{paths.db} (created on first use)")
+    problem = check_store(paths.db)
+    if problem is not None:
+        return Check(
+            "database",
+            "error",
+            problem,
+            f"`{RESET_COMMAND}` renames it (and its .wal) to {paths.db.name}.broken-TIMESTAMP "
+            "and starts a fresh log",
+        )
+    return Check("database", "ok", str(paths.db))
+
+
+class ResetRefused(Exception):
+    """`podium db reset` will not move the database: the message says why."""
+
+
+def reset_database(paths: Paths, force: bool = False) -> list[Path]:
+    """Move a broken database (and its write-ahead log) aside and create a fresh one;
+    returns where the old files went. Refuses while an engine runs (it has the file
+    open, so the file is readable) and, without `force`, when the file opens fine."""
+    try:
+        fd = acquire_lock(paths)  # no engine starts while the files move
+    except AlreadyRunning as exc:
+        raise ResetRefused(
+            f"{exc}, and it has {paths.db} open: the database is readable. "
+            "Stop the engine (`podium engine stop`) first to reset it anyway."
+        ) from None
+    try:
+        if not paths.db.exists() and not paths.db.is_symlink():
+            raise ResetRefused(f"{paths.db} does not exist: nothing to reset")
+        problem = check_store(paths.db)
+        if problem is None and not force:
+            raise ResetRefused(
+                f"{paths.db} opens fine: nothing to reset (--force moves it aside anyway)"
+            )
+        try:
+            moved = move_aside(paths.db)
+            open_store(paths.db).close()  # the fresh log, schema and all
+        except (OSError, StoreError) as exc:
+            raise ResetRefused(f"cannot reset {paths.db}: {exc}") from None
+        return moved
+    finally:
+        os.close(fd)

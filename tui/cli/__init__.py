@@ -32,6 +32,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "usage": ("usage_cmds", "usage"),
     "export": ("report_cmds", "export"),
     "doctor": ("doctor_cmd", "doctor"),
+    "db": ("db_cmd", "db"),
     "demo": ("demo_cmd", "demo"),
     "tower": ("tower_cmd", "tower"),
     "simulate": ("simulate_cmd", "simulate"),
