@@ -245,8 +245,9 @@ class Engine:
         count = 0
         while True:
             taken = 0
-            self.conn.execute("BEGIN TRANSACTION")
+            counted = dict(self.hook_stats)  # a batch that is not stored will be read again
             try:
+                self.conn.execute("BEGIN TRANSACTION")
                 for record in self.spool.read_new(limit=SPOOL_BATCH):
                     taken += 1
                     try:
@@ -257,6 +258,7 @@ class Engine:
                         self._count_bad("bad", "cannot apply a spool line", exc_info=True)
                 self.conn.execute("COMMIT")
             except (duckdb.Error, OSError) as exc:
+                self.hook_stats.update(counted)
                 self.store_failed("storing spool lines", exc)
                 return count
             except BaseException as exc:

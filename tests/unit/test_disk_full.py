@@ -29,6 +29,7 @@ from collectors.settings import Settings
 from collectors.store import open_store
 from collectors.usage_log import IngestError, UsageLog, totals
 from sessions.engine import core
+from sessions.registry import SessionRecord
 from tests.unit.test_ingest import append, project, rec, write
 
 ENOSPC = 'Could not write file "podium.duckdb.wal": No space left on device'
@@ -219,7 +220,36 @@ def test_hook_lines_stay_in_the_spool_until_they_are_stored(disk, tmp_path, capl
     disk.free()
     engine.read_spool()
     assert stored(engine.conn) == list(range(9))
-    assert engine.hook_stats["bad"] == 0
+    assert (engine.hook_stats["events"], engine.hook_stats["bad"]) == (9, 0)
+    engine.conn.close()
+
+
+def test_a_state_change_that_was_not_stored_is_not_kept_in_memory(tmp_path):
+    data = tmp_path / "data"
+    disk = Disk(data, "injected")
+    engine = make_engine(data, tmp_path / "run", disk.connect)
+    rec = SessionRecord("s1", "api", "claude", ["claude"], "/tmp", "sock", state="busy")
+    engine.registry.insert(rec)
+    seen: list[str] = []
+    engine.bus.listen(
+        lambda event, payload: seen.append(payload["state"]) if event == "session" else None
+    )
+    with spool_file(data).open("a") as fh:
+        line = {"kind": "hook", "at": time.time(), "podium_session": "s1", "event": "Stop"}
+        fh.write(json.dumps({**line, "payload": {"session_id": "c1"}}) + "\n")
+    disk.fill()
+    engine.read_spool()
+    # Rolled back: the session is busy again in memory, its item is not open, and
+    # subscribers were told so after they had been told it waited.
+    assert (rec.state, rec.claude_session_id) == ("busy", None)
+    assert engine.registry.get("s1") is rec and engine.attention.open_item("s1") is None
+    assert seen[-1] == "busy"
+    disk.free()
+    engine.read_spool()
+    assert (rec.state, rec.claude_session_id) == ("waiting", "c1")
+    assert engine.attention.open_item("s1") is not None
+    row = engine.conn.execute("SELECT state, claude_session_id FROM sessions").fetchone()
+    assert row == ("waiting", "c1")
     engine.conn.close()
 
 
@@ -227,6 +257,7 @@ CRASH = """
 import os, sys
 from pathlib import Path
 from sessions.engine import core
+from sessions.registry import SessionRecord
 from collectors.paths import Paths
 from collectors.settings import Settings
 
