@@ -183,10 +183,7 @@ class Runner:
             return
         panes = {p.pane_id: p for p in await self.engine.blocking(self.engine.tmux.list_panes)}
         for run in runs:
-            cursor = Cursor(run.stream_path or "", offset=run.stream_offset)
-            with contextlib.suppress(OSError):
-                cursor.inode = os.stat(cursor.path).st_ino
-            self._cursors[run.id] = cursor
+            self._cursors[run.id] = _stored_cursor(run)
             pane = panes.get(run.pane_id or "")
             ours = pane if pane is not None and pane.pid == run.pid else None
             if ours is not None and not ours.dead:
@@ -238,9 +235,19 @@ class Runner:
             await self._interrupted(run)
 
     def _read(self, run: Run) -> dict[str, Any] | None:
-        cursor = self._cursors.setdefault(
-            run.id, Cursor(run.stream_path or "", offset=run.stream_offset)
-        )
+        try:
+            return self._read_new(run)
+        except BaseException:
+            # A write failed (a full disk): the cursor in memory is past lines whose
+            # samples and offset were not stored. The next read starts again from
+            # the stored offset (`run` is read from the table each round).
+            self._cursors.pop(run.id, None)
+            raise
+
+    def _read_new(self, run: Run) -> dict[str, Any] | None:
+        cursor = self._cursors.get(run.id)
+        if cursor is None:
+            cursor = self._cursors[run.id] = _stored_cursor(run)
         if not cursor.path:
             return None
         result = None
@@ -409,3 +416,12 @@ def _int(value: Any) -> int | None:
 
 def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _stored_cursor(run: Run) -> Cursor:
+    """The stream cursor `queue_runs` holds for `run` (with the file's inode, so that
+    reading goes on from the stored offset instead of from the start)."""
+    cursor = Cursor(run.stream_path or "", offset=run.stream_offset)
+    with contextlib.suppress(OSError):
+        cursor.inode = os.stat(cursor.path).st_ino
+    return cursor

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -29,6 +30,8 @@ from collectors.settings import Settings
 from collectors.store import open_store
 from collectors.usage_log import IngestError, UsageLog, totals
 from sessions.engine import core
+from sessions.fill.queue import QueueStore, Run
+from sessions.fill.runner import Runner
 from sessions.registry import SessionRecord
 from tests.unit.test_ingest import append, project, rec, write
 
@@ -253,10 +256,44 @@ def test_a_state_change_that_was_not_stored_is_not_kept_in_memory(tmp_path):
     engine.conn.close()
 
 
+def test_a_background_runs_stream_read_on_a_full_disk_is_read_again(tmp_path):
+    conn = open_store(tmp_path / "podium.duckdb")
+    store = QueueStore(conn)
+    stream = tmp_path / "run-1.jsonl"
+    limit = {
+        "type": "rate_limit_event",
+        "rate_limit_info": {"status": "allowed", "rateLimitType": "five_hour", "utilization": 0.4},
+    }
+    result = {"type": "result", "subtype": "success", "result": "done"}
+    stream.write_text(json.dumps(limit) + "\n" + json.dumps(result) + "\n")
+    store.add_run(Run(0, 1, 1, "running", datetime.now(UTC), stream_path=str(stream)))
+    recorded: list[Any] = []
+    full = [True]
+
+    def record(samples: list[Any]) -> None:
+        if full[0]:
+            raise duckdb.IOException(ENOSPC)
+        recorded.extend(samples)
+
+    engine = SimpleNamespace(usage=SimpleNamespace(record=record), paths=Paths(tmp_path, tmp_path))
+    runner = Runner(engine, store)  # type: ignore[arg-type]
+    [run] = store.running_runs()
+    with pytest.raises(duckdb.IOException):
+        runner._read(run)
+    full[0] = False
+    [run] = store.running_runs()  # each round reads the runs again
+    assert runner._read(run) == result  # not lost with the failed write
+    assert [s.window for s in recorded] == ["five_hour"]
+    assert store.running_runs()[0].stream_offset == stream.stat().st_size
+    conn.close()
+
+
 CRASH = """
 import os, sys
 from pathlib import Path
 from sessions.engine import core
+from sessions.fill.queue import QueueStore, Run
+from sessions.fill.runner import Runner
 from sessions.registry import SessionRecord
 from collectors.paths import Paths
 from collectors.settings import Settings
