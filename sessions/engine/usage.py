@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from collectors import paths as podium_paths
 from collectors.limit_files import (
     EndpointError,
@@ -189,6 +191,8 @@ class UsageMonitor:
                 await self.tick(datetime.fromtimestamp(due, UTC))
             except asyncio.CancelledError:
                 raise
+            except duckdb.Error as exc:  # a full disk: one line a minute, caches reloaded
+                self.engine.store_failed("the usage tick", exc)
             except Exception:  # one bad tick must not end the series
                 log.exception("usage tick failed")
 

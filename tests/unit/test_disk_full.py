@@ -9,6 +9,7 @@ an injected one (COMMIT fails as DuckDB's does) everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -253,6 +254,35 @@ def test_a_state_change_that_was_not_stored_is_not_kept_in_memory(tmp_path):
     assert engine.attention.open_item("s1") is not None
     row = engine.conn.execute("SELECT state, claude_session_id FROM sessions").fetchone()
     assert row == ("waiting", "c1")
+    engine.conn.close()
+
+
+def test_a_usage_tick_on_a_full_disk_is_one_logged_line_and_reloads(tmp_path, caplog):
+    data = tmp_path / "data"
+    disk = Disk(data, "injected")
+    engine = make_engine(data, tmp_path / "run", disk.connect)
+    engine.usage.settings = engine.usage.settings.model_copy(update={"tick_interval": 0.5})
+    rec = SessionRecord("s1", "api", "claude", ["claude"], "/tmp", "sock", state="busy")
+    rec.pid = os.getpid()
+    engine.registry.insert(rec)  # the tick writes its process row
+    reloads: list[int] = []
+    real = engine.usage.reload
+    engine.usage.reload = lambda: (reloads.append(1), real())[1]  # type: ignore[method-assign]
+    disk.fill()
+    caplog.set_level(logging.ERROR)
+
+    async def two_ticks() -> None:
+        task = asyncio.create_task(engine.usage.run())
+        while len(reloads) < 2 and not task.done():
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(asyncio.wait_for(two_ticks(), 20))
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2 and all(r.exc_info is None for r in errors)
+    assert all("the usage tick failed" in r.getMessage() for r in errors)
     engine.conn.close()
 
 
