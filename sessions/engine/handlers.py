@@ -27,7 +27,7 @@ from sessions.engine.usage import usage_handlers
 from sessions.launch import write_spec
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
-from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone, literal
+from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone, quote
 from sessions.worktree import Worktree, WorktreeError, check_removable
 from sessions.worktree import create as create_worktree
 from sessions.worktree import remove as remove_worktree
@@ -399,7 +399,7 @@ class SessionApi:
         tmux = self.engine.tmux
         current = tmux.run("display-message", "-p", "-t", window_id, "#{window_name}")
         if current and current[0] == old_name:
-            tmux.run("rename-window", "-t", window_id, literal(new_name))
+            tmux.run("rename-window", "-t", window_id, "--", quote(new_name))
 
     async def _type_when_ready(self, rec: SessionRecord, text: str) -> None:
         """Type a first prompt into an agent that takes none on its command line."""
