@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sessions import __version__
-from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch
+from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
 from sessions.attention import attention_order
 from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.protocol import ApiError
@@ -307,6 +307,13 @@ class SessionApi:
             raise ApiError(
                 "bad_request",
                 f"session '{name}' never reported a Claude session id: nothing to resume",
+            )
+        if claude_session_id(rec.claude_session_id) is None:
+            # Stored before ids were checked on the way in; never handed to `claude`.
+            raise ApiError(
+                "bad_request",
+                f"session '{name}': its Claude session id {rec.claude_session_id!r} "
+                "is not a UUID; refusing to resume it",
             )
         cwd = Path(rec.cwd)
         if not cwd.is_dir():
