@@ -102,3 +102,18 @@ def test_a_session_id_that_is_not_a_uuid_is_never_learnt(engine: PodiumEnv) -> N
     assert engine.wait_for(lambda: engine.session("spoof")["claude_session_id"] == real)
     _hook(engine, "UserPromptSubmit", json.dumps({"session_id": "x; rm -rf ~"}), rec["id"])
     assert engine.wait_state("spoof", "busy")["claude_session_id"] == real
+
+
+def test_resume_refuses_a_stored_session_id_that_is_not_a_uuid(engine: PodiumEnv) -> None:
+    """An id stored before ids were checked on the way in never becomes an argument."""
+    import duckdb
+
+    engine.json("new", "--agent", "sim", "--name", "old", "--prompt", "[nopermission] hi")
+    assert engine.wait_state("old", "waiting")["claude_session_id"]
+    engine.run("kill", "old", check=True)
+    engine.run("engine", "stop", check=True)
+    with duckdb.connect(str(engine.data / "podium.duckdb")) as db:
+        db.execute("UPDATE sessions SET claude_session_id = '--dangerously-skip-permissions'")
+    out = engine.run("resume", "old")
+    assert out.returncode == 1, out
+    assert "not a UUID; refusing to resume it" in out.stderr and out.stderr.count("\n") == 1

@@ -24,6 +24,8 @@ from conftest import PodiumEnv
 from libtmux.test.retry import retry_until
 
 from collectors.paths import Paths
+from collectors.settings import CuesSettings
+from sessions import cues
 from sessions.client import EngineClient
 from sessions.tmux import Tmux
 
@@ -180,3 +182,39 @@ def test_a_short_line_is_typed_and_a_trailing_semicolon_kept(pane):
     tmux.send_text(pane_id, "echo #{pane_id} \x1b[201~x;", enter=False)
     assert retry_until(lambda: received.read_bytes().endswith(b"x;"), 10, raises=False)
     assert received.read_bytes() == b"echo #{pane_id} x;"
+
+
+def test_a_border_title_is_drawn_as_it_is_never_expanded(tmp_path: Path, short_dir: Path):
+    """The border format shows `#{@podium_title}`: tmux does not expand the option's
+    value again, but draws it, reading `#[…]` and `##`. A client attached from a
+    second tmux server shows what a person would see."""
+    inner, outer = (f"podium-test-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    tmux = Tmux(inner)
+    try:
+        pane = tmux.spawn("podium", "w", ["sleep", "600"], str(tmp_path)).pane_id
+        tmux.run("split-window", "-d", "-h", "-t", pane, "--", "sleep", "600")
+        marker = short_dir / "pwned"
+        name = f"#(touch {marker}) #{{pane_id}} #[fg=red]r ##x;"
+        cfg = CuesSettings(keys=False, status=False)
+        setup = cues.server_commands(cfg, tower_window="tower", podium=[], env={}, token="t")
+        cue = cues.SessionCue(1, name, "idle", pane)
+        assert all(cues.run_commands(tmux, [*setup, *cues.desired_state([cue], cfg, []).values()]))
+        attach = ["env", "TMUX=", "tmux", "-L", inner, "attach", "-t", "=podium"]
+        Tmux(outer).spawn("o", "o", attach, str(tmp_path), width=160, height=10)
+        want = f" 1 {name} · idle "
+
+        def top_line() -> str:
+            return (Tmux(outer).capture("=o:").splitlines() or [""])[0]
+
+        assert retry_until(lambda: want in top_line(), 10, raises=False), top_line()
+        canary = short_dir / "canary"
+
+        def ran() -> bool:
+            tmux.run("display-message", "-p", f"#(touch {canary})")
+            return canary.exists()
+
+        assert retry_until(ran, 20, raises=False)
+        assert not marker.exists()
+    finally:
+        for socket in (outer, inner):
+            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
