@@ -40,8 +40,10 @@ class TmuxSettings(_Section):
     socket: str = "podium"
     """Private tmux server: a socket name for `tmux -L`, or a path (with '/') for `tmux -S`."""
 
-    session_name: str = "podium"
-    """Name of the tmux session that holds the control tower and the agent panes."""
+    session_name: str = Field(default="podium", pattern=_TMUX_NAME)
+    """Name of the tmux session that holds the control tower and the agent panes
+    (letters, digits, '-' and '_': tmux turns ':' and '.' into '_', and podium
+    addresses the session as `-t =NAME:`)."""
 
 
 class AgentSettings(_Section):

@@ -7,6 +7,7 @@ state detection (issue: session state and attention) hang off the same names.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -20,8 +21,32 @@ AGENTS = ("claude", "sim", "codex", "aider", "shell")
 HOOKED_AGENTS = ("claude", "sim")
 
 
+# A Claude Code session id: a UUID, nothing else.
+_SESSION_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
 class AgentError(Exception):
     """An agent cannot be started as asked; the message says why."""
+
+
+def claude_session_id(value: object) -> str | None:
+    """`value` if it is a Claude Code session id (a UUID), else None.
+
+    Session ids arrive in hook payloads and stream-json output, which whatever
+    runs in a pane can write; one goes back as `claude --resume=ID`. A value
+    that is not a UUID is ignored where it is read (never stored as a session's
+    id) and refused where an id is used.
+    """
+    if isinstance(value, str) and _SESSION_ID.fullmatch(value):
+        return value
+    return None
+
+
+def resume_arg(session_id: str) -> str:
+    """`--resume=ID` for a checked id; `AgentError` (one line) for anything else."""
+    if claude_session_id(session_id) is None:
+        raise AgentError(f"refusing to resume {session_id!r}: not a Claude session id (a UUID)")
+    return f"--resume={session_id}"
 
 
 @dataclass(frozen=True)
@@ -81,10 +106,11 @@ def build_launch(
         argv[0] = found
 
     if agent in HOOKED_AGENTS:
+        # `--opt=value`: a value can never be read as an option of its own.
         if settings_file is not None:
-            argv += ["--settings", str(settings_file)]
+            argv.append(f"--settings={settings_file}")
         if resume_id:
-            argv += ["--resume", resume_id]
+            argv.append(resume_arg(resume_id))
         if prompt:
             # `--` keeps a prompt that starts with '-' from being read as an option.
             argv += ["--", prompt]

@@ -27,11 +27,11 @@ def _tell(text: str) -> None:
     if not socket or tmux is None:
         print(text, file=sys.stderr)
         return
-    # display-message expands formats: `##` keeps a `#` in a name literal.
-    message = text.replace("#", "##")
-    if message.endswith(";"):
-        message = message[:-1] + "\\;"
-    subprocess.run([tmux, "-S", socket, "display-message", message], check=False)
+    from sessions.tmux import quote  # light: libtmux comes only with a `Tmux`
+
+    # display-message expands formats, and a name may hold `#(…)`.
+    message = quote(text, formats="drawn")
+    subprocess.run([tmux, "-S", socket, "display-message", "--", message], check=False)
 
 
 def _switch_to(pane: str) -> bool:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sessions.state import State
+from sessions.tmux import quote
 
 if TYPE_CHECKING:
     from collectors.settings import CuesSettings
@@ -69,26 +70,6 @@ _NEEDS = {
     State.PERMISSION.value: "asks permission",
     State.LIMITED.value: "hit a usage limit",
 }
-
-
-# -- text into tmux -------------------------------------------------------------
-def literal(text: str) -> str:
-    """Text that tmux shows as it is where it expands formats and styles.
-
-    `#` starts formats (`#{…}`, `#(…)` runs a shell command!) and styles
-    (`#[…]`); `##` is a literal `#` in both display-message and the drawing
-    of a border or status line.
-    """
-    return text.replace("#", "##")
-
-
-def arg(value: str) -> str:
-    """An argv element tmux takes as it is.
-
-    tmux's command line parser ends a command at any argument that *ends*
-    with `;` (and eats the `;`); a trailing `\\;` is its escape.
-    """
-    return value[:-1] + "\\;" if value.endswith(";") else value
 
 
 def _clean(text: str) -> str:
@@ -138,12 +119,12 @@ def key_command(podium: Sequence[str], *words: str) -> str:
 
     Built from fixed parts alone: the absolute path of podium's own console
     script or interpreter, literal words and pane ids (checked here); no
-    session name or setting goes in. `literal` keeps tmux's format expansion
+    session name or setting goes in. `quote` keeps tmux's format expansion
     of run-shell from reading a `#` in the path."""
     for word in words:
         if not (word.isalpha() or PANE_ID.fullmatch(word)):
             raise ValueError(f"not a key word or pane id: {word!r}")
-    return literal(shlex.join([*podium, "key", *words]))
+    return quote(shlex.join([*podium, "key", *words]))
 
 
 def desired_state(
@@ -162,17 +143,19 @@ def desired_state(
         for cue in sessions:
             if not cue.pane_id or cue.state == State.LOST:
                 continue
+            # set-option keeps a value as it is, but the border is drawn, which
+            # reads `#[…]` and `##` in it: the title (a name) is quoted for that.
             for option, value in (
-                (TITLE_OPTION, literal(title_for(cue))),
-                (STATE_OPTION, cue.state),
-                (STYLE_OPTION, style_for(cue.state, cfg)),
+                (TITLE_OPTION, quote(title_for(cue), formats="drawn")),
+                (STATE_OPTION, quote(cue.state, formats="plain")),
+                (STYLE_OPTION, quote(style_for(cue.state, cfg), formats="plain")),
             ):
                 want[("pane", cue.pane_id, option)] = [
-                    "set-option", "-p", "-t", cue.pane_id, option, arg(value)
+                    "set-option", "-p", "-t", cue.pane_id, option, value
                 ]  # fmt: skip
     if cfg.status:
         text = counts_text((cue.state for cue in sessions), cfg)
-        want[("counts",)] = ["set-option", "-g", COUNTS_OPTION, arg(text)]
+        want[("counts",)] = ["set-option", "-g", COUNTS_OPTION, quote(text, formats="plain")]
     if cfg.keys and cfg.session_keys:
         panes = {c.number: c.pane_id for c in sessions if c.pane_id and c.state != State.LOST}
         for n in range(1, SESSION_KEYS + 1):
@@ -221,7 +204,10 @@ def server_commands(
     cmds: list[list[str]] = [["unbind-key", "-n", key] for key in old_keys if key]
     # The next key's shell reads these from tmux's global environment: values
     # go through tmux as argv, never into the shell string below.
-    cmds += [["set-environment", "-g", name, arg(value)] for name, value in env.items()]
+    cmds += [
+        ["set-environment", "-g", name, quote(value, formats="plain")]
+        for name, value in env.items()
+    ]
     if cfg.border:
         cmds += [
             ["set-option", "-g", "pane-border-status", "top"],
@@ -521,10 +507,10 @@ def deliver(tmux: Tmux, alert: Alert, cfg: CuesSettings) -> list[str]:
     done: list[str] = []
     clients = list_clients(tmux)
     if cfg.message:
-        text = literal(f"podium: {_clean(alert.body)}")
+        text = quote(f"podium: {_clean(alert.body)}", formats="drawn")
         for client in clients:
             try:
-                tmux.run("display-message", "-c", client.name, "-d", MESSAGE_MS, arg(text))
+                tmux.run("display-message", "-c", client.name, "-d", MESSAGE_MS, "--", text)
                 done.append(f"message {client.name}")
             except TmuxError:
                 pass

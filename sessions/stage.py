@@ -36,7 +36,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sessions.tmux import PaneInfo, Tmux, TmuxError
+from sessions.tmux import PaneInfo, Tmux, TmuxError, quote
 
 ROLE_OPTION = "@podium_role"
 STAGE_ROLE = "stage"
@@ -280,11 +280,6 @@ def read_view(panes: Iterable[PaneInfo], session_name: str) -> StageView:
 
 
 # -- acting on tmux (blocking: the engine runs these in worker threads) ------------------
-def _arg(value: str) -> str:
-    """An argument tmux's parser takes as it is: a trailing `;` would end the command."""
-    return value[:-1] + "\\;" if value.endswith(";") else value
-
-
 def read(tmux: Tmux, session_name: str) -> StageView:
     return read_view(tmux.list_panes(), session_name)
 
@@ -311,14 +306,14 @@ def ensure(
         argv = launch()
         if tmux.has_session(session_name):
             out = tmux.run(
-                *keep, "new-window", "-d", "-b", "-t", f"={session_name}:^", "-n", window_name,
-                "-P", "-F", fmt, "-c", cwd, "--", *argv,
+                *keep, "new-window", "-d", "-b", "-t", f"={session_name}:^",
+                "-n", quote(window_name), "-P", "-F", fmt, "-c", quote(cwd), "--", *argv,
             )  # fmt: skip
         else:
             out = tmux.run(
-                "start-server", ";", *keep, "new-session", "-d", "-s", session_name,
-                "-n", window_name, "-x", str(size[0]), "-y", str(size[1]),
-                "-P", "-F", fmt, "-c", cwd, "--", *argv,
+                "start-server", ";", *keep, "new-session", "-d", "-s", quote(session_name),
+                "-n", quote(window_name), "-x", str(size[0]), "-y", str(size[1]),
+                "-P", "-F", fmt, "-c", quote(cwd), "--", *argv,
             )  # fmt: skip
         window_id, pane_id = out[0].split(_SEP)
         tmux.run(
@@ -329,11 +324,11 @@ def ensure(
         first = min(view.cells, key=lambda p: p.pane_index)
         out = tmux.run(
             "split-window", "-d", "-h", "-b", "-f", "-t", first.pane_id,
-            "-P", "-F", fmt, "-c", cwd, "--", *launch(),
+            "-P", "-F", fmt, "-c", quote(cwd), "--", *launch(),
         )  # fmt: skip
         tmux.run("set-option", "-p", "-t", out[0].split(_SEP)[1], ROLE_OPTION, TOWER_ROLE)
     elif view.tower.dead:
-        tmux.run("respawn-pane", "-k", "-t", view.tower.pane_id, "-c", cwd, "--", *launch())
+        tmux.run("respawn-pane", "-k", "-t", view.tower.pane_id, "-c", quote(cwd), "--", *launch())
     return read(tmux, session_name)
 
 
@@ -355,12 +350,18 @@ def swap(tmux: Tmux, incoming: str, outgoing: str, outgoing_name: str) -> None:
     and the parked window is renamed after the session it now holds.
     """
     tmux.run("swap-pane", "-d", "-s", incoming, "-t", outgoing)
-    tmux.run("rename-window", "-t", outgoing, _arg(outgoing_name))
+    tmux.run("rename-window", "-t", outgoing, "--", quote(outgoing_name))
 
 
 def park(tmux: Tmux, pane_id: str, name: str) -> None:
-    """Move a pane off the stage into a window of its own, named after its session."""
-    tmux.run("break-pane", "-d", "-s", pane_id, "-n", _arg(name))
+    """Move a pane off the stage into a window of its own, named after its session.
+
+    Named by `rename-window`, whose argument tmux format-expands (and `quote`
+    is made for), not by `break-pane -n`, which tmux 3.3a takes as it is."""
+    tmux.run(
+        "break-pane", "-d", "-s", pane_id, ";",
+        "rename-window", "-t", pane_id, "--", quote(name),
+    )  # fmt: skip
 
 
 def arrange(tmux: Tmux, session_name: str) -> StageView:

@@ -3,6 +3,11 @@
 Built on libtmux's `Server` (socket handling, command runner). Every call that
 starts a program passes it as argv: tmux executes a multi-argument command
 directly, without a shell. One `list-panes -a` call gives a whole sweep.
+
+Data (a session's name, a directory, typed text) reaches tmux only through
+`quote`: many tmux arguments are format-expanded, where `#(cmd)` runs a shell
+command. libtmux is imported when a `Tmux` is made, so that `quote` costs
+nothing to the key commands (sessions/cue_key.py), which must start fast.
 """
 
 from __future__ import annotations
@@ -12,9 +17,7 @@ import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass
-
-import libtmux
-from libtmux import exc as tmux_exc
+from typing import Literal
 
 from sessions.retry import wait_for
 
@@ -55,6 +58,15 @@ SESSION_TAG = "@podium_session"
 
 # How long `send_text` waits for typed text to show before pressing Enter.
 ECHO_TIMEOUT = 1.5
+# The longest text `send_text` types with one `send-keys -l` (UTF-8 bytes): tmux
+# refuses a command of more than about 16 KiB ("command too long", tmux 3.3a).
+SEND_KEYS_MAX = 8192
+# What `typeable` takes out of text sent to a pane: C0 controls but tab and
+# newline, DEL and C1 controls. ESC among them: no escape sequence survives.
+# A run of `#`, and whether a style's `[` follows it (see `quote`).
+_HASHES = re.compile(r"#+(\[)?")
+Formats = Literal["expanded", "drawn", "plain"]
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class TmuxError(Exception):
@@ -155,14 +167,50 @@ class Spawned:
     pid: int | None
 
 
-def literal(arg: str) -> str:
-    """`arg` as tmux must receive it to keep it whole.
+def quote(value: str, *, formats: Formats = "expanded") -> str:
+    """`value` (data: a name, a directory, a title, a message) as one tmux argument
+    that tmux takes as it is. Every value that comes from a person goes through here.
 
-    tmux reads an argument ending in `;` as the end of a command (so that
-    `tmux a ';' b` works) and drops the `;`; a trailing `\\;` stands for `;`.
-    Every value that comes from a person (names, typed text) goes through here.
+    `formats` says what tmux does with the argument (checked on tmux 3.3a):
+
+    - "expanded": it is format-expanded, where `#(cmd)` runs a shell command and
+      `#{…}` is replaced; `##` stands for `#`, and a run of `#` before `[` (a
+      style, for whoever draws the text later) is left as it is. So every run of
+      `#` is doubled unless a `[` follows. Expanded are `new-session -s/-n/-c`,
+      `new-window -n/-c`, `split-window -c`, `respawn-pane -c`, `rename-window`,
+      `rename-session`, `select-pane -T` and `run-shell`'s command.
+    - "drawn": it is drawn in a border, status or message line, which reads
+      `#[…]` as a style and `##` as `#`: every `#` is doubled. A user option
+      shown through `#{@option}` in `pane-border-format` is drawn but not
+      expanded again; `display-message`'s text is expanded, which keeps `##[`,
+      then drawn: both take "drawn".
+    - "plain": taken as it is: `send-keys -l`, `set-environment` values, `-t`
+      targets, `break-pane -n` (podium names windows with `rename-window`:
+      versions differ there) and option values that are not drawn.
+
+    Always: tmux's command parser ends a command at an argument that *ends* with
+    `;` (and eats the `;`); a trailing `\\;` stands for `;`. A value that may
+    start with `-` goes after `--` (or after another positional argument).
     """
-    return arg[:-1] + "\\;" if arg.endswith(";") else arg
+    if formats == "expanded":
+        value = _HASHES.sub(lambda m: m[0] if m[1] else m[0] * 2, value)
+    elif formats == "drawn":
+        value = value.replace("#", "##")
+    return value[:-1] + "\\;" if value.endswith(";") else value
+
+
+def typeable(text: str) -> str:
+    """`text` as `podium send` types it: line ends made `\\n`, and no control
+    character but tab and newline.
+
+    A pane's program reads what tmux types as if a person pressed keys: an ESC
+    starts a key sequence, and `ESC[201~` ends a bracketed paste, after which
+    the rest of a paste would be typed keys (Enter included) rather than text.
+    Bracketed-paste markers go whole, other controls one by one.
+    """
+    text = text.replace("\x1b[200~", "").replace("\x1b[201~", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROLS.sub("", text)
 
 
 def tmux_path() -> str | None:
@@ -182,6 +230,8 @@ class Tmux:
     """podium's tmux server on one socket."""
 
     def __init__(self, socket: str) -> None:
+        import libtmux
+
         self.socket = socket
         if "/" in socket:
             self.server = libtmux.Server(socket_path=socket)
@@ -197,6 +247,8 @@ class Tmux:
         if path is None:
             raise TmuxMissing("tmux is not installed; install it (e.g. `apt-get install tmux`)")
         if input is None:
+            from libtmux import exc as tmux_exc
+
             try:
                 result = self.server.cmd(*args)
             except tmux_exc.TmuxCommandNotFound:
@@ -349,9 +401,9 @@ class Tmux:
                 "-t",
                 f"={session_name}:",
                 "-n",
-                literal(window_name),
+                quote(window_name),
                 "-c",
-                cwd,
+                quote(cwd),
                 "--",
                 *command,
             )
@@ -366,11 +418,11 @@ class Tmux:
                 "-F",
                 fmt,
                 "-s",
-                session_name,
+                quote(session_name),
                 "-n",
-                literal(window_name),
+                quote(window_name),
                 "-c",
-                cwd,
+                quote(cwd),
                 "-x",
                 str(width),
                 "-y",
@@ -386,16 +438,22 @@ class Tmux:
     def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> None:
         """Type `text` into a pane, literally; multi-line text goes as a bracketed paste.
 
+        The text is `typeable` first: no escape sequence in it (a paste-end
+        `ESC[201~` among them) can turn the rest of a paste into keystrokes.
+        One line goes as typed keys (`send-keys -l`), unless it is too long for
+        one tmux command: then, as multi-line text, through a buffer.
+
         Enter follows only once the text shows on screen (or after a short
         wait): TUIs such as Claude Code take text and Enter arriving in one
         burst for a paste, and the Enter becomes a newline instead of a submit.
         """
-        if "\n" in text:
+        text = typeable(text)
+        if "\n" in text or len(text.encode()) > SEND_KEYS_MAX:
             buffer = f"podium-send-{pane_id.lstrip('%')}"
             self.run("load-buffer", "-b", buffer, "-", input=text)
             self.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
         elif text:
-            self.run("send-keys", "-t", pane_id, "-l", "--", literal(text))
+            self.run("send-keys", "-t", pane_id, "-l", "--", quote(text, formats="plain"))
         if not enter:
             return
         tail = "".join(text.split())[-16:]

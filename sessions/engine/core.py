@@ -27,6 +27,7 @@ from collectors.spool_reader import SpoolReader
 from collectors.store import open_store, rollback
 from collectors.tail import CursorStore
 from sessions import __version__
+from sessions.agents import claude_session_id
 from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
@@ -334,9 +335,12 @@ class Engine:
         return None
 
     def _learn_claude_ids(self, rec: SessionRecord, payload: dict[str, Any]) -> None:
-        sid, transcript = payload.get("session_id"), payload.get("transcript_path")
+        # A session id that is not a UUID is ignored: whatever runs in the pane can
+        # write hook lines, and the id goes back to `claude --resume=ID`.
+        sid = claude_session_id(payload.get("session_id"))
+        transcript = payload.get("transcript_path")
         fields: dict[str, Any] = {}
-        if isinstance(sid, str) and sid and sid != rec.claude_session_id:
+        if sid and sid != rec.claude_session_id:
             rec.claude_session_id = fields["claude_session_id"] = sid
         if isinstance(transcript, str) and transcript and transcript != rec.transcript_path:
             rec.transcript_path = fields["transcript_path"] = transcript

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sessions import __version__
-from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch
+from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
 from sessions.attention import attention_order
 from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.protocol import ApiError
@@ -27,7 +27,7 @@ from sessions.engine.usage import usage_handlers
 from sessions.launch import write_spec
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
-from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone, literal
+from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone, quote
 from sessions.worktree import Worktree, WorktreeError, check_removable
 from sessions.worktree import create as create_worktree
 from sessions.worktree import remove as remove_worktree
@@ -308,6 +308,13 @@ class SessionApi:
                 "bad_request",
                 f"session '{name}' never reported a Claude session id: nothing to resume",
             )
+        if claude_session_id(rec.claude_session_id) is None:
+            # Stored before ids were checked on the way in; never handed to `claude`.
+            raise ApiError(
+                "bad_request",
+                f"session '{name}': its Claude session id {rec.claude_session_id!r} "
+                "is not a UUID; refusing to resume it",
+            )
         cwd = Path(rec.cwd)
         if not cwd.is_dir():
             raise ApiError("bad_request", f"session '{name}': its directory {cwd} is gone")
@@ -399,7 +406,7 @@ class SessionApi:
         tmux = self.engine.tmux
         current = tmux.run("display-message", "-p", "-t", window_id, "#{window_name}")
         if current and current[0] == old_name:
-            tmux.run("rename-window", "-t", window_id, literal(new_name))
+            tmux.run("rename-window", "-t", window_id, "--", quote(new_name))
 
     async def _type_when_ready(self, rec: SessionRecord, text: str) -> None:
         """Type a first prompt into an agent that takes none on its command line."""

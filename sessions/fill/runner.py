@@ -34,7 +34,7 @@ from collectors.limit_text import parse_reset
 from collectors.limits import samples_from_stream_json_line
 from collectors.paths import ensure_private_dir
 from collectors.tail import Cursor, read_lines
-from sessions.agents import resolve_bin
+from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.launch import write_spec
 from sessions.tmux import PaneInfo, TmuxError
@@ -57,22 +57,26 @@ class LaunchFailed(Exception):
 
 
 def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None, prompt: str) -> list[str]:
-    """The agent's headless argv; the prompt is the last element, after `--`."""
-    argv = [claude_bin, "-p", "--output-format", "stream-json", "--verbose"]
+    """The agent's headless argv; the prompt is the last element, after `--`.
+
+    Every value rides in its option as `--opt=value`, so none (a model named
+    `--dangerously-skip-permissions`, say) can be read as an option. A
+    `resume_id` that is not a Claude session id raises `AgentError`.
+    """
+    argv = [claude_bin, "-p", "--output-format=stream-json", "--verbose"]
     if task.model:
-        argv += ["--model", task.model]
+        argv.append(f"--model={task.model}")
     if task.max_turns is not None:
-        argv += ["--max-turns", str(task.max_turns)]
+        argv.append(f"--max-turns={task.max_turns}")
     if task.budget_usd is not None:
-        argv += ["--max-budget-usd", f"{task.budget_usd:g}"]
+        argv.append(f"--max-budget-usd={task.budget_usd:g}")
     if task.permission_mode:
-        argv += ["--permission-mode", task.permission_mode]
-    if task.allowed_tools:
-        argv += ["--allowedTools", *task.allowed_tools]
+        argv.append(f"--permission-mode={task.permission_mode}")
+    # Repeated, one tool each: the CLI adds them up.
+    argv += [f"--allowedTools={tool}" for tool in task.allowed_tools]
     if resume_id:
-        argv += ["--resume", resume_id]
-    # `--` ends the options: a prompt starting with '-' (or following the variadic
-    # --allowedTools) is still the prompt.
+        argv.append(resume_arg(resume_id))
+    # `--` ends the options: a prompt starting with '-' is still the prompt.
     return [*argv, "--", prompt]
 
 
@@ -113,7 +117,10 @@ class Runner:
             )
         resume_id = task.claude_session_id
         prompt = e.settings.fill.resume_prompt if resume_id else task.prompt
-        argv = headless_argv(task, claude, resume_id=resume_id, prompt=prompt)
+        try:
+            argv = headless_argv(task, claude, resume_id=resume_id, prompt=prompt)
+        except AgentError as exc:
+            raise LaunchFailed(str(exc)) from None
         ensure_private_dir(self.dir)
         run = self.store.add_run(
             Run(
@@ -261,8 +268,9 @@ class Runner:
                 continue
             samples += samples_from_stream_json_line(obj)
             kind = obj.get("type")
-            sid = obj.get("session_id")
-            if isinstance(sid, str) and sid and sid != run.claude_session_id:
+            # Not a UUID: not a session id (the stream is the agent's to write).
+            sid = claude_session_id(obj.get("session_id"))
+            if sid and sid != run.claude_session_id:
                 self.store.update_run(run, claude_session_id=sid)
             if kind == "rate_limit_event":
                 info = obj.get("rate_limit_info") or {}
@@ -316,7 +324,7 @@ class Runner:
             cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
             duration_ms=_int(result.get("duration_ms")),
             result=text,
-            claude_session_id=_str(result.get("session_id")) or run.claude_session_id,
+            claude_session_id=claude_session_id(result.get("session_id")) or run.claude_session_id,
         )
         limited = fields["is_error"] and (
             fields["api_error_status"] == 429 or run.id in self._rejected_until

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dangerously-skip-permissions", action="store_true")
     for name in ("--allowedTools", "--allowed-tools", "--disallowedTools", "--disallowed-tools",
                  "--add-dir", "--mcp-config"):  # fmt: skip
-        p.add_argument(name, nargs="*", default=None)
+        p.add_argument(name, nargs="*", action="extend", default=None)  # repeatable, as claude
     for name in ("--append-system-prompt", "--system-prompt", "--name", "-n"):
         p.add_argument(name)
     p.add_argument("-v", "--version", action="version", version=f"{VERSION} (Claude Code)")

@@ -177,7 +177,7 @@ def test_resume_relaunches_claude_with_its_session(claude_podium: PodiumEnv) -> 
     assert claude_id in out.stdout
     resumed = env.session("memo")
     assert resumed["pane_id"] != first["pane_id"]
-    assert "--resume" in resumed["argv"] and claude_id in resumed["argv"]
+    assert f"--resume={claude_id}" in resumed["argv"]
     env.wait_state("memo", "idle", seconds=90)
     starts = [
         x["payload"]

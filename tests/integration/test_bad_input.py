@@ -87,3 +87,33 @@ def test_a_hook_older_than_the_state_is_history_not_news(engine: PodiumEnv) -> N
     _spool_hook(engine, rec["id"], "UserPromptSubmit", time.time())
     assert engine.wait_state("late", "busy", seconds=10)["state_source"] == "hook"
     assert engine.json("report", "attention")["days"] == []  # the stale Stop opened no item
+
+
+def test_a_session_id_that_is_not_a_uuid_is_never_learnt(engine: PodiumEnv) -> None:
+    """Hook lines are written by whatever runs in the pane; their session id goes back
+    to `claude --resume=ID`, so only a UUID is taken for one."""
+    rec = engine.json("new", "--agent", "shell", "--name", "spoof")
+    engine.wait_state("spoof", "idle")
+    spoofed = json.dumps({"session_id": "--dangerously-skip-permissions"})
+    _hook(engine, "UserPromptSubmit", spoofed, rec["id"])
+    assert engine.wait_state("spoof", "busy")["claude_session_id"] is None
+    real = "5764008a-f82f-46dd-80a9-0507eb7b5e25"
+    _hook(engine, "Stop", json.dumps({"session_id": real}), rec["id"])
+    assert engine.wait_for(lambda: engine.session("spoof")["claude_session_id"] == real)
+    _hook(engine, "UserPromptSubmit", json.dumps({"session_id": "x; rm -rf ~"}), rec["id"])
+    assert engine.wait_state("spoof", "busy")["claude_session_id"] == real
+
+
+def test_resume_refuses_a_stored_session_id_that_is_not_a_uuid(engine: PodiumEnv) -> None:
+    """An id stored before ids were checked on the way in never becomes an argument."""
+    import duckdb
+
+    engine.json("new", "--agent", "sim", "--name", "old", "--prompt", "[nopermission] hi")
+    assert engine.wait_state("old", "waiting")["claude_session_id"]
+    engine.run("kill", "old", check=True)
+    engine.run("engine", "stop", check=True)
+    with duckdb.connect(str(engine.data / "podium.duckdb")) as db:
+        db.execute("UPDATE sessions SET claude_session_id = '--dangerously-skip-permissions'")
+    out = engine.run("resume", "old")
+    assert out.returncode == 1, out
+    assert "not a UUID; refusing to resume it" in out.stderr and out.stderr.count("\n") == 1

@@ -24,7 +24,7 @@ def test_claude_without_hooks_is_read_from_its_screen(claude_podium: PodiumEnv):
     claude = env.env["PODIUM_CLAUDE_BIN"]
     rec = _new(env, "bare", "--agent", "claude", "--no-hooks", "--cmd",
                f"{claude} --permission-mode default")  # fmt: skip
-    assert "--settings" not in rec["argv"] and rec["settings_path"] is None
+    assert not any(a.startswith("--settings") for a in rec["argv"]) and rec["settings_path"] is None
     started = env.wait_state("bare", "idle", seconds=60)
     assert started["state_source"] == "screen"
 
@@ -72,7 +72,7 @@ def test_default_shell_with_an_unknown_prompt_still_works(engine: PodiumEnv):
 
 def test_sim_without_hooks(engine: PodiumEnv):
     rec = _new(engine, "quiet-sim", "--agent", "sim", "--no-hooks")
-    assert "--settings" not in rec["argv"]
+    assert not any(a.startswith("--settings") for a in rec["argv"])
     engine.wait_state("quiet-sim", "idle", seconds=20)
     engine.type_in(rec["pane_id"], "[nopermission] [work=60] hello")
     assert engine.wait_state("quiet-sim", "busy", seconds=10)["state_source"] == "screen"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from collectors.settings import AgentSettings
-from sessions.agents import AgentError, build_launch
+from sessions.agents import AgentError, build_launch, claude_session_id
 from sessions.claude_settings import PODIUM_HOOK_EVENTS, hook_settings
 
 
@@ -17,7 +17,27 @@ def test_sim_gets_settings_and_prompt_after_double_dash(tmp_path: Path):
         "sim", AgentSettings(), prompt="-rf $(whoami)", settings_file=tmp_path / "s.json"
     )
     assert plan.argv[:3] == [sys.executable, "-m", "sessions.sim"]
-    assert plan.argv[3:] == ["--settings", str(tmp_path / "s.json"), "--", "-rf $(whoami)"]
+    assert plan.argv[3:] == [f"--settings={tmp_path / 's.json'}", "--", "-rf $(whoami)"]
+
+
+SPOOFED = ["--dangerously-skip-permissions", "x; rm -rf ~", "", "1234", "../../etc/passwd"]
+
+
+@pytest.mark.parametrize("spoofed", SPOOFED)
+def test_a_resume_id_that_is_not_a_uuid_never_reaches_argv(spoofed: str):
+    assert claude_session_id(spoofed) is None
+    if not spoofed:
+        return
+    with pytest.raises(AgentError, match="not a Claude session id") as err:
+        build_launch("sim", AgentSettings(), resume_id=spoofed)
+    assert "\n" not in str(err.value)
+
+
+def test_a_uuid_resumes_as_one_argument():
+    sid = "5764008a-f82f-46dd-80a9-0507eb7b5e25"
+    assert claude_session_id(sid) == sid
+    plan = build_launch("sim", AgentSettings(), resume_id=sid, prompt="go on")
+    assert plan.argv[3:] == [f"--resume={sid}", "--", "go on"]
 
 
 def test_claude_missing_binary_is_a_clear_error():

@@ -12,7 +12,7 @@ import pytest
 from collectors.settings import CuesSettings, Settings, SettingsError, load_settings
 from sessions import cues
 from sessions.cues import AlertGate, SessionCue
-from sessions.tmux import TmuxError, TmuxServerGone
+from sessions.tmux import TmuxError, TmuxServerGone, quote
 
 CFG = CuesSettings()
 PODIUM = ["/opt/pod ium/bin/podium"]
@@ -74,10 +74,15 @@ SESSIONS = [
 
 def test_text_for_tmux_is_taken_literally() -> None:
     # '#' starts formats (#(...) would run a shell command) and styles.
-    assert cues.literal("a#(rm -rf ~)#[fg=red]") == "a##(rm -rf ~)##[fg=red]"
+    assert quote("a#(rm -rf ~)#{pane_id}") == "a##(rm -rf ~)##{pane_id}"
+    # An expanding argument keeps `#…[` as it is; drawing reads `##[` as `#[`.
+    assert quote("a##b#[fg=red]") == "a####b#[fg=red]"
+    assert quote("a#(rm)#[fg=red]", formats="drawn") == "a##(rm)##[fg=red]"
+    assert quote("a#b", formats="plain") == "a#b"
     # tmux's parser ends a command at an argument that ends with ';'.
-    assert cues.arg("ls;") == "ls\\;"
-    assert cues.arg("a;b") == "a;b"
+    assert quote("ls;", formats="plain") == "ls\\;"
+    assert quote("#;") == "##\\;"
+    assert quote("a;b") == "a;b"
 
 
 def test_counts_show_only_what_is_there_coloured_by_state() -> None:
@@ -302,7 +307,8 @@ def test_deliver_rings_and_notifies_each_client_terminal(client_tty: tuple[int, 
     done = cues.deliver(tmux, alert, CuesSettings(notify="osc"))
     data = _read(master)
     assert data.startswith(b"\x07\x1b]777;notify;podium;api is waiting for you\x07")
-    assert ["display-message", "-c", path, "-d", "4000", "podium: api is waiting for you"] in [
+    message = "podium: api is waiting for you"
+    assert ["display-message", "-c", path, "-d", "4000", "--", message] in [
         list(c) for c in tmux.calls
     ]
     assert any("bell" in d for d in done)

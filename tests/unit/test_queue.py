@@ -12,6 +12,7 @@ import pytest
 from collectors.paths import Paths
 from collectors.settings import Settings
 from collectors.store import open_store
+from sessions.agents import AgentError
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import headless_argv
 from sessions.fill.schedule import (
@@ -192,12 +193,19 @@ def test_headless_argv_keeps_the_prompt_whole() -> None:
         permission_mode="acceptEdits",
     )
     argv = headless_argv(task, "/bin/claude", resume_id=None, prompt=task.prompt)
-    assert argv[:5] == ["/bin/claude", "-p", "--output-format", "stream-json", "--verbose"]
+    assert argv[:4] == ["/bin/claude", "-p", "--output-format=stream-json", "--verbose"]
     assert argv[-2:] == ["--", "-starts with a dash"]
-    assert argv[argv.index("--allowedTools") + 1 : argv.index("--")] == ["Bash(git *)", "Edit"]
-    assert "--max-budget-usd" in argv and "--resume" not in argv
-    resumed = headless_argv(task, "/bin/claude", resume_id="sid", prompt="go on")
-    assert resumed[resumed.index("--resume") + 1] == "sid" and resumed[-1] == "go on"
+    # Each value inside its option: none can pass for an option of its own.
+    assert argv[4:-2] == [
+        "--model=sonnet", "--max-turns=3", "--max-budget-usd=0.5", "--permission-mode=acceptEdits",
+        "--allowedTools=Bash(git *)", "--allowedTools=Edit",
+    ]  # fmt: skip
+    sid = "5764008a-f82f-46dd-80a9-0507eb7b5e25"
+    resumed = headless_argv(task, "/bin/claude", resume_id=sid, prompt="go on")
+    assert resumed[-3:] == [f"--resume={sid}", "--", "go on"]
+    spoofed = "--dangerously-skip-permissions"
+    with pytest.raises(AgentError, match="not a Claude session id"):
+        headless_argv(task, "/bin/claude", resume_id=spoofed, prompt="go on")
 
 
 class _Engine:

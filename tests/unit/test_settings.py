@@ -42,6 +42,14 @@ def test_wrong_type_names_the_key(tmp_path: Path):
         load_settings(file, environ={})
 
 
+@pytest.mark.parametrize("name", ["a.b", "a:b", "#(id)", "x;", "", "a b"])
+def test_the_tmux_session_name_is_a_plain_word(tmp_path: Path, name: str):
+    # tmux renames 'a.b' to 'a_b' (and `-t =a.b` means window b of a): podium
+    # would never find its session again; '#' and ';' mean something to tmux.
+    with pytest.raises(SettingsError, match=r"tmux\.session_name"):
+        load_settings(tmp_path / "none.toml", environ={"PODIUM_TMUX__SESSION_NAME": name})
+
+
 def test_invalid_toml(tmp_path: Path):
     file = tmp_path / "config.toml"
     file.write_text("[tmux\nsocket=1")
