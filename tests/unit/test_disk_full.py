@@ -38,6 +38,9 @@ from tests.unit.test_ingest import append, project, rec, write
 
 ENOSPC = 'Could not write file "podium.duckdb.wal": No space left on device'
 
+# A Claude session id: hooks carry a UUID, and podium keeps no other kind.
+CLAUDE_ID = "0b7c5d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e"
+
 
 class FullDisk:
     """A DuckDB connection whose writes fail, while `full`, as on a full disk: an
@@ -240,7 +243,7 @@ def test_a_state_change_that_was_not_stored_is_not_kept_in_memory(tmp_path):
     )
     with spool_file(data).open("a") as fh:
         line = {"kind": "hook", "at": time.time(), "podium_session": "s1", "event": "Stop"}
-        fh.write(json.dumps({**line, "payload": {"session_id": "c1"}}) + "\n")
+        fh.write(json.dumps({**line, "payload": {"session_id": CLAUDE_ID}}) + "\n")
     disk.fill()
     engine.read_spool()
     # Rolled back: the session is busy again in memory, its item is not open, and
@@ -250,10 +253,10 @@ def test_a_state_change_that_was_not_stored_is_not_kept_in_memory(tmp_path):
     assert seen[-1] == "busy"
     disk.free()
     engine.read_spool()
-    assert (rec.state, rec.claude_session_id) == ("waiting", "c1")
+    assert (rec.state, rec.claude_session_id) == ("waiting", CLAUDE_ID)
     assert engine.attention.open_item("s1") is not None
     row = engine.conn.execute("SELECT state, claude_session_id FROM sessions").fetchone()
-    assert row == ("waiting", "c1")
+    assert row == ("waiting", CLAUDE_ID)
     engine.conn.close()
 
 
