@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-from collectors.paths import Paths
+from collectors.paths import Paths, UnsafePath
 from collectors.settings import SettingsError, load_settings
 from collectors.store import StoreError
 from sessions.engine.core import Engine
@@ -27,7 +27,7 @@ def main() -> int:
     except AlreadyRunning as exc:
         print(exc, file=sys.stderr)
         return 1
-    except (SettingsError, StoreError) as exc:
+    except (SettingsError, StoreError, UnsafePath) as exc:
         print(f"engine: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -72,8 +72,8 @@ class Engine:
     # -- lifecycle ----------------------------------------------------------
     async def run(self) -> None:
         self._lock_fd = acquire_lock(self.paths)
-        ensure_private_dir(self.paths.runtime)
-        ensure_private_dir(self.paths.spool)
+        self.paths.private_runtime()
+        ensure_private_dir(self.paths.spool, "spool dir")
         self.conn = open_store(self.paths.db)
         self.registry = Registry(self.conn)
         self.attention = AttentionBook(self.conn)
