@@ -11,9 +11,12 @@ from collectors.settings import SettingsError, load_settings
 from collectors.store import StoreError
 from sessions.engine.core import Engine
 from sessions.engine.lifecycle import AlreadyRunning
+from sessions.launch import private_umask
 
 
 def main() -> int:
+    # Before any file is made: the log, DuckDB and its WAL, spool and run files are 0600.
+    private_umask()
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
