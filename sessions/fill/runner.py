@@ -250,7 +250,7 @@ class Runner:
         for raw in read_lines(Path(cursor.path), cursor):
             try:
                 obj = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # a model's tool input can nest deep
                 continue
             if not isinstance(obj, dict):
                 continue
