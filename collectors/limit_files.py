@@ -89,8 +89,24 @@ def check_endpoint_url(url: str) -> None:
     raise EndpointError(f"usage endpoint {url!r}: use https (http only to a loopback address)")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib follows a redirect with every header of the request, Authorization
+    included: a 3xx would hand the token to wherever it points. Refuse them all."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        fp.close()
+        raise EndpointError(
+            f"usage endpoint answered {code} (a redirect to {newurl}); "
+            "podium does not follow it with your token: check [usage] endpoint_url"
+        )
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def fetch_usage(url: str, token: str, timeout: float = 10.0) -> list[LimitSample]:
-    """GET the usage endpoint; its figures as samples of source `endpoint`."""
+    """GET the usage endpoint; its figures as samples of source `endpoint`. The token
+    goes only to `url` (https, or http to loopback): a redirect is an `EndpointError`."""
     check_endpoint_url(url)
     request = urllib.request.Request(
         url,
@@ -103,7 +119,7 @@ def fetch_usage(url: str, token: str, timeout: float = 10.0) -> list[LimitSample
     )
     at = datetime.now(UTC)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
+        with _OPENER.open(request, timeout=timeout) as reply:
             body = json.loads(reply.read(1_000_000))
     except urllib.error.HTTPError as exc:
         raise EndpointError(f"usage endpoint answered {exc.code} {exc.reason}") from None

@@ -6,6 +6,7 @@ module inside Claude Code's loop, so it must stay cheap to import.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -65,12 +66,65 @@ def claude_config_dirs() -> list[Path]:
     return [Path.home() / ".claude"]
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make sure only the user can enter it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        os.chmod(path, 0o700)
+class UnsafePath(Exception):
+    """A directory or socket podium must not use: someone else's, a symlink, or open to
+    others. The message is one line that names it and says how to fix it."""
+
+
+# The environment variable that moves each kind of directory, for the error's advice.
+_MOVED_BY = {"runtime dir": "PODIUM_RUNTIME_DIR", "data dir": "PODIUM_DATA_DIR"}
+
+
+def _fix(what: str) -> str:
+    env = _MOVED_BY.get(what)
+    return f"remove it or set {env} to a private directory" if env else "remove it"
+
+
+def check_owned(path: Path, what: str, *, kind: int = stat.S_IFDIR) -> os.stat_result | None:
+    """`lstat` of `path` when it is ours: of file type `kind` (a symlink is not followed,
+    so it is refused), owned by this user. None when it does not exist; `UnsafePath`
+    otherwise. `/tmp/podium-<uid>` is a predictable name: someone may have made it first."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    uid = os.geteuid()
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafePath(f"{what} {path} is a symlink: {_fix(what)}")
+    if stat.S_IFMT(st.st_mode) != kind:
+        raise UnsafePath(f"{what} {path} is not a {_KIND_NAMES.get(kind, 'file')}: {_fix(what)}")
+    if st.st_uid != uid:
+        raise UnsafePath(
+            f"{what} {path} is owned by uid {st.st_uid}, not you ({uid}): {_fix(what)}"
+        )
+    return st
+
+
+_KIND_NAMES = {stat.S_IFDIR: "directory", stat.S_IFSOCK: "socket", stat.S_IFREG: "file"}
+
+
+def ensure_private_dir(path: Path, what: str = "directory") -> Path:
+    """Create `path` (and parents) and make sure only the user can enter it.
+
+    An existing `path` must be a real directory of this user (`check_owned`); only then
+    are its group and other permissions taken away. Someone else's directory, or a
+    symlink, is refused with `UnsafePath`, never chmodded or used."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    st = check_owned(path, what)
+    if st is None:  # removed between the two calls: someone plays with it
+        raise UnsafePath(f"{what} {path} vanished while podium made it: {_fix(what)}")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        # O_NOFOLLOW and O_DIRECTORY: the chmod hits the directory just checked.
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            if os.fstat(fd).st_ino != st.st_ino:
+                raise UnsafePath(f"{what} {path} changed while podium checked it: {_fix(what)}")
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
     return path
 
 
@@ -114,6 +168,29 @@ class Paths:
     def sim(self) -> Path:
         """State of the stand-in agent's simulated account."""
         return self.data / "sim"
+
+    def private_runtime(self) -> Path:
+        """The runtime dir, created 0700 or checked to be this user's (`UnsafePath`)."""
+        return ensure_private_dir(self.runtime, "runtime dir")
+
+    def private_data(self) -> Path:
+        """The data dir, created 0700 or checked to be this user's (`UnsafePath`)."""
+        return ensure_private_dir(self.data, "data dir")
+
+    def check_socket(self) -> bool:
+        """Whether the engine's socket is there to connect to, after checking that it and
+        the runtime dir are this user's alone (`UnsafePath` if not): a socket someone else
+        placed would be told every request, the environment of `podium new` included."""
+        st = check_owned(self.runtime, "runtime dir")
+        if st is None:
+            return False
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise UnsafePath(
+                f"runtime dir {self.runtime} has mode {mode:o}, open to others: "
+                f"run `chmod 700 {self.runtime}`, or {_fix('runtime dir')}"
+            )
+        return check_owned(self.socket, "engine socket", kind=stat.S_IFSOCK) is not None
 
     @property
     def socket(self) -> Path:

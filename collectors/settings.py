@@ -69,6 +69,24 @@ class AgentSettings(_Section):
     """Give claude and sim sessions podium's hooks (a `--settings` file); false reads their
     screens instead. `podium new --no-hooks` does this for one session."""
 
+    pass_env: list[str] = Field(default_factory=list)
+    """More environment variables an agent gets from `podium new`'s caller: names, or
+    patterns such as `MY_TOOL_*`. Without them it gets only what a coding agent needs
+    (PATH, HOME, the locale, the terminal, proxies, SSH_AUTH_SOCK, XDG_*, the agents' own
+    ANTHROPIC_*, CLAUDE_*, OPENAI_*, AWS_*, GOOGLE_* and PODIUM_* variables; see the
+    architecture doc), never the rest of the caller's environment."""
+
+    @field_validator("pass_env")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_*?][A-Za-z0-9_*?]*", name):
+                raise ValueError(
+                    f"{name!r} is not an environment variable name (letters, digits, _; "
+                    "* and ? as wildcards)"
+                )
+        return value
+
 
 class EngineSettings(_Section):
     sweep_interval: float = Field(default=1.0, gt=0.05, le=60)
@@ -252,6 +270,18 @@ class UsageSettings(_Section):
 
     endpoint_url: str = "https://api.anthropic.com/api/oauth/usage"
     """The usage endpoint (https, or http to a loopback address only)."""
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _safe_url(cls, value: str) -> str:
+        # It is sent the user's OAuth token: never in clear text over a network.
+        from collectors.limit_files import EndpointError, check_endpoint_url
+
+        try:
+            check_endpoint_url(value)
+        except EndpointError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     endpoint_interval: float = Field(default=600.0, ge=1, le=86400)
     """Seconds between two calls of the usage endpoint (it is rate-limited itself)."""

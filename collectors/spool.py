@@ -121,6 +121,9 @@ def _read_stdin() -> str:
 
 def run_hook(argv: list[str]) -> int:
     """`podium hook EVENT`: spool the payload, exit 0 whatever happens."""
+    # Payloads hold prompts and code: the data dir (if this makes it), spool files and
+    # errors.log are the user's alone, whatever umask Claude Code has.
+    umask = os.umask(0o077)
     try:
         event = argv[0] if argv else ""
         raw = _read_stdin()
@@ -132,6 +135,8 @@ def run_hook(argv: list[str]) -> int:
         append("hooks", record)
     except Exception as exc:  # never break Claude Code's loop
         _log_error(f"hook failed: {exc!r}")
+    finally:
+        os.umask(umask)
     return 0
 
 
@@ -149,6 +154,7 @@ def run_statusline(argv: list[str]) -> int:
     """`podium statusline [--chain CMD]`: spool the payload, print a compact usage line,
     then the output of CMD (the user's own statusline command) given the same stdin."""
     raw = ""
+    umask = os.umask(0o077)  # as in run_hook; CMD gets the caller's umask back
     try:
         chain = _chain_arg(argv)
         raw = _read_stdin()
@@ -159,11 +165,13 @@ def run_statusline(argv: list[str]) -> int:
         sys.stdout.write(format_statusline(record.get("payload") or {}) + "\n")
         sys.stdout.flush()
         if chain and not nested:
-            extra = run_chain(chain, raw)
+            extra = run_chain(chain, raw, umask=umask)
             if extra:
                 sys.stdout.write(extra + "\n")
     except Exception as exc:
         _log_error(f"statusline failed: {exc!r}")
+    finally:
+        os.umask(umask)
     return 0
 
 
@@ -176,7 +184,9 @@ def _chain_arg(argv: list[str]) -> str:
     return ""
 
 
-def run_chain(command: str, stdin_text: str, timeout: float = CHAIN_TIMEOUT) -> str:
+def run_chain(
+    command: str, stdin_text: str, timeout: float = CHAIN_TIMEOUT, umask: int = -1
+) -> str:
     """Run the user's statusline command with the payload on stdin; its output, or "".
 
     The command is the user's own, from their config or Claude settings, and runs
@@ -195,6 +205,7 @@ def run_chain(command: str, stdin_text: str, timeout: float = CHAIN_TIMEOUT) -> 
             stderr=subprocess.DEVNULL,
             env={**os.environ, CHAINED_ENV: "1"},
             start_new_session=True,
+            umask=umask,
         )
     except OSError as exc:
         _log_chain_error(f"statusline chain {command!r} cannot start: {exc}")

@@ -14,9 +14,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from collectors.paths import Paths
+from collectors.paths import Paths, UnsafePath
 from sessions.engine.lifecycle import last_log_line, lock_holder, spawn_engine
-from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode
+from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
 
 
 class EngineUnavailable(Exception):
@@ -24,13 +24,27 @@ class EngineUnavailable(Exception):
 
 
 class EngineClient:
-    """A blocking connection to the engine's socket."""
+    """A blocking connection to the engine's socket.
+
+    Nothing is sent before the process at the other end is known to run as this user
+    (`SO_PEERCRED`): requests carry prompts and the environment a session gets."""
 
     def __init__(self, paths: Paths, timeout: float = 30.0) -> None:
         self.paths = paths
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(str(paths.socket))
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.connect(str(paths.socket))
+            uid = peer_uid(self.sock)
+        except BaseException:
+            self.sock.close()
+            raise
+        if uid is not None and uid != os.geteuid():
+            self.sock.close()
+            raise EngineUnavailable(
+                f"the engine socket {paths.socket} is served by uid {uid}, not you "
+                f"({os.geteuid()}): remove it or set PODIUM_RUNTIME_DIR to a private directory"
+            )
         self._buffer = b""
         self._ids = itertools.count(1)
         self._subscribed = False
@@ -87,6 +101,14 @@ class EngineClient:
 
 
 def try_connect(paths: Paths, timeout: float = 30.0) -> EngineClient | None:
+    """A client of the running engine; None when none listens. `EngineUnavailable`
+    when the socket or its directory is not this user's alone (checked without
+    following symlinks, before connecting)."""
+    try:
+        if not paths.check_socket():
+            return None
+    except UnsafePath as exc:
+        raise EngineUnavailable(str(exc)) from None
     try:
         return EngineClient(paths, timeout)
     except (FileNotFoundError, ConnectionRefusedError):
@@ -117,7 +139,10 @@ def start_engine(paths: Paths, timeout: float = 15.0) -> int:
     holder = lock_holder(paths)
     proc = None
     if holder is None:
-        proc = spawn_engine(paths)
+        try:
+            proc = spawn_engine(paths)
+        except UnsafePath as exc:
+            raise EngineUnavailable(str(exc)) from None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         client = try_connect(paths, timeout=5)

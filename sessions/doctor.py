@@ -80,6 +80,11 @@ def _dir_check(name: str, path: Path, *, private: bool, must_exist: bool = False
                 f"make {parent} writable, or point PODIUM_DATA_DIR elsewhere",
             )
         return Check(name, "ok", f"{path} (created on first use)")
+    if private:
+        try:  # another user's, or a symlink: podium refuses it (lstat, not followed)
+            podium_paths.check_owned(path, name)
+        except podium_paths.UnsafePath as exc:
+            return Check(name, "error", str(exc), f"remove {path}")
     if not os.access(path, os.W_OK):
         return Check(name, "error", f"{path} is not writable", f"chown/chmod {path}")
     mode = stat.S_IMODE(path.stat().st_mode)

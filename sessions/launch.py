@@ -24,11 +24,34 @@ import os
 import sys
 import time
 
+# The umask this process had before `private_umask`, passed on to what it launches.
+_person_umask: int | None = None
+
+
+def private_umask() -> None:
+    """From now on, files and directories this process creates are the user's alone
+    (umask 0o077: logs, DuckDB and its WAL, spool files). The umask it had before is the
+    person's own: `write_spec` passes it on, so an agent creates files in a project as
+    the person's shell would, and `person_umask` gives it to other children (git)."""
+    global _person_umask
+    old = os.umask(0o077)
+    if _person_umask is None:
+        _person_umask = old
+
+
+def person_umask() -> int:
+    """The umask for a child that works on the person's files; -1 (keep this process's,
+    as `subprocess` takes it) unless `private_umask` changed it."""
+    return -1 if _person_umask is None else _person_umask
+
 
 def write_spec(path: os.PathLike[str] | str, spec: dict[str, object]) -> list[str]:
     """Write a launch spec (0600; it may hold API keys) and return the argv that
     starts it: `python -m sessions.launch SPEC_FILE`. `spec` has `argv`, `env`,
-    `cwd`, and for background runs `stdout`, `stdin`, `mirror`."""
+    `cwd`, and for background runs `stdout`, `stdin`, `mirror`; `umask` is added
+    (the person's, see `private_umask`) unless given."""
+    if _person_umask is not None and "umask" not in spec:
+        spec = {**spec, "umask": _person_umask}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(spec, fh)
@@ -77,6 +100,9 @@ def main(argv: list[str]) -> int:
     for name in ("TMUX", "TMUX_PANE"):
         if name in os.environ:
             env[name] = os.environ[name]
+    umask = spec.get("umask")
+    if isinstance(umask, int) and 0 <= umask <= 0o777:
+        os.umask(umask)
     cwd = spec.get("cwd") or os.getcwd()
     try:
         os.chdir(cwd)

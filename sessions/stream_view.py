@@ -48,7 +48,7 @@ def describe(obj: dict[str, Any]) -> str | None:
 def _show(fd: int, line: bytes) -> None:
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a model's tool input can nest deep
         return
     text = describe(obj) if isinstance(obj, dict) else None
     if text:

@@ -28,6 +28,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sessions.launch import person_umask
+
 BRANCH_PREFIX = "podium/"
 GIT_TIMEOUT = 120.0
 
@@ -86,6 +88,8 @@ def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
             errors="surrogateescape",
             stdin=subprocess.DEVNULL,
             env=_env(),
+            # The engine's own umask is 0o077; the checkout is the person's project.
+            umask=person_umask(),
             timeout=GIT_TIMEOUT,
             check=False,
         )

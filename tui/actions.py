@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from sessions.agent_env import agent_env
 from tui.engine_api import UNAVAILABLE, show_session, toggle_fill, usage_windows
 from tui.engine_link import call_job
 
@@ -53,7 +54,8 @@ class TowerActions:
         return None
 
     def new(self, params: dict[str, Any]) -> None:
-        job = call_job("sessions.new", env=self.app.environ, **params)
+        env = agent_env(self.app.environ, self.app.settings.agents.pass_env)
+        job = call_job("sessions.new", env=env, **params)
         self.app.link.run("new session", job, self._started)
 
     def _started(self, session: dict[str, Any]) -> None:

@@ -6,14 +6,17 @@ import asyncio
 import logging
 import sys
 
-from collectors.paths import Paths
+from collectors.paths import Paths, UnsafePath
 from collectors.settings import SettingsError, load_settings
 from collectors.store import StoreError
 from sessions.engine.core import Engine
 from sessions.engine.lifecycle import AlreadyRunning
+from sessions.launch import private_umask
 
 
 def main() -> int:
+    # Before any file is made: the log, DuckDB and its WAL, spool and run files are 0600.
+    private_umask()
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -27,7 +30,7 @@ def main() -> int:
     except AlreadyRunning as exc:
         print(exc, file=sys.stderr)
         return 1
-    except (SettingsError, StoreError) as exc:
+    except (SettingsError, StoreError, UnsafePath) as exc:
         print(f"engine: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -80,8 +80,8 @@ class Engine:
     # -- lifecycle ----------------------------------------------------------
     async def run(self) -> None:
         self._lock_fd = acquire_lock(self.paths)
-        ensure_private_dir(self.paths.runtime)
-        ensure_private_dir(self.paths.spool)
+        self.paths.private_runtime()
+        ensure_private_dir(self.paths.spool, "spool dir")
         remove_scratch(self.paths)  # a crashed engine's leftovers: we hold the lock now
         self.open_data()
         from sessions.fill.scheduler import Scheduler

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sessions import __version__
+from sessions.agent_env import DROP_NAMES, agent_env
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
 from sessions.attention import attention_order
 from sessions.claude_settings import statusline_chain, write_settings_file
@@ -35,8 +36,6 @@ from sessions.worktree import remove as remove_worktree
 if TYPE_CHECKING:
     from sessions.engine.core import Engine
 
-# Variables that describe the caller's own tmux: an agent pane must not inherit them.
-_DROP_ENV = ("TMUX", "TMUX_PANE")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -352,14 +351,19 @@ class SessionApi:
         await e.stage.admit(rec)
         return e.session_json(rec)
 
-    @staticmethod
-    def _caller_env(params: dict[str, Any]) -> dict[str, str]:
-        """The environment of the `podium` command that asked, minus its own tmux."""
+    def _caller_env(self, params: dict[str, Any]) -> dict[str, str]:
+        """The environment the caller sent for the agent: its client kept only what an
+        agent needs (`sessions.agent_env` and `[agents] pass_env` of the caller's config,
+        read now, not at engine start). Without one, the engine's own, filtered the same
+        way. Never the caller's tmux (`TMUX`, `TMUX_PANE`)."""
         env = params.get("env")
-        env = dict(env) if isinstance(env, dict) else dict(os.environ)
-        for key in _DROP_ENV:
-            env.pop(key, None)
-        return env
+        if not isinstance(env, dict):
+            return agent_env(os.environ, self.engine.settings.agents.pass_env)
+        return {
+            str(k): str(v)
+            for k, v in env.items()
+            if isinstance(k, str) and isinstance(v, str) and k not in DROP_NAMES
+        }
 
     def _pick_name(self, requested: Any, agent: str) -> str:
         in_use = self.engine.registry.names_in_use()

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from collectors.paths import Paths, ensure_private_dir
+from collectors.paths import Paths
 
 
 class AlreadyRunning(Exception):
@@ -32,7 +32,7 @@ def _read_pid(path: Path) -> int | None:
 
 def acquire_lock(paths: Paths) -> int:
     """Take the engine lock for this process; returns the fd to keep open."""
-    ensure_private_dir(paths.data)
+    paths.private_data()
     fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -61,9 +61,16 @@ def lock_holder(paths: Paths) -> int | None:
 
 
 def spawn_engine(paths: Paths) -> subprocess.Popen:
-    """Start `python -m sessions.engine` detached from this terminal, logging to a file."""
-    ensure_private_dir(paths.data)
-    log = open(paths.engine_log, "ab")  # noqa: SIM115 - handed to the child
+    """Start `python -m sessions.engine` detached from this terminal, logging to a file.
+
+    `UnsafePath` when the data or runtime dir is not this user's alone."""
+    paths.private_data()
+    paths.private_runtime()
+    # 0600, also when an older podium made it with the caller's umask: it names
+    # projects and sessions.
+    fd = os.open(paths.engine_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    log = os.fdopen(fd, "ab")
     env = dict(os.environ)
     env["PODIUM_DATA_DIR"] = str(paths.data)
     env["PODIUM_RUNTIME_DIR"] = str(paths.runtime)

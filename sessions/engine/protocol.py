@@ -9,6 +9,8 @@ Event    `{"event": "session", "data": {...}}` (only after `events.subscribe`)
 from __future__ import annotations
 
 import json
+import socket
+import struct
 from typing import Any
 
 # Large enough for a long prompt or a screen capture in one line.
@@ -29,7 +31,26 @@ def encode(message: dict[str, Any]) -> bytes:
 
 
 def decode(line: bytes) -> dict[str, Any]:
-    value = json.loads(line)
+    """One message, or `ValueError` for anything else a line can hold: bytes that are
+    not UTF-8, not JSON, JSON too deeply nested for the parser (`[[[[…]]]]` raises
+    RecursionError) or too big for memory. Nothing else leaves the parser."""
+    try:
+        value = json.loads(line)
+    except RecursionError:
+        raise ValueError("message is nested too deeply") from None
+    except MemoryError:
+        raise ValueError("message is too big") from None
     if not isinstance(value, dict):
         raise ValueError("message is not a JSON object")
     return value
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a Unix socket (`SO_PEERCRED`), or None
+    where the platform does not tell."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:  # pragma: no cover - not Linux
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid

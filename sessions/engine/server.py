@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sessions.engine.events import EventBus
-from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode
+from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
 
 log = logging.getLogger("podium.engine")
 
@@ -48,6 +48,8 @@ class ApiServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            if not self._own_user(writer):
+                return
             while True:
                 try:
                     line = await reader.readline()
@@ -58,10 +60,16 @@ class ApiServer:
                     return
                 try:
                     request = decode(line)
-                except ValueError as exc:
+                except ValueError as exc:  # decode turns every parser failure into this
                     await self._reply(writer, None, error=ApiError("bad_request", str(exc)))
                     continue
                 req_id = request.get("id")
+                if not isinstance(req_id, str | int | float | None):
+                    # Echoed in the reply: a nested value could be too deep to encode.
+                    await self._reply(
+                        writer, None, error=ApiError("bad_request", "id must be a number or string")
+                    )
+                    continue
                 method = request.get("method")
                 if method == "events.subscribe":
                     await self._reply(writer, req_id, result={"subscribed": True})
@@ -70,10 +78,26 @@ class ApiServer:
                 await self._dispatch(writer, req_id, method, request.get("params") or {})
         except (ConnectionError, BrokenPipeError):
             pass
+        except Exception:  # one connection's fault never reaches the engine
+            log.exception("connection failed")
         finally:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    @staticmethod
+    def _own_user(writer: asyncio.StreamWriter) -> bool:
+        """Whether the peer runs as the engine's user (`SO_PEERCRED`). The socket is 0600
+        in a 0700 directory; this holds even if those modes were changed under it."""
+        sock = writer.get_extra_info("socket")
+        try:
+            uid = peer_uid(sock) if sock is not None else None
+        except OSError:
+            uid = -1
+        if uid is None or uid == os.geteuid():
+            return True
+        log.warning("dropped a connection from uid %s", uid)
+        return False
 
     async def _dispatch(
         self, writer: asyncio.StreamWriter, req_id: Any, method: Any, params: Any

@@ -34,6 +34,7 @@ from collectors.limit_text import parse_reset
 from collectors.limits import samples_from_stream_json_line
 from collectors.paths import ensure_private_dir
 from collectors.tail import Cursor, read_lines
+from sessions.agent_env import agent_env
 from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.launch import write_spec
@@ -49,7 +50,6 @@ log = logging.getLogger("podium.fill.runner")
 POLL = 0.5
 # A limit hit whose reset time nobody told: try again this much later.
 UNKNOWN_RESET = timedelta(minutes=30)
-_DROP_ENV = ("TMUX", "TMUX_PANE", "PODIUM_SESSION_ID")
 
 
 class LaunchFailed(Exception):
@@ -135,7 +135,9 @@ class Runner:
             )
         )
         stream = self.dir / f"run-{run.id}.jsonl"
-        env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+        # The engine's environment is its first caller's, whole: an agent gets its share.
+        env = agent_env(os.environ, e.settings.agents.pass_env)
+        env.pop("PODIUM_SESSION_ID", None)
         env.update(
             PODIUM_DATA_DIR=str(e.paths.data),
             PODIUM_QUEUE_TASK=str(task.id),
@@ -262,7 +264,7 @@ class Runner:
         for raw in read_lines(Path(cursor.path), cursor):
             try:
                 obj = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # a model's tool input can nest deep
                 continue
             if not isinstance(obj, dict):
                 continue

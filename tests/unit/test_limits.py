@@ -484,3 +484,38 @@ def test_process_tree_scan_and_cpu() -> None:
     # pid 1: +2 s; pid 3 was born in between: +1 s; pid 4 existed unseen: not counted.
     assert cpu_percent(prev, cur) == 30.0
     assert cpu_percent(None, cur) is None
+
+
+class _RedirectHandler(BaseHTTPRequestHandler):
+    code = 302
+    target = ""
+
+    def do_GET(self) -> None:
+        self.send_response(self.code)
+        self.send_header("location", self.target)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("code", [301, 302, 307, 308])
+def test_a_redirect_never_takes_the_token_along(usage_server: str, code: int) -> None:
+    # The endpoint answers with a redirect to another loopback server that records
+    # headers: urllib would follow it with the Authorization header.
+    handler = type("Redirect", (_RedirectHandler,), {"code": code, "target": usage_server})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/api/oauth/usage"
+        with pytest.raises(EndpointError) as caught:
+            fetch_usage(url, "sk-ant-oat-secret")
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(caught.value)
+    assert str(code) in message and "redirect" in message and "\n" not in message
+    assert "sk-ant-oat-secret" not in message
+    assert _UsageHandler.seen == []  # the token never arrived there

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,18 @@ def test_streams_of_runs_over_a_month_ago_are_deleted_and_the_runs_kept(tmp_path
     assert old.stream_path is None and old.total_cost_usd == 0.5  # the figures stay
     assert recent.stream_path == str(streams[1]) and running.stream_path == str(streams[2])
     assert asyncio.run(sched.prune_streams(NOW)) == 0  # nothing left to do
+
+
+def test_the_run_viewer_skips_a_line_nested_too_deep() -> None:
+    # A model's tool input is copied into the stream: it can nest past the parser.
+    from sessions.stream_view import _show
+
+    read, write = os.pipe()
+    try:
+        _show(write, b'{"type":"assistant","message":' + b"[" * 100_000)
+        os.set_blocking(read, False)
+        with pytest.raises(BlockingIOError):
+            os.read(read, 100)  # nothing shown, nothing raised
+    finally:
+        os.close(read)
+        os.close(write)

@@ -77,3 +77,26 @@ def test_keys_section_remaps_and_rejects_blanks(tmp_path: Path):
     file.write_text('[keys]\nkill = "x y"\n')
     with pytest.raises(SettingsError, match=r"keys\.kill"):
         load_settings(file, environ={})
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com/api/oauth/usage", "ftp://127.0.0.1/x", "api.anthropic.com"]
+)
+def test_an_endpoint_url_that_would_leak_the_token_is_refused(tmp_path: Path, url: str):
+    file = tmp_path / "config.toml"
+    file.write_text(f'[usage]\nendpoint_url = "{url}"\n')
+    with pytest.raises(SettingsError) as err:
+        load_settings(file, environ={})
+    message = str(err.value)
+    assert "usage.endpoint_url" in message and "https" in message and "\n" not in message
+    file.write_text('[usage]\nendpoint_url = "http://127.0.0.1:8080/usage"\n')
+    assert load_settings(file, environ={}).usage.endpoint_url.startswith("http://127.0.0.1")
+
+
+def test_pass_env_takes_names_and_patterns(tmp_path: Path):
+    file = tmp_path / "config.toml"
+    file.write_text('[agents]\npass_env = ["MY_TOOL_*", "GOPATH"]\n')
+    assert load_settings(file, environ={}).agents.pass_env == ["MY_TOOL_*", "GOPATH"]
+    file.write_text('[agents]\npass_env = ["A B"]\n')
+    with pytest.raises(SettingsError, match=r"agents\.pass_env"):
+        load_settings(file, environ={})

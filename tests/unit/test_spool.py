@@ -143,3 +143,18 @@ def test_a_slow_chained_command_is_cut_off(tmp_path: Path):
     # Every update would fail the same way: the log says it once an hour.
     run(["statusline", "--chain", "exec sleep 30"], tmp_path, b"{}")
     assert (tmp_path / "spool" / "errors.log").read_text().count("took more than") == 1
+
+
+def test_hook_files_and_dirs_are_private_whatever_the_umask(tmp_path: Path):
+    # Claude Code may run hooks with umask 022: payloads hold prompts and code.
+    data = tmp_path / "fresh" / "data"
+    old = os.umask(0o022)
+    try:
+        run(["hook", "Notification"], data, b"not json {")
+        run(["statusline"], data, b"{}")
+    finally:
+        os.umask(old)
+    assert (data / "spool" / "errors.log").exists()
+    for path in [data, data / "spool", *(data / "spool").iterdir()]:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))

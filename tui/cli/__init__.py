@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from collectors.paths import UnsafePath
 from tui.cli.common import CliFailure
 
 # Command name → (module, attribute). Commands are imported when used: importing
@@ -77,6 +78,9 @@ def run(argv: list[str]) -> int:
     except CliFailure as exc:
         click.echo(f"podium: {exc}", err=True)
         return exc.exit_code
+    except UnsafePath as exc:  # a command that makes the data dir, not through the engine
+        click.echo(f"podium: {exc}", err=True)
+        return 1
     except click.exceptions.Abort:
         click.echo("podium: aborted", err=True)
         return 1

@@ -184,7 +184,7 @@ def _print_lines(chunk: bytes, raw: bool) -> None:
             continue
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # a torn or foreign line: the raw view shows it
         text = describe(obj) if isinstance(obj, dict) else None
         if text:

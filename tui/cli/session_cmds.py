@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from sessions.agent_env import agent_env
 from sessions.agents import AGENTS
 from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, age, engine, print_json, settings, table
@@ -70,7 +71,7 @@ def new(
             prompt=prompt,
             worktree=worktree,
             branch=branch,
-            env=dict(os.environ),
+            env=_agent_env(),
             hooks=False if no_hooks else None,
         )
     if as_json:
@@ -176,7 +177,7 @@ def kill(name: str, cleanup: bool, as_json: bool) -> None:
 def resume(name: str, prompt: str | None, as_json: bool) -> None:
     """Relaunch ended Claude session NAME with `claude --resume`, in a new pane."""
     with engine() as client:
-        rec = client.call("sessions.resume", name=name, prompt=prompt, env=dict(os.environ))
+        rec = client.call("sessions.resume", name=name, prompt=prompt, env=_agent_env())
     if as_json:
         print_json(rec)
     else:
@@ -184,6 +185,12 @@ def resume(name: str, prompt: str | None, as_json: bool) -> None:
             f"resumed {rec['name']} (claude session {rec['claude_session_id']}) "
             f"in pane {rec['pane_id']}"
         )
+
+
+def _agent_env() -> dict[str, str]:
+    """The share of this command's environment a session gets: the engine is told no
+    more than the agent needs (`sessions.agent_env`, `[agents] pass_env`)."""
+    return agent_env(os.environ, settings().agents.pass_env)
 
 
 def _attach_to(target: str, *, nested: bool = False) -> None:
