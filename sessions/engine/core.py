@@ -222,7 +222,10 @@ class Engine:
         at_raw = record.get("at")
         at = datetime.fromtimestamp(at_raw, UTC) if isinstance(at_raw, (int, float)) else None
         if not isinstance(payload, dict):
-            self._count_bad("bad", f"{kind} line without a JSON object: {record.get('error')}")
+            # A payload the hook could not decode, too deep or too big (`truncated`):
+            # counted, never state.
+            why = f" ({record['reason']})" if isinstance(record.get("reason"), str) else ""
+            self._count_bad("bad", f"{kind} line without a JSON object: {record.get('error')}{why}")
             return
         rec = self._session_for(record.get("podium_session"), payload.get("session_id"))
         if kind == "hook":
@@ -504,4 +507,9 @@ class Engine:
 def _json(value: Any) -> str:
     import json
 
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in a payload): DuckDB refuses it
+        text = json.dumps(value, separators=(",", ":"))
+    return text
