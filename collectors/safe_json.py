@@ -13,6 +13,7 @@ decode with their own. Stdlib only: the hook command imports it.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 # Deeper values are refused even when the decoder managed them: the decoders and
@@ -64,3 +65,25 @@ def loads(
     except Exception as exc:  # every decoding failure is a reason, none escapes
         return None, reason(exc)
     return value, None
+
+
+# `.claude.json` keeps per-project history and can reach megabytes; no JSON file podium
+# reads is meant to be larger.
+MAX_FILE_BYTES = 64 << 20
+
+
+def load_file(
+    path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES
+) -> tuple[Any, str | None]:
+    """`loads` of a whole file, which must be a regular file (a FIFO or device put in
+    its place would block the reader forever) of at most `max_bytes`."""
+    from collectors.tail import open_regular
+
+    try:
+        with open_regular(path) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    if len(data) > max_bytes:
+        return None, f"over {max_bytes} bytes"
+    return loads(data)
