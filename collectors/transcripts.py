@@ -248,7 +248,9 @@ class _Parser:
         try:
             record = _record_decoder.decode(line)
         except msgspec.ValidationError as exc:
-            if _has_usage(line):
+            if not _looks_like_object(data, start, end):
+                self.problem(offset, "not a JSON object")  # `[{"usage": …}]`, say
+            elif _has_usage(line):
                 self.problem(offset, f"usage record with a wrongly typed field: {exc}")
             return
         except msgspec.DecodeError as exc:
