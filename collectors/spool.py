@@ -285,6 +285,8 @@ def _limit(limits: object, key: str) -> tuple[float, float | None] | None:
         return None
     resets = window.get("resets_at")
     ok = isinstance(resets, (int, float)) and not isinstance(resets, bool)
+    # json reads `Infinity` and `NaN`, and 1e400: no time at all.
+    ok = ok and abs(resets) < 1e12
     return float(pct), float(resets) if ok else None
 
 

@@ -8,11 +8,12 @@ UTF-8, NULs, CRs), no parser raises, and the good line after them still counts.
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collectors import safe_json, spool
@@ -168,3 +169,36 @@ def test_spool_garbage_never_stops_the_next_good_line(tmp_path: Path, garbage: l
         blank = sum(1 for g in garbage if not g.strip())
         assert reader.stats.lines == len(garbage) + 1 - blank
         assert reader.stats.bad_lines == len(garbage) - blank - (len(got) - 1)
+
+
+numbers = (
+    st.sampled_from([math.inf, -math.inf, math.nan, 1e300, 50, 0, 101, True, None, "7"])
+    | st.floats()
+    | st.integers()
+)
+windows = st.fixed_dictionaries({}, optional={"used_percentage": numbers, "resets_at": numbers})
+
+
+@example(
+    payload={"rate_limits": {"five_hour": {"used_percentage": 5, "resets_at": math.inf}}}, now=0.0
+)
+@SETTINGS
+@given(
+    payload=st.fixed_dictionaries(
+        {},
+        optional={
+            "rate_limits": st.fixed_dictionaries(
+                {}, optional={"five_hour": windows, "seven_day": windows}
+            )
+            | values,
+            "model": st.fixed_dictionaries({}, optional={"display_name": values}) | values,
+            "context_window": st.fixed_dictionaries({}, optional={"used_percentage": numbers}),
+        },
+    ),
+    now=st.floats(0, 4e9),
+)
+def test_the_statusline_line_never_fails(payload: dict[str, Any], now: float) -> None:
+    """`Infinity` as a reset time (json reads it) made the line, and the chained
+    command after it, disappear."""
+    text = spool.format_statusline(json.loads(json.dumps(payload)), now)
+    assert isinstance(text, str)
