@@ -13,7 +13,9 @@ decode with their own. Stdlib only: the hook command imports it.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from typing import Any
 
 # Deeper values are refused even when the decoder managed them: the decoders and
@@ -49,14 +51,25 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate (`"\\ud800"` decodes to one: JavaScript writes
+    them) replaced by U+FFFD: such a string cannot be encoded as UTF-8, so DuckDB and
+    any file write would refuse it. Returns `value` itself when there is none."""
+    text = json.dumps(value, ensure_ascii=False)
+    if not _SURROGATE.search(text):
+        return value
+    return json.loads(_SURROGATE.sub("\ufffd", text))
+
+
 def loads(
     data: str | bytes | bytearray | memoryview, max_depth: int = MAX_DEPTH
 ) -> tuple[Any, str | None]:
     """`(value, None)`, or `(None, reason)` for anything that is not JSON nested at
     most `max_depth` deep. Bytes must be UTF-8 (json's own guessing of UTF-16/32 is
     not wanted for lines of a UTF-8 file)."""
-    import json
-
     try:
         text = data if isinstance(data, str) else bytes(data).decode("utf-8")
         value = json.loads(text)

@@ -78,6 +78,8 @@ class SpoolReader:
                     if why is not None:
                         self._bad(path, cursor.offset - len(raw) - 1, why)
                         continue
+                    if b"\\ud" in raw or b"\\uD" in raw:  # maybe a lone surrogate
+                        record = safe_json.without_lone_surrogates(record)
                     yield record
             except OSError as exc:  # a FIFO or socket named *.jsonl, a file we may not read
                 if str(path) not in self._refused:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -510,6 +511,11 @@ def _json(value: Any) -> str:
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     try:
         text.encode()
-    except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in a payload): DuckDB refuses it
-        text = json.dumps(value, separators=(",", ":"))
+    except UnicodeEncodeError:
+        # A lone surrogate ("\\ud800" in a payload, which JavaScript writes): DuckDB
+        # refuses it raw and escaped alike, so it becomes U+FFFD.
+        text = _SURROGATE.sub("\ufffd", text)
     return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -241,3 +241,20 @@ def test_the_reader_skips_a_fifo_in_the_spool_dir(tmp_path: Path):
     assert list(reader.stats.problems) == ["hooks-20260101.jsonl: a FIFO, skipped"]
     list(reader.read_new())
     assert reader.stats.skipped_files == 1  # said once
+
+
+def test_the_reader_replaces_lone_surrogates(tmp_path: Path):
+    """JavaScript writes lone surrogates; DuckDB refuses them, raw or escaped, so the
+    engine would fail to store the hook and lose its state change."""
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    (folder / "hooks-20260101.jsonl").write_bytes(
+        b'{"kind":"hook","payload":{"session_id":"a\\ud83d","t":"\\ud83d\\ude00 ok"}}\n'
+    )
+    [record] = list(_reader(tmp_path).read_new())
+    assert record["payload"] == {"session_id": "a\ufffd", "t": "\U0001f600 ok"}
+    conn = open_store(tmp_path / "other.duckdb")
+    conn.execute(
+        "INSERT INTO hook_events (ts, event, payload, claude_session_id) VALUES (now(), 'x', ?, ?)",
+        [json.dumps(record["payload"]), record["payload"]["session_id"]],
+    )
