@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -254,6 +255,10 @@ class _Parser:
                 self.problem(offset, f"usage record with a wrongly typed field: {exc}")
             return
         except msgspec.DecodeError as exc:
+            fixed = _without_lone_surrogates(line)
+            if fixed is not None:  # JavaScript writes them; msgspec refuses them
+                self.usage_line(fixed, 0, len(fixed), offset)
+                return
             self.problem(offset, _why(bytes(line), exc))
             return
         except (RecursionError, MemoryError) as exc:  # 100,000 `[`, say
@@ -337,6 +342,26 @@ def _looks_like_object(data: bytes | bytearray, start: int, end: int) -> bool:
     if last > start and data[last] == 13:
         last -= 1
     return last > start and data[start] == 123 and data[last] == 125
+
+
+# A `\uD800`-`\uDBFF` escape not followed by a low one, or a `\uDC00`-`\uDFFF` not
+# preceded by a high one: a lone surrogate.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _without_lone_surrogates(line: bytes | bytearray | memoryview) -> bytes | None:
+    """The line with each lone surrogate escape made `\\ufffd`, or None if it has none.
+    JSON.stringify writes them (a string cut inside an emoji, say) and JSON.parse reads
+    them; msgspec refuses the whole line, even when they sit in a field it skips, and
+    the record's tokens would be lost."""
+    data = bytes(line)
+    if b"\\u" not in data:
+        return None
+    fixed = _LONE_SURROGATE.sub(rb"\\ufffd", data)
+    return None if fixed == data else fixed
 
 
 def _has_usage(line: bytes | memoryview) -> bool:
@@ -459,7 +484,7 @@ def parse_range(job: Job) -> RangeResult:
         # complete one without its newline. Use it if it is complete, but resume
         # before it either way, so it is read (and upserted, idempotently) again.
         try:
-            _object_decoder.decode(pending)
+            _object_decoder.decode(_without_lone_surrogates(pending) or pending)
         except (msgspec.DecodeError, RecursionError, MemoryError):
             result.torn = True
             parser.problem(offset, f"torn last line ({len(pending)} bytes), read again later")

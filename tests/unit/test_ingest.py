@@ -768,3 +768,21 @@ def test_a_range_that_cannot_be_parsed_fails_alone(db, claude, monkeypatch):
     monkeypatch.undo()
     ingest(db, claude)  # tried again next pass
     assert totals(db)["totals"] == sums(4, 5, 0, 0)
+
+
+def test_lone_surrogates_do_not_lose_a_record(db, claude):
+    """JSON.stringify writes a string cut inside an emoji as a lone surrogate escape and
+    JSON.parse (ccusage) reads it; msgspec refuses the whole line."""
+    first = rec("m1", "r1", 3, 4, cwd="/home/u/proj")
+    first["message"]["content"] = [{"type": "text", "text": "cut \ud83d"}]
+    second = rec("m2", "r2", 1, 1)
+    second["message"]["content"] = [{"type": "text", "text": "\ud83d\ude00 \ude00 and \\ud83d"}]
+    path = write(project(claude) / "s.jsonl", first, second)
+    last = rec("m3", "r3", 10, 10, cwd="/tmp/\udc00")
+    append(path, line(last)[:-1])  # complete, without its newline yet
+    stats = ingest(db, claude)
+    assert stats.bad_lines == 0 and totals(db)["totals"] == sums(14, 15, 0, 0)
+    [project_of_m3] = db.execute(
+        "SELECT project FROM usage_messages WHERE message_id = 'm3'"
+    ).fetchone()
+    assert project_of_m3 == "/tmp/\ufffd"
