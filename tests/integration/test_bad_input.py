@@ -142,6 +142,8 @@ def test_a_fifo_and_deep_lines_under_projects_never_hang_ingest_or_stop(engine: 
         assert result["skipped_files"] == 1 and result["bad_lines"] == 1
         assert any("x.jsonl: a FIFO, skipped" in p for p in result["problems"])
         assert result["totals"]["input"] == 5 and result["totals"]["output"] == 7
+        text = engine.run("usage", "ingest", timeout=30)
+        assert "1 not regular files skipped" in text.stdout and "a FIFO" in text.stderr
         started = time.monotonic()
         stop = engine.run("engine", "stop", timeout=30)
         assert stop.returncode == 0, stop.stderr
