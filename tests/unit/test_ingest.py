@@ -786,3 +786,21 @@ def test_lone_surrogates_do_not_lose_a_record(db, claude):
         "SELECT project FROM usage_messages WHERE message_id = 'm3'"
     ).fetchone()
     assert project_of_m3 == "/tmp/\ufffd"
+
+
+def test_helper_processes_pass_over_deep_lines_too(tmp_path, claude, monkeypatch):
+    """The helpers decode the same lines: a RecursionError there was a dead helper, and
+    then the same error again in the engine."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for n in range(4):
+        write(
+            project(claude) / f"s{n}.jsonl",
+            rec(f"m{n}", f"r{n}", 1, 2),
+            b'{"type":"assistant","message":{"usage":{"x":' + deep + b"}}}\n",
+        )
+    monkeypatch.setattr(usage_log, "PARALLEL_BYTES", 0)
+    conn = open_store(tmp_path / "b.duckdb")
+    stats = UsageLog(conn, workers=3).ingest([claude])
+    assert stats.workers == 2 and stats.bad_lines == 4
+    assert totals(conn)["totals"] == sums(4, 8, 0, 0)
+    conn.close()
