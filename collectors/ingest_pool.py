@@ -22,7 +22,7 @@ from queue import SimpleQueue
 import msgspec
 
 from collectors.ingest_worker import read_frame, write_frame
-from collectors.transcripts import Job, RangeResult, parse_range
+from collectors.transcripts import Job, RangeResult, parse_range_safe
 
 
 class WorkerFailed(Exception):
@@ -31,7 +31,7 @@ class WorkerFailed(Exception):
 
 class _InProcess:
     def call(self, jobs: list[Job]) -> list[RangeResult]:
-        return [parse_range(job) for job in jobs]
+        return [parse_range_safe(job) for job in jobs]
 
     def close(self) -> None:
         pass

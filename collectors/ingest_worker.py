@@ -16,7 +16,7 @@ from typing import IO
 
 import msgspec
 
-from collectors.transcripts import Job, parse_range
+from collectors.transcripts import Job, parse_range_safe
 
 _HEADER = struct.Struct(">I")
 
@@ -48,7 +48,7 @@ def main() -> int:
             jobs = decode(read_frame(source))
         except EOFError:
             return 0
-        write_frame(sink, encode([parse_range(job) for job in jobs]))
+        write_frame(sink, encode([parse_range_safe(job) for job in jobs]))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ to a loopback address, for a local stand-in).
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import urllib.error
 import urllib.parse
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from collectors import safe_json
 from collectors.limits import LimitSample, samples_from_claude_json, samples_from_usage_body
 
 
@@ -52,9 +52,8 @@ def read_claude_json(path: Path, last_mtime_ns: int | None = None) -> ClaudeJson
         return ClaudeJsonRead(None, [])
     if mtime == last_mtime_ns:
         return ClaudeJsonRead(mtime, None)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # torn by a concurrent write: next tick
+    data, why = safe_json.load_file(path)
+    if why is not None:  # torn by a concurrent write (next tick), or not a file at all
         return ClaudeJsonRead(last_mtime_ns, [])
     return ClaudeJsonRead(mtime, samples_from_claude_json(data) if isinstance(data, dict) else [])
 
@@ -63,10 +62,7 @@ def oauth_token(config_dirs: Iterable[Path]) -> str | None:
     """`claudeAiOauth.accessToken` of `.credentials.json` (Linux; macOS keeps it in the
     keychain, which podium does not read)."""
     for d in config_dirs:
-        try:
-            data = json.loads((d / ".credentials.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+        data, _why = safe_json.load_file(d / ".credentials.json")
         oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
         token = oauth.get("accessToken") if isinstance(oauth, dict) else None
         if isinstance(token, str) and token:
@@ -120,13 +116,13 @@ def fetch_usage(url: str, token: str, timeout: float = 10.0) -> list[LimitSample
     at = datetime.now(UTC)
     try:
         with _OPENER.open(request, timeout=timeout) as reply:
-            body = json.loads(reply.read(1_000_000))
+            body, why = safe_json.loads(reply.read(1_000_000))
     except urllib.error.HTTPError as exc:
         raise EndpointError(f"usage endpoint answered {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise EndpointError(f"usage endpoint unreachable: {exc}") from None
-    except ValueError:
-        raise EndpointError("usage endpoint answered something that is not JSON") from None
+    if why is not None:
+        raise EndpointError(f"usage endpoint answered something that is not JSON: {why}")
     if not isinstance(body, dict):
         raise EndpointError("usage endpoint answered JSON that is not an object")
     return samples_from_usage_body(body, at)

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from collectors import safe_json
+
 HOOK_EVENTS = (
     "SessionStart",
     "UserPromptSubmit",
@@ -31,9 +33,16 @@ HOOK_EVENTS = (
     "SessionEnd",
 )
 
-# The payload must never be lost because it is huge (PreToolUse carries file
-# contents); but a line of many MB would slow the engine. Keep the head.
-MAX_PAYLOAD_CHARS = 256_000
+# A payload that is not a JSON object, is nested deeper than MAX_DEPTH, or is over
+# MAX_PAYLOAD_BYTES (PreToolUse carries file contents; anything can arrive on stdin;
+# such a payload is not even decoded) is kept as `raw`, at most MAX_RAW_CHARS
+# characters of it; `"truncated": true` and `"size"` (bytes) say when some were cut.
+MAX_PAYLOAD_BYTES = 1_000_000
+MAX_RAW_CHARS = 65_536
+MAX_DEPTH = safe_json.MAX_DEPTH
+# No line written is longer; the engine skips (and counts) any longer line it finds.
+MAX_LINE_BYTES = 4 << 20
+NOT_AN_OBJECT = "payload is not a JSON object"
 
 
 def spool_dir() -> Path:
@@ -58,9 +67,30 @@ def _log_error(message: str) -> None:
         sys.stderr.write(f"podium: {message}\n")
 
 
+def encode_line(record: dict) -> bytes:
+    """The spool line of `record`: one line of UTF-8 JSON, at most MAX_LINE_BYTES."""
+    text = ""
+    try:
+        text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        try:
+            line = (text + "\n").encode()
+        except UnicodeEncodeError:  # a lone surrogate ("\\ud800" in the payload)
+            line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+    except (ValueError, RecursionError, MemoryError, TypeError) as exc:
+        why = safe_json.reason(exc)
+    else:
+        if len(line) <= MAX_LINE_BYTES:
+            return line
+        why = f"line over {MAX_LINE_BYTES} bytes"
+    # Keep what identifies the call and the head of the rest.
+    short = {k: record[k] for k in ("kind", "at", "podium_session", "event") if k in record}
+    short.update(error=NOT_AN_OBJECT, reason=why, truncated=True, raw=text[:MAX_RAW_CHARS])
+    return (json.dumps(short, separators=(",", ":")) + "\n").encode()
+
+
 def append(kind: str, record: dict) -> bool:
     """Append one record to today's spool file of `kind`. Returns False on failure."""
-    line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    line = encode_line(record)
     path = spool_file(kind, record.get("at"))
     for attempt in (0, 1):
         try:
@@ -88,8 +118,9 @@ def append(kind: str, record: dict) -> bool:
     return False
 
 
-def make_record(kind: str, event: str | None, raw: str) -> dict:
-    """Wrap what arrived on stdin; a payload that is not a JSON object is kept raw."""
+def make_record(kind: str, event: str | None, raw: str, size: int | None = None) -> dict:
+    """Wrap what arrived on stdin (`size` bytes of it, if more than `raw` holds); a
+    payload that is not a JSON object, too deep or too big is kept raw, truncated."""
     record: dict = {
         "kind": kind,
         "at": time.time(),
@@ -97,26 +128,41 @@ def make_record(kind: str, event: str | None, raw: str) -> dict:
     }
     if event is not None:
         record["event"] = event
-    try:
-        payload = json.loads(raw) if raw.strip() else None
-    except ValueError:
-        payload = None
+    size = len(raw.encode("utf-8", "surrogatepass")) if size is None else size
+    payload, why = None, None
+    if size > MAX_PAYLOAD_BYTES:
+        why = f"payload over {MAX_PAYLOAD_BYTES} bytes"
+    elif raw.strip():
+        payload, why = safe_json.loads(raw, MAX_DEPTH)
     if isinstance(payload, dict):
         record["payload"] = payload
-    else:
-        record["error"] = "payload is not a JSON object"
-        record["raw"] = raw[:MAX_PAYLOAD_CHARS]
+        return record
+    record["error"] = NOT_AN_OBJECT
+    if why:
+        record["reason"] = why
+    if size > MAX_PAYLOAD_BYTES or len(raw) > MAX_RAW_CHARS:
+        record["truncated"] = True
+        record["size"] = size
+    record["raw"] = raw[:MAX_RAW_CHARS]
     return record
 
 
-def _read_stdin() -> str:
+def _read_stdin() -> tuple[str, int]:
+    """The head of stdin (at most MAX_PAYLOAD_BYTES + 1 bytes kept) and its full size.
+    The rest is read and dropped, so the writer never blocks or gets EPIPE."""
+    size = 0
+    head = bytearray()
     try:
         if sys.stdin is None or sys.stdin.isatty():
-            return ""
-        data = sys.stdin.buffer.read()
+            return "", 0
+        stream = sys.stdin.buffer
+        while block := stream.read(1 << 20):
+            size += len(block)
+            if len(head) <= MAX_PAYLOAD_BYTES:
+                head += block[: MAX_PAYLOAD_BYTES + 1 - len(head)]
     except (OSError, ValueError):
-        return ""
-    return data.decode("utf-8", errors="replace")
+        pass
+    return head.decode("utf-8", errors="replace"), size
 
 
 def run_hook(argv: list[str]) -> int:
@@ -126,12 +172,13 @@ def run_hook(argv: list[str]) -> int:
     umask = os.umask(0o077)
     try:
         event = argv[0] if argv else ""
-        raw = _read_stdin()
-        record = make_record("hook", event, raw)
+        raw, size = _read_stdin()
+        record = make_record("hook", event, raw, size)
         if event not in HOOK_EVENTS:
             record.setdefault("warning", f"unknown hook event {event!r}")
         if "error" in record:
-            _log_error(f"hook {event or '?'}: {record['error']}")
+            why = f" ({record['reason']})" if "reason" in record else ""
+            _log_error(f"hook {event or '?'}: {record['error']}{why}")
         append("hooks", record)
     except Exception as exc:  # never break Claude Code's loop
         _log_error(f"hook failed: {exc!r}")
@@ -157,8 +204,8 @@ def run_statusline(argv: list[str]) -> int:
     umask = os.umask(0o077)  # as in run_hook; CMD gets the caller's umask back
     try:
         chain = _chain_arg(argv)
-        raw = _read_stdin()
-        record = make_record("statusline", None, raw)
+        raw, size = _read_stdin()
+        record = make_record("statusline", None, raw, size)
         nested = bool(os.environ.get(CHAINED_ENV))
         if not nested:
             append("statusline", record)
@@ -249,6 +296,8 @@ def _limit(limits: object, key: str) -> tuple[float, float | None] | None:
         return None
     resets = window.get("resets_at")
     ok = isinstance(resets, (int, float)) and not isinstance(resets, bool)
+    # json reads `Infinity` and `NaN`, and 1e400: no time at all.
+    ok = ok and abs(resets) < 1e12
     return float(pct), float(resets) if ok else None
 
 

@@ -14,11 +14,14 @@ input+output+cache_creation+cache_read total (`wins`). Cache creation is the
 5-minute plus 1-hour breakdown when the record has it, else
 `cache_creation_input_tokens`.
 
-Bad input never stops a pass: blank lines, invalid UTF-8, non-JSON, and usage
+Bad input never stops a pass: blank lines, invalid UTF-8, non-JSON, lines
+nested too deeply for any decoder (RecursionError) or too big to decode,
+lines longer than MAX_LINE (skipped without being held in memory), and usage
 records with wrongly typed fields (a string or a float for a token count, a
 timestamp that is not a time) are skipped and counted; the first few are
 described. A torn last line (a write in progress) is left unread and read
-again once it is complete.
+again once it is complete. A file that is not a regular file (a FIFO, socket or
+device) is never opened in a way that could block (`collectors.tail.open_regular`).
 
 Speed matters (a user's history can be several GB, single files 700 MB): only
 lines that contain `"usage"` are decoded into typed structs (msgspec, which
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,8 +41,14 @@ from typing import Annotated
 
 import msgspec
 
+from collectors.safe_json import reason
+from collectors.tail import open_regular
+
 # Bytes per read. A line longer than this is assembled from several reads.
 CHUNK = 4 << 20
+# Longest line read (the buffer grows up to this); longer ones are skipped and counted.
+# Claude Code's longest lines (tool output, images) are a few MB.
+MAX_LINE = 64 << 20
 # Problems described per range; the counts stay exact.
 MAX_PROBLEMS = 20
 USAGE_MARKER = b'"usage":'
@@ -239,11 +249,20 @@ class _Parser:
         try:
             record = _record_decoder.decode(line)
         except msgspec.ValidationError as exc:
-            if _has_usage(line):
+            if not _looks_like_object(data, start, end):
+                self.problem(offset, "not a JSON object")  # `[{"usage": …}]`, say
+            elif _has_usage(line):
                 self.problem(offset, f"usage record with a wrongly typed field: {exc}")
             return
         except msgspec.DecodeError as exc:
+            fixed = _without_lone_surrogates(line)
+            if fixed is not None:  # JavaScript writes them; msgspec refuses them
+                self.usage_line(fixed, 0, len(fixed), offset)
+                return
             self.problem(offset, _why(bytes(line), exc))
+            return
+        except (RecursionError, MemoryError) as exc:  # 100,000 `[`, say
+            self.problem(offset, reason(exc))
             return
         entry: _Entry = record
         if record.message is None or record.message.usage is None:
@@ -262,6 +281,8 @@ class _Parser:
             _object_decoder.decode(line)
         except msgspec.DecodeError as exc:
             self.problem(offset, _why(line, exc))
+        except (RecursionError, MemoryError) as exc:
+            self.problem(offset, reason(exc))
 
     def usage(self, outer: _Record, entry: _Entry, offset: int) -> None:
         message = entry.message
@@ -323,12 +344,32 @@ def _looks_like_object(data: bytes | bytearray, start: int, end: int) -> bool:
     return last > start and data[start] == 123 and data[last] == 125
 
 
+# A `\uD800`-`\uDBFF` escape not followed by a low one, or a `\uDC00`-`\uDFFF` not
+# preceded by a high one: a lone surrogate.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _without_lone_surrogates(line: bytes | bytearray | memoryview) -> bytes | None:
+    """The line with each lone surrogate escape made `\\ufffd`, or None if it has none.
+    JSON.stringify writes them (a string cut inside an emoji, say) and JSON.parse reads
+    them; msgspec refuses the whole line, even when they sit in a field it skips, and
+    the record's tokens would be lost."""
+    data = bytes(line)
+    if b"\\u" not in data:
+        return None
+    fixed = _LONE_SURROGATE.sub(rb"\\ufffd", data)
+    return None if fixed == data else fixed
+
+
 def _has_usage(line: bytes | memoryview) -> bool:
     """Whether a line that failed typed decoding is a usage record at all (a line of
     another kind may mention "usage" in its text, or use `message` differently)."""
     try:
         record = _any_decoder.decode(line)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError, MemoryError):
         return True
     if not isinstance(record, dict):
         return False
@@ -376,13 +417,20 @@ def parse_range(job: Job) -> RangeResult:
     keep = 0  # buf[:keep] is an unfinished line carried over from the previous read
     offset = job.start  # file offset of buf[0]
     lines = 0
+    skipping = False  # inside a line over MAX_LINE: drop bytes up to its newline
     try:
-        with open(job.path, "rb", buffering=0) as fh:
+        with open_regular(job.path) as fh:
             fh.seek(job.start)
             left = job.end - job.start
             while left > 0:
                 if keep == len(buf):
-                    buf.extend(bytes(len(buf)))  # a line longer than the buffer
+                    if len(buf) >= MAX_LINE:
+                        # Never hold more: count the line and drop it up to its newline.
+                        lines += 1
+                        parser.problem(offset, f"line over {MAX_LINE} bytes, skipped")
+                        skipping, keep, offset = True, 0, offset + keep
+                    else:
+                        buf.extend(bytes(len(buf)))  # a line longer than the buffer
                 with memoryview(buf) as view:
                     n = fh.readinto(view[keep : keep + min(len(buf) - keep, left)])
                 if not n:
@@ -391,6 +439,13 @@ def parse_range(job: Job) -> RangeResult:
                 size = keep + n
                 start = 0
                 find = buf.find
+                if skipping:
+                    start = find(b"\n", 0, size) + 1
+                    if not start:
+                        offset += size
+                        keep = 0
+                        continue
+                    skipping = False
                 # The hot loop: `_Parser.line`, inlined (a call per line shows in profiles).
                 while (end := find(b"\n", start, size)) >= 0:
                     lines += 1
@@ -429,8 +484,8 @@ def parse_range(job: Job) -> RangeResult:
         # complete one without its newline. Use it if it is complete, but resume
         # before it either way, so it is read (and upserted, idempotently) again.
         try:
-            _object_decoder.decode(pending)
-        except msgspec.DecodeError:
+            _object_decoder.decode(_without_lone_surrogates(pending) or pending)
+        except (msgspec.DecodeError, RecursionError, MemoryError):
             result.torn = True
             parser.problem(offset, f"torn last line ({len(pending)} bytes), read again later")
             result.lines += 1
@@ -439,13 +494,28 @@ def parse_range(job: Job) -> RangeResult:
     return result
 
 
+def parse_range_safe(job: Job) -> RangeResult:
+    """`parse_range`, whatever happens: an exception that escapes it (a bug, memory
+    running out) fails the range, to be tried again next pass, and says why."""
+    try:
+        return parse_range(job)
+    except Exception as exc:  # the pass, and the helper process, go on
+        return RangeResult(
+            job.path,
+            job.start,
+            job.start,
+            problems=[f"{job.path} from byte {job.start}: cannot parse: {reason(exc)}"],
+            failed=True,
+        )
+
+
 def plan_ranges(path: str, start: int, end: int, hint: str, size: int = 16 << 20) -> list[Job]:
     """Split [start, end) of a file into jobs of about `size` bytes, each cut just after a
     newline, so that big files can be read by several processes at once."""
     jobs: list[Job] = []
     if end - start <= size:
         return [Job(path, start, end, True, hint)]
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         at = start
         while end - at > size:
             fh.seek(at + size)

@@ -40,13 +40,13 @@ import msgspec
 
 from collectors.prices import PriceTable
 from collectors.store import rollback
-from collectors.tail import Cursor, CursorStore, check_cursor, fingerprint
+from collectors.tail import Cursor, CursorStore, NotRegularFile, check_cursor, fingerprint
 from collectors.transcripts import (
     Job,
     RangeResult,
     Row,
     find_transcripts,
-    parse_range,
+    parse_range_safe,
     plan_ranges,
     projects_dir,
     session_hint,
@@ -133,6 +133,8 @@ class PassStats:
     bytes_read: int = 0
     records: int = 0
     torn: int = 0
+    # Not regular files (a FIFO, socket or device named *.jsonl): never opened.
+    skipped_files: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 0
@@ -150,6 +152,7 @@ class PassStats:
             "bytes_read": self.bytes_read,
             "records": self.records,
             "torn_lines": self.torn,
+            "skipped_files": self.skipped_files,
             "problems": list(self.problems),
             "seconds": round(self.seconds, 3),
             "workers": self.workers,
@@ -322,7 +325,12 @@ class UsageLog:
         self, path: str, cursor: Cursor, files: dict[str, _File], jobs: list[Job], stats: PassStats
     ) -> None:
         inode, size = cursor.inode, cursor.size
-        st = check_cursor(path, cursor)
+        try:
+            st = check_cursor(path, cursor)
+        except NotRegularFile as exc:  # a FIFO would block the pass, and engine stop
+            stats.skipped_files += 1
+            stats.problem(f"{path}: {exc.strerror}")
+            return
         if st is None:
             return
         stats.files += 1
@@ -362,7 +370,7 @@ class UsageLog:
                 stats.workers = 0
                 jobs = jobs[done:]
         for job in jobs:
-            yield parse_range(job)
+            yield parse_range_safe(job)
 
     def _run(
         self,

@@ -12,6 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from collectors import safe_json
+
 # The events the state machine listens to (reference §3). PostToolUse costs a
 # hook run per tool call, but it is how podium sees a dialog answered in the
 # pane (permission → busy) at once rather than at the end of the turn.
@@ -95,10 +97,8 @@ def user_statusline(cwd: Path, config_dirs: list[Path]) -> str | None:
         *(d / "settings.json" for d in config_dirs),
     ]
     for path in candidates:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+        # The project's files are the repo's: a FIFO there must not hang a launch.
+        data, _why = safe_json.load_file(path)
         status = data.get("statusLine") if isinstance(data, dict) else None
         if not isinstance(status, dict):
             continue

@@ -14,7 +14,12 @@ import os
 import time
 from typing import Any
 
+from collectors import safe_json
+
 WIDTH = 160
+# Bytes read per poll, and the longest line shown (a longer one is dropped, not held).
+READ_BYTES = 1 << 20
+MAX_LINE = 16 << 20
 
 
 def describe(obj: dict[str, Any]) -> str | None:
@@ -46,10 +51,7 @@ def describe(obj: dict[str, Any]) -> str | None:
 
 
 def _show(fd: int, line: bytes) -> None:
-    try:
-        obj = json.loads(line)
-    except (ValueError, RecursionError):  # a model's tool input can nest deep
-        return
+    obj, _why = safe_json.loads(line)  # the agent's output: anything, nested any deep
     text = describe(obj) if isinstance(obj, dict) else None
     if text:
         text = " ".join(text.split())
@@ -65,14 +67,18 @@ def follow(path: str, fd: int, agent_pid: int, poll: float = 0.2) -> None:
         try:
             with open(path, "rb") as fh:
                 fh.seek(offset)
-                chunk = fh.read()
+                chunk = fh.read(READ_BYTES)
         except OSError:
             chunk = b""
         offset += len(chunk)
         pending += chunk
         *lines, pending = pending.split(b"\n")
+        if len(pending) > MAX_LINE:
+            pending = b""  # never held: the rest of that line shows nothing either
         for line in lines:
             _show(fd, line)
+        if len(chunk) == READ_BYTES:
+            continue  # more to read at once
         if gone:
             return
         time.sleep(poll)

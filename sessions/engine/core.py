@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -275,7 +276,10 @@ class Engine:
         at_raw = record.get("at")
         at = datetime.fromtimestamp(at_raw, UTC) if isinstance(at_raw, (int, float)) else None
         if not isinstance(payload, dict):
-            self._count_bad("bad", f"{kind} line without a JSON object: {record.get('error')}")
+            # A payload the hook could not decode, too deep or too big (`truncated`):
+            # counted, never state.
+            why = f" ({record['reason']})" if isinstance(record.get("reason"), str) else ""
+            self._count_bad("bad", f"{kind} line without a JSON object: {record.get('error')}{why}")
             return
         rec = self._session_for(record.get("podium_session"), payload.get("session_id"))
         if kind == "hook":
@@ -593,4 +597,14 @@ def _older(path: Any, now: float) -> bool:
 def _json(value: Any) -> str:
     import json
 
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate ("\\ud800" in a payload, which JavaScript writes): DuckDB
+        # refuses it raw and escaped alike, so it becomes U+FFFD.
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")

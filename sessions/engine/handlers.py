@@ -105,7 +105,12 @@ class SessionApi:
             "tmux_alive": e.tmux_alive,
             "sessions": len(sessions),
             "hooks": dict(e.hook_stats),
-            "spool": {"lines": e.spool.stats.lines, "bad_lines": e.spool.stats.bad_lines},
+            "spool": {
+                "lines": e.spool.stats.lines,
+                "bad_lines": e.spool.stats.bad_lines,
+                "skipped_files": e.spool.stats.skipped_files,
+                "problems": list(e.spool.stats.problems),
+            },
             "watch": e.watch.stats.to_json(),
         }
 

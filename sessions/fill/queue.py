@@ -11,11 +11,16 @@ limit's reset), `interrupted` (its pane vanished), `cancelled`.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+
+from collectors import safe_json
+
+log = logging.getLogger("podium.fill.queue")
 
 OPEN_STATES = ("queued", "running", "deferred")
 FINAL_TASK_STATES = ("done", "failed", "cancelled")
@@ -169,7 +174,13 @@ class QueueStore:
         out = []
         for row in cur.fetchall():
             data = dict(zip(cols, row, strict=True))
-            data[json_col] = json.loads(data[json_col] or "[]")
+            value, why = safe_json.loads(data[json_col] or "[]")
+            if why is not None or not isinstance(value, list):
+                log.warning(
+                    "%s row %s: %s is not a JSON list (%s)", table, data.get("id"), json_col, why
+                )
+                value = []
+            data[json_col] = value
             out.append(data)
         return out
 
@@ -225,7 +236,10 @@ class QueueStore:
     # -- fill's switch ---------------------------------------------------------------------------
     def state(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM queue_state WHERE key = ?", [key]).fetchone()
-        return json.loads(row[0]) if row and row[0] is not None else default
+        if not row or row[0] is None:
+            return default
+        value, why = safe_json.loads(row[0])
+        return default if why is not None else value
 
     def set_state(self, key: str, value: Any) -> None:
         self.conn.execute(

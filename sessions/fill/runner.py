@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from collectors import safe_json
 from collectors.limit_text import parse_reset
 from collectors.limits import samples_from_stream_json_line
 from collectors.paths import ensure_private_dir
@@ -46,6 +47,21 @@ if TYPE_CHECKING:
     from sessions.engine.core import Engine
 
 log = logging.getLogger("podium.fill.runner")
+# Stream files reported as unreadable (said once each).
+_unreadable: set[str] = set()
+
+
+def _lines(cursor: Cursor) -> Iterator[bytes]:
+    """New lines of a run's stream file; none when it cannot be read (gone, or not a
+    regular file: a FIFO put in its place must not block the engine)."""
+    try:
+        yield from read_lines(Path(cursor.path), cursor)
+    except OSError as exc:
+        if cursor.path not in _unreadable:
+            _unreadable.add(cursor.path)
+            log.warning("run stream %s cannot be read: %s", cursor.path, exc)
+
+
 # While runs are live the stream files are read this often (seconds).
 POLL = 0.5
 # A limit hit whose reset time nobody told: try again this much later.
@@ -261,11 +277,9 @@ class Runner:
             return None
         result = None
         samples = []
-        for raw in read_lines(Path(cursor.path), cursor):
-            try:
-                obj = json.loads(raw)
-            except (ValueError, RecursionError):  # a model's tool input can nest deep
-                continue
+        for raw in _lines(cursor):
+            # Written by an agent working in someone else's repo: anything, any depth.
+            obj, _why = safe_json.loads(raw)
             if not isinstance(obj, dict):
                 continue
             samples += samples_from_stream_json_line(obj)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import time
 from datetime import datetime
@@ -117,3 +119,65 @@ def test_resume_refuses_a_stored_session_id_that_is_not_a_uuid(engine: PodiumEnv
     out = engine.run("resume", "old")
     assert out.returncode == 1, out
     assert "not a UUID; refusing to resume it" in out.stderr and out.stderr.count("\n") == 1
+
+
+def _deep(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+def test_deeply_nested_hook_payloads_never_keep_the_engine_from_starting(
+    podium_env: PodiumEnv,
+) -> None:
+    env = podium_env
+    # Through the real hook command, as Claude Code would run it...
+    for stdin in (_deep(1_000), "[" * 100_000 + "]" * 100_000, _deep(990)):
+        _hook(env, "Stop", stdin, None)
+    # ...and lines an older hook (or anyone) wrote straight into the spool.
+    day = time.strftime("%Y%m%d", time.gmtime())
+    with open(env.data / "spool" / f"hooks-{day}.jsonl", "a", encoding="utf-8") as fh:
+        for depth in (990, 100_000):
+            fh.write('{"kind":"hook","event":"Stop","payload":' + _deep(depth) + "}\n")
+        fh.write('{"kind":"hook","event":"Stop","at":1,"payload":{"session_id":"c-9"}}\n')
+    out = env.run("engine", "start", timeout=60)
+    assert out.returncode == 0, out.stderr
+    status = env.json("engine", "status")
+    assert status["spool"]["bad_lines"] == 2 and status["spool"]["lines"] == 6
+    assert any("nested too deeply" in p for p in status["spool"]["problems"])
+    # The three the hook kept raw are counted as bad, the good line after them is read.
+    assert status["hooks"]["bad"] == 3 and status["hooks"]["unknown_session"] == 1
+
+
+def test_a_fifo_and_deep_lines_under_projects_never_hang_ingest_or_stop(engine: PodiumEnv) -> None:
+    folder = engine.claude_dir / "projects" / "-x"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "x.jsonl")
+    good = {
+        "type": "assistant",
+        "timestamp": "2026-11-01T10:00:00.000Z",
+        "sessionId": "s",
+        "message": {
+            "id": "m1",
+            "model": "claude-x",
+            "usage": {"input_tokens": 5, "output_tokens": 7},
+        },
+    }
+    deep = "[" * 100_000 + "]" * 100_000
+    (folder / "y.jsonl").write_text(
+        '{"type":"assistant","message":{"usage":{"x":' + deep + "}}}\n" + json.dumps(good) + "\n"
+    )
+    try:
+        out = engine.run("usage", "ingest", "--json", timeout=30)
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout)
+        assert result["skipped_files"] == 1 and result["bad_lines"] == 1
+        assert any("x.jsonl: a FIFO, skipped" in p for p in result["problems"])
+        assert result["totals"]["input"] == 5 and result["totals"]["output"] == 7
+        text = engine.run("usage", "ingest", timeout=30)
+        assert "1 not regular files skipped" in text.stdout and "a FIFO" in text.stderr
+        started = time.monotonic()
+        stop = engine.run("engine", "stop", timeout=30)
+        assert stop.returncode == 0, stop.stderr
+        assert time.monotonic() - started < 10
+    finally:  # free an engine the old code leaves blocked in open()
+        with contextlib.suppress(OSError):
+            os.close(os.open(folder / "x.jsonl", os.O_WRONLY | os.O_NONBLOCK))

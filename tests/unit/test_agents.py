@@ -113,3 +113,30 @@ def test_chain_auto_finds_the_users_own_statusline(tmp_path: Path):
     assert statusline_chain("auto", tmp_path / "elsewhere", {"HOME": str(tmp_path)}) == (
         "home-status"
     )
+
+
+def test_chain_auto_passes_over_a_fifo_in_the_project(tmp_path: Path):
+    """The project is someone's repo: a FIFO as its settings file must not hang a launch."""
+    import os
+    import threading
+
+    from sessions.claude_settings import statusline_chain
+
+    config, project = tmp_path / "claude", tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    config.mkdir()
+    fifo = project / ".claude" / "settings.local.json"
+    os.mkfifo(fifo)
+    (project / ".claude" / "settings.json").write_text("[" * 100_000 + "]" * 100_000)
+    (config / "settings.json").write_text('{"statusLine": {"command": "mine"}}')
+    env = {"CLAUDE_CONFIG_DIR": str(config), "HOME": str(tmp_path)}
+    got: list[str | None] = []
+    worker = threading.Thread(
+        target=lambda: got.append(statusline_chain("auto", project, env)), daemon=True
+    )
+    worker.start()
+    worker.join(10)
+    hung = worker.is_alive()
+    if hung:  # free the thread the old code leaves in open()
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert not hung and got == ["mine"]

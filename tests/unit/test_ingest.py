@@ -6,6 +6,7 @@ the rule shows up as a number, not as "it still runs".
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -379,7 +380,7 @@ def test_unreadable_file_is_reported_and_tried_again(db, claude, monkeypatch):
     def refuse(*args: Any, **kw: Any) -> Any:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(transcripts, "open", refuse, raising=False)
+    monkeypatch.setattr(transcripts, "open_regular", refuse)
     stats = ingest(db, claude)
     assert any("cannot read: Permission denied" in p for p in stats.problems)
     monkeypatch.undo()
@@ -667,3 +668,139 @@ def test_cost_follows_the_price_table_and_is_recomputed_when_it_changes(db, clau
     assert PriceTable().for_model("claude-opus-4-1-20250805") == Price.simple(15, 75)
     assert PriceTable().for_model("claude-opus-4-5-20251101") == Price.simple(5, 25)
     assert PriceTable().for_model("claude-3-5-haiku-20241022") == Price.simple(0.8, 4)
+
+
+# -- input that must not wedge a pass ---------------------------------------------------------
+
+
+def _deep(depth: int, kind: str) -> bytes:
+    if kind == "array":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize("kind", ["array", "object"])
+def test_deeply_nested_lines_are_bad_lines_and_the_rest_is_read(db, claude, depth, kind):
+    deep = _deep(depth, kind)
+    path = write(
+        project(claude) / "s.jsonl",
+        # A usage record: decoded, and the decoder recurses into the unknown field.
+        b'{"type":"assistant","message":{"usage":{"x":' + deep + b"}}}\n",
+        deep + b"\n",
+        b'{"x":' + deep + b"}\n",  # looks like an object and has no usage: not decoded
+        rec("m1", "r1", 3, 4),
+        b'{"usage":' + deep + b"}",  # an unterminated last line
+    )
+    stats = ingest(db, claude)
+    assert totals(db)["totals"] == sums(3, 4, 0, 0)
+    assert stats.bad_lines >= 2 and stats.lines == 5
+    assert any("at byte 0: nested too deeply" in p for p in stats.problems)
+    # The cursor moved past every complete line: only the unterminated one is read again.
+    append(path, b"\n", rec("m2", "r2", 1, 1))
+    again = ingest(db, claude)
+    assert again.lines == 2 and again.bad_lines == 1
+    assert totals(db)["totals"] == sums(4, 5, 0, 0)
+
+
+def test_a_line_over_the_cap_is_skipped_without_holding_it(db, claude, monkeypatch):
+    monkeypatch.setattr(transcripts, "CHUNK", 128)
+    monkeypatch.setattr(transcripts, "MAX_LINE", 1024)
+    huge = b'{"usage":"' + b"x" * 5000 + b'"}\n'
+    path = write(project(claude) / "s.jsonl", huge, rec("m1", "r1", 3, 4), huge, huge[:-1])
+    stats = ingest(db, claude)
+    assert totals(db)["totals"] == sums(3, 4, 0, 0)
+    assert stats.bad_lines == 3 and stats.lines == 4
+    assert any("at byte 0: line over 1024 bytes, skipped" in p for p in stats.problems)
+    assert len(transcripts._local.buf) <= 1024
+    # The cursor is past the unterminated giant too: its end is one more (short) bad line.
+    append(path, b'tail"}\n', rec("m2", "r2", 1, 1))
+    again = ingest(db, claude)
+    assert again.bad_lines == 1 and totals(db)["totals"] == sums(4, 5, 0, 0)
+
+
+def test_fifos_sockets_and_devices_are_skipped_and_reported(db, claude, tmp_path):
+    import socket
+
+    folder = project(claude)
+    write(folder / "good.jsonl", rec("m1", "r1", 3, 4))
+    os.mkfifo(folder / "fifo.jsonl")
+    os.symlink("/dev/zero", folder / "zero.jsonl")
+    os.symlink(folder / "fifo.jsonl", folder / "link.jsonl")
+    sock = socket.socket(socket.AF_UNIX)
+    sock_path = tmp_path / "s"  # a socket path must be short: made here, moved there
+    sock.bind(str(sock_path))
+    os.rename(sock_path, folder / "sock.jsonl")
+    done: list[usage_log.PassStats] = []
+    worker = threading.Thread(target=lambda: done.append(ingest(db, claude)), daemon=True)
+    worker.start()
+    worker.join(20)
+    try:
+        assert done, "the pass blocked on a file that is not a regular file"
+    finally:
+        if worker.is_alive():  # free the thread the old code leaves in open()
+            with contextlib.suppress(OSError):
+                os.close(os.open(folder / "fifo.jsonl", os.O_WRONLY | os.O_NONBLOCK))
+        sock.close()
+    [stats] = done
+    assert totals(db)["totals"] == sums(3, 4, 0, 0)
+    assert stats.skipped_files == 4
+    text = "\n".join(stats.problems)
+    for name, kind in [("fifo", "a FIFO"), ("zero", "a device"), ("link", "a FIFO")]:
+        assert f"{name}.jsonl: {kind}, skipped" in text
+    assert "sock.jsonl: a socket, skipped" in text
+
+
+def test_a_range_that_cannot_be_parsed_fails_alone(db, claude, monkeypatch):
+    write(project(claude) / "a.jsonl", rec("m1", "r1", 3, 4))
+    write(project(claude) / "b.jsonl", rec("m2", "r2", 1, 1))
+    real = transcripts.parse_range
+
+    def flaky(job: Job) -> Any:
+        if job.path.endswith("a.jsonl"):
+            raise MemoryError
+        return real(job)
+
+    monkeypatch.setattr(transcripts, "parse_range", flaky)
+    stats = ingest(db, claude)
+    assert totals(db)["totals"] == sums(1, 1, 0, 0)
+    assert any("a.jsonl from byte 0: cannot parse: too big to decode" in p for p in stats.problems)
+    monkeypatch.undo()
+    ingest(db, claude)  # tried again next pass
+    assert totals(db)["totals"] == sums(4, 5, 0, 0)
+
+
+def test_lone_surrogates_do_not_lose_a_record(db, claude):
+    """JSON.stringify writes a string cut inside an emoji as a lone surrogate escape and
+    JSON.parse (ccusage) reads it; msgspec refuses the whole line."""
+    first = rec("m1", "r1", 3, 4, cwd="/home/u/proj")
+    first["message"]["content"] = [{"type": "text", "text": "cut \ud83d"}]
+    second = rec("m2", "r2", 1, 1)
+    second["message"]["content"] = [{"type": "text", "text": "\ud83d\ude00 \ude00 and \\ud83d"}]
+    path = write(project(claude) / "s.jsonl", first, second)
+    last = rec("m3", "r3", 10, 10, cwd="/tmp/\udc00")
+    append(path, line(last)[:-1])  # complete, without its newline yet
+    stats = ingest(db, claude)
+    assert stats.bad_lines == 0 and totals(db)["totals"] == sums(14, 15, 0, 0)
+    [project_of_m3] = db.execute(
+        "SELECT project FROM usage_messages WHERE message_id = 'm3'"
+    ).fetchone()
+    assert project_of_m3 == "/tmp/\ufffd"
+
+
+def test_helper_processes_pass_over_deep_lines_too(tmp_path, claude, monkeypatch):
+    """The helpers decode the same lines: a RecursionError there was a dead helper, and
+    then the same error again in the engine."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for n in range(4):
+        write(
+            project(claude) / f"s{n}.jsonl",
+            rec(f"m{n}", f"r{n}", 1, 2),
+            b'{"type":"assistant","message":{"usage":{"x":' + deep + b"}}}\n",
+        )
+    monkeypatch.setattr(usage_log, "PARALLEL_BYTES", 0)
+    conn = open_store(tmp_path / "b.duckdb")
+    stats = UsageLog(conn, workers=3).ingest([claude])
+    assert stats.workers == 2 and stats.bad_lines == 4
+    assert totals(conn)["totals"] == sums(4, 8, 0, 0)
+    conn.close()

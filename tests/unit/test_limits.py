@@ -9,7 +9,9 @@ answer, a 5-hour limit and an Opus limit).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -519,3 +521,29 @@ def test_a_redirect_never_takes_the_token_along(usage_server: str, code: int) ->
     assert str(code) in message and "redirect" in message and "\n" not in message
     assert "sk-ant-oat-secret" not in message
     assert _UsageHandler.seen == []  # the token never arrived there
+
+
+def test_claude_files_that_are_fifos_or_nested_too_deeply_are_skipped(tmp_path: Path) -> None:
+    from collectors.limit_files import oauth_token
+
+    deep = tmp_path / ".claude.json"
+    deep.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    assert read_claude_json(deep).samples == []
+    fifo_dir = tmp_path / "fifo"
+    fifo_dir.mkdir()
+    os.mkfifo(fifo_dir / ".claude.json")
+    os.mkfifo(fifo_dir / ".credentials.json")
+    got: list[Any] = []
+
+    def read() -> None:
+        got.append(read_claude_json(fifo_dir / ".claude.json").samples)
+        got.append(oauth_token([fifo_dir]))
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(10)
+    hung = worker.is_alive()
+    for name in (".claude.json", ".credentials.json"):  # free what the old code blocks
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo_dir / name, os.O_WRONLY | os.O_NONBLOCK))
+    assert not hung and got == [[], None]

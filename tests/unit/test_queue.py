@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -259,3 +260,54 @@ def test_the_run_viewer_skips_a_line_nested_too_deep() -> None:
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_a_runs_stream_nested_too_deeply_is_passed_over(tmp_path: Path) -> None:
+    """The stream is written by an agent working in someone else's repo: a line nested
+    100,000 deep is skipped, and the result after it still settles the run."""
+    from sessions.fill.runner import Runner
+
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    runner = Runner(engine, store)  # type: ignore[arg-type]
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    path = tmp_path / "run.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    path.write_text(
+        '{"type":"system","x":' + deep + "}\n" + deep + '\n{"type":"result","result":"ok"}\n'
+    )
+    run = store.add_run(Run(id=0, task_id=task.id, attempt=1, state="running", started_at=NOW))
+    store.update_run(run, stream_path=str(path))
+    result = runner._read(run)
+    assert result == {"type": "result", "result": "ok"}
+    assert run.stream_offset == path.stat().st_size
+
+
+def test_a_json_column_that_does_not_decode_is_an_empty_list(tmp_path: Path) -> None:
+    store = QueueStore(open_store(tmp_path / "podium.duckdb"))
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path), allowed_tools=["Read"]))
+    deep = "[" * 100_000 + "]" * 100_000
+    store.conn.execute("UPDATE queue_tasks SET allowed_tools = ? WHERE id = ?", [deep, task.id])
+    [again] = store.tasks()
+    assert again.allowed_tools == []
+    store.conn.execute("INSERT INTO queue_state (key, value) VALUES ('fill', ?)", [deep])
+    assert store.state("fill", "default") == "default"
+
+
+def test_the_run_view_passes_over_deep_lines(tmp_path: Path) -> None:
+    import os
+
+    from sessions.stream_view import _show
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    read, write = os.pipe()
+    try:
+        for line in (deep, b'{"type":"x","y":' + deep + b"}", b'{"type":"result","result":"ok"}'):
+            _show(write, line)
+        os.close(write)
+        with os.fdopen(read, "rb") as out:
+            shown = out.read().decode()
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(write)
+    assert "ok" in shown and shown.count("\n") == 1

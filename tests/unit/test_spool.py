@@ -6,9 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+
+from collectors import spool
+from collectors.spool_reader import SpoolReader
+from collectors.store import open_store
+from collectors.tail import CursorStore
 
 PODIUM = [str(Path(sys.executable).with_name("podium"))]
 
@@ -158,3 +164,112 @@ def test_hook_files_and_dirs_are_private_whatever_the_umask(tmp_path: Path):
     for path in [data, data / "spool", *(data / "spool").iterdir()]:
         mode = path.stat().st_mode & 0o777
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+# -- input that must not wedge podium ---------------------------------------------------------
+
+
+def _deep(depth: int, kind: str) -> bytes:
+    if kind == "array":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize("kind", ["array", "object"])
+@pytest.mark.parametrize("command", ["hook", "statusline"])
+def test_a_deeply_nested_payload_is_kept_raw_and_marked(tmp_path, depth, kind, command):
+    args = ["hook", "Stop"] if command == "hook" else ["statusline"]
+    result = run(args, tmp_path, _deep(depth, kind))
+    assert result.returncode == 0
+    [line] = spooled(tmp_path, "hooks" if command == "hook" else "statusline")
+    assert "payload" not in line and line["error"] == "payload is not a JSON object"
+    assert line["reason"] in ("nested too deeply", "nested deeper than 200 levels")
+    sent = _deep(depth, kind)
+    assert line["raw"] == sent.decode()[: spool.MAX_RAW_CHARS]
+    assert line.get("truncated") is (True if len(sent) > spool.MAX_RAW_CHARS else None)
+
+
+def test_a_payload_over_the_cap_is_stored_truncated(tmp_path: Path):
+    payload = json.dumps({"session_id": "abc", "tool_input": "x" * 3_000_000}).encode()
+    result = run(["hook", "PreToolUse"], tmp_path, payload)
+    assert result.returncode == 0
+    [line] = spooled(tmp_path)
+    assert line["truncated"] is True and line["size"] == len(payload)
+    assert line["reason"] == "payload over 1000000 bytes" and "payload" not in line
+    assert line["raw"] == payload[: spool.MAX_RAW_CHARS].decode()
+
+
+def test_a_lone_surrogate_in_a_payload_is_still_spooled(tmp_path: Path):
+    result = run(["hook", "Stop"], tmp_path, b'{"session_id": "abc", "text": "\\ud83d"}')
+    assert result.returncode == 0
+    [line] = spooled(tmp_path)
+    assert line["payload"] == {"session_id": "abc", "text": "\ud83d"}
+
+
+def _reader(tmp_path: Path) -> SpoolReader:
+    conn = open_store(tmp_path / "podium.duckdb")
+    return SpoolReader(tmp_path / "spool", CursorStore(conn))
+
+
+def test_the_reader_counts_bad_lines_with_their_offset_and_reads_on(tmp_path: Path):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    good = b'{"kind":"hook","event":"Stop","payload":{}}\n'
+    lines = [
+        b'{"kind":"hook","payload":' + _deep(100_000, "array") + b"}\n",
+        b'{"kind":"hook","payload":' + _deep(1_000, "object") + b"}\n",
+        b'{"kind":"hook","payload":{"a":' + _deep(300, "object") + b"}}\n",
+        b'{"kind":"hook","payload":"\xff\xfe"}\n',
+        b"[1, 2]\n",
+        b'{"kind":"hook","raw":"' + b"x" * (spool.MAX_LINE_BYTES + 10) + b'"}\n',
+        good,
+    ]
+    (folder / "hooks-20260101.jsonl").write_bytes(b"".join(lines))
+    reader = _reader(tmp_path)
+    assert list(reader.read_new()) == [json.loads(good)]
+    assert reader.stats.bad_lines == 6 and reader.stats.lines == 7
+    offsets = [sum(len(x) for x in lines[:i]) for i in range(len(lines))]
+    problems = list(reader.stats.problems)
+    assert problems[0] == "hooks-20260101.jsonl at byte 0: nested too deeply"
+    assert problems[2].endswith(f"at byte {offsets[2]}: nested deeper than 201 levels")
+    assert problems[3].endswith(f"at byte {offsets[3]}: invalid UTF-8")
+    assert problems[4].endswith(f"at byte {offsets[4]}: not a JSON object")
+    assert f"at byte {offsets[5]}: line of {len(lines[5]) - 1} bytes" in problems[5]
+    assert list(reader.read_new()) == []  # the cursor is past them all
+
+
+def test_the_reader_skips_a_fifo_in_the_spool_dir(tmp_path: Path):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    os.mkfifo(folder / "hooks-20260101.jsonl")
+    (folder / "hooks-20260102.jsonl").write_bytes(b'{"kind":"hook","payload":{}}\n')
+    reader = _reader(tmp_path)
+    got: list[list[dict]] = []
+    worker = threading.Thread(target=lambda: got.append(list(reader.read_new())), daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # free the thread the old code leaves in open()
+        os.close(os.open(folder / "hooks-20260101.jsonl", os.O_WRONLY | os.O_NONBLOCK))
+    assert got == [[{"kind": "hook", "payload": {}}]]
+    assert reader.stats.skipped_files == 1
+    assert list(reader.stats.problems) == ["hooks-20260101.jsonl: a FIFO, skipped"]
+    list(reader.read_new())
+    assert reader.stats.skipped_files == 1  # said once
+
+
+def test_the_reader_replaces_lone_surrogates(tmp_path: Path):
+    """JavaScript writes lone surrogates; DuckDB refuses them, raw or escaped, so the
+    engine would fail to store the hook and lose its state change."""
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    (folder / "hooks-20260101.jsonl").write_bytes(
+        b'{"kind":"hook","payload":{"session_id":"a\\ud83d","t":"\\ud83d\\ude00 ok"}}\n'
+    )
+    [record] = list(_reader(tmp_path).read_new())
+    assert record["payload"] == {"session_id": "a\ufffd", "t": "\U0001f600 ok"}
+    conn = open_store(tmp_path / "other.duckdb")
+    conn.execute(
+        "INSERT INTO hook_events (ts, event, payload, claude_session_id) VALUES (now(), 'x', ?, ?)",
+        [json.dumps(record["payload"]), record["payload"]["session_id"]],
+    )

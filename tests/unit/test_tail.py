@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
+import pytest
+
+from collectors import tail
 from collectors.tail import Cursor, read_lines
 
 
@@ -42,3 +46,42 @@ def test_replaced_file_is_read_from_start(tmp_path: Path):
 
 def test_missing_file_yields_nothing(tmp_path: Path):
     assert list(read_lines(tmp_path / "nope", Cursor("nope"))) == []
+
+
+def test_a_line_over_the_cap_is_skipped_and_reported(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(tail, "CHUNK", 16)
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(b"short\n" + b"x" * 100 + b"\nafter\n" + b"y" * 40)
+    cursor = Cursor(str(f))
+    skipped: list[tuple[int, int]] = []
+    lines = list(read_lines(f, cursor, max_line=30, on_skip=lambda at, n: skipped.append((at, n))))
+    assert lines == [b"short", b"after"]
+    # The unterminated giant at the end is passed over too: it is never held whole.
+    assert skipped == [(6, 100), (113, 40)] and cursor.offset == f.stat().st_size
+    with open(f, "ab") as fh:
+        fh.write(b"yy\nlast\n")
+    assert list(read_lines(f, cursor, max_line=30)) == [b"yy", b"last"]
+
+
+def test_fifos_and_devices_are_refused_without_blocking(tmp_path: Path):
+    fifo = tmp_path / "f.jsonl"
+    os.mkfifo(fifo)
+    link = tmp_path / "zero.jsonl"
+    link.symlink_to("/dev/zero")
+    done: list[str] = []
+
+    def read() -> None:
+        for path in (fifo, link):
+            try:
+                list(read_lines(path, Cursor(str(path))))
+            except tail.NotRegularFile as exc:
+                done.append(exc.strerror)
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # free the thread the old code leaves in open()
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert done == ["a FIFO, skipped", "a device, skipped"]
+    with pytest.raises(tail.NotRegularFile):
+        tail.open_regular(fifo)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import click
 
+from collectors import safe_json
 from sessions.stream_view import describe
 from tui.cli.common import CliFailure, age, engine, print_json, table
 
@@ -182,10 +182,8 @@ def _print_lines(chunk: bytes, raw: bool) -> None:
         if raw:
             click.echo(line)
             continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            continue  # a torn or foreign line: the raw view shows it
+        # A torn or foreign line (or one nested too deeply): the raw view shows it.
+        obj, _why = safe_json.loads(line)
         text = describe(obj) if isinstance(obj, dict) else None
         if text:
             click.echo(text)

@@ -93,7 +93,8 @@ def ingest(claude_dirs: tuple[Path, ...], as_json: bool) -> None:
 
     The engine does this by itself while it runs (within a second or two of a
     write); this command runs one pass and waits for it. `files`, `lines` and
-    `bad_lines` count what this pass read; `messages` and `totals` cover the
+    `bad_lines` count what this pass read (`skipped_files`: FIFOs, sockets or
+    devices named *.jsonl, never opened); `messages` and `totals` cover the
     whole log.
     """
     dirs = [str(d.expanduser().absolute()) for d in claude_dirs]
@@ -110,9 +111,12 @@ def ingest(claude_dirs: tuple[Path, ...], as_json: bool) -> None:
     for problem in result["problems"]:
         click.echo(f"podium: {problem}", err=True)
     totals = result["totals"]
+    skipped = result.get("skipped_files") or 0
     click.echo(
         f"read {result['lines']} lines of {result['files']} files "
-        f"in {result['seconds']:.1f}s ({result['bad_lines']} bad)"
+        f"in {result['seconds']:.1f}s ({result['bad_lines']} bad"
+        + (f"; {skipped} not regular files skipped" if skipped else "")
+        + ")"
     )
     click.echo(
         f"log: {result['messages']} messages; input {totals['input']}, "
