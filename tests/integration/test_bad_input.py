@@ -11,6 +11,8 @@ from datetime import datetime
 
 from conftest import PODIUM, PodiumEnv
 
+from tests.hostile import deep_json
+
 
 def _hook(env: PodiumEnv, event: str, stdin: str, session: str | None) -> float:
     """Run `podium hook EVENT` as Claude Code would; return its wall time in seconds."""
@@ -121,22 +123,22 @@ def test_resume_refuses_a_stored_session_id_that_is_not_a_uuid(engine: PodiumEnv
     assert "not a UUID; refusing to resume it" in out.stderr and out.stderr.count("\n") == 1
 
 
-def _deep(depth: int) -> str:
-    return '{"a":' * depth + "1" + "}" * depth
-
-
 def test_deeply_nested_hook_payloads_never_keep_the_engine_from_starting(
     podium_env: PodiumEnv,
 ) -> None:
     env = podium_env
     # Through the real hook command, as Claude Code would run it...
-    for stdin in (_deep(1_000), "[" * 100_000 + "]" * 100_000, _deep(990)):
+    for stdin in (
+        deep_json(1_000).decode(),
+        "[" * 100_000 + "]" * 100_000,
+        deep_json(990).decode(),
+    ):
         _hook(env, "Stop", stdin, None)
     # ...and lines an older hook (or anyone) wrote straight into the spool.
     day = time.strftime("%Y%m%d", time.gmtime())
     with open(env.data / "spool" / f"hooks-{day}.jsonl", "a", encoding="utf-8") as fh:
         for depth in (990, 100_000):
-            fh.write('{"kind":"hook","event":"Stop","payload":' + _deep(depth) + "}\n")
+            fh.write('{"kind":"hook","event":"Stop","payload":' + deep_json(depth).decode() + "}\n")
         fh.write('{"kind":"hook","event":"Stop","at":1,"payload":{"session_id":"c-9"}}\n')
     out = env.run("engine", "start", timeout=60)
     assert out.returncode == 0, out.stderr

@@ -24,6 +24,7 @@ from collectors.prices import Price, PriceTable
 from collectors.store import open_store
 from collectors.transcripts import Job, parse_range, plan_ranges
 from collectors.usage_log import UsageLog, totals
+from tests.hostile import deep_json
 
 SESSION = "0145b08f-aaaa-bbbb-cccc-000000000001"
 
@@ -673,16 +674,10 @@ def test_cost_follows_the_price_table_and_is_recomputed_when_it_changes(db, clau
 # -- input that must not wedge a pass ---------------------------------------------------------
 
 
-def _deep(depth: int, kind: str) -> bytes:
-    if kind == "array":
-        return b"[" * depth + b"]" * depth
-    return b'{"a":' * depth + b"1" + b"}" * depth
-
-
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 @pytest.mark.parametrize("kind", ["array", "object"])
 def test_deeply_nested_lines_are_bad_lines_and_the_rest_is_read(db, claude, depth, kind):
-    deep = _deep(depth, kind)
+    deep = deep_json(depth, kind)
     path = write(
         project(claude) / "s.jsonl",
         # A usage record: decoded, and the decoder recurses into the unknown field.

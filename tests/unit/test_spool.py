@@ -15,6 +15,7 @@ from collectors import spool
 from collectors.spool_reader import SpoolReader
 from collectors.store import open_store
 from collectors.tail import CursorStore
+from tests.hostile import deep_json
 
 PODIUM = [str(Path(sys.executable).with_name("podium"))]
 
@@ -169,23 +170,17 @@ def test_hook_files_and_dirs_are_private_whatever_the_umask(tmp_path: Path):
 # -- input that must not wedge podium ---------------------------------------------------------
 
 
-def _deep(depth: int, kind: str) -> bytes:
-    if kind == "array":
-        return b"[" * depth + b"]" * depth
-    return b'{"a":' * depth + b"1" + b"}" * depth
-
-
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 @pytest.mark.parametrize("kind", ["array", "object"])
 @pytest.mark.parametrize("command", ["hook", "statusline"])
 def test_a_deeply_nested_payload_is_kept_raw_and_marked(tmp_path, depth, kind, command):
     args = ["hook", "Stop"] if command == "hook" else ["statusline"]
-    result = run(args, tmp_path, _deep(depth, kind))
+    result = run(args, tmp_path, deep_json(depth, kind))
     assert result.returncode == 0
     [line] = spooled(tmp_path, "hooks" if command == "hook" else "statusline")
     assert "payload" not in line and line["error"] == "payload is not a JSON object"
     assert line["reason"] in ("nested too deeply", "nested deeper than 200 levels")
-    sent = _deep(depth, kind)
+    sent = deep_json(depth, kind)
     assert line["raw"] == sent.decode()[: spool.MAX_RAW_CHARS]
     assert line.get("truncated") is (True if len(sent) > spool.MAX_RAW_CHARS else None)
 
@@ -217,9 +212,9 @@ def test_the_reader_counts_bad_lines_with_their_offset_and_reads_on(tmp_path: Pa
     folder.mkdir()
     good = b'{"kind":"hook","event":"Stop","payload":{}}\n'
     lines = [
-        b'{"kind":"hook","payload":' + _deep(100_000, "array") + b"}\n",
-        b'{"kind":"hook","payload":' + _deep(1_000, "object") + b"}\n",
-        b'{"kind":"hook","payload":{"a":' + _deep(300, "object") + b"}}\n",
+        b'{"kind":"hook","payload":' + deep_json(100_000, "array") + b"}\n",
+        b'{"kind":"hook","payload":' + deep_json(1_000, "object") + b"}\n",
+        b'{"kind":"hook","payload":{"a":' + deep_json(300, "object") + b"}}\n",
         b'{"kind":"hook","payload":"\xff\xfe"}\n',
         b"[1, 2]\n",
         b'{"kind":"hook","raw":"' + b"x" * (spool.MAX_LINE_BYTES + 10) + b'"}\n',
