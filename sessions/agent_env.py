@@ -24,6 +24,9 @@ PASS_NAMES = frozenset(
         "USER",
         "LOGNAME",
         "SHELL",
+        # An exported prompt: a `--agent shell` session looks like the person's own
+        # shell, and its screen profile reads that prompt.
+        "PS1",
         "LANG",
         "LANGUAGE",
         "TERM",  # tmux sets its own only when the launcher does not replace it

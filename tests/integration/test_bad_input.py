@@ -150,7 +150,14 @@ def test_deeply_nested_hook_payloads_never_keep_the_engine_from_starting(
 
 
 def test_a_fifo_and_deep_lines_under_projects_never_hang_ingest_or_stop(engine: PodiumEnv) -> None:
-    folder = engine.claude_dir / "projects" / "-x"
+    # One FIFO where the engine's own watcher meets it...
+    watched = engine.claude_dir / "projects" / "-w"
+    watched.mkdir(parents=True)
+    os.mkfifo(watched / "w.jsonl")
+    # ...and the files a pass counts in a dir the watcher does not read: a watcher's
+    # pass taking them first would leave this pass nothing to count.
+    elsewhere = engine.root / "elsewhere"
+    folder = elsewhere / "projects" / "-x"
     folder.mkdir(parents=True)
     os.mkfifo(folder / "x.jsonl")
     good = {
@@ -163,23 +170,25 @@ def test_a_fifo_and_deep_lines_under_projects_never_hang_ingest_or_stop(engine: 
             "usage": {"input_tokens": 5, "output_tokens": 7},
         },
     }
-    deep = "[" * 100_000 + "]" * 100_000
+    deep = deep_json(100_000, "array").decode()
     (folder / "y.jsonl").write_text(
         '{"type":"assistant","message":{"usage":{"x":' + deep + "}}}\n" + json.dumps(good) + "\n"
     )
     try:
-        out = engine.run("usage", "ingest", "--json", timeout=30)
+        ingest = ("usage", "ingest", "--claude-dir", str(elsewhere))
+        out = engine.run(*ingest, "--json", timeout=30)
         assert out.returncode == 0, out.stderr
         result = json.loads(out.stdout)
         assert result["skipped_files"] == 1 and result["bad_lines"] == 1
         assert any("x.jsonl: a FIFO, skipped" in p for p in result["problems"])
         assert result["totals"]["input"] == 5 and result["totals"]["output"] == 7
-        text = engine.run("usage", "ingest", timeout=30)
+        text = engine.run(*ingest, timeout=30)
         assert "1 not regular files skipped" in text.stdout and "a FIFO" in text.stderr
         started = time.monotonic()
         stop = engine.run("engine", "stop", timeout=30)
         assert stop.returncode == 0, stop.stderr
         assert time.monotonic() - started < 10
     finally:  # free an engine the old code leaves blocked in open()
-        with contextlib.suppress(OSError):
-            os.close(os.open(folder / "x.jsonl", os.O_WRONLY | os.O_NONBLOCK))
+        for fifo in (watched / "w.jsonl", folder / "x.jsonl"):
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
