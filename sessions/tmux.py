@@ -19,6 +19,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
+from sessions.launch import person_umask
 from sessions.retry import wait_for
 
 # Unit separator: cannot occur in ids, numbers or commands, and tmux passes it through.
@@ -246,7 +247,8 @@ class Tmux:
         path = tmux_path()
         if path is None:
             raise TmuxMissing("tmux is not installed; install it (e.g. `apt-get install tmux`)")
-        if input is None:
+        starts_server = "new-session" in args or "start-server" in args
+        if input is None and not starts_server:
             from libtmux import exc as tmux_exc
 
             try:
@@ -255,12 +257,15 @@ class Tmux:
                 raise TmuxMissing("tmux is not installed") from None
             stdout, stderr, code = result.stdout, result.stderr, result.returncode
         else:
+            # A server started here keeps the umask it starts with, and so does every
+            # pane the person opens in it by hand: the person's, not the engine's 077.
             proc = subprocess.run(
                 [path, *self._socket_args, *args],
                 input=input,
                 capture_output=True,
                 text=True,
                 check=False,
+                umask=person_umask(),
             )
             stdout = proc.stdout.splitlines()
             stderr = [line for line in proc.stderr.splitlines() if line]

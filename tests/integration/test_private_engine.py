@@ -173,6 +173,18 @@ def test_an_agent_gets_only_the_environment_it_needs(engine: PodiumEnv) -> None:
     assert int(mask.read_text().strip(), 8) == person
 
 
+def test_a_tmux_server_the_engine_starts_has_the_persons_umask(engine: PodiumEnv) -> None:
+    # A window the person opens by hand in podium's tmux is a child of its server:
+    # it must make files as the person's shell does, not 0600 as the engine does.
+    engine.json("new", "--name", "m", "--agent", "sim")
+    pid = engine.tmux("display-message", "-p", "#{pid}").stdout.strip()
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("Umask:"))
+    person = os.umask(0o022)
+    os.umask(person)
+    assert int(mask, 8) == person != 0o077
+
+
 def test_engine_socket_is_checked_without_following_symlinks(podium_env: PodiumEnv) -> None:
     paths = Paths(data=podium_env.data, runtime=podium_env.runtime)
     other = podium_env.runtime / "elsewhere.sock"
