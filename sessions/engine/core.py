@@ -52,6 +52,9 @@ _MOVING = frozenset({State.STARTING.value, State.BUSY.value})
 # them are committed together, so a crash or a failed write (a full disk) re-reads
 # the batch, never stores an event twice and never skips one.
 SPOOL_BATCH = 500
+# A write that fails on what one record holds (not on the disk or the database):
+# retrying the same record would fail for ever.
+_RECORD_ERRORS = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputException)
 # Launch spec files older than this were never read: their pane did not start.
 STALE_SPEC_SECONDS = 600.0
 
@@ -243,14 +246,18 @@ class Engine:
     def read_spool(self) -> int:
         """Apply the new spool records, SPOOL_BATCH per transaction with the offsets
         after them. A failed write stores none of the batch and leaves its lines in
-        the spool for the next call."""
+        the spool for the next call. A batch that fails on its data (not on the disk)
+        is read again one record per transaction: a record that cannot be stored on
+        its own is counted bad and passed over, so one line never blocks the spool."""
         count = 0
+        single = 0  # records still to take one by one after a batch failed on its data
         while True:
+            size = 1 if single else SPOOL_BATCH
             taken = 0
             counted = dict(self.hook_stats)  # a batch that is not stored will be read again
             try:
                 self.conn.execute("BEGIN TRANSACTION")
-                for record in self.spool.read_new(limit=SPOOL_BATCH):
+                for record in self.spool.read_new(limit=size):
                     taken += 1
                     try:
                         self.apply_spool_record(record)
@@ -259,6 +266,16 @@ class Engine:
                     except Exception:  # a bad line must never stop the engine
                         self._count_bad("bad", "cannot apply a spool line", exc_info=True)
                 self.conn.execute("COMMIT")
+            except _RECORD_ERRORS as exc:
+                self.hook_stats.update(counted)
+                self.store_failed("storing spool lines", exc)
+                if size > 1:
+                    single = SPOOL_BATCH  # find the record, then batches again
+                    continue
+                if not self._pass_over_spool_record(exc):
+                    return count  # the next call tries again
+                single -= 1
+                continue
             except (duckdb.Error, OSError) as exc:
                 self.hook_stats.update(counted)
                 self.store_failed("storing spool lines", exc)
@@ -267,8 +284,23 @@ class Engine:
                 self.store_failed("storing spool lines", exc)
                 raise
             count += taken
-            if taken < SPOOL_BATCH:
+            single = max(0, single - taken)
+            if taken < size:
                 return count
+
+    def _pass_over_spool_record(self, exc: BaseException) -> bool:
+        """Move the spool cursor past the next record, which cannot be stored;
+        False when even that write failed."""
+        try:
+            self.conn.execute("BEGIN TRANSACTION")
+            for _record in self.spool.read_new(limit=1):
+                pass
+            self.conn.execute("COMMIT")
+        except (duckdb.Error, OSError) as again:
+            self.store_failed("passing over a spool line", again)
+            return False
+        self._count_bad("bad", f"cannot store a spool line, passed over: {exc}")
+        return True
 
     def apply_spool_record(self, record: dict[str, Any]) -> None:
         kind = record.get("kind")

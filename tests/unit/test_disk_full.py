@@ -231,6 +231,33 @@ def test_hook_lines_stay_in_the_spool_until_they_are_stored(disk, tmp_path, capl
     engine.conn.close()
 
 
+def test_a_record_that_cannot_be_stored_is_passed_over_not_retried_for_ever(tmp_path, monkeypatch):
+    # A write that fails on what one line holds (not on the disk) would fail again
+    # on every retry: the batch is redone one record at a time and that line is
+    # counted bad, the lines around it stored.
+    monkeypatch.setattr(core, "SPOOL_BATCH", 3)
+    data = tmp_path / "data"
+    hook_lines(spool_file(data), 0, 10)
+    engine = make_engine(data, tmp_path / "run")
+    real = engine.apply_spool_record
+
+    def apply(record: dict[str, Any]) -> None:
+        real(record)  # written in the transaction first, so the rollback must undo it
+        if record["payload"]["n"] == 4:
+            raise duckdb.ConversionException("cannot convert this record's value")
+
+    monkeypatch.setattr(engine, "apply_spool_record", apply)
+    engine.read_spool()
+    assert stored(engine.conn) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    assert (engine.hook_stats["events"], engine.hook_stats["bad"]) == (9, 1)
+    assert engine.read_spool() == 0 and stored(engine.conn) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    # Read again from the database, the cursor is past every line.
+    again = make_engine(data, tmp_path / "run")
+    assert again.read_spool() == 0
+    engine.conn.close()
+    again.conn.close()
+
+
 def test_a_state_change_that_was_not_stored_is_not_kept_in_memory(tmp_path):
     data = tmp_path / "data"
     disk = Disk(data, "injected")
