@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -60,8 +61,9 @@ def test_cron_next(expr: str, expected: datetime) -> None:
         ("* 24 * * *", "hour 24 is outside 0-23"),
         ("* * 0 * *", "day of month 0 is outside 1-31"),
         ("x * * * *", "'x' is not a valid minute"),
-        ("5-1 * * * *", "runs backwards"),
-        ("*/0 * * * *", "bad step"),
+        ("5-1 * * * *", "'5-1' is not a valid minute; use 0-59, \\*, a-b with a <= b"),
+        ("*/0 * * * *", "'\\*/0' is not a valid minute.* n > 0"),
+        ("* * * foo *", "'foo' is not a valid month.* jan-dec"),
         ("1,,2 * * * *", "empty item"),
         ("0 0 31 2 *", "never matches"),
     ],
@@ -69,6 +71,20 @@ def test_cron_next(expr: str, expected: datetime) -> None:
 def test_cron_errors_say_why(expr: str, reason: str) -> None:
     with pytest.raises(ScheduleError, match=reason):
         Cron.parse(expr).next_after(NOW, UTC)
+
+
+def test_cron_keeps_the_zones_wall_clock_across_dst() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    # 02:30 does not exist on 29 March 2026 (02:00 → 03:00): the first minute after the gap.
+    spring = Cron.parse("30 2 * * *").next_after(datetime(2026, 3, 28, 12, tzinfo=UTC), paris)
+    assert spring == datetime(2026, 3, 29, 3, 0, tzinfo=paris)
+    # 02:30 comes twice on 25 October 2026: it runs once, the next one is the day after.
+    first = Cron.parse("30 2 * * *").next_after(datetime(2026, 10, 24, 12, tzinfo=UTC), paris)
+    assert first.utcoffset() == timedelta(hours=2) and first.hour == 2
+    again = Cron.parse("30 2 * * *").next_after(first, paris)
+    assert again == datetime(2026, 10, 26, 2, 30, tzinfo=paris)
+    # A zone east of UTC: 09:00 there is 07:00 UTC in summer.
+    assert Cron.parse("0 9 * * *").next_after(NOW, paris) == datetime(2026, 5, 2, 7, 0, tzinfo=UTC)
 
 
 def test_at_times() -> None:
