@@ -38,7 +38,7 @@ from collectors.tail import Cursor, read_lines
 from sessions.agent_env import agent_env
 from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
 from sessions.fill.queue import QueueStore, Run, Task
-from sessions.launch import write_spec
+from sessions.launch import read_failure, write_spec
 from sessions.tmux import PaneInfo, TmuxError
 from sessions.worktree import WorktreeError
 from sessions.worktree import create as create_worktree
@@ -160,7 +160,7 @@ class Runner:
             PODIUM_QUEUE_RUN=str(run.id),
             PWD=str(cwd),
         )
-        spec = e.paths.runtime / f"launch-run{run.id}.json"
+        spec = self._spec(run)
         launcher = write_spec(
             spec,
             {
@@ -251,8 +251,14 @@ class Runner:
             return
         # The pane ended or vanished: one last read (the agent may have written just now).
         result = self._read(run)
+        failure = read_failure(self._spec(run))
         if result is not None:
             await self._finish(run, result)
+        elif failure is not None:
+            # The launcher could not start the agent: its reason is the outcome.
+            code, reason = failure
+            status = code if code is not None else pane.dead_status if pane else None
+            await self._finish(run, None, exit_code=status, reason=reason)
         elif pane is not None and pane.dead:
             status = pane.dead_status
             await self._finish(run, None, exit_code=status)
@@ -303,7 +309,11 @@ class Runner:
         return result
 
     async def _finish(
-        self, run: Run, result: dict[str, Any] | None, exit_code: int | None = None
+        self,
+        run: Run,
+        result: dict[str, Any] | None,
+        exit_code: int | None = None,
+        reason: str | None = None,
     ) -> None:
         if not self._settle(run):
             return
@@ -313,7 +323,9 @@ class Runner:
         if exit_code is not None:
             fields["exit_code"] = exit_code
         if result is None:
-            fields.update(state="failed", result=f"ended without a result (exit {exit_code})")
+            fields.update(
+                state="failed", result=reason or f"ended without a result (exit {exit_code})"
+            )
             self.store.update_run(run, **fields)
             if task is not None and task.state == "running":
                 self.store.update(
@@ -394,6 +406,10 @@ class Runner:
             )
         log.info("task %d: run %d interrupted, queued again", run.task_id, run.id)
         self._done(run)
+
+    def _spec(self, run: Run) -> Path:
+        """The run's launch spec; `sessions.launch` leaves a failed start beside it."""
+        return self.engine.paths.runtime / f"launch-run{run.id}.json"
 
     def _settle(self, run: Run) -> bool:
         if run.id in self._settled:
