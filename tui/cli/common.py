@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from collectors.durations import duration
 from collectors.paths import Paths
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
 from sessions.engine.protocol import ApiError
-from tui.format import duration
 
 if TYPE_CHECKING:
     from collectors.settings import Settings

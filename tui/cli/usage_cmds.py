@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
+from collectors.durations import duration
 from tui.cli.common import CliFailure, engine, print_json, table
-from tui.format import duration
 
 
 @click.group("usage", invoke_without_command=True)
