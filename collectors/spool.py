@@ -19,6 +19,7 @@ from pathlib import Path
 
 from collectors import safe_json
 from collectors.durations import duration
+from collectors.windows import FIVE_HOUR, SEVEN_DAY
 
 HOOK_EVENTS = (
     "SessionStart",
@@ -310,14 +311,14 @@ def format_statusline(payload: dict, now: float | None = None) -> str:
     now = time.time() if now is None else now
     parts: list[str] = []
     limits = payload.get("rate_limits")
-    five = _limit(limits, "five_hour")
+    five = _limit(limits, FIVE_HOUR)
     if five is not None:
         pct, resets = five
         parts.append(
             f"5h {pct:.0f}%"
             + (f" ↻{duration(resets - now, whole_minutes=True)}" if resets and resets > now else "")
         )
-    week = _limit(limits, "seven_day")
+    week = _limit(limits, SEVEN_DAY)
     if week is not None:
         parts.append(f"wk {week[0]:.0f}%")
     model = payload.get("model")

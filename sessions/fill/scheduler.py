@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import watchfiles
 
-from collectors.limits import window_seconds
+from collectors.windows import window_length
 from sessions.fill import policy
 from sessions.fill.forecast import Forecast
 from sessions.fill.history import MINUTE, forecast_from_log
@@ -260,7 +260,7 @@ class Scheduler:
                 name=w["window"],
                 used_pct=float(w["used_pct"]),
                 resets_at=datetime.fromisoformat(w["resets_at"]) if w.get("resets_at") else None,
-                length=timedelta(seconds=window_seconds(w["window"])),
+                length=window_length(w["window"]),
                 estimate=bool(w.get("estimate")),
             )
             for w in self.engine.usage.windows(now)
