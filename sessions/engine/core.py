@@ -367,7 +367,8 @@ class Engine:
 
     # -- tmux sweep -----------------------------------------------------------
     async def sweep(self) -> bool:
-        """One `list-panes -a`: pane deaths, vanished panes, pids; then screens and processes.
+        """One `list-panes -a`: pane deaths, vanished panes, pids (for sessions and, through
+        `fill.after_sweep`, background runs); then screens and processes.
 
         Returns whether anything moves (a change, a session busy or starting, a watched
         screen that changed): the sweep loop keeps its pace then, else it backs off.
@@ -375,6 +376,7 @@ class Engine:
         # Under the mutex that launches hold: a session started while `list-panes`
         # runs is not in its answer, and must not be taken for a vanished one.
         async with self._mutex:
+            taken = time.monotonic()  # a pane spawned before this is in the answer
             try:
                 panes = await self.blocking(self.tmux.list_panes)
             except TmuxError as exc:
@@ -385,6 +387,8 @@ class Engine:
                 self.tmux_alive = alive
                 self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
             moved, live = await self._follow_panes(panes)
+        # Background runs learn their panes' deaths from this sweep too: one poller.
+        self.fill.after_sweep(panes, taken)
         self._follow_limits()
         self._follow_focus(panes)
         # The stage looks only when its window, size or panes changed; a move is lively.

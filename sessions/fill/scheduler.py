@@ -37,6 +37,7 @@ from sessions.state import FINAL_STATES
 
 if TYPE_CHECKING:
     from sessions.engine.core import Engine
+    from sessions.tmux import PaneInfo
 
 _ForecastKey = tuple[datetime, datetime | None]
 
@@ -116,6 +117,10 @@ class Scheduler:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def after_sweep(self, panes: list[PaneInfo], taken: float) -> None:
+        """The engine's sweep saw these panes (its `list-panes` began at monotonic `taken`)."""
+        self.runner.after_sweep(panes, taken)
 
     def watchers(self) -> list[asyncio.Task[None]]:
         return list(self._watchers.values())

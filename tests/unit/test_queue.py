@@ -327,3 +327,35 @@ def test_the_run_view_passes_over_deep_lines(tmp_path: Path) -> None:
         with contextlib.suppress(OSError):
             os.close(write)
     assert "ok" in shown and shown.count("\n") == 1
+
+
+def test_a_run_learns_its_panes_end_from_a_sweep_begun_after_it_started(tmp_path: Path) -> None:
+    """The runner polls no tmux itself: the engine's sweep passes its panes in. A sweep
+    whose `list-panes` began before the run's pane existed says nothing of that pane."""
+    from sessions.fill.runner import Runner
+    from sessions.tmux import PaneInfo
+
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    runner = Runner(engine, store)  # type: ignore[arg-type]
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    store.update(task, state="running")
+    run = store.add_run(Run(id=0, task_id=task.id, attempt=1, state="running", started_at=NOW))
+    store.update_run(run, pane_id="%5", pid=42)
+    runner._started[run.id] = 100.0
+    pane = PaneInfo("$1", "podium", "@1", "q1", 1, "%5", 42, False, None, "claude", True, True,
+                    False, 0, "")  # fmt: skip
+
+    async def check() -> str:
+        [current] = store.running_runs() or [run]
+        seen, found = runner._pane_of(current)
+        await runner._check(current, found, seen)
+        return store.runs(task.id)[0].state
+
+    runner.after_sweep([], 99.0)  # began before the spawn: the pane is not missing
+    assert asyncio.run(check()) == "running"
+    runner.after_sweep([pane], 101.0)
+    assert asyncio.run(check()) == "running"
+    runner.after_sweep([], 102.0)  # gone since: interrupted, and the task queued again
+    assert asyncio.run(check()) == "interrupted"
+    assert store.get(task.id).state == "queued"  # type: ignore[union-attr]
