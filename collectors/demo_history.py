@@ -35,12 +35,11 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from collectors.limits import FIVE_HOUR, SEVEN_DAY, TOKEN_WEIGHTS
+from collectors.limits import TOKEN_WEIGHTS
+from collectors.windows import FIVE_HOUR, FIVE_HOURS, SEVEN_DAY, WEEK
 
 log = logging.getLogger("podium.demo_history")
 
-FIVE_HOUR_S = 5 * 3600
-SEVEN_DAY_S = 7 * 86400
 # The sim account's default capacities (`sessions.sim.account`), in weighted tokens.
 FIVE_HOUR_TOKENS = 2_000_000
 SEVEN_DAY_TOKENS = 12 * FIVE_HOUR_TOKENS
@@ -121,10 +120,10 @@ def generate(
     end = _floor_minute(now)
     start = end - timedelta(days=days)
     # Run a week before the first row, so the first weekly window shown is not empty.
-    run_from = start - timedelta(seconds=SEVEN_DAY_S)
+    run_from = start - WEEK
     current_start = end - CURRENT_BLOCK
     # A break of a full window before the current block, so it opens a window of its own.
-    quiet_from = current_start - timedelta(seconds=FIVE_HOUR_S)
+    quiet_from = current_start - FIVE_HOURS
     blocks = [(a, b) for a, b in _blocks(rng, run_from, current_start) if b <= quiet_from]
     # Weighted tokens per active minute of each block: 4k-13k makes a morning
     # window end anywhere from a third used to full.
@@ -136,8 +135,8 @@ def generate(
 
     capacity = {FIVE_HOUR: five_hour_tokens, SEVEN_DAY: seven_day_tokens}
     week_reset = _floor_hour(end + WEEK_RESETS_IN)
-    while week_reset - timedelta(seconds=SEVEN_DAY_S) > run_from:
-        week_reset -= timedelta(seconds=SEVEN_DAY_S)
+    while week_reset - WEEK > run_from:
+        week_reset -= WEEK
     used = {FIVE_HOUR: 0.0, SEVEN_DAY: 0.0}
     resets: dict[str, datetime | None] = {FIVE_HOUR: None, SEVEN_DAY: week_reset}
     last_official: datetime | None = None
@@ -154,7 +153,7 @@ def generate(
         week = resets[SEVEN_DAY]
         if week is not None and minute >= week:
             used[SEVEN_DAY] = 0.0
-            resets[SEVEN_DAY] = week + timedelta(seconds=SEVEN_DAY_S)
+            resets[SEVEN_DAY] = week + WEEK
         while block_i < len(blocks) and blocks[block_i][1] <= minute:
             block_i += 1
         working = block_i < len(blocks) and blocks[block_i][0] <= minute
@@ -167,7 +166,7 @@ def generate(
                 rate *= 0.4
             amount = rate * (1.0 if in_current else rng.uniform(0.3, 1.7))
             if resets[FIVE_HOUR] is None:
-                resets[FIVE_HOUR] = _floor_hour(minute) + timedelta(seconds=FIVE_HOUR_S)
+                resets[FIVE_HOUR] = _floor_hour(minute) + FIVE_HOURS
             for w in used:
                 used[w] = min(float(capacity[w]), used[w] + amount)
             seen = minute + timedelta(seconds=rng.randint(1, 59))

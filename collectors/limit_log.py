@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 import duckdb
 
 from collectors.limits import (
-    MAIN_WINDOWS,
     TOKEN_WEIGHTS,
     LimitSample,
     Point,
     freshest,
 )
+from collectors.windows import MAIN_WINDOWS
 
 # An unchanged figure is stored again at most this often (the statusline repeats
 # the same numbers every few seconds while a session works); its time of last

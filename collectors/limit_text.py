@@ -21,6 +21,8 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from collectors.windows import FIVE_HOUR, SEVEN_DAY, SEVEN_DAY_OPUS, SEVEN_DAY_SONNET
+
 _EPOCH = re.compile(r"limit reached\|(\d{9,11})\b")
 _RESETS = re.compile(
     r"resets\s+(?:(?P<month>[A-Z][a-z]{2})\w*\s+(?P<day>\d{1,2}),?\s+(?:at\s+)?)?"
@@ -30,12 +32,12 @@ _RESETS = re.compile(
 )
 # Model-scoped first: "Opus weekly limit" is the Opus week, not the whole week.
 _WINDOW_WORDS = (
-    (re.compile(r"\bopus\b[\w\s.-]*?\blimit", re.I), "seven_day_opus"),
-    (re.compile(r"\bsonnet\b[\w\s.-]*?\blimit", re.I), "seven_day_sonnet"),
-    (re.compile(r"\b(?:5-hour|five-hour|session)\s+limit", re.I), "five_hour"),
-    (re.compile(r"\bweekly\s+limit", re.I), "seven_day"),
+    (re.compile(r"\bopus\b[\w\s.-]*?\blimit", re.I), SEVEN_DAY_OPUS),
+    (re.compile(r"\bsonnet\b[\w\s.-]*?\blimit", re.I), SEVEN_DAY_SONNET),
+    (re.compile(r"\b(?:5-hour|five-hour|session)\s+limit", re.I), FIVE_HOUR),
+    (re.compile(r"\bweekly\s+limit", re.I), SEVEN_DAY),
     # The oldest wording only ever meant the 5-hour window.
-    (re.compile(r"usage limit reached\|\d", re.I), "five_hour"),
+    (re.compile(r"usage limit reached\|\d", re.I), FIVE_HOUR),
 )
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 

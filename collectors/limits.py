@@ -21,11 +21,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from collectors.limit_text import limit_window, parse_reset
-
-FIVE_HOUR = "five_hour"
-SEVEN_DAY = "seven_day"
-MAIN_WINDOWS = (FIVE_HOUR, SEVEN_DAY)
-KNOWN_WINDOWS = (FIVE_HOUR, SEVEN_DAY, "seven_day_opus", "seven_day_sonnet")
+from collectors.windows import (
+    FIVE_HOUR,
+    SEVEN_DAY,
+    scoped_window,
+    window_seconds,
+)
 
 STATUSLINE = "statusline"
 HEADLESS = "headless"
@@ -64,25 +65,6 @@ class LimitSample:
             "source": self.source,
             "detail": self.detail,
         }
-
-
-def window_seconds(window: str) -> int:
-    """Length of a window: 5 hours, else (every weekly and model-scoped one) 7 days."""
-    return 5 * 3600 if window == FIVE_HOUR else 7 * 86400
-
-
-def model_pattern(window: str) -> str | None:
-    """SQL LIKE pattern of the models a model-scoped window counts (None: all models)."""
-    if window in MAIN_WINDOWS or not window.startswith(SEVEN_DAY + "_"):
-        return None
-    return f"%{window[len(SEVEN_DAY) + 1 :]}%"
-
-
-def scoped_window(model_name: str) -> str:
-    """`seven_day_<model family>` of a model-scoped weekly limit: `Opus 4.1` → `seven_day_opus`."""
-    words = re.findall(r"[a-z]+", model_name.lower())
-    family = next((w for w in words if w not in ("claude",)), "model")
-    return f"{SEVEN_DAY}_{family}"
 
 
 def clean_pct(value: Any) -> float | None:

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from collectors.limits import window_seconds
 from collectors.report_args import (
     BY_CHOICES,
     ReportError,
@@ -25,6 +24,7 @@ from collectors.report_args import (
     local_tz_name,
     parse_date,
 )
+from collectors.windows import FIVE_HOUR, FIVE_HOUR_SECONDS, WEEK_SECONDS, window_seconds
 
 __all__ = ["BY_CHOICES", "ReportError", "check_tz", "local_tz_name", "parse_date"]
 
@@ -146,12 +146,13 @@ def usage_report(
 # opens at or after the previous reset), so reset times closer than half a length
 # are one instance whose reported reset moved: sources disagree by seconds, and an
 # estimate's reset (first message + length) by minutes, before an official one comes.
-_INSTANCES_SQL = """
+_INSTANCES_SQL = f"""
 WITH rows AS (
     SELECT "window" AS w, minute, used_pct, resets_at,
-           CASE WHEN "window" = 'five_hour' THEN 300 ELSE 10080 END AS len_min
+           CASE WHEN "window" = '{FIVE_HOUR}' THEN {FIVE_HOUR_SECONDS // 60}
+                ELSE {WEEK_SECONDS // 60} END AS len_min
     FROM limit_series
-    WHERE resets_at IS NOT NULL AND minute < resets_at AND {where}
+    WHERE resets_at IS NOT NULL AND minute < resets_at AND {{where}}
 ), marked AS (
     SELECT *, CASE
         WHEN lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute) IS NULL THEN 1

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 from collectors import safe_json
+from collectors.durations import duration
+from collectors.windows import FIVE_HOUR, SEVEN_DAY
 
 HOOK_EVENTS = (
     "SessionStart",
@@ -301,18 +303,6 @@ def _limit(limits: object, key: str) -> tuple[float, float | None] | None:
     return float(pct), float(resets) if ok else None
 
 
-def _left(seconds: float) -> str:
-    """'45m', '2h14m', '3d4h'."""
-    minutes = max(0, int(seconds // 60))
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours}h"
-
-
 def format_statusline(payload: dict, now: float | None = None) -> str:
     """One compact line: `5h 23% ↻2h14m · wk 41% · Opus 4.5 · ctx 12%`.
 
@@ -321,13 +311,14 @@ def format_statusline(payload: dict, now: float | None = None) -> str:
     now = time.time() if now is None else now
     parts: list[str] = []
     limits = payload.get("rate_limits")
-    five = _limit(limits, "five_hour")
+    five = _limit(limits, FIVE_HOUR)
     if five is not None:
         pct, resets = five
         parts.append(
-            f"5h {pct:.0f}%" + (f" ↻{_left(resets - now)}" if resets and resets > now else "")
+            f"5h {pct:.0f}%"
+            + (f" ↻{duration(resets - now, whole_minutes=True)}" if resets and resets > now else "")
         )
-    week = _limit(limits, "seven_day")
+    week = _limit(limits, SEVEN_DAY)
     if week is not None:
         parts.append(f"wk {week[0]:.0f}%")
     model = payload.get("model")

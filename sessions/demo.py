@@ -18,9 +18,9 @@ from pathlib import Path
 import psutil
 
 from collectors import demo_history
-from collectors.limits import FIVE_HOUR, SEVEN_DAY
 from collectors.paths import Paths, ensure_private_dir
 from collectors.store import open_store
+from collectors.windows import FIVE_HOUR, SEVEN_DAY
 from sessions.retry import wait_for
 from sessions.tmux import Tmux, TmuxError
 

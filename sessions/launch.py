@@ -63,6 +63,23 @@ def failure_file(spec_path: str) -> str:
     return spec_path.removesuffix(".json") + ".failed"
 
 
+def read_failure(spec_path: os.PathLike[str] | str) -> tuple[int | None, str] | None:
+    """(exit status, reason) a launch of `spec_path` left when it could not start its
+    program, or None. Read once: the file is removed. Sessions and background runs
+    both learn a failed start this way."""
+    path = failure_file(os.fspath(spec_path))
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read(64 * 1024)
+    except OSError:
+        return None
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    first, _, reason = text.partition("\n")
+    code = int(first) if first.strip().isdigit() else None
+    return code, reason.strip() or "could not start"
+
+
 def _fail(message: str, code: int, spec_path: str | None = None) -> int:
     sys.stderr.write(f"podium: {message}\n")
     sys.stderr.flush()

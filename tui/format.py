@@ -1,25 +1,9 @@
-"""Small text formats the control tower shares (durations, token counts)."""
+"""Small text formats the control tower shares (token counts, times ago); durations
+are `collectors.durations.duration`, the statusline's too."""
 
 from __future__ import annotations
 
 from datetime import datetime
-
-
-def duration(seconds: float | None) -> str:
-    """'42s', '5m', '3h12m', '2d4h'; '-' for None (as `podium ls` writes them)."""
-    if seconds is None:
-        return "-"
-    whole = max(0, int(seconds))
-    if whole < 60:
-        return f"{whole}s"
-    minutes = whole // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours}h"
 
 
 def since(iso: str | None, now: datetime) -> float | None:

@@ -38,6 +38,7 @@ from sessions.engine.stage import StageKeeper
 from sessions.engine.transcripts import TranscriptIngest
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.watch import Backoff, PaneWatch
+from sessions.launch import read_failure
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
 from sessions.tmux import PaneInfo, Tmux, TmuxError
@@ -398,7 +399,8 @@ class Engine:
 
     # -- tmux sweep -----------------------------------------------------------
     async def sweep(self) -> bool:
-        """One `list-panes -a`: pane deaths, vanished panes, pids; then screens and processes.
+        """One `list-panes -a`: pane deaths, vanished panes, pids (for sessions and, through
+        `fill.after_sweep`, background runs); then screens and processes.
 
         Returns whether anything moves (a change, a session busy or starting, a watched
         screen that changed): the sweep loop keeps its pace then, else it backs off.
@@ -406,6 +408,7 @@ class Engine:
         # Under the mutex that launches hold: a session started while `list-panes`
         # runs is not in its answer, and must not be taken for a vanished one.
         async with self._mutex:
+            taken = time.monotonic()  # a pane spawned before this is in the answer
             try:
                 panes = await self.blocking(self.tmux.list_panes)
             except TmuxError as exc:
@@ -416,6 +419,8 @@ class Engine:
                 self.tmux_alive = alive
                 self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
             moved, live = await self._follow_panes(panes)
+        # Background runs learn their panes' deaths from this sweep too: one poller.
+        self.fill.after_sweep(panes, taken)
         self._follow_limits()
         self._follow_focus(panes)
         # The stage looks only when its window, size or panes changed; a move is lively.
@@ -559,14 +564,11 @@ class Engine:
 
     def _launch_failure_status(self, rec: SessionRecord) -> int | None:
         """The status `sessions.launch` left when it could not start the agent."""
-        path = self.paths.runtime / f"launch-{rec.id}.failed"
-        try:
-            first, _, reason = path.read_text(encoding="utf-8").partition("\n")
-        except OSError:
+        failure = read_failure(self.paths.runtime / f"launch-{rec.id}.json")
+        if failure is None:
             return None
-        log.info("%s: could not start: %s", rec.name, reason.strip())
-        path.unlink(missing_ok=True)
-        return int(first) if first.strip().isdigit() else None
+        log.info("%s: could not start: %s", rec.name, failure[1])
+        return failure[0]
 
     def wake_sweeper(self) -> None:
         self._sweep_wakeup.set()
@@ -599,13 +601,15 @@ def remove_scratch(paths: Paths, now: float | None = None) -> list[str]:
     """Remove what a crashed engine of this data dir left behind (call with the engine
     lock held): transcript ingest's scratch files (`usage-*.ndjson`), DuckDB's
     spill dir (`podium.duckdb.tmp`), and launch spec files (they may hold API keys)
-    that no pane read within STALE_SPEC_SECONDS. Returns what it removed."""
+    and failed-launch notes that no one read within STALE_SPEC_SECONDS. Returns what it removed."""
     import shutil
 
     now = time.time() if now is None else now
     removed: list[str] = []
     found = list(paths.data.glob("usage-*.ndjson"))
     found += [p for p in paths.runtime.glob("launch-*.json") if _older(p, now)]
+    # What a failed launch left and no one read (a pane whose status tmux knew).
+    found += [p for p in paths.runtime.glob("launch-*.failed") if _older(p, now)]
     for path in found:
         with contextlib.suppress(OSError):
             path.unlink()

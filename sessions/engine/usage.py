@@ -40,14 +40,13 @@ from collectors.limits import (
     default_capacity,
     estimate,
     is_current,
-    model_pattern,
     project,
     samples_from_limit_text,
     samples_from_statusline,
     samples_from_stream_json_line,
-    window_seconds,
 )
 from collectors.procstats import TreeScan, cpu_percent, scan_trees
+from collectors.windows import model_pattern, window_length
 from sessions.engine.protocol import ApiError
 from sessions.state import FINAL_STATES, State
 
@@ -116,7 +115,7 @@ class UsageMonitor:
             tokens = self.log.tokens(anchor.ts, now, pattern)
             return estimate(window, now, anchor, tokens, capacity)
         # The window opened at the first use after it last reset (or within its length).
-        floor = now - timedelta(seconds=window_seconds(window))
+        floor = now - window_length(window)
         last = self.log.latest(window)
         if last is not None and last.resets_at is not None and floor < last.resets_at <= now:
             floor = last.resets_at
@@ -139,7 +138,7 @@ class UsageMonitor:
             and figure.source != LIMIT_TEXT  # 100% at some moment of the last minute: rough
             and (known is None or known[0] != figure)
         ):
-            start = figure.resets_at - timedelta(seconds=window_seconds(window))
+            start = figure.resets_at - window_length(window)
             learned = calibrate(
                 self.log.tokens(start, figure.ts, model_pattern(window)), figure.used_pct
             )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from collectors.limit_log import WEIGHTED_TOKENS_SQL
+from collectors.windows import WEEK
 from sessions.fill.forecast import Forecast
 
 if TYPE_CHECKING:
@@ -59,9 +60,9 @@ def forecast_from_log(
     for m in range(total):
         forecast.record(used.get(m, 0.0))
     if week_reset is None or week_reset <= minute:
-        week_reset = minute + timedelta(days=7)
+        week_reset = minute + WEEK
         forecast.week_start = total  # no weekly window known: nothing used of it yet
     else:
-        opened = week_reset - timedelta(days=7)
+        opened = week_reset - WEEK
         forecast.week_start = max(0, int((opened - start) / MINUTE))
     return forecast, total, week_reset

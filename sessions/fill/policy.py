@@ -23,9 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-FIVE_HOUR = "five_hour"
-SEVEN_DAY = "seven_day"
-FIVE_HOURS = timedelta(hours=5)
+from collectors.windows import FIVE_HOUR, FIVE_HOURS, SEVEN_DAY
 
 LAUNCH = "launch"
 HOLD = "hold"

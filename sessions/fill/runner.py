@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ from collectors.tail import Cursor, read_lines
 from sessions.agent_env import agent_env
 from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
 from sessions.fill.queue import QueueStore, Run, Task
-from sessions.launch import write_spec
+from sessions.launch import read_failure, write_spec
 from sessions.tmux import PaneInfo, TmuxError
 from sessions.worktree import WorktreeError
 from sessions.worktree import create as create_worktree
@@ -62,7 +63,8 @@ def _lines(cursor: Cursor) -> Iterator[bytes]:
             log.warning("run stream %s cannot be read: %s", cursor.path, exc)
 
 
-# While runs are live the stream files are read this often (seconds).
+# While runs are live the stream files are read this often (seconds). Their panes'
+# deaths come from the engine's tmux sweep (`after_sweep`), not from a poll here.
 POLL = 0.5
 # A limit hit whose reset time nobody told: try again this much later.
 UNKNOWN_RESET = timedelta(minutes=30)
@@ -108,6 +110,12 @@ class Runner:
         self.on_change: list[Any] = []  # callbacks(run) after a run ended
         # Runs already settled: a cancel and the follower may both get to one.
         self._settled: set[int] = set()
+        # The engine sweep's last panes, and when its `list-panes` began (monotonic).
+        self._panes: dict[str, PaneInfo] = {}
+        self._panes_taken: float | None = None
+        # When each run started here (monotonic): a sweep older than that has not seen
+        # its pane, so it says nothing of it. Runs adopted at start are not in it.
+        self._started: dict[int, float] = {}
 
     # -- starting ---------------------------------------------------------------------------
     async def start(self, task: Task) -> Run:
@@ -160,7 +168,7 @@ class Runner:
             PODIUM_QUEUE_RUN=str(run.id),
             PWD=str(cwd),
         )
-        spec = e.paths.runtime / f"launch-run{run.id}.json"
+        spec = self._spec(run)
         launcher = write_spec(
             spec,
             {
@@ -189,6 +197,7 @@ class Runner:
             stream_path=str(stream),
         )
         self.store.update(task, state="running", attempts=run.attempt, defer_until=None)
+        self._started[run.id] = time.monotonic()
         self._cursors[run.id] = Cursor(str(stream))
         log.info(
             "task %d: run %d started in %s (%s)",
@@ -202,20 +211,36 @@ class Runner:
 
     # -- crash safety ---------------------------------------------------------------------------
     async def recover(self) -> None:
-        """After an engine start: adopt live runs, settle the ones whose pane is gone."""
+        """After an engine start (and its first sweep): adopt live runs, settle the ones
+        whose pane is gone. Without a sweep yet (tmux failed), the follower does it later."""
         runs = self.store.running_runs()
         if not runs:
             return
-        panes = {p.pane_id: p for p in await self.engine.blocking(self.engine.tmux.list_panes)}
         for run in runs:
             self._cursors[run.id] = _stored_cursor(run)
-            pane = panes.get(run.pane_id or "")
-            ours = pane if pane is not None and pane.pid == run.pid else None
-            if ours is not None and not ours.dead:
+            seen, pane = self._pane_of(run)
+            if seen and pane is not None and not pane.dead:
                 log.info("run %d: pane %s still there, adopted", run.id, run.pane_id)
                 continue
-            await self._check(run, ours)  # reads what it wrote meanwhile, then settles it
+            await self._check(run, pane, seen)  # reads what it wrote meanwhile, then settles
         self._wake.set()
+
+    def after_sweep(self, panes: list[PaneInfo], taken: float) -> None:
+        """The engine's sweep: every pane of the server, from a `list-panes` begun at
+        monotonic `taken`. Live runs are looked at again at once."""
+        self._panes = {p.pane_id: p for p in panes}
+        self._panes_taken = taken
+        if self._cursors:
+            self._wake.set()
+
+    def _pane_of(self, run: Run) -> tuple[bool, PaneInfo | None]:
+        """(whether a sweep since the run started has looked, the run's pane if it saw it:
+        same id and pid)."""
+        taken = self._panes_taken
+        if taken is None or taken <= self._started.get(run.id, float("-inf")):
+            return False, None
+        pane = self._panes.get(run.pane_id or "")
+        return True, pane if pane is not None and pane.pid == run.pid else None
 
     # -- following ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -227,11 +252,9 @@ class Runner:
                 await self._wake.wait()
                 continue
             try:
-                panes = {
-                    p.pane_id: p for p in await self.engine.blocking(self.engine.tmux.list_panes)
-                }
                 for run in runs:
-                    await self._check(run, panes.get(run.pane_id or ""))
+                    seen, pane = self._pane_of(run)
+                    await self._check(run, pane, seen)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -240,19 +263,27 @@ class Runner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL)
 
-    async def _check(self, run: Run, pane: PaneInfo | None) -> None:
-        """Read new lines of one run; settle it when it reported its result or ended."""
+    async def _check(self, run: Run, pane: PaneInfo | None, seen: bool = True) -> None:
+        """Read new lines of one run; settle it when it reported its result or ended.
+        `seen`: whether the last sweep looked since the run started (`pane` is None then
+        only when the sweep did not find it)."""
         result = self._read(run)
         if result is not None:
             await self._finish(run, result)
             return
         alive = pane is not None and pane.pid == run.pid and not pane.dead
-        if alive:
+        if alive or not seen:
             return
         # The pane ended or vanished: one last read (the agent may have written just now).
         result = self._read(run)
+        failure = read_failure(self._spec(run))
         if result is not None:
             await self._finish(run, result)
+        elif failure is not None:
+            # The launcher could not start the agent: its reason is the outcome.
+            code, reason = failure
+            status = code if code is not None else pane.dead_status if pane else None
+            await self._finish(run, None, exit_code=status, reason=reason)
         elif pane is not None and pane.dead:
             status = pane.dead_status
             await self._finish(run, None, exit_code=status)
@@ -303,7 +334,11 @@ class Runner:
         return result
 
     async def _finish(
-        self, run: Run, result: dict[str, Any] | None, exit_code: int | None = None
+        self,
+        run: Run,
+        result: dict[str, Any] | None,
+        exit_code: int | None = None,
+        reason: str | None = None,
     ) -> None:
         if not self._settle(run):
             return
@@ -313,7 +348,9 @@ class Runner:
         if exit_code is not None:
             fields["exit_code"] = exit_code
         if result is None:
-            fields.update(state="failed", result=f"ended without a result (exit {exit_code})")
+            fields.update(
+                state="failed", result=reason or f"ended without a result (exit {exit_code})"
+            )
             self.store.update_run(run, **fields)
             if task is not None and task.state == "running":
                 self.store.update(
@@ -395,6 +432,10 @@ class Runner:
         log.info("task %d: run %d interrupted, queued again", run.task_id, run.id)
         self._done(run)
 
+    def _spec(self, run: Run) -> Path:
+        """The run's launch spec; `sessions.launch` leaves a failed start beside it."""
+        return self.engine.paths.runtime / f"launch-run{run.id}.json"
+
     def _settle(self, run: Run) -> bool:
         if run.id in self._settled:
             return False
@@ -403,6 +444,7 @@ class Runner:
 
     def _done(self, run: Run) -> None:
         self._cursors.pop(run.id, None)
+        self._started.pop(run.id, None)
         self._rejected_until.pop(run.id, None)
         for callback in self.on_change:
             callback(run)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
 
 
 class ScheduleError(ValueError):
@@ -102,11 +104,8 @@ def check_window(name: str) -> str:
 
 
 # -- cron ---------------------------------------------------------------------------------
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_NAMES = {
-    3: {m: i + 1 for i, m in enumerate(_MONTHS)},
-    4: {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
-}
+# Parsing and matching are cronsim's (Debian cron's rules); podium adds the 5-field
+# check, the zone and messages that name the field that does not parse.
 _FIELDS = (
     ("minute", 0, 59),
     ("hour", 0, 23),
@@ -114,6 +113,8 @@ _FIELDS = (
     ("month", 1, 12),
     ("day of week", 0, 7),
 )
+# A matching date must turn up within this many years (cronsim's own horizon is 50).
+_CHECK_FROM = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -121,18 +122,13 @@ class Cron:
     """A 5-field cron expression (minute hour day-of-month month day-of-week).
 
     Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`, and
-    month and weekday names (jan…dec, sun…sat; 7 is Sunday too). As in cron, when
-    both day fields are restricted a day matching either one matches.
+    month and weekday names (jan…dec, sun…sat; 7 is Sunday too). As in Debian's cron,
+    when both day fields are restricted (neither starts with `*`) a day matching
+    either one matches. Times are the zone's wall clock: a time that a DST change
+    skips runs at the first minute after the gap, a repeated one runs once.
     """
 
     expr: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]
-    any_day: bool
-    any_weekday: bool
 
     @classmethod
     def parse(cls, expr: str) -> Cron:
@@ -142,82 +138,41 @@ class Cron:
                 f"cron expression {expr!r} has {len(parts)} field(s); it needs 5: "
                 "minute hour day-of-month month day-of-week, e.g. '30 2 * * 1-5'"
             )
-        sets = [_field(p, i, expr) for i, p in enumerate(parts)]
-        weekdays = frozenset(0 if d == 7 else d for d in sets[4])
-        return cls(
-            expr,
-            frozenset(sets[0]),
-            frozenset(sets[1]),
-            frozenset(sets[2]),
-            frozenset(sets[3]),
-            weekdays,
-            parts[2] == "*",
-            parts[4] == "*",
-        )
-
-    def _day_matches(self, day: date) -> bool:
-        if day.month not in self.months:
-            return False
-        dom = day.day in self.days
-        dow = (day.isoweekday() % 7) in self.weekdays
-        if self.any_day and self.any_weekday:
-            return True
-        if self.any_day:
-            return dow
-        if self.any_weekday:
-            return dom
-        return dom or dow
+        try:
+            CronSim(expr, _CHECK_FROM)
+        except CronSimError:
+            raise ScheduleError(_why(parts, expr)) from None
+        return cls(" ".join(parts))
 
     def next_after(self, now: datetime, tz: tzinfo) -> datetime:
         """The first matching minute strictly after `now`, in `tz`."""
-        local = now.astimezone(tz).replace(second=0, microsecond=0)
-        day = local.date()
-        for _ in range(366 * 5):  # Feb 29 on a Monday can be years away
-            if self._day_matches(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        when = datetime.combine(day, time(hour, minute), tzinfo=tz)
-                        if when > now:
-                            return when
-            day += timedelta(days=1)
-        raise ScheduleError(f"cron expression {self.expr!r} never matches a date")
+        try:
+            return next(CronSim(self.expr, now.astimezone(tz)))
+        except (StopIteration, CronSimError):
+            raise ScheduleError(f"cron expression {self.expr!r} never matches a date") from None
 
 
-def _field(text: str, index: int, expr: str) -> set[int]:
-    name, low, high = _FIELDS[index]
-    names = _NAMES.get(index, {})
-    out: set[int] = set()
-
-    def num(token: str) -> int:
-        value = names.get(token.lower()) if token.isalpha() else None
-        if value is None and not token.isdigit():
-            raise ScheduleError(f"cron {expr!r}: {token!r} is not a valid {name}")
-        value = int(token) if value is None else value
-        if not low <= value <= high:
-            raise ScheduleError(f"cron {expr!r}: {name} {value} is outside {low}-{high}")
-        return value
-
-    for item in text.split(","):
-        base, _, step_text = item.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise ScheduleError(f"cron {expr!r}: bad step {step_text!r} in the {name} field")
-            step = int(step_text)
-        if base == "*":
-            start, end = low, high
-        elif "-" in base:
-            a, _, b = base.partition("-")
-            start, end = num(a), num(b)
-            if start > end:
-                raise ScheduleError(f"cron {expr!r}: range {base!r} runs backwards")
-        elif base:
-            start = num(base)
-            end = high if step_text else start
-        else:
-            raise ScheduleError(f"cron {expr!r}: empty item in the {name} field")
-        out.update(range(start, end + 1, step))
-    return out
+def _why(parts: list[str], expr: str) -> str:
+    """Which field, and which item of it, cronsim refused (each one tried alone)."""
+    for index, part in enumerate(parts):
+        for item in part.split(","):
+            alone = ["*"] * 5
+            alone[index] = item
+            try:
+                CronSim(" ".join(alone), _CHECK_FROM)
+            except CronSimError:
+                name, low, high = _FIELDS[index]
+                if not item:
+                    return f"cron {expr!r}: empty item in the {name} field"
+                if item.isdigit():
+                    return f"cron {expr!r}: {name} {int(item)} is outside {low}-{high}"
+                return (
+                    f"cron {expr!r}: {item!r} is not a valid {name}; use {low}-{high}, "
+                    "*, a-b with a <= b, */n or a-b/n with n > 0, a,b"
+                    + (", jan-dec" if index == 3 else ", sun-sat" if index == 4 else "")
+                )
+    # Every field parses alone: together they name no date (Feb 31).
+    return f"cron expression {expr!r} never matches a date"
 
 
 # -- --on-change globs ----------------------------------------------------------------------

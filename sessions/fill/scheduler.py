@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import watchfiles
 
-from collectors.limits import window_seconds
+from collectors.windows import window_length
 from sessions.fill import policy
 from sessions.fill.forecast import Forecast
 from sessions.fill.history import MINUTE, forecast_from_log
@@ -37,6 +37,7 @@ from sessions.state import FINAL_STATES
 
 if TYPE_CHECKING:
     from sessions.engine.core import Engine
+    from sessions.tmux import PaneInfo
 
 _ForecastKey = tuple[datetime, datetime | None]
 
@@ -116,6 +117,10 @@ class Scheduler:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def after_sweep(self, panes: list[PaneInfo], taken: float) -> None:
+        """The engine's sweep saw these panes (its `list-panes` began at monotonic `taken`)."""
+        self.runner.after_sweep(panes, taken)
 
     def watchers(self) -> list[asyncio.Task[None]]:
         return list(self._watchers.values())
@@ -260,7 +265,7 @@ class Scheduler:
                 name=w["window"],
                 used_pct=float(w["used_pct"]),
                 resets_at=datetime.fromisoformat(w["resets_at"]) if w.get("resets_at") else None,
-                length=timedelta(seconds=window_seconds(w["window"])),
+                length=window_length(w["window"]),
                 estimate=bool(w.get("estimate")),
             )
             for w in self.engine.usage.windows(now)

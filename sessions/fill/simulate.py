@@ -22,14 +22,12 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from collectors.windows import FIVE_HOUR, FIVE_HOURS, SEVEN_DAY, WEEK
 from sessions.fill.forecast import Forecast
 from sessions.fill.policy import (
     DEFER,
-    FIVE_HOUR,
-    FIVE_HOURS,
     LAUNCH,
     PAUSE,
-    SEVEN_DAY,
     PolicyConfig,
     ReserveRule,
     RunningView,
@@ -40,7 +38,6 @@ from sessions.fill.policy import (
 )
 
 POLICIES = ("podium", "none", "greedy")
-WEEK = timedelta(days=7)
 MINUTE = timedelta(minutes=1)
 EPS = 1e-9
 
@@ -268,7 +265,7 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         start = _when(data["start"], "start")
         days = float(data.get("days", 7))
         cap = data.get("capacity", {})
-        five, seven = float(cap.get("five_hour", 1.0)), float(cap.get("seven_day", 6.0))
+        five, seven = float(cap.get(FIVE_HOUR, 1.0)), float(cap.get(SEVEN_DAY, 6.0))
         if five <= 0 or seven <= 0 or days <= 0:
             raise ScenarioError("capacity and days must be positive")
         weekly_reset = _when(data.get("weekly_reset", data["start"]), "weekly_reset")

@@ -185,7 +185,9 @@ class Session:
         hit = account.limit_hit(snapshot)
         if hit is None and forced_limit:
             window = snapshot[account.FIVE_HOUR]
-            resets = window["resets_at"] or int(time.time() + account.WINDOW_SECONDS["five_hour"])
+            resets = window["resets_at"] or int(
+                time.time() + account.WINDOW_SECONDS[account.FIVE_HOUR]
+            )
             hit = (account.FIVE_HOUR, resets)
         if hit is None:
             return None

@@ -247,3 +247,37 @@ def test_cron_and_change_tasks_queue_occurrences(engine: Any) -> None:
     out = engine.run("queue", "cancel", str(watched["id"]))
     assert out.returncode == 0, out.stderr
     assert task_of(engine, child["id"])["task"]["state"] == "cancelled"
+
+
+def test_run_whose_program_cannot_start_records_the_launchers_reason(
+    podium_env: Any, tmp_path: Path
+) -> None:
+    # There, but not a program: the launcher's exec fails, not podium's look-up first.
+    claude = tmp_path / "not-a-program"
+    claude.write_text("nothing to run\n")
+    claude.chmod(0o600)
+    podium_env.env["PODIUM_CLAUDE_BIN"] = str(claude)
+    out = podium_env.run("engine", "start")
+    assert out.returncode == 0, out.stderr
+    task = add(podium_env, "never runs")
+    call(podium_env, "queue.fill", enabled=True)
+    failed = wait_task(podium_env, task["id"], "failed", seconds=30)
+    reason = f"cannot start {str(claude)!r}: Permission denied"
+    [run] = failed["runs"]
+    assert (run["state"], run["exit_code"], run["result"]) == ("failed", 126, reason), run
+    assert failed["task"]["last_result"] == reason
+    shown = podium_env.run("queue", "show", str(task["id"]))
+    assert "cannot start" in shown.stdout, shown.stdout
+    assert not list(podium_env.runtime.glob("launch-run*.failed"))  # read once, removed
+
+
+def test_task_whose_program_is_missing_fails_with_the_fix(podium_env: Any) -> None:
+    podium_env.env["PODIUM_CLAUDE_BIN"] = "/nonexistent/claude"
+    out = podium_env.run("engine", "start")
+    assert out.returncode == 0, out.stderr
+    task = add(podium_env, "never runs")
+    call(podium_env, "queue.fill", enabled=True)
+    failed = wait_task(podium_env, task["id"], "failed", seconds=30)
+    assert failed["runs"] == []  # nothing was launched
+    assert "'/nonexistent/claude' not found" in failed["task"]["last_result"]
+    assert "agents.claude_bin" in failed["task"]["last_result"]

@@ -10,6 +10,7 @@ import pytest
 from fakes import NOW, SESSIONS, WINDOWS, iso, session
 from tower_helpers import run
 
+from collectors.durations import duration
 from collectors.paths import Paths
 from collectors.settings import KeySettings, Settings, load_settings
 from sessions.engine.protocol import ApiError
@@ -23,7 +24,7 @@ from tui.engine_api import (
     show_session,
     tokens_by_day_and_model,
 )
-from tui.format import duration, tokens
+from tui.format import tokens
 from tui.keys import keymap
 from tui.screens.path_suggester import suggest_directory
 from tui.tower_state import TowerState

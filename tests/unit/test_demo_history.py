@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from collectors import demo_history
-from collectors.limits import FIVE_HOUR, SEVEN_DAY, TOKEN_WEIGHTS
+from collectors.limits import TOKEN_WEIGHTS
 from collectors.store import open_store
+from collectors.windows import FIVE_HOUR, SEVEN_DAY
 
 NOW = datetime(2026, 11, 25, 15, 17, 30, tzinfo=timezone(timedelta(hours=1)))
 

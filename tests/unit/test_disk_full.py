@@ -408,6 +408,9 @@ def test_a_crashed_engines_scratch_files_are_removed_at_start(tmp_path):
     stale.write_text("{}")
     old = time.time() - core.STALE_SPEC_SECONDS - 5
     os.utime(stale, (old, old))
+    unread = paths.runtime / "launch-abc.failed"  # a failed start no one asked about
+    unread.write_text("127\ncannot start 'x'\n")
+    os.utime(unread, (old, old))
     fresh = paths.runtime / "launch-def.json"  # a pane about to start reads it
     fresh.write_text("{}")
     keep = paths.data / "podium.duckdb"
@@ -415,4 +418,5 @@ def test_a_crashed_engines_scratch_files_are_removed_at_start(tmp_path):
 
     core.remove_scratch(paths)
     assert not scratch.exists() and not spill.exists() and not stale.exists()
+    assert not unread.exists()
     assert fresh.exists() and keep.exists()

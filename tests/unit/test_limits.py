@@ -45,11 +45,11 @@ from collectors.limits import (
     samples_from_statusline,
     samples_from_stream_json_line,
     samples_from_usage_body,
-    scoped_window,
 )
 from collectors.procstats import TreeScan, cpu_percent, scan_tree
 from collectors.settings import Settings
 from collectors.store import migrate
+from collectors.windows import scoped_window
 
 DATA = Path(__file__).parent / "data"
 AT = datetime(2026, 11, 28, 17, 30, tzinfo=UTC)

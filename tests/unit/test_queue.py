@@ -8,6 +8,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -60,8 +61,9 @@ def test_cron_next(expr: str, expected: datetime) -> None:
         ("* 24 * * *", "hour 24 is outside 0-23"),
         ("* * 0 * *", "day of month 0 is outside 1-31"),
         ("x * * * *", "'x' is not a valid minute"),
-        ("5-1 * * * *", "runs backwards"),
-        ("*/0 * * * *", "bad step"),
+        ("5-1 * * * *", "'5-1' is not a valid minute; use 0-59, \\*, a-b with a <= b"),
+        ("*/0 * * * *", "'\\*/0' is not a valid minute.* n > 0"),
+        ("* * * foo *", "'foo' is not a valid month.* jan-dec"),
         ("1,,2 * * * *", "empty item"),
         ("0 0 31 2 *", "never matches"),
     ],
@@ -69,6 +71,20 @@ def test_cron_next(expr: str, expected: datetime) -> None:
 def test_cron_errors_say_why(expr: str, reason: str) -> None:
     with pytest.raises(ScheduleError, match=reason):
         Cron.parse(expr).next_after(NOW, UTC)
+
+
+def test_cron_keeps_the_zones_wall_clock_across_dst() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    # 02:30 does not exist on 29 March 2026 (02:00 → 03:00): the first minute after the gap.
+    spring = Cron.parse("30 2 * * *").next_after(datetime(2026, 3, 28, 12, tzinfo=UTC), paris)
+    assert spring == datetime(2026, 3, 29, 3, 0, tzinfo=paris)
+    # 02:30 comes twice on 25 October 2026: it runs once, the next one is the day after.
+    first = Cron.parse("30 2 * * *").next_after(datetime(2026, 10, 24, 12, tzinfo=UTC), paris)
+    assert first.utcoffset() == timedelta(hours=2) and first.hour == 2
+    again = Cron.parse("30 2 * * *").next_after(first, paris)
+    assert again == datetime(2026, 10, 26, 2, 30, tzinfo=paris)
+    # A zone east of UTC: 09:00 there is 07:00 UTC in summer.
+    assert Cron.parse("0 9 * * *").next_after(NOW, paris) == datetime(2026, 5, 2, 7, 0, tzinfo=UTC)
 
 
 def test_at_times() -> None:
@@ -311,3 +327,35 @@ def test_the_run_view_passes_over_deep_lines(tmp_path: Path) -> None:
         with contextlib.suppress(OSError):
             os.close(write)
     assert "ok" in shown and shown.count("\n") == 1
+
+
+def test_a_run_learns_its_panes_end_from_a_sweep_begun_after_it_started(tmp_path: Path) -> None:
+    """The runner polls no tmux itself: the engine's sweep passes its panes in. A sweep
+    whose `list-panes` began before the run's pane existed says nothing of that pane."""
+    from sessions.fill.runner import Runner
+    from sessions.tmux import PaneInfo
+
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    runner = Runner(engine, store)  # type: ignore[arg-type]
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    store.update(task, state="running")
+    run = store.add_run(Run(id=0, task_id=task.id, attempt=1, state="running", started_at=NOW))
+    store.update_run(run, pane_id="%5", pid=42)
+    runner._started[run.id] = 100.0
+    pane = PaneInfo("$1", "podium", "@1", "q1", 1, "%5", 42, False, None, "claude", True, True,
+                    False, 0, "")  # fmt: skip
+
+    async def check() -> str:
+        [current] = store.running_runs() or [run]
+        seen, found = runner._pane_of(current)
+        await runner._check(current, found, seen)
+        return store.runs(task.id)[0].state
+
+    runner.after_sweep([], 99.0)  # began before the spawn: the pane is not missing
+    assert asyncio.run(check()) == "running"
+    runner.after_sweep([pane], 101.0)
+    assert asyncio.run(check()) == "running"
+    runner.after_sweep([], 102.0)  # gone since: interrupted, and the task queued again
+    assert asyncio.run(check()) == "interrupted"
+    assert store.get(task.id).state == "queued"  # type: ignore[union-attr]

@@ -116,6 +116,8 @@ def test_statusline_usage_line() -> None:
         },
     }
     assert format_statusline(payload, now) == "5h 23% ↻2h14m · wk 41% · Opus 4.5 · ctx 12%"
+    payload["rate_limits"]["five_hour"]["resets_at"] = now + 30  # whole minutes only
+    assert format_statusline(payload, now).startswith("5h 23% ↻0m · wk 41%")
     payload["rate_limits"]["five_hour"]["resets_at"] = now - 5  # passed: no countdown
     assert format_statusline(payload, now).startswith("5h 23% · wk 41%")
     assert format_statusline({}, now) == "podium"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from collectors.durations import duration
 from tui.cli.common import engine, print_json, table
 from tui.cli.report_cmds import report_waste, show_usage, usage_options
-from tui.format import duration
 
 
 @click.command("next")

@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from collectors.durations import duration
 from collectors.paths import Paths
+from collectors.windows import FIVE_HOUR, SEVEN_DAY
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
 from sessions.engine.protocol import ApiError
-from tui.format import duration
 
 if TYPE_CHECKING:
     from collectors.settings import Settings
+
+# What the CLI's tables call the two main windows (others keep their names).
+WINDOW_LABELS = {FIVE_HOUR: "5-hour", SEVEN_DAY: "week"}
 
 
 class CliFailure(Exception):

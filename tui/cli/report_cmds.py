@@ -15,12 +15,11 @@ from typing import Any
 import click
 
 from collectors.report_args import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
-from tui.cli.common import CliFailure, engine, print_json, table
+from tui.cli.common import WINDOW_LABELS, CliFailure, engine, print_json, table
 
 # Reports and exports may scan or write a long history: more than the usual 30 s.
 SLOW_TIMEOUT = 3600.0
 BY_OPTIONS = tuple(b for b in BY_CHOICES if b != "day_model")
-WINDOW_LABELS = {"five_hour": "5-hour", "seven_day": "week"}
 
 _KEY_HEADERS = {
     "day": "DAY",

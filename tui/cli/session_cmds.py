@@ -11,11 +11,11 @@ from typing import Any
 
 import click
 
+from collectors.durations import duration
 from sessions.agent_env import agent_env
 from sessions.agents import AGENTS
 from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, age, engine, print_json, settings, table
-from tui.format import duration
 
 
 @click.command("new")

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from tui.cli.common import CliFailure, engine, print_json, table
-from tui.format import duration
+from collectors.durations import duration
+from tui.cli.common import WINDOW_LABELS, CliFailure, engine, print_json, table
 
 
 @click.group("usage", invoke_without_command=True)
@@ -22,8 +22,6 @@ def usage(ctx: click.Context, as_json: bool) -> None:
 
 
 # -- limit windows (issue 4, items 3-4) ---------------------------------------------------
-
-WINDOW_LABELS = {"five_hour": "5-hour", "seven_day": "week"}
 
 
 def show_windows(as_json: bool) -> None:

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from textual.content import Content
 
+from collectors.durations import duration
 from tui.engine_api import UsageWindow
-from tui.format import duration
 
 LABEL_WIDTH = 10
 SOURCE_WIDTH = 9

@@ -13,8 +13,9 @@ from typing import Any
 
 from textual.content import Content
 
+from collectors.durations import duration
 from tui.engine_api import parse_time
-from tui.format import duration, since, tokens
+from tui.format import since, tokens
 
 GLYPHS = {
     "starting": "◌",

@@ -8,8 +8,8 @@ from datetime import datetime
 from textual.content import Content
 from textual.widget import Widget
 
+from collectors.durations import duration
 from tui.engine_api import UsageWindow
-from tui.format import duration
 from tui.widgets.gauge import gauge_content
 
 NO_DATA = "usage: no data yet (a Claude session's first reply brings it)"

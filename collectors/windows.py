@@ -1,0 +1,46 @@
+"""The plan's usage windows: their names and lengths, defined once for every layer.
+
+`five_hour` lasts 5 hours; `seven_day` and the model-scoped weekly ones
+(`seven_day_opus`, `seven_day_sonnet`, `seven_day_<family>`) 7 days. Stdlib
+only: the statusline (`collectors.spool`) imports it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+FIVE_HOUR = "five_hour"
+SEVEN_DAY = "seven_day"
+SEVEN_DAY_OPUS = "seven_day_opus"
+SEVEN_DAY_SONNET = "seven_day_sonnet"
+MAIN_WINDOWS = (FIVE_HOUR, SEVEN_DAY)
+
+FIVE_HOUR_SECONDS = 5 * 3600
+WEEK_SECONDS = 7 * 86400
+FIVE_HOURS = timedelta(seconds=FIVE_HOUR_SECONDS)
+WEEK = timedelta(seconds=WEEK_SECONDS)
+
+
+def window_seconds(window: str) -> int:
+    """Length of a window: 5 hours, else (every weekly and model-scoped one) 7 days."""
+    return FIVE_HOUR_SECONDS if window == FIVE_HOUR else WEEK_SECONDS
+
+
+def window_length(window: str) -> timedelta:
+    """`window_seconds` as a timedelta."""
+    return FIVE_HOURS if window == FIVE_HOUR else WEEK
+
+
+def model_pattern(window: str) -> str | None:
+    """SQL LIKE pattern of the models a model-scoped window counts (None: all models)."""
+    if window in MAIN_WINDOWS or not window.startswith(SEVEN_DAY + "_"):
+        return None
+    return f"%{window[len(SEVEN_DAY) + 1 :]}%"
+
+
+def scoped_window(model_name: str) -> str:
+    """`seven_day_<model family>` of a model-scoped weekly limit: `Opus 4.1` → `seven_day_opus`."""
+    words = re.findall(r"[a-z]+", model_name.lower())
+    family = next((w for w in words if w not in ("claude",)), "model")
+    return f"{SEVEN_DAY}_{family}"
