@@ -13,6 +13,24 @@ from sessions.attention import attention_order
 Session = dict[str, Any]
 
 
+class _Sortable:
+    """A session dict as `attention_order` reads a `sessions.wire.Session` (until the
+    tower holds those Structs itself)."""
+
+    def __init__(self, data: Session) -> None:
+        self.data = data
+        item = data.get("attention")
+        self.attention = _Item(item["opened_at"]) if item is not None else None
+        self.state = data.get("state")
+        self.state_since = data.get("state_since")
+        self.created_at = data.get("created_at")
+
+
+class _Item:
+    def __init__(self, opened_at: str) -> None:
+        self.opened_at = opened_at
+
+
 class TowerState:
     """Sessions by id, as last reported by the engine."""
 
@@ -37,7 +55,8 @@ class TowerState:
 
     def ordered(self) -> list[Session]:
         """Open attention items oldest first, then busy, then the rest by creation."""
-        return attention_order(list(self._sessions.values()))
+        order = attention_order([_Sortable(s) for s in self._sessions.values()])  # type: ignore[type-var]
+        return [s.data for s in order]
 
     def oldest_waiting(self) -> Session | None:
         """The session whose open attention item is oldest (what `podium next` picks)."""
