@@ -76,3 +76,23 @@ def test_an_event_line_decodes_to_its_struct() -> None:
     line = msgspec.json.encode(event)
     assert line.startswith(b'{"event":"tmux","data":')
     assert wire.decode_event(line) == event
+
+
+def test_records_keep_every_field_the_engine_stores() -> None:
+    """The Structs built from the engine's records name all their fields, so a field
+    added to a record cannot silently drop out of the API (and the CLI's --json)."""
+    from dataclasses import fields
+
+    from sessions.attention import AttentionItem
+    from sessions.fill.queue import Run, Task
+    from sessions.registry import SessionRecord
+
+    def names(struct: type[msgspec.Struct]) -> set[str]:
+        return set(struct.__struct_fields__)
+
+    assert names(wire.TaskRecord) == {f.name for f in fields(Task)} | {"schedule_text"}
+    assert names(wire.RunRecord) == {f.name for f in fields(Run)}
+    extra = {"attention", "on_stage", "tokens_today", "cost_today_usd"}
+    assert names(wire.Session) == {f.name for f in fields(SessionRecord)} | extra
+    item = {f.name for f in fields(AttentionItem)} - {"session_id"} | {"waited_s"}
+    assert names(wire.AttentionItem) == item
