@@ -243,6 +243,17 @@ class SpoolStatus(_Wire):
     problems: list[str]
 
 
+class WatchStats(_Wire):
+    """The sweep's work: how often it ran and what it read."""
+
+    sweeps: int
+    capture_calls: int
+    screens_captured: int
+    process_samples: int
+    last_sweep_captures: int
+    sweep_interval: float
+
+
 class Status(_Wire):
     pid: int
     version: str
@@ -256,7 +267,7 @@ class Status(_Wire):
     sessions: int
     hooks: dict[str, int]
     spool: SpoolStatus
-    watch: dict[str, Any]
+    watch: WatchStats
 
 
 class Stopping(_Wire):
@@ -634,13 +645,13 @@ class Method(Generic[P, R]):
 
     name: str
     params: type[P]
-    result: Any  # a type: a Struct, list[Struct], ...
+    result: type[R]  # a Struct, or list[Struct]
 
     def __repr__(self) -> str:
         return f"Method({self.name})"
 
 
-def _m(name: str, params: type[P], result: Any) -> Method[P, Any]:
+def _m(name: str, params: type[P], result: type[R]) -> Method[P, R]:
     return Method(name, params, result)
 
 

@@ -114,7 +114,7 @@ class SessionApi:
                 skipped_files=e.spool.stats.skipped_files,
                 problems=list(e.spool.stats.problems),
             ),
-            watch=e.watch.stats.to_json(),
+            watch=wire.WatchStats(**e.watch.stats.to_json()),
         )
 
     async def shutdown(self, params: wire.NoParams) -> wire.Stopping:

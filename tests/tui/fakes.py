@@ -220,7 +220,14 @@ def fixed_status(tmux_alive: bool = True) -> wire.Status:
         sessions=len(SESSIONS),
         hooks={},
         spool=wire.SpoolStatus(lines=0, bad_lines=0, skipped_files=0, problems=[]),
-        watch={},
+        watch=wire.WatchStats(
+            sweeps=0,
+            capture_calls=0,
+            screens_captured=0,
+            process_samples=0,
+            last_sweep_captures=0,
+            sweep_interval=1.0,
+        ),
     )
 
 
