@@ -78,22 +78,32 @@ class Today:
     cost_usd: float | None
 
 
+Pairs = frozenset[tuple[str, str]]
+
+
 def _today_rows(
-    cursor: duckdb.DuckDBPyConnection, ids: dict[str, str | None], since: datetime
-) -> dict[str, Today]:
-    """`Today` of each session in `ids` (podium id → current Claude session id) that
-    has a Claude session id; runs in a worker thread on its own cursor."""
+    cursor: duckdb.DuckDBPyConnection,
+    ids: dict[str, str | None],
+    known: Pairs | None,
+    since: datetime,
+) -> tuple[Pairs, dict[str, Today]]:
+    """The (podium id, Claude session id) pairs of the sessions in `ids` (podium id →
+    current Claude session id), from their hooks unless `known`, and `Today` of each
+    session with a Claude session id. Runs in a worker thread on its own cursor."""
     try:
-        pairs = {(sid, cid) for sid, cid in ids.items() if cid}
-        listed = list(ids)
-        if listed:
-            pairs |= set(
-                cursor.execute(
-                    "SELECT DISTINCT session_id, claude_session_id FROM hook_events "
-                    "WHERE claude_session_id IS NOT NULL AND list_contains($ids, session_id)",
-                    {"ids": listed},
-                ).fetchall()
-            )
+        pairs = known
+        if pairs is None:
+            found = {(sid, cid) for sid, cid in ids.items() if cid}
+            if ids:
+                found |= set(
+                    cursor.execute(
+                        "SELECT DISTINCT session_id, claude_session_id FROM hook_events "
+                        "WHERE claude_session_id IS NOT NULL "
+                        "AND list_contains($ids, session_id)",
+                        {"ids": list(ids)},
+                    ).fetchall()
+                )
+            pairs = frozenset(found)
         claude_ids = sorted({cid for _, cid in pairs})
         sums: dict[str, tuple[int, float | None]] = {}
         if claude_ids:
@@ -116,7 +126,7 @@ def _today_rows(
             if old.cost_usd is not None:
                 cost = old.cost_usd + (cost or 0.0)
         out[sid] = Today(used, None if cost is None else round(cost, 6))
-    return out
+    return pairs, out
 
 
 class TranscriptIngest:
@@ -127,6 +137,8 @@ class TranscriptIngest:
         self.dirs = claude_config_dirs()
         self.last_pass: wire.Ingested | None = None
         self._today_key: tuple[date, dict[str, str | None]] | None = None
+        self._today_pairs: Pairs | None = None
+        self._today_lock = asyncio.Lock()  # the tick and a pass may both ask
         self._lock = asyncio.Lock()
         self._stop = threading.Event()  # ends a pass early (engine shutdown)
         self._watch_stop = asyncio.Event()
@@ -198,6 +210,10 @@ class TranscriptIngest:
         """Count `today` again when asked (`force`: new lines were read), or when the
         local day or a session's Claude session id changed; publish the sessions
         whose figures changed."""
+        async with self._today_lock:
+            await self._refresh_today(force)
+
+    async def _refresh_today(self, force: bool) -> None:
         e = self.engine
         tz = check_tz(local_tz_name())
         day = datetime.now(tz).date()
@@ -205,9 +221,13 @@ class TranscriptIngest:
         key = (day, ids)
         if not force and key == self._today_key:
             return
+        # The hooks' Claude ids are read again only when a session's id (or the list
+        # of sessions) changed: a busy session makes a pass every second or so.
+        known = self._today_pairs if key == self._today_key else None
         self._today_key = key
         cursor = e.conn.cursor()
-        fresh = await e.blocking(_today_rows, cursor, ids, day_start(day, tz))
+        pairs, fresh = await e.blocking(_today_rows, cursor, ids, known, day_start(day, tz))
+        self._today_pairs = pairs
         old, e.today = e.today, fresh
         for rec in e.registry.listed():
             if old.get(rec.id) != fresh.get(rec.id):

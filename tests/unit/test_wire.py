@@ -96,3 +96,41 @@ def test_records_keep_every_field_the_engine_stores() -> None:
     assert names(wire.Session) == {f.name for f in fields(SessionRecord)} | extra
     item = {f.name for f in fields(AttentionItem)} - {"session_id"} | {"waited_s"}
     assert names(wire.AttentionItem) == item
+
+
+def test_usage_today_sums_every_claude_id_of_a_session_since_midnight(tmp_path: Path) -> None:
+    """A session's tokens today come from usage_messages of its current Claude id and
+    of the ids its hooks named before (a resume), from local midnight on."""
+    from datetime import UTC, datetime, timedelta
+
+    from collectors.store import open_store
+    from sessions.engine.transcripts import Today, _today_rows
+
+    conn = open_store(tmp_path / "p.duckdb")
+    midnight = datetime(2026, 11, 12, tzinfo=UTC)
+
+    def message(key: str, claude_id: str, at: datetime, tokens: int, cost: float | None) -> None:
+        conn.execute(
+            "INSERT INTO usage_messages (dedupe_key, ts, claude_session_id, input_tokens, "
+            "output_tokens, cache_creation_tokens, cache_creation_1h_tokens, "
+            "cache_read_tokens, cost_usd, is_sidechain, source_path) "
+            "VALUES (?, ?, ?, ?, 1, 0, 0, 0, ?, false, 'x')",
+            [key, at, claude_id, tokens - 1, cost],
+        )
+
+    message("m1", "c-old", midnight + timedelta(hours=1), 100, 0.5)  # before the resume
+    message("m2", "c-new", midnight + timedelta(hours=2), 50, None)  # unpriced model
+    message("m3", "c-new", midnight - timedelta(minutes=1), 999, 9.0)  # yesterday
+    message("m4", "c-other", midnight + timedelta(hours=1), 7, 0.1)  # someone else
+    conn.execute(
+        "INSERT INTO hook_events (ts, session_id, claude_session_id, event) "
+        "VALUES (?, 's1', 'c-old', 'SessionStart')",
+        [midnight],
+    )
+    ids = {"s1": "c-new", "s2": None, "s3": "c-quiet"}
+    pairs, today = _today_rows(conn.cursor(), ids, None, midnight)
+    assert pairs == {("s1", "c-new"), ("s1", "c-old"), ("s3", "c-quiet")}
+    assert today == {"s1": Today(150, 0.5), "s3": Today(0, None)}  # s2: no Claude id yet
+    # The pairs found are reused until a session's id changes.
+    again = _today_rows(conn.cursor(), ids, frozenset({("s1", "c-new")}), midnight)
+    assert again[1] == {"s1": Today(50, None)}
