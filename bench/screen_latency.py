@@ -20,6 +20,7 @@ from pathlib import Path
 from _podium import BenchPodium, bench_podium, percentiles
 
 from collectors.paths import Paths
+from sessions import wire
 from sessions.client import EngineClient
 
 
@@ -31,9 +32,8 @@ def listen(podium: BenchPodium, session_id: str) -> queue.Queue[tuple[float, str
     def run() -> None:
         with EngineClient(paths) as client:
             for event in client.events():
-                data = event.get("data") or {}
-                if event.get("event") == "session" and data.get("id") == session_id:
-                    states.put((time.monotonic(), data["state"]))
+                if isinstance(event, wire.SessionEvent) and event.data.id == session_id:
+                    states.put((time.monotonic(), event.data.state))
 
     threading.Thread(target=run, daemon=True).start()
     time.sleep(0.3)

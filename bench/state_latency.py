@@ -23,6 +23,7 @@ from pathlib import Path
 from _podium import PODIUM, bench_podium, percentiles
 
 from collectors.paths import Paths
+from sessions import wire
 from sessions.client import EngineClient
 
 
@@ -44,9 +45,8 @@ def main() -> None:
         def listen() -> None:
             with EngineClient(paths) as client:
                 for event in client.events():
-                    data = event.get("data") or {}
-                    if event.get("event") == "session" and data.get("id") == rec["id"]:
-                        states.put((time.time(), data["state"]))
+                    if isinstance(event, wire.SessionEvent) and event.data.id == rec["id"]:
+                        states.put((time.time(), event.data.state))
 
         threading.Thread(target=listen, daemon=True).start()
         time.sleep(0.5)  # let the subscription settle before the first sample

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sessions.state import ATTENTION_STATES, State
+from sessions.wire import Session
+
+S = TypeVar("S", bound=Session)
 
 if TYPE_CHECKING:
     # Types only: the control tower imports `attention_order` and must not pay
@@ -157,20 +160,17 @@ class AttentionBook:
         return out
 
 
-def attention_order(
-    sessions: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
+def attention_order(sessions: list[S]) -> list[S]:
     """Open items oldest first, then busy (longest busy first), then the rest as created.
 
-    Each session dict carries `attention` (an open item's JSON, or None).
+    Each session (`sessions.wire.Session`) carries `attention`: its open item, or None.
     """
 
-    def key(s: dict[str, Any]) -> tuple[int, str]:
-        item = s.get("attention")
-        if item is not None:
-            return (0, item["opened_at"])
-        if s.get("state") == State.BUSY:
-            return (1, s.get("state_since") or "")
-        return (2, s.get("created_at") or "")
+    def key(s: S) -> tuple[int, str]:
+        if s.attention is not None:
+            return (0, s.attention.opened_at)
+        if s.state == State.BUSY:
+            return (1, s.state_since or "")
+        return (2, s.created_at or "")
 
     return sorted(sessions, key=key)

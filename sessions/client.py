@@ -12,11 +12,16 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from collectors.paths import Paths, UnsafePath
+from sessions import wire
 from sessions.engine.lifecycle import last_log_line, lock_holder, spawn_engine
 from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
+
+R = TypeVar("R")
 
 
 class EngineUnavailable(Exception):
@@ -69,8 +74,19 @@ class EngineClient:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
 
+    def request(self, method: wire.Method[Any, R], params: msgspec.Struct | None = None) -> R:
+        """Send one request of `sessions.wire`'s table; its result decoded into the
+        method's result type, or `ApiError` (code `bad_reply` when the result does not
+        fit the type: an engine of another version)."""
+        result = self.call(method.name, **(msgspec.to_builtins(params) if params else {}))
+        try:
+            return msgspec.convert(result, method.result)
+        except msgspec.ValidationError as exc:
+            raise ApiError("bad_reply", f"{method.name}: {exc}") from None
+
     def call(self, method: str, **params: Any) -> Any:
-        """Send one request; return its result or raise `ApiError`."""
+        """Send one request; return its result (plain JSON values) or raise `ApiError`.
+        The CLI prints these; typed callers use `request`."""
         req_id = next(self._ids)
         self.sock.sendall(encode({"id": req_id, "method": method, "params": params}))
         reply = decode(self._readline())
@@ -89,15 +105,21 @@ class EngineClient:
         self.sock.settimeout(None)
         self._subscribed = True
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Subscribe (unless done) and yield events until the engine goes away."""
+    def events(self) -> Iterator[wire.Event]:
+        """Subscribe (unless done) and yield events (`sessions.wire` Structs) until the
+        engine goes away. An event this client does not know (a newer engine's) is
+        skipped."""
         if not self._subscribed:
             self.subscribe()
         while True:
             try:
-                yield decode(self._readline())
+                line = self._readline()
             except EngineUnavailable:
                 return
+            try:
+                yield wire.decode_event(line)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                continue
 
 
 def try_connect(paths: Paths, timeout: float = 30.0) -> EngineClient | None:

@@ -8,10 +8,13 @@ their failures reach the app's one error handler.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import msgspec
+
+from sessions import wire
 from sessions.agent_env import agent_env
-from tui.engine_api import UNAVAILABLE, show_session, toggle_fill, usage_windows
+from tui.engine_api import show_session, toggle_fill, usage_windows
 from tui.engine_link import call_job
 
 if TYPE_CHECKING:
@@ -27,76 +30,69 @@ class TowerActions:
         self.app = app
         self._jumped: dict[str, float] = {}
 
-    def show(self, session: dict[str, Any]) -> None:
+    def show(self, session: wire.Session) -> None:
         """Bring the session into view: on stage if the engine has a stage, else focus it."""
-        name = session["name"]
-        self._jumped[session["id"]] = time.monotonic()
-        self.app.link.run(f"show {name}", lambda call: show_session(call, name), self._shown)
+        name = session.name
+        self._jumped[session.id] = time.monotonic()
+        self.app.link.run(f"show {name}", lambda request: show_session(request, name), self._shown)
 
-    def _shown(self, result: dict[str, Any]) -> None:
-        if result.get("shown") is False:
-            name = result.get("name", "?")
+    def _shown(self, result: wire.FocusedSession) -> None:
+        if not result.shown:
+            name = result.name
             self.app.notify(
                 f"{name} is selected, but no terminal is attached to podium's tmux; "
                 f"`podium attach {name}` shows it",
                 timeout=6,
             )
 
-    def next_waiting(self) -> dict[str, Any] | None:
+    def next_waiting(self) -> wire.Session | None:
         """Jump to the session that has waited longest (skipping one just jumped to)."""
         now = time.monotonic()
         self._jumped = {k: t for k, t in self._jumped.items() if now - t < JUMP_GRACE_S}
         for session in self.app.state.ordered():
-            if session.get("attention") is not None and session["id"] not in self._jumped:
+            if session.attention is not None and session.id not in self._jumped:
                 self.show(session)
                 return session
         self.app.notify("nobody is waiting for you")
         return None
 
-    def new(self, params: dict[str, Any]) -> None:
+    def new(self, params: wire.NewParams) -> None:
         env = agent_env(self.app.environ, self.app.settings.agents.pass_env)
-        job = call_job("sessions.new", env=env, **params)
+        job = call_job(wire.SESSIONS_NEW, msgspec.structs.replace(params, env=env))
         self.app.link.run("new session", job, self._started)
 
-    def _started(self, session: dict[str, Any]) -> None:
+    def _started(self, session: wire.Session) -> None:
         self.app.state.update(session)
-        self.app.show_sessions(select=session["id"])
-        self.app.notify(f"started {session['name']} ({session['agent']})")
+        self.app.show_sessions(select=session.id)
+        self.app.notify(f"started {session.name} ({session.agent})")
 
     def send(self, name: str, text: str, enter: bool) -> None:
-        job = call_job("sessions.send", name=name, text=text, enter=enter)
+        job = call_job(wire.SESSIONS_SEND, wire.SendParams(name=name, text=text, enter=enter))
         self.app.link.run(f"send {name}", job, lambda r: self.app.notify(f"sent to {name}"))
 
     def kill(self, name: str, cleanup: bool) -> None:
-        job = call_job("sessions.kill", name=name, cleanup=cleanup)
+        job = call_job(wire.SESSIONS_KILL, wire.KillParams(name=name, cleanup=cleanup))
         self.app.link.run(f"kill {name}", job, self._killed)
 
-    def _killed(self, result: dict[str, Any]) -> None:
-        lines = [f"killed {result['killed']}"]
-        lines += result.get("cleanup") or []
-        wt = result.get("worktree")
-        if wt and "removed" not in wt:
-            lines.append(f"its worktree stays at {wt['path']}")
+    def _killed(self, result: wire.Killed) -> None:
+        lines = [f"killed {result.killed}"]
+        lines += result.cleanup or []
+        wt = result.worktree
+        if wt and wt.removed is msgspec.UNSET:
+            lines.append(f"its worktree stays at {wt.path}")
         self.app.notify("\n".join(lines))
 
     def rename(self, name: str, new_name: str) -> None:
-        job = call_job("sessions.rename", name=name, new_name=new_name)
+        job = call_job(wire.SESSIONS_RENAME, wire.RenameParams(name=name, new_name=new_name))
         self.app.link.run(
-            f"rename {name}", job, lambda r: self.app.notify(f"{name} is now {r['name']}")
+            f"rename {name}", job, lambda r: self.app.notify(f"{name} is now {r.name}")
         )
 
     def toggle_fill(self) -> None:
         self.app.link.run("toggle fill", toggle_fill, self._fill_toggled)
 
-    def _fill_toggled(self, result: Any) -> None:
-        if result is UNAVAILABLE:
-            self.app.notify(
-                "background fill comes with the background queue; this engine has none yet",
-                severity="warning",
-            )
-            return
-        enabled = bool(result.get("enabled")) if isinstance(result, dict) else bool(result)
-        self.app.notify(f"background fill {'on' if enabled else 'off'}")
+    def _fill_toggled(self, result: wire.FillState) -> None:
+        self.app.notify(f"background fill {'on' if result.enabled else 'off'}")
 
     def refresh_usage(self) -> None:
         # Not while the engine is away: the banner says so already, once.

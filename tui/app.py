@@ -27,13 +27,14 @@ from textual.worker import WorkerState
 from collectors import paths as paths_mod
 from collectors.paths import Paths
 from collectors.settings import Settings
+from sessions import wire
 from sessions.client import EngineUnavailable
 from sessions.engine.protocol import ApiError
 from themes import DEFAULT_VARIABLES, PODIUM_THEMES, load_user_themes
 from tui.actions import TowerActions
 from tui.commands import TowerCommands
 from tui.config_file import ConfigWriteError, set_key
-from tui.engine_api import UNAVAILABLE, UsageWindow, zoom_tower
+from tui.engine_api import zoom_tower
 from tui.engine_link import EngineLink, Link
 from tui.keys import binding_id, keymap
 from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply
@@ -162,7 +163,7 @@ class PodiumApp(App[None]):
             # Leaving from a wide screen: give the sessions their places back now, as
             # the screen's own unzoom would need a worker that no longer runs.
             pane = self.environ.get("TMUX_PANE")
-            self.link.run_last(lambda call: zoom_tower(call, False, pane))
+            self.link.run_last(lambda request: zoom_tower(request, False, pane))
         self.link.stop()
 
     # -- the engine's messages -----------------------------------------------------------
@@ -173,23 +174,23 @@ class PodiumApp(App[None]):
         with contextlib.suppress(NoMatches):
             self.state.load(message.sessions)
             self.main.set_banner("engine", None)
-            self._tmux_alive(message.status.get("tmux_alive"), message.status.get("tmux_socket"))
+            self._tmux_alive(message.status.tmux_alive, message.status.tmux_socket)
             self.show_sessions()
             self.actions.refresh_usage()
 
     def on_engine_event(self, message: EngineEvent) -> None:
         with contextlib.suppress(NoMatches):
-            self._engine_event(message.kind, message.data)
+            self._engine_event(message.event)
 
-    def _engine_event(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "session":
-            self.state.update(data)
-        elif kind == "session_removed":
-            self.state.remove(str(data.get("id")))
-        elif kind == "tmux":
-            self._tmux_alive(data.get("alive"), data.get("socket"))
+    def _engine_event(self, event: wire.Event) -> None:
+        if isinstance(event, wire.SessionEvent):
+            self.state.update(event.data)
+        elif isinstance(event, wire.SessionRemovedEvent):
+            self.state.remove(event.data.id)
+        elif isinstance(event, wire.TmuxEvent):
+            self._tmux_alive(event.data.alive, event.data.socket)
             return
-        elif kind.startswith("usage"):
+        elif isinstance(event, wire.UsageEvent | wire.UsageLogEvent):
             self.actions.refresh_usage()
             return
         else:
@@ -209,7 +210,7 @@ class PodiumApp(App[None]):
     def on_engine_reply(self, message: EngineReply) -> None:
         message.done(message.result)
 
-    def _tmux_alive(self, alive: Any, socket: Any) -> None:
+    def _tmux_alive(self, alive: bool, socket: str) -> None:
         if alive is False:
             self.main.set_banner(
                 "tmux",
@@ -228,14 +229,14 @@ class PodiumApp(App[None]):
             select=select,
         )
 
-    def show_usage(self, windows: list[UsageWindow] | Any) -> None:
-        self.main.show_usage(None if windows is UNAVAILABLE else windows)
+    def show_usage(self, windows: list[wire.UsageWindow]) -> None:
+        self.main.show_usage(windows)
 
-    def on_stage(self, session: dict[str, Any]) -> bool:
+    def on_stage(self, session: wire.Session) -> bool:
         """Whether the person already sees this session beside the tower."""
-        if session.get("on_stage") is not None:
-            return bool(session["on_stage"])
-        return self.tower_window is not None and session.get("window_id") == self.tower_window
+        if session.on_stage is not None:
+            return session.on_stage
+        return self.tower_window is not None and session.window_id == self.tower_window
 
     # -- keys that work on every screen -------------------------------------------------------
     def action_usage(self) -> None:

@@ -24,7 +24,7 @@ class TowerCommands(Provider):
         yield "Toggle background fill", main.action_fill, "switch filling on or off"
         yield "Help", app.action_help, "keys and state colours"
         for session in app.state.ordered():
-            name, sid = session["name"], session["id"]
+            name, sid = session.name, session.id
 
             def on(action: Callable[[], None], sid: str = sid) -> Callable[[], None]:
                 def run() -> None:
@@ -33,7 +33,7 @@ class TowerCommands(Provider):
 
                 return run
 
-            state = str(session.get("state", ""))
+            state = session.state
             yield f"Show {name}", on(main.action_show), f"{state}: bring it into view"
             yield f"Send to {name}", on(main.action_send), "type a line into it"
             yield f"Rename {name}", on(main.action_rename), "give it another name"

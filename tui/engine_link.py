@@ -26,7 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import msgspec
+
 from collectors.paths import Paths
+from sessions import wire
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
 from sessions.engine.protocol import ApiError
 from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply
@@ -35,8 +38,9 @@ if TYPE_CHECKING:
     from textual.app import App
 
 T = TypeVar("T")
-Call = Callable[..., Any]
-Job = Callable[[Call], T]
+Request = Callable[..., Any]
+"""`EngineClient.request(method, params)`: a `sessions.wire` method's typed result."""
+Job = Callable[[Request], T]
 
 # Pauses between reconnection attempts, in seconds; the last one repeats.
 BACKOFF = (1.0, 1.0, 2.0, 3.0, 5.0)
@@ -68,16 +72,16 @@ class Link(Protocol):
     def stop(self) -> None: ...
 
     def run(self, name: str, job: Job[Any], done: Callable[[Any], None] | None = None) -> None:
-        """Run `job(call)` away from the app's thread; `done(result)` runs on it after."""
+        """Run `job(request)` away from the app's thread; `done(result)` runs on it after."""
 
     def run_last(self, job: Job[Any]) -> None:
-        """Run `job(call)` on this thread, best effort: the app is leaving and no worker
-        would run after it."""
+        """Run `job(request)` on this thread, best effort: the app is leaving and no
+        worker would run after it."""
 
 
-def call_job(method: str, **params: Any) -> Job[Any]:
+def call_job(method: wire.Method[Any, T], params: msgspec.Struct | None = None) -> Job[T]:
     """A job of one request."""
-    return lambda call: call(method, **params)
+    return lambda request: request(method, params)
 
 
 class EngineLink:
@@ -149,16 +153,14 @@ class EngineLink:
                 return _Ended("stopping")
             client.subscribe()
             with _connect_or_raise(self.paths) as snapshot:
-                sessions = snapshot.call("sessions.list")
-                status = snapshot.call("status")
+                sessions = snapshot.request(wire.SESSIONS_LIST)
+                status = snapshot.request(wire.STATUS)
             connected = True
             self.app.post_message(EngineConnected(sessions, status))
             for event in client.events():
-                kind, data = event.get("event"), event.get("data")
-                if kind == "engine" and isinstance(data, dict) and data.get("requested"):
+                if isinstance(event, wire.EngineEvent) and event.data.requested:
                     return _Ended(STOPPED_ON_REQUEST, connected=True, requested=True)
-                if isinstance(kind, str) and isinstance(data, dict):
-                    self.app.post_message(EngineEvent(kind, data))
+                self.app.post_message(EngineEvent(event))
         except (EngineUnavailable, ApiError, OSError, ValueError) as exc:
             return _Ended(f"lost the engine: {exc}", connected=connected)
         finally:
@@ -182,11 +184,11 @@ class EngineLink:
             contextlib.suppress(EngineUnavailable, ApiError, OSError, ValueError),
             _connect_or_raise(self.paths) as client,
         ):
-            job(client.call)
+            job(client.request)
 
     def _run_job(self, job: Job[Any], done: Callable[[Any], None] | None) -> Any:
         with _connect_or_raise(self.paths) as client:
-            result = job(client.call)
+            result = job(client.request)
         if done is not None:
             self.app.post_message(EngineReply(done, result))
         return result

@@ -11,23 +11,24 @@ from typing import Any
 
 from textual.message import Message
 
+from sessions import wire
+
 
 class EngineConnected(Message):
     """A (re)connection: a fresh listing and the engine's status."""
 
-    def __init__(self, sessions: list[dict[str, Any]], status: dict[str, Any]) -> None:
+    def __init__(self, sessions: list[wire.Session], status: wire.Status) -> None:
         super().__init__()
         self.sessions = sessions
         self.status = status
 
 
 class EngineEvent(Message):
-    """One event of the engine's stream (`session`, `session_removed`, `tmux`, …)."""
+    """One event of the engine's stream (a `sessions.wire.Event`)."""
 
-    def __init__(self, kind: str, data: dict[str, Any]) -> None:
+    def __init__(self, event: wire.Event) -> None:
         super().__init__()
-        self.kind = kind
-        self.data = data
+        self.event = event
 
 
 class EngineLost(Message):

@@ -1,16 +1,14 @@
 """What the control tower knows about the sessions, kept on the app's thread.
 
 Pure data: the engine link's messages are applied here and the list comes out
-in the order `podium ls` uses (the engine's `attention_order`).
+in the order `podium ls` uses (the engine's `attention_order`). The sessions are
+the engine's own `sessions.wire.Session` Structs.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from sessions.attention import attention_order
-
-Session = dict[str, Any]
+from sessions.wire import Session
 
 
 class TowerState:
@@ -22,12 +20,11 @@ class TowerState:
 
     def load(self, sessions: list[Session]) -> None:
         """Replace everything with a fresh listing (after a (re)connect)."""
-        self._sessions = {s["id"]: s for s in sessions if "id" in s}
+        self._sessions = {s.id: s for s in sessions}
         self.loaded = True
 
     def update(self, session: Session) -> None:
-        if "id" in session:
-            self._sessions[session["id"]] = session
+        self._sessions[session.id] = session
 
     def remove(self, session_id: str) -> None:
         self._sessions.pop(session_id, None)
@@ -42,7 +39,7 @@ class TowerState:
     def oldest_waiting(self) -> Session | None:
         """The session whose open attention item is oldest (what `podium next` picks)."""
         for session in self.ordered():
-            if session.get("attention") is not None:
+            if session.attention is not None:
                 return session
         return None
 

@@ -27,7 +27,7 @@ from collectors.settings import Settings
 from collectors.spool_reader import SpoolReader
 from collectors.store import open_store, rollback
 from collectors.tail import CursorStore
-from sessions import __version__
+from sessions import __version__, wire
 from sessions.agents import claude_session_id
 from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.cues import EngineCues
@@ -35,7 +35,7 @@ from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.server import ApiServer
 from sessions.engine.stage import StageKeeper
-from sessions.engine.transcripts import TranscriptIngest
+from sessions.engine.transcripts import Today, TranscriptIngest
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.watch import Backoff, PaneWatch
 from sessions.launch import read_failure
@@ -77,6 +77,9 @@ class Engine:
         # Panes a person looked at during the last sweep (None before the first).
         self._focused_panes: set[str] | None = None
         self.tmux_alive: bool | None = None
+        # Each listed session's tokens and cost of the local day, as of the last
+        # transcript pass (`TranscriptIngest.refresh_today`).
+        self.today: dict[str, Today] = {}
         self.watch = PaneWatch(self)
         # Cues in tmux (keys, border titles, counts, alerts) follow the engine's events.
         self.cues = EngineCues(self)
@@ -212,7 +215,11 @@ class Engine:
 
     def attention_opened(self, rec: SessionRecord, item: AttentionItem) -> None:
         """A session started to need the human: tell subscribers (cues follow from here)."""
-        self.bus.publish("attention", {**item.to_json(), "session": rec.name, "session_id": rec.id})
+        self.bus.publish(
+            wire.AttentionEvent(
+                data=wire.OpenedItem(**item.to_json(), session=rec.name, session_id=rec.id)
+            )
+        )
 
     def acknowledge(self, rec: SessionRecord, by: str, *, input_sent: bool = False) -> bool:
         """The human saw (focus) or answered (send) the session: close its item.
@@ -231,17 +238,22 @@ class Engine:
             self.publish_session(rec)
         return item is not None
 
-    def session_json(self, rec: SessionRecord) -> dict[str, Any]:
-        """A session as the API shows it: the record, its open attention item, and
-        `on_stage` (beside the tower; None while there is no stage)."""
-        data = rec.to_json()
+    def session_json(self, rec: SessionRecord) -> wire.Session:
+        """A session as the API shows it: the record, its open attention item,
+        `on_stage` (beside the tower; None while there is no stage) and its usage
+        today (from the usage log, as of the last transcript pass)."""
         item = self.attention.open_item(rec.id)
-        data["attention"] = item.to_json() if item else None
-        data["on_stage"] = self.stage.on_stage(rec.id)
-        return data
+        today = self.today.get(rec.id)
+        return wire.Session(
+            **rec.to_json(),
+            attention=wire.AttentionItem(**item.to_json()) if item else None,
+            on_stage=self.stage.on_stage(rec.id),
+            tokens_today=today.tokens if today else None,
+            cost_today_usd=today.cost_usd if today else None,
+        )
 
     def publish_session(self, rec: SessionRecord) -> None:
-        self.bus.publish("session", self.session_json(rec))
+        self.bus.publish(wire.SessionEvent(data=self.session_json(rec)))
 
     # -- spool --------------------------------------------------------------
     def read_spool(self) -> int:
@@ -417,7 +429,9 @@ class Engine:
             alive = bool(panes) or await self.blocking(self.tmux.alive)
             if alive != self.tmux_alive:
                 self.tmux_alive = alive
-                self.bus.publish("tmux", {"alive": alive, "socket": self.tmux.socket})
+                self.bus.publish(
+                    wire.TmuxEvent(data=wire.TmuxState(alive=alive, socket=self.tmux.socket))
+                )
             moved, live = await self._follow_panes(panes)
         # Background runs learn their panes' deaths from this sweep too: one poller.
         self.fill.after_sweep(panes, taken)

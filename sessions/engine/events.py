@@ -7,6 +7,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
+from sessions import wire
+
 log = logging.getLogger("podium.engine")
 
 # A slow client must not make the engine hold unbounded memory: past this many
@@ -35,11 +39,15 @@ class EventBus:
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
         self._queues.discard(queue)
 
-    def publish(self, event: str, data: dict[str, Any]) -> None:
-        message = {"event": event, "data": data}
+    def publish(self, event: wire.Event) -> None:
+        """Send `event` (a `sessions.wire` event Struct) to every listener and subscriber.
+
+        Listeners get the event's name and its data as plain JSON values."""
+        message = msgspec.to_builtins(event)
+        name, data = message["event"], message["data"]
         for listener in self._listeners:
             try:
-                listener(event, data)
+                listener(name, data)
             except Exception:
                 log.exception("event listener failed on %s", event)
         for queue in list(self._queues):

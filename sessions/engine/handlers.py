@@ -1,7 +1,8 @@
 """The engine's API methods.
 
-Each handler takes the request's params and returns a JSON-able result, or
-raises `ApiError` with a message a person can act on.
+Each handler takes the request's params Struct (`sessions.wire`; the server has
+checked their types) and returns the method's result Struct, or raises
+`ApiError` with a message a person can act on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sessions import __version__
+import msgspec
+
+from sessions import __version__, wire
 from sessions.agent_env import DROP_NAMES, agent_env
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
 from sessions.attention import attention_order
@@ -87,44 +90,46 @@ class SessionApi:
         self.engine = engine
 
     # -- engine -----------------------------------------------------------------
-    async def ping(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"pid": os.getpid(), "version": __version__}
+    async def ping(self, params: wire.NoParams) -> wire.Ping:
+        return wire.Ping(pid=os.getpid(), version=__version__)
 
-    async def status(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def status(self, params: wire.NoParams) -> wire.Status:
         e = self.engine
         sessions = e.registry.listed()
-        return {
-            "pid": os.getpid(),
-            "version": __version__,
-            "data_dir": str(e.paths.data),
-            "socket": str(e.paths.socket),
-            "db": str(e.paths.db),
-            "started_at": e.started_at,
-            "uptime_s": round(time.time() - e.started_at, 1),
-            "tmux_socket": e.tmux.socket,
-            "tmux_alive": e.tmux_alive,
-            "sessions": len(sessions),
-            "hooks": dict(e.hook_stats),
-            "spool": {
-                "lines": e.spool.stats.lines,
-                "bad_lines": e.spool.stats.bad_lines,
-                "skipped_files": e.spool.stats.skipped_files,
-                "problems": list(e.spool.stats.problems),
-            },
-            "watch": e.watch.stats.to_json(),
-        }
+        return wire.Status(
+            pid=os.getpid(),
+            version=__version__,
+            data_dir=str(e.paths.data),
+            socket=str(e.paths.socket),
+            db=str(e.paths.db),
+            started_at=e.started_at,
+            uptime_s=round(time.time() - e.started_at, 1),
+            tmux_socket=e.tmux.socket,
+            tmux_alive=e.tmux_alive,
+            sessions=len(sessions),
+            hooks=dict(e.hook_stats),
+            spool=wire.SpoolStatus(
+                lines=e.spool.stats.lines,
+                bad_lines=e.spool.stats.bad_lines,
+                skipped_files=e.spool.stats.skipped_files,
+                problems=list(e.spool.stats.problems),
+            ),
+            watch=wire.WatchStats(**e.watch.stats.to_json()),
+        )
 
-    async def shutdown(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def shutdown(self, params: wire.NoParams) -> wire.Stopping:
         # Subscribers learn it was asked for (a control tower then does not start a
         # new engine, as it would after a crash). Reply first, then stop.
-        self.engine.bus.publish("engine", {"stopping": True, "requested": True})
+        self.engine.bus.publish(
+            wire.EngineEvent(data=wire.EngineStopping(stopping=True, requested=True))
+        )
         asyncio.get_running_loop().call_later(0.05, self.engine.request_stop)
-        return {"stopping": True, "pid": os.getpid()}
+        return wire.Stopping(stopping=True, pid=os.getpid())
 
     # -- sessions ---------------------------------------------------------------
-    def _find(self, params: dict[str, Any]) -> SessionRecord:
-        pane = params.get("pane")
-        if isinstance(pane, str) and pane:
+    def _find(self, params: wire.SessionRef) -> SessionRecord:
+        pane = params.pane
+        if pane:
             # The session keys name a pane: that is what tmux bound them to.
             # A lost session may still carry the id of a pane tmux reused.
             live = [r for r in self.engine.registry.listed() if r.state != State.LOST]
@@ -132,41 +137,39 @@ class SessionApi:
             if rec is None:
                 raise ApiError("not_found", f"no podium session in pane {pane}")
             return rec
-        name = params.get("name")
-        if not isinstance(name, str) or not name:
+        name = params.name
+        if not name:
             raise ApiError("bad_request", "a session name is required")
         rec = self.engine.registry.by_name(name)
         if rec is None:
             raise ApiError("not_found", f"no session named '{name}'")
         return rec
 
-    async def list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def list(self, params: wire.NoParams) -> list[wire.Session]:
         """Sessions in attention order: open items oldest first, then busy, then the rest."""
         e = self.engine
         return attention_order([e.session_json(rec) for rec in e.registry.listed()])
 
-    async def get(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def get(self, params: wire.SessionRef) -> wire.Session:
         return self.engine.session_json(self._find(params))
 
-    async def new(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def new(self, params: wire.NewParams) -> wire.Session:
         e = self.engine
-        agent = params.get("agent") or e.settings.agents.default
+        agent = params.agent or e.settings.agents.default
         if agent not in AGENTS:
             raise ApiError(
                 "bad_request", f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}"
             )
-        cwd = Path(str(params.get("cwd") or os.getcwd())).expanduser()
+        cwd = Path(params.cwd or os.getcwd()).expanduser()
         if not cwd.is_dir():
             raise ApiError("bad_request", f"no such directory: {cwd}")
-        want_worktree = bool(params.get("worktree"))
-        branch = params.get("branch") or None
-        if branch is not None and not isinstance(branch, str):
-            raise ApiError("bad_request", "branch must be a string")
+        want_worktree = params.worktree
+        branch = params.branch or None
         if branch is not None and not want_worktree:
             raise ApiError("bad_request", "--branch needs --worktree")
         env = self._caller_env(params)
         async with e._mutex:
-            name = self._pick_name(params.get("name"), agent)
+            name = self._pick_name(params.name, agent)
             session_id = new_session_id()
             wt = None
             if want_worktree:
@@ -182,9 +185,9 @@ class SessionApi:
                     agent,
                     cwd,
                     env,
-                    prompt=params.get("prompt") or None,
-                    command=params.get("cmd") or None,
-                    hooks=params.get("hooks"),
+                    prompt=params.prompt or None,
+                    command=params.cmd or None,
+                    hooks=params.hooks,
                 )
             except ApiError:
                 if wt:
@@ -288,11 +291,11 @@ class SessionApi:
             )
         self.engine.wake_sweeper()
 
-    async def resume(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def resume(self, params: wire.ResumeParams) -> wire.Session:
         """Relaunch an ended Claude session with `--resume`, in a new pane, same directory."""
         e = self.engine
-        name = params.get("name")
-        if not isinstance(name, str) or not name:
+        name = params.name
+        if not name:
             raise ApiError("bad_request", "a session name is required")
         rec = e.registry.by_name(name) or e.registry.last_by_name(name)
         if rec is None:
@@ -330,7 +333,7 @@ class SessionApi:
                 rec.agent,
                 cwd,
                 env,
-                prompt=params.get("prompt") or None,
+                prompt=params.prompt or None,
                 resume_id=rec.claude_session_id,
             )
             e.registry.restore(rec)
@@ -356,19 +359,15 @@ class SessionApi:
         await e.stage.admit(rec)
         return e.session_json(rec)
 
-    def _caller_env(self, params: dict[str, Any]) -> dict[str, str]:
+    def _caller_env(self, params: wire.NewParams | wire.ResumeParams) -> dict[str, str]:
         """The environment the caller sent for the agent: its client kept only what an
         agent needs (`sessions.agent_env` and `[agents] pass_env` of the caller's config,
         read now, not at engine start). Without one, the engine's own, filtered the same
         way. Never the caller's tmux (`TMUX`, `TMUX_PANE`)."""
-        env = params.get("env")
-        if not isinstance(env, dict):
+        env = params.env
+        if env is None:
             return agent_env(os.environ, self.engine.settings.agents.pass_env)
-        return {
-            str(k): str(v)
-            for k, v in env.items()
-            if isinstance(k, str) and isinstance(v, str) and k not in DROP_NAMES
-        }
+        return {k: v for k, v in env.items() if k not in DROP_NAMES}
 
     def _pick_name(self, requested: Any, agent: str) -> str:
         in_use = self.engine.registry.names_in_use()
@@ -391,14 +390,12 @@ class SessionApi:
             raise ApiError("conflict", f"a session named '{name}' already exists")
         return name
 
-    async def rename(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def rename(self, params: wire.RenameParams) -> wire.Session:
         """Give a session a new name; its tmux window follows if it carried the old name."""
         e = self.engine
         async with e._mutex:
             rec = self._find(params)
-            new_name = self._checked_name(
-                params.get("new_name"), e.registry.names_in_use() - {rec.name}
-            )
+            new_name = self._checked_name(params.new_name, e.registry.names_in_use() - {rec.name})
             if new_name == rec.name:
                 return e.session_json(rec)
             old_name, rec.name = rec.name, new_name
@@ -438,14 +435,12 @@ class SessionApi:
             raise ApiError("gone", f"session '{rec.name}' has {rec.state}{code}")
         return rec.pane_id
 
-    async def send(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def send(self, params: wire.SendParams) -> wire.Sent:
         rec = self._find(params)
-        text = params.get("text")
-        if not isinstance(text, str):
-            raise ApiError("bad_request", "text to send is required")
+        text = params.text
         pane = self._live(rec)
         try:
-            enter = bool(params.get("enter", True))
+            enter = params.enter
             await self.engine.blocking(lambda: self.engine.tmux.send_text(pane, text, enter=enter))
             # Typed input is about to change the screen: sweep now and at the base pace.
             self.engine.wake_sweeper()
@@ -455,9 +450,9 @@ class SessionApi:
         except TmuxError as exc:
             raise _tmux_error(exc) from None
         self.engine.acknowledge(rec, "send", input_sent=enter and bool(text.strip()))
-        return {"sent": len(text), "name": rec.name}
+        return wire.Sent(sent=len(text), name=rec.name)
 
-    async def _focus(self, rec: SessionRecord) -> dict[str, Any]:
+    async def _focus(self, rec: SessionRecord) -> wire.FocusedSession:
         pane = rec.pane_id
         if not pane or rec.state == State.LOST:
             raise ApiError("gone", f"session '{rec.name}' has no pane any more")
@@ -472,16 +467,17 @@ class SessionApi:
             raise _tmux_error(exc) from None
         item = self.engine.attention.open_item(rec.id)
         self.engine.acknowledge(rec, "focus")
-        result = self.engine.session_json(rec)
-        result["acknowledged"] = item.to_json() if item else None
-        result["shown"] = shown
-        return result
+        return wire.FocusedSession(
+            **msgspec.structs.asdict(self.engine.session_json(rec)),
+            acknowledged=wire.AttentionItem(**item.to_json()) if item else None,
+            shown=shown,
+        )
 
-    async def focus(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def focus(self, params: wire.SessionRef) -> wire.FocusedSession:
         """Select the session's pane (and switch an attached client to it); acknowledges it."""
         return await self._focus(self._find(params))
 
-    async def next(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def next(self, params: wire.NoParams) -> wire.Next:
         """Focus the session whose open attention item is oldest."""
         e = self.engine
         for item in e.attention.open_items():
@@ -489,30 +485,30 @@ class SessionApi:
             if rec is None or not rec.pane_id or rec.state == State.LOST:
                 continue
             try:
-                return {"session": await self._focus(rec)}
+                return wire.Next(session=await self._focus(rec))
             except ApiError as exc:
                 if exc.code != "gone":
                     raise
-        return {"session": None}
+        return wire.Next(session=None)
 
-    async def report_attention(self, params: dict[str, Any]) -> dict[str, Any]:
-        since_raw = params.get("since")
+    async def report_attention(self, params: wire.SinceParams) -> wire.AttentionReport:
+        since_raw = params.since
         since = None
         if since_raw:
             try:
                 since = date.fromisoformat(str(since_raw))
             except ValueError:
                 raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
-        return {
-            "since": since.isoformat() if since else None,
-            "days": self.engine.attention.report(since),
-        }
+        return wire.AttentionReport(
+            since=since.isoformat() if since else None,
+            days=[wire.AttentionDay(**day) for day in self.engine.attention.report(since)],
+        )
 
-    async def kill(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def kill(self, params: wire.KillParams) -> wire.Killed:
         e = self.engine
         rec = self._find(params)
         wt = _worktree_of(rec)
-        cleanup = bool(params.get("cleanup"))
+        cleanup = params.cleanup
         if cleanup and wt:
             # Before the kill: a worktree that cannot go keeps its session too.
             try:
@@ -531,20 +527,21 @@ class SessionApi:
         e.registry.remove(rec.id)
         if rec.settings_path:
             Path(rec.settings_path).unlink(missing_ok=True)
-        e.bus.publish("session_removed", {"id": rec.id, "name": rec.name})
-        result: dict[str, Any] = {
-            "killed": rec.name,
-            "id": rec.id,
-            "worktree": (
-                {"path": str(wt.path), "branch": wt.branch, "repo": str(wt.repo)} if wt else None
+        e.bus.publish(wire.SessionRemovedEvent(data=wire.SessionRemoved(id=rec.id, name=rec.name)))
+        result = wire.Killed(
+            killed=rec.name,
+            id=rec.id,
+            worktree=(
+                wire.KilledWorktree(path=str(wt.path), branch=wt.branch, repo=str(wt.repo))
+                if wt
+                else None
             ),
-        }
-        if cleanup and wt:
+        )
+        if cleanup and wt and result.worktree is not None:
             removal = await e.blocking(remove_worktree, wt)
-            result["worktree"].update(
-                removed=removal.removed, branch_deleted=removal.branch_deleted
-            )
-            result["cleanup"] = removal.notes
+            result.worktree.removed = removal.removed
+            result.worktree.branch_deleted = removal.branch_deleted
+            result.cleanup = list(removal.notes)
         return result
 
 

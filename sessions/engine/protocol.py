@@ -13,6 +13,8 @@ import socket
 import struct
 from typing import Any
 
+import msgspec
+
 # Large enough for a long prompt or a screen capture in one line.
 MAX_LINE = 16 * 1024 * 1024
 
@@ -26,8 +28,14 @@ class ApiError(Exception):
         self.message = message
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    return (json.dumps(message, separators=(",", ":"), default=str) + "\n").encode()
+# Anything else a result may hold (a Path, say) goes as its text, as json.dumps's
+# default=str did.
+_encoder = msgspec.json.Encoder(enc_hook=str)
+
+
+def encode(message: Any) -> bytes:
+    """One line: a message (replies and events carry `sessions.wire` Structs)."""
+    return _encoder.encode(message) + b"\n"
 
 
 def decode(line: bytes) -> dict[str, Any]:

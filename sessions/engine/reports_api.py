@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
+
 from collectors.reports import (
     BY_CHOICES,
     ReportError,
@@ -28,6 +30,7 @@ from collectors.reports import (
     usage_series,
     waste_report,
 )
+from sessions import wire
 from sessions.engine.protocol import ApiError
 
 if TYPE_CHECKING:
@@ -39,23 +42,11 @@ MAX_DAYS = 3660
 MAX_SERIES_HOURS = 24 * 400
 
 
-def _int(params: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
-    raw = params.get(key)
+def _int(raw: int | None, key: str, default: int | None, low: int, high: int) -> int | None:
     if raw is None:
         return default
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or int(raw) != raw:
-        raise ApiError("bad_request", f"{key} must be a whole number")
     if not low <= raw <= high:
         raise ApiError("bad_request", f"{key} must be between {low} and {high}")
-    return int(raw)
-
-
-def _str(params: dict[str, Any], key: str) -> str | None:
-    raw = params.get(key)
-    if raw is None or raw == "":
-        return None
-    if not isinstance(raw, str):
-        raise ApiError("bad_request", f"{key} must be a string")
     return raw
 
 
@@ -63,8 +54,9 @@ class ReportsApi:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run `fn(cursor, *args)` in a worker thread on a fresh cursor."""
+    async def _read(self, result: type[T], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(cursor, *args)` in a worker thread on a fresh cursor; its value as
+        `result` (a wire Struct)."""
         cursor = self.engine.conn.cursor()
 
         def work() -> T:
@@ -74,31 +66,32 @@ class ReportsApi:
                 cursor.close()
 
         try:
-            return await self.engine.blocking(work)
+            value = await self.engine.blocking(work)
         except ReportError as exc:
             raise ApiError("bad_request", str(exc)) from None
+        return msgspec.convert(value, result)
 
-    def _tz(self, params: dict[str, Any]) -> str:
-        tz = _str(params, "tz") or local_tz_name()
+    def _tz(self, params: wire.UsageReportParams | wire.WasteParams) -> str:
+        tz = params.tz or local_tz_name()
         try:
             check_tz(tz)
         except ReportError as exc:
             raise ApiError("bad_request", str(exc)) from None
         return tz
 
-    async def usage(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def usage(self, params: wire.UsageReportParams) -> wire.UsageReport:
         """Tokens and cost grouped `by` (day|week|month|model|project|session|day_model)
         over [since, until], or the last `days` days (then by day and model unless
         `by` says otherwise: what the control tower plots)."""
         tz = self._tz(params)
-        days = _int(params, "days", None, 1, MAX_DAYS)
-        by = _str(params, "by") or ("day_model" if days else "day")
+        days = _int(params.days, "days", None, 1, MAX_DAYS)
+        by = params.by or ("day_model" if days else "day")
         if by not in BY_CHOICES:
             choices = ", ".join(BY_CHOICES)
             raise ApiError("bad_request", f"unknown grouping {by!r}; choose one of {choices}")
         try:
-            since: date | None = parse_date(_str(params, "since"))
-            until = parse_date(_str(params, "until"))
+            since: date | None = parse_date(params.since or None)
+            until = parse_date(params.until or None)
         except ReportError as exc:
             raise ApiError("bad_request", str(exc)) from None
         if days:
@@ -106,30 +99,32 @@ class ReportsApi:
                 raise ApiError("bad_request", "give either days or since, not both")
             today = datetime.now(check_tz(tz)).date()
             since = today - timedelta(days=days - 1)
-        return await self._read(usage_report, by, since, until, tz)
+        return await self._read(wire.UsageReport, usage_report, by, since, until, tz)
 
-    async def waste(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def waste(self, params: wire.WasteParams) -> wire.WasteReport:
         """Capacity each window left unused at its reset, and the area over the period."""
         tz = self._tz(params)
-        return await self._read(waste_report, _str(params, "window"), _str(params, "since"), tz=tz)
-
-    async def series(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The per-minute series (`limit_series`) of the last `hours`."""
-        hours = _int(params, "hours", 24, 1, MAX_SERIES_HOURS)
-        step = _int(params, "step", 1, 1, 24 * 60)
         return await self._read(
-            usage_series, float(hours or 24), _str(params, "window"), step=step or 1
+            wire.WasteReport, waste_report, params.window or None, params.since or None, tz=tz
         )
 
-    async def export(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def series(self, params: wire.SeriesParams) -> wire.Series:
+        """The per-minute series (`limit_series`) of the last `hours`."""
+        hours = _int(params.hours, "hours", 24, 1, MAX_SERIES_HOURS)
+        step = _int(params.step, "step", 1, 1, 24 * 60)
+        return await self._read(
+            wire.Series, usage_series, float(hours or 24), params.window or None, step=step or 1
+        )
+
+    async def export(self, params: wire.ExportParams) -> wire.Exported:
         """Every table to `dir/<table>.parquet`; existing files only with `force`."""
-        folder = _str(params, "dir")
+        folder = params.dir or None
         if folder is None:
             raise ApiError("bad_request", "dir is required (an absolute path)")
         path = Path(folder)
         if not path.is_absolute():
             raise ApiError("bad_request", f"dir must be an absolute path, not {folder}")
-        return await self._read(export_parquet, path, bool(params.get("force")))
+        return await self._read(wire.Exported, export_parquet, path, params.force)
 
 
 def reports_handlers(engine: Engine) -> dict[str, Any]:

@@ -10,18 +10,32 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
 
 log = logging.getLogger("podium.engine")
 
-Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[Any], Awaitable[Any]]
 
 
 class ApiServer:
-    def __init__(self, socket_path: Path, handlers: dict[str, Handler], bus: EventBus) -> None:
+    """Serves `handlers` (method name → handler) of the methods in `methods` (the wire's
+    table by default): params are decoded into the method's params Struct before the
+    handler sees them, and its result is encoded as it is."""
+
+    def __init__(
+        self,
+        socket_path: Path,
+        handlers: dict[str, Handler],
+        bus: EventBus,
+        methods: dict[str, wire.Method[Any, Any]] | None = None,
+    ) -> None:
         self.socket_path = socket_path
         self.handlers = handlers
+        self.methods = wire.METHODS if methods is None else methods
         self.bus = bus
         self._server: asyncio.AbstractServer | None = None
 
@@ -71,8 +85,8 @@ class ApiServer:
                     )
                     continue
                 method = request.get("method")
-                if method == "events.subscribe":
-                    await self._reply(writer, req_id, result={"subscribed": True})
+                if method == wire.EVENTS_SUBSCRIBE.name:
+                    await self._reply(writer, req_id, result=wire.Subscribed(subscribed=True))
                     await self._stream_events(writer)
                     return
                 await self._dispatch(writer, req_id, method, request.get("params") or {})
@@ -103,7 +117,8 @@ class ApiServer:
         self, writer: asyncio.StreamWriter, req_id: Any, method: Any, params: Any
     ) -> None:
         handler = self.handlers.get(method) if isinstance(method, str) else None
-        if handler is None:
+        spec = self.methods.get(method) if isinstance(method, str) else None
+        if handler is None or spec is None:
             await self._reply(
                 writer, req_id, error=ApiError("bad_request", f"unknown method {method!r}")
             )
@@ -114,7 +129,14 @@ class ApiServer:
             )
             return
         try:
-            result = await handler(params)
+            typed = msgspec.convert(params, spec.params)
+        except msgspec.ValidationError as exc:
+            # msgspec names the field: "Expected `str`, got `int` - at `$.name`".
+            message = " ".join(str(exc).split())
+            await self._reply(writer, req_id, error=ApiError("bad_request", f"{method}: {message}"))
+            return
+        try:
+            result = await handler(typed)
         except ApiError as exc:
             await self._reply(writer, req_id, error=exc)
         except Exception as exc:  # one error handler for every request

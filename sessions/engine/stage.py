@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sessions import stage
+from sessions import stage, wire
 from sessions.attention import attention_order
 from sessions.engine.protocol import ApiError
 from sessions.launch import write_spec
@@ -110,22 +110,22 @@ class StageKeeper:
         return self._focused_at.get(pane.podium_session, _NEVER)
 
     # -- what the API shows ----------------------------------------------------------------
-    def layout_json(self, view: stage.StageView) -> dict[str, Any]:
+    def layout_json(self, view: stage.StageView) -> wire.StageLayout:
         e = self.engine
         names = {rec.id: rec.name for rec in e.registry.listed()}
         parked_ids = {p.podium_session for p in view.parked}
         ordered = attention_order([e.session_json(rec) for rec in e.registry.listed()])
-        return {
-            "window_id": view.window_id,
-            "tower_pane": view.tower.pane_id if view.tower else None,
-            "tower_alive": bool(view.tower and not view.tower.dead),
-            "staged": [names.get(p.podium_session, p.podium_session) for p in view.staged],
-            "parked": [s["name"] for s in ordered if s["id"] in parked_ids],
-            "capacity": stage.stage_capacity(view.width, self.stage_size) if view.exists else 0,
-            "stage_size": self.stage_size,
-            "width": view.width,
-            "height": view.height,
-        }
+        return wire.StageLayout(
+            window_id=view.window_id,
+            tower_pane=view.tower.pane_id if view.tower else None,
+            tower_alive=bool(view.tower and not view.tower.dead),
+            staged=[names.get(p.podium_session, p.podium_session) for p in view.staged],
+            parked=[s.name for s in ordered if s.id in parked_ids],
+            capacity=stage.stage_capacity(view.width, self.stage_size) if view.exists else 0,
+            stage_size=self.stage_size,
+            width=view.width,
+            height=view.height,
+        )
 
     def _name(self, pane: PaneInfo) -> str:
         rec = self.engine.registry.get(pane.podium_session)
@@ -140,7 +140,7 @@ class StageKeeper:
             for rec in e.registry.listed()
             if rec.id in parked and State(rec.state) not in FINAL_STATES
         ]
-        return [s["id"] for s in attention_order(listed)]
+        return [s.id for s in attention_order(listed)]
 
     def _pane_of(self, view: stage.StageView, session_id: str) -> str | None:
         return next((p.pane_id for p in view.parked if p.podium_session == session_id), None)
@@ -177,7 +177,7 @@ class StageKeeper:
                 rec.window_id = window
                 e.registry.update(rec.id, window_id=window)
         self._remember(view)
-        e.bus.publish("stage", self.layout_json(view))
+        e.bus.publish(wire.StageEvent(data=self.layout_json(view)))
 
     # -- moves -------------------------------------------------------------------------------
     async def _bring(self, view: stage.StageView, pane: PaneInfo) -> stage.StageView:
@@ -297,7 +297,7 @@ class StageKeeper:
             self._remember(view)
 
     # -- the API ---------------------------------------------------------------------------
-    async def api_layout(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def api_layout(self, params: wire.NoParams) -> wire.StageLayout:
         """The stage now: `{window_id, tower_pane, staged: [names left to right], parked}`."""
         try:
             view = await self.engine.blocking(self._read)
@@ -305,7 +305,7 @@ class StageKeeper:
             raise _api_error(exc) from None
         return self.layout_json(view)
 
-    async def api_up(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def api_up(self, params: wire.StageUpParams) -> wire.StageLayout:
         """Make (or mend) the stage: tower on the left, free places filled, tower focused.
 
         params: `tower` (argv of the control tower), `env` (the caller's
@@ -313,14 +313,14 @@ class StageKeeper:
         caller's terminal, for a tmux session made now).
         """
         e = self.engine
-        tower = params.get("tower")
-        if not (isinstance(tower, list) and tower and all(isinstance(a, str) for a in tower)):
+        tower = params.tower
+        if not tower:
             raise ApiError("bad_request", "tower must be a non-empty argv list")
-        cwd = Path(str(params.get("cwd") or Path.home()))
+        cwd = Path(params.cwd or Path.home())
         if not cwd.is_dir():
             cwd = Path.home()
-        size = _size(params.get("size"))
-        env = self._tower_env(params.get("env"), str(cwd))
+        size = _size(params.size)
+        env = self._tower_env(params.env, str(cwd))
 
         def launch() -> list[str]:
             return self._launch_argv(tower, env, str(cwd))
@@ -352,9 +352,9 @@ class StageKeeper:
 
     async def api_show(
         self,
-        params: dict[str, Any],
-        focus: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
-    ) -> dict[str, Any]:
+        params: wire.SessionRef,
+        focus: Callable[[wire.SessionRef], Awaitable[wire.FocusedSession]],
+    ) -> wire.FocusedSession:
         """Bring session `name` on stage (if parked), focus and acknowledge it."""
         try:
             view = await self.engine.blocking(self._read)
@@ -364,7 +364,7 @@ class StageKeeper:
             raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
         return await focus(params)
 
-    async def api_zoom(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def api_zoom(self, params: wire.ZoomParams) -> wire.Zoomed:
         """`{zoomed, pane}`: the tower fills the stage window (its wide screens), or
         not. `pane` is the asking tower's own: a tower elsewhere zooms nothing."""
         e = self.engine
@@ -373,19 +373,17 @@ class StageKeeper:
                 view = await e.blocking(self._read)
                 if not view.exists:
                     raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
-                pane = params.get("pane")
+                pane = params.pane
                 if pane and (view.tower is None or view.tower.pane_id != pane):
-                    return {"zoomed": False}
-                zoomed = await e.blocking(
-                    stage.zoom_tower, e.tmux, view, bool(params.get("zoomed"))
-                )
+                    return wire.Zoomed(zoomed=False)
+                zoomed = await e.blocking(stage.zoom_tower, e.tmux, view, params.zoomed)
         except TmuxError as exc:
             raise _api_error(exc) from None
-        return {"zoomed": zoomed}
+        return wire.Zoomed(zoomed=zoomed)
 
     # -- the tower's launch -------------------------------------------------------------
-    def _tower_env(self, env: Any, cwd: str) -> dict[str, str]:
-        base = env if isinstance(env, dict) else dict(os.environ)
+    def _tower_env(self, env: dict[str, str] | None, cwd: str) -> dict[str, str]:
+        base = env if env is not None else dict(os.environ)
         out = {str(k): str(v) for k, v in base.items() if k not in _DROP_ENV}
         # The tower must find this engine and this tmux server, whatever the caller had.
         out["PODIUM_DATA_DIR"] = str(self.engine.paths.data)
@@ -403,9 +401,9 @@ class StageKeeper:
         return write_spec(spec, {"argv": tower, "env": env, "cwd": cwd})
 
 
-def _size(value: Any) -> tuple[int, int]:
+def _size(value: list[int] | None) -> tuple[int, int]:
     """The caller's terminal size, sane, or tmux's usual default."""
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+    if value is not None and len(value) == 2:
         cols, rows = value
         if 10 <= cols <= 1000 and 5 <= rows <= 1000:
             return cols, rows
@@ -413,12 +411,12 @@ def _size(value: Any) -> tuple[int, int]:
 
 
 def stage_handlers(
-    engine: Engine, focus: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+    engine: Engine, focus: Callable[[wire.SessionRef], Awaitable[wire.FocusedSession]]
+) -> dict[str, Callable[[Any], Awaitable[Any]]]:
     """The `stage.*` API methods; `focus` is `sessions.focus` (bring, focus, acknowledge)."""
     keeper = engine.stage
 
-    async def show(params: dict[str, Any]) -> dict[str, Any]:
+    async def show(params: wire.SessionRef) -> wire.FocusedSession:
         return await keeper.api_show(params, focus)
 
     return {

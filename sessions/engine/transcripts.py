@@ -18,6 +18,12 @@ second); when a watcher starts (`projects/` appeared, or the watch failed and is
 tried again), a full pass once its watches are in place, for what was written
 in between; every RESCAN_SECONDS as a safety net (missed events, a config dir
 that appears later); and on request (`usage.ingest`).
+
+After a pass that read lines (or when the local day or a session's Claude
+session id changed), `today` is counted again: each listed session's tokens and
+cost of the local day, from `usage_messages` of its Claude session ids (the
+current one, and those its hooks named before a resume). A session whose figures
+changed is published again.
 """
 
 from __future__ import annotations
@@ -26,15 +32,21 @@ import asyncio
 import contextlib
 import logging
 import threading
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import watchfiles
 
 from collectors.paths import claude_config_dirs
 from collectors.prices import price_table
+from collectors.report_args import check_tz, local_tz_name
+from collectors.reports import TOKEN_KEYS, day_start
 from collectors.transcripts import projects_dir
 from collectors.usage_log import IngestError, PassStats, UsageLog, totals
+from sessions import wire
 from sessions.engine.protocol import ApiError
 
 if TYPE_CHECKING:
@@ -57,13 +69,76 @@ def _worth_a_pass(change: watchfiles.Change, path: str) -> bool:
     return (path.endswith(".jsonl") and "/projects/" in path) or change == watchfiles.Change.added
 
 
+@dataclass(frozen=True)
+class Today:
+    """A session's usage of the local day: all four token counts, and the estimated
+    cost (None when no message of the day has a known price)."""
+
+    tokens: int
+    cost_usd: float | None
+
+
+Pairs = frozenset[tuple[str, str]]
+
+
+def _today_rows(
+    cursor: duckdb.DuckDBPyConnection,
+    ids: dict[str, str | None],
+    known: Pairs | None,
+    since: datetime,
+) -> tuple[Pairs, dict[str, Today]]:
+    """The (podium id, Claude session id) pairs of the sessions in `ids` (podium id →
+    current Claude session id), from their hooks unless `known`, and `Today` of each
+    session with a Claude session id. Runs in a worker thread on its own cursor."""
+    try:
+        pairs = known
+        if pairs is None:
+            found = {(sid, cid) for sid, cid in ids.items() if cid}
+            if ids:
+                found |= set(
+                    cursor.execute(
+                        "SELECT DISTINCT session_id, claude_session_id FROM hook_events "
+                        "WHERE claude_session_id IS NOT NULL "
+                        "AND list_contains($ids, session_id)",
+                        {"ids": list(ids)},
+                    ).fetchall()
+                )
+            pairs = frozenset(found)
+        claude_ids = sorted({cid for _, cid in pairs})
+        sums: dict[str, tuple[int, float | None]] = {}
+        if claude_ids:
+            tokens = " + ".join(TOKEN_KEYS)
+            for cid, used, cost in cursor.execute(
+                f"SELECT claude_session_id, coalesce(sum({tokens}), 0), sum(cost_usd) "
+                "FROM usage_messages WHERE ts >= $since "
+                "AND list_contains($ids, claude_session_id) GROUP BY 1",
+                {"since": since, "ids": claude_ids},
+            ).fetchall():
+                sums[cid] = (int(used), None if cost is None else float(cost))
+    finally:
+        cursor.close()
+    out: dict[str, Today] = {}
+    for sid, cid in sorted(pairs):
+        used, cost = sums.get(cid, (0, None))
+        old = out.get(sid)
+        if old is not None:
+            used += old.tokens
+            if old.cost_usd is not None:
+                cost = old.cost_usd + (cost or 0.0)
+        out[sid] = Today(used, None if cost is None else round(cost, 6))
+    return pairs, out
+
+
 class TranscriptIngest:
     """Keeps `usage_messages` up to date with the transcripts of the configured dirs."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dirs = claude_config_dirs()
-        self.last_pass: dict[str, Any] | None = None
+        self.last_pass: wire.Ingested | None = None
+        self._today_key: tuple[date, dict[str, str | None]] | None = None
+        self._today_pairs: Pairs | None = None
+        self._today_lock = asyncio.Lock()  # the tick and a pass may both ask
         self._lock = asyncio.Lock()
         self._stop = threading.Event()  # ends a pass early (engine shutdown)
         self._watch_stop = asyncio.Event()
@@ -99,7 +174,7 @@ class TranscriptIngest:
     # -- passes -----------------------------------------------------------------------
     async def ingest(
         self, dirs: list[Path] | None = None, only: list[str] | None = None
-    ) -> dict[str, Any]:
+    ) -> wire.Ingested:
         """One pass; returns what it read plus the totals of the whole log."""
         async with self._lock:
             if self._cursor is None or self._stop.is_set():
@@ -117,13 +192,46 @@ class TranscriptIngest:
                     self._running = None
         for problem in stats.problems:
             log.warning("transcript: %s", problem)
-        result = {**stats.as_dict(), **whole}
+        result = msgspec.convert({**stats.as_dict(), **whole}, wire.Ingested)
         self.last_pass = result
         if stats.lines:
             self.engine.bus.publish(
-                "usage_log", {"lines": stats.lines, "records": stats.records, **whole}
+                wire.UsageLogEvent(
+                    data=msgspec.convert(
+                        {"lines": stats.lines, "records": stats.records, **whole},
+                        wire.UsageLogPass,
+                    )
+                )
             )
+        await self.refresh_today(force=bool(stats.lines))
         return result
+
+    async def refresh_today(self, *, force: bool = False) -> None:
+        """Count `today` again when asked (`force`: new lines were read), or when the
+        local day or a session's Claude session id changed; publish the sessions
+        whose figures changed."""
+        async with self._today_lock:
+            await self._refresh_today(force)
+
+    async def _refresh_today(self, force: bool) -> None:
+        e = self.engine
+        tz = check_tz(local_tz_name())
+        day = datetime.now(tz).date()
+        ids = {rec.id: rec.claude_session_id for rec in e.registry.listed()}
+        key = (day, ids)
+        if not force and key == self._today_key:
+            return
+        # The hooks' Claude ids are read again only when a session's id (or the list
+        # of sessions) changed: a busy session makes a pass every second or so.
+        known = self._today_pairs if key == self._today_key else None
+        self._today_key = key
+        cursor = e.conn.cursor()
+        pairs, fresh = await e.blocking(_today_rows, cursor, ids, known, day_start(day, tz))
+        self._today_pairs = pairs
+        old, e.today = e.today, fresh
+        for rec in e.registry.listed():
+            if old.get(rec.id) != fresh.get(rec.id):
+                e.publish_session(rec)
 
     def _pass(self, dirs: list[Path], only: list[str] | None) -> tuple[PassStats, dict[str, Any]]:
         # Worker thread: every database call here goes through the pass's own cursor.
@@ -142,14 +250,14 @@ class TranscriptIngest:
         except Exception:  # a bug must not end the watching: log it, try again later
             log.exception("usage ingest pass failed")
             return
-        if result["lines"] and only is None:
+        if result.lines and only is None:
             log.info(
                 "usage log: read %d lines of %d files in %.1f s (%d bad); %d messages",
-                result["lines"],
-                result["files"],
-                result["seconds"],
-                result["bad_lines"],
-                result["messages"],
+                result.lines,
+                result.files,
+                result.seconds,
+                result.bad_lines,
+                result.messages,
             )
 
     # -- when passes run -----------------------------------------------------------------
@@ -216,13 +324,11 @@ class TranscriptIngest:
             await asyncio.wait_for(event.wait(), RESCAN_SECONDS)
 
     # -- API --------------------------------------------------------------------------
-    async def api_ingest(self, params: dict[str, Any]) -> dict[str, Any]:
-        raw = params.get("claude_dirs") or params.get("claude_dir")
+    async def api_ingest(self, params: wire.IngestParams) -> wire.Ingested:
+        raw = params.claude_dirs or params.claude_dir
         if isinstance(raw, str):
             raw = [raw]
-        if raw is not None and not (
-            isinstance(raw, list) and all(isinstance(d, str) and d for d in raw)
-        ):
+        if raw is not None and not all(raw):
             raise ApiError("bad_request", "claude_dirs must be a list of directories")
         dirs = None
         if raw:
@@ -232,13 +338,17 @@ class TranscriptIngest:
                     raise ApiError("bad_request", f"no such directory: {folder}")
         return await self.ingest(dirs)
 
-    async def api_totals(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def api_totals(self, params: wire.NoParams) -> wire.UsageTotals:
         # The loop's connection reads what passes have committed.
-        return {
-            **totals(self.engine.conn),
-            "claude_dirs": [str(d) for d in self.dirs],
-            "last_pass": self.last_pass,
-        }
+        return msgspec.convert(
+            {
+                **totals(self.engine.conn),
+                "claude_dirs": [str(d) for d in self.dirs],
+                "last_pass": self.last_pass,
+            },
+            wire.UsageTotals,
+            from_attributes=True,
+        )
 
 
 def transcript_handlers(engine: Engine) -> dict[str, Any]:

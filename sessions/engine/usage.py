@@ -47,7 +47,7 @@ from collectors.limits import (
 )
 from collectors.procstats import TreeScan, cpu_percent, scan_trees
 from collectors.windows import model_pattern, window_length
-from sessions.engine.protocol import ApiError
+from sessions import wire
 from sessions.state import FINAL_STATES, State
 
 if TYPE_CHECKING:
@@ -80,7 +80,13 @@ class UsageMonitor:
             return 0
         changed = self.log.record(samples)
         if changed:
-            self.engine.bus.publish("usage", {"samples": [s.to_json() for s in changed]})
+            self.engine.bus.publish(
+                wire.UsageEvent(
+                    data=wire.UsageChange(
+                        samples=[wire.LimitSample(**s.to_json()) for s in changed]
+                    )
+                )
+            )
         return len(samples)
 
     def on_statusline(self, payload: dict[str, Any], at: datetime | None) -> None:
@@ -149,7 +155,7 @@ class UsageMonitor:
         s = self.settings
         return default_capacity(window, s.plan, s.five_hour_capacity, s.seven_day_capacity)
 
-    def windows(self, now: datetime | None = None) -> list[dict[str, Any]]:
+    def windows(self, now: datetime | None = None) -> list[wire.UsageWindow]:
         """Every window now: used %, reset, source, age, burn rate, projection at reset."""
         now = now or datetime.now(UTC)
         out = []
@@ -162,19 +168,19 @@ class UsageMonitor:
             burn = burn_rate(points, now, BURN_SPAN_S)
             proj = project(figure.used_pct, burn, now, figure.resets_at)
             out.append(
-                {
-                    "window": window,
-                    "used_pct": figure.used_pct,
-                    "resets_at": _iso(figure.resets_at),
-                    "source": figure.source,
-                    "captured_at": _iso(figure.ts),
-                    "age_s": round(age, 1) if age is not None else None,
-                    "estimate": figure.source == "estimate",
-                    "burn_pct_per_hour": round(burn, 2) if burn is not None else None,
-                    "projected_pct_at_reset": proj.at_reset_pct,
-                    "limit_at": _iso(proj.limit_at),
-                    "detail": figure.detail,
-                }
+                wire.UsageWindow(
+                    window=window,
+                    used_pct=figure.used_pct,
+                    resets_at=_iso(figure.resets_at),
+                    source=figure.source,
+                    captured_at=_iso(figure.ts),
+                    age_s=round(age, 1) if age is not None else None,
+                    estimate=figure.source == "estimate",
+                    burn_pct_per_hour=round(burn, 2) if burn is not None else None,
+                    projected_pct_at_reset=proj.at_reset_pct,
+                    limit_at=_iso(proj.limit_at),
+                    detail=figure.detail,
+                )
             )
         return out
 
@@ -210,7 +216,13 @@ class UsageMonitor:
                 )
         self.log.write_series(minute, rows)
         await self._sample_processes(minute)
-        self.engine.bus.publish("usage", {"minute": _iso(minute), "windows": self.windows(now)})
+        self.engine.bus.publish(
+            wire.UsageEvent(
+                data=wire.UsageChange(minute=_iso(minute) or "", windows=self.windows(now))
+            )
+        )
+        # The local day may have turned: sessions' usage today starts again.
+        await self.engine.transcripts.refresh_today()
 
     async def _poll_claude_json(self) -> None:
         for path in claude_json_files(podium_paths.claude_config_dirs()):
@@ -263,18 +275,15 @@ def usage_handlers(engine: Engine) -> dict[str, Any]:
     run (`{"lines": [obj, ...]}`), whose `rate_limit_event`s and limit results become
     samples of source `headless`/`limit_text`."""
 
-    async def windows(params: dict[str, Any]) -> dict[str, Any]:
+    async def windows(params: wire.NoParams) -> wire.UsageWindows:
         now = datetime.now(UTC)
-        return {"now": _iso(now), "windows": engine.usage.windows(now)}
+        return wire.UsageWindows(now=_iso(now) or "", windows=engine.usage.windows(now))
 
-    async def record(params: dict[str, Any]) -> dict[str, Any]:
-        lines = params.get("lines")
-        if not isinstance(lines, list):
-            raise ApiError("bad_request", "lines must be a list of stream-json objects")
+    async def record(params: wire.RecordParams) -> wire.Recorded:
         samples: list[LimitSample] = []
-        for obj in lines:
+        for obj in params.lines:
             if isinstance(obj, dict):
                 samples += samples_from_stream_json_line(obj)
-        return {"samples": engine.usage.record(samples)}
+        return wire.Recorded(samples=engine.usage.record(samples))
 
     return {"usage.windows": windows, "usage.record": record}

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import msgspec
 
 from collectors import safe_json
+from sessions import wire
 
 log = logging.getLogger("podium.fill.queue")
 
@@ -60,6 +62,9 @@ class Task:
         data["schedule_text"] = schedule_text(self)
         return data
 
+    def to_wire(self) -> wire.TaskRecord:
+        return msgspec.convert(self.to_json(), wire.TaskRecord)
+
 
 @dataclass
 class Run:
@@ -98,6 +103,9 @@ class Run:
         for key in ("started_at", "ended_at", "resets_at"):
             data[key] = _iso(data[key])
         return data
+
+    def to_wire(self) -> wire.RunRecord:
+        return msgspec.convert(self.to_json(), wire.RunRecord)
 
 
 _TASK_COLS = [f.name for f in fields(Task)]

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import watchfiles
 
 from collectors.windows import window_length
+from sessions import wire
 from sessions.fill import policy
 from sessions.fill.forecast import Forecast
 from sessions.fill.history import MINUTE, forecast_from_log
@@ -66,23 +67,33 @@ class Scheduler:
     def enabled(self) -> bool:
         return bool(self.store.state("fill_enabled", False))
 
-    def fill_state(self) -> dict[str, Any]:
-        return {
-            "enabled": self.enabled,
-            "reserve_pct": self.reserve_pct(),
-            "until": self.store.state("fill_until"),
-        }
+    def fill_state(self) -> wire.FillState:
+        return wire.FillState(
+            enabled=self.enabled,
+            reserve_pct=self.reserve_pct(),
+            until=self.store.state("fill_until"),
+        )
 
     def set_enabled(
         self, enabled: bool, *, reserve_pct: float | None = None, until: datetime | None = None
-    ) -> dict[str, Any]:
+    ) -> wire.FillState:
         self.store.set_state("fill_enabled", enabled)
         # Overrides belong to one fill: switching on or off clears what was not given.
         self.store.set_state("fill_reserve_pct", reserve_pct if enabled else None)
         self.store.set_state("fill_until", until.isoformat() if enabled and until else None)
         self._last = []
         log.info("fill %s", "on" if enabled else "off")
-        self.engine.bus.publish("fill", {"kind": "switch", **self.fill_state()})
+        state = self.fill_state()
+        self.engine.bus.publish(
+            wire.FillEvent(
+                data=wire.FillChange(
+                    kind="switch",
+                    enabled=state.enabled,
+                    reserve_pct=state.reserve_pct,
+                    until=state.until,
+                )
+            )
+        )
         self.wake()
         return self.fill_state()
 
@@ -156,19 +167,19 @@ class Scheduler:
         self._publish(decisions, now)
         return [self._decision_json(d) for d in decisions]
 
-    def dry_run(self, reserve_pct: float | None = None) -> dict[str, Any]:
+    def dry_run(self, reserve_pct: float | None = None) -> wire.Decided:
         """What a round would decide now, acting on nothing; `reserve_pct` tries a reserve."""
         now = datetime.now(UTC)
         decisions = self.decide(now, reserve_pct)
         fill = self.fill_state()
         if reserve_pct is not None:
-            fill["reserve_pct"] = reserve_pct
-        return {
-            "now": now.isoformat(),
-            "fill": fill,
-            "windows": self.engine.usage.windows(now),
-            "decisions": [self._decision_json(d) for d in decisions],
-        }
+            fill.reserve_pct = reserve_pct
+        return wire.Decided(
+            now=now.isoformat(),
+            fill=fill,
+            windows=self.engine.usage.windows(now),
+            decisions=[self._decision_json(d) for d in decisions],
+        )
 
     # -- schedules ----------------------------------------------------------------------------
     def _tz(self) -> Any:
@@ -220,7 +231,7 @@ class Scheduler:
         )
         child = self.store.add(child)
         log.info("task %d: %s, queued task %d", tmpl.id, why, child.id)
-        self.engine.bus.publish("queue", {"task": child.to_json()})
+        self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=child.to_wire())))
         self.wake()
         return child
 
@@ -262,11 +273,11 @@ class Scheduler:
     def decide(self, now: datetime, reserve_pct: float | None = None) -> list[Any]:
         windows = [
             policy.Window(
-                name=w["window"],
-                used_pct=float(w["used_pct"]),
-                resets_at=datetime.fromisoformat(w["resets_at"]) if w.get("resets_at") else None,
-                length=window_length(w["window"]),
-                estimate=bool(w.get("estimate")),
+                name=w.window,
+                used_pct=float(w.used_pct),
+                resets_at=datetime.fromisoformat(w.resets_at) if w.resets_at else None,
+                length=window_length(w.window),
+                estimate=w.estimate,
             )
             for w in self.engine.usage.windows(now)
         ]
@@ -343,7 +354,7 @@ class Scheduler:
             except LaunchFailed as exc:
                 log.warning("task %d failed to start: %s", task.id, exc)
                 self.store.update(task, state="failed", last_result=str(exc))
-                self.engine.bus.publish("queue", {"task": task.to_json()})
+                self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
         elif d.action == "defer" and task is not None and task.state in ("queued", "deferred"):
             self.store.update(task, state="deferred", defer_until=d.until)
         elif d.action == "pause" and task is not None and task.state == "running":
@@ -363,14 +374,14 @@ class Scheduler:
                 task, state="queued", claude_session_id=run_sid, last_result=f"paused: {d.reason}"
             )
 
-    def _decision_json(self, d: Any) -> dict[str, Any]:
+    def _decision_json(self, d: Any) -> wire.Decision:
         until = getattr(d, "until", None)
-        return {
-            "action": d.action,
-            "task_id": d.task_id,
-            "reason": d.reason,
-            "until": until.isoformat() if isinstance(until, datetime) else until,
-        }
+        return wire.Decision(
+            action=d.action,
+            task_id=d.task_id,
+            reason=d.reason,
+            until=until.isoformat() if isinstance(until, datetime) else until,
+        )
 
     def _publish(self, decisions: list[Any], now: datetime) -> None:
         key = [(d.action, d.task_id, d.reason) for d in decisions]
@@ -380,18 +391,21 @@ class Scheduler:
         for d in decisions:
             log.info("fill: %s task %s: %s", d.action, d.task_id, d.reason)
         self.engine.bus.publish(
-            "fill",
-            {
-                "kind": "decisions",
-                "at": now.isoformat(),
-                "decisions": [self._decision_json(d) for d in decisions],
-            },
+            wire.FillEvent(
+                data=wire.FillChange(
+                    kind="decisions",
+                    at=now.isoformat(),
+                    decisions=[self._decision_json(d) for d in decisions],
+                )
+            )
         )
 
     def _run_ended(self, run: Run) -> None:
         task = self.store.get(run.task_id)
         self.engine.bus.publish(
-            "queue", {"run": run.to_json(), "task": task.to_json() if task else None}
+            wire.QueueEvent(
+                data=wire.QueueChange(run=run.to_wire(), task=task.to_wire() if task else None)
+            )
         )
         self.wake()
 

@@ -6,6 +6,7 @@ import pytest
 from conftest import PodiumEnv
 
 from collectors.paths import Paths
+from sessions import wire
 from sessions.client import EngineClient
 from sessions.engine.protocol import ApiError
 
@@ -28,9 +29,11 @@ def test_rename_follows_in_registry_window_and_events(engine: PodiumEnv) -> None
         renamed = client.call("sessions.rename", name="old", new_name="new")
         assert renamed["name"] == "new" and renamed["id"] == rec["id"]
         event = next(
-            e for e in watcher.events() if e["event"] == "session" and e["data"]["id"] == rec["id"]
+            e
+            for e in watcher.events()
+            if isinstance(e, wire.SessionEvent) and e.data.id == rec["id"]
         )
-        assert event["data"]["name"] == "new"
+        assert event.data.name == "new"
         # A window the person renamed keeps its name.
         client.call("sessions.rename", name="kept", new_name="kept2")
         with pytest.raises(ApiError) as exc:

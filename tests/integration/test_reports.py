@@ -128,7 +128,7 @@ def test_bad_arguments_are_one_line_and_exit_2(engine: PodiumEnv):
         ("reports.usage", {"by": "hour"}, "unknown grouping"),
         ("reports.usage", {"days": 7, "since": "2026-01-01"}, "either"),
         ("reports.waste", {"tz": "Nowhere"}, "unknown time zone"),
-        ("usage.series", {"hours": "many"}, "whole number"),
+        ("usage.series", {"hours": "many"}, r"\$\.hours"),
         ("export.parquet", {"dir": "relative"}, "absolute"),
     ]:
         with pytest.raises(ApiError, match=words):

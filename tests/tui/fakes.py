@@ -1,7 +1,9 @@
 """A fixed engine link and fixed data for views that must render the same every time.
 
 Snapshot tests are of views: they get sessions, usage and the queue from here
-(with a fixed clock) instead of a live engine, so the SVGs are byte-stable.
+(with a fixed clock) instead of a live engine, so the SVGs are byte-stable. They
+are the engine's own `sessions.wire` Structs, and the fixed link answers through
+the wire's method table: a fake cannot send what the engine never would.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
+from sessions import wire
 from sessions.engine.protocol import ApiError
 from tui.messages import EngineConnected, EngineReply
 
@@ -32,36 +37,27 @@ def session(
     kind: str | None = None,
     created_s: float = -3600,
     **extra: Any,
-) -> dict[str, Any]:
+) -> wire.Session:
     item = None
     if waited_s is not None:
-        item = {
-            "id": hash(sid) % 1000,
-            "kind": kind or state,
-            "opened_at": iso(-waited_s),
-            "waited_s": waited_s,
-            "detail": None,
-            "closed_at": None,
-            "closed_by": None,
-        }
-    return {
-        "id": sid,
-        "name": name,
-        "agent": agent,
-        "state": state,
-        "state_since": iso(since_s),
-        "created_at": iso(created_s),
-        "pane_id": f"%{sid[-1]}",
-        "window_id": f"@{sid[-1]}",
-        "tmux_socket": "podium-snapshot-none",
-        "cwd": "/home/me/src/api",
-        "exit_code": None,
-        "limit_resets_at": None,
-        "worktree_branch": None,
-        "worktree_path": None,
-        "attention": item,
+        item = wire.AttentionItem(
+            id=int(sid[-1]), kind=kind or state, opened_at=iso(-waited_s), waited_s=waited_s
+        )
+    return wire.Session(
+        id=sid,
+        name=name,
+        agent=agent,
+        argv=[agent],
+        state=state,
+        state_since=iso(since_s),
+        created_at=iso(created_s),
+        pane_id=f"%{sid[-1]}",
+        window_id=f"@{sid[-1]}",
+        tmux_socket="podium-snapshot-none",
+        cwd="/home/me/src/api",
+        attention=item,
         **extra,
-    }
+    )
 
 
 SESSIONS = [
@@ -83,35 +79,36 @@ SESSIONS = [
 ]
 
 WINDOWS = [
-    {
-        "window": "five_hour",
-        "used_pct": 42.0,
-        "resets_at": iso(2 * 3600 + 13 * 60),
-        "source": "statusline",
-        "age_s": 30,
-        "burn_pct_per_hour": 9.5,
-        "projected_pct_at_reset": 63.0,
-    },
-    {
-        "window": "seven_day",
-        "used_pct": 71.0,
-        "resets_at": iso(2 * 86400 + 3 * 3600),
-        "source": "statusline",
-        "age_s": 30,
-        "burn_pct_per_hour": 0.6,
-        "projected_pct_at_reset": 99.0,
-    },
-    {
-        "window": "seven_day_opus",
-        "used_pct": 12.0,
-        "resets_at": iso(2 * 86400 + 3 * 3600),
-        "source": "estimate",
-        "age_s": 30,
-    },
+    wire.UsageWindow(
+        window="five_hour",
+        used_pct=42.0,
+        resets_at=iso(2 * 3600 + 13 * 60),
+        source="statusline",
+        age_s=30,
+        burn_pct_per_hour=9.5,
+        projected_pct_at_reset=63.0,
+    ),
+    wire.UsageWindow(
+        window="seven_day",
+        used_pct=71.0,
+        resets_at=iso(2 * 86400 + 3 * 3600),
+        source="statusline",
+        age_s=30,
+        burn_pct_per_hour=0.6,
+        projected_pct_at_reset=99.0,
+    ),
+    wire.UsageWindow(
+        window="seven_day_opus",
+        used_pct=12.0,
+        resets_at=iso(2 * 86400 + 3 * 3600),
+        source="estimate",
+        estimate=True,
+        age_s=30,
+    ),
 ]
 
 
-def series() -> list[dict[str, Any]]:
+def series() -> list[wire.SeriesPoint]:
     """A week of samples every 10 minutes: the 5-hour window climbs and resets (less
     on nights), the week climbs; a gap where the engine did not run."""
     rows = []
@@ -123,71 +120,137 @@ def series() -> list[dict[str, Any]]:
         in_window = step % 30 / 30
         night = 0.3 if 1 <= at.hour < 7 else 1.0
         rows.append(
-            {"minute": at.isoformat(), "window": "five_hour", "used_pct": 90 * in_window * night}
+            wire.SeriesPoint(
+                minute=at.isoformat(), window="five_hour", used_pct=90 * in_window * night
+            )
         )
         rows.append(
-            {"minute": at.isoformat(), "window": "seven_day", "used_pct": step / steps * 71.0}
+            wire.SeriesPoint(
+                minute=at.isoformat(), window="seven_day", used_pct=step / steps * 71.0
+            )
         )
     return rows
 
 
+def _usage_row(day: str, model: str, tokens: int) -> wire.UsageRow:
+    return wire.UsageRow(day=day, model=model, input_tokens=tokens, tokens=tokens, messages=1)
+
+
 TOKENS = [
-    {"day": "2026-11-10", "model": "claude-opus-4", "tokens": 1_250_000},
-    {"day": "2026-11-10", "model": "claude-sonnet-4", "tokens": 480_000},
-    {"day": "2026-11-11", "model": "claude-opus-4", "tokens": 2_010_000},
-    {"day": "2026-11-12", "model": "claude-sonnet-4", "tokens": 96_500},
+    _usage_row("2026-11-10", "claude-opus-4", 1_250_000),
+    _usage_row("2026-11-10", "claude-sonnet-4", 480_000),
+    _usage_row("2026-11-11", "claude-opus-4", 2_010_000),
+    _usage_row("2026-11-12", "claude-sonnet-4", 96_500),
 ]
 
 WASTE = [
-    {"window": "five_hour", "ended_at": "2026-11-12 10:00", "used_pct": 61.0, "wasted_pct": 39.0},
-    {"window": "seven_day", "ended_at": "2026-11-05 12:00", "used_pct": 88.0, "wasted_pct": 12.0},
+    wire.WasteWindow(
+        window="five_hour",
+        resets_at="2026-11-12T10:00:00+00:00",
+        unused_at_reset_pct=39.0,
+        last_used_pct=61.0,
+        coverage=0.98,
+    ),
+    wire.WasteWindow(
+        window="seven_day",
+        resets_at="2026-11-05T12:00:00+00:00",
+        unused_at_reset_pct=12.0,
+        last_used_pct=88.0,
+        coverage=1.0,
+    ),
 ]
 
 QUEUE = [
-    {
-        "id": 7,
-        "state": "running",
-        "priority": 2,
-        "schedule": "spare capacity",
-        "budget": "5% week",
-        "last_result": "-",
-        "prompt": "update the dependency pins and run the tests",
-    },
-    {
-        "id": 9,
-        "state": "queued",
-        "priority": 0,
-        "schedule": "after 22:00",
-        "budget": "20k tokens",
-        "last_result": "ok (3 files)",
-        "prompt": "write docstrings for tui/widgets",
-    },
+    wire.Task(
+        id=7,
+        state="running",
+        priority=2,
+        est_pct=5.0,
+        prompt="update the dependency pins and run the tests",
+        cwd="/home/me/src/api",
+    ),
+    wire.Task(
+        id=9,
+        state="queued",
+        priority=0,
+        schedule_kind="at",
+        schedule="22:00",
+        schedule_text="at 22:00",
+        budget_usd=2.0,
+        last_result="done",
+        prompt="write docstrings for tui/widgets",
+        cwd="/home/me/src/api",
+    ),
 ]
 
-FULL = {
-    "usage.windows": WINDOWS,
-    "usage.series": {"points": series()},
-    "reports.usage": {"days": TOKENS},
-    "reports.waste": {"windows": WASTE},
-    "queue.list": QUEUE,
+FULL: dict[str, Any] = {
+    "usage.windows": wire.UsageWindows(now=NOW.isoformat(), windows=WINDOWS),
+    "usage.series": wire.Series(hours=168.0, window=None, step=1, points=series()),
+    "reports.usage": wire.UsageReport(
+        by="day_model",
+        tz="UTC",
+        since="2026-11-06",
+        until=None,
+        rows=TOKENS,
+        total=wire.UsageRow(),
+    ),
+    "reports.waste": wire.WasteReport(
+        window=None, since=None, now=NOW.isoformat(), windows=WASTE, open=[], total={}
+    ),
+    "queue.list": wire.QueueList(tasks=QUEUE, fill=wire.FillState(enabled=False)),
 }
 
 
+def answers(**parts: Any) -> dict[str, Any]:
+    """FULL with some answers replaced (`usage_windows=[]` and the like)."""
+    return {**FULL, **{k.replace("_", "."): v for k, v in parts.items()}}
+
+
+def fixed_status(tmux_alive: bool = True) -> wire.Status:
+    return wire.Status(
+        pid=1,
+        version="0",
+        data_dir="/nowhere",
+        socket="/nowhere/engine.sock",
+        db="/nowhere/podium.duckdb",
+        started_at=NOW.timestamp(),
+        uptime_s=1.0,
+        tmux_socket="podium",
+        tmux_alive=tmux_alive,
+        sessions=len(SESSIONS),
+        hooks={},
+        spool=wire.SpoolStatus(lines=0, bad_lines=0, skipped_files=0, problems=[]),
+        watch=wire.WatchStats(
+            sweeps=0,
+            capture_calls=0,
+            screens_captured=0,
+            process_samples=0,
+            last_sweep_captures=0,
+            sweep_interval=1.0,
+        ),
+    )
+
+
 class FixedLink:
-    """An engine link that answers from a dict; a method it lacks is 'unknown'."""
+    """An engine link that answers from a dict of results by method name.
+
+    Each request goes through the wire as the real link's would: its params are
+    encoded and decoded with the method's params Struct, and the answer (a Struct)
+    is checked against the method's result type, so a fake answer the engine could
+    not send fails the test. A method without an answer is an engine error."""
 
     def __init__(
         self,
         app: Any,
-        sessions: list[dict[str, Any]] | None = None,
+        sessions: list[wire.Session] | None = None,
         answers: dict[str, Any] | None = None,
-        status: dict[str, Any] | None = None,
+        status: wire.Status | None = None,
     ) -> None:
         self.app = app
         self.sessions = SESSIONS if sessions is None else sessions
         self.answers = FULL if answers is None else answers
-        self.status = status or {"tmux_alive": True, "tmux_socket": "podium"}
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.status = status or fixed_status()
+        self.calls: list[tuple[str, Any]] = []
 
     def start(self) -> None:
         self.app.post_message(EngineConnected(list(self.sessions), self.status))
@@ -195,19 +258,21 @@ class FixedLink:
     def stop(self) -> None:
         pass
 
-    def _call(self, method: str, **params: Any) -> Any:
-        self.calls.append((method, params))
-        if method not in self.answers:
-            raise ApiError("bad_request", f"unknown method {method!r}")
-        return self.answers[method]
+    def _request(self, method: wire.Method[Any, Any], params: Any = None) -> Any:
+        sent = msgspec.to_builtins(params) if params is not None else {}
+        self.calls.append((method.name, msgspec.convert(sent, method.params)))
+        if method.name not in self.answers:
+            raise ApiError("internal", f"{method.name} failed: no answer in this test")
+        answer = self.answers[method.name]
+        return msgspec.convert(msgspec.to_builtins(answer), method.result)
 
     def run_last(self, job: Callable[[Any], Any]) -> None:
         with contextlib.suppress(ApiError):
-            job(self._call)
+            job(self._request)
 
     def run(self, name: str, job: Callable[[Any], Any], done: Any = None) -> None:
         try:
-            result = job(self._call)
+            result = job(self._request)
         except Exception as exc:  # the app's one error handler, as for a worker
             self.app.report_error(f"engine {name}", exc)
             return
@@ -215,5 +280,5 @@ class FixedLink:
             self.app.post_message(EngineReply(done, result))
 
 
-def fixed(sessions: list[dict[str, Any]] | None = None, **kwargs: Any) -> Callable[[Any], Any]:
+def fixed(sessions: list[wire.Session] | None = None, **kwargs: Any) -> Callable[[Any], Any]:
     return lambda app: FixedLink(app, sessions, **kwargs)

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import NOW, SESSIONS, fixed, session
+from fakes import NOW, SESSIONS, answers, fixed, session
 
 from collectors.paths import Paths
 from collectors.settings import Settings, UiSettings
+from sessions import wire
 from tui.app import PodiumApp
 from tui.widgets.preview import Preview
 
@@ -61,6 +62,10 @@ async def _ready(pilot: Any) -> None:
     await pilot.pause()
 
 
+def _no_windows() -> wire.UsageWindows:
+    return wire.UsageWindows(now=NOW.isoformat(), windows=[])
+
+
 def test_main(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(_app(tmp_path), terminal_size=(100, 30), run_before=_ready)
 
@@ -76,7 +81,7 @@ def test_main_light_theme(snap_compare: Any, tmp_path: Path) -> None:
 
 
 def test_main_first_run(snap_compare: Any, tmp_path: Path) -> None:
-    app = _app(tmp_path, sessions=[], answers={"usage.windows": []})
+    app = _app(tmp_path, sessions=[], answers=answers(usage_windows=_no_windows()))
     assert snap_compare(app, terminal_size=(90, 20), run_before=_ready)
 
 
@@ -86,7 +91,8 @@ def test_main_engine_banner(snap_compare: Any, tmp_path: Path) -> None:
 
         await _ready(pilot)
         pilot.app.post_message(EngineLost("the engine went away", 2.0, 3))
-        pilot.app.post_message(EngineEvent("tmux", {"alive": False, "socket": "podium"}))
+        tmux_gone = wire.TmuxEvent(data=wire.TmuxState(alive=False, socket="podium"))
+        pilot.app.post_message(EngineEvent(tmux_gone))
         await _ready(pilot)
 
     sessions = [session("s1", "api", "lost", since_s=-5), *SESSIONS[1:3]]
@@ -99,7 +105,17 @@ def test_usage_screen(snap_compare: Any, tmp_path: Path) -> None:
 
 
 def test_usage_screen_first_run(snap_compare: Any, tmp_path: Path) -> None:
-    app = _app(tmp_path, answers={"usage.windows": [], "usage.series": [], "reports.usage": []})
+    nothing = answers(
+        usage_windows=_no_windows(),
+        usage_series=wire.Series(hours=168.0, window=None, step=1, points=[]),
+        reports_usage=wire.UsageReport(
+            by="day_model", tz="UTC", since=None, until=None, rows=[], total=wire.UsageRow()
+        ),
+        reports_waste=wire.WasteReport(
+            window=None, since=None, now=NOW.isoformat(), windows=[], open=[], total={}
+        ),
+    )
+    app = _app(tmp_path, answers=nothing)
     assert snap_compare(app, press=["u"], terminal_size=(90, 20), run_before=_ready)
 
 
@@ -107,8 +123,9 @@ def test_background_screen(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(_app(tmp_path), press=["b"], terminal_size=(110, 14), run_before=_ready)
 
 
-def test_background_screen_without_a_queue(snap_compare: Any, tmp_path: Path) -> None:
-    app = _app(tmp_path, answers={})
+def test_background_screen_empty_queue(snap_compare: Any, tmp_path: Path) -> None:
+    empty = wire.QueueList(tasks=[], fill=wire.FillState(enabled=False))
+    app = _app(tmp_path, answers=answers(queue_list=empty))
     assert snap_compare(app, press=["b"], terminal_size=(90, 14), run_before=_ready)
 
 

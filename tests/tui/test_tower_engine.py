@@ -6,6 +6,7 @@ import os
 import signal
 
 from conftest import PodiumEnv
+from textual.widgets import DataTable
 from tower_helpers import (  # noqa: F401 - a fixture
     record_notifications,
     run,
@@ -14,6 +15,8 @@ from tower_helpers import (  # noqa: F401 - a fixture
     until,
 )
 
+from tui.format import tokens
+from tui.screens.background import BackgroundScreen
 from tui.screens.confirm_kill import ConfirmKill
 from tui.screens.new_session import NewSessionDialog
 from tui.screens.rename import RenameDialog
@@ -27,12 +30,12 @@ def _sim(env: PodiumEnv, name: str, prompt: str) -> dict:
 
 
 def _names(app) -> list[str]:
-    return [s["name"] for s in app.main.query_one(SessionList).sessions]
+    return [s.name for s in app.main.query_one(SessionList).sessions]
 
 
 def _selected(app) -> str | None:
     session = app.main.query_one(SessionList).selected
-    return session["name"] if session else None
+    return session.name if session else None
 
 
 def test_list_orders_as_ls_and_keys_select(tower_env: PodiumEnv) -> None:
@@ -83,7 +86,7 @@ def test_next_waiting_goes_oldest_first_and_acknowledges(tower_env: PodiumEnv) -
             # Each jump focused its pane: the engine acknowledged the item (seen → idle).
             for name in jumped:
                 env.wait_state(name, "idle", seconds=10)
-            await until(pilot, lambda: all(s["attention"] is None for s in app.state.ordered()))
+            await until(pilot, lambda: all(s.attention is None for s in app.state.ordered()))
             await pilot.press("space")
             await until(pilot, lambda: "nobody is waiting for you" in notes)
 
@@ -107,13 +110,13 @@ def test_dialogs_new_send_rename(tower_env: PodiumEnv) -> None:
             assert dialog.query_one("#cwd").value == str(env.workdir)
             await pilot.click("#start")
             await until(pilot, lambda: _names(app) == ["fresh"])
-            await until(pilot, lambda: app.state.ordered()[0]["state"] == "waiting")
+            await until(pilot, lambda: app.state.ordered()[0].state == "waiting")
 
             await pilot.press("s")
             await until(pilot, lambda: isinstance(app.screen, SendDialog))
             app.screen.query_one("#text").value = "[nopermission] [work=30] more"
             await pilot.press("enter")
-            await until(pilot, lambda: app.state.ordered()[0]["state"] == "busy")
+            await until(pilot, lambda: app.state.ordered()[0].state == "busy")
 
             await pilot.press("r")
             await until(pilot, lambda: isinstance(app.screen, RenameDialog))
@@ -235,9 +238,37 @@ def test_tmux_server_killed_under_the_app_is_reported(tower_env: PodiumEnv) -> N
             env.tmux("kill-server")
             await until(pilot, lambda: "tmux" in banner.problems, 15)
             assert "not running" in banner.problems["tmux"]
-            await until(pilot, lambda: app.state.ordered()[0]["state"] == "lost", 15)
+            await until(pilot, lambda: app.state.ordered()[0].state == "lost", 15)
             await pilot.press("enter")  # focusing a lost session: a message, no traceback
             await pilot.pause(0.5)
             assert app.is_running
+
+    run(scenario())
+
+
+def test_today_and_budget_columns_show_what_the_engine_sends(tower_env: PodiumEnv) -> None:
+    """TODAY is the session's tokens of the day from the usage log (the sim writes a
+    Claude transcript), the queue's budget the task's `budget_usd`."""
+    env = tower_env
+    _sim(env, "counted", "[nopermission] hi")
+    env.wait_state("counted", "waiting")
+    assert env.wait_for(lambda: (env.json("ls")[0]["tokens_today"] or 0) > 0, 30)
+    today = env.json("ls")[0]["tokens_today"]
+    task = env.json("queue", "add", "--budget-usd", "2.5", "--json", "tidy the docs")
+    assert task["budget_usd"] == 2.5 and task["state"] == "queued"  # fill is off
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: _names(app) == ["counted"])
+            assert app.state.ordered()[0].tokens_today == today
+            rendered = app.main.query_one(SessionList).render().plain
+            assert "TODAY" in rendered.upper() and f" {tokens(today)} " in rendered
+            await pilot.press("b")
+            await until(pilot, lambda: isinstance(app.screen, BackgroundScreen))
+            screen = app.screen
+            await until(pilot, lambda: bool(screen.tasks))
+            row = screen.query_one(DataTable).get_row_at(0)
+            assert row[0] == str(task["id"]) and row[4] == "$2.5", row
 
     run(scenario())

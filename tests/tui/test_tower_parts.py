@@ -6,23 +6,25 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
-from fakes import NOW, SESSIONS, WINDOWS, iso, session
+from fakes import FULL, NOW, SESSIONS, WINDOWS, FixedLink, session
 from tower_helpers import run
 
 from collectors.durations import duration
 from collectors.paths import Paths
 from collectors.settings import KeySettings, Settings, load_settings
+from sessions import wire
 from sessions.engine.protocol import ApiError
 from themes import STATE_VARIABLES, load_user_themes
 from tui.config_file import ConfigWriteError, set_key
 from tui.engine_api import (
-    UNAVAILABLE,
-    optional,
-    parse_series,
-    parse_windows,
+    official,
+    pace_pct,
     show_session,
     tokens_by_day_and_model,
+    usage_windows,
+    window_label,
 )
 from tui.format import tokens
 from tui.keys import keymap
@@ -53,7 +55,7 @@ def test_formats() -> None:
 def test_state_orders_as_podium_ls_and_finds_the_oldest_waiting() -> None:
     state = TowerState()
     state.load(SESSIONS)
-    assert [s["name"] for s in state.ordered()] == [
+    assert [s.name for s in state.ordered()] == [
         "api",
         "docs",
         "nightly",
@@ -62,12 +64,12 @@ def test_state_orders_as_podium_ls_and_finds_the_oldest_waiting() -> None:
         "old",
     ]
     oldest = state.oldest_waiting()
-    assert oldest is not None and oldest["name"] == "api"
-    state.update({**SESSIONS[0], "state": "busy", "attention": None})
+    assert oldest is not None and oldest.name == "api"
+    state.update(msgspec.structs.replace(SESSIONS[0], state="busy", attention=None))
     # Busy ones after the waiting, longest busy first.
-    assert [s["name"] for s in state.ordered()][:4] == ["docs", "nightly", "refactor", "api"]
+    assert [s.name for s in state.ordered()][:4] == ["docs", "nightly", "refactor", "api"]
     state.remove("s2")
-    assert "docs" not in [s["name"] for s in state.ordered()]
+    assert "docs" not in [s.name for s in state.ordered()]
 
 
 def test_row_cells_say_what_ls_says() -> None:
@@ -88,14 +90,14 @@ def test_narrow_rows_drop_columns_not_names() -> None:
     assert narrow.name == wide.name and not narrow.branch and not narrow.tokens
 
 
-def test_usage_windows_parse_and_pace() -> None:
-    five, week, opus = parse_windows({"windows": list(reversed(WINDOWS))})
-    assert [w.label for w in (five, week, opus)] == ["5h", "week", "week opus"]
-    assert five.official and not opus.official
+def test_usage_windows_in_order_and_pace() -> None:
+    reply = wire.UsageWindows(now=NOW.isoformat(), windows=list(reversed(WINDOWS)))
+    link = FixedLink(None, answers={**FULL, "usage.windows": reply})
+    five, week, opus = usage_windows(link._request)
+    assert [window_label(w.window) for w in (five, week, opus)] == ["5h", "week", "week opus"]
+    assert official(five) and not official(opus)
     # 2h13m left of 5h: 2h47m gone, so even spending would be at 55.7 %.
-    assert five.pace_pct(NOW) == pytest.approx(100 * (167 / 300))
-    assert parse_windows({"five_hour": {"used_pct": 3, "resets_at": 1.8e9}})[0].used_pct == 3.0
-    assert parse_windows("nonsense") == []
+    assert pace_pct(five, NOW) == pytest.approx(100 * (167 / 300))
 
 
 def test_gauge_bar_fills_and_marks_the_pace() -> None:
@@ -106,10 +108,6 @@ def test_gauge_bar_fills_and_marks_the_pace() -> None:
 
 
 def test_series_tokens_and_plot_columns() -> None:
-    points = parse_series(
-        {"points": [{"minute": iso(-60), "window": "five_hour", "used_pct": 10}, {"bad": 1}]}
-    )
-    assert len(points) == 1 and points[0].used_pct == 10.0
     data = PlotData(
         [(NOW - timedelta(hours=h), float(h)) for h in (1, 2, 23)], NOW - timedelta(hours=24), NOW
     )
@@ -117,29 +115,30 @@ def test_series_tokens_and_plot_columns() -> None:
     assert (cols[1], cols[22], cols[23], cols[5]) == (23.0, 2.0, 1.0, None)
     models, rows = tokens_by_day_and_model(
         [
-            {"day": "d1", "model": "opus", "input_tokens": 5, "output_tokens": 7},
-            {"day": "d1", "model": "sonnet", "tokens": 3},
+            wire.UsageRow(day="d1", model="opus", input_tokens=5, output_tokens=7, tokens=12),
+            wire.UsageRow(day="d1", model="sonnet", tokens=3),
         ]
     )
     assert models == ["opus", "sonnet"] and rows == [["d1", 12.0, 3.0]]
 
 
-def test_unknown_methods_are_unavailable_and_stage_falls_back_to_focus() -> None:
+def test_without_a_stage_showing_a_session_focuses_it() -> None:
     calls: list[str] = []
 
-    def call(method: str, **params: Any) -> Any:
-        calls.append(method)
-        if method == "stage.show":
-            raise ApiError("bad_request", "unknown method 'stage.show'")
-        if method == "broken":
-            raise ApiError("internal", "boom")
-        return {"name": params.get("name"), "shown": True}
+    def request(method: wire.Method[Any, Any], params: Any = None) -> Any:
+        calls.append(method.name)
+        if method is wire.STAGE_SHOW:
+            raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
+        return wire.FocusedSession(**msgspec.structs.asdict(SESSIONS[0]), shown=True)
 
-    assert optional(call, "stage.show", name="a") is UNAVAILABLE
+    assert show_session(request, "api").name == "api"
+    assert calls == ["stage.show", "sessions.focus"]
+
+    def broken(method: wire.Method[Any, Any], params: Any = None) -> Any:
+        raise ApiError("internal", "boom")
+
     with pytest.raises(ApiError):
-        optional(call, "broken")
-    assert show_session(call, "a")["name"] == "a"
-    assert calls[-2:] == ["stage.show", "sessions.focus"]
+        show_session(broken, "api")
 
 
 def test_keymap_from_config_only_lists_changes(tmp_path: Path) -> None:
@@ -268,9 +267,9 @@ def test_keys_remapped_from_config(tmp_path: Path) -> None:
             await pilot.press("x")
             assert not isinstance(app.screen, ConfirmKill)
             await pilot.press("s")  # now a second key for "down", no longer "send"
-            assert app.main.session_list.selected["name"] == "docs"
+            assert app.main.session_list.selected.name == "docs"
             await pilot.press("d")
-            assert isinstance(app.screen, ConfirmKill) and app.screen.session["name"] == "docs"
+            assert isinstance(app.screen, ConfirmKill) and app.screen.session.name == "docs"
             await pilot.press("n")
             await pilot.press("f1")
             assert isinstance(app.screen, HelpScreen)
@@ -296,6 +295,6 @@ def test_command_palette_acts_on_a_named_session(tmp_path: Path) -> None:
                 if isinstance(app.screen, ConfirmKill):
                     break
             assert isinstance(app.screen, ConfirmKill)
-            assert app.screen.session["name"] == "nightly"
+            assert app.screen.session.name == "nightly"
 
     run(scenario())

@@ -10,6 +10,7 @@ import pytest
 from collectors.paths import Paths
 from collectors.settings import Settings
 from collectors.store import open_store
+from sessions import wire
 from sessions.attention import AttentionBook, attention_order
 from sessions.engine.core import Engine
 from sessions.engine.events import EventBus
@@ -69,15 +70,22 @@ def test_report_per_day(book: AttentionBook) -> None:
 
 
 def test_order_puts_oldest_items_first_then_busy() -> None:
-    def s(name: str, state: str, opened: str | None = None) -> dict:
-        item = {"opened_at": opened} if opened else None
-        return {
-            "name": name,
-            "state": state,
-            "attention": item,
-            "state_since": "2026",
-            "created_at": name,
-        }
+    def s(name: str, state: str, opened: str | None = None) -> wire.Session:
+        item = (
+            wire.AttentionItem(id=1, kind=state, opened_at=opened, waited_s=0) if opened else None
+        )
+        return wire.Session(
+            id=name,
+            name=name,
+            agent="sim",
+            argv=[],
+            cwd="/",
+            tmux_socket="podium",
+            state=state,
+            attention=item,
+            state_since="2026",
+            created_at=name,
+        )
 
     listing = [
         s("a", "idle"),
@@ -86,7 +94,7 @@ def test_order_puts_oldest_items_first_then_busy() -> None:
         s("d", "permission", "2026-11-28T10:00:01+00:00"),
         s("e", "exited"),
     ]
-    assert [x["name"] for x in attention_order(listing)] == ["d", "c", "b", "a", "e"]
+    assert [x.name for x in attention_order(listing)] == ["d", "c", "b", "a", "e"]
 
 
 def test_engine_frees_a_limited_session_at_its_reset_time(tmp_path: Path) -> None:

@@ -402,7 +402,9 @@ def monitor(conn: Any, **usage: Any) -> Any:
 
     settings = Settings.model_validate({"usage": usage})
     published: list[tuple[str, Any]] = []
-    bus = SimpleNamespace(publish=lambda event, data: published.append((event, data)))
+    bus = SimpleNamespace(
+        publish=lambda event: published.append((event.__struct_config__.tag, event.data))
+    )
     engine = SimpleNamespace(conn=conn, settings=settings, bus=bus)
     mon = UsageMonitor(engine)  # type: ignore[arg-type]
     mon.published = published  # type: ignore[attr-defined]
@@ -453,8 +455,8 @@ def test_estimate_without_any_official_figure_uses_the_plan(conn: Any) -> None:
     assert figure.used_pct == pytest.approx(20.0)  # (100k + 5 x 20k) / 1M
     opened = now - timedelta(hours=2)
     assert abs((figure.resets_at - (opened + timedelta(hours=5))).total_seconds()) < 1
-    [row] = [w for w in mon.windows(now) if w["window"] == "five_hour"]
-    assert row["estimate"] is True and row["source"] == "estimate"
+    [row] = [w for w in mon.windows(now) if w.window == "five_hour"]
+    assert row.estimate is True and row.source == "estimate"
 
 
 def test_a_passed_reset_ends_a_figure(conn: Any) -> None:

@@ -25,12 +25,17 @@ from hypothesis import strategies as st
 from sessions.engine.events import EventBus
 from sessions.engine.protocol import MAX_LINE, decode, encode
 from sessions.engine.server import ApiServer
+from sessions.wire import NoParams, SendParams, Sent
 
 PING = encode({"id": "good", "method": "ping", "params": {}})
 
 
-async def _ping(params: dict[str, Any]) -> dict[str, Any]:
+async def _ping(params: NoParams) -> dict[str, Any]:
     return {"pong": True}
+
+
+async def _send(params: SendParams) -> Sent:
+    return Sent(sent=len(params.text), name=params.name or "")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,7 @@ def server() -> Iterator[Path]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    api = ApiServer(path, {"ping": _ping}, EventBus())
+    api = ApiServer(path, {"ping": _ping, "sessions.send": _send}, EventBus())
     asyncio.run_coroutine_threadsafe(api.start(), loop).result(10)
     yield path
     asyncio.run_coroutine_threadsafe(api.close(), loop).result(10)
@@ -136,6 +141,20 @@ def test_deep_nesting_is_a_bad_request_not_a_recursion_error(server: Path, line:
         first, second = _replies(sock, 2)
     assert _is_bad_request(first) and "\n" not in first["error"]["message"]
     assert second["ok"] is True
+
+
+def test_params_are_decoded_into_the_methods_struct_or_refused_naming_the_field(
+    server: Path,
+) -> None:
+    def send(params: Any) -> bytes:
+        return encode({"id": 7, "method": "sessions.send", "params": params})
+
+    with _connect(server) as sock:
+        sock.sendall(send({"name": "a", "text": "hi"}) + send({"name": "a", "text": 5}))
+        good, bad = _replies(sock, 2)
+    assert good == {"id": 7, "ok": True, "result": {"sent": 2, "name": "a"}}
+    assert _is_bad_request(bad) and bad["id"] == 7
+    assert bad["error"]["message"] == ("sessions.send: Expected `str`, got `int` - at `$.text`")
 
 
 def test_decode_turns_every_parser_failure_into_value_error() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 
 import click
+import msgspec
 
+from sessions import wire
 from sessions.client import EngineClient, EngineUnavailable, stop_engine
 from sessions.demo import (
     DEMO_SESSIONS,
@@ -23,7 +25,6 @@ from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, engine, settings
 from tui.cli.session_cmds import _attach_to
 from tui.cli.stage_cmds import build_stage
-from tui.engine_api import QUEUE_ADD, is_unknown_method
 
 
 @click.command("demo")
@@ -64,7 +65,7 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
                     env=env,
                 )
         if fresh:
-            _queue_tasks(client, place, env)
+            _queue_tasks(client, place)
         sessions = client.call("sessions.list")
     if no_attach or not sys.stdin.isatty():
         click.echo(
@@ -77,18 +78,15 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
     _attach_to(layout["window_id"], nested=nested)
 
 
-def _queue_tasks(client: EngineClient, place: DemoPlace, env: dict[str, str]) -> None:
-    """A few background tasks, when this engine has the queue (issue 6); else one line.
-
-    The demo must run with or without the queue, so an engine that does not know
-    `queue.add`, or refuses these tasks, leaves the demo without them.
-    """
+def _queue_tasks(client: EngineClient, place: DemoPlace) -> None:
+    """A few background tasks; an engine that refuses them leaves the demo without
+    them (one line says why)."""
     for task in DEMO_TASKS:
         try:
-            client.call(QUEUE_ADD, agent="sim", cwd=str(place.work), env=env, **task)
+            params = msgspec.convert({**task, "cwd": str(place.work)}, wire.QueueAddParams)
+            client.request(wire.QUEUE_ADD, params)
         except ApiError as exc:
-            reason = "no background queue in this engine" if is_unknown_method(exc) else exc
-            click.echo(f"demo: no background tasks queued ({reason})", err=True)
+            click.echo(f"demo: no background tasks queued ({exc})", err=True)
             return
 
 

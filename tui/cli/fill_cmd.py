@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+import msgspec
 
+from sessions import wire
 from tui.cli.common import engine, print_json
 
 
@@ -78,20 +80,21 @@ def _follow(events: Any, stop_at: datetime | None, as_json: bool) -> None:
         events.sock.settimeout(max(remaining, 0.1))
     try:
         for event in events.events():
-            name, data = event.get("event"), event.get("data") or {}
-            if as_json and name in ("fill", "queue"):
-                click.echo(json.dumps(event, ensure_ascii=False))
+            if as_json and isinstance(event, wire.FillEvent | wire.QueueEvent):
+                click.echo(json.dumps(msgspec.to_builtins(event), ensure_ascii=False))
                 continue
-            if name == "fill" and data.get("kind") == "decisions":
-                for d in data["decisions"]:
-                    click.echo(f"{data['at'][11:19]} {_decision_line(d)}")
-            elif name == "fill" and data.get("kind") == "switch" and not data.get("enabled"):
-                return  # switched off: --until, the tower, or another `podium fill`
-            elif name == "queue" and data.get("run"):
-                run = data["run"]
-                cost = run.get("total_cost_usd")
+            if isinstance(event, wire.FillEvent):
+                data = event.data
+                if data.kind == "decisions" and data.decisions and data.at:
+                    for d in data.decisions:
+                        click.echo(f"{data.at[11:19]} {_decision_line(msgspec.to_builtins(d))}")
+                elif data.kind == "switch" and not data.enabled:
+                    return  # switched off: --until, the tower, or another `podium fill`
+            elif isinstance(event, wire.QueueEvent) and event.data.run:
+                run = event.data.run
+                cost = run.total_cost_usd
                 click.echo(
-                    f"run {run['id']} of task {run['task_id']}: {run['state']}"
+                    f"run {run.id} of task {run.task_id}: {run.state}"
                     + (f", ${cost:.4f}" if cost is not None else "")
                 )
     except TimeoutError:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label
 
+from sessions import wire
 from tui.screens.dialog import Dialog, titled
 from tui.screens.path_suggester import DirectorySuggester
 
 
-class AddTaskDialog(Dialog[dict[str, Any] | None]):
+class AddTaskDialog(Dialog[wire.QueueAddParams | None]):
     """Returns the parameters of `queue.add`, or None."""
 
     def compose(self) -> ComposeResult:
@@ -43,13 +43,12 @@ class AddTaskDialog(Dialog[dict[str, Any] | None]):
         if not prompt:
             self.query_one("#error", Label).update("a prompt is needed")
             return
-        task: dict[str, Any] = {
-            "prompt": prompt,
-            "cwd": os.path.abspath(os.path.expanduser(self.query_one("#cwd", Input).value)),
-            "priority": int(self.query_one("#priority", Input).value or 0),
-        }
-        for key in ("schedule", "budget"):
-            value = self.query_one(f"#{key}", Input).value.strip()
-            if value:
-                task[key] = value
-        self.dismiss(task)
+        self.dismiss(
+            wire.QueueAddParams(
+                prompt=prompt,
+                cwd=os.path.abspath(os.path.expanduser(self.query_one("#cwd", Input).value)),
+                priority=int(self.query_one("#priority", Input).value or 0),
+                schedule=self.query_one("#schedule", Input).value.strip() or None,
+                budget=self.query_one("#budget", Input).value.strip() or None,
+            )
+        )

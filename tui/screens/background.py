@@ -1,11 +1,11 @@
 """The background-queue screen: tasks with state, priority, schedule, budget and last result.
 
-a adds a task, c cancels the selected one, + and - change its priority. The
-queue comes with issue 6; an engine without it gets a sentence, not an error.
+a adds a task, c cancels the selected one, + and - change its priority.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -13,8 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 
+from sessions import wire
 from tui.engine_api import (
-    UNAVAILABLE,
+    budget_text,
     queue_add,
     queue_cancel,
     queue_list,
@@ -22,26 +23,22 @@ from tui.engine_api import (
 )
 from tui.screens.wide import WideScreen
 
-COLUMNS = (
-    ("id", ("id",)),
-    ("state", ("state",)),
-    ("priority", ("priority",)),
-    ("schedule", ("schedule", "not_before", "when")),
-    ("budget", ("budget", "budget_pct", "budget_tokens")),
-    ("last result", ("last_result", "result")),
-    ("task", ("name", "prompt", "title")),
-)
-NO_QUEUE = (
-    "This engine has no background queue yet. It will run prompts in the capacity your "
-    "subscription would otherwise leave unused, without touching the share you keep."
+COLUMNS: tuple[tuple[str, Callable[[wire.Task], object]], ...] = (
+    ("id", lambda t: t.id),
+    ("state", lambda t: t.state),
+    ("priority", lambda t: t.priority),
+    ("schedule", lambda t: t.schedule_text or None),
+    ("budget", budget_text),
+    ("last result", lambda t: t.last_result),
+    ("task", lambda t: t.prompt),
 )
 EMPTY = "The queue is empty. Press a to add a task."
 
 
-def task_cells(task: dict[str, Any]) -> list[str]:
+def task_cells(task: wire.Task) -> list[str]:
     cells = []
-    for _title, keys in COLUMNS:
-        value = next((task[k] for k in keys if task.get(k) is not None), None)
+    for _title, value_of in COLUMNS:
+        value = value_of(task)
         text = "-" if value is None else str(value)
         cells.append(text if len(text) <= 40 else text[:39] + "…")
     return cells
@@ -76,14 +73,13 @@ class BackgroundScreen(WideScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.tasks: list[dict[str, Any]] = []
-        self.available = True
+        self.tasks: list[wire.Task] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="queue-body"):
             yield Static("Background queue", classes="section")
             table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_columns(*(title for title, _keys in COLUMNS))
+            table.add_columns(*(title for title, _value in COLUMNS))
             yield table
             yield Static("asking the engine…", classes="note", id="note")
         yield Footer()
@@ -98,21 +94,18 @@ class BackgroundScreen(WideScreen):
     def action_reload(self) -> None:
         self._link.run("queue list", queue_list, self.show)
 
-    def show(self, tasks: list[dict[str, Any]] | Any) -> None:
+    def show(self, tasks: list[wire.Task]) -> None:
         note = self.query_one("#note", Static)
         table = self.query_one(DataTable)
         table.clear()
-        self.available = tasks is not UNAVAILABLE
-        self.tasks = tasks if self.available else []
+        self.tasks = tasks
         for task in self.tasks:
-            table.add_row(*task_cells(task), key=str(task.get("id")))
-        if not self.available:
-            note.update(NO_QUEUE)
-        elif not self.tasks:
+            table.add_row(*task_cells(task), key=str(task.id))
+        if not self.tasks:
             note.update(EMPTY)
         note.display = not self.tasks
 
-    def _selected(self) -> dict[str, Any] | None:
+    def _selected(self) -> wire.Task | None:
         table = self.query_one(DataTable)
         if not self.tasks or table.cursor_row is None:
             return None
@@ -121,15 +114,11 @@ class BackgroundScreen(WideScreen):
     def action_add(self) -> None:
         from tui.screens.add_task import AddTaskDialog
 
-        if not self.available:
-            self.notify(NO_QUEUE, severity="warning")
-            return
-
-        def chosen(task: dict[str, Any] | None) -> None:
+        def chosen(task: wire.QueueAddParams | None) -> None:
             if task:
                 self._link.run(
                     "queue add",
-                    lambda call: queue_add(call, **task),
+                    lambda request: queue_add(request, task),
                     lambda _r: self.action_reload(),
                 )
 
@@ -138,19 +127,19 @@ class BackgroundScreen(WideScreen):
     def action_cancel_task(self) -> None:
         task = self._selected()
         if task is not None:
-            task_id = task.get("id")
+            task_id = task.id
             self._link.run(
                 "queue cancel",
-                lambda call: queue_cancel(call, task_id),
+                lambda request: queue_cancel(request, task_id),
                 lambda _r: self.action_reload(),
             )
 
     def action_priority(self, delta: int) -> None:
         task = self._selected()
         if task is not None:
-            task_id, priority = task.get("id"), int(task.get("priority") or 0) + delta
+            task_id, priority = task.id, task.priority + delta
             self._link.run(
                 "queue reprioritise",
-                lambda call: queue_reprioritise(call, task_id, priority),
+                lambda request: queue_reprioritise(request, task_id, priority),
                 lambda _r: self.action_reload(),
             )

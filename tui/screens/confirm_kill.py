@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Label
 
+from sessions import wire
 from tui.screens.dialog import Dialog
 
 
@@ -21,21 +22,21 @@ class ConfirmKill(Dialog[bool | None]):
         Binding("n", "cancel", "keep"),
     ]
 
-    def __init__(self, session: dict[str, Any]) -> None:
+    def __init__(self, session: wire.Session) -> None:
         super().__init__()
         self.session = session
 
     def compose(self) -> ComposeResult:
-        name = self.session["name"]
+        name = self.session.name
         with Vertical(id="dialog"):
             yield Label(f"Kill {name}?", classes="title")
             yield Label(
-                f"Its agent ({self.session.get('agent', '?')}) stops and its pane closes. "
+                f"Its agent ({self.session.agent}) stops and its pane closes. "
                 "Its history stays in podium's log."
             )
-            if self.session.get("worktree_path"):
+            if self.session.worktree_path:
                 yield Checkbox(
-                    f"also remove its worktree {self.session['worktree_path']} "
+                    f"also remove its worktree {self.session.worktree_path} "
                     "(only if it has no changes)",
                     id="cleanup",
                 )

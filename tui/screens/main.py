@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from collectors.settings import KeySettings
-from tui.engine_api import UsageWindow
+from sessions import wire
 from tui.keys import binding_id, first_key
 from tui.widgets.banner import Banner
 from tui.widgets.preview import Preview
@@ -55,7 +55,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.clock = clock
         self.keys = keys
-        self._pending_usage: tuple[list[UsageWindow] | None] | None = None
+        self._pending_usage: list[wire.UsageWindow] | None = None
 
     @property
     def podium(self) -> PodiumApp:
@@ -71,7 +71,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         if self._pending_usage is not None:
-            self.query_one(UsageHeader).set_windows(self._pending_usage[0])
+            self.query_one(UsageHeader).set_windows(self._pending_usage)
         self.session_list.set_empty_text(Content.styled("connecting to the engine…", "dim"))
         self.set_class(True, "-no-preview")
         # Waits and reset times move with the clock: a check each second, a redraw
@@ -91,19 +91,19 @@ class MainScreen(Screen[None]):
     def set_banner(self, key: str, text: str | None) -> None:
         self.query_one(Banner).set(key, text)
 
-    def show_usage(self, windows: list[UsageWindow] | None) -> None:
+    def show_usage(self, windows: list[wire.UsageWindow]) -> None:
         headers = self.query(UsageHeader)
         if not headers:
             # The engine answered before the screen composed its widgets (a fast
             # engine, a slow machine): keep the figures for on_mount.
-            self._pending_usage = (windows,)
+            self._pending_usage = windows
             return
         for header in headers:
             header.set_windows(windows)
 
     def show_sessions(
         self,
-        sessions: list[dict[str, Any]],
+        sessions: list[wire.Session],
         *,
         loaded: bool,
         engine_up: bool,
@@ -135,7 +135,7 @@ class MainScreen(Screen[None]):
     def on_session_list_selected(self, message: SessionList.Selected) -> None:
         self._update_preview(message.session)
 
-    def _update_preview(self, session: dict[str, Any] | None) -> None:
+    def _update_preview(self, session: wire.Session | None) -> None:
         shown = session is not None and not self.podium.on_stage(session)
         self.query_one(Preview).show(session if shown else None)
         self.set_class(not shown, "-no-preview")
@@ -152,7 +152,7 @@ class MainScreen(Screen[None]):
     def action_next(self) -> None:
         session = self.podium.actions.next_waiting()
         if session is not None:
-            self.session_list.select(session["id"])
+            self.session_list.select(session.id)
 
     def action_new(self) -> None:
         from tui.screens.new_session import NewSessionDialog
@@ -161,7 +161,7 @@ class MainScreen(Screen[None]):
         dialog = NewSessionDialog(self.podium.settings.agents.default, default_cwd)
         self.app.push_screen(dialog, self._new_chosen)
 
-    def _new_chosen(self, params: dict[str, Any] | None) -> None:
+    def _new_chosen(self, params: wire.NewParams | None) -> None:
         if params:
             self.podium.actions.new(params)
 
@@ -171,7 +171,7 @@ class MainScreen(Screen[None]):
         session = self.session_list.selected
         if session is None:
             return
-        name = session["name"]
+        name = session.name
 
         def chosen(result: tuple[str, bool] | None) -> None:
             if result is not None:
@@ -185,7 +185,7 @@ class MainScreen(Screen[None]):
         session = self.session_list.selected
         if session is None:
             return
-        name = session["name"]
+        name = session.name
 
         def chosen(cleanup: bool | None) -> None:
             if cleanup is not None:
@@ -199,7 +199,7 @@ class MainScreen(Screen[None]):
         session = self.session_list.selected
         if session is None:
             return
-        name = session["name"]
+        name = session.name
 
         def chosen(new_name: str | None) -> None:
             if new_name and new_name != name:

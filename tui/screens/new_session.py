@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
+from sessions import wire
 from sessions.agents import AGENTS
 from tui.screens.dialog import Dialog, titled
 from tui.screens.path_suggester import DirectorySuggester
 
 
-class NewSessionDialog(Dialog[dict[str, Any] | None]):
+class NewSessionDialog(Dialog[wire.NewParams | None]):
     """Returns the parameters of `sessions.new`, or None when cancelled."""
 
     def __init__(self, default_agent: str, default_cwd: str) -> None:
@@ -56,12 +56,13 @@ class NewSessionDialog(Dialog[dict[str, Any] | None]):
             self.query_one("#error", Label).update(f"no such directory: {cwd}")
             self.query_one("#cwd", Input).focus()
             return
+        agent = self.query_one("#agent", Select).value
         self.dismiss(
-            {
-                "name": self.query_one("#name", Input).value.strip() or None,
-                "cwd": os.path.abspath(cwd),
-                "agent": self.query_one("#agent", Select).value,
-                "worktree": self.query_one("#worktree", Checkbox).value,
-                "prompt": self.query_one("#prompt", Input).value or None,
-            }
+            wire.NewParams(
+                name=self.query_one("#name", Input).value.strip() or None,
+                cwd=os.path.abspath(cwd),
+                agent=agent if isinstance(agent, str) else None,
+                worktree=self.query_one("#worktree", Checkbox).value,
+                prompt=self.query_one("#prompt", Input).value or None,
+            )
         )

@@ -1,7 +1,7 @@
 """The usage screen: used % per window over 24 hours and 7 days, tokens by model, waste.
 
-Everything comes from one job (`engine_api.usage_overview`); a part the engine
-does not have yet, or that has no history yet, says so instead of an empty box.
+Everything comes from one job (`engine_api.usage_overview`); a part with no
+history yet says so instead of an empty box.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
-from tui.engine_api import UsageOverview, tokens_by_day_and_model, usage_overview
+from sessions import wire
+from tui.engine_api import (
+    UsageOverview,
+    parse_time,
+    tokens_by_day_and_model,
+    usage_overview,
+    window_label,
+)
 from tui.format import tokens
 from tui.screens.wide import WideScreen
 from tui.widgets.usage_plot import PlotData, UsagePlot
@@ -26,10 +33,11 @@ NO_SERIES = (
     "No usage history yet. podium samples every usage window each minute once a Claude "
     "session reports its limits; the plots fill in from there."
 )
-NO_SERIES_API = "This engine keeps no usage series yet (the usage log is still being built)."
-NO_REPORT_API = "This engine has no usage reports yet (the usage log is still being built)."
 NO_TOKENS = "No tokens counted yet: they come from the transcripts of Claude sessions."
 NO_WASTE = "No window has reset since podium started logging: nothing to count as wasted yet."
+
+
+WASTE_COLUMNS = ("window", "reset (UTC)", "used %", "unused %", "covered")
 
 
 def cell(value: Any) -> str:
@@ -38,6 +46,17 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
+
+
+def waste_cells(row: wire.WasteWindow) -> list[str]:
+    """One window that reset: how full it was, what it left, how much of it podium saw."""
+    return [
+        window_label(row.window),
+        (row.resets_at or "-")[:16].replace("T", " "),
+        cell(row.last_used_pct),
+        cell(row.unused_at_reset_pct),
+        "-" if row.coverage is None else f"{100 * row.coverage:.0f}%",
+    ]
 
 
 class UsageScreen(WideScreen):
@@ -89,22 +108,21 @@ class UsageScreen(WideScreen):
     def _widgets(self, overview: UsageOverview) -> Any:
         now = self.clock()
         yield Static("Used % per window", classes="section")
-        if overview.series is None:
-            yield Static(NO_SERIES_API, classes="note")
-        elif not overview.series:
+        if not overview.series:
             yield Static(NO_SERIES, classes="note")
         else:
             names = list(dict.fromkeys(p.window for p in overview.series))
-            labels = {w.window: w.label for w in overview.windows or []}
             for name in names:
-                points = [(p.at, p.used_pct) for p in overview.series if p.window == name]
+                points = [
+                    (at, p.used_pct)
+                    for p in overview.series
+                    if p.window == name and (at := parse_time(p.minute)) is not None
+                ]
                 for span_name, span in SPANS:
-                    yield Static(f"{labels.get(name, name)} · {span_name}")
+                    yield Static(f"{window_label(name)} · {span_name}")
                     yield UsagePlot(PlotData(points, now - span, now))
         yield Static("Tokens by model, per day", classes="section")
-        if overview.tokens is None:
-            yield Static(NO_REPORT_API, classes="note")
-        elif not overview.tokens:
+        if not overview.tokens:
             yield Static(NO_TOKENS, classes="note")
         else:
             models, rows = tokens_by_day_and_model(overview.tokens)
@@ -114,14 +132,11 @@ class UsageScreen(WideScreen):
                 table.add_row(row[0], *(tokens(v) if v is not None else "-" for v in row[1:]))
             yield table
         yield Static("Waste: capacity left unused when a window reset", classes="section")
-        if overview.waste is None:
-            yield Static(NO_REPORT_API, classes="note")
-        elif not overview.waste:
+        if not overview.waste:
             yield Static(NO_WASTE, classes="note")
         else:
             table = DataTable(cursor_type="none", zebra_stripes=True)
-            columns = list(overview.waste[0])
-            table.add_columns(*columns)
+            table.add_columns(*WASTE_COLUMNS)
             for row in overview.waste:
-                table.add_row(*(cell(row.get(c)) for c in columns))
+                table.add_row(*waste_cells(row))
             yield table

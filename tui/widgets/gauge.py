@@ -14,7 +14,8 @@ from datetime import datetime
 from textual.content import Content
 
 from collectors.durations import duration
-from tui.engine_api import UsageWindow
+from sessions import wire
+from tui.engine_api import official, pace_pct, reset_in_s, window_label
 
 LABEL_WIDTH = 10
 SOURCE_WIDTH = 9
@@ -50,31 +51,31 @@ def bar(used_pct: float | None, pace_pct: float | None, width: int) -> Content:
     return Content.assemble(*parts).simplify()
 
 
-def gauge_content(window: UsageWindow, width: int, now: datetime) -> Content:
+def gauge_content(window: wire.UsageWindow, width: int, now: datetime) -> Content:
     """One line for one window, fitted to `width` cells.
 
     Everything after the bar has a fixed width, so the bars of all windows line up.
     """
-    used = "?" if window.used_pct is None else f"{window.used_pct:.0f}%"
+    used = f"{window.used_pct:.0f}%"
     tail: list[str | tuple[str, str]] = [" ", (used.rjust(4), "bold")]
     projected = window.projected_pct_at_reset
     if width >= 56:
         text = "" if projected is None else f" →{projected:.0f}%"
         tail.append((text.ljust(6), level_style(projected or 0)))
-    reset = window.reset_in_s(now)
+    reset = reset_in_s(window, now)
     tail += ["  ", (("-" if reset is None else f"↻{duration(reset)}").ljust(7), "$text-muted")]
     if width >= 48:
         if window.age_s is not None and window.age_s > STALE_S:
             # Old numbers: say how old instead of where they came from.
             source, style = f"{duration(window.age_s)} old", "italic $warning"
-        elif window.official:
+        elif official(window):
             source, style = "official", "$text-muted"
         else:
             source, style = "estimate", "italic $warning"
         tail += [" ", (source[:SOURCE_WIDTH].ljust(SOURCE_WIDTH), style)]
     tail_content = Content.assemble(*tail)
     bar_width = max(5, width - LABEL_WIDTH - tail_content.cell_length)
-    label = window.label[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
+    label = window_label(window.window)[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
     return Content.assemble(
-        (label, "bold"), bar(window.used_pct, window.pace_pct(now), bar_width), tail_content
+        (label, "bold"), bar(window.used_pct, pace_pct(window, now), bar_width), tail_content
     )

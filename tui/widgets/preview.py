@@ -8,13 +8,12 @@ and drawing keeps the bottom lines that fit.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 
+from sessions import wire
 from tui.tmux_query import TmuxReadError, tmux_read
 
 REFRESH_S = 1.0
@@ -66,7 +65,7 @@ class Preview(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.session: dict[str, Any] | None = None
+        self.session: wire.Session | None = None
         self.text: Text | str = ""
         # The last capture as tmux gave it: an unchanged screen is not drawn again.
         self.raw = ""
@@ -76,21 +75,17 @@ class Preview(Widget):
         self._timer = self.set_interval(REFRESH_S, self._tick, pause=True)
         self.display = False
 
-    def show(self, session: dict[str, Any] | None) -> None:
+    def show(self, session: wire.Session | None) -> None:
         """Preview `session` (None hides the preview)."""
-        pane = (session or {}).get("pane_id")
-        same = (
-            self.session is not None
-            and session is not None
-            and (self.session.get("pane_id") == pane)
-        )
+        pane = session.pane_id if session else None
+        same = self.session is not None and session is not None and (self.session.pane_id == pane)
         self.session = session
         if session is None:
             self.display = False
             if self._timer is not None:
                 self._timer.pause()
             return
-        self.border_title = f"{session.get('name', '?')} · {pane or 'no pane'}"
+        self.border_title = f"{session.name} · {pane or 'no pane'}"
         self.display = True
         if not same:
             self.raw = ""
@@ -104,8 +99,8 @@ class Preview(Widget):
         session = self.session
         if session is None or not self.display or not self.screen.is_current:
             return
-        pane, socket = session.get("pane_id"), session.get("tmux_socket")
-        if not pane or not socket or session.get("state") == "lost":
+        pane, socket = session.pane_id, session.tmux_socket
+        if not pane or not socket or session.state == "lost":
             return
         previous = self.raw
         self.app.run_worker(
@@ -129,7 +124,7 @@ class Preview(Widget):
 
     def on_preview_captured(self, message: Captured) -> None:
         session = self.session
-        if session and session.get("pane_id") == message.pane_id and message.raw != self.raw:
+        if session and session.pane_id == message.pane_id and message.raw != self.raw:
             self.raw, self.text = message.raw, message.text
             self.refresh()
 

@@ -18,9 +18,8 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widget import Widget
 
+from sessions.wire import Session
 from tui.widgets.session_row import Widths, header_content, row_cells, row_content
-
-Session = dict[str, Any]
 
 
 class SessionList(Widget):
@@ -54,14 +53,14 @@ class SessionList(Widget):
     @property
     def selected(self) -> Session | None:
         for session in self.sessions:
-            if session["id"] == self.selected_id:
+            if session.id == self.selected_id:
                 return session
         return None
 
     @property
     def index(self) -> int | None:
         for i, session in enumerate(self.sessions):
-            if session["id"] == self.selected_id:
+            if session.id == self.selected_id:
                 return i
         return None
 
@@ -73,7 +72,7 @@ class SessionList(Widget):
             old = 0
             if before is not None and before in sessions:
                 old = sessions.index(before)
-            self.selected_id = sessions[min(old, len(sessions) - 1)]["id"] if sessions else None
+            self.selected_id = sessions[min(old, len(sessions) - 1)].id if sessions else None
         after = self.selected
         if after is not before:
             self.post_message(self.Selected(after))
@@ -84,7 +83,7 @@ class SessionList(Widget):
         self.refresh(layout=True)
 
     def select(self, session_id: str) -> None:
-        if session_id != self.selected_id and any(s["id"] == session_id for s in self.sessions):
+        if session_id != self.selected_id and any(s.id == session_id for s in self.sessions):
             self.selected_id = session_id
             self._cursor_moved()
 
@@ -94,7 +93,7 @@ class SessionList(Widget):
             return
         new = max(0, min(len(self.sessions) - 1, index + delta))
         if new != index:
-            self.selected_id = self.sessions[new]["id"]
+            self.selected_id = self.sessions[new].id
             self._cursor_moved()
 
     def _cursor_moved(self) -> None:
@@ -132,7 +131,7 @@ class SessionList(Widget):
         lines = [header_content(widths)]
         for session, row in zip(self.sessions, rows, strict=True):
             line = row_content(row, widths)
-            if session["id"] == self.selected_id:
+            if session.id == self.selected_id:
                 line = line.pad_right(max(0, self.size.width - line.cell_length)).stylize(
                     "on $primary 25%"
                 )
@@ -142,4 +141,4 @@ class SessionList(Widget):
     def on_click(self, event: events.Click) -> None:
         row = event.y - 1  # the header is line 0
         if 0 <= row < len(self.sessions):
-            self.select(self.sessions[row]["id"])
+            self.select(self.sessions[row].id)

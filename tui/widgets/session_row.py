@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from textual.content import Content
 
 from collectors.durations import duration
+from sessions import wire
 from tui.engine_api import parse_time
 from tui.format import since, tokens
 
@@ -42,41 +42,41 @@ class RowCells:
     branch: str
 
 
-def state_text(session: dict[str, Any], now: datetime) -> str:
+def state_text(session: wire.Session, now: datetime) -> str:
     """The state as `podium ls` says it, with what makes it actionable."""
-    state = str(session.get("state", "?"))
-    if state == "exited" and session.get("exit_code") is not None:
-        return f"exited ({session['exit_code']})"
+    state = session.state
+    if state == "exited" and session.exit_code is not None:
+        return f"exited ({session.exit_code})"
     if state == "limited":
-        resets = parse_time(session.get("limit_resets_at"))
-        seen = "" if session.get("attention") else " seen"
+        resets = parse_time(session.limit_resets_at)
+        seen = "" if session.attention else " seen"
         if resets is not None:
             return f"limited{seen} ↻{duration((resets - now).total_seconds())}"
         return f"limited{seen}"
-    if session.get("attention") is None and state == "permission":
+    if session.attention is None and state == "permission":
         return "permission (seen)"
     return state
 
 
-def row_cells(session: dict[str, Any], now: datetime) -> RowCells:
-    state = str(session.get("state", "?"))
-    item = session.get("attention")
+def row_cells(session: wire.Session, now: datetime) -> RowCells:
+    state = session.state
+    item = session.attention
     if item:
-        waited = duration(since(item.get("opened_at"), now))
+        waited = duration(since(item.opened_at, now))
     elif state == "busy":
-        waited = duration(since(session.get("state_since"), now))
+        waited = duration(since(session.state_since, now))
     else:
         waited = "-"
     return RowCells(
         glyph=GLYPHS.get(state, "?"),
         state=state,
         state_text=state_text(session, now),
-        name=str(session.get("name", "?")),
-        agent=str(session.get("agent", "?")),
+        name=session.name,
+        agent=session.agent,
         waited=waited,
         waiting=bool(item),
-        tokens=tokens(session.get("tokens_today")),
-        branch=str(session.get("worktree_branch") or "-"),
+        tokens=tokens(session.tokens_today),
+        branch=session.worktree_branch or "-",
     )
 
 

@@ -9,15 +9,15 @@ from textual.content import Content
 from textual.widget import Widget
 
 from collectors.durations import duration
-from tui.engine_api import UsageWindow
+from sessions import wire
+from tui.engine_api import pace_pct, reset_in_s
 from tui.widgets.gauge import gauge_content
 
 NO_DATA = "usage: no data yet (a Claude session's first reply brings it)"
-UNAVAILABLE = "usage: this engine does not report usage windows yet"
 
 
 class UsageHeader(Widget):
-    """Gauges; `set_windows(None)` says the engine cannot tell, `[]` that it knows nothing yet."""
+    """Gauges; `set_windows([])` says the engine knows nothing yet."""
 
     DEFAULT_CSS = """
     UsageHeader {
@@ -30,7 +30,7 @@ class UsageHeader(Widget):
     def __init__(self, clock: Callable[[], datetime], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.clock = clock
-        self.windows: list[UsageWindow] | None = []
+        self.windows: list[wire.UsageWindow] = []
         self.loaded = False
         self._drawn: tuple[object, ...] = ()
 
@@ -41,16 +41,16 @@ class UsageHeader(Widget):
 
     def _signature(self, now: datetime) -> tuple[object, ...]:
         return tuple(
-            (duration(w.reset_in_s(now)), round(w.pace_pct(now) or 0.0)) for w in self.windows or ()
+            (duration(reset_in_s(w, now)), round(pace_pct(w, now) or 0.0)) for w in self.windows
         )
 
-    def set_windows(self, windows: list[UsageWindow] | None) -> None:
+    def set_windows(self, windows: list[wire.UsageWindow]) -> None:
         self.windows = windows
         self.loaded = True
         self.refresh(layout=True)
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return max(1, len(self.windows or ()))
+        return max(1, len(self.windows))
 
     def on_resize(self) -> None:
         # The lines are fitted to the width: a pane the stage narrows must get new ones.
@@ -59,8 +59,6 @@ class UsageHeader(Widget):
     def render(self) -> Content:
         if not self.loaded:
             return Content.styled("usage: asking the engine…", "$text-muted")
-        if self.windows is None:
-            return Content.styled(UNAVAILABLE, "$text-muted")
         if not self.windows:
             return Content.styled(NO_DATA, "$text-muted")
         now = self.clock()

@@ -1,0 +1,835 @@
+"""The engine's API, typed: every method's params and result, and every event.
+
+This module is the one contract between the engine and its clients (the CLI and
+the control tower). The engine decodes a request's params into the method's
+params Struct (`msgspec.convert`, so a wrong type is a `bad_request` naming the
+field) and encodes what its handler returns; a client decodes the reply into the
+method's result type (`EngineClient.request`). Both sides import this module, so
+a renamed method or field is one change here, and the type checker (and
+`tests/unit/test_wire.py`) finds every place it touches.
+
+Only msgspec and the standard library: the tower imports it at start-up.
+Times are ISO 8601 strings in UTC, as they always were on the wire; fields a
+result carries only sometimes are `UNSET` (left out of the JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType
+
+P = TypeVar("P", bound=Struct)
+R = TypeVar("R")
+
+__all__ = ["EVENTS", "METHODS", "UNSET", "Event", "Method"]
+
+
+class _Wire(Struct, kw_only=True):
+    """Base of every wire Struct: keyword fields, unknown fields ignored (an older
+    client's extra params, a newer engine's extra result fields)."""
+
+
+# ====================================================================================
+# Shared values
+# ====================================================================================
+class AttentionItem(_Wire):
+    """An attention item: the session waits for the person (`kind`)."""
+
+    id: int
+    kind: str
+    opened_at: str
+    waited_s: float
+    detail: str | None = None
+    closed_at: str | None = None
+    closed_by: str | None = None
+
+
+class Session(_Wire):
+    """A session as the API shows it: the record, its open attention item, whether it
+    is on stage (None while there is no stage), and its usage today (local day, from
+    the usage log; None for a session with no Claude session id)."""
+
+    id: str
+    name: str
+    agent: str
+    argv: list[str]
+    cwd: str
+    tmux_socket: str
+    tmux_session_id: str | None = None
+    window_id: str | None = None
+    pane_id: str | None = None
+    pid: int | None = None
+    claude_session_id: str | None = None
+    transcript_path: str | None = None
+    settings_path: str | None = None
+    state: str = "starting"
+    state_since: str | None = None
+    state_source: str = "engine"
+    exit_code: int | None = None
+    created_at: str | None = None
+    ended_at: str | None = None
+    limit_resets_at: str | None = None
+    worktree_path: str | None = None
+    worktree_branch: str | None = None
+    worktree_repo: str | None = None
+    worktree_branch_created: bool | None = None
+    attention: AttentionItem | None = None
+    on_stage: bool | None = None
+    tokens_today: int | None = None
+    cost_today_usd: float | None = None
+
+
+class FocusedSession(Session, kw_only=True):
+    """`sessions.focus` / `stage.show`: the session, the item the focus closed, and
+    whether the session is now in view on the stage."""
+
+    acknowledged: AttentionItem | None = None
+    shown: bool = False
+
+
+class UsageWindow(_Wire):
+    """One usage window now: used %, reset, where the figure comes from, burn rate and
+    the projection at reset."""
+
+    window: str
+    used_pct: float
+    resets_at: str | None = None
+    source: str = "estimate"
+    captured_at: str | None = None
+    age_s: float | None = None
+    estimate: bool = False
+    burn_pct_per_hour: float | None = None
+    projected_pct_at_reset: float | None = None
+    limit_at: str | None = None
+    detail: str | None = None
+
+
+class LimitSample(_Wire):
+    window: str
+    used_pct: float
+    resets_at: str | None = None
+    source: str = ""
+    ts: str | None = None
+    detail: str | None = None
+
+
+class FillState(_Wire):
+    enabled: bool
+    reserve_pct: float | None = None
+    until: str | None = None
+
+
+class TaskRecord(_Wire):
+    """A background task as stored (`queue` events, `queue.show`'s occurrences)."""
+
+    id: int
+    prompt: str
+    cwd: str
+    agent: str = "claude"
+    worktree: bool = False
+    worktree_path: str | None = None
+    priority: int = 0
+    model: str | None = None
+    max_turns: int | None = None
+    budget_usd: float | None = None
+    est_pct: float | None = None
+    allowed_tools: list[str] = []
+    permission_mode: str | None = None
+    schedule_kind: str = "now"
+    schedule: str | None = None
+    not_before: str | None = None
+    defer_until: str | None = None
+    state: str = "queued"
+    parent_id: int | None = None
+    claude_session_id: str | None = None
+    attempts: int = 0
+    last_result: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    schedule_text: str = ""
+
+
+class RunRecord(_Wire):
+    """One run of a background task."""
+
+    id: int
+    task_id: int
+    attempt: int
+    state: str
+    started_at: str | None = None
+    ended_at: str | None = None
+    argv: list[str] = []
+    cwd: str | None = None
+    resumed_from: str | None = None
+    window_id: str | None = None
+    pane_id: str | None = None
+    pid: int | None = None
+    stream_path: str | None = None
+    stream_offset: int = 0
+    claude_session_id: str | None = None
+    exit_code: int | None = None
+    subtype: str | None = None
+    is_error: bool | None = None
+    api_error_status: int | None = None
+    terminal_reason: str | None = None
+    num_turns: int | None = None
+    total_cost_usd: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    duration_ms: int | None = None
+    resets_at: str | None = None
+    result: str | None = None
+
+
+class Task(TaskRecord, kw_only=True):
+    """A task as `queue.*` answers: with its runs counted, the last one, and its cost."""
+
+    runs: int = 0
+    last_run: RunRecord | None = None
+    cost_usd: float = 0.0
+
+
+class Decision(_Wire):
+    action: str
+    task_id: int | None = None
+    reason: str = ""
+    until: str | None = None
+
+
+class StageLayout(_Wire):
+    """The stage: its window, the tower's pane, who is on stage (left to right) and
+    who is parked (attention order)."""
+
+    window_id: str | None = None
+    tower_pane: str | None = None
+    tower_alive: bool = False
+    staged: list[str] = []
+    parked: list[str] = []
+    capacity: int = 0
+    stage_size: int = 0
+    width: int = 0
+    height: int = 0
+
+
+# ====================================================================================
+# Params (what a client sends) and results (what the engine answers), per method
+# ====================================================================================
+class NoParams(_Wire):
+    pass
+
+
+class SessionRef(_Wire):
+    """A session by name, or by the pane it runs in (`podium key show %PANE`)."""
+
+    name: str | None = None
+    pane: str | None = None
+
+
+# -- engine ---------------------------------------------------------------------------
+class Ping(_Wire):
+    pid: int
+    version: str
+
+
+class SpoolStatus(_Wire):
+    lines: int
+    bad_lines: int
+    skipped_files: int
+    problems: list[str]
+
+
+class WatchStats(_Wire):
+    """The sweep's work: how often it ran and what it read."""
+
+    sweeps: int
+    capture_calls: int
+    screens_captured: int
+    process_samples: int
+    last_sweep_captures: int
+    sweep_interval: float
+
+
+class Status(_Wire):
+    pid: int
+    version: str
+    data_dir: str
+    socket: str
+    db: str
+    started_at: float
+    uptime_s: float
+    tmux_socket: str
+    tmux_alive: bool
+    sessions: int
+    hooks: dict[str, int]
+    spool: SpoolStatus
+    watch: WatchStats
+
+
+class Stopping(_Wire):
+    stopping: bool
+    pid: int
+
+
+# -- sessions -------------------------------------------------------------------------
+class NewParams(_Wire):
+    name: str | None = None
+    agent: str | None = None
+    cwd: str | None = None
+    cmd: str | None = None
+    prompt: str | None = None
+    worktree: bool = False
+    branch: str | None = None
+    env: dict[str, str] | None = None
+    hooks: bool | None = None
+
+
+class ResumeParams(_Wire):
+    name: str
+    prompt: str | None = None
+    env: dict[str, str] | None = None
+
+
+class SendParams(SessionRef, kw_only=True):
+    text: str
+    enter: bool = True
+
+
+class Sent(_Wire):
+    sent: int
+    name: str
+
+
+class KillParams(SessionRef, kw_only=True):
+    cleanup: bool = False
+
+
+class KilledWorktree(_Wire):
+    path: str
+    branch: str
+    repo: str
+    removed: bool | UnsetType = UNSET
+    branch_deleted: bool | UnsetType = UNSET
+
+
+class Killed(_Wire):
+    killed: str
+    id: str
+    worktree: KilledWorktree | None = None
+    cleanup: list[str] | UnsetType = UNSET
+
+
+class RenameParams(SessionRef, kw_only=True):
+    new_name: str
+
+
+class Next(_Wire):
+    session: FocusedSession | None = None
+
+
+class SinceParams(_Wire):
+    since: str | None = None
+
+
+class AttentionDay(_Wire):
+    day: str
+    items: int
+    waited_s: float | None = None
+    responses: int = 0
+    response_p50_s: float | None = None
+    response_p90_s: float | None = None
+    permission_prompts: int = 0
+    limits: int = 0
+
+
+class AttentionReport(_Wire):
+    since: str | None
+    days: list[AttentionDay]
+
+
+# -- usage ----------------------------------------------------------------------------
+class UsageWindows(_Wire):
+    now: str
+    windows: list[UsageWindow]
+
+
+class RecordParams(_Wire):
+    lines: list[Any]
+
+
+class Recorded(_Wire):
+    samples: int
+
+
+class IngestParams(_Wire):
+    claude_dirs: list[str] | str | None = None
+    claude_dir: str | None = None
+
+
+class LogTotals(_Wire):
+    input: int
+    output: int
+    cache_creation: int
+    cache_read: int
+
+
+class Ingested(_Wire):
+    """A transcript pass: what it read, and the whole log's totals after it."""
+
+    files: int
+    lines: int
+    bad_lines: int
+    bytes_read: int
+    records: int
+    torn_lines: int
+    skipped_files: int
+    problems: list[str]
+    seconds: float
+    workers: int
+    messages: int
+    totals: LogTotals
+    cost_usd: float
+
+
+class UsageTotals(_Wire):
+    messages: int
+    totals: LogTotals
+    cost_usd: float
+    claude_dirs: list[str]
+    last_pass: Ingested | None = None
+
+
+class UsageReportParams(_Wire):
+    by: str | None = None
+    since: str | None = None
+    until: str | None = None
+    days: int | None = None
+    tz: str | None = None
+
+
+class UsageRow(_Wire):
+    """One group of `reports.usage`: its keys (those of `by`) and its sums."""
+
+    day: str | UnsetType = UNSET
+    week: str | UnsetType = UNSET
+    month: str | UnsetType = UNSET
+    model: str | UnsetType = UNSET
+    project: str | UnsetType = UNSET
+    session: str | UnsetType = UNSET
+    first_ts: str | UnsetType | None = UNSET
+    last_ts: str | UnsetType | None = UNSET
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_read_tokens: int = 0
+    tokens: int = 0
+    cost_usd: float | None = None
+    messages: int = 0
+    unpriced: int = 0
+
+
+class UsageReport(_Wire):
+    by: str
+    tz: str
+    since: str | None
+    until: str | None
+    rows: list[UsageRow]
+    total: UsageRow
+
+
+class WasteParams(_Wire):
+    window: str | None = None
+    since: str | None = None
+    tz: str | None = None
+
+
+class WasteWindow(_Wire):
+    """One instance of a window: what it left unused at its reset."""
+
+    window: str
+    resets_at: str | None = None
+    unused_at_reset_pct: float | None = None
+    last_used_pct: float = 0.0
+    last_sample: str | None = None
+    area_pct_hours: float = 0.0
+    window_equivalents: float = 0.0
+    covered_minutes: int = 0
+    expected_minutes: int = 0
+    coverage: float | None = None
+
+
+class WasteTotal(_Wire):
+    windows_ended: int = 0
+    unused_at_reset_pct: float = 0.0
+    area_pct_hours: float = 0.0
+    window_equivalents: float = 0.0
+    covered_minutes: int = 0
+    idle_minutes: int = 0
+    expected_minutes: int = 0
+    coverage: float | None = None
+    unused_at_reset_windows: float = 0.0
+    unused_at_reset_mean_pct: float | None = None
+
+
+class WasteReport(_Wire):
+    window: str | None
+    since: str | None
+    now: str
+    windows: list[WasteWindow]
+    open: list[WasteWindow]
+    total: dict[str, WasteTotal]
+
+
+class SeriesParams(_Wire):
+    hours: int | None = None
+    step: int | None = None
+    window: str | None = None
+
+
+class SeriesPoint(_Wire):
+    minute: str
+    window: str
+    used_pct: float
+    source: str | None = None
+
+
+class Series(_Wire):
+    hours: float
+    window: str | None
+    step: int
+    points: list[SeriesPoint]
+
+
+class ExportParams(_Wire):
+    dir: str | None = None
+    force: bool = False
+
+
+class ExportedTable(_Wire):
+    table: str
+    path: str
+    rows: int
+
+
+class Exported(_Wire):
+    dir: str
+    tables: list[ExportedTable]
+
+
+# -- the stage ------------------------------------------------------------------------
+class StageUpParams(_Wire):
+    tower: list[str]
+    env: dict[str, str] | None = None
+    cwd: str | None = None
+    size: list[int] | None = None
+
+
+class ZoomParams(_Wire):
+    zoomed: bool = False
+    pane: str | None = None
+
+
+class Zoomed(_Wire):
+    zoomed: bool
+
+
+# -- the background queue -------------------------------------------------------------
+class QueueListParams(_Wire):
+    all: bool = True
+
+
+class QueueList(_Wire):
+    tasks: list[Task]
+    fill: FillState
+
+
+class TaskRef(_Wire):
+    """A task by id: a number, or the text `podium queue show 3` / `#3` gives."""
+
+    id: int | str
+
+
+class QueueShow(_Wire):
+    task: Task
+    runs: list[RunRecord]
+    occurrences: list[TaskRecord]
+
+
+class QueueAddParams(_Wire):
+    prompt: str
+    cwd: str | None = None
+    worktree: bool = False
+    priority: int = 0
+    model: str | None = None
+    max_turns: int | None = None
+    budget_usd: float | None = None
+    est_pct: float | None = None
+    allowed_tools: list[str] | str | None = None
+    permission_mode: str | None = None
+    at: str | None = None
+    cron: str | None = None
+    window: str | None = None
+    on_change: str | None = None
+    schedule: str | None = None
+    budget: str | None = None
+
+
+class ReprioritiseParams(TaskRef, kw_only=True):
+    priority: int
+
+
+class FillParams(_Wire):
+    """`{toggle: true}` switches fill; `{enabled, reserve_pct?, until?}` sets it; no
+    params reads it."""
+
+    toggle: bool = False
+    enabled: bool | None = None
+    reserve_pct: float | None = None
+    until: str | None = None
+
+
+class DecideParams(_Wire):
+    reserve_pct: float | None = None
+
+
+class Decided(_Wire):
+    now: str
+    fill: FillState
+    windows: list[UsageWindow]
+    decisions: list[Decision]
+
+
+class RunRow(_Wire):
+    """One run in `reports.runs`."""
+
+    run_id: int
+    task_id: int
+    attempt: int
+    prompt: str
+    outcome: str
+    started_at: str
+    ended_at: str | None
+    duration_s: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    cost_usd: float | None = None
+    num_turns: int | None = None
+    is_error: bool | None = None
+    api_error_status: int | None = None
+    terminal_reason: str | None = None
+    resets_at: str | None = None
+    result: str | None = None
+
+
+class RunsReport(_Wire):
+    since: str | None
+    runs: list[RunRow]
+
+
+class Subscribed(_Wire):
+    subscribed: bool
+
+
+# ====================================================================================
+# The method table
+# ====================================================================================
+@dataclass(frozen=True)
+class Method(Generic[P, R]):
+    """One API method: its name, params Struct and result type."""
+
+    name: str
+    params: type[P]
+    result: type[R]  # a Struct, or list[Struct]
+
+    def __repr__(self) -> str:
+        return f"Method({self.name})"
+
+
+def _m(name: str, params: type[P], result: type[R]) -> Method[P, R]:
+    return Method(name, params, result)
+
+
+PING = _m("ping", NoParams, Ping)
+STATUS = _m("status", NoParams, Status)
+SHUTDOWN = _m("shutdown", NoParams, Stopping)
+SESSIONS_LIST = _m("sessions.list", NoParams, list[Session])
+SESSIONS_GET = _m("sessions.get", SessionRef, Session)
+SESSIONS_NEW = _m("sessions.new", NewParams, Session)
+SESSIONS_SEND = _m("sessions.send", SendParams, Sent)
+SESSIONS_KILL = _m("sessions.kill", KillParams, Killed)
+SESSIONS_FOCUS = _m("sessions.focus", SessionRef, FocusedSession)
+SESSIONS_RESUME = _m("sessions.resume", ResumeParams, Session)
+SESSIONS_RENAME = _m("sessions.rename", RenameParams, Session)
+ATTENTION_NEXT = _m("attention.next", NoParams, Next)
+REPORTS_ATTENTION = _m("reports.attention", SinceParams, AttentionReport)
+USAGE_WINDOWS = _m("usage.windows", NoParams, UsageWindows)
+USAGE_RECORD = _m("usage.record", RecordParams, Recorded)
+USAGE_INGEST = _m("usage.ingest", IngestParams, Ingested)
+USAGE_TOTALS = _m("usage.totals", NoParams, UsageTotals)
+REPORTS_USAGE = _m("reports.usage", UsageReportParams, UsageReport)
+REPORTS_WASTE = _m("reports.waste", WasteParams, WasteReport)
+USAGE_SERIES = _m("usage.series", SeriesParams, Series)
+EXPORT_PARQUET = _m("export.parquet", ExportParams, Exported)
+STAGE_LAYOUT = _m("stage.layout", NoParams, StageLayout)
+STAGE_UP = _m("stage.up", StageUpParams, StageLayout)
+STAGE_SHOW = _m("stage.show", SessionRef, FocusedSession)
+STAGE_ZOOM = _m("stage.zoom", ZoomParams, Zoomed)
+QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
+QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
+QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)
+QUEUE_CANCEL = _m("queue.cancel", TaskRef, Task)
+QUEUE_REPRIORITISE = _m("queue.reprioritise", ReprioritiseParams, Task)
+QUEUE_FILL = _m("queue.fill", FillParams, FillState)
+QUEUE_DECIDE = _m("queue.decide", DecideParams, Decided)
+REPORTS_RUNS = _m("reports.runs", SinceParams, RunsReport)
+# Not a handler: the server turns the connection into an event stream.
+EVENTS_SUBSCRIBE = _m("events.subscribe", NoParams, Subscribed)
+
+METHODS: dict[str, Method[Any, Any]] = {
+    m.name: m for m in list(globals().values()) if isinstance(m, Method)
+}
+
+
+# ====================================================================================
+# Events: `{"event": NAME, "data": {...}}` lines after `events.subscribe`
+# ====================================================================================
+class _Event(_Wire, tag_field="event"):
+    pass
+
+
+class SessionRemoved(_Wire):
+    id: str
+    name: str
+
+
+class OpenedItem(AttentionItem, kw_only=True):
+    session: str
+    session_id: str
+
+
+class TmuxState(_Wire):
+    alive: bool
+    socket: str
+
+
+class UsageChange(_Wire):
+    """A limit figure changed (`samples`), or the minute's tick (`minute`, `windows`)."""
+
+    samples: list[LimitSample] | UnsetType = UNSET
+    minute: str | UnsetType = UNSET
+    windows: list[UsageWindow] | UnsetType = UNSET
+
+
+class UsageLogPass(_Wire):
+    """A transcript pass read new lines: its counts and the log's totals."""
+
+    lines: int
+    records: int
+    messages: int
+    totals: LogTotals
+    cost_usd: float
+
+
+class EngineStopping(_Wire):
+    stopping: bool
+    requested: bool
+
+
+class QueueChange(_Wire):
+    task: TaskRecord | None = None
+    run: RunRecord | UnsetType = UNSET
+
+
+class FillChange(_Wire):
+    """`kind` switch (with the fill state) or decisions (a round decided otherwise)."""
+
+    kind: Literal["switch", "decisions"]
+    enabled: bool | UnsetType = UNSET
+    reserve_pct: float | UnsetType | None = UNSET
+    until: str | UnsetType | None = UNSET
+    at: str | UnsetType = UNSET
+    decisions: list[Decision] | UnsetType = UNSET
+
+
+class SessionEvent(_Event, tag="session"):
+    data: Session
+
+
+class SessionRemovedEvent(_Event, tag="session_removed"):
+    data: SessionRemoved
+
+
+class AttentionEvent(_Event, tag="attention"):
+    data: OpenedItem
+
+
+class TmuxEvent(_Event, tag="tmux"):
+    data: TmuxState
+
+
+class UsageEvent(_Event, tag="usage"):
+    data: UsageChange
+
+
+class UsageLogEvent(_Event, tag="usage_log"):
+    data: UsageLogPass
+
+
+class StageEvent(_Event, tag="stage"):
+    data: StageLayout
+
+
+class EngineEvent(_Event, tag="engine"):
+    data: EngineStopping
+
+
+class QueueEvent(_Event, tag="queue"):
+    data: QueueChange
+
+
+class FillEvent(_Event, tag="fill"):
+    data: FillChange
+
+
+Event = (
+    SessionEvent
+    | SessionRemovedEvent
+    | AttentionEvent
+    | TmuxEvent
+    | UsageEvent
+    | UsageLogEvent
+    | StageEvent
+    | EngineEvent
+    | QueueEvent
+    | FillEvent
+)
+EVENTS: tuple[type[_Event], ...] = (
+    SessionEvent,
+    SessionRemovedEvent,
+    AttentionEvent,
+    TmuxEvent,
+    UsageEvent,
+    UsageLogEvent,
+    StageEvent,
+    EngineEvent,
+    QueueEvent,
+    FillEvent,
+)
+
+_event_decoder = msgspec.json.Decoder(Event)
+
+
+def decode_event(line: bytes) -> Event:
+    """One event line as its Struct; `msgspec.ValidationError` for anything else."""
+    return _event_decoder.decode(line)
+
+
+def to_builtins(value: Any) -> Any:
+    """A result or event as JSON-able builtins (UNSET fields left out)."""
+    return msgspec.to_builtins(value)
