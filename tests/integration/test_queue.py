@@ -204,6 +204,8 @@ def test_fill_is_off_until_turned_on_and_dry_run_says_why(engine: Any) -> None:
     assert call(engine, "queue.fill")["enabled"] is False
     time.sleep(1)
     assert task_of(engine, task["id"])["task"]["state"] == "queued"
+    listing = engine.run("queue", "ls")
+    assert listing.stdout.startswith("fill off, reserve by the [fill] reserve schedule\n")
     dry = engine.run("fill", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f"launch task {task['id']}:" in dry.stdout

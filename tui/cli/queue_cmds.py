@@ -99,7 +99,11 @@ def ls(as_json: bool) -> None:
         return
     tasks = result["tasks"]
     fill = result.get("fill") or {}
-    click.echo(f"fill {'on' if fill.get('enabled') else 'off'}, reserve {fill.get('reserve_pct')}%")
+    reserve = fill.get("reserve_pct")
+    kept = "reserve by the [fill] reserve schedule"
+    if reserve is not None:
+        kept = f"reserve {reserve:g}%"
+    click.echo(f"fill {'on' if fill.get('enabled') else 'off'}, {kept}")
     if not tasks:
         click.echo("the queue is empty: `podium queue add PROMPT`")
         return
