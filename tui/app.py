@@ -37,7 +37,7 @@ from tui.config_file import ConfigWriteError, set_key
 from tui.engine_api import zoom_tower
 from tui.engine_link import EngineLink, Link
 from tui.keys import binding_id, keymap
-from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply
+from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply, QueueChanged
 from tui.screens.main import MainScreen
 from tui.tower_pane import tower_window
 from tui.tower_state import TowerState
@@ -192,6 +192,9 @@ class PodiumApp(App[None]):
             return
         elif isinstance(event, wire.UsageEvent | wire.UsageLogEvent):
             self.actions.refresh_usage()
+            return
+        elif isinstance(event, wire.QueueEvent):
+            self.screen.post_message(QueueChanged())
             return
         else:
             return

@@ -48,3 +48,8 @@ class EngineReply(Message):
         super().__init__()
         self.done = done
         self.result = result
+
+
+class QueueChanged(Message):
+    """A task or run of the background queue changed (an engine `queue` event): a
+    screen that shows the queue reads it again. Posted to the current screen."""

@@ -270,5 +270,8 @@ def test_today_and_budget_columns_show_what_the_engine_sends(tower_env: PodiumEn
             await until(pilot, lambda: bool(screen.tasks))
             row = screen.query_one(DataTable).get_row_at(0)
             assert row[0] == str(task["id"]) and row[4] == "$2.5", row
+            # A task added from the shell while the screen is open shows up by itself.
+            later = env.json("queue", "add", "--json", "from the shell")
+            await until(pilot, lambda: [t.id for t in screen.tasks][-1:] == [later["id"]])
 
     run(scenario())

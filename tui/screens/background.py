@@ -21,6 +21,7 @@ from tui.engine_api import (
     queue_list,
     queue_reprioritise,
 )
+from tui.messages import QueueChanged
 from tui.screens.wide import WideScreen
 
 COLUMNS: tuple[tuple[str, Callable[[wire.Task], object]], ...] = (
@@ -93,6 +94,11 @@ class BackgroundScreen(WideScreen):
 
     def action_reload(self) -> None:
         self._link.run("queue list", queue_list, self.show)
+
+    def on_queue_changed(self, message: QueueChanged) -> None:
+        # A task added from the shell, a run that started or ended: show it now.
+        message.stop()
+        self.action_reload()
 
     def show(self, tasks: list[wire.Task]) -> None:
         note = self.query_one("#note", Static)
