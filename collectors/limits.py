@@ -56,16 +56,6 @@ class LimitSample:
     source: str
     detail: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ts": self.ts.isoformat(),
-            "window": self.window,
-            "used_pct": self.used_pct,
-            "resets_at": self.resets_at.isoformat() if self.resets_at else None,
-            "source": self.source,
-            "detail": self.detail,
-        }
-
 
 def clean_pct(value: Any) -> float | None:
     """A percentage as a float, or None when it is no number or impossible (> 101, < 0)."""

@@ -1,13 +1,19 @@
 """podium's settings: one model, one TOML file, environment overrides.
 
 The file is `PODIUM_CONFIG` or `<user config dir>/podium/config.toml`; it is
-optional. Every key is documented by the docstring under its field (shown by
-`podium config --help-keys`). Any key can be overridden from the environment as
-`PODIUM_<SECTION>__<KEY>` (e.g. `PODIUM_ENGINE__SWEEP_INTERVAL=0.5`); the
+optional. Every key is documented by the docstring under its field (listed by
+`documented_keys`; the tower's help shows the `[keys]` ones). Any key can be
+overridden from the environment as `PODIUM_<SECTION>__<KEY>` (e.g.
+`PODIUM_ENGINE__SWEEP_INTERVAL=0.5`); the
 documented shortcuts `PODIUM_TMUX_SOCKET` and `PODIUM_CLAUDE_BIN` also work.
 
 A bad file never crashes with a traceback: `load_settings` raises
 `SettingsError` whose message names the file and the key.
+
+The sections are msgspec Structs: `msgspec.convert` checks types and the
+`Meta` bounds and patterns, `forbid_unknown_fields` reports a wrong key, and
+the checks no annotation can say run in `__post_init__`, whose errors name
+their key as `[key] why` (msgspec reports them at the enclosing table).
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import msgspec
+from msgspec import Meta, field
 
 from collectors import paths
 
@@ -26,21 +33,23 @@ AgentName = Literal["claude", "sim", "codex", "aider", "shell"]
 ScreenState = Literal["busy", "waiting", "permission", "limited", "idle"]
 # Values podium puts into tmux formats and key bindings: kept to characters that
 # mean nothing to tmux's parser or its format language.
-_TMUX_NAME = r"^[A-Za-z0-9_-]{1,32}$"
-_TMUX_KEY = r"^[A-Za-z0-9_-]{1,32}$"
-_TMUX_STYLE = r"^[A-Za-z0-9=,# _-]{0,80}$"
+# Patterns are searched (`re.search`), so each is anchored, with `\Z`: `$` would
+# also match before a final newline.
+_TMUX_NAME = r"^[A-Za-z0-9_-]{1,32}\Z"
+_TMUX_KEY = r"^[A-Za-z0-9_-]{1,32}\Z"
+_TMUX_STYLE = r"^[A-Za-z0-9=,# _-]{0,80}\Z"
 NotifyMode = Literal["auto", "notify-send", "osc", "off"]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A config table: immutable, keyword-built, and strict about its keys."""
 
 
 class TmuxSettings(_Section):
     socket: str = "podium"
     """Private tmux server: a socket name for `tmux -L`, or a path (with '/') for `tmux -S`."""
 
-    session_name: str = Field(default="podium", pattern=_TMUX_NAME)
+    session_name: Annotated[str, Meta(pattern=_TMUX_NAME)] = "podium"
     """Name of the tmux session that holds the control tower and the agent panes
     (letters, digits, '-' and '_': tmux turns ':' and '.' into '_', and podium
     addresses the session as `-t =NAME:`)."""
@@ -62,49 +71,47 @@ class AgentSettings(_Section):
     shell: str = ""
     """Shell for `--agent shell`; empty means `$SHELL`, else /bin/sh."""
 
-    hook_timeout: int = Field(default=10, ge=1, le=600)
+    hook_timeout: Annotated[int, Meta(ge=1, le=600)] = 10
     """Timeout in seconds that Claude Code gives each podium hook command."""
 
     hooks: bool = True
     """Give claude and sim sessions podium's hooks (a `--settings` file); false reads their
     screens instead. `podium new --no-hooks` does this for one session."""
 
-    pass_env: list[str] = Field(default_factory=list)
+    pass_env: list[str] = field(default_factory=list)
     """More environment variables an agent gets from `podium new`'s caller: names, or
     patterns such as `MY_TOOL_*`. Without them it gets only what a coding agent needs
     (PATH, HOME, the locale, the terminal, proxies, SSH_AUTH_SOCK, XDG_*, the agents' own
     ANTHROPIC_*, CLAUDE_*, OPENAI_*, AWS_*, GOOGLE_* and PODIUM_* variables; see the
     architecture doc), never the rest of the caller's environment."""
 
-    @field_validator("pass_env")
-    @classmethod
-    def _names(cls, value: list[str]) -> list[str]:
-        for name in value:
+    def __post_init__(self) -> None:
+        for name in self.pass_env:
             if not re.fullmatch(r"[A-Za-z_*?][A-Za-z0-9_*?]*", name):
-                raise ValueError(
+                raise _invalid(
+                    "pass_env",
                     f"{name!r} is not an environment variable name (letters, digits, _; "
-                    "* and ? as wildcards)"
+                    "* and ? as wildcards)",
                 )
-        return value
 
 
 class EngineSettings(_Section):
-    sweep_interval: float = Field(default=1.0, gt=0.05, le=60)
+    sweep_interval: Annotated[float, Meta(gt=0.05, le=60)] = 1.0
     """Seconds between two tmux sweeps (one `list-panes -a`) while something moves."""
 
-    sweep_max_interval: float = Field(default=1.5, gt=0.05, le=300)
+    sweep_max_interval: Annotated[float, Meta(gt=0.05, le=300)] = 1.5
     """Longest gap between two sweeps once nothing moves (no session busy or starting).
     A screen-only agent that a person wakes by typing into its pane directly can be seen
     this late; commands through podium wake the sweep at once."""
 
-    sweep_backoff: float = Field(default=1.5, ge=1.0, le=10)
+    sweep_backoff: Annotated[float, Meta(ge=1.0, le=10)] = 1.5
     """Factor by which the gap between quiet sweeps grows, up to `sweep_max_interval`."""
 
-    busy_cpu: float = Field(default=0.05, gt=0, le=1)
+    busy_cpu: Annotated[float, Meta(gt=0, le=1)] = 0.05
     """Share of one CPU core a pane's process tree must use between two sweeps to count as
     busy, for agents whose screen says nothing."""
 
-    start_timeout: float = Field(default=15.0, gt=0, le=300)
+    start_timeout: Annotated[float, Meta(gt=0, le=300)] = 15.0
     """Seconds a command waits for an engine it started on demand to answer."""
 
 
@@ -120,16 +127,13 @@ class ProfileRule(_Section):
     detail: str = ""
     """Note stored with the state change (default: the rule's state and pattern)."""
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
+    def __post_init__(self) -> None:
         # Compiled here, at load time, so a typo is reported with the file and the key
         # instead of breaking the engine's sweep later.
         try:
-            re.compile(value, re.MULTILINE)
+            re.compile(self.pattern, re.MULTILINE)
         except re.error as exc:
-            raise ValueError(f"not a valid regular expression ({exc})") from None
-        return value
+            raise _invalid("pattern", f"not a valid regular expression ({exc})") from None
 
 
 class ProfileSettings(_Section):
@@ -140,23 +144,23 @@ class ProfileSettings(_Section):
     replace: bool = False
     """Use only these rules, dropping the agent's built-in ones."""
 
-    lines: int | None = Field(default=None, ge=1, le=500)
+    lines: Annotated[int, Meta(ge=1, le=500)] | None = None
     """How many lines at the bottom of the screen the rules look at (default: built-in)."""
 
-    hooks_silent_after: float | None = Field(default=None, ge=0, le=3600)
+    hooks_silent_after: Annotated[float, Meta(ge=0, le=3600)] | None = None
     """claude/sim: seconds after launch without any hook event after which podium reads the
     screen instead (default: built-in, 10)."""
 
 
 class UiSettings(_Section):
-    stage_size: int = Field(default=3, ge=1, le=9)
+    stage_size: Annotated[int, Meta(ge=1, le=9)] = 3
     """How many agent panes stand side by side next to the control tower (`podium up`); a
     window too narrow for them all to have 12 columns shows fewer."""
 
     theme: str = "podium-dark"
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""
 
-    tower_window: str = Field(default="tower", pattern=_TMUX_NAME)
+    tower_window: Annotated[str, Meta(pattern=_TMUX_NAME)] = "tower"
     """Name of the tmux window the control tower runs in (the tower key selects it)."""
 
 
@@ -166,10 +170,10 @@ class CuesSettings(_Section):
     keys: bool = True
     """Install podium's key bindings (root table: no prefix) on podium's tmux server."""
 
-    next_key: str = Field(default="M-Space", pattern=_TMUX_KEY)
+    next_key: Annotated[str, Meta(pattern=_TMUX_KEY)] = "M-Space"
     """Key (tmux name) that jumps to the session waiting longest for you, as `podium next`."""
 
-    tower_key: str = Field(default="M-0", pattern=_TMUX_KEY)
+    tower_key: Annotated[str, Meta(pattern=_TMUX_KEY)] = "M-0"
     """Key (tmux name) that selects the control tower's window (`ui.tower_window`)."""
 
     session_keys: bool = True
@@ -198,58 +202,55 @@ class CuesSettings(_Section):
     """Which OSC notification escape: 777 (urxvt, foot, kitty, WezTerm, Ghostty) or 9
     (iTerm2, Windows Terminal)."""
 
-    coalesce_s: float = Field(default=0.5, ge=0, le=30)
+    coalesce_s: Annotated[float, Meta(ge=0, le=30)] = 0.5
     """Seconds an alert waits for others, so that a burst becomes one alert."""
 
-    session_quiet_s: float = Field(default=5.0, ge=0, le=3600)
+    session_quiet_s: Annotated[float, Meta(ge=0, le=3600)] = 5.0
     """A session alerts at most once per this many seconds (against flapping)."""
 
-    alerts_per_minute: int = Field(default=6, ge=1, le=600)
+    alerts_per_minute: Annotated[int, Meta(ge=1, le=600)] = 6
     """At most this many alerts a minute; the rest wait and go out as one."""
 
-    stale_s: float = Field(default=60.0, ge=0, le=86400)
+    stale_s: Annotated[float, Meta(ge=0, le=86400)] = 60.0
     """Items older than this when the engine learns of them (hooks spooled while no
     engine ran) open silently."""
 
-    style_starting: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    style_starting: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=colour244"
     """tmux style of a starting session's border title."""
 
-    style_busy: str = Field(default="fg=blue", pattern=_TMUX_STYLE)
+    style_busy: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=blue"
     """tmux style of a busy session's border title and count."""
 
-    style_waiting: str = Field(default="fg=green,bold", pattern=_TMUX_STYLE)
+    style_waiting: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=green,bold"
     """tmux style of a session waiting for you."""
 
-    style_permission: str = Field(default="fg=red,bold", pattern=_TMUX_STYLE)
+    style_permission: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=red,bold"
     """tmux style of a session asking permission."""
 
-    style_limited: str = Field(default="fg=magenta,bold", pattern=_TMUX_STYLE)
+    style_limited: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=magenta,bold"
     """tmux style of a session that hit a usage limit."""
 
-    style_idle: str = Field(default="default", pattern=_TMUX_STYLE)
+    style_idle: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "default"
     """tmux style of an idle session."""
 
-    style_exited: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    style_exited: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=colour244"
     """tmux style of an exited session."""
 
-    style_lost: str = Field(default="fg=colour244", pattern=_TMUX_STYLE)
+    style_lost: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=colour244"
     """tmux style of a lost session (its pane is gone)."""
 
-    @field_validator("osc")
-    @classmethod
-    def _known_osc(cls, value: int) -> int:
+    def __post_init__(self) -> None:
         # An int, not a Literal: `PODIUM_CUES__OSC=9` arrives as a string.
-        if value not in (777, 9):
-            raise ValueError("choose 777 or 9")
-        return value
+        if self.osc not in (777, 9):
+            raise _invalid("osc", "choose 777 or 9")
 
 
 class UsageSettings(_Section):
-    tick_interval: float = Field(default=60.0, ge=0.5, le=3600)
+    tick_interval: Annotated[float, Meta(ge=0.5, le=3600)] = 60.0
     """Seconds between two samples of every limit window and of each session's processes
     into the usage log (tables limit_series, process_samples); aligned to the clock."""
 
-    fresh_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
+    fresh_minutes: Annotated[float, Meta(gt=0, le=7 * 24 * 60)] = 15.0
     """An official limit figure older than this many minutes gives way to an estimate
     from local tokens (labelled `estimate`)."""
 
@@ -257,11 +258,11 @@ class UsageSettings(_Section):
     """Your Claude plan: picks a rough capacity for estimates until an official figure
     has calibrated it."""
 
-    five_hour_capacity: int = Field(default=0, ge=0)
+    five_hour_capacity: Annotated[int, Meta(ge=0)] = 0
     """Weighted tokens (input + cache writes + output x5 + cache reads /10) of a full
     5-hour window, for estimates; 0 = from `plan`, until calibrated."""
 
-    seven_day_capacity: int = Field(default=0, ge=0)
+    seven_day_capacity: Annotated[int, Meta(ge=0)] = 0
     """Weighted tokens of a full 7-day window, for estimates; 0 = 12 five-hour windows."""
 
     endpoint: bool = False
@@ -271,20 +272,17 @@ class UsageSettings(_Section):
     endpoint_url: str = "https://api.anthropic.com/api/oauth/usage"
     """The usage endpoint (https, or http to a loopback address only)."""
 
-    @field_validator("endpoint_url")
-    @classmethod
-    def _safe_url(cls, value: str) -> str:
+    endpoint_interval: Annotated[float, Meta(ge=1, le=86400)] = 600.0
+    """Seconds between two calls of the usage endpoint (it is rate-limited itself)."""
+
+    def __post_init__(self) -> None:
         # It is sent the user's OAuth token: never in clear text over a network.
         from collectors.limit_files import EndpointError, check_endpoint_url
 
         try:
-            check_endpoint_url(value)
+            check_endpoint_url(self.endpoint_url)
         except EndpointError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-
-    endpoint_interval: float = Field(default=600.0, ge=1, le=86400)
-    """Seconds between two calls of the usage endpoint (it is rate-limited itself)."""
+            raise _invalid("endpoint_url", str(exc)) from None
 
 
 class StatuslineSettings(_Section):
@@ -294,129 +292,127 @@ class StatuslineSettings(_Section):
     settings; "" = none."""
 
 
-_CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d$"
+_CLOCK = r"^([01]?\d|2[0-3]):[0-5]\d\Z"
 
 
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"
-_DAYS = rf"^{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*$"
+_DAYS = rf"^{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*\Z"
 
 
 class ReserveRuleSettings(_Section):
     """One rule of the reserve schedule; the first rule that matches the time wins."""
 
-    five_hour_pct: float = Field(ge=0, le=100)
+    five_hour_pct: Annotated[float, Meta(ge=0, le=100)]
     """Share of the 5-hour window kept for you while this rule applies."""
-    days: str | None = Field(default=None, pattern=_DAYS)
+    days: Annotated[str, Meta(pattern=_DAYS)] | None = None
     """Weekdays it applies on, e.g. `mon-fri` or `sat,sun` (none: every day)."""
-    start: str | None = Field(default=None, alias="from", pattern=_CLOCK)
+    start: Annotated[str, Meta(pattern=_CLOCK)] | None = field(default=None, name="from")
     """Local time it starts, HH:MM (with `to`; none: all day)."""
-    end: str | None = Field(default=None, alias="to", pattern=_CLOCK)
+    end: Annotated[str, Meta(pattern=_CLOCK)] | None = field(default=None, name="to")
     """Local time it ends, HH:MM."""
 
 
 def _default_reserve() -> list[ReserveRuleSettings]:
     return [
-        ReserveRuleSettings.model_validate(
-            {"days": "mon-fri", "from": "09:00", "to": "19:00", "five_hour_pct": 30}
-        ),
-        ReserveRuleSettings.model_validate({"five_hour_pct": 5}),
+        ReserveRuleSettings(days="mon-fri", start="09:00", end="19:00", five_hour_pct=30.0),
+        ReserveRuleSettings(five_hour_pct=5.0),
     ]
 
 
 class FillSettings(_Section):
-    reserve: list[ReserveRuleSettings] = Field(default_factory=_default_reserve)
+    reserve: list[ReserveRuleSettings] = field(default_factory=_default_reserve)
     """The share of the 5-hour window background fill keeps for you, by time of day
     (`[[fill.reserve]]` tables with `days`, `from`, `to`, `five_hour_pct`; first match
     wins). Default: 30% on weekdays 09:00-19:00, 5% otherwise."""
-    reserve_pct: float | None = Field(default=None, ge=0, le=100)
+    reserve_pct: Annotated[float, Meta(ge=0, le=100)] | None = None
     """One share for all times instead of the schedule (`podium fill --reserve`
     overrides either for one fill)."""
     tz: str = ""
     """Time zone of the night window and reserve schedules ("" = the system's)."""
-    night_start: str = Field(default="01:00", pattern=_CLOCK)
+    night_start: Annotated[str, Meta(pattern=_CLOCK)] = "01:00"
     """Start of the night window (`podium queue add --window night`), HH:MM."""
-    night_end: str = Field(default="07:00", pattern=_CLOCK)
+    night_end: Annotated[str, Meta(pattern=_CLOCK)] = "07:00"
     """End of the night window, HH:MM."""
-    max_concurrent: int = Field(default=1, ge=1, le=16)
+    max_concurrent: Annotated[int, Meta(ge=1, le=16)] = 1
     """Background runs at most at once."""
-    interval: float = Field(default=30.0, ge=0.5, le=3600)
+    interval: Annotated[float, Meta(ge=0.5, le=3600)] = 30.0
     """Seconds between two scheduler rounds (it also runs when a task or run changes)."""
     resume_prompt: str = "Continue where you left off."
     """What a run resumed after a usage limit or an interruption is told."""
-    on_change_debounce: float = Field(default=2.0, ge=0, le=3600)
+    on_change_debounce: Annotated[float, Meta(ge=0, le=3600)] = 2.0
     """Seconds of quiet after a change before an `--on-change` task is queued."""
-    keep_streams_days: int = Field(default=30, ge=1, le=3650)
+    keep_streams_days: Annotated[int, Meta(ge=1, le=3650)] = 30
     """Days a finished run's stream file is kept for `podium queue log`; older ones
     are deleted (the run's outcome, tokens and cost stay in the log)."""
 
 
 # A comma-separated list of Textual key names ("tab,space", "ctrl+p", "question_mark"
 # or "?"), without whitespace inside a name.
-_KEY_LIST = r"^\s*[^\s,]+(\s*,\s*[^\s,]+)*\s*$"
+_KEY_LIST = r"^\s*[^\s,]+(\s*,\s*[^\s,]+)*\s*\Z"
 
 
 class KeySettings(_Section):
     """Keys of the control tower: each a comma-separated list of Textual key names."""
 
-    up: str = Field(default="up,k", pattern=_KEY_LIST)
+    up: Annotated[str, Meta(pattern=_KEY_LIST)] = "up,k"
     """Select the session above."""
 
-    down: str = Field(default="down,j", pattern=_KEY_LIST)
+    down: Annotated[str, Meta(pattern=_KEY_LIST)] = "down,j"
     """Select the session below."""
 
-    focus: str = Field(default="enter", pattern=_KEY_LIST)
+    focus: Annotated[str, Meta(pattern=_KEY_LIST)] = "enter"
     """Bring the selected session's pane into view (on stage, or focus its pane)."""
 
-    next: str = Field(default="tab,space", pattern=_KEY_LIST)
+    next: Annotated[str, Meta(pattern=_KEY_LIST)] = "tab,space"
     """Jump to the session that has waited longest for you."""
 
-    new: str = Field(default="n", pattern=_KEY_LIST)
+    new: Annotated[str, Meta(pattern=_KEY_LIST)] = "n"
     """Open the new-session dialog."""
 
-    send: str = Field(default="s", pattern=_KEY_LIST)
+    send: Annotated[str, Meta(pattern=_KEY_LIST)] = "s"
     """Type a line of text into the selected session."""
 
-    kill: str = Field(default="x", pattern=_KEY_LIST)
+    kill: Annotated[str, Meta(pattern=_KEY_LIST)] = "x"
     """Kill the selected session (asks first)."""
 
-    rename: str = Field(default="r", pattern=_KEY_LIST)
+    rename: Annotated[str, Meta(pattern=_KEY_LIST)] = "r"
     """Rename the selected session."""
 
-    fill: str = Field(default="f", pattern=_KEY_LIST)
+    fill: Annotated[str, Meta(pattern=_KEY_LIST)] = "f"
     """Switch background fill on or off."""
 
-    usage: str = Field(default="u", pattern=_KEY_LIST)
+    usage: Annotated[str, Meta(pattern=_KEY_LIST)] = "u"
     """Open the usage screen."""
 
-    background: str = Field(default="b", pattern=_KEY_LIST)
+    background: Annotated[str, Meta(pattern=_KEY_LIST)] = "b"
     """Open the background-queue screen."""
 
-    help: str = Field(default="question_mark", pattern=_KEY_LIST)
+    help: Annotated[str, Meta(pattern=_KEY_LIST)] = "question_mark"
     """Show the keys and what the colours mean."""
 
-    palette: str = Field(default="ctrl+p", pattern=_KEY_LIST)
+    palette: Annotated[str, Meta(pattern=_KEY_LIST)] = "ctrl+p"
     """Open the command palette."""
 
-    quit: str = Field(default="q", pattern=_KEY_LIST)
+    quit: Annotated[str, Meta(pattern=_KEY_LIST)] = "q"
     """Leave the control tower; the sessions go on running."""
 
 
 class ModelPrice(_Section):
     """USD per million tokens for one model pattern (see `[prices]`)."""
 
-    input: float = Field(ge=0)
+    input: Annotated[float, Meta(ge=0)]
     """Input tokens."""
 
-    output: float = Field(ge=0)
+    output: Annotated[float, Meta(ge=0)]
     """Output tokens."""
 
-    cache_write_5m: float | None = Field(default=None, ge=0)
+    cache_write_5m: Annotated[float, Meta(ge=0)] | None = None
     """Cache writes with a 5-minute lifetime; default 1.25x input."""
 
-    cache_write_1h: float | None = Field(default=None, ge=0)
+    cache_write_1h: Annotated[float, Meta(ge=0)] | None = None
     """Cache writes with a 1-hour lifetime; default 2x input."""
 
-    cache_read: float | None = Field(default=None, ge=0)
+    cache_read: Annotated[float, Meta(ge=0)] | None = None
     """Cache reads; default 0.1x input."""
 
 
@@ -431,19 +427,27 @@ class PriceSettings(_Section):
 class Settings(_Section):
     """Everything configurable, with its default."""
 
-    tmux: TmuxSettings = TmuxSettings()
-    agents: AgentSettings = AgentSettings()
-    engine: EngineSettings = EngineSettings()
-    ui: UiSettings = UiSettings()
-    usage: UsageSettings = UsageSettings()
-    statusline: StatuslineSettings = StatuslineSettings()
-    profiles: dict[AgentName, ProfileSettings] = Field(default_factory=dict)
+    tmux: TmuxSettings = field(default_factory=TmuxSettings)
+    agents: AgentSettings = field(default_factory=AgentSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+    usage: UsageSettings = field(default_factory=UsageSettings)
+    statusline: StatuslineSettings = field(default_factory=StatuslineSettings)
+    profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
-    cues: CuesSettings = CuesSettings()
-    keys: KeySettings = KeySettings()
-    fill: FillSettings = FillSettings()
+    cues: CuesSettings = field(default_factory=CuesSettings)
+    keys: KeySettings = field(default_factory=KeySettings)
+    fill: FillSettings = field(default_factory=FillSettings)
 
-    prices: PriceSettings = PriceSettings()
+    prices: PriceSettings = field(default_factory=PriceSettings)
+
+    def __post_init__(self) -> None:
+        # Keyed by agent name; checked here (not as a Literal key) so that the error
+        # names the table, `profiles.<name>`.
+        agents = get_args(AgentName)
+        for name in self.profiles:
+            if name not in agents:
+                raise _invalid(f"profiles.{name}", f"not an agent ({', '.join(agents)})")
 
 
 class SettingsError(Exception):
@@ -457,8 +461,23 @@ ENV_SHORTCUTS = {
 }
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
+# The words an environment variable may use for a boolean, besides true/false/1/0.
+_BOOL_WORDS = {"yes": True, "y": True, "on": True, "t": True}
+_BOOL_WORDS |= {"no": False, "n": False, "off": False, "f": False}
+
+
+def _env_value(section: str, key: str, value: str) -> str | bool:
+    sections = {f.name: f.type for f in msgspec.structs.fields(Settings)}
+    model = sections.get(section)
+    if isinstance(model, type) and issubclass(model, _Section):
+        types = {f.name: f.type for f in msgspec.structs.fields(model)}
+        if types.get(key) is bool and value.strip().lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.strip().lower()]
+    return value
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str | bool]]:
+    out: dict[str, dict[str, str | bool]] = {}
     for name, value in environ.items():
         if name in ENV_SHORTCUTS:
             section, key = ENV_SHORTCUTS[name]
@@ -466,7 +485,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
             section, _, key = name[len("PODIUM_") :].lower().partition("__")
         else:
             continue
-        out.setdefault(section, {})[key] = value
+        out.setdefault(section, {})[key] = _env_value(section, key, value)
     return out
 
 
@@ -480,11 +499,66 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(p) for p in error["loc"])
-    if error["type"] == "extra_forbidden":
-        return f"unknown key '{key}'"
-    return f"key '{key}': {error['msg']}"
+def _invalid(key: str, why: str) -> ValueError:
+    """An error of a `__post_init__` check; msgspec reports it at the table, so the
+    message carries the key (read back by `_describe`)."""
+    return ValueError(f"[{key}] {why}")
+
+
+# msgspec's message: "<why> - at `$.a.b[0].c`", or "... - at `key` in `$.a`" for a
+# mapping key, or no location at the top level.
+_LOCATED = re.compile(r"(?s)(?P<why>.*?)(?: - at `(?:key` in `)?\$(?P<path>[^`]*)`)?")
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]*)`")
+_OWN_KEY = re.compile(r"(?s)\[(?P<key>[^\]]+)\] (?P<why>.*)")
+
+
+def _describe(error: msgspec.ValidationError) -> str:
+    """`unknown key 'a.b'` or `key 'a.b': why`, from msgspec's message."""
+    located = _LOCATED.fullmatch(str(error))
+    assert located is not None  # every string matches
+    why, path = located["why"], located["path"] or ""
+    parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
+    if unknown := _UNKNOWN.fullmatch(why):
+        return f"unknown key '{'.'.join([*parts, unknown['key']])}'"
+    if own := _OWN_KEY.fullmatch(why):
+        parts.append(own["key"])
+        why = own["why"]
+    return f"key '{'.'.join(parts)}': {why}"
+
+
+def _convert(data: dict[str, Any]) -> Settings:
+    # strict=False: the environment's strings become numbers and booleans.
+    try:
+        return msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise _in_mapping(data, exc) from None
+
+
+# Tables keyed by a name of the user's: msgspec says `$.profiles[...]`, not which.
+_MAPPINGS: dict[str, type[_Section]] = {
+    "profiles": ProfileSettings,
+    "prices.models": ModelPrice,
+}
+
+
+def _in_mapping(data: dict[str, Any], error: msgspec.ValidationError) -> Exception:
+    """The error, its `[...]` replaced by the key of the first table that fails alone."""
+    message = str(error)
+    for path, model in _MAPPINGS.items():
+        marker = f"$.{path}[...]"
+        if marker not in message:
+            continue
+        tables: Any = data
+        for part in path.split("."):
+            tables = tables.get(part, {}) if isinstance(tables, dict) else {}
+        for key, table in tables.items() if isinstance(tables, dict) else ():
+            try:
+                msgspec.convert(table, model, strict=False)
+            except msgspec.ValidationError:
+                if re.fullmatch(r"[A-Za-z0-9_-]+", key):
+                    return msgspec.ValidationError(message.replace(marker, f"$.{path}.{key}"))
+                return msgspec.ValidationError(message.replace(marker, f'$.{path}."{key}"'))
+    return error
 
 
 def load_settings(file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -500,32 +574,58 @@ def load_settings(file: Path | None = None, environ: dict[str, str] | None = Non
         except (OSError, UnicodeDecodeError) as exc:
             raise SettingsError(f"config error in {file}: cannot read it ({exc})") from None
     try:
-        Settings.model_validate(data)
-    except ValidationError as exc:
-        raise SettingsError(f"config error in {file}: {_describe(exc.errors()[0])}") from None
+        _convert(data)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"config error in {file}: {_describe(exc)}") from None
     try:
-        return Settings.model_validate(_merge(data, _env_overrides(environ)))
-    except ValidationError as exc:
+        return _convert(_merge(data, _env_overrides(environ)))
+    except msgspec.ValidationError as exc:
         raise SettingsError(
-            f"config error in the environment: {_describe(exc.errors()[0])} "
-            "(from a PODIUM_* variable)"
+            f"config error in the environment: {_describe(exc)} (from a PODIUM_* variable)"
         ) from None
 
 
 def documented_keys() -> list[tuple[str, str, str]]:
     """(key, default, docstring) for every setting, for help output and the docs."""
     rows: list[tuple[str, str, str]] = []
-    for section, field in Settings.model_fields.items():
-        model, prefix = field.annotation, section
-        if get_origin(model) is dict:  # a table per agent: [profiles.<agent>]
-            model, prefix = get_args(model)[1], f"{section}.<agent>"
-        assert isinstance(model, type) and issubclass(model, BaseModel)
-        for key, sub in model.model_fields.items():
-            rows.append((f"{prefix}.{key}", _default(sub), sub.description or ""))
-    for key, sub in ProfileRule.model_fields.items():
-        rows.append((f"profiles.<agent>.rules[].{key}", _default(sub), sub.description or ""))
+    for section in msgspec.structs.fields(Settings):
+        model, prefix = section.type, section.name
+        if section.name == "profiles":  # a table per agent: [profiles.<agent>]
+            model, prefix = ProfileSettings, f"{section.name}.<agent>"
+        assert isinstance(model, type) and issubclass(model, _Section)
+        rows.extend((f"{prefix}.{key}", default, doc) for key, default, doc in field_docs(model))
+    rows.extend(
+        (f"profiles.<agent>.rules[].{key}", default, doc)
+        for key, default, doc in field_docs(ProfileRule)
+    )
     return rows
 
 
-def _default(field: Any) -> str:
-    return "(required)" if field.is_required() else repr(field.default)
+def field_docs(model: type[_Section]) -> list[tuple[str, str, str]]:
+    """(field, default, docstring) of each field of a table, in order; the docstring is
+    the string literal under the field in the source, read only when asked for."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    body = ast.parse(inspect.cleandoc("\n" + inspect.getsource(model))).body[0]
+    assert isinstance(body, ast.ClassDef)
+    for node, after in zip(body.body, body.body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    rows = []
+    for info in msgspec.structs.fields(model):
+        if info.required:
+            default = "(required)"
+        elif info.default is not msgspec.NODEFAULT:
+            default = repr(info.default)
+        else:
+            default = repr(info.default_factory())
+        rows.append((info.name, default, docs.get(info.name, "")))
+    return rows

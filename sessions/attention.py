@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sessions import wire
 from sessions.state import ATTENTION_STATES, State
 from sessions.wire import Session
 
@@ -41,17 +42,16 @@ class AttentionItem:
     closed_at: datetime | None = None
     closed_by: str | None = None
 
-    def to_json(self, now: datetime | None = None) -> dict[str, Any]:
-        end = self.closed_at or now or datetime.now(UTC)
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "opened_at": self.opened_at.astimezone(UTC).isoformat(),
-            "waited_s": round(max(0.0, (end - self.opened_at).total_seconds()), 1),
-            "detail": self.detail,
-            "closed_at": self.closed_at.astimezone(UTC).isoformat() if self.closed_at else None,
-            "closed_by": self.closed_by,
-        }
+
+def waited_s(item: AttentionItem, now: datetime | None = None) -> float:
+    """Seconds the item waited for the person: until it closed, or until now."""
+    end = item.closed_at or now or datetime.now(UTC)
+    return round(max(0.0, (end - item.opened_at).total_seconds()), 1)
+
+
+def attention_wire(item: AttentionItem, now: datetime | None = None) -> wire.AttentionItem:
+    """The item as the API shows it, with how long it waited."""
+    return wire.from_record(item, wire.AttentionItem, waited_s=waited_s(item, now))
 
 
 _ITEM_COLUMNS = "id, session_id, kind, opened_at, detail, closed_at, closed_by"

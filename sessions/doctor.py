@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from collectors import paths as podium_paths
@@ -23,9 +23,6 @@ class Check:
     status: str  # ok | warn | error
     detail: str
     fix: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
 
 
 def _tmux_check() -> Check:

@@ -6,7 +6,7 @@ Called only from the engine's event loop thread, which owns the connection.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,14 +73,6 @@ class SessionRecord:
     worktree_branch: str | None = None
     worktree_repo: str | None = None
     worktree_branch_created: bool | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The API's view of a session (ISO 8601 times)."""
-        data = asdict(self)
-        for key in ("state_since", "created_at", "ended_at", "limit_resets_at"):
-            value = data[key]
-            data[key] = value.astimezone(UTC).isoformat() if value else None
-        return data
 
 
 def new_session_id() -> str:

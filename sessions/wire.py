@@ -16,6 +16,7 @@ result carries only sometimes are `UNSET` (left out of the JSON).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
@@ -23,6 +24,7 @@ from msgspec import UNSET, Struct, UnsetType
 
 P = TypeVar("P", bound=Struct)
 R = TypeVar("R")
+W = TypeVar("W", bound=Struct)
 
 __all__ = ["EVENTS", "METHODS", "UNSET", "Event", "Method"]
 
@@ -833,3 +835,17 @@ def decode_event(line: bytes) -> Event:
 def to_builtins(value: Any) -> Any:
     """A result or event as JSON-able builtins (UNSET fields left out)."""
     return msgspec.to_builtins(value)
+
+
+def from_record(record: Any, into: type[W], **extra: Any) -> W:
+    """A record of the engine's (a dataclass: a session, a task, a run, an attention
+    item, a limit sample) as the wire Struct `into`, by msgspec's own conversion:
+    fields by name, the record's others dropped, `extra` for the fields it lacks.
+    Times become ISO 8601 strings in UTC with `+00:00`, as they always were on the
+    wire (msgspec's own encoding would write `Z`)."""
+    data = msgspec.to_builtins(record, builtin_types=(datetime,))
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.astimezone(UTC).isoformat()
+    data.update(extra)
+    return msgspec.convert(data, into)

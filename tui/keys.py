@@ -18,7 +18,7 @@ def keymap(keys: KeySettings) -> dict[str, str]:
     """Binding id → comma-separated keys, only for keys that differ from the default."""
     default = KeySettings()
     out = {}
-    for name in KeySettings.model_fields:
+    for name in KeySettings.__struct_fields__:
         value = ",".join(k.strip() for k in getattr(keys, name).split(","))
         if value != ",".join(k.strip() for k in getattr(default, name).split(",")):
             out[binding_id(name)] = value

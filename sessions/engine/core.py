@@ -29,7 +29,7 @@ from collectors.store import open_store, rollback
 from collectors.tail import CursorStore
 from sessions import __version__, wire
 from sessions.agents import claude_session_id
-from sessions.attention import AttentionBook, AttentionItem
+from sessions.attention import AttentionBook, AttentionItem, attention_wire, waited_s
 from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
 from sessions.engine.lifecycle import acquire_lock
@@ -217,7 +217,9 @@ class Engine:
         """A session started to need the human: tell subscribers (cues follow from here)."""
         self.bus.publish(
             wire.AttentionEvent(
-                data=wire.OpenedItem(**item.to_json(), session=rec.name, session_id=rec.id)
+                data=wire.from_record(
+                    item, wire.OpenedItem, waited_s=waited_s(item), session=rec.name
+                )
             )
         )
 
@@ -244,9 +246,10 @@ class Engine:
         today (from the usage log, as of the last transcript pass)."""
         item = self.attention.open_item(rec.id)
         today = self.today.get(rec.id)
-        return wire.Session(
-            **rec.to_json(),
-            attention=wire.AttentionItem(**item.to_json()) if item else None,
+        return wire.from_record(
+            rec,
+            wire.Session,
+            attention=attention_wire(item) if item else None,
             on_stage=self.stage.on_stage(rec.id),
             tokens_today=today.tokens if today else None,
             cost_today_usd=today.cost_usd if today else None,

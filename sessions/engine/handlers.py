@@ -22,12 +22,13 @@ import msgspec
 from sessions import __version__, wire
 from sessions.agent_env import DROP_NAMES, agent_env
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
-from sessions.attention import attention_order
+from sessions.attention import attention_order, attention_wire
 from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.protocol import ApiError
 from sessions.engine.reports_api import reports_handlers
 from sessions.engine.transcripts import transcript_handlers
 from sessions.engine.usage import usage_handlers
+from sessions.engine.watch import stats_wire
 from sessions.launch import write_spec
 from sessions.registry import SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
@@ -114,7 +115,7 @@ class SessionApi:
                 skipped_files=e.spool.stats.skipped_files,
                 problems=list(e.spool.stats.problems),
             ),
-            watch=wire.WatchStats(**e.watch.stats.to_json()),
+            watch=stats_wire(e.watch.stats),
         )
 
     async def shutdown(self, params: wire.NoParams) -> wire.Stopping:
@@ -469,7 +470,7 @@ class SessionApi:
         self.engine.acknowledge(rec, "focus")
         return wire.FocusedSession(
             **msgspec.structs.asdict(self.engine.session_json(rec)),
-            acknowledged=wire.AttentionItem(**item.to_json()) if item else None,
+            acknowledged=attention_wire(item) if item else None,
             shown=shown,
         )
 

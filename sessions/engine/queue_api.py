@@ -11,11 +11,9 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from sessions import wire
 from sessions.engine.protocol import ApiError
-from sessions.fill.queue import FINAL_TASK_STATES, Task
+from sessions.fill.queue import FINAL_TASK_STATES, Task, schedule_text
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
 
 if TYPE_CHECKING:
@@ -62,13 +60,15 @@ class QueueApi:
         return task
 
     def _task_json(self, task: Task) -> wire.Task:
-        data = task.to_json()
         runs = self.sched.store.runs(task.id)
-        last = runs[-1] if runs else None
-        data["runs"] = len(runs)
-        data["last_run"] = last.to_json() if last else None
-        data["cost_usd"] = round(sum(r.total_cost_usd or 0.0 for r in runs), 6)
-        return msgspec.convert(data, wire.Task)
+        return wire.from_record(
+            task,
+            wire.Task,
+            schedule_text=schedule_text(task),
+            runs=len(runs),
+            last_run=runs[-1].to_wire() if runs else None,
+            cost_usd=round(sum(r.total_cost_usd or 0.0 for r in runs), 6),
+        )
 
     async def list(self, params: wire.QueueListParams) -> wire.QueueList:
         tasks = self.sched.store.tasks(include_final=params.all)

@@ -83,7 +83,7 @@ class UsageMonitor:
             self.engine.bus.publish(
                 wire.UsageEvent(
                     data=wire.UsageChange(
-                        samples=[wire.LimitSample(**s.to_json()) for s in changed]
+                        samples=[wire.from_record(s, wire.LimitSample) for s in changed]
                     )
                 )
             )

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sessions import wire
 from sessions.activity import ActivityMeter
 from sessions.agents import HOOKED_AGENTS
 from sessions.profiles import Observation, Profile, build_profiles
@@ -75,15 +76,17 @@ class WatchStats:
     last_captures: int = 0  # panes captured by the latest sweep
     interval: float = 0.0  # the sweep loop's current gap
 
-    def to_json(self) -> dict[str, float | int]:
-        return {
-            "sweeps": self.sweeps,
-            "capture_calls": self.capture_calls,
-            "screens_captured": self.screens,
-            "process_samples": self.process_samples,
-            "last_sweep_captures": self.last_captures,
-            "sweep_interval": round(self.interval, 3),
-        }
+
+def stats_wire(stats: WatchStats) -> wire.WatchStats:
+    """The counters as `engine.status` shows them (the gap rounded to milliseconds)."""
+    return wire.WatchStats(
+        sweeps=stats.sweeps,
+        capture_calls=stats.capture_calls,
+        screens_captured=stats.screens,
+        process_samples=stats.process_samples,
+        last_sweep_captures=stats.last_captures,
+        sweep_interval=round(stats.interval, 3),
+    )
 
 
 class PaneWatch:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-import msgspec
 
 from collectors import safe_json
 from sessions import wire
@@ -55,15 +54,8 @@ class Task:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("not_before", "defer_until", "created_at", "updated_at"):
-            data[key] = _iso(data[key])
-        data["schedule_text"] = schedule_text(self)
-        return data
-
     def to_wire(self) -> wire.TaskRecord:
-        return msgspec.convert(self.to_json(), wire.TaskRecord)
+        return wire.from_record(self, wire.TaskRecord, schedule_text=schedule_text(self))
 
 
 @dataclass
@@ -98,14 +90,8 @@ class Run:
     resets_at: datetime | None = None
     result: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("started_at", "ended_at", "resets_at"):
-            data[key] = _iso(data[key])
-        return data
-
     def to_wire(self) -> wire.RunRecord:
-        return msgspec.convert(self.to_json(), wire.RunRecord)
+        return wire.from_record(self, wire.RunRecord)
 
 
 _TASK_COLS = [f.name for f in fields(Task)]
@@ -119,10 +105,6 @@ def schedule_text(task: Task) -> str:
     if task.schedule_kind == "on_change":
         return f"on change {task.schedule}"
     return f"{task.schedule_kind} {task.schedule}"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value else None
 
 
 def _now() -> datetime:

@@ -24,6 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import duckdb
+import msgspec
 import pytest
 
 from collectors.paths import Paths
@@ -291,7 +292,7 @@ def test_a_usage_tick_on_a_full_disk_is_one_logged_line_and_reloads(tmp_path, ca
     data = tmp_path / "data"
     disk = Disk(data, "injected")
     engine = make_engine(data, tmp_path / "run", disk.connect)
-    engine.usage.settings = engine.usage.settings.model_copy(update={"tick_interval": 0.5})
+    engine.usage.settings = msgspec.structs.replace(engine.usage.settings, tick_interval=0.5)
     rec = SessionRecord("s1", "api", "claude", ["claude"], "/tmp", "sock", state="busy")
     rec.pid = os.getpid()
     engine.registry.insert(rec)  # the tick writes its process row

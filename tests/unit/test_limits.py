@@ -20,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import duckdb
+import msgspec
 import pytest
 
 from collectors.limit_files import (
@@ -400,7 +401,7 @@ def test_windows_include_model_scoped_ones_seen(conn: Any) -> None:
 def monitor(conn: Any, **usage: Any) -> Any:
     from sessions.engine.usage import UsageMonitor
 
-    settings = Settings.model_validate({"usage": usage})
+    settings = msgspec.convert({"usage": usage}, Settings, strict=False)
     published: list[tuple[str, Any]] = []
     bus = SimpleNamespace(
         publish=lambda event: published.append((event.__struct_config__.tag, event.data))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import msgspec
 
 from sessions.doctor import run_checks
 from tui.cli.common import print_json
@@ -18,7 +19,7 @@ def doctor(as_json: bool) -> None:
     """Check tmux, Claude Code, paths, permissions and the engine."""
     checks = run_checks()
     if as_json:
-        print_json([c.to_json() for c in checks])
+        print_json(msgspec.to_builtins(checks))
     else:
         for c in checks:
             click.echo(f"[{_MARK[c.status]}] {c.name}: {c.detail}")

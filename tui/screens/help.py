@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from collectors.settings import KeySettings
+from collectors.settings import KeySettings, field_docs
 from tui.screens.dialog import Dialog
 from tui.widgets.session_row import GLYPHS
 
@@ -49,12 +49,8 @@ def key_text(keys: str) -> str:
 
 def help_content(keys: KeySettings) -> Content:
     lines: list[Content] = [Content.styled("Keys", "bold $accent")]
-    for name, field in KeySettings.model_fields.items():
-        lines.append(
-            Content.assemble(
-                (f"  {key_text(getattr(keys, name)):<12}", "bold"), field.description or ""
-            )
-        )
+    for name, _default, doc in field_docs(KeySettings):
+        lines.append(Content.assemble((f"  {key_text(getattr(keys, name)):<12}", "bold"), doc))
     lines.append(Content(""))
     lines.append(Content.styled("States", "bold $accent"))
     for state, meaning in STATE_MEANINGS.items():
