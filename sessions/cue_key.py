@@ -5,8 +5,9 @@ Alt-Space runs `key next`; Alt-1…9 run `key show %N` for their session's pane.
 tmux runs it through `run-shell` on every press, so it must start fast: it is
 dispatched by `tui.entry` before click, the settings or libtmux are imported, and
 talks to the engine with the engine client (stdlib, msgspec and the wire
-module). It never starts an engine (a key press should not spawn daemons), prints nothing (tmux would show output in a
-pane's view mode) and always exits 0 (tmux would show a failure as an error);
+module). It never starts an engine (a key press should not spawn daemons),
+prints nothing (tmux would show output in a pane's view mode) and always exits
+0 (tmux would show a failure as an error);
 what a person should know goes to tmux's message line instead.
 """
 
