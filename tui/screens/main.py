@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, Protocol, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,18 +13,26 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from collectors.settings import KeySettings
+from collectors.settings import KeySettings, Settings
 from sessions import wire
+from tui.actions import TowerActions
 from tui.keys import binding_id, first_key
 from tui.widgets.banner import Banner
 from tui.widgets.preview import Preview
 from tui.widgets.session_list import SessionList
 from tui.widgets.usage_header import UsageHeader
 
-if TYPE_CHECKING:
-    from tui.app import PodiumApp
-
 TICK_S = 1.0
+
+
+class MainHost(Protocol):
+    """What the main screen uses of the app (`tui.app.PodiumApp`)."""
+
+    actions: TowerActions
+    settings: Settings
+    environ: Mapping[str, str]
+
+    def on_stage(self, session: wire.Session) -> bool: ...
 
 
 class MainScreen(Screen[None]):
@@ -58,8 +66,8 @@ class MainScreen(Screen[None]):
         self._pending_usage: list[wire.UsageWindow] | None = None
 
     @property
-    def podium(self) -> PodiumApp:
-        return cast("PodiumApp", self.app)
+    def podium(self) -> MainHost:
+        return cast("MainHost", self.app)
 
     def compose(self) -> ComposeResult:
         yield Banner(id="banner")
