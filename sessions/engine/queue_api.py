@@ -9,25 +9,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from sessions import wire
+from sessions.engine.events import EventBus
 from sessions.engine.protocol import ApiError
 from sessions.fill.queue import FINAL_TASK_STATES, Task
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
-    from sessions.fill.scheduler import Scheduler
+from sessions.fill.scheduler import Scheduler
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "auto", "dontAsk", "bypassPermissions")
 _BUDGET = re.compile(r"^\s*(?:\$\s*(?P<usd>\d+(?:\.\d+)?)|(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?)")
 
 
-def queue_handlers(engine: Engine) -> dict[str, Any]:
-    api = QueueApi(engine)
+def queue_handlers(api: QueueApi) -> dict[str, Any]:
     return {
         "queue.list": api.list,
         "queue.add": api.add,
@@ -41,12 +38,9 @@ def queue_handlers(engine: Engine) -> dict[str, Any]:
 
 
 class QueueApi:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @property
-    def sched(self) -> Scheduler:
-        return self.engine.fill
+    def __init__(self, scheduler: Scheduler, bus: EventBus) -> None:
+        self.sched = scheduler
+        self.bus = bus
 
     def _task(self, params: wire.TaskRef) -> Task:
         raw = params.id
@@ -143,7 +137,7 @@ class QueueApi:
         task = sched.store.add(task)
         if task.state == "recurring":
             sched.sync_watchers()
-        self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
+        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
         sched.wake()
         return self._task_json(task)
 
@@ -162,7 +156,7 @@ class QueueApi:
             store.update(t, state="cancelled", last_result="cancelled")
         self.sched.sync_watchers()
         fresh = store.get(task.id) or task
-        self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
+        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
         return self._task_json(fresh)
 
     async def reprioritise(self, params: wire.ReprioritiseParams) -> wire.Task:

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+import duckdb
 import msgspec
 
 from collectors.reports import (
@@ -31,10 +32,9 @@ from collectors.reports import (
     waste_report,
 )
 from sessions import wire
+from sessions.attention import AttentionBook
+from sessions.engine.parts import Blocking
 from sessions.engine.protocol import ApiError
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
 
 T = TypeVar("T")
 
@@ -51,13 +51,17 @@ def _int(raw: int | None, key: str, default: int | None, low: int, high: int) ->
 
 
 class ReportsApi:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(
+        self, conn: duckdb.DuckDBPyConnection, attention: AttentionBook, blocking: Blocking
+    ) -> None:
+        self.conn = conn
+        self.attention = attention
+        self.blocking = blocking
 
     async def _read(self, result: type[T], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
         """Run `fn(cursor, *args)` in a worker thread on a fresh cursor; its value as
         `result` (a wire Struct)."""
-        cursor = self.engine.conn.cursor()
+        cursor = self.conn.cursor()
 
         def work() -> T:
             try:
@@ -66,7 +70,7 @@ class ReportsApi:
                 cursor.close()
 
         try:
-            value = await self.engine.blocking(work)
+            value = await self.blocking(work)
         except ReportError as exc:
             raise ApiError("bad_request", str(exc)) from None
         return msgspec.convert(value, result)
@@ -126,10 +130,23 @@ class ReportsApi:
             raise ApiError("bad_request", f"dir must be an absolute path, not {folder}")
         return await self._read(wire.Exported, export_parquet, path, params.force)
 
+    async def report_attention(self, params: wire.SinceParams) -> wire.AttentionReport:
+        since_raw = params.since
+        since = None
+        if since_raw:
+            try:
+                since = date.fromisoformat(str(since_raw))
+            except ValueError:
+                raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
+        return wire.AttentionReport(
+            since=since.isoformat() if since else None,
+            days=[wire.AttentionDay(**day) for day in self.attention.report(since)],
+        )
 
-def reports_handlers(engine: Engine) -> dict[str, Any]:
-    api = ReportsApi(engine)
+
+def reports_handlers(api: ReportsApi) -> dict[str, Any]:
     return {
+        "reports.attention": api.report_attention,
         "reports.usage": api.usage,
         "reports.waste": api.waste,
         "usage.series": api.series,
