@@ -29,7 +29,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "up": ("stage_cmds", "up"),
     "stage": ("stage_cmds", "stage"),
     "next": ("attention_cmds", "next_"),
-    "report": ("attention_cmds", "report"),
+    "report": ("report_cmds", "report"),
     "usage": ("usage_cmds", "usage"),
     "export": ("report_cmds", "export"),
     "doctor": ("doctor_cmd", "doctor"),
