@@ -32,14 +32,15 @@ from sessions.agents import claude_session_id
 from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
-from sessions.engine.handlers import SessionApi, sessions_handlers
 from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.queue_api import QueueApi, queue_handlers
 from sessions.engine.reports_api import ReportsApi, reports_handlers
 from sessions.engine.server import ApiServer
+from sessions.engine.sessions_api import SessionApi, sessions_handlers
 from sessions.engine.stage import StageKeeper, stage_handlers
-from sessions.engine.transcripts import Today, TranscriptIngest, transcript_handlers
-from sessions.engine.usage import UsageMonitor, usage_handlers
+from sessions.engine.transcripts import Today, TranscriptIngest
+from sessions.engine.usage import UsageMonitor
+from sessions.engine.usage_api import UsageApi, usage_handlers
 from sessions.engine.watch import Backoff, PaneWatch
 from sessions.fill.queue import QueueStore
 from sessions.fill.runner import Runner
@@ -234,9 +235,10 @@ class Engine:
             "shutdown": self.api_shutdown,
             **sessions_handlers(sessions),
             **stage_handlers(self.stage, sessions.focus),
-            **usage_handlers(self.usage),
-            **transcript_handlers(self.transcripts),
-            **reports_handlers(ReportsApi(self.conn, self.attention, self.blocking)),
+            **usage_handlers(UsageApi(self.usage, self.transcripts, self.conn, self.blocking)),
+            **reports_handlers(
+                ReportsApi(self.conn, self.attention, self.scheduler.store, self.blocking)
+            ),
             **queue_handlers(QueueApi(self.scheduler, self.bus)),
         }
 

@@ -1,4 +1,4 @@
-"""The engine's queue and fill API: `queue.*`, `reports.runs`.
+"""The engine's queue and fill API: `queue.*`.
 
 Params and results are `sessions.wire`'s (`QueueAddParams`, `Task`, `QueueList`, ...);
 `queue.decide` is a dry run: the decisions and reasons, nothing done.
@@ -7,7 +7,7 @@ Params and results are `sessions.wire`'s (`QueueAddParams`, `Task`, `QueueList`,
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,6 @@ def queue_handlers(api: QueueApi) -> dict[str, Any]:
         "queue.reprioritise": api.reprioritise,
         "queue.fill": api.fill,
         "queue.decide": api.decide,
-        "reports.runs": api.report_runs,
     }
 
 
@@ -184,47 +183,6 @@ class QueueApi:
 
     async def decide(self, params: wire.DecideParams) -> wire.Decided:
         return self.sched.dry_run(_reserve(params.reserve_pct))
-
-    async def report_runs(self, params: wire.SinceParams) -> wire.RunsReport:
-        since_raw = params.since
-        since = None
-        if since_raw:
-            try:
-                since = datetime.combine(date.fromisoformat(str(since_raw)), time(), UTC)
-            except ValueError:
-                raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
-        store = self.sched.store
-        rows = []
-        tasks: dict[int, Task | None] = {}
-        for run in store.runs(since=since):
-            if run.task_id not in tasks:
-                tasks[run.task_id] = store.get(run.task_id)
-            task = tasks[run.task_id]
-            end = run.ended_at or datetime.now(UTC)
-            rows.append(
-                wire.RunRow(
-                    run_id=run.id,
-                    task_id=run.task_id,
-                    attempt=run.attempt,
-                    prompt=task.prompt if task else "",
-                    outcome=run.state,
-                    started_at=run.started_at.astimezone(UTC).isoformat(),
-                    ended_at=run.ended_at.astimezone(UTC).isoformat() if run.ended_at else None,
-                    duration_s=round((end - run.started_at).total_seconds(), 1),
-                    input_tokens=run.input_tokens,
-                    output_tokens=run.output_tokens,
-                    cache_read_tokens=run.cache_read_tokens,
-                    cache_creation_tokens=run.cache_creation_tokens,
-                    cost_usd=run.total_cost_usd,
-                    num_turns=run.num_turns,
-                    is_error=run.is_error,
-                    api_error_status=run.api_error_status,
-                    terminal_reason=run.terminal_reason,
-                    resets_at=run.resets_at.astimezone(UTC).isoformat() if run.resets_at else None,
-                    result=run.result,
-                )
-            )
-        return wire.RunsReport(since=since_raw or None, runs=rows)
 
 
 def _budget(params: wire.QueueAddParams) -> tuple[float | None, float | None]:

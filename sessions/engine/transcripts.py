@@ -346,35 +346,3 @@ class TranscriptIngest:
             await asyncio.wait_for(event.wait(), RESCAN_SECONDS)
 
     # -- API --------------------------------------------------------------------------
-    async def api_ingest(self, params: wire.IngestParams) -> wire.Ingested:
-        raw = params.claude_dirs or params.claude_dir
-        if isinstance(raw, str):
-            raw = [raw]
-        if raw is not None and not all(raw):
-            raise ApiError("bad_request", "claude_dirs must be a list of directories")
-        dirs = None
-        if raw:
-            dirs = [Path(d).expanduser().absolute() for d in raw]
-            for folder in dirs:
-                if not folder.is_dir():
-                    raise ApiError("bad_request", f"no such directory: {folder}")
-        return await self.ingest(dirs)
-
-    async def api_totals(self, params: wire.NoParams) -> wire.UsageTotals:
-        # The loop's connection reads what passes have committed.
-        return msgspec.convert(
-            {
-                **totals(self.conn),
-                "claude_dirs": [str(d) for d in self.dirs],
-                "last_pass": self.last_pass,
-            },
-            wire.UsageTotals,
-            from_attributes=True,
-        )
-
-
-def transcript_handlers(transcripts: TranscriptIngest) -> dict[str, Any]:
-    return {
-        "usage.ingest": transcripts.api_ingest,
-        "usage.totals": transcripts.api_totals,
-    }

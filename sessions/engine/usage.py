@@ -44,7 +44,6 @@ from collectors.limits import (
     project,
     samples_from_limit_text,
     samples_from_statusline,
-    samples_from_stream_json_line,
 )
 from collectors.procstats import TreeScan, cpu_percent, scan_trees
 from collectors.settings import UsageSettings
@@ -281,25 +280,3 @@ class UsageMonitor:
 
 def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat() if when else None
-
-
-# -- API --------------------------------------------------------------------------------
-
-
-def usage_handlers(usage: UsageMonitor) -> dict[str, Any]:
-    """`usage.windows`: every window now. `usage.record`: stream-json lines of a headless
-    run (`{"lines": [obj, ...]}`), whose `rate_limit_event`s and limit results become
-    samples of source `headless`/`limit_text`."""
-
-    async def windows(params: wire.NoParams) -> wire.UsageWindows:
-        now = datetime.now(UTC)
-        return wire.UsageWindows(now=_iso(now) or "", windows=usage.windows(now))
-
-    async def record(params: wire.RecordParams) -> wire.Recorded:
-        samples: list[LimitSample] = []
-        for obj in params.lines:
-            if isinstance(obj, dict):
-                samples += samples_from_stream_json_line(obj)
-        return wire.Recorded(samples=usage.record(samples))
-
-    return {"usage.windows": windows, "usage.record": record}
