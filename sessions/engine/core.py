@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
+import shutil
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -750,8 +752,6 @@ def remove_scratch(paths: Paths, now: float | None = None) -> list[str]:
     lock held): transcript ingest's scratch files (`usage-*.ndjson`), DuckDB's
     spill dir (`podium.duckdb.tmp`), and launch spec files (they may hold API keys)
     and failed-launch notes that no one read within STALE_SPEC_SECONDS. Returns what it removed."""
-    import shutil
-
     now = time.time() if now is None else now
     removed: list[str] = []
     found = list(paths.data.glob("usage-*.ndjson"))
@@ -779,8 +779,6 @@ def _older(path: Any, now: float) -> bool:
 
 
 def _json(value: Any) -> str:
-    import json
-
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     try:
         text.encode()

@@ -114,3 +114,27 @@ def test_cycles_are_found() -> None:
 def test_no_import_cycle() -> None:
     found = cycles(import_graph())
     assert not found, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
+
+
+def test_every_function_local_import_says_why() -> None:
+    """Imports inside functions are there to keep a start-up fast; each says so in a
+    comment on its line or in the comment lines just above it."""
+    silent = []
+    for path in modules().values():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                    continue
+                above = node.lineno - 2
+                while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
+                    above -= 1  # one comment may stand above several imports
+                said = "#" in lines[node.lineno - 1] or (
+                    above >= 0 and lines[above].strip().startswith("#")
+                )
+                if not said:
+                    silent.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not silent, "function-local imports without a comment: " + ", ".join(silent)

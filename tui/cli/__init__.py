@@ -67,6 +67,7 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context) -> None:
     """podium: conduct several coding agents from one terminal."""
     if ctx.invoked_subcommand is None:
+        # Loaded when used, as every command (see COMMAND_MODULES).
         from tui.cli.stage_cmds import up
 
         ctx.invoke(up)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -91,8 +92,6 @@ def _queue_tasks(client: EngineClient, place: DemoPlace) -> None:
 
 
 def _demo_env() -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env.setdefault("PODIUM_SIM_SEED", "1")
     return env

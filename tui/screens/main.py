@@ -163,6 +163,7 @@ class MainScreen(Screen[None]):
             self.session_list.select(session.id)
 
     def action_new(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.new_session import NewSessionDialog
 
         default_cwd = self.podium.environ.get("PWD") or "."
@@ -174,6 +175,7 @@ class MainScreen(Screen[None]):
             self.podium.actions.new(params)
 
     def action_send(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.send import SendDialog
 
         session = self.session_list.selected
@@ -188,6 +190,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(SendDialog(name), chosen)
 
     def action_kill(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.confirm_kill import ConfirmKill
 
         session = self.session_list.selected
@@ -202,6 +205,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ConfirmKill(session), chosen)
 
     def action_rename(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.rename import RenameDialog
 
         session = self.session_list.selected
