@@ -59,7 +59,7 @@ def run_key(args: list[str]) -> int:
     # loads the client when it needs it (a usage error starts fast).
     from collectors.paths import Paths
     from sessions.client import EngineClient
-    from sessions.engine.protocol import ApiError
+    from sessions.protocol import ApiError
 
     try:
         with EngineClient(Paths.from_env(), timeout=10) as client:

@@ -29,7 +29,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings
 from sessions import wire
 from sessions.client import EngineUnavailable
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from themes import DEFAULT_VARIABLES, PODIUM_THEMES, load_user_themes
 from tui.actions import TowerActions
 from tui.commands import TowerCommands

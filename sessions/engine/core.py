@@ -34,7 +34,6 @@ from sessions.agents import claude_session_id
 from sessions.attention import AttentionBook, AttentionItem
 from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
-from sessions.engine.lifecycle import acquire_lock
 from sessions.engine.queue_api import QueueApi, queue_handlers
 from sessions.engine.reports_api import ReportsApi, reports_handlers
 from sessions.engine.server import ApiServer
@@ -48,6 +47,7 @@ from sessions.fill.queue import QueueStore
 from sessions.fill.runner import Runner
 from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
+from sessions.lifecycle import acquire_lock
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
 from sessions.tmux import PaneInfo, Tmux, TmuxError

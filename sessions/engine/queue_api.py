@@ -15,10 +15,10 @@ import msgspec
 
 from sessions import wire
 from sessions.engine.events import EventBus
-from sessions.engine.protocol import ApiError
 from sessions.fill.queue import FINAL_TASK_STATES, Task
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
 from sessions.fill.scheduler import Scheduler
+from sessions.protocol import ApiError
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "auto", "dontAsk", "bypassPermissions")
 _BUDGET = re.compile(r"^\s*(?:\$\s*(?P<usd>\d+(?:\.\d+)?)|(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?)")

@@ -32,8 +32,8 @@ from collectors.reports import (
 from sessions import wire
 from sessions.attention import AttentionBook
 from sessions.engine.parts import Blocking
-from sessions.engine.protocol import ApiError
 from sessions.fill.queue import QueueStore, Task
+from sessions.protocol import ApiError
 
 T = TypeVar("T")
 

@@ -28,9 +28,9 @@ from sessions.attention import AttentionBook, attention_order
 from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Sessions, Spawn
-from sessions.engine.protocol import ApiError
 from sessions.engine.stage import StageKeeper
 from sessions.launch import write_spec
+from sessions.protocol import ApiError
 from sessions.registry import Registry, SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
 from sessions.tmux import PaneGone, Spawned, Tmux, TmuxError, TmuxMissing, TmuxServerGone, quote

@@ -37,8 +37,8 @@ from sessions import stage, wire
 from sessions.attention import attention_order
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking
-from sessions.engine.protocol import ApiError
 from sessions.launch import write_spec
+from sessions.protocol import ApiError
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, State
 from sessions.tmux import PaneInfo, Tmux, TmuxError, TmuxMissing, TmuxServerGone

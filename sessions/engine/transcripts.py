@@ -52,7 +52,7 @@ from collectors.usage_log import IngestError, PassStats, UsageLog, totals
 from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from sessions.registry import Registry, SessionRecord
 
 log = logging.getLogger("podium.usage")

@@ -20,10 +20,10 @@ from collectors.reports import usage_series
 from collectors.usage_log import totals
 from sessions import wire
 from sessions.engine.parts import Blocking
-from sessions.engine.protocol import ApiError
 from sessions.engine.reports_api import int_param, read_report
 from sessions.engine.transcripts import TranscriptIngest
 from sessions.engine.usage import UsageMonitor
+from sessions.protocol import ApiError
 
 MAX_SERIES_HOURS = 24 * 400
 

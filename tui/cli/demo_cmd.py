@@ -21,7 +21,7 @@ from sessions.demo import (
     seed_history,
     stop_tmux,
 )
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, engine, settings
 from tui.cli.session_cmds import _attach_to
