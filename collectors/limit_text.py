@@ -12,7 +12,7 @@ The texts seen in the wild (the reference and Claude Code 2.1.328):
 A clock time without a date is the next such time after the message was seen.
 
 It lives in `collectors` because the usage log records these texts as limit
-samples; `sessions.limit_text` re-exports it for the state machine.
+samples; the engine's state changes read them too.
 """
 
 from __future__ import annotations

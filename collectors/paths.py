@@ -17,7 +17,7 @@ APP_NAME = "podium"
 
 
 def _platform_dirs():  # pragma: no cover - trivial
-    import platformdirs
+    import platformdirs  # only when no variable names the dirs: the hook commands start fast
 
     return platformdirs.PlatformDirs(APP_NAME, appauthor=False)
 

@@ -90,6 +90,7 @@ def load_file(
 ) -> tuple[Any, str | None]:
     """`loads` of a whole file, which must be a regular file (a FIFO or device put in
     its place would block the reader forever) of at most `max_bytes`."""
+    # Only for files: the hook commands import this module and stay light.
     from collectors.tail import open_regular
 
     try:

@@ -11,6 +11,7 @@ concurrent hooks never interleave.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -242,7 +243,7 @@ def run_chain(
     through `sh -c` exactly as Claude Code runs statusline commands: podium puts
     nothing of its own into that string. It gets its own process group so that a
     timeout ends it and anything it started."""
-    import contextlib
+    # Only when a chained command is set: the hook commands start without them.
     import signal
     import subprocess
 
@@ -281,8 +282,6 @@ def _log_chain_error(message: str) -> None:
     except OSError:
         pass  # no marker yet
     _log_error(message + " (said once an hour)")
-    import contextlib
-
     with contextlib.suppress(OSError):
         marker.touch()
 

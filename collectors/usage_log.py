@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 import msgspec
 
+from collectors.ingest_pool import WorkerFailed, WorkerPool
 from collectors.prices import PriceTable
 from collectors.store import rollback
 from collectors.tail import Cursor, CursorStore, NotRegularFile, check_cursor, fingerprint
@@ -355,8 +356,6 @@ class UsageLog:
     def _results(self, jobs: list[Job], parallel: bool, stats: PassStats) -> Iterator[RangeResult]:
         helpers = min(self._helpers(), len(jobs) - 1)
         if parallel and helpers > 0:
-            from collectors.ingest_pool import WorkerFailed, WorkerPool
-
             done = 0
             try:
                 with WorkerPool(helpers) as pool:

@@ -18,8 +18,8 @@ import msgspec
 
 from collectors.paths import Paths, UnsafePath
 from sessions import wire
-from sessions.engine.lifecycle import last_log_line, lock_holder, spawn_engine
-from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
+from sessions.lifecycle import last_log_line, lock_holder, spawn_engine
+from sessions.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
 
 R = TypeVar("R")
 

@@ -56,9 +56,11 @@ def run_key(args: list[str]) -> int:
     else:
         print("usage: podium key next | podium key show %PANE", file=sys.stderr)
         return 2
+    # Only once the arguments are good: a key press starts this command, so it
+    # loads the client when it needs it (a usage error starts fast).
     from collectors.paths import Paths
     from sessions.client import EngineClient
-    from sessions.engine.protocol import ApiError
+    from sessions.protocol import ApiError
 
     try:
         with EngineClient(Paths.from_env(), timeout=10) as client:

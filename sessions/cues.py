@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sessions.state import State
-from sessions.tmux import quote
+from sessions.tmux import TmuxError, TmuxServerGone, quote
 
 if TYPE_CHECKING:
     from collectors.settings import CuesSettings
@@ -257,8 +257,6 @@ def run_commands(tmux: Tmux, commands: list[list[str]]) -> list[bool]:
     the engine looked); the one-by-one retry lets the rest through. A server
     that is gone raises `TmuxServerGone`.
     """
-    from sessions.tmux import TmuxError, TmuxServerGone
-
     if not commands:
         return []
     joined: list[str] = []
@@ -306,8 +304,6 @@ def apply(
     up by another engine or config: it gets `setup(old_keys)` and everything
     in `desired`, whatever `applied` says.
     """
-    from sessions.tmux import TmuxServerGone
-
     try:
         current = tmux.run("show-options", "-gqv", TOKEN_OPTION)
         set_up = current != [token]
@@ -450,8 +446,6 @@ class Client:
 
 
 def list_clients(tmux: Tmux) -> list[Client]:
-    from sessions.tmux import TmuxServerGone
-
     try:
         fmt = "\x1f".join(("#{client_name}", "#{client_tty}", "#{client_termname}"))
         lines = tmux.run("list-clients", "-F", fmt)
@@ -502,8 +496,6 @@ def notify_send(alert: Alert) -> bool:
 
 def deliver(tmux: Tmux, alert: Alert, cfg: CuesSettings) -> list[str]:
     """Ring, show and notify one alert (blocking: a worker thread runs it). What was done."""
-    from sessions.tmux import TmuxError
-
     done: list[str] = []
     clients = list_clients(tmux)
     if cfg.message:

@@ -22,6 +22,7 @@ from collectors.paths import Paths, ensure_private_dir
 from collectors.store import open_store
 from collectors.windows import FIVE_HOUR, SEVEN_DAY
 from sessions.retry import wait_for
+from sessions.sim import seed_account
 from sessions.tmux import Tmux, TmuxError
 
 DEMO_SOCKET = "podium-demo"
@@ -36,7 +37,7 @@ DEMO_SESSIONS = (
     ("deploy", "[permission] [work=8] [tools=1] Run the deploy script"),
 )
 
-# Background tasks for the queue (issue 6), when the engine has one: `queue.add` params.
+# Background tasks the demo queues: `queue.add` params.
 DEMO_TASKS: tuple[dict[str, object], ...] = (
     {"prompt": "[nopermission] [work=20] Summarise yesterday's commits"},
     {"prompt": "[nopermission] [work=60] Update dependencies and run the tests", "window": "night"},
@@ -113,8 +114,6 @@ def seed_history(place: DemoPlace, now: datetime | None = None) -> dict[str, int
     history's last figures, so the sims' statusline carries on from where the
     plot ends instead of jumping. Returns rows written per table.
     """
-    from sessions.sim import seed_account
-
     now = now or datetime.now().astimezone()  # local: working hours are the person's
     history = demo_history.generate(now)
     conn = open_store(place.paths().db)

@@ -13,7 +13,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings, SettingsError, load_settings
 from collectors.store import RESET_COMMAND, StoreError, check_store, move_aside, open_store
 from sessions.agents import resolve_bin
-from sessions.engine.lifecycle import AlreadyRunning, acquire_lock, lock_holder
+from sessions.lifecycle import AlreadyRunning, acquire_lock, lock_holder
 from sessions.tmux import tmux_path, tmux_version
 
 

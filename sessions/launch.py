@@ -155,6 +155,7 @@ def _redirect(spec: dict[str, object], spec_path: str) -> None:
             code = 0
             try:
                 os.close(out)
+                # Only in the viewer's fork: the launcher itself execs at once.
                 from sessions.stream_view import follow
 
                 follow(out_path, tty, agent_pid)

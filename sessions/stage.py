@@ -195,7 +195,7 @@ class StageView:
     parked: tuple[PaneInfo, ...] = ()
     # Every `@podium_session` tag on the server (to tell a pane moved from a pane gone).
     tags: frozenset[str] = field(default_factory=frozenset)
-    # One pane fills the window for now (the tower zooms for its wide screens).
+    # One pane fills the window (the tower zooms for its wide screens).
     zoomed: bool = False
 
     @property

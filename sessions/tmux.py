@@ -231,7 +231,7 @@ class Tmux:
     """podium's tmux server on one socket."""
 
     def __init__(self, socket: str) -> None:
-        import libtmux
+        import libtmux  # only with a Tmux: `podium key` and the hooks import this module light
 
         self.socket = socket
         if "/" in socket:
@@ -249,7 +249,7 @@ class Tmux:
             raise TmuxMissing("tmux is not installed; install it (e.g. `apt-get install tmux`)")
         starts_server = "new-session" in args or "start-server" in args
         if input is None and not starts_server:
-            from libtmux import exc as tmux_exc
+            from libtmux import exc as tmux_exc  # light import of this module, as above
 
             try:
                 result = self.server.cmd(*args)

@@ -8,25 +8,41 @@ their failures reach the app's one error handler.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
 import msgspec
 
+from collectors.settings import Settings
 from sessions import wire
 from sessions.agent_env import agent_env
 from tui.engine_api import show_session, toggle_fill, usage_windows
-from tui.engine_link import call_job
-
-if TYPE_CHECKING:
-    from tui.app import PodiumApp
+from tui.engine_link import Link, call_job
+from tui.tower_state import TowerState
 
 # A session jumped to is skipped by the next jump for this long, while the
 # engine's acknowledgement is on its way: Tab Tab goes to two different sessions.
 JUMP_GRACE_S = 3.0
 
 
+class ActionHost(Protocol):
+    """What the actions use of the app (`tui.app.PodiumApp`)."""
+
+    link: Link
+    state: TowerState
+    settings: Settings
+    environ: Mapping[str, str]
+    engine_up: bool
+
+    def notify(self, message: str, *, timeout: float | None = None) -> None: ...
+
+    def show_sessions(self, select: str | None = None) -> None: ...
+
+    def show_usage(self, windows: list[wire.UsageWindow]) -> None: ...
+
+
 class TowerActions:
-    def __init__(self, app: PodiumApp) -> None:
+    def __init__(self, app: ActionHost) -> None:
         self.app = app
         self._jumped: dict[str, float] = {}
 

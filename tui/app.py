@@ -29,7 +29,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings
 from sessions import wire
 from sessions.client import EngineUnavailable
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from themes import DEFAULT_VARIABLES, PODIUM_THEMES, load_user_themes
 from tui.actions import TowerActions
 from tui.commands import TowerCommands
@@ -243,18 +243,21 @@ class PodiumApp(App[None]):
 
     # -- keys that work on every screen -------------------------------------------------------
     def action_usage(self) -> None:
+        # Imported when first shown, so the tower starts without it.
         from tui.screens.usage import UsageScreen
 
         if not isinstance(self.screen, UsageScreen):
             self.push_screen(UsageScreen(self.clock))
 
     def action_background(self) -> None:
+        # Imported when first shown, so the tower starts without it.
         from tui.screens.background import BackgroundScreen
 
         if not isinstance(self.screen, BackgroundScreen):
             self.push_screen(BackgroundScreen())
 
     def action_help(self) -> None:
+        # Imported when first shown, so the tower starts without it.
         from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from tui.app import PodiumApp
+from tui.screens.main import MainScreen
+from tui.tower_state import TowerState
 
 Command = tuple[str, Callable[[], object], str]
 
 
+class CommandHost(Protocol):
+    """What the palette uses of the app (`tui.app.PodiumApp`)."""
+
+    main: MainScreen
+    state: TowerState
+
+    def action_usage(self) -> None: ...
+
+    def action_background(self) -> None: ...
+
+    def action_help(self) -> None: ...
+
+
 class TowerCommands(Provider):
     def _commands(self) -> Iterator[Command]:
-        app = cast("PodiumApp", self.app)
+        app = cast(CommandHost, self.app)
         main = app.main
         yield "Next waiting session", main.action_next, "jump to who waited longest"
         yield "New session", main.action_new, "start an agent in a new pane"

@@ -15,7 +15,7 @@ from typing import Any
 
 from collectors.windows import FIVE_HOUR, SEVEN_DAY, window_seconds
 from sessions import wire
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 
 Request = Callable[..., Any]
 """`EngineClient.request(method, params)`: the method's result, typed."""

@@ -31,7 +31,7 @@ import msgspec
 from collectors.paths import Paths
 from sessions import wire
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply
 
 if TYPE_CHECKING:

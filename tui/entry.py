@@ -13,16 +13,18 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    # Every import below is local so that each command loads only what it needs:
+    # the hook, statusline and key commands start fast (see the docstring).
     if args and args[0] == "hook":
-        from collectors.spool import run_hook
+        from collectors.spool import run_hook  # stdlib only: fast
 
         return run_hook(args[1:])
     if args and args[0] == "statusline":
-        from collectors.spool import run_statusline
+        from collectors.spool import run_statusline  # stdlib only: fast
 
         return run_statusline(args[1:])
     if args and args[0] == "key":
-        from sessions.cue_key import run_key
+        from sessions.cue_key import run_key  # light: no click, no libtmux
 
         return run_key(args[1:])
     if args == ["tower"]:
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         from tui.tower_main import main as tower_main
 
         return tower_main()
-    from tui.cli import run
+    from tui.cli import run  # click, and each command only when it runs
 
     return run(args)
 

@@ -17,6 +17,8 @@ def run_tower() -> None:
     """Run the tower in this terminal until the person leaves it."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise TowerError("the control tower needs a terminal; run it from an interactive shell")
+    # Loaded here, not at import: `podium tower` dispatches to this module before
+    # anything heavy (tui.entry), and the app's modules come after the settings.
     from collectors.paths import Paths, config_file
     from collectors.settings import SettingsError, load_settings
 
@@ -24,7 +26,7 @@ def run_tower() -> None:
         settings = load_settings()
     except SettingsError as exc:
         raise TowerError(str(exc)) from None
-    from tui.app import PodiumApp
+    from tui.app import PodiumApp  # textual, once the settings are good
 
     PodiumApp(Paths.from_env(), settings, config_path=config_file()).run()
 

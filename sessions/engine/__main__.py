@@ -10,8 +10,8 @@ from collectors.paths import Paths, UnsafePath
 from collectors.settings import SettingsError, load_settings
 from collectors.store import StoreError
 from sessions.engine.core import Engine
-from sessions.engine.lifecycle import AlreadyRunning
 from sessions.launch import private_umask
+from sessions.lifecycle import AlreadyRunning
 
 
 def main() -> int:

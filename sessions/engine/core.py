@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
+import shutil
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -32,13 +34,20 @@ from sessions.agents import claude_session_id
 from sessions.attention import AttentionBook, AttentionItem, attention_wire, waited_s
 from sessions.engine.cues import EngineCues
 from sessions.engine.events import EventBus
-from sessions.engine.lifecycle import acquire_lock
+from sessions.engine.queue_api import QueueApi, queue_handlers
+from sessions.engine.reports_api import ReportsApi, reports_handlers
 from sessions.engine.server import ApiServer
-from sessions.engine.stage import StageKeeper
+from sessions.engine.sessions_api import SessionApi, sessions_handlers
+from sessions.engine.stage import StageKeeper, stage_handlers
 from sessions.engine.transcripts import Today, TranscriptIngest
 from sessions.engine.usage import UsageMonitor
-from sessions.engine.watch import Backoff, PaneWatch
+from sessions.engine.usage_api import UsageApi, usage_handlers
+from sessions.engine.watch import Backoff, PaneWatch, stats_wire
+from sessions.fill.queue import QueueStore
+from sessions.fill.runner import Runner
+from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
+from sessions.lifecycle import acquire_lock
 from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
 from sessions.tmux import PaneInfo, Tmux, TmuxError
@@ -80,10 +89,6 @@ class Engine:
         # Each listed session's tokens and cost of the local day, as of the last
         # transcript pass (`TranscriptIngest.refresh_today`).
         self.today: dict[str, Today] = {}
-        self.watch = PaneWatch(self)
-        # Cues in tmux (keys, border titles, counts, alerts) follow the engine's events.
-        self.cues = EngineCues(self)
-        self.bus.listen(self.cues.on_event)
 
     # -- lifecycle ----------------------------------------------------------
     async def run(self) -> None:
@@ -92,12 +97,8 @@ class Engine:
         ensure_private_dir(self.paths.spool, "spool dir")
         remove_scratch(self.paths)  # a crashed engine's leftovers: we hold the lock now
         self.open_data()
-        from sessions.fill.scheduler import Scheduler
-
-        self.fill = Scheduler(self)  # the background queue and fill mode
-        from sessions.engine.handlers import build_handlers
-
-        self.api = ApiServer(self.paths.socket, build_handlers(self), self.bus)
+        self.scheduler = self._scheduler()  # the background queue and fill mode
+        self.api = ApiServer(self.paths.socket, self.handlers(), self.bus)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self._stop.set)
@@ -105,7 +106,7 @@ class Engine:
         # ended or vanished meanwhile.
         self.read_spool()
         await self.sweep()
-        await self.fill.start()  # adopts live background runs before anyone asks
+        await self.scheduler.start()  # adopts live background runs before anyone asks
         await self.api.start()
         self.transcripts.start()
         log.info("engine %s ready: pid %d, socket %s", __version__, os.getpid(), self.paths.socket)
@@ -119,7 +120,7 @@ class Engine:
         finally:
             log.info("engine stopping")
             # Spawned ones too (fill's loops): none may touch the store once it closes.
-            tasks += [*self._tasks, *self.fill.watchers()]
+            tasks += [*self._tasks, *self.scheduler.watchers()]
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -134,14 +135,149 @@ class Engine:
                 os.close(self._lock_fd)
 
     def open_data(self) -> None:
-        """Open the database and the parts that mirror it in memory."""
-        self.conn = open_store(self.paths.db)
-        self.registry = Registry(self.conn)
-        self.attention = AttentionBook(self.conn)
-        self.stage = StageKeeper(self)
-        self.spool = SpoolReader(self.paths.spool, CursorStore(self.conn))
-        self.usage = UsageMonitor(self)  # limit figures and the per-minute usage series
-        self.transcripts = TranscriptIngest(self)
+        """Open the database and the parts that mirror it in memory; each part gets
+        the collaborators it uses, never the engine."""
+        conn = self.conn = open_store(self.paths.db)
+        settings = self.settings
+        self.registry = Registry(conn)
+        self.attention = AttentionBook(conn)
+        self.watch = PaneWatch(self.tmux, conn, self.blocking, settings.engine, settings.profiles)
+        # Cues in tmux (keys, border titles, counts, alerts) follow the engine's events.
+        self.cues = EngineCues(
+            tmux=self.tmux,
+            registry=self.registry,
+            attention=self.attention,
+            paths=self.paths,
+            settings=settings.cues,
+            tower_window=settings.ui.tower_window,
+            started_at=self.started_at,
+            blocking=self.blocking,
+            spawn=self.spawn,
+        )
+        self.bus.listen(self.cues.on_event)
+        self.stage = StageKeeper(
+            conn=conn,
+            registry=self.registry,
+            tmux=self.tmux,
+            bus=self.bus,
+            paths=self.paths,
+            ui=settings.ui,
+            tmux_settings=settings.tmux,
+            blocking=self.blocking,
+            session_json=self.session_json,
+            publish_session=self.publish_session,
+        )
+        self.spool = SpoolReader(self.paths.spool, CursorStore(conn))
+        self.transcripts = TranscriptIngest(
+            conn=conn,
+            registry=self.registry,
+            bus=self.bus,
+            blocking=self.blocking,
+            publish_session=self.publish_session,
+            today=self.today,
+            prices=settings.prices,
+            scratch_dir=self.paths.data,
+        )
+        # Limit figures and the per-minute usage series.
+        self.usage = UsageMonitor(
+            conn=conn,
+            registry=self.registry,
+            bus=self.bus,
+            settings=settings.usage,
+            blocking=self.blocking,
+            store_failed=self.store_failed,
+            refresh_today=self.transcripts.refresh_today,
+        )
+
+    def _scheduler(self) -> Scheduler:
+        store = QueueStore(self.conn)
+        runner = Runner(
+            store,
+            tmux=self.tmux,
+            paths=self.paths,
+            agents=self.settings.agents,
+            fill=self.settings.fill,
+            tmux_settings=self.settings.tmux,
+            blocking=self.blocking,
+            record_usage=self.usage.record,
+        )
+        return Scheduler(
+            store,
+            runner,
+            conn=self.conn,
+            registry=self.registry,
+            usage=self.usage,
+            bus=self.bus,
+            settings=self.settings.fill,
+            blocking=self.blocking,
+            spawn=self.spawn,
+        )
+
+    def handlers(self) -> dict[str, Any]:
+        """The API's method table, each namespace from the part that serves it."""
+        sessions = SessionApi(
+            registry=self.registry,
+            attention=self.attention,
+            tmux=self.tmux,
+            bus=self.bus,
+            stage=self.stage,
+            paths=self.paths,
+            agents=self.settings.agents,
+            statusline=self.settings.statusline,
+            tmux_settings=self.settings.tmux,
+            sessions=self,
+            mutex=self._mutex,
+            blocking=self.blocking,
+            spawn=self.spawn,
+            wake_sweeper=self.wake_sweeper,
+        )
+        return {
+            "ping": self.api_ping,
+            "status": self.api_status,
+            "shutdown": self.api_shutdown,
+            **sessions_handlers(sessions),
+            **stage_handlers(self.stage, sessions.focus),
+            **usage_handlers(UsageApi(self.usage, self.transcripts, self.conn, self.blocking)),
+            **reports_handlers(
+                ReportsApi(self.conn, self.attention, self.scheduler.store, self.blocking)
+            ),
+            **queue_handlers(QueueApi(self.scheduler, self.bus)),
+        }
+
+    # -- the engine's own methods -------------------------------------------------
+    async def api_ping(self, params: wire.NoParams) -> wire.Ping:
+        return wire.Ping(pid=os.getpid(), version=__version__)
+
+    async def api_status(self, params: wire.NoParams) -> wire.Status:
+        sessions = self.registry.listed()
+        spool = self.spool.stats
+        return wire.Status(
+            pid=os.getpid(),
+            version=__version__,
+            data_dir=str(self.paths.data),
+            socket=str(self.paths.socket),
+            db=str(self.paths.db),
+            started_at=self.started_at,
+            uptime_s=round(time.time() - self.started_at, 1),
+            tmux_socket=self.tmux.socket,
+            tmux_alive=self.tmux_alive,
+            sessions=len(sessions),
+            hooks=dict(self.hook_stats),
+            spool=wire.SpoolStatus(
+                lines=spool.lines,
+                bad_lines=spool.bad_lines,
+                skipped_files=spool.skipped_files,
+                problems=list(spool.problems),
+            ),
+            watch=stats_wire(self.watch.stats),
+        )
+
+    async def api_shutdown(self, params: wire.NoParams) -> wire.Stopping:
+        # Subscribers learn it was asked for (a control tower then does not start a
+        # new engine, as it would after a crash). Reply first, then stop.
+        self.bus.publish(wire.EngineEvent(data=wire.EngineStopping(stopping=True, requested=True)))
+        asyncio.get_running_loop().call_later(0.05, self.request_stop)
+        return wire.Stopping(stopping=True, pid=os.getpid())
 
     def store_failed(self, what: str, exc: BaseException) -> None:
         """A write on the loop's connection failed (a full disk, a failed COMMIT or
@@ -437,7 +573,7 @@ class Engine:
                 )
             moved, live = await self._follow_panes(panes)
         # Background runs learn their panes' deaths from this sweep too: one poller.
-        self.fill.after_sweep(panes, taken)
+        self.scheduler.after_sweep(panes, taken)
         self._follow_limits()
         self._follow_focus(panes)
         # The stage looks only when its window, size or panes changed; a move is lively.
@@ -619,8 +755,6 @@ def remove_scratch(paths: Paths, now: float | None = None) -> list[str]:
     lock held): transcript ingest's scratch files (`usage-*.ndjson`), DuckDB's
     spill dir (`podium.duckdb.tmp`), and launch spec files (they may hold API keys)
     and failed-launch notes that no one read within STALE_SPEC_SECONDS. Returns what it removed."""
-    import shutil
-
     now = time.time() if now is None else now
     removed: list[str] = []
     found = list(paths.data.glob("usage-*.ndjson"))
@@ -648,8 +782,6 @@ def _older(path: Any, now: float) -> bool:
 
 
 def _json(value: Any) -> str:
-    import json
-
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     try:
         text.encode()

@@ -16,8 +16,11 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from collectors.paths import Paths
+from collectors.settings import CuesSettings
+from sessions.attention import AttentionBook
 from sessions.claude_settings import podium_command
 from sessions.cues import (
     Alert,
@@ -29,9 +32,9 @@ from sessions.cues import (
     desired_state,
     server_commands,
 )
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
+from sessions.engine.parts import Blocking, Spawn
+from sessions.registry import Registry
+from sessions.tmux import Tmux
 
 log = logging.getLogger("podium.engine")
 # Changes closer together than this reach tmux as one update.
@@ -39,16 +42,34 @@ REFRESH_DELAY = 0.1
 
 
 class EngineCues:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.cfg = engine.settings.cues
+    def __init__(
+        self,
+        *,
+        tmux: Tmux,
+        registry: Registry,
+        attention: AttentionBook,
+        paths: Paths,
+        settings: CuesSettings,
+        tower_window: str,
+        started_at: float,
+        blocking: Blocking,
+        spawn: Spawn,
+    ) -> None:
+        self.tmux = tmux
+        self.registry = registry
+        self.attention = attention
+        self.paths = paths
+        self.tower_window = tower_window
+        self.blocking = blocking
+        self.spawn = spawn
+        self.cfg = settings
         self.gate = AlertGate(
             coalesce_s=self.cfg.coalesce_s,
             session_quiet_s=self.cfg.session_quiet_s,
             per_minute=self.cfg.alerts_per_minute,
         )
         # Marks a tmux server as set up by this engine (and so by this config).
-        self.token = f"{os.getpid()}:{engine.started_at:.3f}"
+        self.token = f"{os.getpid()}:{started_at:.3f}"
         # The console script the keys run; it does not move while the engine runs.
         self.podium = podium_command()
         self.alerts_sent = 0
@@ -85,13 +106,13 @@ class EngineCues:
     def _start(self) -> None:
         self._timer = None
         self._running = True
-        self.engine.spawn(self._refresh(), "cues-refresh")
+        self.spawn(self._refresh(), "cues-refresh")
 
     def _setup(self, old_keys: list[str]) -> list[list[str]]:
-        paths = self.engine.paths
+        paths = self.paths
         return server_commands(
             self.cfg,
-            tower_window=self.engine.settings.ui.tower_window,
+            tower_window=self.tower_window,
             podium=self.podium,
             env={"PODIUM_DATA_DIR": str(paths.data), "PODIUM_RUNTIME_DIR": str(paths.runtime)},
             token=self.token,
@@ -100,7 +121,7 @@ class EngineCues:
 
     async def _refresh(self) -> None:
         try:
-            records = self.engine.registry.listed()
+            records = self.registry.listed()
             sessions = [
                 SessionCue(n, rec.name, rec.state, rec.pane_id)
                 for n, rec in enumerate(records, start=1)
@@ -109,12 +130,12 @@ class EngineCues:
             check, self._check = self._check, False
             if not check and all(self._applied.get(k) == v for k, v in desired.items()):
                 return
-            result = await self.engine.blocking(
-                apply, self.engine.tmux, self.token, self._setup, desired, dict(self._applied)
+            result = await self.blocking(
+                apply, self.tmux, self.token, self._setup, desired, dict(self._applied)
             )
             self._applied = result.state
             if result.set_up:
-                log.info("cues: set up tmux server %r", self.engine.tmux.socket)
+                log.info("cues: set up tmux server %r", self.tmux.socket)
             if result.failed and result.failed != self._last_failed:
                 log.warning(
                     "cues: %d tmux command(s) failed, first: %s",
@@ -145,7 +166,7 @@ class EngineCues:
             # Learnt late (hooks spooled while no engine ran): news, not an alarm.
             return
         # The event's "id" is the item's; the storm guard counts per session.
-        rec = self.engine.registry.by_name(name)
+        rec = self.registry.by_name(name)
         if rec is not None and self.gate.offer(rec.id, name, kind):
             self._schedule_alert()
 
@@ -163,16 +184,16 @@ class EngineCues:
 
     def _fire(self) -> None:
         self._alert_timer = None
-        attention = self.engine.attention
+        attention = self.attention
         alert = self.gate.take(lambda sid: attention.open_item(sid) is not None)
         if alert is not None:
             self.alerts_sent += 1
-            self.engine.spawn(self._deliver(alert), "cues-alert")
+            self.spawn(self._deliver(alert), "cues-alert")
         self._schedule_alert()  # what the rate limit held back goes out later, as one
 
     async def _deliver(self, alert: Alert) -> None:
         try:
-            done = await self.engine.blocking(deliver, self.engine.tmux, alert, self.cfg)
+            done = await self.blocking(deliver, self.tmux, alert, self.cfg)
         except Exception:
             log.exception("cues: alert %r failed", alert.body)
             return

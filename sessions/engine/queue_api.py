@@ -1,4 +1,4 @@
-"""The engine's queue and fill API: `queue.*`, `reports.runs`.
+"""The engine's queue and fill API: `queue.*`.
 
 Params and results are `sessions.wire`'s (`QueueAddParams`, `Task`, `QueueList`, ...);
 `queue.decide` is a dry run: the decisions and reasons, nothing done.
@@ -7,25 +7,22 @@ Params and results are `sessions.wire`'s (`QueueAddParams`, `Task`, `QueueList`,
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sessions import wire
-from sessions.engine.protocol import ApiError
+from sessions.engine.events import EventBus
 from sessions.fill.queue import FINAL_TASK_STATES, Task, schedule_text
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
-    from sessions.fill.scheduler import Scheduler
+from sessions.fill.scheduler import Scheduler
+from sessions.protocol import ApiError
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "auto", "dontAsk", "bypassPermissions")
 _BUDGET = re.compile(r"^\s*(?:\$\s*(?P<usd>\d+(?:\.\d+)?)|(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?)")
 
 
-def queue_handlers(engine: Engine) -> dict[str, Any]:
-    api = QueueApi(engine)
+def queue_handlers(api: QueueApi) -> dict[str, Any]:
     return {
         "queue.list": api.list,
         "queue.add": api.add,
@@ -34,17 +31,13 @@ def queue_handlers(engine: Engine) -> dict[str, Any]:
         "queue.reprioritise": api.reprioritise,
         "queue.fill": api.fill,
         "queue.decide": api.decide,
-        "reports.runs": api.report_runs,
     }
 
 
 class QueueApi:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @property
-    def sched(self) -> Scheduler:
-        return self.engine.fill
+    def __init__(self, scheduler: Scheduler, bus: EventBus) -> None:
+        self.sched = scheduler
+        self.bus = bus
 
     def _task(self, params: wire.TaskRef) -> Task:
         raw = params.id
@@ -143,7 +136,7 @@ class QueueApi:
         task = sched.store.add(task)
         if task.state == "recurring":
             sched.sync_watchers()
-        self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
+        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
         sched.wake()
         return self._task_json(task)
 
@@ -162,7 +155,7 @@ class QueueApi:
             store.update(t, state="cancelled", last_result="cancelled")
         self.sched.sync_watchers()
         fresh = store.get(task.id) or task
-        self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
+        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
         return self._task_json(fresh)
 
     async def reprioritise(self, params: wire.ReprioritiseParams) -> wire.Task:
@@ -190,47 +183,6 @@ class QueueApi:
 
     async def decide(self, params: wire.DecideParams) -> wire.Decided:
         return self.sched.dry_run(_reserve(params.reserve_pct))
-
-    async def report_runs(self, params: wire.SinceParams) -> wire.RunsReport:
-        since_raw = params.since
-        since = None
-        if since_raw:
-            try:
-                since = datetime.combine(date.fromisoformat(str(since_raw)), time(), UTC)
-            except ValueError:
-                raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
-        store = self.sched.store
-        rows = []
-        tasks: dict[int, Task | None] = {}
-        for run in store.runs(since=since):
-            if run.task_id not in tasks:
-                tasks[run.task_id] = store.get(run.task_id)
-            task = tasks[run.task_id]
-            end = run.ended_at or datetime.now(UTC)
-            rows.append(
-                wire.RunRow(
-                    run_id=run.id,
-                    task_id=run.task_id,
-                    attempt=run.attempt,
-                    prompt=task.prompt if task else "",
-                    outcome=run.state,
-                    started_at=run.started_at.astimezone(UTC).isoformat(),
-                    ended_at=run.ended_at.astimezone(UTC).isoformat() if run.ended_at else None,
-                    duration_s=round((end - run.started_at).total_seconds(), 1),
-                    input_tokens=run.input_tokens,
-                    output_tokens=run.output_tokens,
-                    cache_read_tokens=run.cache_read_tokens,
-                    cache_creation_tokens=run.cache_creation_tokens,
-                    cost_usd=run.total_cost_usd,
-                    num_turns=run.num_turns,
-                    is_error=run.is_error,
-                    api_error_status=run.api_error_status,
-                    terminal_reason=run.terminal_reason,
-                    resets_at=run.resets_at.astimezone(UTC).isoformat() if run.resets_at else None,
-                    result=run.result,
-                )
-            )
-        return wire.RunsReport(since=since_raw or None, runs=rows)
 
 
 def _budget(params: wire.QueueAddParams) -> tuple[float | None, float | None]:

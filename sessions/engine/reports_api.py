@@ -1,8 +1,7 @@
-"""The engine's report methods: `reports.usage`, `reports.waste`, `usage.series`,
-`export.parquet`.
+"""The engine's report methods: `reports.attention|usage|waste|runs`, `export.parquet`.
 
-A report can scan a year of messages, and an export writes every table: each runs
-in a worker thread (`Engine.blocking`) on a DuckDB cursor of its own, as transcript
+A usage report can scan a year of messages, and an export writes every table: each
+runs in a worker thread (`blocking`, `read_report`) on a DuckDB cursor of its own, as transcript
 passes do (`sessions/engine/transcripts.py`). A cursor is DuckDB's connection object
 for another thread of the same database; these only read (the export writes files,
 not rows), so nothing here races the loop's writes, and the loop keeps serving while
@@ -13,10 +12,11 @@ used it, so a client that goes away mid-report cannot close it under the query.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+import duckdb
 import msgspec
 
 from collectors.reports import (
@@ -27,22 +27,20 @@ from collectors.reports import (
     local_tz_name,
     parse_date,
     usage_report,
-    usage_series,
     waste_report,
 )
 from sessions import wire
-from sessions.engine.protocol import ApiError
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
+from sessions.attention import AttentionBook
+from sessions.engine.parts import Blocking
+from sessions.fill.queue import QueueStore, Task
+from sessions.protocol import ApiError
 
 T = TypeVar("T")
 
 MAX_DAYS = 3660
-MAX_SERIES_HOURS = 24 * 400
 
 
-def _int(raw: int | None, key: str, default: int | None, low: int, high: int) -> int | None:
+def int_param(raw: int | None, key: str, default: int | None, low: int, high: int) -> int | None:
     if raw is None:
         return default
     if not low <= raw <= high:
@@ -50,26 +48,46 @@ def _int(raw: int | None, key: str, default: int | None, low: int, high: int) ->
     return raw
 
 
+async def read_report(
+    conn: duckdb.DuckDBPyConnection,
+    blocking: Blocking,
+    result: type[T],
+    fn: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """Run `fn(cursor, *args)` in a worker thread on a fresh cursor; its value as
+    `result` (a wire Struct)."""
+    cursor = conn.cursor()
+
+    def work() -> T:
+        try:
+            return fn(cursor, *args, **kwargs)
+        finally:
+            cursor.close()
+
+    try:
+        value = await blocking(work)
+    except ReportError as exc:
+        raise ApiError("bad_request", str(exc)) from None
+    return msgspec.convert(value, result)
+
+
 class ReportsApi:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        attention: AttentionBook,
+        queue: QueueStore,
+        blocking: Blocking,
+    ) -> None:
+        self.conn = conn
+        self.attention = attention
+        self.queue = queue
+        self.blocking = blocking
 
     async def _read(self, result: type[T], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
-        """Run `fn(cursor, *args)` in a worker thread on a fresh cursor; its value as
-        `result` (a wire Struct)."""
-        cursor = self.engine.conn.cursor()
-
-        def work() -> T:
-            try:
-                return fn(cursor, *args, **kwargs)
-            finally:
-                cursor.close()
-
-        try:
-            value = await self.engine.blocking(work)
-        except ReportError as exc:
-            raise ApiError("bad_request", str(exc)) from None
-        return msgspec.convert(value, result)
+        return await read_report(self.conn, self.blocking, result, fn, *args, **kwargs)
 
     def _tz(self, params: wire.UsageReportParams | wire.WasteParams) -> str:
         tz = params.tz or local_tz_name()
@@ -84,7 +102,7 @@ class ReportsApi:
         over [since, until], or the last `days` days (then by day and model unless
         `by` says otherwise: what the control tower plots)."""
         tz = self._tz(params)
-        days = _int(params.days, "days", None, 1, MAX_DAYS)
+        days = int_param(params.days, "days", None, 1, MAX_DAYS)
         by = params.by or ("day_model" if days else "day")
         if by not in BY_CHOICES:
             choices = ", ".join(BY_CHOICES)
@@ -108,14 +126,6 @@ class ReportsApi:
             wire.WasteReport, waste_report, params.window or None, params.since or None, tz=tz
         )
 
-    async def series(self, params: wire.SeriesParams) -> wire.Series:
-        """The per-minute series (`limit_series`) of the last `hours`."""
-        hours = _int(params.hours, "hours", 24, 1, MAX_SERIES_HOURS)
-        step = _int(params.step, "step", 1, 1, 24 * 60)
-        return await self._read(
-            wire.Series, usage_series, float(hours or 24), params.window or None, step=step or 1
-        )
-
     async def export(self, params: wire.ExportParams) -> wire.Exported:
         """Every table to `dir/<table>.parquet`; existing files only with `force`."""
         folder = params.dir or None
@@ -126,12 +136,66 @@ class ReportsApi:
             raise ApiError("bad_request", f"dir must be an absolute path, not {folder}")
         return await self._read(wire.Exported, export_parquet, path, params.force)
 
+    async def report_attention(self, params: wire.SinceParams) -> wire.AttentionReport:
+        since_raw = params.since
+        since = None
+        if since_raw:
+            try:
+                since = date.fromisoformat(str(since_raw))
+            except ValueError:
+                raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
+        return wire.AttentionReport(
+            since=since.isoformat() if since else None,
+            days=[wire.AttentionDay(**day) for day in self.attention.report(since)],
+        )
 
-def reports_handlers(engine: Engine) -> dict[str, Any]:
-    api = ReportsApi(engine)
+    async def report_runs(self, params: wire.SinceParams) -> wire.RunsReport:
+        since_raw = params.since
+        since = None
+        if since_raw:
+            try:
+                since = datetime.combine(date.fromisoformat(str(since_raw)), time(), UTC)
+            except ValueError:
+                raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
+        store = self.queue
+        rows = []
+        tasks: dict[int, Task | None] = {}
+        for run in store.runs(since=since):
+            if run.task_id not in tasks:
+                tasks[run.task_id] = store.get(run.task_id)
+            task = tasks[run.task_id]
+            end = run.ended_at or datetime.now(UTC)
+            rows.append(
+                wire.RunRow(
+                    run_id=run.id,
+                    task_id=run.task_id,
+                    attempt=run.attempt,
+                    prompt=task.prompt if task else "",
+                    outcome=run.state,
+                    started_at=run.started_at.astimezone(UTC).isoformat(),
+                    ended_at=run.ended_at.astimezone(UTC).isoformat() if run.ended_at else None,
+                    duration_s=round((end - run.started_at).total_seconds(), 1),
+                    input_tokens=run.input_tokens,
+                    output_tokens=run.output_tokens,
+                    cache_read_tokens=run.cache_read_tokens,
+                    cache_creation_tokens=run.cache_creation_tokens,
+                    cost_usd=run.total_cost_usd,
+                    num_turns=run.num_turns,
+                    is_error=run.is_error,
+                    api_error_status=run.api_error_status,
+                    terminal_reason=run.terminal_reason,
+                    resets_at=run.resets_at.astimezone(UTC).isoformat() if run.resets_at else None,
+                    result=run.result,
+                )
+            )
+        return wire.RunsReport(since=since_raw or None, runs=rows)
+
+
+def reports_handlers(api: ReportsApi) -> dict[str, Any]:
     return {
+        "reports.attention": api.report_attention,
         "reports.usage": api.usage,
         "reports.waste": api.waste,
-        "usage.series": api.series,
+        "reports.runs": api.report_runs,
         "export.parquet": api.export,
     }

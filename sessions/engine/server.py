@@ -14,7 +14,7 @@ import msgspec
 
 from sessions import wire
 from sessions.engine.events import EventBus
-from sessions.engine.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
+from sessions.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
 
 log = logging.getLogger("podium.engine")
 

@@ -24,22 +24,24 @@ import asyncio
 import logging
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import duckdb
+
+from collectors.paths import Paths
+from collectors.settings import TmuxSettings, UiSettings
 from sessions import stage, wire
 from sessions.attention import attention_order
-from sessions.engine.protocol import ApiError
+from sessions.engine.events import EventBus
+from sessions.engine.parts import Blocking
 from sessions.launch import write_spec
+from sessions.protocol import ApiError
+from sessions.registry import Registry, SessionRecord
 from sessions.state import FINAL_STATES, State
-from sessions.tmux import PaneInfo, TmuxError, TmuxMissing, TmuxServerGone
-
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from sessions.engine.core import Engine
-    from sessions.registry import SessionRecord
+from sessions.tmux import PaneInfo, Tmux, TmuxError, TmuxMissing, TmuxServerGone
 
 log = logging.getLogger("podium.engine")
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -56,10 +58,32 @@ def _api_error(exc: TmuxError) -> ApiError:
 
 
 class StageKeeper:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        conn: duckdb.DuckDBPyConnection,
+        registry: Registry,
+        tmux: Tmux,
+        bus: EventBus,
+        paths: Paths,
+        ui: UiSettings,
+        tmux_settings: TmuxSettings,
+        blocking: Blocking,
+        session_json: Callable[[SessionRecord], wire.Session],
+        publish_session: Callable[[SessionRecord], None],
+    ) -> None:
+        self.conn = conn
+        self.registry = registry
+        self.tmux = tmux
+        self.bus = bus
+        self.paths = paths
+        self.ui = ui
+        self.tmux_settings = tmux_settings
+        self.blocking = blocking
+        self.session_json = session_json
+        self.publish_session = publish_session
         self._lock = asyncio.Lock()
-        rows = engine.conn.execute("SELECT session_id, focused_at FROM stage_focus").fetchall()
+        rows = conn.execute("SELECT session_id, focused_at FROM stage_focus").fetchall()
         self._focused_at: dict[str, datetime] = {str(r[0]): r[1] for r in rows}
         # Sessions a person had on screen at the last sweep.
         self._on_screen: set[str] = set()
@@ -72,14 +96,14 @@ class StageKeeper:
 
     @property
     def session_name(self) -> str:
-        return self.engine.settings.tmux.session_name
+        return self.tmux_settings.session_name
 
     @property
     def stage_size(self) -> int:
-        return self.engine.settings.ui.stage_size
+        return self.ui.stage_size
 
     def _read(self) -> stage.StageView:
-        return stage.read(self.engine.tmux, self.session_name)
+        return stage.read(self.tmux, self.session_name)
 
     # -- when each session was last in front of the person ---------------------------
     def touch(self, session_id: str, at: datetime | None = None) -> None:
@@ -88,7 +112,7 @@ class StageKeeper:
         self._store_focus(session_id, at)
 
     def _store_focus(self, session_id: str, at: datetime) -> None:
-        self.engine.conn.execute(
+        self.conn.execute(
             "INSERT INTO stage_focus (session_id, focused_at) VALUES (?, ?) "
             "ON CONFLICT (session_id) DO UPDATE SET focused_at = excluded.focused_at",
             [session_id, at],
@@ -111,10 +135,9 @@ class StageKeeper:
 
     # -- what the API shows ----------------------------------------------------------------
     def layout_json(self, view: stage.StageView) -> wire.StageLayout:
-        e = self.engine
-        names = {rec.id: rec.name for rec in e.registry.listed()}
+        names = {rec.id: rec.name for rec in self.registry.listed()}
         parked_ids = {p.podium_session for p in view.parked}
-        ordered = attention_order([e.session_json(rec) for rec in e.registry.listed()])
+        ordered = attention_order([self.session_json(rec) for rec in self.registry.listed()])
         return wire.StageLayout(
             window_id=view.window_id,
             tower_pane=view.tower.pane_id if view.tower else None,
@@ -128,16 +151,15 @@ class StageKeeper:
         )
 
     def _name(self, pane: PaneInfo) -> str:
-        rec = self.engine.registry.get(pane.podium_session)
+        rec = self.registry.get(pane.podium_session)
         return rec.name if rec else pane.podium_session
 
     def _candidates(self, view: stage.StageView) -> list[str]:
         """Parked sessions still running, the one needing the person most first."""
-        e = self.engine
         parked = {p.podium_session for p in view.parked}
         listed = [
-            e.session_json(rec)
-            for rec in e.registry.listed()
+            self.session_json(rec)
+            for rec in self.registry.listed()
             if rec.id in parked and State(rec.state) not in FINAL_STATES
         ]
         return [s.id for s in attention_order(listed)]
@@ -154,45 +176,43 @@ class StageKeeper:
     def _remember(self, view: stage.StageView | None) -> None:
         """Keep `view` as the stage seen last; sessions that came on or left it are news
         (all of them when the stage itself came or went: `on_stage` was null)."""
-        e = self.engine
         had_stage = self._seen is not None
         self._seen = view if view is not None and view.exists else None
         staged = {p.podium_session for p in view.staged} if self._seen and view else set()
         news = staged ^ self._staged_ids
         if had_stage != (self._seen is not None):
-            news = {rec.id for rec in e.registry.listed()}
+            news = {rec.id for rec in self.registry.listed()}
         self._staged_ids = staged
         for session_id in news:
-            rec = e.registry.get(session_id)
+            rec = self.registry.get(session_id)
             if rec is not None:
-                e.publish_session(rec)  # the tower hides the preview of a staged session
+                self.publish_session(rec)  # the tower hides the preview of a staged session
 
     async def _changed(self, view: stage.StageView) -> None:
         """After a move: remember the stage, follow the moved panes' windows, tell clients."""
-        e = self.engine
         windows = {p.pane_id: p.window_id for p in (*view.cells, *view.parked)}
-        for rec in e.registry.listed():
+        for rec in self.registry.listed():
             window = windows.get(rec.pane_id or "")
             if window and window != rec.window_id:
                 rec.window_id = window
-                e.registry.update(rec.id, window_id=window)
+                self.registry.update(rec.id, window_id=window)
         self._remember(view)
-        e.bus.publish(wire.StageEvent(data=self.layout_json(view)))
+        self.bus.publish(wire.StageEvent(data=self.layout_json(view)))
 
     # -- moves -------------------------------------------------------------------------------
     async def _bring(self, view: stage.StageView, pane: PaneInfo) -> stage.StageView:
         """Put a parked pane on stage: in a free place, else in place of the staged
         session least recently focused."""
-        e, tmux = self.engine, self.engine.tmux
+        tmux = self.tmux
         staged = view.staged
         if len(staged) < stage.stage_capacity(view.width, self.stage_size):
-            await e.blocking(stage.join, tmux, view, [pane.pane_id])
-            view = await e.blocking(stage.arrange, tmux, self.session_name)
+            await self.blocking(stage.join, tmux, view, [pane.pane_id])
+            view = await self.blocking(stage.arrange, tmux, self.session_name)
         else:
             out = min(staged, key=self._lru_key)
             log.info("stage: %s forward, %s parked", self._name(pane), self._name(out))
-            await e.blocking(stage.swap, tmux, pane.pane_id, out.pane_id, self._name(out))
-            view = await e.blocking(self._read)
+            await self.blocking(stage.swap, tmux, pane.pane_id, out.pane_id, self._name(out))
+            view = await self.blocking(self._read)
         if pane.podium_session in self._squeezed:
             self._squeezed.remove(pane.podium_session)
         return view
@@ -203,32 +223,30 @@ class StageKeeper:
         Without a stage window this is tmux's plain select + switch-client. True
         when an attached client shows the pane.
         """
-        e = self.engine
         pane_id = rec.pane_id or ""
         async with self._lock:
-            view = await e.blocking(self._read)
+            view = await self.blocking(self._read)
             parked = next((p for p in view.parked if p.pane_id == pane_id), None)
             if parked is not None:
                 view = await self._bring(view, parked)
             if view.exists:
                 self.touch(rec.id)
-            shown = await e.blocking(e.tmux.focus, pane_id)
+            shown = await self.blocking(self.tmux.focus, pane_id)
             if parked is not None:
                 await self._changed(view)
         return shown
 
     async def admit(self, rec: SessionRecord) -> None:
         """A session just started: on stage if there is room (else it stays parked)."""
-        e = self.engine
         try:
             async with self._lock:
-                view = await e.blocking(self._read)
+                view = await self.blocking(self._read)
                 pane = self._pane_of(view, rec.id)
                 cap = stage.stage_capacity(view.width, self.stage_size)
                 if not view.exists or pane is None or len(view.staged) >= cap:
                     return
-                await e.blocking(stage.join, e.tmux, view, [pane])
-                view = await e.blocking(stage.arrange, e.tmux, self.session_name)
+                await self.blocking(stage.join, self.tmux, view, [pane])
+                view = await self.blocking(stage.arrange, self.tmux, self.session_name)
                 self.touch(rec.id)
                 await self._changed(view)
         except TmuxError as exc:
@@ -259,9 +277,9 @@ class StageKeeper:
         return False
 
     async def _reconcile(self) -> None:
-        e, tmux = self.engine, self.engine.tmux
+        tmux = self.tmux
         before = self._seen
-        view = await e.blocking(self._read)
+        view = await self.blocking(self._read)
         if not view.exists:
             self._remember(None)
             return
@@ -271,7 +289,7 @@ class StageKeeper:
         if len(staged) > cap:
             for pane in sorted(staged, key=self._lru_key)[: len(staged) - cap]:
                 log.info("stage: window %d columns wide, %s parked", view.width, self._name(pane))
-                await e.blocking(stage.park, tmux, pane.pane_id, self._name(pane))
+                await self.blocking(stage.park, tmux, pane.pane_id, self._name(pane))
                 self._squeezed.append(pane.podium_session)
             moved = True
         else:
@@ -284,13 +302,13 @@ class StageKeeper:
             fill = [sid for sid in live if sid not in back][: min(vanished, free - len(back))]
             bring = [pane for sid in back + fill if (pane := self._pane_of(view, sid))]
             if bring:
-                await e.blocking(stage.join, tmux, view, bring)
+                await self.blocking(stage.join, tmux, view, bring)
                 for sid in back + fill:
                     self.touch(sid)
                 moved = True
             parked = {p.podium_session for p in view.parked}
             self._squeezed = [s for s in self._squeezed if s in parked and s not in back]
-        view = await e.blocking(stage.arrange, tmux, self.session_name)
+        view = await self.blocking(stage.arrange, tmux, self.session_name)
         if moved:
             await self._changed(view)
         else:
@@ -300,7 +318,7 @@ class StageKeeper:
     async def api_layout(self, params: wire.NoParams) -> wire.StageLayout:
         """The stage now: `{window_id, tower_pane, staged: [names left to right], parked}`."""
         try:
-            view = await self.engine.blocking(self._read)
+            view = await self.blocking(self._read)
         except TmuxError as exc:
             raise _api_error(exc) from None
         return self.layout_json(view)
@@ -312,7 +330,6 @@ class StageKeeper:
         environment, for the tower), `cwd`, `size` ([columns, rows] of the
         caller's terminal, for a tmux session made now).
         """
-        e = self.engine
         tower = params.tower
         if not tower:
             raise ApiError("bad_request", "tower must be a non-empty argv list")
@@ -327,24 +344,24 @@ class StageKeeper:
 
         try:
             async with self._lock:
-                view = await e.blocking(
+                view = await self.blocking(
                     stage.ensure,
-                    e.tmux,
+                    self.tmux,
                     self.session_name,
                     launch,
                     str(cwd),
                     size,
-                    e.settings.ui.tower_window,
+                    self.ui.tower_window,
                 )
                 free = stage.stage_capacity(view.width, self.stage_size) - len(view.staged)
                 bring = self._candidates(view)[: max(0, free)]
                 panes = [p for sid in bring if (p := self._pane_of(view, sid))]
                 if panes:
-                    await e.blocking(stage.join, e.tmux, view, panes)
+                    await self.blocking(stage.join, self.tmux, view, panes)
                 for sid in bring:
                     self.touch(sid)
-                view = await e.blocking(stage.arrange, e.tmux, self.session_name)
-                await e.blocking(stage.show_tower, e.tmux, view)
+                view = await self.blocking(stage.arrange, self.tmux, self.session_name)
+                await self.blocking(stage.show_tower, self.tmux, view)
                 await self._changed(view)
         except TmuxError as exc:
             raise _api_error(exc) from None
@@ -357,7 +374,7 @@ class StageKeeper:
     ) -> wire.FocusedSession:
         """Bring session `name` on stage (if parked), focus and acknowledge it."""
         try:
-            view = await self.engine.blocking(self._read)
+            view = await self.blocking(self._read)
         except TmuxError as exc:
             raise _api_error(exc) from None
         if not view.exists:
@@ -367,16 +384,15 @@ class StageKeeper:
     async def api_zoom(self, params: wire.ZoomParams) -> wire.Zoomed:
         """`{zoomed, pane}`: the tower fills the stage window (its wide screens), or
         not. `pane` is the asking tower's own: a tower elsewhere zooms nothing."""
-        e = self.engine
         try:
             async with self._lock:
-                view = await e.blocking(self._read)
+                view = await self.blocking(self._read)
                 if not view.exists:
                     raise ApiError("no_stage", "there is no stage yet: `podium up` makes it")
                 pane = params.pane
                 if pane and (view.tower is None or view.tower.pane_id != pane):
                     return wire.Zoomed(zoomed=False)
-                zoomed = await e.blocking(stage.zoom_tower, e.tmux, view, params.zoomed)
+                zoomed = await self.blocking(stage.zoom_tower, self.tmux, view, params.zoomed)
         except TmuxError as exc:
             raise _api_error(exc) from None
         return wire.Zoomed(zoomed=zoomed)
@@ -386,15 +402,15 @@ class StageKeeper:
         base = env if env is not None else dict(os.environ)
         out = {str(k): str(v) for k, v in base.items() if k not in _DROP_ENV}
         # The tower must find this engine and this tmux server, whatever the caller had.
-        out["PODIUM_DATA_DIR"] = str(self.engine.paths.data)
-        out["PODIUM_TMUX_SOCKET"] = self.engine.tmux.socket
+        out["PODIUM_DATA_DIR"] = str(self.paths.data)
+        out["PODIUM_TMUX_SOCKET"] = self.tmux.socket
         out["PWD"] = cwd
         return out
 
     def _launch_argv(self, tower: list[str], env: dict[str, str], cwd: str) -> list[str]:
         """`python -m sessions.launch SPEC`, as for agents: the argv and environment
         go through a 0600 file, never a command line."""
-        runtime = self.engine.paths.runtime
+        runtime = self.paths.runtime
         for old in runtime.glob("launch-tower-*.failed"):
             old.unlink(missing_ok=True)  # an earlier tower that could not start
         spec = runtime / f"launch-tower-{uuid.uuid4().hex[:8]}.json"
@@ -411,10 +427,9 @@ def _size(value: list[int] | None) -> tuple[int, int]:
 
 
 def stage_handlers(
-    engine: Engine, focus: Callable[[wire.SessionRef], Awaitable[wire.FocusedSession]]
+    keeper: StageKeeper, focus: Callable[[wire.SessionRef], Awaitable[wire.FocusedSession]]
 ) -> dict[str, Callable[[Any], Awaitable[Any]]]:
     """The `stage.*` API methods; `focus` is `sessions.focus` (bring, focus, acknowledge)."""
-    keeper = engine.stage
 
     async def show(params: wire.SessionRef) -> wire.FocusedSession:
         return await keeper.api_show(params, focus)

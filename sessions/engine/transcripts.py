@@ -32,11 +32,13 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import duckdb
 import msgspec
 import watchfiles
 
@@ -44,15 +46,14 @@ from collectors.paths import claude_config_dirs
 from collectors.prices import price_table
 from collectors.report_args import check_tz, local_tz_name
 from collectors.reports import TOKEN_KEYS, day_start
+from collectors.settings import PriceSettings
 from collectors.transcripts import projects_dir
 from collectors.usage_log import IngestError, PassStats, UsageLog, totals
 from sessions import wire
-from sessions.engine.protocol import ApiError
-
-if TYPE_CHECKING:
-    import duckdb
-
-    from sessions.engine.core import Engine
+from sessions.engine.events import EventBus
+from sessions.engine.parts import Blocking
+from sessions.protocol import ApiError
+from sessions.registry import Registry, SessionRecord
 
 log = logging.getLogger("podium.usage")
 
@@ -132,8 +133,28 @@ def _today_rows(
 class TranscriptIngest:
     """Keeps `usage_messages` up to date with the transcripts of the configured dirs."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        *,
+        conn: duckdb.DuckDBPyConnection,
+        registry: Registry,
+        bus: EventBus,
+        blocking: Blocking,
+        publish_session: Callable[[SessionRecord], None],
+        today: dict[str, Today],
+        prices: PriceSettings,
+        scratch_dir: Path,
+    ) -> None:
+        self.conn = conn
+        self.registry = registry
+        self.bus = bus
+        self.blocking = blocking
+        self.publish_session = publish_session
+        # Each listed session's tokens and cost of the local day, as of the last
+        # pass; the engine's own dict, which it shows in every session.
+        self.today = today
+        self.prices = prices
+        self.scratch_dir = scratch_dir
         self.dirs = claude_config_dirs()
         self.last_pass: wire.Ingested | None = None
         self._today_key: tuple[date, dict[str, str | None]] | None = None
@@ -149,7 +170,7 @@ class TranscriptIngest:
 
     def start(self) -> None:
         # Made on the loop thread, used only by the pass in the worker thread.
-        self._cursor = self.engine.conn.cursor()
+        self._cursor = self.conn.cursor()
         self._tasks = [
             asyncio.create_task(self._rescan_loop(), name="usage-rescan"),
             asyncio.create_task(self._watch_loop(), name="usage-watch"),
@@ -180,7 +201,7 @@ class TranscriptIngest:
             if self._cursor is None or self._stop.is_set():
                 raise ApiError("stopping", "the engine is stopping")
             self._running = asyncio.ensure_future(
-                self.engine.blocking(self._pass, dirs or self.dirs, only)
+                self.blocking(self._pass, dirs or self.dirs, only)
             )
             try:
                 stats, whole = await asyncio.shield(self._running)
@@ -195,7 +216,7 @@ class TranscriptIngest:
         result = msgspec.convert({**stats.as_dict(), **whole}, wire.Ingested)
         self.last_pass = result
         if stats.lines:
-            self.engine.bus.publish(
+            self.bus.publish(
                 wire.UsageLogEvent(
                     data=msgspec.convert(
                         {"lines": stats.lines, "records": stats.records, **whole},
@@ -214,10 +235,9 @@ class TranscriptIngest:
             await self._refresh_today(force)
 
     async def _refresh_today(self, force: bool) -> None:
-        e = self.engine
         tz = check_tz(local_tz_name())
         day = datetime.now(tz).date()
-        ids = {rec.id: rec.claude_session_id for rec in e.registry.listed()}
+        ids = {rec.id: rec.claude_session_id for rec in self.registry.listed()}
         key = (day, ids)
         if not force and key == self._today_key:
             return
@@ -225,20 +245,22 @@ class TranscriptIngest:
         # of sessions) changed: a busy session makes a pass every second or so.
         known = self._today_pairs if key == self._today_key else None
         self._today_key = key
-        cursor = e.conn.cursor()
-        pairs, fresh = await e.blocking(_today_rows, cursor, ids, known, day_start(day, tz))
+        cursor = self.conn.cursor()
+        pairs, fresh = await self.blocking(_today_rows, cursor, ids, known, day_start(day, tz))
         self._today_pairs = pairs
-        old, e.today = e.today, fresh
-        for rec in e.registry.listed():
+        old = dict(self.today)
+        self.today.clear()
+        self.today.update(fresh)
+        for rec in self.registry.listed():
             if old.get(rec.id) != fresh.get(rec.id):
-                e.publish_session(rec)
+                self.publish_session(rec)
 
     def _pass(self, dirs: list[Path], only: list[str] | None) -> tuple[PassStats, dict[str, Any]]:
         # Worker thread: every database call here goes through the pass's own cursor.
         assert self._cursor is not None
         if self._log is None:
-            prices = price_table(self.engine.settings.prices.models)
-            self._log = UsageLog(self._cursor, prices, scratch_dir=self.engine.paths.data)
+            prices = price_table(self.prices.models)
+            self._log = UsageLog(self._cursor, prices, scratch_dir=self.scratch_dir)
         stats = self._log.ingest(dirs, only, self._stop)
         return stats, totals(self._cursor)
 
@@ -324,35 +346,3 @@ class TranscriptIngest:
             await asyncio.wait_for(event.wait(), RESCAN_SECONDS)
 
     # -- API --------------------------------------------------------------------------
-    async def api_ingest(self, params: wire.IngestParams) -> wire.Ingested:
-        raw = params.claude_dirs or params.claude_dir
-        if isinstance(raw, str):
-            raw = [raw]
-        if raw is not None and not all(raw):
-            raise ApiError("bad_request", "claude_dirs must be a list of directories")
-        dirs = None
-        if raw:
-            dirs = [Path(d).expanduser().absolute() for d in raw]
-            for folder in dirs:
-                if not folder.is_dir():
-                    raise ApiError("bad_request", f"no such directory: {folder}")
-        return await self.ingest(dirs)
-
-    async def api_totals(self, params: wire.NoParams) -> wire.UsageTotals:
-        # The loop's connection reads what passes have committed.
-        return msgspec.convert(
-            {
-                **totals(self.engine.conn),
-                "claude_dirs": [str(d) for d in self.dirs],
-                "last_pass": self.last_pass,
-            },
-            wire.UsageTotals,
-            from_attributes=True,
-        )
-
-
-def transcript_handlers(engine: Engine) -> dict[str, Any]:
-    return {
-        "usage.ingest": engine.transcripts.api_ingest,
-        "usage.totals": engine.transcripts.api_totals,
-    }

@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
@@ -43,25 +44,39 @@ from collectors.limits import (
     project,
     samples_from_limit_text,
     samples_from_statusline,
-    samples_from_stream_json_line,
 )
 from collectors.procstats import TreeScan, cpu_percent, scan_trees
+from collectors.settings import UsageSettings
 from collectors.windows import model_pattern, window_length
 from sessions import wire
+from sessions.engine.events import EventBus
+from sessions.engine.parts import Blocking
+from sessions.registry import Registry
 from sessions.state import FINAL_STATES, State
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
 
 log = logging.getLogger("podium.engine.usage")
 BURN_SPAN_S = 3600.0
 
 
 class UsageMonitor:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.settings = engine.settings.usage
-        self.log = LimitLog(engine.conn)
+    def __init__(
+        self,
+        *,
+        conn: duckdb.DuckDBPyConnection,
+        registry: Registry,
+        bus: EventBus,
+        settings: UsageSettings,
+        blocking: Blocking,
+        store_failed: Callable[[str, BaseException], None],
+        refresh_today: Callable[[], Awaitable[object]],
+    ) -> None:
+        self.registry = registry
+        self.bus = bus
+        self.settings = settings
+        self.blocking = blocking
+        self.store_failed = store_failed
+        self.refresh_today = refresh_today
+        self.log = LimitLog(conn)
         # window -> (the official figure it came from, capacity in weighted tokens)
         self._calibrated: dict[str, tuple[LimitSample, float]] = {}
         self._scans: dict[str, TreeScan] = {}
@@ -80,7 +95,7 @@ class UsageMonitor:
             return 0
         changed = self.log.record(samples)
         if changed:
-            self.engine.bus.publish(
+            self.bus.publish(
                 wire.UsageEvent(
                     data=wire.UsageChange(
                         samples=[wire.from_record(s, wire.LimitSample) for s in changed]
@@ -197,7 +212,7 @@ class UsageMonitor:
             except asyncio.CancelledError:
                 raise
             except duckdb.Error as exc:  # a full disk: one line a minute, caches reloaded
-                self.engine.store_failed("the usage tick", exc)
+                self.store_failed("the usage tick", exc)
             except Exception:  # one bad tick must not end the series
                 log.exception("usage tick failed")
 
@@ -216,18 +231,18 @@ class UsageMonitor:
                 )
         self.log.write_series(minute, rows)
         await self._sample_processes(minute)
-        self.engine.bus.publish(
+        self.bus.publish(
             wire.UsageEvent(
                 data=wire.UsageChange(minute=_iso(minute) or "", windows=self.windows(now))
             )
         )
         # The local day may have turned: sessions' usage today starts again.
-        await self.engine.transcripts.refresh_today()
+        await self.refresh_today()
 
     async def _poll_claude_json(self) -> None:
         for path in claude_json_files(podium_paths.claude_config_dirs()):
             last = self._claude_json_mtimes.get(path)
-            read = await self.engine.blocking(read_claude_json, path, last)
+            read = await self.blocking(read_claude_json, path, last)
             self._claude_json_mtimes[path] = read.mtime_ns
             if read.samples:
                 self.record(read.samples)
@@ -237,12 +252,12 @@ class UsageMonitor:
             return
         self._endpoint_due = time.monotonic() + self.settings.endpoint_interval
         dirs = podium_paths.claude_config_dirs()
-        token = await self.engine.blocking(oauth_token, dirs)
+        token = await self.blocking(oauth_token, dirs)
         if token is None:
             log.warning("usage endpoint is on but no Claude OAuth token was found in %s", dirs)
             return
         try:
-            samples = await self.engine.blocking(fetch_usage, self.settings.endpoint_url, token)
+            samples = await self.blocking(fetch_usage, self.settings.endpoint_url, token)
         except EndpointError as exc:
             log.warning("%s; next try in %.0fs", exc, self.settings.endpoint_interval)
             return
@@ -251,10 +266,10 @@ class UsageMonitor:
     async def _sample_processes(self, minute: datetime) -> None:
         pids = {
             rec.id: rec.pid
-            for rec in self.engine.registry.listed()
+            for rec in self.registry.listed()
             if rec.pid and State(rec.state) not in FINAL_STATES
         }
-        scans = await self.engine.blocking(scan_trees, pids) if pids else {}
+        scans = await self.blocking(scan_trees, pids) if pids else {}
         rows = [
             ProcessRow(sid, scan.pid_count, cpu_percent(self._scans.get(sid), scan), scan.rss_bytes)
             for sid, scan in scans.items()
@@ -265,25 +280,3 @@ class UsageMonitor:
 
 def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat() if when else None
-
-
-# -- API --------------------------------------------------------------------------------
-
-
-def usage_handlers(engine: Engine) -> dict[str, Any]:
-    """`usage.windows`: every window now. `usage.record`: stream-json lines of a headless
-    run (`{"lines": [obj, ...]}`), whose `rate_limit_event`s and limit results become
-    samples of source `headless`/`limit_text`."""
-
-    async def windows(params: wire.NoParams) -> wire.UsageWindows:
-        now = datetime.now(UTC)
-        return wire.UsageWindows(now=_iso(now) or "", windows=engine.usage.windows(now))
-
-    async def record(params: wire.RecordParams) -> wire.Recorded:
-        samples: list[LimitSample] = []
-        for obj in params.lines:
-            if isinstance(obj, dict):
-                samples += samples_from_stream_json_line(obj)
-        return wire.Recorded(samples=engine.usage.record(samples))
-
-    return {"usage.windows": windows, "usage.record": record}

@@ -24,18 +24,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import duckdb
+
+from collectors.settings import EngineSettings, ProfileSettings
 from sessions import wire
 from sessions.activity import ActivityMeter
 from sessions.agents import HOOKED_AGENTS
+from sessions.engine.parts import Blocking
 from sessions.profiles import Observation, Profile, build_profiles
 from sessions.registry import SessionRecord
 from sessions.state import Change, State, from_process, from_screen
-from sessions.tmux import PaneInfo
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
+from sessions.tmux import PaneInfo, Tmux
 
 log = logging.getLogger("podium.engine")
 
@@ -92,9 +92,19 @@ def stats_wire(stats: WatchStats) -> wire.WatchStats:
 class PaneWatch:
     """Screens and processes of the live panes. Used on the loop thread only."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.profiles: dict[str, Profile] = build_profiles(engine.settings.profiles)
+    def __init__(
+        self,
+        tmux: Tmux,
+        conn: duckdb.DuckDBPyConnection,
+        blocking: Blocking,
+        settings: EngineSettings,
+        profiles: dict[str, ProfileSettings],
+    ) -> None:
+        self.tmux = tmux
+        self.conn = conn
+        self.blocking = blocking
+        self.settings = settings
+        self.profiles: dict[str, Profile] = build_profiles(profiles)
         self.meter = ActivityMeter()
         self.stats = WatchStats()
         self._seen: dict[str, _Seen] = {}
@@ -132,7 +142,7 @@ class PaneWatch:
             return True
         if rec.id not in self._looked_up:
             self._looked_up.add(rec.id)
-            row = self.engine.conn.execute(
+            row = self.conn.execute(
                 "SELECT max(ts) FROM hook_events WHERE session_id = ?", [rec.id]
             ).fetchone()
             if row and row[0] is not None:
@@ -161,8 +171,8 @@ class PaneWatch:
         if due:
             started = time.time()
             self.stats.capture_calls += 1
-            screens = await self.engine.blocking(
-                self.engine.tmux.capture_screens, [pane.pane_id for _, pane, _, _ in due]
+            screens = await self.blocking(
+                self.tmux.capture_screens, [pane.pane_id for _, pane, _, _ in due]
             )
             for _, pane, _, seen in due:
                 seen.activity, seen.captured_at = pane.window_activity, started
@@ -193,10 +203,8 @@ class PaneWatch:
         ]
         if pending:
             self.stats.process_samples += 1
-            activity = await self.engine.blocking(
-                self.meter.sample, [pane.pid for _, pane, _ in pending]
-            )
-            threshold = self.engine.settings.engine.busy_cpu
+            activity = await self.blocking(self.meter.sample, [pane.pid for _, pane, _ in pending])
+            threshold = self.settings.busy_cpu
             for rec, pane, profile in pending:
                 act = activity.get(pane.pid or 0)
                 busy = act.busy(threshold, children_busy=profile.children_busy) if act else None

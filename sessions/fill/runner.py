@@ -26,26 +26,25 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from collectors import safe_json
 from collectors.limit_text import parse_reset
-from collectors.limits import samples_from_stream_json_line
-from collectors.paths import ensure_private_dir
+from collectors.limits import LimitSample, samples_from_stream_json_line
+from collectors.paths import Paths, ensure_private_dir
+from collectors.settings import AgentSettings, FillSettings, TmuxSettings
 from collectors.tail import Cursor, read_lines
 from sessions.agent_env import agent_env
 from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
+from sessions.engine.parts import Blocking
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.launch import read_failure, write_spec
-from sessions.tmux import PaneInfo, TmuxError
+from sessions.tmux import PaneInfo, Tmux, TmuxError
 from sessions.worktree import WorktreeError
 from sessions.worktree import create as create_worktree
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
 
 log = logging.getLogger("podium.fill.runner")
 # Stream files reported as unreadable (said once each).
@@ -99,10 +98,27 @@ def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None, prompt:
 
 
 class Runner:
-    def __init__(self, engine: Engine, store: QueueStore) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        store: QueueStore,
+        *,
+        tmux: Tmux,
+        paths: Paths,
+        agents: AgentSettings,
+        fill: FillSettings,
+        tmux_settings: TmuxSettings,
+        blocking: Blocking,
+        record_usage: Callable[[list[LimitSample]], object],
+    ) -> None:
         self.store = store
-        self.dir = engine.paths.data / "queue"
+        self.tmux = tmux
+        self.paths = paths
+        self.agents = agents
+        self.fill = fill
+        self.tmux_settings = tmux_settings
+        self.blocking = blocking
+        self.record_usage = record_usage
+        self.dir = paths.data / "queue"
         self._cursors: dict[int, Cursor] = {}
         # resetsAt of a rejected rate_limit_event, per run, until its result comes.
         self._rejected_until: dict[int, datetime] = {}
@@ -120,27 +136,26 @@ class Runner:
     # -- starting ---------------------------------------------------------------------------
     async def start(self, task: Task) -> Run:
         """Launch one run of `task` (resuming its Claude session when it has one)."""
-        e = self.engine
         cwd = Path(task.worktree_path or task.cwd)
         if not Path(task.cwd).is_dir():
             raise LaunchFailed(f"its directory {task.cwd} is gone")
         if task.worktree and not task.worktree_path:
             try:
-                wt = await e.blocking(create_worktree, Path(task.cwd), f"queue-{task.id}", None)
+                wt = await self.blocking(create_worktree, Path(task.cwd), f"queue-{task.id}", None)
             except WorktreeError as exc:
                 raise LaunchFailed(f"cannot make its worktree: {exc}") from None
             self.store.update(task, worktree_path=str(wt.path))
             cwd = wt.path
         if not cwd.is_dir():
             raise LaunchFailed(f"its directory {cwd} is gone")
-        claude = resolve_bin(e.settings.agents.claude_bin)
+        claude = resolve_bin(self.agents.claude_bin)
         if claude is None:
             raise LaunchFailed(
-                f"cannot start claude: {e.settings.agents.claude_bin!r} not found; "
+                f"cannot start claude: {self.agents.claude_bin!r} not found; "
                 "set agents.claude_bin in podium's config"
             )
         resume_id = task.claude_session_id
-        prompt = e.settings.fill.resume_prompt if resume_id else task.prompt
+        prompt = self.fill.resume_prompt if resume_id else task.prompt
         try:
             argv = headless_argv(task, claude, resume_id=resume_id, prompt=prompt)
         except AgentError as exc:
@@ -160,10 +175,10 @@ class Runner:
         )
         stream = self.dir / f"run-{run.id}.jsonl"
         # The engine's environment is its first caller's, whole: an agent gets its share.
-        env = agent_env(os.environ, e.settings.agents.pass_env)
+        env = agent_env(os.environ, self.agents.pass_env)
         env.pop("PODIUM_SESSION_ID", None)
         env.update(
-            PODIUM_DATA_DIR=str(e.paths.data),
+            PODIUM_DATA_DIR=str(self.paths.data),
             PODIUM_QUEUE_TASK=str(task.id),
             PODIUM_QUEUE_RUN=str(run.id),
             PWD=str(cwd),
@@ -182,8 +197,8 @@ class Runner:
         )
         name = f"q{task.id}"
         try:
-            spawned = await e.blocking(
-                lambda: e.tmux.spawn(e.settings.tmux.session_name, name, launcher, str(cwd))
+            spawned = await self.blocking(
+                lambda: self.tmux.spawn(self.tmux_settings.session_name, name, launcher, str(cwd))
             )
         except TmuxError as exc:
             spec.unlink(missing_ok=True)
@@ -328,7 +343,7 @@ class Runner:
                 result = obj
                 break
         if samples:
-            self.engine.usage.record(samples)  # the usage log's `headless` source
+            self.record_usage(samples)  # the usage log's `headless` source
         if cursor.offset != run.stream_offset:
             self.store.update_run(run, stream_offset=cursor.offset)
         return result
@@ -434,7 +449,7 @@ class Runner:
 
     def _spec(self, run: Run) -> Path:
         """The run's launch spec; `sessions.launch` leaves a failed start beside it."""
-        return self.engine.paths.runtime / f"launch-run{run.id}.json"
+        return self.paths.runtime / f"launch-run{run.id}.json"
 
     def _settle(self, run: Run) -> bool:
         if run.id in self._settled:
@@ -453,7 +468,7 @@ class Runner:
         """The outcome is stored and shown by `queue show`: the dead pane can go."""
         if run.pane_id:
             with contextlib.suppress(TmuxError):
-                await self.engine.blocking(self.engine.tmux.kill_pane, run.pane_id)
+                await self.blocking(self.tmux.kill_pane, run.pane_id)
 
     async def cancel(self, run: Run) -> None:
         """Stop a live run (its task was cancelled or paused)."""

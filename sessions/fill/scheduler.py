@@ -22,23 +22,25 @@ import logging
 from dataclasses import asdict
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import duckdb
 import watchfiles
 
+from collectors.settings import FillSettings
 from collectors.windows import window_length
 from sessions import wire
+from sessions.engine.events import EventBus
+from sessions.engine.parts import Blocking, Spawn
 from sessions.fill import policy
 from sessions.fill.forecast import Forecast
 from sessions.fill.history import MINUTE, forecast_from_log
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import LaunchFailed, Runner
 from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
+from sessions.registry import Registry
 from sessions.state import FINAL_STATES
-
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
-    from sessions.tmux import PaneInfo
+from sessions.tmux import PaneInfo
 
 _ForecastKey = tuple[datetime, datetime | None]
 
@@ -47,13 +49,38 @@ log = logging.getLogger("podium.fill")
 PRUNE_EVERY = timedelta(hours=1)
 
 
+class Usage(Protocol):
+    """What fill reads of the usage monitor (`sessions.engine.usage.UsageMonitor`)."""
+
+    def windows(self, now: datetime | None = None) -> list[wire.UsageWindow]: ...
+
+    def capacity(self, window: str) -> float: ...
+
+
 class Scheduler:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.store = QueueStore(engine.conn)
-        self.runner = Runner(engine, self.store)
+    def __init__(
+        self,
+        store: QueueStore,
+        runner: Runner,
+        *,
+        conn: duckdb.DuckDBPyConnection,
+        registry: Registry,
+        usage: Usage,
+        bus: EventBus,
+        settings: FillSettings,
+        blocking: Blocking,
+        spawn: Spawn,
+    ) -> None:
+        self.store = store
+        self.runner = runner
         self.runner.on_change.append(self._run_ended)
-        self.settings = engine.settings.fill
+        self.conn = conn
+        self.registry = registry
+        self.usage = usage
+        self.bus = bus
+        self.blocking = blocking
+        self.spawn = spawn
+        self.settings = settings
         self._wake = asyncio.Event()
         self._last: list[tuple[str, Any, str]] = []
         self._watchers: dict[int, asyncio.Task[None]] = {}
@@ -84,7 +111,7 @@ class Scheduler:
         self._last = []
         log.info("fill %s", "on" if enabled else "off")
         state = self.fill_state()
-        self.engine.bus.publish(
+        self.bus.publish(
             wire.FillEvent(
                 data=wire.FillChange(
                     kind="switch",
@@ -122,8 +149,8 @@ class Scheduler:
     async def start(self) -> None:
         """After the engine opened the store: adopt live runs, then run the loops."""
         await self.runner.recover()
-        self.engine.spawn(self.runner.run(), "fill-runs")
-        self.engine.spawn(self._loop(), "fill-scheduler")
+        self.spawn(self.runner.run(), "fill-runs")
+        self.spawn(self._loop(), "fill-scheduler")
         self.sync_watchers()
 
     def wake(self) -> None:
@@ -177,7 +204,7 @@ class Scheduler:
         return wire.Decided(
             now=now.isoformat(),
             fill=fill,
-            windows=self.engine.usage.windows(now),
+            windows=self.usage.windows(now),
             decisions=[self._decision_json(d) for d in decisions],
         )
 
@@ -231,7 +258,7 @@ class Scheduler:
         )
         child = self.store.add(child)
         log.info("task %d: %s, queued task %d", tmpl.id, why, child.id)
-        self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=child.to_wire())))
+        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=child.to_wire())))
         self.wake()
         return child
 
@@ -279,10 +306,10 @@ class Scheduler:
                 length=window_length(w.window),
                 estimate=w.estimate,
             )
-            for w in self.engine.usage.windows(now)
+            for w in self.usage.windows(now)
         ]
         week = next((w for w in windows if w.name == policy.SEVEN_DAY), None)
-        active = sum(1 for r in self.engine.registry.listed() if r.state not in FINAL_STATES)
+        active = sum(1 for r in self.registry.listed() if r.state not in FINAL_STATES)
         human = self.human_use(now, active, week.resets_at if week else None)
         config = policy.PolicyConfig(
             reserve=self.reserve_rules(reserve_pct),
@@ -309,11 +336,11 @@ class Scheduler:
         """The human's use and its forecast, from the usage log (background runs left out).
 
         The forecast is rebuilt once a minute: the log is read by the minute."""
-        usage = self.engine.usage
+        usage = self.usage
         key = (now.replace(second=0, microsecond=0), week_reset)
         if self._forecast is None or self._forecast[0] != key:
             built = forecast_from_log(
-                self.engine.conn,
+                self.conn,
                 now,
                 zone(self.settings.tz),
                 usage.capacity(policy.FIVE_HOUR),
@@ -334,7 +361,7 @@ class Scheduler:
         runs = self.store.streams_ended_before(cutoff)
         if not runs:
             return 0
-        deleted = await self.engine.blocking(_delete_streams, runs)
+        deleted = await self.blocking(_delete_streams, runs)
         for run in runs:
             if run.id in deleted:
                 self.store.update_run(run, stream_path=None)
@@ -354,7 +381,7 @@ class Scheduler:
             except LaunchFailed as exc:
                 log.warning("task %d failed to start: %s", task.id, exc)
                 self.store.update(task, state="failed", last_result=str(exc))
-                self.engine.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
+                self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
         elif d.action == "defer" and task is not None and task.state in ("queued", "deferred"):
             self.store.update(task, state="deferred", defer_until=d.until)
         elif d.action == "pause" and task is not None and task.state == "running":
@@ -390,7 +417,7 @@ class Scheduler:
         self._last = key
         for d in decisions:
             log.info("fill: %s task %s: %s", d.action, d.task_id, d.reason)
-        self.engine.bus.publish(
+        self.bus.publish(
             wire.FillEvent(
                 data=wire.FillChange(
                     kind="decisions",
@@ -402,7 +429,7 @@ class Scheduler:
 
     def _run_ended(self, run: Run) -> None:
         task = self.store.get(run.task_id)
-        self.engine.bus.publish(
+        self.bus.publish(
             wire.QueueEvent(
                 data=wire.QueueChange(run=run.to_wire(), task=task.to_wire() if task else None)
             )

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from . import account
 from .script import CONTEXT_WINDOW, display_name
 from .transcript import VERSION
-
-if TYPE_CHECKING:
-    from .turn import Session
 
 USAGE_KEYS = (
     "input_tokens",
@@ -18,6 +16,28 @@ USAGE_KEYS = (
     "cache_read_input_tokens",
     "output_tokens",
 )
+
+
+class _Transcript(Protocol):
+    path: Path
+
+
+class Session(Protocol):
+    """What the statusline reads of a session (`sessions.sim.turn.Session`)."""
+
+    session_id: str
+    cwd: str
+    model: str
+    transcript: _Transcript
+    started: float
+    total_cost: float
+    api_ms: int
+    lines_added: int
+    lines_removed: int
+    total_in: int
+    total_out: int
+    last_usage: dict[str, int] | None
+    snapshot: dict[str, Any] | None
 
 
 def statusline_payload(session: Session) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from conftest import PodiumEnv
 from collectors.paths import Paths
 from sessions import wire
 from sessions.client import EngineClient
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 
 
 def _client(env: PodiumEnv) -> EngineClient:

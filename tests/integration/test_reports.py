@@ -17,7 +17,7 @@ from conftest import PodiumEnv
 
 from collectors.paths import Paths
 from sessions.client import EngineClient
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from sessions import wire
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from tui.messages import EngineConnected, EngineReply
 
 NOW = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from collectors.durations import duration
 from collectors.paths import Paths
 from collectors.settings import KeySettings, Settings, load_settings
 from sessions import wire
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from themes import STATE_VARIABLES, load_user_themes
 from tui.config_file import ConfigWriteError, set_key
 from tui.engine_api import (

@@ -102,7 +102,18 @@ def test_engine_frees_a_limited_session_at_its_reset_time(tmp_path: Path) -> Non
     engine.conn = open_store(tmp_path / "p.duckdb")
     engine.registry, engine.attention = Registry(engine.conn), AttentionBook(engine.conn)
     engine.bus = EventBus()
-    engine.stage = StageKeeper(engine)
+    engine.stage = StageKeeper(
+        conn=engine.conn,
+        registry=engine.registry,
+        tmux=engine.tmux,
+        bus=engine.bus,
+        paths=engine.paths,
+        ui=engine.settings.ui,
+        tmux_settings=engine.settings.tmux,
+        blocking=engine.blocking,
+        session_json=engine.session_json,
+        publish_session=engine.publish_session,
+    )
     rec = SessionRecord(id="x", name="x", agent="claude", argv=[], cwd="/", tmux_socket="s")
     engine.registry.insert(rec)
     soon = datetime.now(UTC) + timedelta(hours=1)

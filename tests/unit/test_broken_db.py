@@ -14,7 +14,7 @@ import pytest
 from collectors.paths import Paths
 from collectors.store import BrokenStore, StoreError, _open_failure, check_store, open_store
 from sessions.doctor import ResetRefused, _database_check, reset_database
-from sessions.engine.lifecycle import acquire_lock
+from sessions.lifecycle import acquire_lock
 
 
 def healthy(path: Path) -> None:

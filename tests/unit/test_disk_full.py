@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -336,8 +335,17 @@ def test_a_background_runs_stream_read_on_a_full_disk_is_read_again(tmp_path):
             raise duckdb.IOException(ENOSPC)
         recorded.extend(samples)
 
-    engine = SimpleNamespace(usage=SimpleNamespace(record=record), paths=Paths(tmp_path, tmp_path))
-    runner = Runner(engine, store)  # type: ignore[arg-type]
+    settings = Settings()
+    runner = Runner(
+        store,
+        tmux=None,  # type: ignore[arg-type]
+        paths=Paths(tmp_path, tmp_path),
+        agents=settings.agents,
+        fill=settings.fill,
+        tmux_settings=settings.tmux,
+        blocking=None,  # type: ignore[arg-type]
+        record_usage=record,
+    )
     [run] = store.running_runs()
     with pytest.raises(duckdb.IOException):
         runner._read(run)

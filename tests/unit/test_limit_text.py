@@ -62,9 +62,3 @@ def test_no_reset_time(text: str) -> None:
 )
 def test_limit_window(text: str, window: str | None) -> None:
     assert limit_window(text) == window
-
-
-def test_the_old_path_still_imports() -> None:
-    from sessions.limit_text import parse_reset as old
-
-    assert old is parse_reset

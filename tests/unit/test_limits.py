@@ -406,8 +406,15 @@ def monitor(conn: Any, **usage: Any) -> Any:
     bus = SimpleNamespace(
         publish=lambda event: published.append((event.__struct_config__.tag, event.data))
     )
-    engine = SimpleNamespace(conn=conn, settings=settings, bus=bus)
-    mon = UsageMonitor(engine)  # type: ignore[arg-type]
+    mon = UsageMonitor(
+        conn=conn,
+        registry=None,  # type: ignore[arg-type]
+        bus=bus,  # type: ignore[arg-type]
+        settings=settings.usage,
+        blocking=None,  # type: ignore[arg-type]
+        store_failed=None,  # type: ignore[arg-type]
+        refresh_today=None,  # type: ignore[arg-type]
+    )
     mon.published = published  # type: ignore[attr-defined]
     return mon
 

@@ -274,6 +274,11 @@ class _Engine:
         return fn(*args)
 
 
+def _watch(engine: _Engine) -> PaneWatch:
+    s = engine.settings
+    return PaneWatch(engine.tmux, engine.conn, engine.blocking, s.engine, s.profiles)  # type: ignore[arg-type]
+
+
 def _rec(agent: str, pane: str, *, hooks: bool = False, age: float = 60.0) -> SessionRecord:
     return SessionRecord(
         id=f"id-{pane}",
@@ -296,7 +301,7 @@ def _live(rec: SessionRecord, activity: int) -> tuple[SessionRecord, PaneInfo]:
 
 def test_the_watch_captures_only_changed_panes_and_reports_new_verdicts(tmp_path: Path):
     engine = _Engine(tmp_path, {"%1": screen("shell_prompt"), "%2": screen("sim_busy")})
-    watch = PaneWatch(engine)  # type: ignore[arg-type]
+    watch = _watch(engine)
     shell, sim = _rec("shell", "%1"), _rec("sim", "%2")
     old = int(datetime.now(UTC).timestamp()) - 10  # output long before the first capture
 
@@ -327,7 +332,7 @@ def test_the_watch_captures_only_changed_panes_and_reports_new_verdicts(tmp_path
 
 def test_the_watch_asks_the_process_tree_when_the_screen_says_nothing(tmp_path: Path):
     engine = _Engine(tmp_path, {"%1": screen("shell_running")})
-    watch = PaneWatch(engine)  # type: ignore[arg-type]
+    watch = _watch(engine)
     shell = _rec("shell", "%1")  # its pid is this test process: a tree with no child… yet
     old = int(datetime.now(UTC).timestamp()) - 10
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
@@ -344,7 +349,7 @@ def test_the_watch_asks_the_process_tree_when_the_screen_says_nothing(tmp_path: 
 
 def test_hooked_sessions_are_read_only_when_their_hooks_are_silent(tmp_path: Path):
     engine = _Engine(tmp_path, {})
-    watch = PaneWatch(engine)  # type: ignore[arg-type]
+    watch = _watch(engine)
     claude = BUILTIN["claude"]
     now = datetime.now(UTC).timestamp()
     assert not watch._hooks_work(_rec("claude", "%1"), claude, now)  # started with --no-hooks
@@ -360,4 +365,4 @@ def test_hooked_sessions_are_read_only_when_their_hooks_are_silent(tmp_path: Pat
     engine.conn.execute(
         "INSERT INTO hook_events (ts, session_id, event) VALUES (now(), ?, 'Stop')", [spoke.id]
     )
-    assert PaneWatch(engine)._hooks_work(spoke, BUILTIN["sim"], now)  # type: ignore[arg-type]
+    assert _watch(engine)._hooks_work(spoke, BUILTIN["sim"], now)

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sessions.engine.events import EventBus
-from sessions.engine.protocol import MAX_LINE, decode, encode
 from sessions.engine.server import ApiServer
+from sessions.protocol import MAX_LINE, decode, encode
 from sessions.wire import NoParams, SendParams, Sent
 
 PING = encode({"id": "good", "method": "ping", "params": {}})

@@ -17,7 +17,7 @@ from collectors.settings import Settings
 from collectors.store import open_store
 from sessions.agents import AgentError
 from sessions.fill.queue import QueueStore, Run, Task
-from sessions.fill.runner import headless_argv
+from sessions.fill.runner import Runner, headless_argv
 from sessions.fill.schedule import (
     Cron,
     Night,
@@ -237,10 +237,37 @@ class _Engine:
     async def blocking(self, fn: Any, *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
 
+    def runner(self, store: QueueStore) -> Runner:
+        s = self.settings
+        return Runner(
+            store,
+            tmux=None,  # type: ignore[arg-type]
+            paths=self.paths,
+            agents=s.agents,
+            fill=s.fill,
+            tmux_settings=s.tmux,
+            blocking=self.blocking,
+            record_usage=None,  # type: ignore[arg-type]
+        )
+
+    def scheduler(self) -> Scheduler:
+        store = QueueStore(self.conn)
+        return Scheduler(
+            store,
+            self.runner(store),
+            conn=self.conn,
+            registry=None,  # type: ignore[arg-type]
+            usage=None,  # type: ignore[arg-type]
+            bus=None,  # type: ignore[arg-type]
+            settings=self.settings.fill,
+            blocking=self.blocking,
+            spawn=None,  # type: ignore[arg-type]
+        )
+
 
 def test_streams_of_runs_over_a_month_ago_are_deleted_and_the_runs_kept(tmp_path: Path) -> None:
     engine = _Engine(tmp_path)
-    sched = Scheduler(engine)  # type: ignore[arg-type]
+    sched = engine.scheduler()
     store = sched.store
     task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
     streams = []
@@ -281,11 +308,9 @@ def test_the_run_viewer_skips_a_line_nested_too_deep() -> None:
 def test_a_runs_stream_nested_too_deeply_is_passed_over(tmp_path: Path) -> None:
     """The stream is written by an agent working in someone else's repo: a line nested
     100,000 deep is skipped, and the result after it still settles the run."""
-    from sessions.fill.runner import Runner
-
     engine = _Engine(tmp_path)
     store = QueueStore(engine.conn)
-    runner = Runner(engine, store)  # type: ignore[arg-type]
+    runner = engine.runner(store)
     task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
     path = tmp_path / "run.jsonl"
     deep = "[" * 100_000 + "]" * 100_000
@@ -332,12 +357,11 @@ def test_the_run_view_passes_over_deep_lines(tmp_path: Path) -> None:
 def test_a_run_learns_its_panes_end_from_a_sweep_begun_after_it_started(tmp_path: Path) -> None:
     """The runner polls no tmux itself: the engine's sweep passes its panes in. A sweep
     whose `list-panes` began before the run's pane existed says nothing of that pane."""
-    from sessions.fill.runner import Runner
     from sessions.tmux import PaneInfo
 
     engine = _Engine(tmp_path)
     store = QueueStore(engine.conn)
-    runner = Runner(engine, store)  # type: ignore[arg-type]
+    runner = engine.runner(store)
     task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
     store.update(task, state="running")
     run = store.add_run(Run(id=0, task_id=task.id, attempt=1, state="running", started_at=NOW))

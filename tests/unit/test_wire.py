@@ -14,8 +14,10 @@ from unittest.mock import MagicMock
 import msgspec
 import pytest
 
+from collectors.paths import Paths
+from collectors.settings import Settings
 from sessions import wire
-from sessions.engine.handlers import build_handlers
+from sessions.engine.core import Engine
 from sessions.engine.stage import StageKeeper
 from sessions.engine.transcripts import TranscriptIngest
 
@@ -23,11 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _handlers() -> dict[str, Any]:
-    engine = MagicMock()
+    engine = Engine(Paths(data=ROOT / "no-data", runtime=ROOT / "no-runtime"), Settings())
+    for part in ("conn", "registry", "attention", "usage", "scheduler", "spool", "watch"):
+        setattr(engine, part, MagicMock())
     # Real (unstarted) objects: their bound methods are the handlers the engine serves.
     engine.stage = StageKeeper.__new__(StageKeeper)
     engine.transcripts = TranscriptIngest.__new__(TranscriptIngest)
-    return build_handlers(engine)
+    return engine.handlers()
 
 
 def test_every_method_has_a_handler_and_every_handler_a_method() -> None:

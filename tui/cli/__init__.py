@@ -29,7 +29,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "up": ("stage_cmds", "up"),
     "stage": ("stage_cmds", "stage"),
     "next": ("attention_cmds", "next_"),
-    "report": ("attention_cmds", "report"),
+    "report": ("report_cmds", "report"),
     "usage": ("usage_cmds", "usage"),
     "export": ("report_cmds", "export"),
     "doctor": ("doctor_cmd", "doctor"),
@@ -67,6 +67,7 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context) -> None:
     """podium: conduct several coding agents from one terminal."""
     if ctx.invoked_subcommand is None:
+        # Loaded when used, as every command (see COMMAND_MODULES).
         from tui.cli.stage_cmds import up
 
         ctx.invoke(up)

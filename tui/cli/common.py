@@ -14,7 +14,7 @@ from collectors.durations import duration
 from collectors.paths import Paths
 from collectors.windows import FIVE_HOUR, SEVEN_DAY
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 
 if TYPE_CHECKING:
     from collectors.settings import Settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -20,7 +21,7 @@ from sessions.demo import (
     seed_history,
     stop_tmux,
 )
-from sessions.engine.protocol import ApiError
+from sessions.protocol import ApiError
 from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, engine, settings
 from tui.cli.session_cmds import _attach_to
@@ -91,8 +92,6 @@ def _queue_tasks(client: EngineClient, place: DemoPlace) -> None:
 
 
 def _demo_env() -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env.setdefault("PODIUM_SIM_SEED", "1")
     return env

@@ -9,8 +9,8 @@ import click
 
 from collectors.paths import Paths
 from sessions.client import EngineUnavailable, start_engine, stop_engine, try_connect
-from sessions.engine.lifecycle import lock_holder
-from sessions.engine.protocol import ApiError
+from sessions.lifecycle import lock_holder
+from sessions.protocol import ApiError
 from tui.cli.common import CliFailure, print_json, settings
 
 

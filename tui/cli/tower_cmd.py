@@ -11,6 +11,7 @@ from tui.cli.common import CliFailure
 def tower() -> None:
     """Run the control tower here: who needs you, usage, and keys to act (q leaves it;
     the sessions go on running)."""
+    # Textual loads only when the tower runs: other commands start faster.
     from tui.tower_main import TowerError, run_tower
 
     try:

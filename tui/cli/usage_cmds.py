@@ -21,7 +21,7 @@ def usage(ctx: click.Context, as_json: bool) -> None:
         show_windows(as_json)
 
 
-# -- limit windows (issue 4, items 3-4) ---------------------------------------------------
+# -- limit windows -------------------------------------------------------------------------
 
 
 def show_windows(as_json: bool) -> None:
@@ -70,7 +70,7 @@ def _window_row(w: dict[str, Any], now: datetime) -> list[str]:
     ]
 
 
-# -- transcript ingest (issue 4, items 1-2) ---------------------------------------------
+# -- transcript ingest -------------------------------------------------------------------
 
 # A first ingest of a long history (GBs of transcripts) can take a while.
 INGEST_TIMEOUT = 3600.0

@@ -118,6 +118,7 @@ class BackgroundScreen(WideScreen):
         return self.tasks[min(table.cursor_row, len(self.tasks) - 1)]
 
     def action_add(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.add_task import AddTaskDialog
 
         def chosen(task: wire.QueueAddParams | None) -> None:

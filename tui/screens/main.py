@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, Protocol, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,18 +13,26 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from collectors.settings import KeySettings
+from collectors.settings import KeySettings, Settings
 from sessions import wire
+from tui.actions import TowerActions
 from tui.keys import binding_id, first_key
 from tui.widgets.banner import Banner
 from tui.widgets.preview import Preview
 from tui.widgets.session_list import SessionList
 from tui.widgets.usage_header import UsageHeader
 
-if TYPE_CHECKING:
-    from tui.app import PodiumApp
-
 TICK_S = 1.0
+
+
+class MainHost(Protocol):
+    """What the main screen uses of the app (`tui.app.PodiumApp`)."""
+
+    actions: TowerActions
+    settings: Settings
+    environ: Mapping[str, str]
+
+    def on_stage(self, session: wire.Session) -> bool: ...
 
 
 class MainScreen(Screen[None]):
@@ -58,8 +66,8 @@ class MainScreen(Screen[None]):
         self._pending_usage: list[wire.UsageWindow] | None = None
 
     @property
-    def podium(self) -> PodiumApp:
-        return cast("PodiumApp", self.app)
+    def podium(self) -> MainHost:
+        return cast("MainHost", self.app)
 
     def compose(self) -> ComposeResult:
         yield Banner(id="banner")
@@ -155,6 +163,7 @@ class MainScreen(Screen[None]):
             self.session_list.select(session.id)
 
     def action_new(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.new_session import NewSessionDialog
 
         default_cwd = self.podium.environ.get("PWD") or "."
@@ -166,6 +175,7 @@ class MainScreen(Screen[None]):
             self.podium.actions.new(params)
 
     def action_send(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.send import SendDialog
 
         session = self.session_list.selected
@@ -180,6 +190,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(SendDialog(name), chosen)
 
     def action_kill(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.confirm_kill import ConfirmKill
 
         session = self.session_list.selected
@@ -194,6 +205,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ConfirmKill(session), chosen)
 
     def action_rename(self) -> None:
+        # Imported when first opened, so the tower starts without it.
         from tui.screens.rename import RenameDialog
 
         session = self.session_list.selected

@@ -1,4 +1,4 @@
-"""The engine's API methods.
+"""The engine's session methods: `sessions.*` and `attention.next`.
 
 Each handler takes the request's params Struct (`sessions.wire`; the server has
 checked their types) and returns the method's result Struct, or raises
@@ -12,47 +12,38 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
-from sessions import __version__, wire
+from collectors.paths import Paths
+from collectors.settings import AgentSettings, StatuslineSettings, TmuxSettings
+from sessions import wire
 from sessions.agent_env import DROP_NAMES, agent_env
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
-from sessions.attention import attention_order, attention_wire
+from sessions.attention import AttentionBook, attention_order, attention_wire
 from sessions.claude_settings import statusline_chain, write_settings_file
-from sessions.engine.protocol import ApiError
-from sessions.engine.reports_api import reports_handlers
-from sessions.engine.transcripts import transcript_handlers
-from sessions.engine.usage import usage_handlers
-from sessions.engine.watch import stats_wire
+from sessions.engine.events import EventBus
+from sessions.engine.parts import Blocking, Sessions, Spawn
+from sessions.engine.stage import StageKeeper
 from sessions.launch import write_spec
-from sessions.registry import SessionRecord, new_session_id
+from sessions.protocol import ApiError
+from sessions.registry import Registry, SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
-from sessions.tmux import PaneGone, Spawned, TmuxError, TmuxMissing, TmuxServerGone, quote
+from sessions.tmux import PaneGone, Spawned, Tmux, TmuxError, TmuxMissing, TmuxServerGone, quote
 from sessions.worktree import Worktree, WorktreeError, check_removable
 from sessions.worktree import create as create_worktree
 from sessions.worktree import remove as remove_worktree
 
-if TYPE_CHECKING:
-    from sessions.engine.core import Engine
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def build_handlers(engine: Engine) -> dict[str, Any]:
-    from sessions.engine.queue_api import queue_handlers
-    from sessions.engine.stage import stage_handlers
-
-    api = SessionApi(engine)
+def sessions_handlers(api: SessionApi) -> dict[str, Any]:
+    """`sessions.*` and `attention.next`."""
     return {
-        **stage_handlers(engine, api.focus),
-        "ping": api.ping,
-        "status": api.status,
-        "shutdown": api.shutdown,
         "sessions.list": api.list,
         "sessions.get": api.get,
         "sessions.new": api.new,
@@ -62,11 +53,6 @@ def build_handlers(engine: Engine) -> dict[str, Any]:
         "sessions.resume": api.resume,
         "sessions.rename": api.rename,
         "attention.next": api.next,
-        "reports.attention": api.report_attention,
-        **usage_handlers(engine),
-        **transcript_handlers(engine),
-        **reports_handlers(engine),
-        **queue_handlers(engine),
     }
 
 
@@ -87,45 +73,38 @@ class _Launched:
 
 
 class SessionApi:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    # -- engine -----------------------------------------------------------------
-    async def ping(self, params: wire.NoParams) -> wire.Ping:
-        return wire.Ping(pid=os.getpid(), version=__version__)
-
-    async def status(self, params: wire.NoParams) -> wire.Status:
-        e = self.engine
-        sessions = e.registry.listed()
-        return wire.Status(
-            pid=os.getpid(),
-            version=__version__,
-            data_dir=str(e.paths.data),
-            socket=str(e.paths.socket),
-            db=str(e.paths.db),
-            started_at=e.started_at,
-            uptime_s=round(time.time() - e.started_at, 1),
-            tmux_socket=e.tmux.socket,
-            tmux_alive=e.tmux_alive,
-            sessions=len(sessions),
-            hooks=dict(e.hook_stats),
-            spool=wire.SpoolStatus(
-                lines=e.spool.stats.lines,
-                bad_lines=e.spool.stats.bad_lines,
-                skipped_files=e.spool.stats.skipped_files,
-                problems=list(e.spool.stats.problems),
-            ),
-            watch=stats_wire(e.watch.stats),
-        )
-
-    async def shutdown(self, params: wire.NoParams) -> wire.Stopping:
-        # Subscribers learn it was asked for (a control tower then does not start a
-        # new engine, as it would after a crash). Reply first, then stop.
-        self.engine.bus.publish(
-            wire.EngineEvent(data=wire.EngineStopping(stopping=True, requested=True))
-        )
-        asyncio.get_running_loop().call_later(0.05, self.engine.request_stop)
-        return wire.Stopping(stopping=True, pid=os.getpid())
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        attention: AttentionBook,
+        tmux: Tmux,
+        bus: EventBus,
+        stage: StageKeeper,
+        paths: Paths,
+        agents: AgentSettings,
+        statusline: StatuslineSettings,
+        tmux_settings: TmuxSettings,
+        sessions: Sessions,
+        mutex: asyncio.Lock,
+        blocking: Blocking,
+        spawn: Spawn,
+        wake_sweeper: Callable[[], None],
+    ) -> None:
+        self.registry = registry
+        self.attention = attention
+        self.tmux = tmux
+        self.bus = bus
+        self.stage = stage
+        self.paths = paths
+        self.agents = agents
+        self.statusline = statusline
+        self.tmux_settings = tmux_settings
+        self.sessions = sessions
+        self._mutex = mutex
+        self.blocking = blocking
+        self.spawn = spawn
+        self.wake_sweeper = wake_sweeper
 
     # -- sessions ---------------------------------------------------------------
     def _find(self, params: wire.SessionRef) -> SessionRecord:
@@ -133,7 +112,7 @@ class SessionApi:
         if pane:
             # The session keys name a pane: that is what tmux bound them to.
             # A lost session may still carry the id of a pane tmux reused.
-            live = [r for r in self.engine.registry.listed() if r.state != State.LOST]
+            live = [r for r in self.registry.listed() if r.state != State.LOST]
             rec = next((r for r in live if r.pane_id == pane), None)
             if rec is None:
                 raise ApiError("not_found", f"no podium session in pane {pane}")
@@ -141,22 +120,20 @@ class SessionApi:
         name = params.name
         if not name:
             raise ApiError("bad_request", "a session name is required")
-        rec = self.engine.registry.by_name(name)
+        rec = self.registry.by_name(name)
         if rec is None:
             raise ApiError("not_found", f"no session named '{name}'")
         return rec
 
     async def list(self, params: wire.NoParams) -> list[wire.Session]:
         """Sessions in attention order: open items oldest first, then busy, then the rest."""
-        e = self.engine
-        return attention_order([e.session_json(rec) for rec in e.registry.listed()])
+        return attention_order([self.sessions.session_json(rec) for rec in self.registry.listed()])
 
     async def get(self, params: wire.SessionRef) -> wire.Session:
-        return self.engine.session_json(self._find(params))
+        return self.sessions.session_json(self._find(params))
 
     async def new(self, params: wire.NewParams) -> wire.Session:
-        e = self.engine
-        agent = params.agent or e.settings.agents.default
+        agent = params.agent or self.agents.default
         if agent not in AGENTS:
             raise ApiError(
                 "bad_request", f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}"
@@ -169,13 +146,13 @@ class SessionApi:
         if branch is not None and not want_worktree:
             raise ApiError("bad_request", "--branch needs --worktree")
         env = self._caller_env(params)
-        async with e._mutex:
+        async with self._mutex:
             name = self._pick_name(params.name, agent)
             session_id = new_session_id()
             wt = None
             if want_worktree:
                 try:
-                    wt = await e.blocking(create_worktree, cwd, name, branch)
+                    wt = await self.blocking(create_worktree, cwd, name, branch)
                 except WorktreeError as exc:
                     raise ApiError("worktree", str(exc)) from None
                 cwd = wt.path
@@ -193,7 +170,7 @@ class SessionApi:
             except ApiError:
                 if wt:
                     # Just made and never used: removing it loses nothing.
-                    await e.blocking(remove_worktree, wt)
+                    await self.blocking(remove_worktree, wt)
                 raise
             rec = SessionRecord(
                 id=session_id,
@@ -201,7 +178,7 @@ class SessionApi:
                 agent=agent,
                 argv=launched.argv,
                 cwd=str(cwd),
-                tmux_socket=e.tmux.socket,
+                tmux_socket=self.tmux.socket,
                 tmux_session_id=launched.spawned.session_id,
                 window_id=launched.spawned.window_id,
                 pane_id=launched.spawned.pane_id,
@@ -212,11 +189,11 @@ class SessionApi:
                 worktree_repo=str(wt.repo) if wt else None,
                 worktree_branch_created=wt.created_branch if wt else None,
             )
-            e.registry.insert(rec)
-        e.publish_session(rec)
+            self.registry.insert(rec)
+        self.sessions.publish_session(rec)
         self._after_launch(rec, launched)
-        await e.stage.admit(rec)
-        return e.session_json(rec)
+        await self.stage.admit(rec)
+        return self.sessions.session_json(rec)
 
     async def _launch(
         self,
@@ -235,21 +212,20 @@ class SessionApi:
 
         `hooks=False` (`podium new --no-hooks`) leaves podium to read the screen.
         """
-        e = self.engine
         settings_file = None
         if hooks is None:
-            hooks = e.settings.agents.hooks
+            hooks = self.agents.hooks
         if agent in HOOKED_AGENTS and hooks:
             settings_file = write_settings_file(
-                e.paths.agent_settings,
+                self.paths.agent_settings,
                 session_id,
-                e.settings.agents.hook_timeout,
-                chain=statusline_chain(e.settings.statusline.chain, cwd, env),
+                self.agents.hook_timeout,
+                chain=statusline_chain(self.statusline.chain, cwd, env),
             )
         try:
             plan = build_launch(
                 agent,
-                e.settings.agents,
+                self.agents,
                 prompt=prompt,
                 command=command,
                 settings_file=settings_file,
@@ -263,17 +239,17 @@ class SessionApi:
         env = {
             **env,
             "PODIUM_SESSION_ID": session_id,
-            "PODIUM_DATA_DIR": str(e.paths.data),
-            "PODIUM_TMUX_SOCKET": e.tmux.socket,
+            "PODIUM_DATA_DIR": str(self.paths.data),
+            "PODIUM_TMUX_SOCKET": self.tmux.socket,
             # The caller's PWD would be stale: shells and tools trust it over getcwd().
             "PWD": str(cwd),
         }
-        spec = e.paths.runtime / f"launch-{session_id}.json"
+        spec = self.paths.runtime / f"launch-{session_id}.json"
         argv = write_spec(spec, {"argv": plan.argv, "env": env, "cwd": str(cwd)})
         try:
-            spawned = await e.blocking(
-                lambda: e.tmux.spawn(
-                    e.settings.tmux.session_name, name, argv, str(cwd), tag=session_id
+            spawned = await self.blocking(
+                lambda: self.tmux.spawn(
+                    self.tmux_settings.session_name, name, argv, str(cwd), tag=session_id
                 )
             )
         except TmuxError as exc:
@@ -287,18 +263,17 @@ class SessionApi:
 
     def _after_launch(self, rec: SessionRecord, launched: _Launched) -> None:
         if launched.type_after_start:
-            self.engine.spawn(
+            self.spawn(
                 self._type_when_ready(rec, launched.type_after_start), f"type-prompt-{rec.id}"
             )
-        self.engine.wake_sweeper()
+        self.wake_sweeper()
 
     async def resume(self, params: wire.ResumeParams) -> wire.Session:
         """Relaunch an ended Claude session with `--resume`, in a new pane, same directory."""
-        e = self.engine
         name = params.name
         if not name:
             raise ApiError("bad_request", "a session name is required")
-        rec = e.registry.by_name(name) or e.registry.last_by_name(name)
+        rec = self.registry.by_name(name) or self.registry.last_by_name(name)
         if rec is None:
             raise ApiError("not_found", f"no session named '{name}'")
         if rec.agent not in HOOKED_AGENTS:
@@ -327,7 +302,7 @@ class SessionApi:
         if not cwd.is_dir():
             raise ApiError("bad_request", f"session '{name}': its directory {cwd} is gone")
         env = self._caller_env(params)
-        async with e._mutex:
+        async with self._mutex:
             launched = await self._launch(
                 rec.id,
                 rec.name,
@@ -337,12 +312,12 @@ class SessionApi:
                 prompt=params.prompt or None,
                 resume_id=rec.claude_session_id,
             )
-            e.registry.restore(rec)
+            self.registry.restore(rec)
             rec.argv, rec.settings_path = launched.argv, launched.settings_path
             rec.tmux_session_id = launched.spawned.session_id
             rec.window_id, rec.pane_id = launched.spawned.window_id, launched.spawned.pane_id
             rec.pid, rec.exit_code, rec.ended_at = launched.spawned.pid, None, None
-            e.registry.update(
+            self.registry.update(
                 rec.id,
                 argv=rec.argv,
                 settings_path=rec.settings_path,
@@ -353,12 +328,12 @@ class SessionApi:
                 exit_code=None,
                 ended_at=None,
             )
-            e.change_state(
+            self.sessions.change_state(
                 rec, Change(State.STARTING, Source.USER, f"resume {rec.claude_session_id}")
             )
         self._after_launch(rec, launched)
-        await e.stage.admit(rec)
-        return e.session_json(rec)
+        await self.stage.admit(rec)
+        return self.sessions.session_json(rec)
 
     def _caller_env(self, params: wire.NewParams | wire.ResumeParams) -> dict[str, str]:
         """The environment the caller sent for the agent: its client kept only what an
@@ -367,11 +342,11 @@ class SessionApi:
         way. Never the caller's tmux (`TMUX`, `TMUX_PANE`)."""
         env = params.env
         if env is None:
-            return agent_env(os.environ, self.engine.settings.agents.pass_env)
+            return agent_env(os.environ, self.enginself.agents.pass_env)
         return {k: v for k, v in env.items() if k not in DROP_NAMES}
 
     def _pick_name(self, requested: Any, agent: str) -> str:
-        in_use = self.engine.registry.names_in_use()
+        in_use = self.registry.names_in_use()
         if requested:
             return self._checked_name(requested, in_use)
         n = 1
@@ -393,42 +368,42 @@ class SessionApi:
 
     async def rename(self, params: wire.RenameParams) -> wire.Session:
         """Give a session a new name; its tmux window follows if it carried the old name."""
-        e = self.engine
-        async with e._mutex:
+        async with self._mutex:
             rec = self._find(params)
-            new_name = self._checked_name(params.new_name, e.registry.names_in_use() - {rec.name})
+            new_name = self._checked_name(
+                params.new_name, self.registry.names_in_use() - {rec.name}
+            )
             if new_name == rec.name:
-                return e.session_json(rec)
+                return self.sessions.session_json(rec)
             old_name, rec.name = rec.name, new_name
-            e.registry.update(rec.id, name=new_name)
+            self.registry.update(rec.id, name=new_name)
         if rec.window_id and rec.state != State.LOST:
             # Only a window still named after the session: a window the person (or
             # the stage) renamed keeps its name.
             with contextlib.suppress(TmuxError):
-                await e.blocking(self._rename_window, rec.window_id, old_name, new_name)
-        e.publish_session(rec)
-        return e.session_json(rec)
+                await self.blocking(self._rename_window, rec.window_id, old_name, new_name)
+        self.sessions.publish_session(rec)
+        return self.sessions.session_json(rec)
 
     def _rename_window(self, window_id: str, old_name: str, new_name: str) -> None:
-        tmux = self.engine.tmux
+        tmux = self.tmux
         current = tmux.run("display-message", "-p", "-t", window_id, "#{window_name}")
         if current and current[0] == old_name:
             tmux.run("rename-window", "-t", window_id, "--", quote(new_name))
 
     async def _type_when_ready(self, rec: SessionRecord, text: str) -> None:
         """Type a first prompt into an agent that takes none on its command line."""
-        e = self.engine
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
-                screen = await e.blocking(e.tmux.capture, rec.pane_id or "")
+                screen = await self.blocking(self.tmux.capture, rec.pane_id or "")
             except TmuxError:
                 return
             if screen.strip():
                 break
             await asyncio.sleep(0.2)
         with contextlib.suppress(TmuxError):
-            await e.blocking(e.tmux.send_text, rec.pane_id or "", text)
+            await self.blocking(self.tmux.send_text, rec.pane_id or "", text)
 
     def _live(self, rec: SessionRecord) -> str:
         if State(rec.state) in FINAL_STATES or not rec.pane_id:
@@ -442,15 +417,15 @@ class SessionApi:
         pane = self._live(rec)
         try:
             enter = params.enter
-            await self.engine.blocking(lambda: self.engine.tmux.send_text(pane, text, enter=enter))
+            await self.blocking(lambda: self.tmux.send_text(pane, text, enter=enter))
             # Typed input is about to change the screen: sweep now and at the base pace.
-            self.engine.wake_sweeper()
+            self.wake_sweeper()
         except PaneGone:
-            self.engine.wake_sweeper()
+            self.wake_sweeper()
             raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None
         except TmuxError as exc:
             raise _tmux_error(exc) from None
-        self.engine.acknowledge(rec, "send", input_sent=enter and bool(text.strip()))
+        self.sessions.acknowledge(rec, "send", input_sent=enter and bool(text.strip()))
         return wire.Sent(sent=len(text), name=rec.name)
 
     async def _focus(self, rec: SessionRecord) -> wire.FocusedSession:
@@ -460,16 +435,16 @@ class SessionApi:
         try:
             # Through the stage: a parked session comes forward instead of the
             # client leaving the tower's window for the session's own.
-            shown = await self.engine.stage.focus(rec)
+            shown = await self.stage.focus(rec)
         except PaneGone:
-            self.engine.wake_sweeper()
+            self.wake_sweeper()
             raise ApiError("gone", f"session '{rec.name}': its pane is gone") from None
         except TmuxError as exc:
             raise _tmux_error(exc) from None
-        item = self.engine.attention.open_item(rec.id)
-        self.engine.acknowledge(rec, "focus")
+        item = self.attention.open_item(rec.id)
+        self.sessions.acknowledge(rec, "focus")
         return wire.FocusedSession(
-            **msgspec.structs.asdict(self.engine.session_json(rec)),
+            **msgspec.structs.asdict(self.sessions.session_json(rec)),
             acknowledged=attention_wire(item) if item else None,
             shown=shown,
         )
@@ -480,9 +455,8 @@ class SessionApi:
 
     async def next(self, params: wire.NoParams) -> wire.Next:
         """Focus the session whose open attention item is oldest."""
-        e = self.engine
-        for item in e.attention.open_items():
-            rec = e.registry.get(item.session_id)
+        for item in self.attention.open_items():
+            rec = self.registry.get(item.session_id)
             if rec is None or not rec.pane_id or rec.state == State.LOST:
                 continue
             try:
@@ -492,43 +466,31 @@ class SessionApi:
                     raise
         return wire.Next(session=None)
 
-    async def report_attention(self, params: wire.SinceParams) -> wire.AttentionReport:
-        since_raw = params.since
-        since = None
-        if since_raw:
-            try:
-                since = date.fromisoformat(str(since_raw))
-            except ValueError:
-                raise ApiError("bad_request", f"bad date {since_raw!r}; use YYYY-MM-DD") from None
-        return wire.AttentionReport(
-            since=since.isoformat() if since else None,
-            days=[wire.AttentionDay(**day) for day in self.engine.attention.report(since)],
-        )
-
     async def kill(self, params: wire.KillParams) -> wire.Killed:
-        e = self.engine
         rec = self._find(params)
         wt = _worktree_of(rec)
         cleanup = params.cleanup
         if cleanup and wt:
             # Before the kill: a worktree that cannot go keeps its session too.
             try:
-                await e.blocking(check_removable, wt.path)
+                await self.blocking(check_removable, wt.path)
             except WorktreeError as exc:
                 raise ApiError("worktree_dirty", str(exc)) from None
         if rec.pane_id and rec.state != State.LOST:
             try:
-                await e.blocking(e.tmux.kill_pane, rec.pane_id)
+                await self.blocking(self.tmux.kill_pane, rec.pane_id)
             except (PaneGone, TmuxServerGone):
                 pass
             except TmuxError as exc:
                 raise _tmux_error(exc) from None
         if State(rec.state) not in FINAL_STATES:
-            e.change_state(rec, Change(State.EXITED, Source.USER, "killed"))
-        e.registry.remove(rec.id)
+            self.sessions.change_state(rec, Change(State.EXITED, Source.USER, "killed"))
+        self.registry.remove(rec.id)
         if rec.settings_path:
             Path(rec.settings_path).unlink(missing_ok=True)
-        e.bus.publish(wire.SessionRemovedEvent(data=wire.SessionRemoved(id=rec.id, name=rec.name)))
+        self.bus.publish(
+            wire.SessionRemovedEvent(data=wire.SessionRemoved(id=rec.id, name=rec.name))
+        )
         result = wire.Killed(
             killed=rec.name,
             id=rec.id,
@@ -539,7 +501,7 @@ class SessionApi:
             ),
         )
         if cleanup and wt and result.worktree is not None:
-            removal = await e.blocking(remove_worktree, wt)
+            removal = await self.blocking(remove_worktree, wt)
             result.worktree.removed = removal.removed
             result.worktree.branch_deleted = removal.branch_deleted
             result.cleanup = list(removal.notes)

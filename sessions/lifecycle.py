@@ -1,4 +1,5 @@
 """One engine per data dir: the lock, the pid, and starting an engine on demand.
+The engine takes the lock; clients read it and start an engine.
 
 The lock is an exclusive `flock` on `<data>/engine.lock` with the holder's pid
 written inside. The kernel drops it when the process dies, however it dies,

@@ -1,4 +1,5 @@
-"""The engine's wire format: JSON lines over a Unix socket.
+"""The engine's wire format: JSON lines over a Unix socket. Runs in the engine
+and in every client.
 
 Request  `{"id": 1, "method": "sessions.list", "params": {...}}`
 Reply    `{"id": 1, "ok": true, "result": ...}` or
