@@ -604,8 +604,8 @@ def documented_keys() -> list[tuple[str, str, str]]:
 def field_docs(model: type[_Section]) -> list[tuple[str, str, str]]:
     """(field, default, docstring) of each field of a table, in order; the docstring is
     the string literal under the field in the source, read only when asked for."""
-    import ast
-    import inspect
+    import ast  # only the help screens read the docstrings: every command loads settings
+    import inspect  # the same: kept off the start-up path
 
     docs: dict[str, str] = {}
     body = ast.parse(inspect.cleandoc("\n" + inspect.getsource(model))).body[0]
