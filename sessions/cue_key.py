@@ -3,7 +3,7 @@
 Alt-Space runs `key next`; Alt-1…9 run `key show %N` for their session's pane.
 
 tmux runs it through `run-shell` on every press, so it must start fast: it is
-dispatched by `tui.entry` before click, the settings or libtmux are imported, and
+dispatched by `tui.entry` before click or the settings are imported, and
 talks to the engine with the engine client (stdlib, msgspec and the wire
 module). It never starts an engine (a key press should not spawn daemons),
 prints nothing (tmux would show output in a pane's view mode) and always exits
@@ -13,9 +13,9 @@ what a person should know goes to tmux's message line instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import subprocess
 import sys
 
 
@@ -24,25 +24,28 @@ def _tell(text: str) -> None:
     # tmux gives run-shell's command TMUX=<socket path>,<pid>,<session>: the
     # server the key was pressed on, which is where the message belongs.
     socket = os.environ.get("TMUX", "").split(",")[0]
-    tmux = shutil.which("tmux")
-    if not socket or tmux is None:
+    if not socket or shutil.which("tmux") is None:
         print(text, file=sys.stderr)
         return
-    from sessions.tmux import quote  # light: libtmux comes only with a `Tmux`
+    from sessions.tmux import TmuxError, quote, run_tmux  # only for a message: start-up
 
     # display-message expands formats, and a name may hold `#(…)`.
     message = quote(text, formats="drawn")
-    subprocess.run([tmux, "-S", socket, "display-message", "--", message], check=False)
+    with contextlib.suppress(TmuxError):
+        run_tmux(["-S", socket], "display-message", "--", message)
 
 
 def _switch_to(pane: str) -> bool:
     """tmux's own switch-client to `pane`, for when no engine answers."""
     socket = os.environ.get("TMUX", "").split(",")[0]
-    tmux = shutil.which("tmux")
-    if not socket or tmux is None:
+    if not socket or shutil.which("tmux") is None:
         return False
-    done = subprocess.run([tmux, "-S", socket, "switch-client", "-t", pane], check=False)
-    return done.returncode == 0
+    from sessions.tmux import TmuxError, run_tmux  # only without an engine: start-up
+
+    try:
+        return run_tmux(["-S", socket], "switch-client", "-t", pane).returncode == 0
+    except TmuxError:
+        return False
 
 
 def run_key(args: list[str]) -> int:

@@ -1,13 +1,15 @@
 """The tmux backend: podium's private tmux server, addressed by ids, never names.
 
-Built on libtmux's `Server` (socket handling, command runner). Every call that
-starts a program passes it as argv: tmux executes a multi-argument command
-directly, without a shell. One `list-panes -a` call gives a whole sweep.
+Every tmux command podium runs, in the engine, the tower and the key commands,
+goes through `run_tmux`: one argv, no shell, a timeout, output split the same
+way everywhere. Every call that starts a program passes it as argv: tmux
+executes a multi-argument command directly, without a shell. One `list-panes -a`
+call gives a whole sweep.
 
 Data (a session's name, a directory, typed text) reaches tmux only through
 `quote`: many tmux arguments are format-expanded, where `#(cmd)` runs a shell
-command. libtmux is imported when a `Tmux` is made, so that `quote` costs
-nothing to the key commands (sessions/cue_key.py), which must start fast.
+command. The module imports only the stdlib, so the key commands
+(sessions/cue_key.py) and the tower (inside Textual) use it as the engine does.
 """
 
 from __future__ import annotations
@@ -218,6 +220,65 @@ def tmux_path() -> str | None:
     return shutil.which("tmux")
 
 
+def socket_args(socket: str) -> list[str]:
+    """`-L name`, or `-S path` for a socket given as a path (as podium's config allows)."""
+    return ["-S", socket] if "/" in socket else ["-L", socket]
+
+
+_NO_TMUX = "tmux is not installed; install it (e.g. `apt-get install tmux`)"
+# A tmux command answers in milliseconds; one that does not (a server wedged by a
+# program in one of its panes) must not hold the engine's worker for ever.
+TMUX_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class TmuxResult:
+    """What one tmux command printed, as lines, and its exit status."""
+
+    stdout: list[str]
+    stderr: list[str]
+    returncode: int
+
+
+def run_tmux(
+    sockets: list[str],
+    *args: str,
+    input: str | None = None,
+    timeout: float = TMUX_TIMEOUT_S,
+    umask: int = -1,
+) -> TmuxResult:
+    """Run `tmux SOCKETS ARGS` (argv, no shell); raise `TmuxMissing` or `TmuxError`
+    (a time-out) only. Output is split at `\n` alone: a screen may hold U+2028 or
+    other characters `str.splitlines` would cut at. `umask` is the new process's
+    (a server started by this command keeps it)."""
+    path = tmux_path()
+    if path is None:
+        raise TmuxMissing(_NO_TMUX)
+    try:
+        proc = subprocess.run(
+            [path, *sockets, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="backslashreplace",
+            timeout=timeout,
+            check=False,
+            umask=umask,
+        )
+    except FileNotFoundError:
+        raise TmuxMissing(
+            "tmux is not installed; install it (e.g. `apt-get install tmux`)"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise TmuxError(f"tmux {args[0]}: no answer within {timeout:g} s") from None
+    stdout = proc.stdout.split("\n")
+    while stdout and stdout[-1] == "":
+        stdout.pop()
+    stderr = [line for line in proc.stderr.split("\n") if line]
+    return TmuxResult(stdout, stderr, proc.returncode)
+
+
 def tmux_version() -> str | None:
     """`tmux -V` without the 'tmux ' prefix, or None when tmux is missing."""
     path = tmux_path()
@@ -231,46 +292,19 @@ class Tmux:
     """podium's tmux server on one socket."""
 
     def __init__(self, socket: str) -> None:
-        import libtmux  # only with a Tmux: `podium key` and the hooks import this module light
-
         self.socket = socket
-        if "/" in socket:
-            self.server = libtmux.Server(socket_path=socket)
-            self._socket_args = ["-S", socket]
-        else:
-            self.server = libtmux.Server(socket_name=socket)
-            self._socket_args = ["-L", socket]
+        self._socket_args = socket_args(socket)
 
     # -- running commands -------------------------------------------------
     def run(self, *args: str, input: str | None = None) -> list[str]:
         """Run one tmux command; return stdout lines or raise a `TmuxError`."""
-        path = tmux_path()
-        if path is None:
-            raise TmuxMissing("tmux is not installed; install it (e.g. `apt-get install tmux`)")
+        # A server started here keeps the umask it starts with, and so does every
+        # pane the person opens in it by hand: the person's, not the engine's 077.
         starts_server = "new-session" in args or "start-server" in args
-        if input is None and not starts_server:
-            from libtmux import exc as tmux_exc  # light import of this module, as above
-
-            try:
-                result = self.server.cmd(*args)
-            except tmux_exc.TmuxCommandNotFound:
-                raise TmuxMissing("tmux is not installed") from None
-            stdout, stderr, code = result.stdout, result.stderr, result.returncode
-        else:
-            # A server started here keeps the umask it starts with, and so does every
-            # pane the person opens in it by hand: the person's, not the engine's 077.
-            proc = subprocess.run(
-                [path, *self._socket_args, *args],
-                input=input,
-                capture_output=True,
-                text=True,
-                check=False,
-                umask=person_umask(),
-            )
-            stdout = proc.stdout.splitlines()
-            stderr = [line for line in proc.stderr.splitlines() if line]
-            code = proc.returncode
-        if code != 0 or (stderr and not stdout and args[0] not in ("has-session",)):
+        umask = person_umask() if starts_server else -1
+        result = run_tmux(self._socket_args, *args, input=input, umask=umask)
+        stdout, stderr = result.stdout, result.stderr
+        if result.returncode != 0 or (stderr and not stdout and args[0] not in ("has-session",)):
             self._raise(args, stderr)
         return stdout
 

@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_statusline(args[1:])
     if args and args[0] == "key":
-        from sessions.cue_key import run_key  # light: no click, no libtmux
+        from sessions.cue_key import run_key  # light: no click, no settings
 
         return run_key(args[1:])
     if args == ["tower"]:

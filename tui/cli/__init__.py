@@ -15,7 +15,7 @@ from collectors.paths import UnsafePath
 from tui.cli.common import CliFailure
 
 # Command name → (module, attribute). Commands are imported when used: importing
-# every command module (DuckDB, libtmux, the settings, textual helpers) cost every
+# every command module (DuckDB, the settings, textual helpers) cost every
 # `podium` call about half a second. tests/unit/test_cli_commands.py checks that
 # this table and the modules' COMMANDS lists agree.
 COMMAND_MODULES: dict[str, tuple[str, str]] = {
