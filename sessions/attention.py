@@ -4,8 +4,8 @@ An item opens when a session enters `waiting`, `permission` or `limited`, and
 closes once: acknowledged (`focus`, `send`), answered in the pane (`answer`:
 the agent moved on by itself, e.g. the dialog was answered there), or ended
 (`ended`: the session exited, vanished or was killed; `reset`: a limit's
-reset time passed). Only the first two
-kinds count as the human responding in the attention report.
+reset time passed). Acknowledged and answered items (`RESPONDED`) count as the
+human responding in the attention report; ended ones do not.
 
 Called only from the engine's event loop thread, which owns the connection.
 """
