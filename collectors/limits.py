@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -265,14 +265,27 @@ def is_current(sample: LimitSample, now: datetime) -> bool:
 
 
 def freshest(samples: Iterable[LimitSample]) -> LimitSample | None:
-    """The latest official figure; at equal times a full limit text loses to a number."""
+    """The latest official figure; at equal times a full limit text loses to a number.
+
+    A limit text gives its reset to the minute, rounded up; when another source gave
+    the same reset to the second (less than a minute before it), the window resets then.
+    """
+    official = [s for s in samples if s.source != ESTIMATE]
     best: LimitSample | None = None
-    for s in samples:
-        if s.source == ESTIMATE:
-            continue
+    for s in official:
         if best is None or (s.ts, s.source != LIMIT_TEXT) > (best.ts, best.source != LIMIT_TEXT):
             best = s
-    return best
+    if best is None or best.source != LIMIT_TEXT or best.resets_at is None:
+        return best
+    text_reset = best.resets_at
+    exact = [
+        s.resets_at
+        for s in official
+        if s.source != LIMIT_TEXT
+        and s.resets_at is not None
+        and timedelta(0) <= text_reset - s.resets_at < timedelta(minutes=1)
+    ]
+    return replace(best, resets_at=max(exact)) if exact else best
 
 
 @dataclass(frozen=True)

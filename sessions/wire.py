@@ -270,6 +270,9 @@ class Status(_Wire):
     hooks: dict[str, int]
     spool: SpoolStatus
     watch: WatchStats
+    # How many usage ticks and fill rounds have run: what a test waits on, not a clock.
+    usage_ticks: int = 0
+    fill_rounds: int = 0
 
 
 class Stopping(_Wire):

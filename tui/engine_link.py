@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -87,10 +87,17 @@ def call_job(method: wire.Method[Any, T], params: msgspec.Struct | None = None) 
 class EngineLink:
     """Connection management for `PodiumApp`; see the module docstring."""
 
-    def __init__(self, app: App[Any], paths: Paths, start_timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        app: App[Any],
+        paths: Paths,
+        start_timeout: float = 15.0,
+        backoff: Sequence[float] = BACKOFF,
+    ) -> None:
         self.app = app
         self.paths = paths
         self.start_timeout = start_timeout
+        self.backoff = tuple(backoff)  # the pauses between attempts (tests give short ones)
         self._stopping = threading.Event()
         # The socket the events thread blocks on, so that stop() can wake it.
         self._lock = threading.Lock()
@@ -127,7 +134,7 @@ class EngineLink:
             if ended.connected:
                 attempt, held = 0, False
             held = held or ended.requested
-            pause = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            pause = self.backoff[min(attempt, len(self.backoff) - 1)]
             attempt += 1
             self.app.post_message(EngineLost(ended.reason, pause, attempt))
             self._stopping.wait(pause)

@@ -270,6 +270,8 @@ class Engine:
                 problems=list(spool.problems),
             ),
             watch=stats_wire(self.watch.stats),
+            usage_ticks=self.usage.ticks,
+            fill_rounds=self.scheduler.rounds,
         )
 
     async def api_shutdown(self, params: wire.NoParams) -> wire.Stopping:

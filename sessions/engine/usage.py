@@ -82,6 +82,7 @@ class UsageMonitor:
         self._scans: dict[str, TreeScan] = {}
         self._claude_json_mtimes: dict[Path, int | None] = {}
         self._endpoint_due = 0.0
+        self.ticks = 0  # ticks ended, failed or not (`engine status`)
 
     # -- figures in -------------------------------------------------------------------
     def reload(self) -> None:
@@ -215,6 +216,7 @@ class UsageMonitor:
                 self.store_failed("the usage tick", exc)
             except Exception:  # one bad tick must not end the series
                 log.exception("usage tick failed")
+            self.ticks += 1
 
     async def tick(self, minute: datetime) -> None:
         """Read the polled sources, then write the series and the process stats."""

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,20 @@ def task_of(env: Any, task_id: int) -> dict[str, Any]:
     return call(env, "queue.show", id=task_id)
 
 
+def fill_rounds(env: Any) -> int:
+    """The fill scheduler's rounds so far (`engine status`): what to wait on, not a clock."""
+    return int(call(env, "status")["fill_rounds"])
+
+
+def wait_rounds(env: Any, more: int, seconds: float = 20) -> None:
+    """Until `more` rounds beyond those already begun have begun (so `more - 1` ran whole)."""
+    goal = fill_rounds(env) + more
+    assert env.wait_for(lambda: fill_rounds(env) >= goal, seconds), (fill_rounds(env), goal)
+
+
 def fast_fill(env: Any) -> None:
-    # Rounds every second, so a deferral's end is noticed at once.
-    env.env["PODIUM_FILL__INTERVAL"] = "1"
+    # Rounds every half second (the least allowed), so a deferral's end is noticed at once.
+    env.env["PODIUM_FILL__INTERVAL"] = "0.5"
 
 
 def add(env: Any, prompt: str, *args: str) -> dict[str, Any]:
@@ -78,7 +90,10 @@ def main_texts(env: Any) -> list[str]:
 def test_limit_defers_then_resume_completes(make_claude_podium: Any, podium_env: Any) -> None:
     fast_fill(podium_env)
     env = make_claude_podium(auth="gateway")
-    reset = int(time.time()) + 12
+    # The reset leaves the first run (a second or two, more under load) and two fill
+    # rounds time to happen before it; the resumed run starts then, not at the whole
+    # minute the CLI's limit text gives (`limits.freshest` keeps the exact reset).
+    reset = int(time.time()) + 10
     prompt = f"RATE_LIMIT five_hour {reset}\nREPLY all done overnight\n{NASTY}"
     task = add(env, prompt, "--priority", "5", "--max-turns", "3")
     assert task["state"] == "queued"
@@ -102,15 +117,23 @@ def test_limit_defers_then_resume_completes(make_claude_podium: Any, podium_env:
     assert any(t.rstrip("\n") == prompt for t in main_texts(env)), main_texts(env)
     assert not Path("/tmp/pwned").exists()
 
-    # No retry loop: nothing is asked of the API before the reset.
+    # No retry loop: rounds pass while the task waits, and none asks the API again.
     asked = len(env.api.main_requests())
-    time.sleep(max(0.0, reset - time.time() - 3))
+    wait_rounds(env, 2)
+    assert time.time() < reset, "the reset passed before the rounds: raise its lead"
+    assert task_of(env, task["id"])["task"]["state"] == "deferred"
     assert len(env.api.main_requests()) == asked
 
     done = wait_task(env, task["id"], "done", "failed", seconds=90)
+    # Nor between the rounds and the reset: every request before it is the first run's.
+    assert len([r for r in env.api.main_requests() if r.at < reset]) == asked
     assert done["task"]["state"] == "done", done
     assert [r["state"] for r in done["runs"]] == ["limited", "done"]
     second = done["runs"][1]
+    # Resumed at the reset, not at the whole minute after it (slack for a loaded machine).
+    started = datetime.fromisoformat(second["started_at"])
+    assert started.tzinfo is not None, second["started_at"]
+    assert reset <= started.timestamp() < reset + 20, (reset, second["started_at"])
     assert second["resumed_from"] == first["claude_session_id"]
     assert f"--resume={first['claude_session_id']}" in second["argv"]
     assert second["result"] == "all done overnight"
@@ -198,11 +221,14 @@ def test_bad_schedules_are_rejected_with_the_reason(engine: Any) -> None:
     assert call(engine, "queue.list")["tasks"] == []
 
 
-def test_fill_is_off_until_turned_on_and_dry_run_says_why(engine: Any) -> None:
+def test_fill_is_off_until_turned_on_and_dry_run_says_why(podium_env: Any) -> None:
+    fast_fill(podium_env)
+    engine = podium_env
+    assert engine.run("engine", "start").returncode == 0
     out = engine.run("queue", "add", "later", "--json")
     task = json.loads(out.stdout)
     assert call(engine, "queue.fill")["enabled"] is False
-    time.sleep(1)
+    wait_rounds(engine, 2)  # a whole round after the add, and it launched nothing
     assert task_of(engine, task["id"])["task"]["state"] == "queued"
     listing = engine.run("queue", "ls")
     assert listing.stdout.startswith("fill off, reserve by the [fill] reserve schedule\n")
@@ -236,11 +262,13 @@ def test_cron_and_change_tasks_queue_occurrences(engine: Any) -> None:
     src = engine.workdir / "src"
     src.mkdir()
     edits = iter(range(1000))
+    edited = [0.0]
 
     def edited_and_queued() -> bool:
-        # Edit again each time: a change made before the watcher is up is not seen.
-        (src / "a.py").write_text(f"x = {next(edits)}\n")
-        time.sleep(0.5)
+        # Edit again now and then: a change made before the watcher is up is not seen.
+        if time.monotonic() - edited[0] >= 0.5:
+            (src / "a.py").write_text(f"x = {next(edits)}\n")
+            edited[0] = time.monotonic()
         return bool(task_of(engine, watched["id"])["occurrences"])
 
     assert engine.wait_for(edited_and_queued, 20)

@@ -7,7 +7,6 @@ Claude Code CLI carries them with gateway auth (the fake API's unified headers).
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +35,18 @@ def wait_source(env: PodiumEnv, window: str, source: str, seconds: float = 30) -
 
     assert env.wait_for(check, seconds), f"{window} never came from {source}: {seen[-3:]}"
     return windows(env)[window]
+
+
+def usage_ticks(env: PodiumEnv) -> int:
+    """The engine's usage ticks so far (`engine status`): what to wait on, not a clock."""
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        return int(client.call("status")["usage_ticks"])
+
+
+def wait_ticks(env: PodiumEnv, more: int, seconds: float = 30) -> None:
+    """Until `more` ticks beyond those already made have ended."""
+    goal = usage_ticks(env) + more
+    assert env.wait_for(lambda: usage_ticks(env) >= goal, seconds), (usage_ticks(env), goal)
 
 
 def test_sim_statusline_limits_reach_podium_usage(engine: PodiumEnv) -> None:
@@ -69,7 +80,7 @@ def test_tick_writes_the_series_and_process_stats(podium_env: PodiumEnv) -> None
     env.run("send", "tick", "[limit] more", check=True)
     env.wait_state("tick", "limited", seconds=30)
     wait_source(env, "five_hour", "limit_text")
-    time.sleep(3.5)  # a few ticks of 1 s with the session alive
+    wait_ticks(env, 3)  # a few ticks with the session alive
     assert env.run("engine", "stop").returncode == 0
     assert "usage tick failed" not in (env.data / "engine.log").read_text()
 
@@ -188,7 +199,7 @@ def test_claude_json_and_the_endpoint_through_the_engine(podium_env: PodiumEnv) 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         env.env.update(
-            PODIUM_USAGE__TICK_INTERVAL="1",
+            PODIUM_USAGE__TICK_INTERVAL="0.5",
             PODIUM_USAGE__ENDPOINT="true",
             PODIUM_USAGE__ENDPOINT_URL=f"http://127.0.0.1:{server.server_port}/api/oauth/usage",
             PODIUM_USAGE__ENDPOINT_INTERVAL="3600",
@@ -201,7 +212,7 @@ def test_claude_json_and_the_endpoint_through_the_engine(podium_env: PodiumEnv) 
         opus = got["seven_day_opus"]
         assert opus["source"] == "claude_json" and opus["used_pct"] == 7
         assert 60 <= opus["age_s"] < 120  # as old as fetchedAtMs, not as the read
-        time.sleep(2.5)  # more ticks: the endpoint's own interval holds
+        wait_ticks(env, 2)  # more ticks: the endpoint's own interval holds
         assert tokens == ["Bearer sk-ant-oat-local"]
     finally:
         server.shutdown()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+from collections.abc import Callable
+from typing import Any
 
 from conftest import PodiumEnv
 from textual.widgets import DataTable
@@ -15,6 +18,8 @@ from tower_helpers import (  # noqa: F401 - a fixture
     until,
 )
 
+from collectors.paths import Paths
+from tui.engine_link import RESTART_FROM_ATTEMPT, EngineLink
 from tui.format import tokens
 from tui.screens.background import BackgroundScreen
 from tui.screens.confirm_kill import ConfirmKill
@@ -176,13 +181,19 @@ def test_kill_asks_first(tower_env: PodiumEnv) -> None:
     run(scenario())
 
 
+def _quick_link(env: PodiumEnv) -> Callable[[Any], EngineLink]:
+    """An engine link with short pauses between attempts: attempts counted, not waited out."""
+    paths = Paths(data=env.data, runtime=env.runtime)
+    return lambda app: EngineLink(app, paths, backoff=(0.2,))
+
+
 def test_a_crashed_engine_shows_a_banner_and_comes_back(tower_env: PodiumEnv) -> None:
     env = tower_env
     _sim(env, "stays", "[nopermission] hi")
     env.wait_state("stays", "waiting")
 
     async def scenario() -> None:
-        app = tower_app(env)
+        app = tower_app(env, link=_quick_link(env))
         async with app.run_test(size=(100, 30)) as pilot:
             banner = app.main.query_one(Banner)
             await until(pilot, lambda: _names(app) == ["stays"])
@@ -205,8 +216,12 @@ def test_an_engine_stopped_on_request_stays_stopped_until_started(tower_env: Pod
     _sim(env, "stays", "[nopermission] hi")
     env.wait_state("stays", "waiting")
 
+    def attempt(banner: Banner) -> int:
+        found = re.search(r"\(attempt (\d+)\)", banner.problems.get("engine", ""))
+        return int(found[1]) if found else 0
+
     async def scenario() -> None:
-        app = tower_app(env)
+        app = tower_app(env, link=_quick_link(env))
         async with app.run_test(size=(100, 30)) as pilot:
             banner = app.main.query_one(Banner)
             await until(pilot, lambda: _names(app) == ["stays"])
@@ -214,8 +229,9 @@ def test_an_engine_stopped_on_request_stays_stopped_until_started(tower_env: Pod
             assert out.returncode == 0, out.stderr
             await until(pilot, lambda: "engine" in banner.problems, 20)
             assert "podium engine start" in banner.problems["engine"]
-            # Past the attempt from which a crashed engine is started again.
-            await pilot.pause(6)
+            # Past the attempt from which a crashed engine is started again: that
+            # attempt ended (an engine started then would have kept it connected).
+            await until(pilot, lambda: attempt(banner) > RESTART_FROM_ATTEMPT + 1, 20)
             status = env.run("engine", "status").stdout
             assert "engine not running" in status, f"the tower restarted it: {status}"
             assert env.run("engine", "start").returncode == 0

@@ -301,6 +301,16 @@ def test_freshest_official_figure() -> None:
     same_time_text = sample(100, 1, "limit_text")
     assert freshest([same_time_text, newer]) == newer
     assert is_current(newer, AT) and not is_current(sample(5, 1, resets_at=AT), AT)
+    # A limit text's reset is to the minute: a number's reset to the second, less than
+    # a minute before it, is the same reset, and the figure keeps that one.
+    exact = FIVE_RESET - timedelta(seconds=13)
+    header = sample(100, 2, "headless", resets_at=exact)
+    text = sample(100, 1, "limit_text", resets_at=FIVE_RESET)
+    assert freshest([header, text]) == LimitSample(
+        text.ts, "five_hour", 100, resets_at=exact, source="limit_text"
+    )
+    earlier = sample(100, 2, "headless", resets_at=FIVE_RESET - timedelta(minutes=2))
+    assert freshest([earlier, text]) == text  # another reset: the text's holds
     # a figure without a reset time holds one window length at most
     assert is_current(sample(5, 299, resets_at=None), AT)
     assert not is_current(sample(5, 301, resets_at=None), AT)
