@@ -136,7 +136,10 @@ class EngineLink:
             held = held or ended.requested
             pause = self.backoff[min(attempt, len(self.backoff) - 1)]
             attempt += 1
-            self.app.post_message(EngineLost(ended.reason, pause, attempt))
+            # While held, each failed attempt is "not running" again: the person
+            # still needs to read why and what brings it back.
+            reason = STOPPED_ON_REQUEST if held else ended.reason
+            self.app.post_message(EngineLost(reason, pause, attempt))
             self._stopping.wait(pause)
 
     def _stream_once(self, start: bool) -> _Ended:

@@ -232,6 +232,8 @@ def test_an_engine_stopped_on_request_stays_stopped_until_started(tower_env: Pod
             # Past the attempt from which a crashed engine is started again: that
             # attempt ended (an engine started then would have kept it connected).
             await until(pilot, lambda: attempt(banner) > RESTART_FROM_ATTEMPT + 1, 20)
+            # Every later attempt still says why and what brings it back.
+            assert "podium engine start" in banner.problems["engine"]
             status = env.run("engine", "status").stdout
             assert "engine not running" in status, f"the tower restarted it: {status}"
             assert env.run("engine", "start").returncode == 0
