@@ -98,7 +98,9 @@ class Engine:
         remove_scratch(self.paths)  # a crashed engine's leftovers: we hold the lock now
         self.open_data()
         self.scheduler = self._scheduler()  # the background queue and fill mode
-        self.api = ApiServer(self.paths.socket, self.handlers(), self.bus)
+        self.api = ApiServer(
+            self.paths.socket, self.handlers(), self.bus, store_failed=self.store_failed
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self._stop.set)

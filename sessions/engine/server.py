@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import msgspec
 
 from sessions import wire
@@ -19,12 +20,16 @@ from sessions.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
 log = logging.getLogger("podium.engine")
 
 Handler = Callable[[Any], Awaitable[Any]]
+# Told of a database error in a request: the engine ends the transaction and reloads
+# what mirrors the database (`Engine.store_failed`), as for its own writes.
+StoreFailed = Callable[[str, BaseException], None]
 
 
 class ApiServer:
     """Serves `handlers` (method name → handler) of the methods in `methods` (the wire's
     table by default): params are decoded into the method's params Struct before the
-    handler sees them, and its result is encoded as it is."""
+    handler sees them, and its result is encoded as it is. A handler's database error
+    goes to `store_failed` before the one-line reply."""
 
     def __init__(
         self,
@@ -32,9 +37,11 @@ class ApiServer:
         handlers: dict[str, Handler],
         bus: EventBus,
         methods: dict[str, wire.Method[Any, Any]] | None = None,
+        store_failed: StoreFailed | None = None,
     ) -> None:
         self.socket_path = socket_path
         self.handlers = handlers
+        self.store_failed = store_failed
         self.methods = wire.METHODS if methods is None else methods
         self.bus = bus
         self._server: asyncio.AbstractServer | None = None
@@ -139,6 +146,17 @@ class ApiServer:
             result = await handler(typed)
         except ApiError as exc:
             await self._reply(writer, req_id, error=exc)
+        except duckdb.Error as exc:  # a full disk, a failed COMMIT: memory may be ahead
+            if self.store_failed is not None:
+                self.store_failed(f"request {method}", exc)
+            else:
+                log.error("request %s failed: %s", method, " ".join(str(exc).split()))
+            message = " ".join(str(exc).split())
+            await self._reply(
+                writer,
+                req_id,
+                error=ApiError("internal", f"{method} failed: {message}; see the engine log"),
+            )
         except Exception as exc:  # one error handler for every request
             log.exception("request %s failed", method)
             await self._reply(

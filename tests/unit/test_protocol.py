@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -38,6 +39,14 @@ async def _send(params: SendParams) -> Sent:
     return Sent(sent=len(params.text), name=params.name or "")
 
 
+# Database errors the server handed on, as (what, error text).
+store_failures: list[tuple[str, str]] = []
+
+
+async def _full_disk(params: NoParams) -> None:
+    raise duckdb.IOException('Could not write file "podium.duckdb.wal": No space left on device')
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Path]:
     """A real ApiServer with one method, on its own event loop thread."""
@@ -46,7 +55,12 @@ def server() -> Iterator[Path]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    api = ApiServer(path, {"ping": _ping, "sessions.send": _send}, EventBus())
+    api = ApiServer(
+        path,
+        {"ping": _ping, "sessions.send": _send, "status": _full_disk},
+        EventBus(),
+        store_failed=lambda what, exc: store_failures.append((what, str(exc))),
+    )
     asyncio.run_coroutine_threadsafe(api.start(), loop).result(10)
     yield path
     asyncio.run_coroutine_threadsafe(api.close(), loop).result(10)
@@ -155,6 +169,17 @@ def test_params_are_decoded_into_the_methods_struct_or_refused_naming_the_field(
     assert good == {"id": 7, "ok": True, "result": {"sent": 2, "name": "a"}}
     assert _is_bad_request(bad) and bad["id"] == 7
     assert bad["error"]["message"] == ("sessions.send: Expected `str`, got `int` - at `$.text`")
+
+
+def test_a_database_error_in_a_request_reloads_the_engine_and_is_one_line(server: Path) -> None:
+    with _connect(server) as sock:
+        sock.sendall(encode({"id": 3, "method": "status"}))
+        (reply,) = _replies(sock, 1)
+    assert reply["ok"] is False and reply["error"]["code"] == "internal"
+    assert "No space left on device" in reply["error"]["message"]
+    assert "\n" not in reply["error"]["message"]
+    assert [what for what, _ in store_failures] == ["request status"]
+    assert "No space left on device" in store_failures[0][1]
 
 
 def test_decode_turns_every_parser_failure_into_value_error() -> None:
