@@ -33,7 +33,16 @@ from sessions.launch import write_spec
 from sessions.protocol import ApiError
 from sessions.registry import Registry, SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
-from sessions.tmux import PaneGone, Spawned, Tmux, TmuxError, TmuxMissing, TmuxServerGone, quote
+from sessions.tmux import (
+    PaneGone,
+    Spawned,
+    Tmux,
+    TmuxError,
+    TmuxMissing,
+    TmuxServerGone,
+    quote,
+    typeable,
+)
 from sessions.worktree import Worktree, WorktreeError, check_removable
 from sessions.worktree import create as create_worktree
 from sessions.worktree import remove as remove_worktree
@@ -413,7 +422,7 @@ class SessionApi:
 
     async def send(self, params: wire.SendParams) -> wire.Sent:
         rec = self._find(params)
-        text = params.text
+        text = typeable(params.text)  # what reaches the pane: the count says so
         pane = self._live(rec)
         try:
             enter = params.enter

@@ -168,6 +168,13 @@ def test_a_paste_end_in_sent_text_cannot_turn_the_rest_into_keys(pane):
     assert data == PASTE_START + b"first line\r\rrm -rf ~[A\rlast line" + PASTE_END + b"\r"
 
 
+def test_the_engine_counts_what_it_typed(engine: PodiumEnv):
+    engine.json("new", "--agent", "shell", "--name", "typed", "--cmd", "cat")
+    with EngineClient(Paths(data=engine.data, runtime=engine.runtime)) as client:
+        sent = client.call("sessions.send", name="typed", text="ab\x1b[201~c\x07d", enter=False)
+    assert sent["sent"] == len("abcd")
+
+
 def test_a_line_longer_than_a_tmux_command_is_sent_whole(pane):
     tmux, pane_id, received = pane
     line = "".join(f"{i:07d} " for i in range(12_500))  # 100,000 characters
