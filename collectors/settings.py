@@ -54,6 +54,12 @@ class TmuxSettings(_Section):
     (letters, digits, '-' and '_': tmux turns ':' and '.' into '_', and podium
     addresses the session as `-t =NAME:`)."""
 
+    config: str = ""
+    """The tmux config file podium's private server reads when podium starts it.
+    Empty: none. Your own `~/.tmux.conf` is for your tmux; a setting there can break
+    podium's (`window-size manual` crashes tmux 3.3a on `new-window`). A path (e.g.
+    "~/.tmux.conf") loads that file anyway."""
+
 
 class AgentSettings(_Section):
     default: AgentName = "claude"

@@ -14,6 +14,7 @@ command. The module imports only the stdlib, so the key commands
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -291,9 +292,12 @@ def tmux_version() -> str | None:
 class Tmux:
     """podium's tmux server on one socket."""
 
-    def __init__(self, socket: str) -> None:
+    def __init__(self, socket: str, config: str = "") -> None:
+        """`config`: the file a server this object starts reads (`-f`); empty, none,
+        so that the person's `~/.tmux.conf` never shapes podium's private server."""
         self.socket = socket
         self._socket_args = socket_args(socket)
+        self._config = os.path.expanduser(config) if config else os.devnull
 
     # -- running commands -------------------------------------------------
     def run(self, *args: str, input: str | None = None) -> list[str]:
@@ -302,7 +306,9 @@ class Tmux:
         # pane the person opens in it by hand: the person's, not the engine's 077.
         starts_server = "new-session" in args or "start-server" in args
         umask = person_umask() if starts_server else -1
-        result = run_tmux(self._socket_args, *args, input=input, umask=umask)
+        # `-f` matters only to a server this command starts; a running one ignores it.
+        sockets = [*self._socket_args, "-f", self._config] if starts_server else self._socket_args
+        result = run_tmux(sockets, *args, input=input, umask=umask)
         stdout, stderr = result.stdout, result.stderr
         if result.returncode != 0 or (stderr and not stdout and args[0] not in ("has-session",)):
             self._raise(args, stderr)

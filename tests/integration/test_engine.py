@@ -95,3 +95,24 @@ def _alive(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_podiums_tmux_server_reads_no_tmux_conf_unless_told(podium_env: PodiumEnv) -> None:
+    # A person's ~/.tmux.conf is for their own tmux: a setting there (window-size
+    # manual crashes tmux 3.3a on new-window) must not shape podium's server.
+    env = podium_env
+    home = env.root / "home"
+    home.mkdir()
+    conf = home / ".tmux.conf"
+    conf.write_text("set -g @from_user_conf yes\n")
+    env.env["HOME"] = str(home)
+    assert env.run("engine", "start").returncode == 0
+    env.json("new", "--agent", "shell", "--name", "plain")
+    assert env.tmux("show-options", "-gqv", "@from_user_conf").stdout.strip() == ""
+    # Asked for, it is read.
+    env.run("engine", "stop", check=True)
+    env.tmux("kill-server")
+    env.env["PODIUM_TMUX__CONFIG"] = "~/.tmux.conf"
+    assert env.run("engine", "start").returncode == 0
+    env.json("new", "--agent", "shell", "--name", "dressed")
+    assert env.tmux("show-options", "-gqv", "@from_user_conf").stdout.strip() == "yes"
