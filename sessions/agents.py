@@ -64,6 +64,27 @@ def resolve_bin(name: str) -> str | None:
     return shutil.which(name)
 
 
+def _program(name: str, path_env: str | None, cwd: Path | None, what: str, fix: str) -> str:
+    """The file `name` runs (looked up on `path_env` unless it holds a '/', then taken
+    from `cwd`), or an `AgentError` that says why it cannot run and how to fix it."""
+    if "/" in name:
+        path = Path(name).expanduser()
+        if not path.is_absolute() and cwd is not None:
+            path = cwd / path
+        if not path.exists():
+            raise AgentError(f"{what}: {name!r} does not exist; {fix}")
+    else:
+        found = shutil.which(name, path=path_env)
+        if found is None:
+            raise AgentError(f"{what}: {name!r} not found on PATH; {fix}")
+        path = Path(found)
+    if path.is_dir():
+        raise AgentError(f"{what}: {name!r} is a directory; {fix}")
+    if not os.access(path, os.X_OK):
+        raise AgentError(f"{what}: {name!r} is not executable (chmod +x it); {fix}")
+    return str(path)
+
+
 def build_launch(
     agent: str,
     config: AgentSettings,
@@ -73,8 +94,11 @@ def build_launch(
     settings_file: Path | None = None,
     resume_id: str | None = None,
     path_env: str | None = None,
+    cwd: Path | None = None,
 ) -> LaunchPlan:
-    """argv for `agent`; `command` (a user's `--cmd`) replaces the default program."""
+    """argv for `agent`; `command` (a user's `--cmd`) replaces the default program.
+    The program must be there and executable (on `path_env`, or a path from `cwd`):
+    a session that cannot start is refused with the fix, never a dead pane."""
     if agent not in AGENTS:
         raise AgentError(f"unknown agent {agent!r}; choose one of {', '.join(AGENTS)}")
     if command is not None:
@@ -95,14 +119,14 @@ def build_launch(
     else:
         argv = [config.shell or os.environ.get("SHELL") or "/bin/sh"]
 
+    if command is not None:
+        fix = "check --cmd"
+    elif agent in ("claude", "codex", "aider"):
+        fix = f"install it or set agents.{agent}_bin in podium's config"
+    else:
+        fix = "set agents.shell in podium's config"
+    found = _program(argv[0], path_env, cwd, f"cannot start {agent}", fix)
     if command is None and agent in ("claude", "codex", "aider"):
-        # Fail now, with the fix, rather than leave a dead pane behind.
-        found = shutil.which(argv[0], path=path_env) if "/" not in argv[0] else argv[0]
-        if not found or not Path(found).exists():
-            raise AgentError(
-                f"cannot start {agent}: {argv[0]!r} not found on PATH; install it or set "
-                f"agents.{agent}_bin in podium's config"
-            )
         argv[0] = found
 
     if agent in HOOKED_AGENTS:

@@ -240,6 +240,7 @@ class SessionApi:
                 settings_file=settings_file,
                 resume_id=resume_id,
                 path_env=env.get("PATH"),
+                cwd=cwd,
             )
         except AgentError as exc:
             if settings_file:

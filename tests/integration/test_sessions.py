@@ -110,12 +110,20 @@ def test_exit_code_is_kept(engine: PodiumEnv):
     assert out.returncode == 1 and said in out.stderr
 
 
-def test_missing_program_exits_127(engine: PodiumEnv):
-    rec = engine.json("new", "--name", "bad", "--agent", "shell", "--cmd", "no-such-program-x")
-    engine.wait_state("bad", "exited", seconds=15)
-    retry_until(lambda: engine.session("bad")["exit_code"] is not None, 15)
-    assert engine.session("bad")["exit_code"] == 127
-    assert rec["pane_id"]
+def test_a_program_that_cannot_start_is_refused_not_started(engine: PodiumEnv):
+    # Not "started" and a dead pane a moment later: the reason and the fix, exit 1.
+    out = engine.run("new", "--name", "bad", "--agent", "shell", "--cmd", "no-such-program-x")
+    assert out.returncode == 1, out
+    assert "'no-such-program-x' not found on PATH; check --cmd" in out.stderr
+    assert out.stderr.count("\n") == 1
+    tool = engine.workdir / "tool.sh"
+    tool.write_text("#!/bin/sh\necho hi\n")
+    tool.chmod(0o644)
+    out = engine.run("new", "--name", "bad", "--agent", "shell", "--cmd", "./tool.sh")
+    assert out.returncode == 1 and "is not executable (chmod +x it)" in out.stderr, out
+    assert engine.json("ls") == []  # nothing left behind
+    tool.chmod(0o755)  # from the session's directory, as the launcher runs it
+    assert engine.json("new", "--name", "good", "--agent", "shell", "--cmd", "./tool.sh")["pane_id"]
 
 
 def test_kill_removes_the_pane_and_frees_the_name(engine: PodiumEnv):
