@@ -480,8 +480,9 @@ class Tmux:
             self.run("set-option", "-p", "-t", pane_id, SESSION_TAG, tag)
         return Spawned(session_id, window_id, pane_id, int(pid) if pid.isdigit() else None)
 
-    def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> None:
+    def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> str:
         """Type `text` into a pane, literally; multi-line text goes as a bracketed paste.
+        Returns what was typed.
 
         The text is `typeable` first: no escape sequence in it (a paste-end
         `ESC[201~` among them) can turn the rest of a paste into keystrokes.
@@ -500,11 +501,12 @@ class Tmux:
         elif text:
             self.run("send-keys", "-t", pane_id, "-l", "--", quote(text, formats="plain"))
         if not enter:
-            return
+            return text
         tail = "".join(text.split())[-16:]
         if tail:
             wait_for(lambda: tail in "".join(self.capture(pane_id).split()), ECHO_TIMEOUT)
         self.run("send-keys", "-t", pane_id, "Enter")
+        return text
 
     def send_keys(self, pane_id: str, *keys: str) -> None:
         self.run("send-keys", "-t", pane_id, *keys)

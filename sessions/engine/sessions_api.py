@@ -41,7 +41,6 @@ from sessions.tmux import (
     TmuxMissing,
     TmuxServerGone,
     quote,
-    typeable,
 )
 from sessions.worktree import Worktree, WorktreeError, check_removable
 from sessions.worktree import create as create_worktree
@@ -423,11 +422,11 @@ class SessionApi:
 
     async def send(self, params: wire.SendParams) -> wire.Sent:
         rec = self._find(params)
-        text = typeable(params.text)  # what reaches the pane: the count says so
         pane = self._live(rec)
         try:
             enter = params.enter
-            await self.blocking(lambda: self.tmux.send_text(pane, text, enter=enter))
+            # What reached the pane (controls taken out): the count and the ack say so.
+            text = await self.blocking(lambda: self.tmux.send_text(pane, params.text, enter=enter))
             # Typed input is about to change the screen: sweep now and at the base pace.
             self.wake_sweeper()
         except PaneGone:
