@@ -21,7 +21,11 @@ from enum import StrEnum
 class State(StrEnum):
     STARTING = "starting"
     BUSY = "busy"
+    # Claude Code retries a failed API call (a 429, an overload): no input needed.
+    RETRYING = "retrying"
     WAITING = "waiting"
+    # A finished turn the person has looked at but not answered yet: still their move.
+    SEEN = "seen"
     PERMISSION = "permission"
     IDLE = "idle"
     LIMITED = "limited"

@@ -5,14 +5,27 @@ from __future__ import annotations
 from textual.theme import Theme
 
 # Session states as the engine names them (kept here as data: themes import no podium code).
-STATES = ("starting", "busy", "waiting", "permission", "limited", "idle", "exited", "lost")
+STATES = (
+    "starting",
+    "busy",
+    "retrying",
+    "waiting",
+    "seen",
+    "permission",
+    "limited",
+    "idle",
+    "exited",
+    "lost",
+)
 
 # Podium's variables with the values of the dark theme. An app registers these as
 # defaults, so that any theme (Textual's built-in ones included) has them all.
 DEFAULT_VARIABLES: dict[str, str] = {
     "state-starting": "#8b949e",
     "state-busy": "#58a6ff",
+    "state-retrying": "#d29922",
     "state-waiting": "#3fb950",
+    "state-seen": "#7ee787",
     "state-permission": "#f85149",
     "state-limited": "#d2a8ff",
     "state-idle": "#c9d1d9",
@@ -56,7 +69,9 @@ PODIUM_LIGHT = Theme(
     variables={
         "state-starting": "#6e7781",
         "state-busy": "#0969da",
+        "state-retrying": "#9a6700",
         "state-waiting": "#1a7f37",
+        "state-seen": "#2da44e",
         "state-permission": "#cf222e",
         "state-limited": "#8250df",
         "state-idle": "#24292f",

@@ -28,11 +28,13 @@ _KEY_NAMES = {
 
 STATE_MEANINGS = {
     "waiting": "finished its turn: your move",
+    "seen": "finished its turn, you looked: still your move",
     "permission": "asks permission for a tool",
     "limited": "hit a usage limit (↻ when it resets)",
     "busy": "working",
+    "retrying": "Claude Code retries a failed API call (attempt n/10)",
     "starting": "starting up",
-    "idle": "seen, nothing running",
+    "idle": "nothing asked of it, nothing running",
     "exited": "its program ended (exit code)",
     "lost": "its pane is gone",
 }

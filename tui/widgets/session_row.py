@@ -20,7 +20,9 @@ from tui.format import since, tokens
 GLYPHS = {
     "starting": "◌",
     "busy": "●",
+    "retrying": "↻",
     "waiting": "◆",
+    "seen": "◇",
     "permission": "▲",
     "limited": "■",
     "idle": "○",
