@@ -30,7 +30,7 @@ from msgspec import Meta, field
 from collectors import paths
 
 AgentName = Literal["claude", "sim", "codex", "aider", "shell"]
-ScreenState = Literal["busy", "waiting", "permission", "limited", "idle"]
+ScreenState = Literal["busy", "retrying", "waiting", "interrupted", "permission", "limited", "idle"]
 # Values podium puts into tmux formats and key bindings: kept to characters that
 # mean nothing to tmux's parser or its format language.
 # Patterns are searched (`re.search`), so each is anchored, with `\Z`: `$` would
@@ -127,8 +127,10 @@ class ProfileRule(_Section):
     the screen) searched in the last `lines` lines of the pane's visible screen."""
 
     state: ScreenState
-    """What a match means: busy, permission, limited, idle, or waiting (the agent's input
-    prompt: `waiting` after a turn, `idle` when it was never busy)."""
+    """What a match means: busy, retrying (an API call being retried), permission, limited,
+    idle (a shell prompt), waiting (the agent's input prompt: `waiting` after a turn, `idle`
+    when it was never busy) or interrupted (the person took the prompt over: Esc, a declined
+    dialog, typed text; `idle` after work). The full table is in `sessions.state`."""
 
     detail: str = ""
     """Note stored with the state change (default: the rule's state and pattern)."""

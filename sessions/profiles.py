@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from collectors.settings import ProfileSettings
-from sessions.state import SCREEN_STATES, State
+from sessions.state import SCREEN_EVENTS, State
 
 # Horizontal white space (Claude Code pads its prompt with a no-break space), and the same
 # with the side of a box drawn around it.
@@ -44,22 +44,42 @@ class Rule:
     """One line of a profile: a pattern and what its match means."""
 
     pattern: re.Pattern[str]
-    state: State
+    # A word of `sessions.state.SCREEN_EVENTS`: what the screen shows.
+    shows: str
     detail: str
 
     @classmethod
-    def of(cls, pattern: str, state: str | State, detail: str = "") -> Rule:
-        state = State(state)
-        if state not in SCREEN_STATES:
-            raise ValueError(f"a screen cannot show {state.value!r}")
-        return cls(re.compile(pattern, re.MULTILINE), state, detail or f"{state.value}: {pattern}")
+    def of(cls, pattern: str, shows: str, detail: str = "") -> Rule:
+        if shows not in SCREEN_EVENTS:
+            raise ValueError(f"a screen cannot show {shows!r}")
+        return cls(re.compile(pattern, re.MULTILINE), shows, detail or f"{shows}: {pattern}")
+
+    def observe(self, tail: str) -> Observation | None:
+        """This rule's verdict on `tail`, or None when it does not match.
+
+        A pattern's `detail` group (e.g. the retry line, the limit notice) is added to
+        the rule's detail: the reset time of a limit is read from it."""
+        match = self.pattern.search(tail)
+        if match is None:
+            return None
+        said = match.groupdict().get("detail")
+        if not said:
+            return Observation(self.shows, self.detail)
+        return Observation(self.shows, f"{self.detail}: {_one_line(said)}")
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Screen text as a short printable line (it came from whatever runs in the pane)."""
+    words = "".join(ch if ch.isprintable() else " " for ch in text).split()
+    line = " ".join(words).lstrip("✻✶✳✢·*⎿●◐ ")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
 class Observation:
-    """A profile's verdict on one screen."""
+    """A profile's verdict on one screen: a word of `SCREEN_EVENTS` and why."""
 
-    state: State
+    shows: str
     detail: str
 
 
@@ -96,8 +116,9 @@ class Profile:
     def observe(self, tail: str) -> Observation | None:
         """The first rule that matches `tail` (from `Profile.tail`), or None."""
         for rule in self.rules:
-            if rule.pattern.search(tail):
-                return Observation(rule.state, rule.detail)
+            found = rule.observe(tail)
+            if found is not None:
+                return found
         return None
 
 
@@ -107,31 +128,46 @@ class Profile:
 # merely asks "Do you want to proceed? 1. Yes 2. No" from reading as a dialog.
 CLAUDE_PERMISSION = rf"^{_BOX}*Do you want to [^?]{{1,400}}\?{_BOX}*\n{_BOX}*(?:[❯>›]{_H}*)?1\. Yes"
 CLAUDE_TRUST = r"Do you trust the files in this folder\?|Yes, I trust this folder"
+# A failed API call being retried: "429 Rate limited · retrying in 12s · attempt 3/10"
+# (2.1.328; the spinner line, above the input box). Before the busy rule: the hint line
+# still says "esc to interrupt" meanwhile.
+CLAUDE_RETRYING = r"^(?P<detail>[^\n]*\bretrying in \d+\s*s\b[^\n]*\battempt \d+\s*/\s*\d+)"
 # 2.1.x shows "esc to interrupt" in the hint line under the input box, older versions in
 # the spinner line "(3s · esc to interrupt)"; both follow a "·" or "(" or start a line,
 # which a prompt that merely mentions the words does not.
 CLAUDE_BUSY = r"(?:^|[·(])\s*esc to interrupt\b"
-# The limit notice counts while nothing newer was said: no prompt (❯/>), answer (●) or
-# turn summary (✻) between it and the input box's rule; blank lines and tips may be.
+# What may follow a notice's line while it is still the last thing said: anything but a
+# prompt (❯/>), an answer (●) or a turn summary (✻), up to the input box's rule.
+_UNTIL_BOX = rf"(?:(?!{_H}*[❯>●✻]{_H})[^\n]*\n)*?{_H}*[─━╭]{{8,}}"
+# The limit notice counts while nothing newer was said.
 CLAUDE_LIMIT = (
-    rf"^{_H}*[⎿●]{_H}+(?:You've hit your [^\n]*limit|Claude AI usage limit reached"
-    rf"|[^\n]*limit reached|API Error: Request rejected \(429\))[^\n]*\n"
-    rf"(?:(?!{_H}*[❯>●✻]{_H})[^\n]*\n)*?{_H}*[─━╭]{{8,}}"
+    rf"^{_H}*[⎿●]{_H}+(?P<detail>(?:You've hit your [^\n]*limit|Claude AI usage limit reached"
+    rf"|[^\n]*limit reached|API Error: Request rejected \(429\))[^\n]*)\n" + _UNTIL_BOX
+)
+# The person stopped the turn or declined a dialog (Esc, "No"): Claude Code says so
+# under the last tool call and waits at its prompt; no hook fires.
+CLAUDE_INTERRUPTED = (
+    rf"^{_H}*⎿?{_H}*(?P<detail>Interrupted(?: by user| · What should Claude do instead\?))"
+    rf"[^\n]*\n" + _UNTIL_BOX
 )
 # The input box: a rule, the prompt line, (wrapped input,) the closing rule. The closing
 # rule matters: the sim redraws its spinner below the last submitted "> prompt" line, and
 # a capture between two frames must not read that line as an empty box.
-CLAUDE_PROMPT = (
-    rf"^{_H}*[╭─━]{{8,}}[^\n]*\n{_BOX}*[❯>][^\n]*\n"
-    rf"(?:[^\n]*\n){{0,8}}?{_H}*[╰─━]{{8,}}"
-)
+_BOX_AFTER_PROMPT = rf"[^\n]*\n(?:[^\n]*\n){{0,8}}?{_H}*[╰─━]{{8,}}"
+CLAUDE_PROMPT = rf"^{_H}*[╭─━]{{8,}}[^\n]*\n{_BOX}*[❯>]" + _BOX_AFTER_PROMPT
+# The box holds text while nothing runs: the person is typing, or Esc put an unanswered
+# prompt back there. Either way they took the prompt over.
+CLAUDE_PROMPT_TYPED = rf"^{_H}*[╭─━]{{8,}}[^\n]*\n{_BOX}*[❯>]{_H}*[^\s│]" + _BOX_AFTER_PROMPT
 
 CLAUDE_RULES = (
-    Rule.of(CLAUDE_PERMISSION, State.PERMISSION, "permission dialog"),
-    Rule.of(CLAUDE_TRUST, State.PERMISSION, "trust dialog"),
-    Rule.of(CLAUDE_BUSY, State.BUSY, "esc to interrupt"),
-    Rule.of(CLAUDE_LIMIT, State.LIMITED, "usage limit"),
-    Rule.of(CLAUDE_PROMPT, State.WAITING, "input prompt"),
+    Rule.of(CLAUDE_PERMISSION, "permission", "permission dialog"),
+    Rule.of(CLAUDE_TRUST, "permission", "trust dialog"),
+    Rule.of(CLAUDE_RETRYING, "retrying", "retrying"),
+    Rule.of(CLAUDE_BUSY, "busy", "esc to interrupt"),
+    Rule.of(CLAUDE_LIMIT, "limited", "usage limit"),
+    Rule.of(CLAUDE_INTERRUPTED, "interrupted", "interrupted"),
+    Rule.of(CLAUDE_PROMPT_TYPED, "interrupted", "input box holds text"),
+    Rule.of(CLAUDE_PROMPT, "waiting", "input prompt"),
 )
 
 # -- Codex CLI (0.1xx, ratatui) ---------------------------------------------------------

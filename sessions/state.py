@@ -1,19 +1,27 @@
-"""Session state: the states, and the pure rules that move between them.
+"""Session state: the states, the events that move them, and one table of the rules.
 
-`starting → busy ⇄ waiting | permission → exited`, plus `idle` (seen, nothing
-running), `limited` (hit a usage limit) and `lost` (the pane vanished).
-Sources, best first: Claude Code hooks, then screen profiles, then process
-activity. The rules here are pure functions so the engine, tests and the
-benchmarks share them.
+`starting → busy ⇄ waiting | permission → exited`, plus `retrying` (Claude Code
+retries a failed API call), `seen` (a finished turn the person looked at),
+`idle` (nothing asked of it), `limited` (hit a usage limit) and `lost` (the
+pane vanished).
+
+Every source of state speaks in `Event`s: Claude Code's hooks (the first
+source), screen profiles (`sessions.profiles`: for agents without hooks, and as
+the watchdog of hooked ones), process activity (`sessions.activity`), tmux's
+view of the pane, the person (input, a look) and the engine (a limit reset).
+`TABLE` says, for every state and every event, the next state; `decide` reads
+it. The table is written out as text below so that it can be read whole, and
+`docs/ARCHITECTURE.md` shows the same text (a test keeps them equal).
 
 Screens and processes only say what a pane looks like *now*; whether a prompt
 means `waiting` (a turn ended and nobody has looked yet) or `idle` (nothing
-was ever asked) depends on where the session came from, which is what
-`from_screen` and `from_process` add.
+was ever asked, or the person just took over) depends on the state it comes
+from, which is what the table's screen rows encode.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -37,15 +45,128 @@ class State(StrEnum):
 ATTENTION_STATES = frozenset({State.WAITING, State.PERMISSION, State.LIMITED})
 # Terminal states: nothing but a new launch leaves them.
 FINAL_STATES = frozenset({State.EXITED, State.LOST})
+# States that only an event ends: hooks say when they begin, but nothing fires when
+# the person presses Esc, says No or accepts the trust dialog, so while a hooked
+# session is in one of these its screen is read too (the watchdog) and corrects it.
+WATCHED_STATES = frozenset({State.STARTING, State.BUSY, State.RETRYING, State.PERMISSION})
 
 
 class Source(StrEnum):
     HOOK = "hook"
     SCREEN = "screen"
+    # The screen of a hooked session contradicted the state its hooks left.
+    WATCHDOG = "watchdog"
     PROCESS = "process"
     TMUX = "tmux"
     USER = "user"
     ENGINE = "engine"
+
+
+class Event(StrEnum):
+    """What can happen to a session, whatever the source."""
+
+    # Claude Code hooks.
+    STARTED = "started"  # SessionStart (startup, resume, clear)
+    COMPACTED = "compacted"  # SessionStart after a compaction: mid-turn, nothing new
+    PROMPT = "prompt"  # UserPromptSubmit
+    TOOL = "tool"  # PreToolUse, PostToolUse(Failure), PreCompact
+    INTERRUPTED = "interrupted"  # PostToolUseFailure is_interrupt: Esc while a tool ran
+    ASKS = "asks"  # PermissionRequest, Notification permission_prompt
+    NEEDS_INPUT = "needs_input"  # Notification elicitation_dialog, agent_needs_input
+    IDLE_PROMPT = "idle_prompt"  # Notification idle_prompt: at the prompt for a minute
+    STOP = "stop"  # Stop: the turn ended
+    STOP_LIMIT = "stop_limit"  # StopFailure rate_limit
+    STOP_ERROR = "stop_error"  # StopFailure, any other error
+    CLEARED = "cleared"  # SessionEnd clear: /clear, a SessionStart follows
+    ENDED = "ended"  # SessionEnd, any other reason
+    # What the screen shows (profile rules; the watchdog of hooked sessions).
+    SCREEN_BUSY = "screen_busy"  # a spinner, "esc to interrupt"
+    SCREEN_RETRYING = "screen_retrying"  # "retrying in 12s · attempt 3/10"
+    SCREEN_DIALOG = "screen_dialog"  # a permission or trust dialog
+    SCREEN_LIMIT = "screen_limit"  # a usage-limit notice
+    SCREEN_PROMPT = "screen_prompt"  # the agent's empty input prompt
+    SCREEN_INTERRUPTED = "screen_interrupted"  # the person took over: Esc, No, typed text
+    SCREEN_IDLE = "screen_idle"  # a shell prompt
+    # Process activity.
+    PROCESS_BUSY = "process_busy"
+    PROCESS_QUIET = "process_quiet"  # an agent's tree went quiet (like its prompt)
+    PROCESS_QUIET_IDLE = "process_quiet_idle"  # a shell's tree went quiet
+    # The person.
+    INPUT = "input"  # text sent through podium
+    LOOKED = "looked"  # focused the pane (attach, next, tmux focus)
+    # The engine.
+    LIMIT_RESET = "limit_reset"  # a limited session's reset time passed
+    # tmux.
+    PANE_DEAD = "pane_dead"
+    PANE_GONE = "pane_gone"
+    PANE_BACK = "pane_back"  # a vanished session's tagged pane seen again
+
+
+# state × event → next state. Columns are the states, rows the events; `.` keeps the
+# state. Each row says why in the comment after it.
+RULES_TEXT = """\
+event               starting   busy       retrying   waiting    seen       permission idle       limited    exited     lost
+started             idle       idle       idle       idle       idle       idle       .          idle       idle       .
+compacted           .          .          .          .          .          .          .          .          .          .
+prompt              busy       .          busy       busy       busy       busy       busy       busy       .          .
+tool                busy       .          busy       busy       busy       busy       busy       busy       .          .
+interrupted         idle       idle       idle       .          .          idle       .          idle       .          .
+asks                permission permission permission permission permission .          permission permission .          .
+needs_input         .          waiting    waiting    .          .          .          .          .          .          .
+idle_prompt         waiting    waiting    .          .          .          .          .          .          .          .
+stop                waiting    waiting    waiting    .          waiting    waiting    waiting    waiting    .          .
+stop_limit          limited    limited    limited    limited    limited    limited    limited    .          .          .
+stop_error          waiting    waiting    waiting    .          waiting    waiting    waiting    waiting    .          .
+cleared             .          .          .          .          .          .          .          .          .          .
+ended               exited     exited     exited     exited     exited     exited     exited     exited     .          .
+screen_busy         busy       .          busy       busy       busy       busy       busy       busy       .          .
+screen_retrying     retrying   retrying   .          retrying   retrying   retrying   retrying   retrying   .          .
+screen_dialog       permission permission permission permission permission .          permission permission .          .
+screen_limit        limited    limited    limited    limited    limited    limited    limited    .          .          .
+screen_prompt       idle       waiting    waiting    .          .          idle       .          waiting    .          .
+screen_interrupted  idle       idle       idle       .          .          idle       .          idle       .          .
+screen_idle         idle       idle       idle       idle       idle       idle       .          idle       .          .
+process_busy        .          .          busy       busy       busy       busy       busy       busy       .          .
+process_quiet       idle       waiting    waiting    .          .          idle       .          waiting    .          .
+process_quiet_idle  idle       idle       idle       idle       idle       idle       .          idle       .          .
+input               .          .          .          busy       busy       busy       busy       busy       .          .
+looked              .          .          .          seen       .          .          .          .          .          .
+limit_reset         .          .          .          .          .          .          .          idle       .          .
+pane_dead           exited     exited     exited     exited     exited     exited     exited     exited     .          .
+pane_gone           lost       lost       lost       lost       lost       lost       lost       lost       lost       .
+pane_back           .          .          .          .          .          .          .          .          .          idle
+"""  # noqa: E501 (a table reads best as one row per line)
+
+# Why the less obvious cells are what they are:
+# - started: SessionStart begins a conversation (launch, resume, /clear, trust accepted):
+#   whatever the old one left is over. `compacted` fires mid-turn and changes nothing.
+# - cleared: /clear ends one conversation and starts the next; never `exited`.
+# - interrupted: the one hook an Esc fires, and only while a tool runs.
+# - screen_prompt after permission, and screen_interrupted: the dialog or the turn ended
+#   without a hook, so the person answered No or pressed Esc at the pane: they are
+#   there, nothing waits for them (`idle`). After busy, a bare prompt is a finished turn
+#   whose Stop was missed (`waiting`).
+# - process_busy leaves `starting` alone: loading is not a turn.
+# - input to a retry loop or a starting agent changes nothing the screen would not
+#   contradict at once; `looked` turns only a finished turn into `seen`.
+
+
+def _parse(text: str) -> dict[Event, dict[State, State]]:
+    lines = text.splitlines()
+    columns = [State(word) for word in lines[0].split()[1:]]
+    table: dict[Event, dict[State, State]] = {}
+    for line in lines[1:]:
+        words = line.split()
+        event, cells = Event(words[0]), words[1:]
+        if len(cells) != len(columns):
+            raise ValueError(f"state table row {event.value!r} has {len(cells)} cells")
+        table[event] = {
+            s: (s if c == "." else State(c)) for s, c in zip(columns, cells, strict=True)
+        }
+    return table
+
+
+TABLE: Mapping[Event, Mapping[State, State]] = _parse(RULES_TEXT)
 
 
 @dataclass(frozen=True)
@@ -57,45 +178,60 @@ class Change:
     detail: str = ""
 
 
-def from_hook(current: State, event: str, payload: dict) -> Change | None:
-    """The state a Claude Code hook event implies, or None when it says nothing new."""
-    if current in FINAL_STATES and event != "SessionStart":
+def decide(current: State, event: Event, source: Source, detail: str = "") -> Change | None:
+    """The change `event` makes to a session in `current`, or None when it stays."""
+    target = TABLE[event][current]
+    if target is current:
         return None
-    target: State | None = None
-    detail = event
+    return Change(target, source, detail or event.value)
+
+
+def hook_event(event: str, payload: Mapping[str, object]) -> tuple[Event, str] | None:
+    """A Claude Code hook as an `Event`, with the detail stored with a change; None for
+    hook events that say nothing about the state (SubagentStop, SessionStart's matchers…)."""
     if event == "SessionStart":
-        # At its prompt with nothing asked yet: nobody is waited for.
-        target = State.IDLE if current in (State.STARTING, *FINAL_STATES) else None
-    elif event in ("UserPromptSubmit", "PreToolUse", "PostToolUse", "PreCompact"):
-        target = State.BUSY
-    elif event == "PermissionRequest":
-        target = State.PERMISSION
+        source = payload.get("source")
+        if source == "compact":
+            return Event.COMPACTED, "SessionStart compact"
+        return Event.STARTED, f"SessionStart {source}" if isinstance(source, str) else event
+    if event == "UserPromptSubmit":
+        return Event.PROMPT, event
+    if event == "PostToolUseFailure" and payload.get("is_interrupt") is True:
+        return Event.INTERRUPTED, f"{event} interrupt"
+    if event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "PreCompact"):
+        return Event.TOOL, event
+    if event == "PermissionRequest":
         tool = payload.get("tool_name")
-        detail = f"{event} {tool}" if isinstance(tool, str) else event
-    elif event == "Notification":
+        return Event.ASKS, f"{event} {tool}" if isinstance(tool, str) else event
+    if event == "Notification":
         kind = payload.get("notification_type")
         detail = f"{event} {kind}"
         if kind == "permission_prompt":
-            target = State.PERMISSION
-        elif kind in ("elicitation_dialog", "agent_needs_input") and current is State.BUSY:
-            target = State.WAITING
-        elif kind == "idle_prompt" and current in (State.BUSY, State.STARTING):
-            # A turn ended a minute ago and its Stop was missed: it waits for
-            # the human. A seen (idle) session stays idle.
-            target = State.WAITING
-    elif event == "Stop":
-        target = State.WAITING
-    elif event == "StopFailure":
+            return Event.ASKS, detail
+        if kind in ("elicitation_dialog", "agent_needs_input"):
+            return Event.NEEDS_INPUT, detail
+        if kind == "idle_prompt":
+            return Event.IDLE_PROMPT, detail
+        return None
+    if event == "Stop":
+        return Event.STOP, event
+    if event == "StopFailure":
         error = payload.get("error")
         detail = f"{event} {error}"
-        target = State.LIMITED if error == "rate_limit" else State.WAITING
-    elif event == "SessionEnd":
-        target = State.EXITED
+        return (Event.STOP_LIMIT if error == "rate_limit" else Event.STOP_ERROR), detail
+    if event == "SessionEnd":
         reason = payload.get("reason")
         detail = f"{event} {reason}" if isinstance(reason, str) else event
-    if target is None or target == current:
+        return (Event.CLEARED if reason == "clear" else Event.ENDED), detail
+    return None
+
+
+def from_hook(current: State, event: str, payload: Mapping[str, object]) -> Change | None:
+    """The state a Claude Code hook event implies, or None when it says nothing new."""
+    found = hook_event(event, payload)
+    if found is None:
         return None
-    return Change(target, Source.HOOK, detail)
+    return decide(current, found[0], Source.HOOK, found[1])
 
 
 def from_pane(
@@ -103,42 +239,32 @@ def from_pane(
 ) -> Change | None:
     """What tmux's view of the pane implies: gone → lost (from any state), ended → exited."""
     if not present:
-        if current is State.LOST:
-            return None
-        return Change(State.LOST, Source.TMUX, "pane vanished")
-    if dead and current is not State.EXITED:
-        return Change(State.EXITED, Source.TMUX, f"exit status {dead_status}")
+        return decide(current, Event.PANE_GONE, Source.TMUX, "pane vanished")
+    if dead:
+        return decide(current, Event.PANE_DEAD, Source.TMUX, f"exit status {dead_status}")
     return None
 
 
-# What a screen profile rule may report: the states a pane can show.
-SCREEN_STATES = frozenset({State.BUSY, State.WAITING, State.PERMISSION, State.LIMITED, State.IDLE})
+# What a screen profile rule may report, and the event each word is.
+SCREEN_EVENTS: Mapping[str, Event] = {
+    "busy": Event.SCREEN_BUSY,
+    "retrying": Event.SCREEN_RETRYING,
+    "permission": Event.SCREEN_DIALOG,
+    "limited": Event.SCREEN_LIMIT,
+    "waiting": Event.SCREEN_PROMPT,
+    "interrupted": Event.SCREEN_INTERRUPTED,
+    "idle": Event.SCREEN_IDLE,
+}
 
 
-def _settle(current: State, observed: State) -> State:
-    """The time dimension of an observed `waiting` (an agent at its input prompt).
-
-    A prompt after work (busy, a dialog, a limit) is a finished turn nobody has
-    seen: `waiting`. A prompt that was never left, or only typed into, is
-    `idle`, and a session that already waits keeps waiting.
-    """
-    if observed is not State.WAITING:
-        return observed
-    if current in (State.BUSY, State.PERMISSION, State.LIMITED):
-        return State.WAITING
-    if current is State.STARTING:
-        return State.IDLE
-    return current
-
-
-def from_screen(current: State, observed: State, detail: str = "") -> Change | None:
-    """What a screen profile's verdict implies (`observed` is one of SCREEN_STATES)."""
-    if current in FINAL_STATES or observed not in SCREEN_STATES:
+def from_screen(
+    current: State, observed: str, detail: str = "", *, source: Source = Source.SCREEN
+) -> Change | None:
+    """What a screen profile's verdict implies (`observed` is a word of SCREEN_EVENTS)."""
+    event = SCREEN_EVENTS.get(observed)
+    if event is None:
         return None
-    target = _settle(current, observed)
-    if target is current:
-        return None
-    return Change(target, Source.SCREEN, detail or f"screen: {observed}")
+    return decide(current, event, source, detail or f"screen: {observed}")
 
 
 def from_process(
@@ -147,15 +273,10 @@ def from_process(
     """What process activity implies, for agents whose screen says nothing.
 
     `quiet` is what a quiet process tree means for this agent: `waiting` for an
-    agent (settled like a prompt on screen), `idle` for a shell. A busy tree
-    does not move a session out of `starting`: loading is not a turn.
+    agent (a prompt), `idle` for a shell.
     """
-    if current in FINAL_STATES:
-        return None
     if busy:
-        target = current if current is State.STARTING else State.BUSY
+        event = Event.PROCESS_BUSY
     else:
-        target = _settle(current, quiet)
-    if target is current:
-        return None
-    return Change(target, Source.PROCESS, detail or ("busy" if busy else "quiet"))
+        event = Event.PROCESS_QUIET_IDLE if quiet is State.IDLE else Event.PROCESS_QUIET
+    return decide(current, event, Source.PROCESS, detail or ("busy" if busy else "quiet"))

@@ -42,14 +42,24 @@ from sessions.engine.stage import StageKeeper, stage_handlers
 from sessions.engine.transcripts import Today, TranscriptIngest
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.usage_api import UsageApi, usage_handlers
-from sessions.engine.watch import Backoff, PaneWatch, stats_wire
+from sessions.engine.watch import CONFIRM_AFTER, Backoff, PaneWatch, stats_wire
 from sessions.fill.queue import QueueStore
 from sessions.fill.runner import Runner
 from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
 from sessions.lifecycle import acquire_lock
 from sessions.registry import Registry, SessionRecord
-from sessions.state import FINAL_STATES, Change, Source, State, from_hook, from_pane
+from sessions.state import (
+    FINAL_STATES,
+    WATCHED_STATES,
+    Change,
+    Event,
+    Source,
+    State,
+    decide,
+    from_hook,
+    from_pane,
+)
 from sessions.tmux import PaneInfo, Tmux, TmuxError
 
 log = logging.getLogger("podium.engine")
@@ -57,7 +67,9 @@ T = TypeVar("T")
 # Seconds after a pane's death during which its exit status is looked for.
 EXIT_STATUS_WINDOW = 60.0
 # States in which a session is expected to change soon: the sweep keeps its base pace.
-_MOVING = frozenset({State.STARTING.value, State.BUSY.value})
+# Sessions in these states keep the sweep at its base pace: busy ones change, and the
+# watchdog of the others must see an Esc or a No within two seconds.
+_MOVING = frozenset(s.value for s in WATCHED_STATES)
 # Spool records stored per transaction: their events and the spool offsets after
 # them are committed together, so a crash or a failed write (a full disk) re-reads
 # the batch, never stores an event twice and never skips one.
@@ -342,7 +354,9 @@ class Engine:
         log.info("%s: %s (%s: %s)", rec.name, rec.state, change.source, change.detail)
         resets_at = None
         if change.state is State.LIMITED:
+            # The agent's words first; else the official figures of a full window.
             resets_at = parse_reset(limit_text or change.detail, rec.state_since)
+            resets_at = resets_at or self.usage.full_until(rec.state_since)
         if resets_at != rec.limit_resets_at:
             rec.limit_resets_at = resets_at
             self.registry.update(rec.id, limit_resets_at=resets_at)
@@ -620,6 +634,8 @@ class Engine:
     async def _watch_panes(self, live: list[tuple[SessionRecord, PaneInfo]]) -> bool:
         """Screen profiles and process activity of the live panes → state changes."""
         sightings, lively = await self.watch.look(live)
+        if self.watch.recheck:  # the watchdog doubts a state: its second look
+            self.wake_sweeper_soon(CONFIRM_AFTER)
         current = {rec.id: rec for rec, _ in live}
         if sightings:
             # Fresh records: hooks and API calls ran while the captures were awaited.
@@ -663,17 +679,20 @@ class Engine:
                     ended_at=None,
                 )
                 rec.ended_at = None
-                self.change_state(rec, Change(State.IDLE, Source.TMUX, "pane re-adopted"))
+                back = decide(State(rec.state), Event.PANE_BACK, Source.TMUX, "pane re-adopted")
+                if back is not None:
+                    self.change_state(rec, back)
         return by_pane
 
     def _follow_limits(self) -> None:
         """A limited session whose reset time has passed can work again."""
         now = datetime.now(UTC)
         for rec in self.registry.listed():
-            if rec.state == State.LIMITED and rec.limit_resets_at and rec.limit_resets_at <= now:
-                self.change_state(
-                    rec, Change(State.IDLE, Source.ENGINE, "limit reset"), close_as="reset"
-                )
+            if rec.limit_resets_at is None or rec.limit_resets_at > now:
+                continue
+            reset = decide(State(rec.state), Event.LIMIT_RESET, Source.ENGINE, "limit reset")
+            if reset is not None:
+                self.change_state(rec, reset, close_as="reset")
 
     def _follow_focus(self, panes: list[PaneInfo]) -> None:
         """Acknowledge items whose pane a person is looking at.

@@ -56,6 +56,8 @@ from sessions.state import FINAL_STATES, State
 
 log = logging.getLogger("podium.engine.usage")
 BURN_SPAN_S = 3600.0
+# A window this used is full: the server rejects requests (figures round to 0.1).
+FULL_PCT = 99.5
 
 
 class UsageMonitor:
@@ -113,6 +115,20 @@ class UsageMonitor:
         message = payload.get("last_assistant_message")
         if event == "StopFailure" and isinstance(message, str):
             self.record(samples_from_limit_text(message, at or datetime.now(UTC)))
+
+    def full_until(self, now: datetime) -> datetime | None:
+        """When the account can work again by the official figures: the latest reset of
+        the windows used up (≥ FULL_PCT) now, or None when none is known to be full.
+        A limited session whose limit text names no time takes this one."""
+        ends = [
+            figure.resets_at
+            for window in self.log.windows(now)
+            if (figure := self.log.latest(window)) is not None
+            and figure.resets_at is not None
+            and figure.used_pct >= FULL_PCT
+            and is_current(figure, now)
+        ]
+        return max(ends, default=None)
 
     # -- the figure to show -----------------------------------------------------------------
     def current(self, window: str, now: datetime) -> tuple[LimitSample | None, float | None]:

@@ -5,9 +5,20 @@ to `PaneWatch.look`, which returns `Sighting`s: what a screen profile or the
 process tree says now. The engine turns them into changes with the pure rules
 of `sessions.state` against the session's state at that moment.
 
+Hooked sessions (claude, sim) get their state from hooks, but no hook fires
+when the person presses Esc during a turn, says No at a dialog or accepts the
+trust dialog. So while a hooked session is in a state that only an event ends
+(`sessions.state.WATCHED_STATES`: starting, busy, retrying, permission) its
+screen is read too: the watchdog. A verdict that contradicts the state is
+applied only when two captures, both taken after the state began and at least
+`CONFIRM_AFTER` apart, agree on it: a hook races the screen by a few frames
+(the prompt is still drawn when UserPromptSubmit arrives), and the second
+look is scheduled at once so a correction lands within about 1.5 s of the
+screen.
+
 What it costs is the point of this module:
 - `capture-pane` runs only for sessions whose agent has a profile that is in
-  use (claude/sim only without working hooks) and whose window showed output
+  use (claude/sim without working hooks, or in a watched state) and whose window showed output
   since the last capture, all in one tmux call. tmux's `#{window_activity}` is
   a time in whole seconds, updated on any output whether or not
   `monitor-activity` is on (checked on tmux 3.3a), and shared by the panes of
@@ -23,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
@@ -34,10 +45,13 @@ from sessions.agents import HOOKED_AGENTS
 from sessions.engine.parts import Blocking
 from sessions.profiles import Observation, Profile, build_profiles
 from sessions.registry import SessionRecord
-from sessions.state import Change, State, from_process, from_screen
+from sessions.state import WATCHED_STATES, Change, Source, State, from_process, from_screen
 from sessions.tmux import PaneInfo, Tmux
 
 log = logging.getLogger("podium.engine")
+
+# The watchdog's second look: this long after the first that disagreed.
+CONFIRM_AFTER = 0.3
 
 
 @dataclass(frozen=True)
@@ -48,10 +62,13 @@ class Sighting:
     screen: Observation | None = None
     busy: bool | None = None
     quiet: State = State.WAITING
+    # A hooked session's screen, read because its state waits on an event.
+    watchdog: bool = False
 
     def change(self, current: State) -> Change | None:
         if self.screen is not None:
-            return from_screen(current, self.screen.state, self.screen.detail)
+            source = Source.WATCHDOG if self.watchdog else Source.SCREEN
+            return from_screen(current, self.screen.shows, self.screen.detail, source=source)
         if self.busy is not None:
             return from_process(current, busy=self.busy, quiet=self.quiet)
         return None
@@ -65,6 +82,19 @@ class _Seen:
     captured_at: float = 0.0  # wall-clock time the last capture started
     digest: int | None = None  # hash of the last screen tail
     matched: bool = False  # the last screen matched a rule (no process sampling)
+    # Watchdog: the last verdict, and a contradiction waiting for its second look.
+    observation: Observation | None = None
+    doubt: _Doubt | None = None
+
+
+@dataclass(frozen=True)
+class _Doubt:
+    """A screen that contradicted a hooked session's state, seen once."""
+
+    observation: Observation
+    state: str  # the state it contradicted, and since when (epoch s)
+    since: float
+    first: float | None  # start of the first capture after `since` that showed it
 
 
 @dataclass
@@ -111,6 +141,8 @@ class PaneWatch:
         self._last_hook: dict[str, float] = {}  # session id -> epoch s of its last hook event
         self._looked_up: set[str] = set()  # sessions whose hook history was read from the db
         self._heard = False
+        # A contradiction awaits its second look: the engine sweeps again in CONFIRM_AFTER.
+        self.recheck = False
 
     # -- hooks --------------------------------------------------------------------
     def hook_seen(self, session_id: str, at: float | None = None) -> None:
@@ -156,50 +188,56 @@ class PaneWatch:
     async def look(self, live: list[tuple[SessionRecord, PaneInfo]]) -> tuple[list[Sighting], bool]:
         """Sightings for the live panes, and whether a watched screen changed or a tree worked."""
         self.stats.sweeps += 1
+        self.recheck = False
         now = time.time()
-        watched: list[tuple[SessionRecord, PaneInfo, Profile, _Seen]] = []
+        watched: list[tuple[SessionRecord, PaneInfo, Profile, _Seen, bool]] = []
         for rec, pane in live:
             profile = self.profiles.get(rec.agent)
-            if profile is None or self._hooks_work(rec, profile, now):
+            if profile is None:
+                continue
+            watchdog = self._hooks_work(rec, profile, now)
+            if watchdog and State(rec.state) not in WATCHED_STATES:
                 continue
             seen = self._seen.get(rec.id) or _Seen()
-            watched.append((rec, pane, profile, seen))
-        self._seen = {rec.id: seen for rec, _, _, seen in watched}
+            watched.append((rec, pane, profile, seen, watchdog))
+        self._seen = {rec.id: seen for rec, _, _, seen, _ in watched}
 
-        due = [(rec, pane, p, seen) for rec, pane, p, seen in watched if _due(seen, pane, now)]
+        due = [w for w in watched if w[3].doubt is not None or _due(w[3], w[1], now)]
         screens: dict[str, str] = {}
+        started = time.time()
         if due:
-            started = time.time()
             self.stats.capture_calls += 1
             screens = await self.blocking(
-                self.tmux.capture_screens, [pane.pane_id for _, pane, _, _ in due]
+                self.tmux.capture_screens, [pane.pane_id for _, pane, _, _, _ in due]
             )
-            for _, pane, _, seen in due:
+            for _, pane, _, seen, _ in due:
                 seen.activity, seen.captured_at = pane.window_activity, started
         self.stats.screens += len(screens)
         self.stats.last_captures = len(screens)
 
         sightings: list[Sighting] = []
         lively = False
-        for rec, pane, profile, seen in due:
+        for rec, pane, profile, seen, watchdog in watched:
             text = screens.get(pane.pane_id)
-            if text is None:
-                continue
-            tail = profile.tail(text)
-            digest = hash(tail)
-            if digest == seen.digest:
-                continue
-            seen.digest = digest
-            lively = True  # typing or output: a state change may be near
-            observation = profile.observe(tail)
-            seen.matched = observation is not None
-            if observation is not None:
-                sightings.append(Sighting(rec.id, screen=observation))
+            if text is not None:
+                tail = profile.tail(text)
+                digest = hash(tail)
+                if digest != seen.digest:
+                    seen.digest = digest
+                    lively = True  # typing or output: a state change may be near
+                    seen.observation = profile.observe(tail)
+                    seen.matched = seen.observation is not None
+                    if seen.observation is not None and not watchdog:
+                        sightings.append(Sighting(rec.id, screen=seen.observation))
+            if watchdog:
+                found = self._doubt(rec, seen, captured=text is not None, at=started)
+                if found is not None:
+                    sightings.append(found)
 
         pending = [
             (rec, pane, profile)
-            for rec, pane, profile, seen in watched
-            if profile.process and not seen.matched and pane.pid
+            for rec, pane, profile, seen, watchdog in watched
+            if profile.process and not watchdog and not seen.matched and pane.pid
         ]
         if pending:
             self.stats.process_samples += 1
@@ -212,7 +250,39 @@ class PaneWatch:
                     continue
                 lively = lively or busy
                 sightings.append(Sighting(rec.id, busy=busy, quiet=profile.quiet))
-        return sightings, lively
+        return sightings, lively or self.recheck
+
+    def _doubt(
+        self, rec: SessionRecord, seen: _Seen, *, captured: bool, at: float
+    ) -> Sighting | None:
+        """The watchdog's verdict on a hooked session.
+
+        A sighting once a contradiction of its state was seen on two captures taken
+        after the state began, CONFIRM_AFTER apart; until then the doubt is kept (which
+        makes the pane due for capture) and a second look is asked for."""
+        observed = seen.observation
+        since = rec.state_since.timestamp()
+        sighting = Sighting(rec.id, screen=observed, watchdog=True)
+        if observed is None or sighting.change(State(rec.state)) is None:
+            seen.doubt = None
+            return None
+        doubt = seen.doubt
+        if doubt is None or (doubt.observation.shows, doubt.state, doubt.since) != (
+            observed.shows,
+            rec.state,
+            since,
+        ):
+            doubt = _Doubt(observed, rec.state, since, first=None)
+        # A capture that started before the state began may show the screen before it.
+        if captured and at >= since:
+            if doubt.first is None:
+                doubt = replace(doubt, first=at)
+            elif at - doubt.first >= CONFIRM_AFTER:
+                seen.doubt = None
+                return sighting
+        seen.doubt = doubt
+        self.recheck = True
+        return None
 
 
 def _due(seen: _Seen, pane: PaneInfo, now: float) -> bool:

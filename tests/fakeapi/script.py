@@ -14,6 +14,11 @@ anywhere in the text; ``<system-reminder>`` sections that Claude Code adds are i
                            reset), so a run resumed after the reset gets a normal answer
 ``ERROR <status>``         HTTP <status> ``api_error`` (``x-should-retry: false``); 529 gives an
                            ``overloaded_error``
+``RETRY <status> [<times>]``  HTTP <status> that Claude Code retries (``x-should-retry: true``;
+                           429 is a ``rate_limit_error``, 529 ``overloaded_error``): the first
+                           ``<times>`` attempts of the same request fail (default: all of
+                           them), later ones get the normal answer; the server counts the
+                           attempts and passes ``attempt`` to ``plan_reply``
 ``SLOW <seconds>``         wait that long before answering (bounded by the server's lifetime)
 ``REPLY <text…>``          answer with that text (the rest of the line) instead of the default;
                            put other directives on other lines
@@ -76,6 +81,7 @@ _RATE_LIMIT = re.compile(
 )
 _SLOW = re.compile(r"\bSLOW\s+(\d+(?:\.\d+)?)")
 _ERROR = re.compile(r"\bERROR\s+(\d{3})\b")
+_RETRY = re.compile(r"\bRETRY\s+(\d{3})(?:[ \t]+(\d+))?")
 _REPLY = re.compile(r"\bREPLY\s+([^\n]+)")
 _USAGE = re.compile(r"\bUSAGE\s+(\d+)\s+(\d+)(?:\s+(\d+)\s+(\d+))?")
 
@@ -218,8 +224,10 @@ def plan_reply(
     *,
     default_usage: Usage | None = None,
     default_text: str = "Hello from the fake API.",
+    attempt: int = 0,
 ) -> Reply:
-    """Decide the answer to one ``POST /v1/messages`` body."""
+    """Decide the answer to one ``POST /v1/messages`` body; ``attempt`` counts the earlier
+    requests with the same conversation (retries of this one)."""
     usage = default_usage or Usage()
     if not isinstance(body, dict):
         return Reply("text", [{"type": "text", "text": default_text}], usage=usage)
@@ -255,6 +263,15 @@ def plan_reply(
         reply.error_type = "rate_limit_error"
         reply.error_message = "This request would exceed your account's rate limit."
         reply.headers = rate_limit_headers(int(m[2]) if m[2] else None, claim=m[1] or "five_hour")
+        return reply
+    if (m := _RETRY.search(text)) and (m[2] is None or attempt < int(m[2])):
+        status = int(m[1])
+        reply.kind, reply.status = "error", status
+        reply.error_type = {429: "rate_limit_error", 529: "overloaded_error"}.get(
+            status, "api_error"
+        )
+        reply.error_message = f"Fake API error {status} (attempt {attempt + 1})"
+        reply.headers = {"x-should-retry": "true"}
         return reply
     if m := _ERROR.search(text):
         status = int(m[1])

@@ -26,6 +26,7 @@ It binds only 127.0.0.1 on an ephemeral port.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import threading
@@ -207,7 +208,12 @@ class _Handler(BaseHTTPRequestHandler):
     # -- the Messages API -----------------------------------------------------------------
     def _messages(self, rec: Recorded, body: dict[str, Any]) -> None:
         owner = self.server.owner
-        reply = plan_reply(body, default_usage=owner.usage, default_text=owner.default_text)
+        reply = plan_reply(
+            body,
+            default_usage=owner.usage,
+            default_text=owner.default_text,
+            attempt=owner._attempt(body),
+        )
         rec.reply_kind = reply.kind
         if reply.delay:
             owner._sleep(reply.delay)
@@ -380,6 +386,7 @@ class FakeAnthropic:
         self._ids = itertools.count(1)
         self._req_ids = itertools.count(1)
         self._id_lock = threading.Lock()
+        self._attempts: dict[str, int] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> FakeAnthropic:
@@ -488,6 +495,18 @@ class FakeAnthropic:
     def _sleep(self, seconds: float) -> None:
         # Bounded, and cut short when the server stops.
         self._stopped.wait(min(seconds, self.lifetime))
+
+    def _attempt(self, body: Any) -> int:
+        """How many requests with this same conversation came before (its retries count).
+
+        Keyed by the messages alone: a retry resends them unchanged, while its
+        headers (`x-stainless-retry-count`) and metadata may differ."""
+        messages = body.get("messages") if isinstance(body, dict) else None
+        key = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+        with self._id_lock:
+            seen = self._attempts.get(key, 0)
+            self._attempts[key] = seen + 1
+            return seen
 
     def _next_message_id(self) -> str:
         with self._id_lock:

@@ -33,7 +33,7 @@ def screen(name: str) -> str:
 def verdict(agent: str, text: str, profiles: dict[str, Profile] | None = None) -> State | None:
     profile = (profiles or BUILTIN)[agent]
     seen = profile.observe(profile.tail(text))
-    return seen.state if seen else None
+    return seen.shows if seen else None
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,12 @@ def verdict(agent: str, text: str, profiles: dict[str, Profile] | None = None) -
         ("claude_limit", State.LIMITED),  # "You've hit your 5-hour limit · resets 7pm"
         ("claude_limit_api_key", State.LIMITED),  # "API Error: Request rejected (429)"
         ("claude_trust", State.PERMISSION),
+        # What the person's Esc or No leaves (no hook fires), and a retry loop.
+        ("claude_esc_restored", "interrupted"),  # Esc before any output: prompt back in the box
+        ("claude_esc_interrupted", "interrupted"),  # "Interrupted · What should Claude do…"
+        ("claude_dialog_esc", State.WAITING),  # Esc at a dialog: an empty prompt
+        ("claude_dialog_no", State.WAITING),  # "No": the same
+        ("claude_retrying", "retrying"),  # "API error · retrying in 1s · attempt 1/10"
         # podium's sim, captured
         ("sim_start", State.WAITING),
         ("sim_busy", State.BUSY),
@@ -76,7 +82,7 @@ def verdict(agent: str, text: str, profiles: dict[str, Profile] | None = None) -
 )
 def test_builtin_profiles_read_real_screens(name: str, expected: State | None):
     agent = name.split("_")[0]
-    assert verdict(agent, screen(name)) is expected
+    assert verdict(agent, screen(name)) == expected
 
 
 def test_every_fixture_is_checked():
@@ -93,7 +99,7 @@ def test_a_limit_further_up_is_no_longer_news():
         1,
     )
     assert "● back to work" in text
-    assert verdict("claude", text) is State.WAITING
+    assert verdict("claude", text) == State.WAITING
 
 
 def test_the_sim_between_two_spinner_frames_is_not_at_its_prompt():
@@ -137,9 +143,9 @@ def test_config_rules_come_before_the_builtin_ones(tmp_path: Path):
     assert shell.lines == 3
     assert shell.rules[-1] == BUILTIN["shell"].rules[0]  # the built-in rule stays, last
     seen = shell.observe(shell.tail("make\nλ "))
-    assert seen is not None and (seen.state, seen.detail) == (State.IDLE, "lambda prompt")
+    assert seen is not None and (seen.shows, seen.detail) == (State.IDLE, "lambda prompt")
     asks = shell.observe(shell.tail("Continue? [y/N]"))
-    assert asks is not None and asks.state is State.PERMISSION
+    assert asks is not None and asks.shows == State.PERMISSION
     assert asks.detail.startswith("permission: ")
     assert shell.observe(shell.tail("u@h:~$ ")) is not None  # built-in still applies
     assert profiles["claude"] == BUILTIN["claude"]  # others untouched
@@ -307,7 +313,7 @@ def test_the_watch_captures_only_changed_panes_and_reports_new_verdicts(tmp_path
 
     sightings, lively = asyncio.run(watch.look([_live(shell, old), _live(sim, old)]))
     assert engine.tmux.asked == [["%1", "%2"]]  # one tmux call for both
-    assert {s.session_id: s.screen.state for s in sightings if s.screen} == {
+    assert {s.session_id: s.screen.shows for s in sightings if s.screen} == {
         shell.id: State.IDLE,
         sim.id: State.BUSY,
     }
@@ -326,7 +332,7 @@ def test_the_watch_captures_only_changed_panes_and_reports_new_verdicts(tmp_path
     engine.tmux.screens["%2"] = screen("sim_done")
     sightings, _ = asyncio.run(watch.look([_live(shell, old), _live(sim, old + 6)]))
     [seen] = sightings
-    assert seen.screen is not None and seen.screen.state is State.WAITING
+    assert seen.screen is not None and seen.screen.shows == State.WAITING
     assert seen.change(State.BUSY).state is State.WAITING  # type: ignore[union-attr]
 
 

@@ -1,6 +1,6 @@
 """Capture the screen fixtures of `tests/unit/test_profiles.py` from the real programs.
 
-    .venv/bin/python tests/unit/screens/capture.py [claude|sim|shell ...]
+    .venv/bin/python tests/unit/screens/capture.py [claude|interrupts|sim|shell ...]
 
 Runs the pinned Claude Code CLI against the loopback fake API (`tests/fakeapi/`), podium's
 sim and bash in a private tmux server and writes what `capture-pane -p -N` shows (as the
@@ -117,6 +117,53 @@ def claude(server: Any, root: Path) -> None:
         pane.save("claude_trust", pane.settle())
 
 
+def interrupts(server: Any, root: Path) -> None:
+    """What Claude Code shows when the person stops it (no hook fires) or it retries."""
+    with FakeAnthropic() as api:
+        bed = make_bed(root / "bed", find_claude_bin(), api)
+        pane = Pane(server, "esc", str(bed.launcher("--permission-mode", "default")), bed.work_dir)
+        pane.wait(lambda s: "? for shortcuts" in s)
+        # Esc before anything was said: the prompt goes back into the input box.
+        pane.submit("SLOW 30 first")
+        pane.wait(lambda s: "esc to interrupt" in s)
+        pane.pane.send_keys("Escape", enter=False)
+        pane.wait(lambda s: "esc to interrupt" not in s)
+        pane.save("claude_esc_restored", pane.settle())
+        pane.pane.send_keys("C-u", enter=False)
+        pane.wait(lambda s: "SLOW 30 first" not in s.split("────")[-2])
+        # Esc at a permission dialog, then "No".
+        manual = str(bed.launcher("--permission-mode", "default"))
+        for key, name in (("Escape", "claude_dialog_esc"), ("3", "claude_dialog_no")):
+            # A new session each: after one refusal Claude Code declines the next by itself.
+            pane = Pane(server, name, manual, bed.work_dir)
+            pane.wait(lambda s: "? for shortcuts" in s)
+            pane.submit(f"WRITE_FILE {bed.work_dir / (name + '.txt')}")
+            pane.wait(lambda s: "Do you want to" in s)
+            pane.settle(0.5)  # a dialog takes keys only once it is drawn
+            pane.pane.send_keys(key, enter=False)
+            pane.wait(lambda s: "1. Yes" not in s and "esc to interrupt" not in s)
+            pane.save(name, pane.settle())
+        # Esc as the turn goes on after a tool. Bash fails at once in this bed, so the Esc
+        # must land while Claude Code sends the result back: a race, tried a few times.
+        for attempt in range(8):
+            pane = Pane(server, f"tool{attempt}", manual, bed.work_dir)
+            pane.wait(lambda s: "? for shortcuts" in s)
+            pane.submit("RUN_BASH sleep 30")
+            pane.wait(lambda s: "sleep 30" in s and "esc to interrupt" in s)
+            pane.pane.send_keys("Escape", enter=False)
+            shown = pane.wait(lambda s: "Interrupted" in s or "Done:" in s)
+            if "Interrupted" in shown:
+                pane.save("claude_esc_interrupted", pane.settle())
+                break
+        else:
+            print("no Esc landed in time: claude_esc_interrupted.txt kept as it was")
+        # An API error Claude Code retries.
+        pane.submit("RETRY 529")
+        pane.wait(lambda s: "retrying in" in s)
+        pane.save("claude_retrying", pane.settle(0.5))
+        pane.pane.send_keys("Escape", enter=False)
+
+
 def sim(server: Any, root: Path) -> None:
     env = {
         "PODIUM_DATA_DIR": str(root / "data"),
@@ -170,15 +217,19 @@ def shell(server: Any, root: Path) -> None:
 
 
 def main() -> None:
-    wanted = sys.argv[1:] or ["claude", "sim", "shell"]
+    wanted = sys.argv[1:] or ["claude", "interrupts", "sim", "shell"]
     server = libtmux.Server(socket_name=f"podium-capture-{uuid.uuid4().hex[:8]}")
     os.chdir(TESTS.parent)  # `python -m sessions.sim` must find the package
     try:
-        with tempfile.TemporaryDirectory(prefix="podium-screens-") as tmp:
+        with tempfile.TemporaryDirectory(
+            prefix="podium-screens-", ignore_cleanup_errors=True
+        ) as tmp:
             for name in wanted:
                 root = Path(tmp) / name
                 root.mkdir()
-                {"claude": claude, "sim": sim, "shell": shell}[name](server, root)
+                {"claude": claude, "interrupts": interrupts, "sim": sim, "shell": shell}[name](
+                    server, root
+                )
     finally:
         server.kill()
 
