@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import msgspec
 import pytest
 from conftest import PodiumEnv
@@ -17,9 +22,11 @@ from tower_helpers import (  # noqa: F401 - a fixture
 
 from sessions import wire
 from tui.format import cost, tokens
-from tui.widgets.preview import Preview
+from tui.widgets.preview import Preview, bottom_lines, parse_capture
 from tui.widgets.session_list import SessionList
 from tui.widgets.session_row import DOING_MIN, Widths, header_content, row_cells, row_content
+
+SCREENS = Path(__file__).resolve().parent.parent / "unit" / "screens"
 
 WIDE = [
     *SESSIONS,
@@ -146,5 +153,68 @@ def test_the_preview_shows_the_tail_of_the_pane(tower_env: PodiumEnv) -> None:
             assert 3 <= len(shown) == height < len(tail)
             assert shown == tail[-height:]  # the bottom of the pane, its prompt last
             assert "300" in shown
+
+    run(scenario())
+
+
+def test_the_preview_squeezes_blank_lines_to_show_what_was_said() -> None:
+    """Claude Code's screen: its answer near the top of a tall pane, its prompt box at
+    the bottom, blank lines between. Ten lines of preview show both."""
+    screen = (SCREENS / "claude_done.txt").read_text()
+    assert "\n\n\n\n\n" in screen
+    shown = bottom_lines(parse_capture(screen), 10).plain.split("\n")
+    assert len(shown) == 10
+    assert "● Hello from the fake API." in shown
+    assert "manual mode on" in shown[-1]
+    assert "" not in shown[-4:]  # the box and what is under it, no gap
+    squeezed = parse_capture("\n\n\x1b[31m\x1b[0m\na\n\n \n\x1b[1m\x1b[0m\nb\n\n\n").plain
+    assert squeezed == "a\n\nb"
+
+
+@pytest.fixture
+def claude_tower(
+    make_claude_podium: Callable[..., PodiumEnv], monkeypatch: pytest.MonkeyPatch
+) -> PodiumEnv:
+    """A podium whose `claude` is the real CLI, and this process pointed at it (as
+    `tower_env` does) for the app."""
+    env = make_claude_podium()
+    for key in list(os.environ):
+        if key.startswith(("PODIUM_", "TMUX", "CLAUDE_")):
+            monkeypatch.delenv(key)
+    for key, value in env.env.items():
+        if key.startswith(("PODIUM_", "CLAUDE_")):
+            monkeypatch.setenv(key, value)
+    return env
+
+
+def test_a_real_claude_session_in_the_tower(claude_tower: PodiumEnv) -> None:
+    """The row shows the command Claude Code runs, then its last line, tokens and cost;
+    the preview shows that line above the prompt box, not the blank gap between."""
+    env = claude_tower
+    env.json("new", "--agent", "claude", "--name", "real", "--cwd", str(env.workdir))
+    env.wait_state("real", "idle", seconds=60)
+    command = "while [ ! -e go ]; do sleep 0.1; done"
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(140, 40)) as pilot:
+            listing = app.main.query_one(SessionList)
+            await until(pilot, lambda: [s.name for s in listing.sessions] == ["real"])
+
+            def row() -> str:
+                return listing.render().plain.splitlines()[1]
+
+            env.run("send", "real", f"RUN_BASH {command}", check=True)
+            await until(pilot, lambda: f"Bash: {command}" in row(), 60)
+            assert listing.sessions[0].state == "busy"
+            (env.workdir / "go").touch()
+            said = "Done: 1 tool result(s), 0 error(s)."
+            await until(pilot, lambda: said in row() and "$" in row(), 60)
+            session: Any = listing.sessions[0]
+            assert f" {tokens(session.tokens_today)} " in row() and session.tokens_today > 0
+            preview = app.main.query_one(Preview)
+            await until(pilot, lambda: said in preview.render().plain, 20)
+            shown = preview.render().plain.split("\n")
+            assert len(shown) < preview.content_region.height  # blank lines squeezed
 
     run(scenario())
