@@ -264,7 +264,8 @@ class _Seen:
 
 # Per session, its hook events since its last turn began or ended (`TURN_EVENTS`,
 # a new or cleared conversation), in the order they came. The ends of tools are
-# given without their `tool_response`, which can be large.
+# given without their `tool_response`, which can be large. (Only this module's
+# constants are formatted into it.)
 _REPLAY = f"""
 WITH ev AS (
     SELECT session_id, event, payload,
