@@ -16,12 +16,14 @@ from collectors import safe_json
 
 # The events the state machine listens to (reference §3). PostToolUse costs a
 # hook run per tool call, but it is how podium sees a dialog answered in the
-# pane (permission → busy) at once rather than at the end of the turn.
+# pane (permission → busy) at once rather than at the end of the turn. A tool
+# that fails fires PostToolUseFailure instead: what a session is doing needs it.
 PODIUM_HOOK_EVENTS = (
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
+    "PostToolUseFailure",
     "PermissionRequest",
     "PreCompact",
     "Notification",

@@ -49,10 +49,26 @@ class AttentionItem(_Wire):
     closed_by: str | None = None
 
 
+class Doing(_Wire):
+    """What a session is doing, for its row: `tool`, a tool that runs (`Bash: npm
+    test`); `said`, the last line of the agent's last message; `prompt`, the first
+    line of the prompt of the turn under way (before its first tool). `text` is one
+    line of printable characters, at most `DOING_MAX` of them: hook payloads are
+    untrusted, the engine cleans them (`sessions.engine.doing`)."""
+
+    kind: Literal["tool", "said", "prompt"]
+    text: str
+
+
+# The longest `Doing.text`: more than any row has room for.
+DOING_MAX = 160
+
+
 class Session(_Wire):
     """A session as the API shows it: the record, its open attention item, whether it
-    is on stage (None while there is no stage), and its usage today (local day, from
-    the usage log; None for a session with no Claude session id)."""
+    is on stage (None while there is no stage), its usage today (local day, from
+    the usage log; None for a session with no Claude session id), and what it is
+    doing (from its hooks; None when they said nothing yet)."""
 
     id: str
     name: str
@@ -82,6 +98,7 @@ class Session(_Wire):
     on_stage: bool | None = None
     tokens_today: int | None = None
     cost_today_usd: float | None = None
+    doing: Doing | None = None
 
 
 class FocusedSession(Session, kw_only=True):

@@ -26,3 +26,10 @@ def tokens(count: object) -> str:
     if value < 1_000_000:
         return f"{value / 1000:.1f}k"
     return f"{value / 1_000_000:.1f}M"
+
+
+def cost(usd: object) -> str:
+    """'$0.42', '$12.30', '$140'; '-' when unknown (no priced message today)."""
+    if not isinstance(usd, int | float) or isinstance(usd, bool):
+        return "-"
+    return f"${usd:.2f}" if usd < 100 else f"${usd:.0f}"

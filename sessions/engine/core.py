@@ -33,6 +33,7 @@ from sessions import __version__, wire
 from sessions.agents import claude_session_id
 from sessions.attention import AttentionBook, AttentionItem, attention_wire, waited_s
 from sessions.engine.cues import EngineCues
+from sessions.engine.doing import DoingBook
 from sessions.engine.events import EventBus
 from sessions.engine.queue_api import QueueApi, queue_handlers
 from sessions.engine.reports_api import ReportsApi, reports_handlers
@@ -101,6 +102,14 @@ class Engine:
         # Each listed session's tokens and cost of the local day, as of the last
         # transcript pass (`TranscriptIngest.refresh_today`).
         self.today: dict[str, Today] = {}
+        # What each session is doing (a tool, its last line), from its hooks; built
+        # here, as every session's JSON shows it, and filled by `open_data`.
+        self.doing = DoingBook(
+            listed=lambda: self.registry.listed(),
+            publish_session=self.publish_session,
+            blocking=self.blocking,
+            spawn=self.spawn,
+        )
 
     # -- lifecycle ----------------------------------------------------------
     async def run(self) -> None:
@@ -181,6 +190,7 @@ class Engine:
             session_json=self.session_json,
             publish_session=self.publish_session,
         )
+        self.doing.load(conn)
         self.spool = SpoolReader(self.paths.spool, CursorStore(conn))
         self.transcripts = TranscriptIngest(
             conn=conn,
@@ -396,8 +406,9 @@ class Engine:
 
     def session_json(self, rec: SessionRecord) -> wire.Session:
         """A session as the API shows it: the record, its open attention item,
-        `on_stage` (beside the tower; None while there is no stage) and its usage
-        today (from the usage log, as of the last transcript pass)."""
+        `on_stage` (beside the tower; None while there is no stage), its usage
+        today (from the usage log, as of the last transcript pass) and what it is
+        doing (from its hooks)."""
         item = self.attention.open_item(rec.id)
         today = self.today.get(rec.id)
         return wire.from_record(
@@ -407,10 +418,12 @@ class Engine:
             on_stage=self.stage.on_stage(rec.id),
             tokens_today=today.tokens if today else None,
             cost_today_usd=today.cost_usd if today else None,
+            doing=self.doing.doing(rec),
         )
 
     def publish_session(self, rec: SessionRecord) -> None:
         self.bus.publish(wire.SessionEvent(data=self.session_json(rec)))
+        self.doing.published(rec.id)
 
     # -- spool --------------------------------------------------------------
     def read_spool(self) -> int:
@@ -509,6 +522,7 @@ class Engine:
                 return
             self.watch.hook_seen(rec.id, at_raw if isinstance(at_raw, (int, float)) else None)
             self._learn_claude_ids(rec, payload)
+            self.doing.on_hook(rec, event, payload)
             change = from_hook(State(rec.state), event, payload)
             if change is not None and at is not None and at < rec.state_since:
                 # Written before the state we hold was decided (a dialog's late

@@ -21,7 +21,9 @@ anywhere in the text; ``<system-reminder>`` sections that Claude Code adds are i
                            attempts and passes ``attempt`` to ``plan_reply``
 ``SLOW <seconds>``         wait that long before answering (bounded by the server's lifetime)
 ``REPLY <text…>``          answer with that text (the rest of the line) instead of the default;
-                           put other directives on other lines
+                           put other directives on other lines; ``\\n`` in it is a line break
+                           and ``\\e`` an ESC (a reply with escape sequences, as a hostile
+                           repository could make a model write)
 ``USAGE <in> <out> [<cache_write> <cache_read>]``  token usage of the answer
 
 Several tool directives give several ``tool_use`` blocks in one answer. When the last user
@@ -304,5 +306,6 @@ def plan_reply(
         return reply
 
     said = _REPLY.search(text)
-    reply.blocks = [{"type": "text", "text": said[1].strip() if said else default_text}]
+    answer = said[1].strip().replace("\\n", "\n").replace("\\e", "\x1b") if said else default_text
+    reply.blocks = [{"type": "text", "text": answer}]
     return reply

@@ -61,11 +61,34 @@ def session(
 
 
 SESSIONS = [
-    session("s1", "api", "permission", waited_s=754, tokens_today=182_400),
     session(
-        "s2", "docs", "waiting", waited_s=95, tokens_today=40_100, worktree_branch="podium/docs"
+        "s1",
+        "api",
+        "permission",
+        waited_s=754,
+        tokens_today=182_400,
+        cost_today_usd=1.82,
+        doing=wire.Doing(kind="tool", text="Bash: rm -rf build && npm run build"),
     ),
-    session("s3", "refactor", "busy", since_s=-1520, tokens_today=1_204_000),
+    session(
+        "s2",
+        "docs",
+        "waiting",
+        waited_s=95,
+        tokens_today=40_100,
+        cost_today_usd=0.4,
+        worktree_branch="podium/docs",
+        doing=wire.Doing(kind="said", text="Shall I also update the changelog?"),
+    ),
+    session(
+        "s3",
+        "refactor",
+        "busy",
+        since_s=-1520,
+        tokens_today=1_204_000,
+        cost_today_usd=112.5,
+        doing=wire.Doing(kind="tool", text="Edit: tui/widgets/session_row.py"),
+    ),
     session(
         "s4",
         "nightly",
@@ -73,6 +96,7 @@ SESSIONS = [
         waited_s=30,
         limit_resets_at=iso(2 * 3600 + 600),
         tokens_today=512_000,
+        doing=wire.Doing(kind="said", text="You've hit your 5-hour limit · resets 5:10pm (UTC)"),
     ),
     session("s5", "shell", "idle", agent="shell", created_s=-100),
     session("s6", "old", "exited", agent="sim", exit_code=1, created_s=-50),

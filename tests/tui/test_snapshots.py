@@ -132,3 +132,19 @@ def test_background_screen_empty_queue(snap_compare: Any, tmp_path: Path) -> Non
 def test_help_screen(snap_compare: Any, tmp_path: Path) -> None:
     app = _app(tmp_path)
     assert snap_compare(app, press=["question_mark"], terminal_size=(100, 40), run_before=_ready)
+
+
+def test_main_rows_with_wide_and_long_doing(snap_compare: Any, tmp_path: Path) -> None:
+    # DOING cut to its cells: double-width characters and a prompt longer than the row.
+    sessions = [
+        *SESSIONS[:3],
+        session(
+            "s7",
+            "日本語",
+            "busy",
+            doing=wire.Doing(kind="tool", text="Edit: src/日本語/ファイル名がとても長い.py"),
+        ),
+        session("s8", "emoji", "busy", doing=wire.Doing(kind="prompt", text="fix 🐛 " * 30)),
+    ]
+    app = _app(tmp_path, sessions=sessions)
+    assert snap_compare(app, terminal_size=(96, 24), run_before=_ready)

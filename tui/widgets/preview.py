@@ -4,6 +4,10 @@
 the preview is shown and its screen is the current one; the capture becomes
 Rich text (`Text.from_ansi`) off the app's thread and comes back as a message,
 and drawing keeps the bottom lines that fit.
+
+Blank lines are squeezed first: Claude Code keeps its prompt box at the bottom
+of a tall pane with its last answer near the top, and the bottom lines of such a
+screen would be the gap and the box, not what the agent said.
 """
 
 from __future__ import annotations
@@ -20,12 +24,18 @@ REFRESH_S = 1.0
 
 
 def parse_capture(raw: str) -> Text:
-    """A capture as Rich text, trailing blank lines dropped (an agent's screen is
-    often mostly empty below its prompt)."""
-    lines = raw.rstrip("\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return Text.from_ansi("\n".join(lines))
+    """A capture as Rich text: trailing blank lines dropped (an agent's screen is
+    often mostly empty below its prompt), and every run of blank lines made one."""
+    lines = Text.from_ansi(raw.rstrip("\n")).split("\n")
+    kept: list[Text] = []
+    for line in lines:
+        blank = not line.plain.strip()
+        if blank and (not kept or not kept[-1].plain.strip()):
+            continue  # leading blanks, or a blank after a blank
+        kept.append(line)
+    while kept and not kept[-1].plain.strip():
+        kept.pop()
+    return Text("\n").join(kept)
 
 
 def bottom_lines(text: Text, height: int) -> Text:

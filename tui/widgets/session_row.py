@@ -3,6 +3,11 @@
 `row_cells` is plain data (tested without a screen); `row_content` styles it
 with podium's theme variables (`$state-waiting`, …), resolved when drawn, so a
 theme change recolours the list without rebuilding it.
+
+Cells are measured in terminal cells, not characters (`rich.cells`): a wide
+character (CJK, most emoji) takes two, and a row must never outgrow its line.
+The last column, DOING, takes what the others leave, and is the first to go
+when a pane is narrow.
 """
 
 from __future__ import annotations
@@ -10,12 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 
 from collectors.durations import duration
 from sessions import wire
 from tui.engine_api import parse_time
-from tui.format import since, tokens
+from tui.format import cost, since, tokens
 
 GLYPHS = {
     "starting": "◌",
@@ -41,7 +47,11 @@ class RowCells:
     waited: str
     waiting: bool
     tokens: str
+    cost: str
     branch: str
+    # What the session is doing (`wire.Doing`): its kind ("" for nothing) and text.
+    doing_kind: str = ""
+    doing: str = ""
 
 
 def state_text(session: wire.Session, now: datetime) -> str:
@@ -78,8 +88,27 @@ def row_cells(session: wire.Session, now: datetime) -> RowCells:
         waited=waited,
         waiting=bool(item),
         tokens=tokens(session.tokens_today),
+        cost=cost(session.cost_today_usd),
         branch=session.worktree_branch or "-",
+        **_doing(session.doing),
     )
+
+
+def _doing(doing: wire.Doing | None) -> dict[str, str]:
+    if doing is None:
+        return {}
+    # The engine sends one cleaned line; folding whitespace again keeps a row one
+    # line even with an engine of another version.
+    text = " ".join(doing.text.split())
+    if doing.kind == "prompt":
+        text = f"› {text}"  # what the person asked, not what the agent said
+    return {"doing_kind": doing.kind, "doing": text}
+
+
+# DOING is shown only with at least this many cells for it; BRANCH takes at most
+# BRANCH_MAX cells, leaving the rest of a wide pane to DOING.
+DOING_MIN = 12
+BRANCH_MAX = 24
 
 
 @dataclass(frozen=True)
@@ -91,29 +120,39 @@ class Widths:
     state: int
     waited: int
     tokens: int
+    cost: int
     branch: int
+    doing: int = 0
 
     @classmethod
     def fit(cls, rows: list[RowCells], width: int) -> Widths:
-        name = min(24, max([4, *(len(r.name) for r in rows)]))
-        agent = max([5, *(len(r.agent) for r in rows)])
-        state = max([5, *(len(r.state_text) for r in rows)])
+        name = min(24, max([4, *(cell_len(r.name) for r in rows)]))
+        agent = max([5, *(cell_len(r.agent) for r in rows)])
+        state = max([5, *(cell_len(r.state_text) for r in rows)])
         waited, tok = 6, 6
-        branch = max([6, *(len(r.branch) for r in rows)])
+        money = max([4, *(len(r.cost) for r in rows)])
+        branch = min(BRANCH_MAX, max([6, *(cell_len(r.branch) for r in rows)]))
         # glyph + the gaps between columns
         used = 2 + name + 1 + state + 1 + waited
         agent = agent if used + agent + 1 <= width else 0
         used += agent + 1 if agent else 0
         tok = tok if used + tok + 1 <= width else 0
         used += tok + 1 if tok else 0
+        money = money if tok and used + money + 1 <= width else 0
+        used += money + 1 if money else 0
         branch = min(branch, width - used - 1) if width - used - 1 >= 6 else 0
-        return cls(name, agent, state, waited, tok, branch)
+        used += branch + 1 if branch else 0
+        doing = width - used - 1 if any(r.doing for r in rows) else 0
+        doing = doing if doing >= DOING_MIN else 0
+        return cls(name, agent, state, waited, tok, money, branch, doing)
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
-    if len(text) > width:
-        text = text[: max(0, width - 1)] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+    """`text` in exactly `width` terminal cells: cut with "…", or padded."""
+    if cell_len(text) > width:
+        text = set_cell_size(text, max(0, width - 1)) + "…" if width else ""
+    pad = " " * (width - cell_len(text))
+    return pad + text if right else text + pad
 
 
 def header_content(widths: Widths) -> Content:
@@ -123,8 +162,12 @@ def header_content(widths: Widths) -> Content:
     parts += [_cell("STATE", widths.state), " ", _cell("WAITED", widths.waited, right=True)]
     if widths.tokens:
         parts += [" ", _cell("TODAY", widths.tokens, right=True)]
+    if widths.cost:
+        parts += [" ", _cell("COST", widths.cost, right=True)]
     if widths.branch:
         parts += [" ", _cell("BRANCH", widths.branch)]
+    if widths.doing:
+        parts += [" ", "DOING"]
     return Content.styled("".join(parts), "bold $text-muted")
 
 
@@ -145,6 +188,20 @@ def row_content(row: RowCells, widths: Widths) -> Content:
     ]
     if widths.tokens:
         parts += [" ", (_cell(row.tokens, widths.tokens, right=True), "$text-muted")]
+    if widths.cost:
+        parts += [" ", (_cell(row.cost, widths.cost, right=True), "$text-muted")]
     if widths.branch:
         parts += [" ", (_cell(row.branch, widths.branch), "$text-muted")]
+    if widths.doing and row.doing:
+        parts += [" ", *_doing_parts(row, widths.doing)]
     return Content.assemble(*parts)
+
+
+def _doing_parts(row: RowCells, width: int) -> list[tuple[str, str]]:
+    """DOING, cut to its cells: a tool's name stands out from its subject, a line the
+    agent said is muted, the person's prompt more so."""
+    text = _cell(row.doing, width).rstrip()
+    if row.doing_kind == "tool":
+        name, sep, rest = text.partition(": ")
+        return [(name, "bold"), (sep + rest, "")]
+    return [(text, "italic $text-muted" if row.doing_kind == "prompt" else "$text-muted")]
