@@ -1,12 +1,19 @@
-"""Hook event → state visible through the engine's API (target p50 ≤ 100 ms, p95 ≤ 300 ms).
+"""State changes → visible through the engine's API, driven by hooks and by the watchdog.
 
-Each sample runs the real `podium hook EVENT` command (as Claude Code does)
-for a registered session, alternating UserPromptSubmit (→ busy) and Stop
-(→ waiting), and times from just before the command starts until the engine's
-event stream reports the new state; a second figure polls `sessions.get`, as
-the CLI sees it. Prints figures; asserts nothing.
+Hooks (target p50 ≤ 100 ms, p95 ≤ 300 ms): each sample runs the real `podium
+hook EVENT` command (as Claude Code does) for a registered session, alternating
+UserPromptSubmit (→ busy) and Stop (→ waiting), and times from just before the
+command starts until the engine's event stream reports the new state; a second
+figure polls `sessions.get`, as the CLI sees it.
 
-    .venv/bin/python bench/state_latency.py [--runs 100]
+Watchdog (target p95 ≤ 2 s): a stand-in "claude" draws Claude Code's busy
+screen and, on Esc, its "Interrupted" prompt, which no hook reports. Each
+sample makes the session busy by hook, presses Esc in its pane and times from
+the key until the event stream says `idle`.
+
+Prints figures; asserts nothing.
+
+    .venv/bin/python bench/state_latency.py [--runs 100] [--watchdog-runs 20]
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import argparse
 import json
 import queue
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -30,7 +38,97 @@ from sessions.client import EngineClient
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--watchdog-runs", type=int, default=20)
     args = parser.parse_args()
+    hooks(args.runs)
+    if args.watchdog_runs:
+        watchdog(args.watchdog_runs)
+
+
+# Claude Code 2.1.328's bottom lines: the input box and the hint line under it.
+_RULE = "─" * 60
+_SCREENS = {
+    "busy": f"✻ Working… (3s)\n\n{_RULE}\n❯ \n{_RULE}\n  ⏸ manual mode on · esc to interrupt",
+    "esc": (
+        "  ⎿  Interrupted · What should Claude do instead?\n\n"
+        f"{_RULE}\n❯ \n{_RULE}\n  ⏸ manual mode on · ? for shortcuts"
+    ),
+}
+# The stand-in: draws the busy screen on "b", the interrupted one on Esc.
+_STANDIN = f"""
+import os, sys, termios, tty
+screens = {_SCREENS!r}
+def draw(name):
+    sys.stdout.write("\\x1b[2J\\x1b[H" + screens[name].replace("\\n", "\\r\\n"))
+    sys.stdout.flush()
+tty.setraw(0)
+draw("esc")
+while True:
+    key = os.read(0, 1)
+    if key == b"b":
+        draw("busy")
+    elif key == b"\\x1b":
+        draw("esc")
+"""
+
+
+def watchdog(runs: int) -> None:
+    """Esc in a hooked session's pane → `idle` from the watchdog, timed from the key."""
+    folder = Path(tempfile.mkdtemp(prefix="pdm-bench-claude-"))
+    (folder / "standin.py").write_text(_STANDIN)
+    fake = folder / "claude"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} {folder / 'standin.py'}\n")
+    fake.chmod(0o700)
+    with bench_podium(PODIUM_AGENTS__CLAUDE_BIN=str(fake)) as podium:
+        rec = podium.json("new", "--agent", "claude", "--name", "target")
+        paths = Paths(data=podium.data, runtime=Path(podium.env["PODIUM_RUNTIME_DIR"]))
+        states = _listen(paths, rec["id"])
+        hook_env = {**podium.env, "PODIUM_SESSION_ID": rec["id"]}
+        samples: list[float] = []
+        for _ in range(runs):
+            podium.tmux("send-keys", "-t", rec["pane_id"], "b")
+            _hook(hook_env, "UserPromptSubmit")
+            _wait_for(states, "busy")
+            time.sleep(0.5)  # busy for a while, as a turn is
+            pressed = time.time()
+            podium.tmux("send-keys", "-t", rec["pane_id"], "Escape")
+            at = _wait_for(states, "idle")
+            samples.append((at - pressed) * 1000)
+    p50, p95, worst = percentiles(samples)
+    print(
+        f"{'Esc → watchdog → event':<27} n={len(samples)}  p50 {p50:6.1f} ms  "
+        f"p95 {p95:6.1f} ms  max {worst:6.1f} ms"
+    )
+    print("target: a screen no hook reports → state visible, p95 ≤ 2 s")
+
+
+def _listen(paths: Paths, session_id: str) -> queue.Queue[tuple[float, str]]:
+    states: queue.Queue[tuple[float, str]] = queue.Queue()
+
+    def listen() -> None:
+        with EngineClient(paths) as client:
+            for event in client.events():
+                if isinstance(event, wire.SessionEvent) and event.data.id == session_id:
+                    states.put((time.time(), event.data.state))
+
+    threading.Thread(target=listen, daemon=True).start()
+    time.sleep(0.5)  # let the subscription settle before the first sample
+    return states
+
+
+def _hook(env: dict[str, str], event: str) -> None:
+    payload = json.dumps({"session_id": "bench-claude", "hook_event_name": event, "cwd": "/tmp"})
+    subprocess.run([PODIUM, "hook", event], input=payload, text=True, env=env, check=True)
+
+
+def _wait_for(states: queue.Queue[tuple[float, str]], want: str) -> float:
+    while True:
+        at, state = states.get(timeout=30)
+        if state == want:
+            return at
+
+
+def hooks(runs: int) -> None:
     # A Claude session (hooks are its first source) whose "claude" only sleeps: no
     # screen or process fallback second-guesses the hooks, as they would a shell's
     # (which made this bench wait forever for a state the sweep had already undone).
@@ -56,7 +154,7 @@ def main() -> None:
         engine_ms: list[float] = []  # from the hook's spool line to the event
         spool = podium.data / "spool"
         with EngineClient(paths) as poller:
-            for n in range(args.runs):
+            for n in range(runs):
                 event, want = ("UserPromptSubmit", "busy") if n % 2 == 0 else ("Stop", "waiting")
                 payload = json.dumps(
                     {"session_id": "bench-claude", "hook_event_name": event, "cwd": "/tmp"}

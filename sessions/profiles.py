@@ -4,17 +4,20 @@ A profile belongs to one agent (`claude`, `sim`, `codex`, `aider`, `shell`) and
 holds ordered rules. A rule is a regular expression searched in the last
 `lines` non-blank lines of the pane's visible screen (trailing blank lines
 dropped; the engine captures with `capture-pane -N`, so the last line keeps the
-space after a shell prompt) and the state a match means; the first matching rule wins.
-`waiting` in a rule means "the agent's input prompt": `sessions.state.from_screen`
-turns it into `waiting` after a turn and `idle` before any.
+space after a shell prompt) and the word for what a match shows (a key of
+`sessions.state.SCREEN_EVENTS`); the first matching rule wins. `waiting` in a
+rule means "the agent's input prompt": the state table turns it into `waiting`
+after a turn and `idle` before any; `interrupted` means the person took the
+prompt over (Esc, No, typed text).
 
 When no rule matches, a profile may let process activity decide
 (`sessions.activity`): busy while the pane's process tree uses CPU (or, for a
 shell, while it has child processes), else its `quiet` state.
 
 For claude and sim the hooks are the better source: their screens are read
-only when a session runs without podium's hooks, or when no hook event came
-within `hooks_silent_after` seconds of its launch.
+whole when a session runs without podium's hooks, or when no hook event came
+within `hooks_silent_after` seconds of its launch; otherwise only by the
+watchdog, while a state waits on an event (`sessions.engine.watch`).
 
 Users add rules in config (`[profiles.<agent>]`, see `collectors.settings`);
 their rules come before the built-in ones unless `replace = true`.

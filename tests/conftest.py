@@ -188,10 +188,11 @@ def make_claude_podium(
     bed's environment (API URL, key or gateway token, quiet flags, temp HOME)
     becomes the environment `podium new` passes to the sessions it starts.
     `auth="gateway"` makes Claude Code read the plan-limit headers (limit
-    texts with reset times, statusline `rate_limits`).
+    texts with reset times, statusline `rate_limits`); keyword arguments are
+    more variables for the engine and the agents it starts.
     """
 
-    def start(auth: str = "api_key") -> PodiumEnv:
+    def start(auth: str = "api_key", **agent_env: str) -> PodiumEnv:
         engine = podium_env
         bed = make_bed(
             engine.root / "claude-bed",
@@ -202,7 +203,7 @@ def make_claude_podium(
             auth=auth,
         )
         keep = {k: v for k, v in engine.env.items() if k.startswith("PODIUM_") or k == "PATH"}
-        engine.env = {**bed.env, **keep, "PODIUM_CLAUDE_BIN": str(claude_bin)}
+        engine.env = {**bed.env, **keep, "PODIUM_CLAUDE_BIN": str(claude_bin), **agent_env}
         engine.api = fake_api
         out = engine.run("engine", "start")  # after the env is final: the engine reads it once
         assert out.returncode == 0, out.stderr

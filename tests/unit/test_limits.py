@@ -567,3 +567,18 @@ def test_claude_files_that_are_fifos_or_nested_too_deeply_are_skipped(tmp_path: 
         with contextlib.suppress(OSError):
             os.close(os.open(fifo_dir / name, os.O_WRONLY | os.O_NONBLOCK))
     assert not hung and got == [[], None]
+
+
+def test_full_until_is_the_latest_reset_of_the_full_windows(conn: Any) -> None:
+    """A limited session whose text names no time takes its reset from the figures."""
+    now = datetime.now(UTC)
+    mon = monitor(conn, fresh_minutes=15, plan="pro")
+    assert mon.full_until(now) is None
+    soon, later = now + timedelta(hours=2), now + timedelta(days=3)
+    mon.record([LimitSample(now, "five_hour", 100, soon, "statusline")])
+    assert mon.full_until(now) == soon
+    mon.record([LimitSample(now, "seven_day", 99.0, later, "statusline")])
+    assert mon.full_until(now) == soon  # 99% is not full
+    mon.record([LimitSample(now + timedelta(seconds=1), "seven_day", 100, later, "statusline")])
+    assert mon.full_until(now) == later  # both full: free only once both reset
+    assert mon.full_until(soon + timedelta(minutes=1)) == later  # the 5-hour one has reset

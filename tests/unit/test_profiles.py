@@ -16,6 +16,7 @@ import pytest
 from collectors.settings import Settings, SettingsError, load_settings
 from collectors.store import open_store
 from sessions.activity import Activity, ActivityMeter
+from sessions.engine import watch as watch_module
 from sessions.engine.watch import Backoff, PaneWatch, Sighting, _due, _Seen
 from sessions.profiles import BUILTIN, Observation, Profile, Rule, build_profiles
 from sessions.registry import SessionRecord
@@ -372,3 +373,77 @@ def test_hooked_sessions_are_read_only_when_their_hooks_are_silent(tmp_path: Pat
         "INSERT INTO hook_events (ts, session_id, event) VALUES (now(), ?, 'Stop')", [spoke.id]
     )
     assert _watch(engine)._hooks_work(spoke, BUILTIN["sim"], now)
+
+
+# -- the watchdog: a hooked session's screen, while its state waits on an event ----------
+def _hooked(state: State, since_s_ago: float) -> SessionRecord:
+    rec = _rec("claude", "%9", hooks=True)
+    rec.state = state.value
+    rec.state_since = datetime.now(UTC) - timedelta(seconds=since_s_ago)
+    return rec
+
+
+def test_the_watchdog_corrects_a_state_on_its_second_look(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(watch_module, "CONFIRM_AFTER", 0.0)  # two looks, no wait between
+    engine = _Engine(tmp_path, {"%9": screen("claude_esc_interrupted")})
+    watch = _watch(engine)
+    rec = _hooked(State.BUSY, 5)
+    watch.hook_seen(rec.id)
+    now = int(datetime.now(UTC).timestamp())
+
+    first, _ = asyncio.run(watch.look([_live(rec, now)]))
+    assert first == [] and watch.recheck  # one look is a doubt, and asks for a second
+    second, _ = asyncio.run(watch.look([_live(rec, now)]))
+    [seen] = second
+    change = seen.change(State.BUSY)
+    assert change is not None and (change.state, change.source) == (State.IDLE, Source.WATCHDOG)
+    assert "Interrupted" in change.detail
+
+
+def test_the_watchdog_leaves_states_that_no_event_ends_and_agreeing_screens(
+    tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(watch_module, "CONFIRM_AFTER", 0.0)
+    engine = _Engine(tmp_path, {"%9": screen("claude_done")})
+    watch = _watch(engine)
+    now = int(datetime.now(UTC).timestamp())
+    waiting = _hooked(State.WAITING, 5)  # a hook (Stop) ended the turn: the screen is not read
+    watch.hook_seen(waiting.id)
+    for _ in range(2):
+        assert asyncio.run(watch.look([_live(waiting, now)]))[0] == []
+    assert engine.tmux.asked == []
+    engine.tmux.screens["%9"] = screen("claude_busy")
+    busy = _hooked(State.BUSY, 5)  # the screen agrees: nothing to say, nothing to recheck
+    for _ in range(2):
+        assert asyncio.run(watch.look([_live(busy, now + 1)]))[0] == []
+        assert not watch.recheck
+
+
+def test_the_watchdog_distrusts_a_screen_older_than_the_state(tmp_path: Path, monkeypatch):
+    """UserPromptSubmit arrives while the prompt is still drawn: no correction from that."""
+    monkeypatch.setattr(watch_module, "CONFIRM_AFTER", 0.0)
+    engine = _Engine(tmp_path, {"%9": screen("claude_done")})
+    watch = _watch(engine)
+    rec = _hooked(State.BUSY, -3600)  # the state began after every capture of this test
+    watch.hook_seen(rec.id)
+    now = int(datetime.now(UTC).timestamp())
+    for _ in range(3):
+        assert asyncio.run(watch.look([_live(rec, now)]))[0] == []
+        assert watch.recheck  # still in doubt: looks again soon
+    # The screen caught up with the hook: the doubt is gone.
+    engine.tmux.screens["%9"] = screen("claude_busy")
+    assert asyncio.run(watch.look([_live(rec, now + 1)]))[0] == []
+    assert not watch.recheck
+
+
+def test_the_watchdog_waits_between_its_two_looks(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(watch_module, "CONFIRM_AFTER", 60.0)
+    engine = _Engine(tmp_path, {"%9": screen("claude_dialog_esc")})
+    watch = _watch(engine)
+    rec = _hooked(State.PERMISSION, 5)
+    watch.hook_seen(rec.id)
+    now = int(datetime.now(UTC).timestamp())
+    # Two looks less than CONFIRM_AFTER apart: a frame between two draws is no verdict.
+    assert asyncio.run(watch.look([_live(rec, now)]))[0] == []
+    assert asyncio.run(watch.look([_live(rec, now)]))[0] == []
+    assert watch.recheck
