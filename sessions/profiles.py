@@ -148,9 +148,12 @@ CLAUDE_LIMIT = (
     rf"|[^\n]*limit reached|API Error: Request rejected \(429\))[^\n]*)\n" + _UNTIL_BOX
 )
 # The person stopped the turn or declined a dialog (Esc, "No"): Claude Code says so
-# under the last tool call and waits at its prompt; no hook fires.
+# under the last tool call ("Interrupted · What should Claude do instead?", "Rejected
+# write to x.txt") and waits at its prompt; no hook fires. A decline the turn went on
+# from is followed by an answer (●), which ends the match.
 CLAUDE_INTERRUPTED = (
-    rf"^{_H}*⎿?{_H}*(?P<detail>Interrupted(?: by user| · What should Claude do instead\?))"
+    rf"^{_H}*⎿?{_H}*(?P<detail>Interrupted(?: by user| · What should Claude do instead\?)"
+    rf"|(?<=⎿{_H}{_H})Rejected\b[^\n]*|User rejected\b[^\n]*)"
     rf"[^\n]*\n" + _UNTIL_BOX
 )
 # The input box: a rule, the prompt line, (wrapped input,) the closing rule. The closing

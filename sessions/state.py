@@ -123,11 +123,11 @@ screen_busy         busy       .          busy       busy       busy       busy 
 screen_retrying     retrying   retrying   .          retrying   retrying   retrying   retrying   retrying   .          .
 screen_dialog       permission permission permission permission permission .          permission permission .          .
 screen_limit        limited    limited    limited    limited    limited    limited    limited    .          .          .
-screen_prompt       idle       waiting    waiting    .          .          idle       .          waiting    .          .
+screen_prompt       idle       waiting    waiting    .          .          waiting    .          waiting    .          .
 screen_interrupted  idle       idle       idle       .          .          idle       .          idle       .          .
 screen_idle         idle       idle       idle       idle       idle       idle       .          idle       .          .
 process_busy        .          .          busy       busy       busy       busy       busy       busy       .          .
-process_quiet       idle       waiting    waiting    .          .          idle       .          waiting    .          .
+process_quiet       idle       waiting    waiting    .          .          waiting    .          waiting    .          .
 process_quiet_idle  idle       idle       idle       idle       idle       idle       .          idle       .          .
 input               .          .          .          busy       busy       busy       busy       busy       .          .
 looked              .          .          .          seen       .          .          .          .          .          .
@@ -142,10 +142,10 @@ pane_back           .          .          .          .          .          .    
 #   whatever the old one left is over. `compacted` fires mid-turn and changes nothing.
 # - cleared: /clear ends one conversation and starts the next; never `exited`.
 # - interrupted: the one hook an Esc fires, and only while a tool runs.
-# - screen_prompt after permission, and screen_interrupted: the dialog or the turn ended
-#   without a hook, so the person answered No or pressed Esc at the pane: they are
-#   there, nothing waits for them (`idle`). After busy, a bare prompt is a finished turn
-#   whose Stop was missed (`waiting`).
+# - screen_interrupted: Claude Code says "Interrupted" or "Rejected" (Esc during a turn,
+#   Esc or No at a dialog) and waits at its prompt, no hook fired: the person is there,
+#   nothing waits for them (`idle`). A bare prompt after work is a finished turn whose
+#   Stop was missed, or which ran between two looks (`waiting`).
 # - process_busy leaves `starting` alone: loading is not a turn.
 # - input to a retry loop or a starting agent changes nothing the screen would not
 #   contradict at once; `looked` turns only a finished turn into `seen`.

@@ -54,8 +54,8 @@ def verdict(agent: str, text: str, profiles: dict[str, Profile] | None = None) -
         # What the person's Esc or No leaves (no hook fires), and a retry loop.
         ("claude_esc_restored", "interrupted"),  # Esc before any output: prompt back in the box
         ("claude_esc_interrupted", "interrupted"),  # "Interrupted · What should Claude do…"
-        ("claude_dialog_esc", State.WAITING),  # Esc at a dialog: an empty prompt
-        ("claude_dialog_no", State.WAITING),  # "No": the same
+        ("claude_dialog_esc", "interrupted"),  # Esc at a dialog: "Rejected write to …"
+        ("claude_dialog_no", "interrupted"),  # "No": the same
         ("claude_retrying", "retrying"),  # "API error · retrying in 1s · attempt 1/10"
         # podium's sim, captured
         ("sim_start", State.WAITING),

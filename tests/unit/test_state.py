@@ -79,7 +79,7 @@ def test_the_watchdog_can_end_every_state_it_watches(state):
         (State.BUSY, Event.SCREEN_INTERRUPTED, State.IDLE),
         # §2: Esc or No at a permission dialog.
         (State.PERMISSION, Event.SCREEN_INTERRUPTED, State.IDLE),
-        (State.PERMISSION, Event.SCREEN_PROMPT, State.IDLE),
+        (State.PERMISSION, Event.SCREEN_PROMPT, State.WAITING),  # Yes, and the turn ended
         # §3: the trust dialog, then SessionStart once it is accepted.
         (State.STARTING, Event.SCREEN_DIALOG, State.PERMISSION),
         (State.PERMISSION, Event.STARTED, State.IDLE),
@@ -197,7 +197,8 @@ def test_idle_prompt_only_reopens_a_missed_stop():
         (State.STARTING, "waiting", State.IDLE),  # at its prompt, never asked anything
         (State.IDLE, "waiting", None),  # typing into the prompt stays idle
         (State.BUSY, "waiting", State.WAITING),  # a finished turn, not yet seen
-        (State.PERMISSION, "waiting", State.IDLE),  # the dialog was declined at the pane
+        (State.PERMISSION, "waiting", State.WAITING),  # approved, and the turn ended
+        (State.PERMISSION, "interrupted", State.IDLE),  # declined at the pane
         (State.LIMITED, "waiting", State.WAITING),  # the notice scrolled away
         (State.WAITING, "waiting", None),
         (State.WAITING, "busy", State.BUSY),
@@ -240,7 +241,7 @@ def test_the_watchdog_source_is_stored_with_its_change():
         (State.BUSY, False, State.WAITING, State.WAITING),  # an agent finished a turn
         (State.WAITING, True, State.WAITING, State.BUSY),
         (State.WAITING, False, State.WAITING, None),
-        (State.PERMISSION, False, State.WAITING, State.IDLE),  # answered No
+        (State.PERMISSION, False, State.WAITING, State.WAITING),
         (State.EXITED, True, State.WAITING, None),
     ],
 )
