@@ -12,6 +12,7 @@ Called only from the engine's event loop thread, which owns the connection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -160,17 +161,66 @@ class AttentionBook:
         return out
 
 
-def attention_order(sessions: list[S]) -> list[S]:
-    """Open items oldest first, then busy (longest busy first), then the rest as created.
+# The order of who needs the person (`[attention] order`): each entry is a kind, or
+# a list of kinds that share a place (oldest first among them). Blocked mid-task
+# (a permission dialog) comes first; a finished turn and a usage limit share the
+# next place.
+AttentionOrder = Sequence[str | Sequence[str]]
+DEFAULT_ORDER: AttentionOrder = ("permission", ("waiting", "limited"))
+# A session that needs the person has one of these kinds: its open item's, or, once
+# the item is closed (seen, not answered), its state's. A seen turn is still a turn.
+_KIND_OF_STATE = {
+    State.WAITING.value: "waiting",
+    State.SEEN.value: "waiting",
+    State.PERMISSION.value: "permission",
+    State.LIMITED.value: "limited",
+}
+# Working without the person, longest first.
+_WORKING = frozenset({State.BUSY.value, State.RETRYING.value})
+
+
+def order_ranks(order: AttentionOrder) -> dict[str, int]:
+    """Each kind's place in `order`; kinds it leaves out share the place after it."""
+    ranks: dict[str, int] = {}
+    for rank, entry in enumerate(order):
+        for kind in (entry,) if isinstance(entry, str) else entry:
+            ranks.setdefault(kind, rank)
+    return ranks
+
+
+def attention_order(sessions: list[S], order: AttentionOrder = DEFAULT_ORDER) -> list[S]:
+    """Who needs the person first: the one order `podium ls`, the tower, `podium next`
+    and Alt-Space follow.
+
+    Sessions that need the person come first, by the place of their kind in `order`
+    (`[attention] order`: permission, then waiting and limited), oldest first within
+    a place; then the working ones (busy, retrying: longest first); then the rest as
+    created. A session keeps its place once the person has looked at it without
+    answering (`seen`, a permission or limit seen): its state, not its open item,
+    places it, so a glance does not reorder the list. Only sessions with an open item
+    are someone's next move (`waiting_first`).
 
     Each session (`sessions.wire.Session`) carries `attention`: its open item, or None.
     """
+    ranks = order_ranks(order)
+    unlisted = len(order)
 
-    def key(s: S) -> tuple[int, str]:
-        if s.attention is not None:
-            return (0, s.attention.opened_at)
-        if s.state == State.BUSY:
-            return (1, s.state_since or "")
-        return (2, s.created_at or "")
+    def key(s: S) -> tuple[int, int, str]:
+        item = s.attention
+        kind = item.kind if item is not None else _KIND_OF_STATE.get(s.state)
+        if kind is not None:
+            # An item opens at its state's start, and a seen turn keeps the time
+            # its turn ended (`Registry.apply`): one clock for open and seen.
+            since = item.opened_at if item is not None else s.state_since
+            return (0, ranks.get(kind, unlisted), since or "")
+        if s.state in _WORKING:
+            return (1, 0, s.state_since or "")
+        return (2, 0, s.created_at or "")
 
     return sorted(sessions, key=key)
+
+
+def waiting_first(sessions: list[S], order: AttentionOrder = DEFAULT_ORDER) -> list[S]:
+    """The sessions with an open item, in attention order: what `next` goes to, first
+    one first. A seen session (its item closed) is left out: the person knows."""
+    return [s for s in attention_order(sessions, order) if s.attention is not None]

@@ -189,6 +189,7 @@ class Engine:
             blocking=self.blocking,
             session_json=self.session_json,
             publish_session=self.publish_session,
+            order=settings.attention.order,
         )
         self.doing.load(conn)
         self.spool = SpoolReader(self.paths.spool, CursorStore(conn))
@@ -254,6 +255,7 @@ class Engine:
             blocking=self.blocking,
             spawn=self.spawn,
             wake_sweeper=self.wake_sweeper,
+            order=self.settings.attention.order,
         )
         return {
             "ping": self.api_ping,

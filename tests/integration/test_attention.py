@@ -203,3 +203,30 @@ def test_odd_names_are_handled(engine: PodiumEnv, name: str) -> None:
     assert out.stdout.startswith(name)
     assert engine.session(name)["state"] == "idle"
     assert engine.run("kill", name).returncode == 0
+
+
+def _sim(env: PodiumEnv, name: str, prompt: str) -> str:
+    return env.json("new", "--agent", "sim", "--name", name, "--prompt", prompt)["pane_id"]
+
+
+def test_next_goes_to_a_permission_before_an_older_waiting(engine: PodiumEnv) -> None:
+    env = engine
+    # The sim repeats a pending dialog as a Notification after a while: not here.
+    env.env["PODIUM_SIM_PERMISSION_NOTIFY_S"] = "600"
+    _sim(env, "turn", "[nopermission] [work=1] hi")
+    env.wait_state("turn", "waiting", seconds=30)
+    env.run("new", "--agent", "shell", "--name", "calm", check=True)
+    asks = _sim(env, "asks", "[permission] [work=1] [tools=1] go")
+    env.wait_state("asks", "permission", seconds=30)
+    items = _items(env)
+    assert items["turn"]["opened_at"] < items["asks"]["opened_at"]
+    # Blocked mid-task comes before a finished turn that has waited longer.
+    assert _names(env) == ["asks", "turn", "calm"]
+    out = env.run("next", check=True)
+    assert out.stdout.split()[:2] == ["asks", "permission"]
+    assert _active_pane(env) == asks
+    # Seen, not answered: the dialog is still there, and still first in the list.
+    assert env.session("asks")["state"] == "permission"
+    assert _names(env) == ["asks", "turn", "calm"]
+    assert env.run("next", check=True).stdout.split()[0] == "turn"
+    assert env.json("next") is None

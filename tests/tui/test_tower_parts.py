@@ -70,6 +70,11 @@ def test_state_orders_as_podium_ls_and_finds_the_oldest_waiting() -> None:
     assert [s.name for s in state.ordered()][:4] == ["docs", "nightly", "refactor", "api"]
     state.remove("s2")
     assert "docs" not in [s.name for s in state.ordered()]
+    # The tower follows `[attention] order` as the engine does; `next` skips a seen turn.
+    state = TowerState(["limited", "waiting"])
+    state.load([*SESSIONS, session("s9", "glanced", "seen", since_s=-4000)])
+    assert [s.name for s in state.ordered()][:4] == ["nightly", "glanced", "docs", "api"]
+    assert [s.name for s in state.waiting()] == ["nightly", "docs", "api"]
 
 
 def test_row_cells_say_what_ls_says() -> None:
