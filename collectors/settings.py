@@ -216,7 +216,7 @@ class CuesSettings(_Section):
     """Pane border titles with the session's number, name and state, coloured by state."""
 
     status: bool = True
-    """Counts of busy, waiting, permission and limited sessions on the right of the
+    """Counts of busy, waiting, seen, permission and limited sessions on the right of the
     status line."""
 
     bell: bool = True
@@ -255,6 +255,9 @@ class CuesSettings(_Section):
 
     style_waiting: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=green,bold"
     """tmux style of a session waiting for you."""
+
+    style_seen: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=green"
+    """tmux style of a session whose finished turn you looked at but did not answer."""
 
     style_permission: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=red,bold"
     """tmux style of a session asking permission."""

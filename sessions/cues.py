@@ -62,6 +62,8 @@ NOTIFY_TIMEOUT = 5.0
 COUNTED = (
     (State.BUSY, "●"),
     (State.WAITING, "◆"),
+    # Looked at, not answered: still the person's move, told apart from a new turn.
+    (State.SEEN, "◇"),
     (State.PERMISSION, "!"),
     (State.LIMITED, "◷"),
 )

@@ -392,16 +392,17 @@ class Engine:
     def acknowledge(self, rec: SessionRecord, by: str, *, input_sent: bool = False) -> bool:
         """The human saw (focus) or answered (send) the session: close its item.
 
-        A finished turn that was seen becomes `idle`; input makes the agent
-        `busy` (its hooks or profile confirm or correct that). A permission
-        dialog or a limit stays what it is: it is still true, only seen.
+        A finished turn that was seen becomes `seen`: still the person's move, not
+        `idle` (nothing to do), and it keeps its place in the order; input makes
+        the agent `busy` (its hooks or profile confirm or correct that). A
+        permission dialog or a limit stays what it is: it is still true, only seen.
         """
         item = self.attention.close(rec.id, datetime.now(UTC), by)
         state = State(rec.state)
         if input_sent and state not in FINAL_STATES and state is not State.STARTING:
             self.change_state(rec, Change(State.BUSY, Source.USER, f"input ({by})"))
         elif item is not None and state is State.WAITING:
-            self.change_state(rec, Change(State.IDLE, Source.USER, f"seen ({by})"))
+            self.change_state(rec, Change(State.SEEN, Source.USER, f"seen ({by})"))
         elif item is not None:
             self.publish_session(rec)
         return item is not None

@@ -170,11 +170,11 @@ def test_alt_space_alt_digits_and_alt_0_from_a_real_terminal(engine: PodiumEnv) 
     with _client(env) as (client, _screen):
         _press(client, ALT_SPACE)
         assert retry_until(lambda: _active_pane(env) == first, 10)
-        env.wait_state("first", "idle", seconds=10)  # seen: acknowledged by `next`
+        env.wait_state("first", "seen", seconds=10)  # acknowledged by `next`, still your move
         assert env.session("second")["state"] == "waiting"
         _press(client, ALT_SPACE)
         assert retry_until(lambda: _active_pane(env) == second, 10)
-        env.wait_state("second", "idle", seconds=10)
+        env.wait_state("second", "seen", seconds=10)
         _press(client, ALT_SPACE)
         assert retry_until(lambda: "podium: nobody is waiting for you" in _messages(env), 10)
         assert _active_pane(env) == second

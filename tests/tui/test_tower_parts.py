@@ -84,6 +84,9 @@ def test_row_cells_say_what_ls_says() -> None:
     assert row_cells(SESSIONS[5], NOW).state_text == "exited (1)"
     seen = row_cells(session("x", "x", "permission"), NOW)
     assert seen.state_text == "permission (seen)" and seen.waited == "-"
+    # A seen turn: its own glyph and state, for as long as it has been your move.
+    turn = row_cells(session("x", "x", "seen", since_s=-300), NOW)
+    assert (turn.glyph, turn.state_text, turn.waited, turn.waiting) == ("◇", "seen", "5m", False)
     assert row_cells(SESSIONS[1], NOW).branch == "podium/docs"
     assert row_cells(SESSIONS[4], NOW).tokens == "-"
 

@@ -179,6 +179,32 @@ def _engine(tmp_path: Path) -> Engine:
     return engine
 
 
+def test_a_seen_turn_stays_the_persons_move_and_keeps_its_time(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    rec = SessionRecord(id="x", name="x", agent="claude", argv=[], cwd="/", tmux_socket="s")
+    engine.registry.insert(rec)
+    ended = datetime.now(UTC) - timedelta(minutes=5)  # the turn ended a while ago
+    engine.change_state(rec, Change(State.WAITING, Source.HOOK, "Stop"), at=ended)
+    assert engine.acknowledge(rec, "focus")
+    assert rec.state == "seen" and rec.state_since == ended  # the turn's end, not the look
+    assert engine.attention.open_item("x") is None
+    stored = engine.conn.execute(
+        "SELECT state, state_since FROM sessions WHERE id = 'x'"
+    ).fetchone()
+    assert stored == ("seen", ended)
+    last = engine.conn.execute(
+        "SELECT from_state, to_state, source, detail, ts > ? FROM state_transitions "
+        "ORDER BY ts DESC LIMIT 1",
+        [ended],
+    ).fetchone()
+    assert last == ("waiting", "seen", "user", "seen (focus)", True)
+    assert not engine.acknowledge(rec, "focus")  # nothing open: nothing to see again
+    assert rec.state == "seen"
+    # Input moves it on, as it would a waiting one; the clock starts again.
+    engine.acknowledge(rec, "send", input_sent=True)
+    assert rec.state == "busy" and rec.state_since > ended
+
+
 def test_engine_frees_a_limited_session_at_its_reset_time(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
     rec = SessionRecord(id="x", name="x", agent="claude", argv=[], cwd="/", tmux_socket="s")

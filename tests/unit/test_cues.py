@@ -92,6 +92,10 @@ def test_counts_show_only_what_is_there_coloured_by_state() -> None:
         "#[fg=red,bold]! 1 permission#[default]"
     )
     assert cues.counts_text(["idle", "exited"], CFG) == ""
+    # A seen turn is counted apart from a new one, and from idle.
+    assert cues.counts_text(["seen", "waiting", "seen", "idle"], CFG) == (
+        "#[fg=green,bold]◆ 1 waiting#[default]  #[fg=green]◇ 2 seen#[default]"
+    )
 
 
 def test_desired_state_titles_counts_and_session_keys() -> None:
