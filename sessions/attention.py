@@ -116,8 +116,19 @@ class AttentionBook:
         ).fetchone()
         return AttentionItem(*row) if row else None
 
+    def record_alert(
+        self, at: datetime, kind: str, session_ids: Sequence[str], detail: str = ""
+    ) -> None:
+        """Count an alert the person received (`kind`: bell, message, desktop), or one
+        they were spared because they were looking at the pane (`spared`)."""
+        self.conn.execute(
+            "INSERT INTO alerts (sent_at, kind, sessions, detail) VALUES (?, ?, ?, ?)",
+            [at, kind, list(session_ids), detail or None],
+        )
+
     def report(self, since: date | None = None) -> list[dict[str, Any]]:
-        """Per day (UTC, by opening time): waiting time, response times, permission prompts."""
+        """Per day (UTC): waiting time, response times, permission prompts (by the
+        day an item opened), and the alerts given and spared (by the day they went)."""
         rows = self.conn.execute(
             """
             WITH items AS (
@@ -127,18 +138,38 @@ class AttentionBook:
                             THEN epoch(closed_at - opened_at) END AS response_s
                 FROM attention_items
                 WHERE ? IS NULL OR CAST(timezone('UTC', opened_at) AS DATE) >= ?
+            ),
+            by_items AS (
+                SELECT day,
+                       count(*) AS items,
+                       sum(waited_s) AS waited_s,
+                       count(response_s) AS responses,
+                       quantile_cont(response_s, 0.5) AS response_p50_s,
+                       quantile_cont(response_s, 0.9) AS response_p90_s,
+                       count(*) FILTER (WHERE kind = 'permission') AS permission_prompts,
+                       count(*) FILTER (WHERE kind = 'limited') AS limits
+                FROM items GROUP BY day
+            ),
+            by_alerts AS (
+                SELECT CAST(timezone('UTC', sent_at) AS DATE) AS day,
+                       count(*) FILTER (WHERE kind = 'bell') AS alert_bells,
+                       count(*) FILTER (WHERE kind = 'message') AS alert_messages,
+                       count(*) FILTER (WHERE kind = 'desktop') AS alert_desktop,
+                       count(*) FILTER (WHERE kind = 'spared') AS alerts_spared
+                FROM alerts
+                WHERE ? IS NULL OR CAST(timezone('UTC', sent_at) AS DATE) >= ?
+                GROUP BY day
             )
-            SELECT day,
-                   count(*) AS items,
-                   sum(waited_s) AS waited_s,
-                   count(response_s) AS responses,
-                   quantile_cont(response_s, 0.5) AS response_p50_s,
-                   quantile_cont(response_s, 0.9) AS response_p90_s,
-                   count(*) FILTER (WHERE kind = 'permission') AS permission_prompts,
-                   count(*) FILTER (WHERE kind = 'limited') AS limits
-            FROM items GROUP BY day ORDER BY day
+            SELECT coalesce(i.day, a.day) AS day,
+                   coalesce(i.items, 0), i.waited_s, coalesce(i.responses, 0),
+                   i.response_p50_s, i.response_p90_s,
+                   coalesce(i.permission_prompts, 0), coalesce(i.limits, 0),
+                   coalesce(a.alert_bells, 0), coalesce(a.alert_messages, 0),
+                   coalesce(a.alert_desktop, 0), coalesce(a.alerts_spared, 0)
+            FROM by_items i FULL OUTER JOIN by_alerts a ON i.day = a.day
+            ORDER BY day
             """,
-            [since, since],
+            [since, since, since, since],
         ).fetchall()
         keys = (
             "day",
@@ -149,6 +180,10 @@ class AttentionBook:
             "response_p90_s",
             "permission_prompts",
             "limits",
+            "alert_bells",
+            "alert_messages",
+            "alert_desktop",
+            "alerts_spared",
         )
         out = []
         for row in rows:

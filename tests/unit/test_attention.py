@@ -205,6 +205,25 @@ def test_a_seen_turn_stays_the_persons_move_and_keeps_its_time(tmp_path: Path) -
     assert rec.state == "busy" and rec.state_since > ended
 
 
+def test_report_counts_the_alerts_by_kind(book: AttentionBook) -> None:
+    book.on_state("s1", State.WAITING, T0)
+    for kind in ("bell", "message", "desktop"):
+        book.record_alert(T0 + timedelta(seconds=1), kind, ["s1"], "1")
+    book.record_alert(T0 + timedelta(seconds=2), "bell", ["s1", "s2"], "2")
+    book.record_alert(T0 + timedelta(seconds=3), "spared", ["s3"], "looked at")
+    # An alert on a day no item opened still shows that day.
+    book.record_alert(T0 + timedelta(days=2), "message", ["s1"], "1")
+    days = book.report()
+    assert [d["day"] for d in days] == ["2026-11-27", "2026-11-29"]
+    first, later = days
+    assert (first["items"], first["alert_bells"], first["alert_messages"]) == (1, 2, 1)
+    assert (first["alert_desktop"], first["alerts_spared"]) == (1, 1)
+    assert later["items"] == 0 and later["alert_messages"] == 1 and later["alert_bells"] == 0
+    assert later["waited_s"] is None
+    assert book.report(since=(T0 + timedelta(days=1)).date()) == [later]
+    wire.AttentionDay(**first)  # the API carries every column
+
+
 def test_engine_frees_a_limited_session_at_its_reset_time(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
     rec = SessionRecord(id="x", name="x", agent="claude", argv=[], cwd="/", tmux_socket="s")
