@@ -392,17 +392,22 @@ class Engine:
     def acknowledge(self, rec: SessionRecord, by: str, *, input_sent: bool = False) -> bool:
         """The human saw (focus) or answered (send) the session: close its item.
 
-        A finished turn that was seen becomes `seen`: still the person's move, not
-        `idle` (nothing to do), and it keeps its place in the order; input makes
-        the agent `busy` (its hooks or profile confirm or correct that). A
-        permission dialog or a limit stays what it is: it is still true, only seen.
+        The state table says what follows (events `input` and `looked`): input
+        makes the agent `busy` (its hooks or profile confirm or correct that); a
+        finished turn that was seen becomes `seen`: still the person's move, not
+        `idle` (nothing to do), and it keeps its place in the order. A permission
+        dialog or a limit stays what it is: it is still true, only seen.
         """
         item = self.attention.close(rec.id, datetime.now(UTC), by)
         state = State(rec.state)
-        if input_sent and state not in FINAL_STATES and state is not State.STARTING:
-            self.change_state(rec, Change(State.BUSY, Source.USER, f"input ({by})"))
-        elif item is not None and state is State.WAITING:
-            self.change_state(rec, Change(State.SEEN, Source.USER, f"seen ({by})"))
+        change = None
+        if input_sent:
+            change = decide(state, Event.INPUT, Source.USER, f"input ({by})")
+        elif item is not None:
+            # Looked at only when there was something to see: an open item.
+            change = decide(state, Event.LOOKED, Source.USER, f"seen ({by})")
+        if change is not None:
+            self.change_state(rec, change)
         elif item is not None:
             self.publish_session(rec)
         return item is not None
