@@ -172,6 +172,30 @@ class UiSettings(_Section):
     """Name of the tmux window the control tower runs in (the tower key selects it)."""
 
 
+AttentionKind = Literal["permission", "waiting", "limited"]
+
+
+def _default_order() -> list[AttentionKind | list[AttentionKind]]:
+    return ["permission", ["waiting", "limited"]]
+
+
+class AttentionSettings(_Section):
+    """Who needs you first: the order of `podium ls`, the tower, `podium next` and Alt-Space."""
+
+    order: list[AttentionKind | list[AttentionKind]] = field(default_factory=_default_order)
+    """Sessions that need you, by what they need: each entry a kind (`permission`: a
+    dialog blocks it mid-task; `waiting`: its turn ended, `seen` ones included;
+    `limited`: a usage limit), or a list of kinds that share a place; oldest first
+    within a place; kinds left out come after the listed ones. Then busy and retrying
+    sessions (longest first), then the others. E.g. `["permission", "waiting", "limited"]`."""
+
+    def __post_init__(self) -> None:
+        kinds = [k for entry in self.order for k in ([entry] if isinstance(entry, str) else entry)]
+        twice = sorted({k for k in kinds if kinds.count(k) > 1})
+        if twice:
+            raise _invalid("order", f"{', '.join(twice)} listed more than once")
+
+
 class CuesSettings(_Section):
     """What podium shows and rings in tmux. Only podium's own tmux server is touched."""
 
@@ -179,7 +203,7 @@ class CuesSettings(_Section):
     """Install podium's key bindings (root table: no prefix) on podium's tmux server."""
 
     next_key: Annotated[str, Meta(pattern=_TMUX_KEY)] = "M-Space"
-    """Key (tmux name) that jumps to the session waiting longest for you, as `podium next`."""
+    """Key (tmux name) that jumps to the session that needs you first, as `podium next`."""
 
     tower_key: Annotated[str, Meta(pattern=_TMUX_KEY)] = "M-0"
     """Key (tmux name) that selects the control tower's window (`ui.tower_window`)."""
@@ -192,7 +216,7 @@ class CuesSettings(_Section):
     """Pane border titles with the session's number, name and state, coloured by state."""
 
     status: bool = True
-    """Counts of busy, waiting, permission and limited sessions on the right of the
+    """Counts of busy, waiting, seen, permission and limited sessions on the right of the
     status line."""
 
     bell: bool = True
@@ -231,6 +255,9 @@ class CuesSettings(_Section):
 
     style_waiting: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=green,bold"
     """tmux style of a session waiting for you."""
+
+    style_seen: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=green"
+    """tmux style of a session whose finished turn you looked at but did not answer."""
 
     style_permission: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=red,bold"
     """tmux style of a session asking permission."""
@@ -443,6 +470,7 @@ class Settings(_Section):
     statusline: StatuslineSettings = field(default_factory=StatuslineSettings)
     profiles: dict[str, ProfileSettings] = field(default_factory=dict)
     """Screen profiles per agent (`[profiles.<agent>]`), added to the built-in ones."""
+    attention: AttentionSettings = field(default_factory=AttentionSettings)
     cues: CuesSettings = field(default_factory=CuesSettings)
     keys: KeySettings = field(default_factory=KeySettings)
     fill: FillSettings = field(default_factory=FillSettings)

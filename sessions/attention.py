@@ -12,6 +12,7 @@ Called only from the engine's event loop thread, which owns the connection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -115,8 +116,19 @@ class AttentionBook:
         ).fetchone()
         return AttentionItem(*row) if row else None
 
+    def record_alert(
+        self, at: datetime, kind: str, session_ids: Sequence[str], detail: str = ""
+    ) -> None:
+        """Count an alert the person received (`kind`: bell, message, desktop), or one
+        they were spared because they were looking at the pane (`spared`)."""
+        self.conn.execute(
+            "INSERT INTO alerts (sent_at, kind, sessions, detail) VALUES (?, ?, ?, ?)",
+            [at, kind, list(session_ids), detail or None],
+        )
+
     def report(self, since: date | None = None) -> list[dict[str, Any]]:
-        """Per day (UTC, by opening time): waiting time, response times, permission prompts."""
+        """Per day (UTC): waiting time, response times, permission prompts (by the
+        day an item opened), and the alerts given and spared (by the day they went)."""
         rows = self.conn.execute(
             """
             WITH items AS (
@@ -126,18 +138,38 @@ class AttentionBook:
                             THEN epoch(closed_at - opened_at) END AS response_s
                 FROM attention_items
                 WHERE ? IS NULL OR CAST(timezone('UTC', opened_at) AS DATE) >= ?
+            ),
+            by_items AS (
+                SELECT day,
+                       count(*) AS items,
+                       sum(waited_s) AS waited_s,
+                       count(response_s) AS responses,
+                       quantile_cont(response_s, 0.5) AS response_p50_s,
+                       quantile_cont(response_s, 0.9) AS response_p90_s,
+                       count(*) FILTER (WHERE kind = 'permission') AS permission_prompts,
+                       count(*) FILTER (WHERE kind = 'limited') AS limits
+                FROM items GROUP BY day
+            ),
+            by_alerts AS (
+                SELECT CAST(timezone('UTC', sent_at) AS DATE) AS day,
+                       count(*) FILTER (WHERE kind = 'bell') AS alert_bells,
+                       count(*) FILTER (WHERE kind = 'message') AS alert_messages,
+                       count(*) FILTER (WHERE kind = 'desktop') AS alert_desktop,
+                       count(*) FILTER (WHERE kind = 'spared') AS alerts_spared
+                FROM alerts
+                WHERE ? IS NULL OR CAST(timezone('UTC', sent_at) AS DATE) >= ?
+                GROUP BY day
             )
-            SELECT day,
-                   count(*) AS items,
-                   sum(waited_s) AS waited_s,
-                   count(response_s) AS responses,
-                   quantile_cont(response_s, 0.5) AS response_p50_s,
-                   quantile_cont(response_s, 0.9) AS response_p90_s,
-                   count(*) FILTER (WHERE kind = 'permission') AS permission_prompts,
-                   count(*) FILTER (WHERE kind = 'limited') AS limits
-            FROM items GROUP BY day ORDER BY day
+            SELECT coalesce(i.day, a.day) AS day,
+                   coalesce(i.items, 0), i.waited_s, coalesce(i.responses, 0),
+                   i.response_p50_s, i.response_p90_s,
+                   coalesce(i.permission_prompts, 0), coalesce(i.limits, 0),
+                   coalesce(a.alert_bells, 0), coalesce(a.alert_messages, 0),
+                   coalesce(a.alert_desktop, 0), coalesce(a.alerts_spared, 0)
+            FROM by_items i FULL OUTER JOIN by_alerts a ON i.day = a.day
+            ORDER BY day
             """,
-            [since, since],
+            [since, since, since, since],
         ).fetchall()
         keys = (
             "day",
@@ -148,6 +180,10 @@ class AttentionBook:
             "response_p90_s",
             "permission_prompts",
             "limits",
+            "alert_bells",
+            "alert_messages",
+            "alert_desktop",
+            "alerts_spared",
         )
         out = []
         for row in rows:
@@ -160,17 +196,66 @@ class AttentionBook:
         return out
 
 
-def attention_order(sessions: list[S]) -> list[S]:
-    """Open items oldest first, then busy (longest busy first), then the rest as created.
+# The order of who needs the person (`[attention] order`): each entry is a kind, or
+# a list of kinds that share a place (oldest first among them). Blocked mid-task
+# (a permission dialog) comes first; a finished turn and a usage limit share the
+# next place.
+AttentionOrder = Sequence[str | Sequence[str]]
+DEFAULT_ORDER: AttentionOrder = ("permission", ("waiting", "limited"))
+# A session that needs the person has one of these kinds: its open item's, or, once
+# the item is closed (seen, not answered), its state's. A seen turn is still a turn.
+_KIND_OF_STATE = {
+    State.WAITING.value: "waiting",
+    State.SEEN.value: "waiting",
+    State.PERMISSION.value: "permission",
+    State.LIMITED.value: "limited",
+}
+# Working without the person, longest first.
+_WORKING = frozenset({State.BUSY.value, State.RETRYING.value})
+
+
+def order_ranks(order: AttentionOrder) -> dict[str, int]:
+    """Each kind's place in `order`; kinds it leaves out share the place after it."""
+    ranks: dict[str, int] = {}
+    for rank, entry in enumerate(order):
+        for kind in (entry,) if isinstance(entry, str) else entry:
+            ranks.setdefault(kind, rank)
+    return ranks
+
+
+def attention_order(sessions: list[S], order: AttentionOrder = DEFAULT_ORDER) -> list[S]:
+    """Who needs the person first: the one order `podium ls`, the tower, `podium next`
+    and Alt-Space follow.
+
+    Sessions that need the person come first, by the place of their kind in `order`
+    (`[attention] order`: permission, then waiting and limited), oldest first within
+    a place; then the working ones (busy, retrying: longest first); then the rest as
+    created. A session keeps its place once the person has looked at it without
+    answering (`seen`, a permission or limit seen): its state, not its open item,
+    places it, so a glance does not reorder the list. Only sessions with an open item
+    are someone's next move (`waiting_first`).
 
     Each session (`sessions.wire.Session`) carries `attention`: its open item, or None.
     """
+    ranks = order_ranks(order)
+    unlisted = len(order)
 
-    def key(s: S) -> tuple[int, str]:
-        if s.attention is not None:
-            return (0, s.attention.opened_at)
-        if s.state == State.BUSY:
-            return (1, s.state_since or "")
-        return (2, s.created_at or "")
+    def key(s: S) -> tuple[int, int, str]:
+        item = s.attention
+        kind = item.kind if item is not None else _KIND_OF_STATE.get(s.state)
+        if kind is not None:
+            # An item opens at its state's start, and a seen turn keeps the time
+            # its turn ended (`Registry.apply`): one clock for open and seen.
+            since = item.opened_at if item is not None else s.state_since
+            return (0, ranks.get(kind, unlisted), since or "")
+        if s.state in _WORKING:
+            return (1, 0, s.state_since or "")
+        return (2, 0, s.created_at or "")
 
     return sorted(sessions, key=key)
+
+
+def waiting_first(sessions: list[S], order: AttentionOrder = DEFAULT_ORDER) -> list[S]:
+    """The sessions with an open item, in attention order: what `next` goes to, first
+    one first. A seen session (its item closed) is left out: the person knows."""
+    return [s for s in attention_order(sessions, order) if s.attention is not None]

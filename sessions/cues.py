@@ -25,7 +25,7 @@ import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sessions.state import State
@@ -62,6 +62,8 @@ NOTIFY_TIMEOUT = 5.0
 COUNTED = (
     (State.BUSY, "●"),
     (State.WAITING, "◆"),
+    # Looked at, not answered: still the person's move, told apart from a new turn.
+    (State.SEEN, "◇"),
     (State.PERMISSION, "!"),
     (State.LIMITED, "◷"),
 )
@@ -208,6 +210,10 @@ def server_commands(
         ["set-environment", "-g", name, quote(value, formats="plain")]
         for name, value in env.items()
     ]
+    # Whether a person's terminal has the focus decides the desktop notifications
+    # (`desktop_wanted`); a server podium did not start may lack it (tmux asks only
+    # clients that attach after it is on: see `tmux.SERVER_START`).
+    cmds.append(["set-option", "-g", "focus-events", "on"])
     if cfg.border:
         cmds += [
             ["set-option", "-g", "pane-border-status", "top"],
@@ -335,6 +341,8 @@ class Alert:
     title: str
     body: str
     sessions: tuple[str, ...]
+    # The podium session ids, in the same order as the names in `sessions`.
+    session_ids: tuple[str, ...] = ()
 
 
 def alert_for(pending: list[tuple[str, str]]) -> Alert:
@@ -416,7 +424,8 @@ class AlertGate:
             self._last_alert[sid] = now
         horizon = now - self.session_quiet_s
         self._last_alert = {sid: t for sid, t in self._last_alert.items() if t >= horizon}
-        return alert_for([item for _, item in pending])
+        alert = alert_for([item for _, item in pending])
+        return replace(alert, session_ids=tuple(sid for sid, _ in pending))
 
     def _forget_old(self, now: float) -> None:
         while self._sent and self._sent[0] <= now - self.WINDOW:
@@ -440,23 +449,69 @@ def tmux_passthrough(sequence: str) -> str:
 
 @dataclass(frozen=True)
 class Client:
+    """An attached tmux client: a person's terminal."""
+
     name: str
     tty: str
     termname: str
+    # The terminal has the focus: tmux's `focused` client flag. tmux counts a client
+    # focused until its terminal reports a focus-out, which it does with
+    # `focus-events` on (podium's server: `server_commands`, `tmux.SERVER_START`).
+    focused: bool = True
+    # The pane the client shows: the active pane of its session's current window.
+    pane_id: str = ""
+
+
+_CLIENT_FORMAT = "\x1f".join(
+    ("#{client_name}", "#{client_tty}", "#{client_termname}", "#{client_flags}", "#{pane_id}")
+)
 
 
 def list_clients(tmux: Tmux) -> list[Client]:
     try:
-        fmt = "\x1f".join(("#{client_name}", "#{client_tty}", "#{client_termname}"))
-        lines = tmux.run("list-clients", "-F", fmt)
+        lines = tmux.run("list-clients", "-F", _CLIENT_FORMAT)
     except TmuxServerGone:
         return []
     clients = []
     for line in lines:
         parts = line.split("\x1f")
-        if len(parts) == 3:
-            clients.append(Client(*parts))
+        if len(parts) == 5:
+            name, tty, termname, flags, pane = parts
+            focused = "focused" in flags.split(",")
+            clients.append(Client(name, tty, termname, focused=focused, pane_id=pane))
     return clients
+
+
+def looked_at(pane_id: str | None, clients: Sequence[Client]) -> bool:
+    """Whether the person looks at this pane now: a client whose terminal has the
+    focus shows it. No alert is given for it: they see it already."""
+    return bool(pane_id) and any(c.focused and c.pane_id == pane_id for c in clients)
+
+
+def desktop_wanted(clients: Sequence[Client]) -> bool:
+    """A desktop notification only reaches a person who is not at a podium terminal:
+    no client is attached, or none of their terminals has the focus. At one, the
+    bell and the message in tmux say it already."""
+    return not any(c.focused for c in clients)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What one alert did: the terminals rung, the clients shown the message, the
+    desktop notification sent (`notify-send`, `osc`, or "" for none), and a line
+    for the log."""
+
+    bells: int = 0
+    messages: int = 0
+    desktop: str = ""
+    done: list[str] = field(default_factory=list)
+
+    def received(self) -> list[tuple[str, str]]:
+        """(kind, how) of each kind of alert the person received: `bell` and
+        `message` with how many terminals, `desktop` with how it went."""
+        got = [("bell", str(self.bells)), ("message", str(self.messages))]
+        counted = [(kind, n) for kind, n in got if n != "0"]
+        return counted + ([("desktop", self.desktop)] if self.desktop else [])
 
 
 def write_tty(path: str, data: bytes) -> bool:
@@ -494,24 +549,40 @@ def notify_send(alert: Alert) -> bool:
     return proc.returncode == 0
 
 
-def deliver(tmux: Tmux, alert: Alert, cfg: CuesSettings) -> list[str]:
-    """Ring, show and notify one alert (blocking: a worker thread runs it). What was done."""
+def deliver(
+    tmux: Tmux, alert: Alert, cfg: CuesSettings, clients: list[Client] | None = None
+) -> Delivered:
+    """Ring, show and notify one alert (blocking: a worker thread runs it).
+
+    `clients` are the attached clients as the engine listed them to decide the
+    alert (listed here when not given). The bell and the message go to every
+    client; a desktop notification only when `desktop_wanted` (an OSC one then
+    reaches the attached terminals, none of them focused).
+    """
     done: list[str] = []
-    clients = list_clients(tmux)
+    if clients is None:
+        clients = list_clients(tmux)
+    messages = 0
     if cfg.message:
         text = quote(f"podium: {_clean(alert.body)}", formats="drawn")
         for client in clients:
             try:
                 tmux.run("display-message", "-c", client.name, "-d", MESSAGE_MS, "--", text)
                 done.append(f"message {client.name}")
+                messages += 1
             except TmuxError:
                 pass
-    osc = cfg.notify == "osc"
-    if cfg.notify in ("auto", "notify-send"):
-        if notify_send(alert):
-            done.append("notify-send")
-        elif cfg.notify == "auto":
-            osc = True  # no desktop bus here (ssh): the terminal may still notify
+    desktop = ""
+    osc = False
+    if cfg.notify != "off" and desktop_wanted(clients):
+        osc = cfg.notify == "osc"
+        if cfg.notify in ("auto", "notify-send"):
+            if notify_send(alert):
+                done.append("notify-send")
+                desktop = "notify-send"
+            elif cfg.notify == "auto":
+                osc = True  # no desktop bus here (ssh): the terminal may still notify
+    bells = 0
     for client in clients:
         data = "\a" if cfg.bell else ""
         if osc:
@@ -520,4 +591,6 @@ def deliver(tmux: Tmux, alert: Alert, cfg: CuesSettings) -> list[str]:
             data += tmux_passthrough(sequence) if nested else sequence
         if data and write_tty(client.tty, data.encode()):
             done.append(f"{'bell ' if cfg.bell else ''}{'osc ' if osc else ''}{client.tty}")
-    return done
+            bells += 1 if cfg.bell else 0
+            desktop = desktop or ("osc" if osc else "")
+    return Delivered(bells=bells, messages=messages, desktop=desktop, done=done)

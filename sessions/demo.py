@@ -30,7 +30,8 @@ DEMO_SOCKET = "podium-demo"
 DEMO_DIR_ENV = "PODIUM_DEMO_DIR"
 
 # (name, prompt): one keeps working, one finishes and waits, one asks permission.
-# "tests" waits before "deploy" asks, so Tab (longest waiting first) goes to it.
+# "deploy" asks permission: blocked mid-task, so Tab (`[attention] order`) goes to it
+# first, before "tests", which waits longer.
 DEMO_SESSIONS = (
     ("refactor", "[nopermission] [work=900] Refactor the session registry into smaller modules"),
     ("tests", "[nopermission] [work=2] Add tests for the tmux backend"),

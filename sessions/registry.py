@@ -196,10 +196,18 @@ class Registry:
             return False
         at = at or utcnow()
         previous = rec.state
-        rec.state, rec.state_since, rec.state_source = change.state.value, at, change.source.value
+        since = at
+        if previous == State.WAITING and change.state is State.SEEN:
+            # Seeing a finished turn does not restart its clock: `seen` keeps the time
+            # the turn ended, which places it among the waiting (`attention_order`)
+            # and says how long it has been the person's move. The transition row
+            # still has the time it was seen.
+            since = rec.state_since
+        rec.state, rec.state_source = change.state.value, change.source.value
+        rec.state_since = since
         fields: dict[str, Any] = {
             "state": rec.state,
-            "state_since": at,
+            "state_since": since,
             "state_source": rec.state_source,
         }
         if change.state in (State.EXITED, State.LOST) and rec.ended_at is None:

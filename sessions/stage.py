@@ -36,7 +36,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sessions.tmux import PaneInfo, Tmux, TmuxError, quote
+from sessions.tmux import SERVER_START, PaneInfo, Tmux, TmuxError, quote
 
 ROLE_OPTION = "@podium_role"
 STAGE_ROLE = "stage"
@@ -311,7 +311,8 @@ def ensure(
             )  # fmt: skip
         else:
             out = tmux.run(
-                "start-server", ";", *keep, "new-session", "-d", "-s", quote(session_name),
+                "start-server", ";", *SERVER_START, *keep,
+                "new-session", "-d", "-s", quote(session_name),
                 "-n", quote(window_name), "-x", str(size[0]), "-y", str(size[1]),
                 "-P", "-F", fmt, "-c", quote(cwd), "--", *argv,
             )  # fmt: skip

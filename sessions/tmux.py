@@ -58,6 +58,11 @@ _PANE_FIELDS = (
 # The pane option that names the podium session a pane belongs to: pane ids are
 # reused by a new tmux server, the tag is not.
 SESSION_TAG = "@podium_session"
+# What podium's server is told as it starts, before any client can attach: tmux
+# asks a terminal to report its focus only when the client attaches with
+# `focus-events` on (tmux 3.3a: turning it on later does not reach attached
+# clients), and the alerts need to know whether the person's terminal has it.
+SERVER_START = ("set-option", "-g", "focus-events", "on", ";")
 
 
 # How long `send_text` waits for typed text to show before pressing Enter.
@@ -456,6 +461,7 @@ class Tmux:
             out = self.run(
                 "start-server",
                 ";",
+                *SERVER_START,
                 *keep,
                 "new-session",
                 "-d",

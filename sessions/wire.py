@@ -366,6 +366,12 @@ class AttentionDay(_Wire):
     response_p90_s: float | None = None
     permission_prompts: int = 0
     limits: int = 0
+    # Alerts the person received that day, by kind, and those not given because
+    # they were looking at the pane.
+    alert_bells: int = 0
+    alert_messages: int = 0
+    alert_desktop: int = 0
+    alerts_spared: int = 0
 
 
 class AttentionReport(_Wire):

@@ -62,11 +62,11 @@ class TowerActions:
             )
 
     def next_waiting(self) -> wire.Session | None:
-        """Jump to the session that has waited longest (skipping one just jumped to)."""
+        """Jump to the session `podium next` would (skipping one just jumped to)."""
         now = time.monotonic()
         self._jumped = {k: t for k, t in self._jumped.items() if now - t < JUMP_GRACE_S}
-        for session in self.app.state.ordered():
-            if session.attention is not None and session.id not in self._jumped:
+        for session in self.app.state.waiting():
+            if session.id not in self._jumped:
                 self.show(session)
                 return session
         self.app.notify("nobody is waiting for you")

@@ -89,7 +89,7 @@ class PodiumApp(App[None]):
         self.environ = dict(os.environ if environ is None else environ)
         self.clock = clock or _utcnow
         self.config_path = config_path or paths_mod.config_file()
-        self.state = TowerState()
+        self.state = TowerState(settings.attention.order)
         self.engine_up = False
         self.tower_window: str | None = None
         # Whether the tower's pane should fill the stage window (a wide screen is up).

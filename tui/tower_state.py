@@ -7,15 +7,17 @@ the engine's own `sessions.wire.Session` Structs.
 
 from __future__ import annotations
 
-from sessions.attention import attention_order
+from sessions.attention import DEFAULT_ORDER, AttentionOrder, attention_order, waiting_first
 from sessions.wire import Session
 
 
 class TowerState:
     """Sessions by id, as last reported by the engine."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: AttentionOrder = DEFAULT_ORDER) -> None:
+        """`order`: `[attention] order`, the engine's."""
         self._sessions: dict[str, Session] = {}
+        self.order = order
         self.loaded = False
 
     def load(self, sessions: list[Session]) -> None:
@@ -33,15 +35,17 @@ class TowerState:
         return self._sessions.get(session_id or "")
 
     def ordered(self) -> list[Session]:
-        """Open attention items oldest first, then busy, then the rest by creation."""
-        return attention_order(list(self._sessions.values()))
+        """Who needs the person first (`attention_order`), as `podium ls` lists them."""
+        return attention_order(list(self._sessions.values()), self.order)
+
+    def waiting(self) -> list[Session]:
+        """Sessions with an open item, in order: where `podium next` goes, first first."""
+        return waiting_first(list(self._sessions.values()), self.order)
 
     def oldest_waiting(self) -> Session | None:
-        """The session whose open attention item is oldest (what `podium next` picks)."""
-        for session in self.ordered():
-            if session.attention is not None:
-                return session
-        return None
+        """The first session with an open item (what `podium next` picks)."""
+        first = self.waiting()
+        return first[0] if first else None
 
     def __len__(self) -> int:
         return len(self._sessions)

@@ -189,6 +189,7 @@ class Engine:
             blocking=self.blocking,
             session_json=self.session_json,
             publish_session=self.publish_session,
+            order=settings.attention.order,
         )
         self.doing.load(conn)
         self.spool = SpoolReader(self.paths.spool, CursorStore(conn))
@@ -254,6 +255,7 @@ class Engine:
             blocking=self.blocking,
             spawn=self.spawn,
             wake_sweeper=self.wake_sweeper,
+            order=self.settings.attention.order,
         )
         return {
             "ping": self.api_ping,
@@ -390,16 +392,22 @@ class Engine:
     def acknowledge(self, rec: SessionRecord, by: str, *, input_sent: bool = False) -> bool:
         """The human saw (focus) or answered (send) the session: close its item.
 
-        A finished turn that was seen becomes `idle`; input makes the agent
-        `busy` (its hooks or profile confirm or correct that). A permission
+        The state table says what follows (events `input` and `looked`): input
+        makes the agent `busy` (its hooks or profile confirm or correct that); a
+        finished turn that was seen becomes `seen`: still the person's move, not
+        `idle` (nothing to do), and it keeps its place in the order. A permission
         dialog or a limit stays what it is: it is still true, only seen.
         """
         item = self.attention.close(rec.id, datetime.now(UTC), by)
         state = State(rec.state)
-        if input_sent and state not in FINAL_STATES and state is not State.STARTING:
-            self.change_state(rec, Change(State.BUSY, Source.USER, f"input ({by})"))
-        elif item is not None and state is State.WAITING:
-            self.change_state(rec, Change(State.IDLE, Source.USER, f"seen ({by})"))
+        change = None
+        if input_sent:
+            change = decide(state, Event.INPUT, Source.USER, f"input ({by})")
+        elif item is not None:
+            # Looked at only when there was something to see: an open item.
+            change = decide(state, Event.LOOKED, Source.USER, f"seen ({by})")
+        if change is not None:
+            self.change_state(rec, change)
         elif item is not None:
             self.publish_session(rec)
         return item is not None

@@ -4,7 +4,9 @@
 `session`, `session_removed` and `tmux` make it bring podium's tmux server up
 to date (at most once per REFRESH_DELAY, only the commands whose value
 changed, in a worker thread); `attention` (an item opened, once per
-transition) offers an alert to the storm guard. Everything here runs on the
+transition) offers an alert to the storm guard. An alert leaves out the
+sessions the person is looking at, and each kind given (or spared) is counted
+in the `alerts` table for the attention report. Everything here runs on the
 event loop thread; the worker threads only return values. A tmux failure is
 logged and never reaches state tracking.
 """
@@ -15,21 +17,25 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import duckdb
 
 from collectors.paths import Paths
 from collectors.settings import CuesSettings
 from sessions.attention import AttentionBook
 from sessions.claude_settings import podium_command
 from sessions.cues import (
-    Alert,
     AlertGate,
     Key,
     SessionCue,
     apply,
     deliver,
     desired_state,
+    list_clients,
+    looked_at,
     server_commands,
 )
 from sessions.engine.parts import Blocking, Spawn
@@ -184,17 +190,59 @@ class EngineCues:
 
     def _fire(self) -> None:
         self._alert_timer = None
-        attention = self.attention
-        alert = self.gate.take(lambda sid: attention.open_item(sid) is not None)
-        if alert is not None:
-            self.alerts_sent += 1
-            self.spawn(self._deliver(alert), "cues-alert")
-        self._schedule_alert()  # what the rate limit held back goes out later, as one
+        self.spawn(self._alert(), "cues-alert")
 
-    async def _deliver(self, alert: Alert) -> None:
+    async def _alert(self) -> None:
+        """Give the alert that is due, to a person who is not already looking.
+
+        The clients are listed first (a worker thread): a session whose pane an
+        attached client shows, in a terminal that has the focus, is left out of
+        the alert and counted as spared; where a terminal has the focus, no
+        desktop notification goes out (`cues.deliver`).
+        """
         try:
-            done = await self.blocking(deliver, self.tmux, alert, self.cfg)
+            clients = await self.blocking(list_clients, self.tmux)
+        except Exception:
+            # Who looks is unknown: alert as if nobody did.
+            log.exception("cues: listing tmux clients failed")
+            clients = []
+        spared: list[str] = []
+
+        def wanted(session_id: str) -> bool:
+            if self.attention.open_item(session_id) is None:
+                return False  # answered or seen meanwhile
+            rec = self.registry.get(session_id)
+            if rec is not None and looked_at(rec.pane_id, clients):
+                spared.append(session_id)
+                return False
+            return True
+
+        alert = self.gate.take(wanted)
+        self._schedule_alert()  # what the rate limit held back goes out later, as one
+        now = datetime.now(UTC)
+        if spared:
+            self._record(now, "spared", spared, "looked at")
+            log.info("cue: none for %s (looked at)", ", ".join(self._names(spared)))
+        if alert is None:
+            return
+        self.alerts_sent += 1
+        try:
+            delivered = await self.blocking(deliver, self.tmux, alert, self.cfg, clients)
         except Exception:
             log.exception("cues: alert %r failed", alert.body)
             return
-        log.info("cue: %s (%s)", alert.body, ", ".join(done) or "nobody attached, no notifier")
+        for kind, how in delivered.received():
+            self._record(now, kind, alert.session_ids, how)
+        done = ", ".join(delivered.done) or "nobody attached, no notifier"
+        log.info("cue: %s (%s)", alert.body, done)
+
+    def _record(self, at: datetime, kind: str, session_ids: Sequence[str], detail: str) -> None:
+        """Count an alert for the attention report; counting never stops an alert."""
+        try:
+            self.attention.record_alert(at, kind, session_ids, detail)
+        except duckdb.Error as exc:
+            log.error("cues: counting a %s alert failed: %s", kind, " ".join(str(exc).split()))
+
+    def _names(self, session_ids: Sequence[str]) -> list[str]:
+        recs = (self.registry.get(sid) for sid in session_ids)
+        return [rec.name if rec else sid for rec, sid in zip(recs, session_ids, strict=True)]

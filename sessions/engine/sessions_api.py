@@ -24,7 +24,13 @@ from collectors.settings import AgentSettings, StatuslineSettings, TmuxSettings
 from sessions import wire
 from sessions.agent_env import DROP_NAMES, agent_env
 from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
-from sessions.attention import AttentionBook, attention_order, attention_wire
+from sessions.attention import (
+    AttentionBook,
+    AttentionOrder,
+    attention_order,
+    attention_wire,
+    waiting_first,
+)
 from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Sessions, Spawn
@@ -98,6 +104,7 @@ class SessionApi:
         blocking: Blocking,
         spawn: Spawn,
         wake_sweeper: Callable[[], None],
+        order: AttentionOrder,
     ) -> None:
         self.registry = registry
         self.attention = attention
@@ -113,6 +120,8 @@ class SessionApi:
         self.blocking = blocking
         self.spawn = spawn
         self.wake_sweeper = wake_sweeper
+        # `[attention] order`: the listing and `next` follow the same one.
+        self.order = order
 
     # -- sessions ---------------------------------------------------------------
     def _find(self, params: wire.SessionRef) -> SessionRecord:
@@ -134,8 +143,11 @@ class SessionApi:
         return rec
 
     async def list(self, params: wire.NoParams) -> list[wire.Session]:
-        """Sessions in attention order: open items oldest first, then busy, then the rest."""
-        return attention_order([self.sessions.session_json(rec) for rec in self.registry.listed()])
+        """Sessions in attention order (`attention_order`): who needs the person first."""
+        return attention_order(self._listing(), self.order)
+
+    def _listing(self) -> list[wire.Session]:
+        return [self.sessions.session_json(rec) for rec in self.registry.listed()]
 
     async def get(self, params: wire.SessionRef) -> wire.Session:
         return self.sessions.session_json(self._find(params))
@@ -463,9 +475,9 @@ class SessionApi:
         return await self._focus(self._find(params))
 
     async def next(self, params: wire.NoParams) -> wire.Next:
-        """Focus the session whose open attention item is oldest."""
-        for item in self.attention.open_items():
-            rec = self.registry.get(item.session_id)
+        """Focus the first session with an open item, in the order `sessions.list` gives."""
+        for session in waiting_first(self._listing(), self.order):
+            rec = self.registry.get(session.id)
             if rec is None or not rec.pane_id or rec.state == State.LOST:
                 continue
             try:

@@ -34,7 +34,7 @@ import duckdb
 from collectors.paths import Paths
 from collectors.settings import TmuxSettings, UiSettings
 from sessions import stage, wire
-from sessions.attention import attention_order
+from sessions.attention import AttentionOrder, attention_order
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking
 from sessions.launch import write_spec
@@ -71,6 +71,7 @@ class StageKeeper:
         blocking: Blocking,
         session_json: Callable[[SessionRecord], wire.Session],
         publish_session: Callable[[SessionRecord], None],
+        order: AttentionOrder,
     ) -> None:
         self.conn = conn
         self.registry = registry
@@ -82,6 +83,8 @@ class StageKeeper:
         self.blocking = blocking
         self.session_json = session_json
         self.publish_session = publish_session
+        # `[attention] order`: who comes on stage first when a place frees.
+        self.order = order
         self._lock = asyncio.Lock()
         rows = conn.execute("SELECT session_id, focused_at FROM stage_focus").fetchall()
         self._focused_at: dict[str, datetime] = {str(r[0]): r[1] for r in rows}
@@ -137,7 +140,8 @@ class StageKeeper:
     def layout_json(self, view: stage.StageView) -> wire.StageLayout:
         names = {rec.id: rec.name for rec in self.registry.listed()}
         parked_ids = {p.podium_session for p in view.parked}
-        ordered = attention_order([self.session_json(rec) for rec in self.registry.listed()])
+        listed = [self.session_json(rec) for rec in self.registry.listed()]
+        ordered = attention_order(listed, self.order)
         return wire.StageLayout(
             window_id=view.window_id,
             tower_pane=view.tower.pane_id if view.tower else None,
@@ -162,7 +166,7 @@ class StageKeeper:
             for rec in self.registry.listed()
             if rec.id in parked and State(rec.state) not in FINAL_STATES
         ]
-        return [s.id for s in attention_order(listed)]
+        return [s.id for s in attention_order(listed, self.order)]
 
     def _pane_of(self, view: stage.StageView, session_id: str) -> str | None:
         return next((p.pane_id for p in view.parked if p.podium_session == session_id), None)

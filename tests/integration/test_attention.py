@@ -56,7 +56,7 @@ def test_next_takes_the_oldest_of_three_waiting(claude_podium: PodiumEnv) -> Non
         out = env.run("next", check=True)
         assert out.stdout.split()[0] == name, out.stdout
         assert _active_pane(env) == panes[name]
-        assert env.session(name)["state"] == "idle"  # seen: acknowledged by focus
+        assert env.session(name)["state"] == "seen"  # acknowledged by focus: still your move
     out = env.run("next")
     assert out.returncode == 0 and out.stdout.strip() == "nobody is waiting for you"
     assert env.json("next") is None
@@ -93,7 +93,7 @@ def test_a_person_switching_to_a_pane_acknowledges_it(claude_podium: PodiumEnv) 
         assert env.session("shown")["state"] == "waiting"
         # The person switches to the other window: that one is seen.
         env.tmux("select-window", "-t", hidden["pane_id"])
-        env.wait_state("hidden", "idle", seconds=15)
+        env.wait_state("hidden", "seen", seconds=15)
         assert env.session("shown")["state"] == "waiting"
         assert env.session("shown")["attention"] is not None
     finally:
@@ -201,5 +201,66 @@ def test_odd_names_are_handled(engine: PodiumEnv, name: str) -> None:
     engine.wait_state(name, "waiting")
     out = engine.run("next", check=True)
     assert out.stdout.startswith(name)
-    assert engine.session(name)["state"] == "idle"
+    assert engine.session(name)["state"] == "seen"
     assert engine.run("kill", name).returncode == 0
+
+
+def _sim(env: PodiumEnv, name: str, prompt: str) -> str:
+    return env.json("new", "--agent", "sim", "--name", name, "--prompt", prompt)["pane_id"]
+
+
+def test_next_goes_to_a_permission_before_an_older_waiting(engine: PodiumEnv) -> None:
+    env = engine
+    # The sim repeats a pending dialog as a Notification after a while: not here.
+    env.env["PODIUM_SIM_PERMISSION_NOTIFY_S"] = "600"
+    _sim(env, "turn", "[nopermission] [work=1] hi")
+    env.wait_state("turn", "waiting", seconds=30)
+    env.run("new", "--agent", "shell", "--name", "calm", check=True)
+    asks = _sim(env, "asks", "[permission] [work=1] [tools=1] go")
+    env.wait_state("asks", "permission", seconds=30)
+    items = _items(env)
+    assert items["turn"]["opened_at"] < items["asks"]["opened_at"]
+    # Blocked mid-task comes before a finished turn that has waited longer.
+    assert _names(env) == ["asks", "turn", "calm"]
+    out = env.run("next", check=True)
+    assert out.stdout.split()[:2] == ["asks", "permission"]
+    assert _active_pane(env) == asks
+    # Seen, not answered: the dialog is still there, and still first in the list.
+    assert env.session("asks")["state"] == "permission"
+    assert _names(env) == ["asks", "turn", "calm"]
+    assert env.run("next", check=True).stdout.split()[0] == "turn"
+    assert env.json("next") is None
+
+
+def test_a_seen_turn_shows_seen_and_keeps_its_place(engine: PodiumEnv) -> None:
+    env = engine
+    _sim(env, "older", "[nopermission] [work=1] one")
+    env.wait_state("older", "waiting", seconds=30)
+    _sim(env, "newer", "[nopermission] [work=1] two")
+    env.wait_state("newer", "waiting", seconds=30)
+    _sim(env, "worker", "[nopermission] [work=900] three")
+    env.wait_state("worker", "busy", seconds=30)
+    assert _names(env) == ["older", "newer", "worker"]
+    ended = env.session("older")["state_since"]
+
+    assert env.run("next", check=True).stdout.split()[0] == "older"
+    rec = env.wait_state("older", "seen", seconds=10)
+    # Still the person's move, since its turn ended; in its place, before the newer one.
+    assert rec["attention"] is None and rec["state_since"] == ended
+    assert rec["state_source"] == "user"
+    assert _names(env) == ["older", "newer", "worker"]
+    assert [line.split()[2] for line in env.run("ls").stdout.splitlines()[1:]] == [
+        "seen",
+        "waiting",
+        "busy",
+    ]
+    counts = ["show-options", "-gv", "@podium_counts"]
+    assert retry_until(lambda: "◇ 1 seen" in env.tmux(*counts).stdout, 10)
+    assert "◆ 1 waiting" in env.tmux(*counts).stdout
+    # `next` skips it: its item is closed.
+    assert env.run("next", check=True).stdout.split()[0] == "newer"
+    assert env.json("next") is None
+    # Answering it moves it on, as for a waiting one.
+    env.run("send", "older", "[nopermission] [work=1] and then", check=True)
+    env.wait_state("older", "busy", "waiting", seconds=30)
+    assert env.wait_state("older", "waiting", seconds=30)["attention"] is not None

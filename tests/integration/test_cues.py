@@ -170,11 +170,11 @@ def test_alt_space_alt_digits_and_alt_0_from_a_real_terminal(engine: PodiumEnv) 
     with _client(env) as (client, _screen):
         _press(client, ALT_SPACE)
         assert retry_until(lambda: _active_pane(env) == first, 10)
-        env.wait_state("first", "idle", seconds=10)  # seen: acknowledged by `next`
+        env.wait_state("first", "seen", seconds=10)  # acknowledged by `next`, still your move
         assert env.session("second")["state"] == "waiting"
         _press(client, ALT_SPACE)
         assert retry_until(lambda: _active_pane(env) == second, 10)
-        env.wait_state("second", "idle", seconds=10)
+        env.wait_state("second", "seen", seconds=10)
         _press(client, ALT_SPACE)
         assert retry_until(lambda: "podium: nobody is waiting for you" in _messages(env), 10)
         assert _active_pane(env) == second
@@ -215,16 +215,91 @@ def test_one_notification_per_transition(podium_env: PodiumEnv) -> None:
     assert len(_lines(log)) == 2
 
 
+def _focus(env: PodiumEnv, client: subprocess.Popen[bytes], focused: bool) -> None:
+    """The person's terminal gains or loses the focus: it reports it to tmux as a
+    terminal does (focus-in ESC [ I, focus-out ESC [ O), and tmux shows it in the
+    client's flags."""
+    _press(client, b"\x1b[I" if focused else b"\x1b[O")
+
+    def flags() -> bool:
+        listed = env.tmux("list-clients", "-F", "#{client_flags}").stdout.strip()
+        return ("focused" in listed.split(",")) == focused
+
+    assert retry_until(flags, 10)
+
+
+def _report(env: PodiumEnv) -> dict[str, int]:
+    days = env.json("report", "attention")["days"]
+    return days[-1] if days else {}
+
+
 def test_bell_osc_and_message_reach_an_attached_terminal(podium_env: PodiumEnv) -> None:
     env = _start(podium_env, notify="osc")
     _shell(env, "calm")
-    with _client(env) as (_client_proc, screen):
+    assert _option(env, "-s", "focus-events") == "on"  # set as the server started
+    with _client(env) as (client, screen):
+        _focus(env, client, False)  # the person is in another window: a desktop notice
         _sim(env, "ping")  # in a window of its own, out of sight
         env.wait_state("ping", "waiting", seconds=30)
         osc = b"\x1b]777;notify;podium;ping is waiting for you\x07"
         assert retry_until(lambda: osc in screen.read_bytes(), 10)
         assert b"\x07" + osc in screen.read_bytes()  # the bell, then the notification
         assert "podium: ping is waiting for you" in _messages(env)
+
+
+def test_no_alert_for_the_pane_the_person_looks_at(podium_env: PodiumEnv) -> None:
+    log = _fake_notify_send(podium_env)
+    env = _start(podium_env, notify="notify-send", session_quiet_s="0", coalesce_s="0.1")
+    watched = env.json("new", "--agent", "sim", "--name", "watched")["pane_id"]
+    env.wait_state("watched", "idle", seconds=30)
+    _sim(env, "elsewhere", "[nopermission] [work=1] later")
+    env.wait_state("elsewhere", "waiting", seconds=30)
+    # Nobody attached: the desktop notification is the one way to reach the person.
+    elsewhere = "--app-name=podium -- podium elsewhere is waiting for you"
+    assert retry_until(lambda: _lines(log) == [elsewhere], 10)
+    with _client(env) as (client, screen):
+        env.tmux("select-window", "-t", watched)
+        clients = ["list-clients", "-F", "#{pane_id} #{client_flags}"]
+        assert retry_until(lambda: env.tmux(*clients).stdout.startswith(f"{watched} "), 10)
+        assert "focused" in env.tmux(*clients).stdout
+        seen = env.json("engine", "status")["watch"]["sweeps"]
+        assert env.wait_for(lambda: env.json("engine", "status")["watch"]["sweeps"] > seen + 1)
+
+        # The watched pane's turn ends on screen, in a terminal that has the focus:
+        # no bell, message or notification; the alert is counted as spared.
+        env.run("send", "watched", "[nopermission] [work=1] go", check=True)
+        env.wait_state("watched", "waiting", seconds=30)
+        assert retry_until(lambda: _report(env).get("alerts_spared") == 1, 10)
+        assert "podium: watched" not in _messages(env) and _lines(log) == [elsewhere]
+        assert b"\x07" not in screen.read_bytes()
+
+        # Out of sight: the bell and the message, but no desktop notification while
+        # the person's terminal has the focus.
+        env.run("send", "elsewhere", "[nopermission] [work=1] again", check=True)
+        env.wait_state("elsewhere", "busy", "waiting", seconds=30)
+        env.wait_state("elsewhere", "waiting", seconds=30)
+        assert retry_until(lambda: _report(env).get("alert_messages") == 1, 10)
+        assert "podium: elsewhere is waiting for you" in _messages(env)
+        assert retry_until(lambda: b"\x07" in screen.read_bytes(), 10)
+        assert _lines(log) == [elsewhere]
+
+        # The terminal loses the focus: the pane on its screen is not looked at any
+        # more, and the alert reaches the desktop too.
+        _focus(env, client, False)
+        env.run("send", "watched", "[nopermission] [work=1] more", check=True)
+        env.wait_state("watched", "busy", "waiting", seconds=30)
+        env.wait_state("watched", "waiting", seconds=30)
+        assert retry_until(lambda: len(_lines(log)) == 2, 10)
+        assert _lines(log)[1] == "--app-name=podium -- podium watched is waiting for you"
+        assert "podium: watched is waiting for you" in _messages(env)
+
+    # The report counts what reached the person, by kind, and what it spared them.
+    assert retry_until(lambda: _report(env).get("alert_desktop") == 2, 10)
+    day = _report(env)
+    assert (day["alert_bells"], day["alert_messages"], day["alert_desktop"]) == (2, 2, 2)
+    assert day["alerts_spared"] == 1 and day["items"] == 4
+    table = env.run("report", "attention", check=True).stdout
+    assert "ALERTS B/M/D" in table and " 2/2/2 " in table
 
 
 def test_the_engine_holds_alerts_over_the_configured_rate(podium_env: PodiumEnv) -> None:

@@ -153,7 +153,7 @@ def _tower_pane(demo: Demo) -> str:
     return ""
 
 
-def test_demo_attached_tab_goes_to_the_waiting_session(demo: Demo):
+def test_demo_attached_tab_goes_to_the_session_asking_permission(demo: Demo):
     term = Terminal([*PODIUM, "demo"], demo.env, demo.root.parent)
     try:
         assert retry_until(lambda: _tower_pane(demo) != "", 60, raises=False), term.output[-2000:]
@@ -191,18 +191,29 @@ def test_demo_attached_tab_goes_to_the_waiting_session(demo: Demo):
         sessions = {s["name"]: s for s in demo.json("ls")}
         assert sessions["tests"]["state"] == "waiting"
         assert sessions["refactor"]["state"] == "busy"
-        tests_pane = sessions["tests"]["pane_id"]
+        # "tests" has waited longer, but "deploy" is blocked mid-task: it comes first.
+        assert (
+            sessions["tests"]["attention"]["opened_at"]
+            < (sessions["deploy"]["attention"]["opened_at"])
+        )
+        deploy_pane = sessions["deploy"]["pane_id"]
 
         term.type(b"\t")  # Tab, typed in the person's terminal: the tower has the focus
 
         def focused() -> bool:
-            return demo.tmux("list-clients", "-F", "#{pane_id}") == tests_pane
+            return demo.tmux("list-clients", "-F", "#{pane_id}") == deploy_pane
 
         assert retry_until(focused, 15, raises=False), demo.tmux(
             "list-panes", "-a", "-F", "#{pane_id} #{pane_active} #{window_active}"
         )
-        assert retry_until(lambda: demo.state("tests") == "idle", 15, raises=False)
-        assert demo.state("deploy") == "permission"  # only the one Tab went to
+
+        # Seen: its item closed, its dialog still there.
+        def seen() -> bool:
+            return next(s for s in demo.json("ls") if s["name"] == "deploy")["attention"] is None
+
+        assert retry_until(seen, 15, raises=False)
+        assert demo.state("deploy") == "permission"
+        assert demo.state("tests") == "waiting"  # only the one Tab went to
 
         # Alt-0 back to the tower; its usage screen takes the whole stage window.
         term.type(b"\x1b0")

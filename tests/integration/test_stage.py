@@ -172,7 +172,7 @@ def test_next_brings_a_parked_waiting_session_forward(podium: PodiumEnv):
     assert layout["staged"] == ["w", "b", "c"] and layout["parked"] == ["a"]
     assert _current_pane(env) == _pane_of(env, "w")
     rec = env.session("w")
-    assert rec["state"] == "idle" and rec["attention"] is None  # seen: acknowledged
+    assert rec["state"] == "seen" and rec["attention"] is None  # acknowledged
     assert (
         env.tmux("display-message", "-p", "-t", "=podium:", "#{window_id}").stdout.strip() == window
     )

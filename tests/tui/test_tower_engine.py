@@ -88,9 +88,9 @@ def test_next_waiting_goes_oldest_first_and_acknowledges(tower_env: PodiumEnv) -
                 await pilot.press("tab")
                 jumped.append(_selected(app))
             assert jumped == ["first", "second", "third"]
-            # Each jump focused its pane: the engine acknowledged the item (seen → idle).
+            # Each jump focused its pane: the engine acknowledged the item (waiting → seen).
             for name in jumped:
-                env.wait_state(name, "idle", seconds=10)
+                env.wait_state(name, "seen", seconds=10)
             await until(pilot, lambda: all(s.attention is None for s in app.state.ordered()))
             await pilot.press("space")
             await until(pilot, lambda: "nobody is waiting for you" in notes)

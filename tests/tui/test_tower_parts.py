@@ -70,6 +70,11 @@ def test_state_orders_as_podium_ls_and_finds_the_oldest_waiting() -> None:
     assert [s.name for s in state.ordered()][:4] == ["docs", "nightly", "refactor", "api"]
     state.remove("s2")
     assert "docs" not in [s.name for s in state.ordered()]
+    # The tower follows `[attention] order` as the engine does; `next` skips a seen turn.
+    state = TowerState(["limited", "waiting"])
+    state.load([*SESSIONS, session("s9", "glanced", "seen", since_s=-4000)])
+    assert [s.name for s in state.ordered()][:4] == ["nightly", "glanced", "docs", "api"]
+    assert [s.name for s in state.waiting()] == ["nightly", "docs", "api"]
 
 
 def test_row_cells_say_what_ls_says() -> None:
@@ -79,6 +84,9 @@ def test_row_cells_say_what_ls_says() -> None:
     assert row_cells(SESSIONS[5], NOW).state_text == "exited (1)"
     seen = row_cells(session("x", "x", "permission"), NOW)
     assert seen.state_text == "permission (seen)" and seen.waited == "-"
+    # A seen turn: its own glyph and state, for as long as it has been your move.
+    turn = row_cells(session("x", "x", "seen", since_s=-300), NOW)
+    assert (turn.glyph, turn.state_text, turn.waited, turn.waiting) == ("◇", "seen", "5m", False)
     assert row_cells(SESSIONS[1], NOW).branch == "podium/docs"
     assert row_cells(SESSIONS[4], NOW).tokens == "-"
 

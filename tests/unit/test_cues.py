@@ -92,6 +92,10 @@ def test_counts_show_only_what_is_there_coloured_by_state() -> None:
         "#[fg=red,bold]! 1 permission#[default]"
     )
     assert cues.counts_text(["idle", "exited"], CFG) == ""
+    # A seen turn is counted apart from a new one, and from idle.
+    assert cues.counts_text(["seen", "waiting", "seen", "idle"], CFG) == (
+        "#[fg=green,bold]◆ 1 waiting#[default]  #[fg=green]◇ 2 seen#[default]"
+    )
 
 
 def test_desired_state_titles_counts_and_session_keys() -> None:
@@ -299,45 +303,121 @@ def _read(fd: int) -> bytes:
         return b""
 
 
-def test_deliver_rings_and_notifies_each_client_terminal(client_tty: tuple[int, str]) -> None:
-    master, path = client_tty
-    tmux = FakeTmux()
-    tmux.clients = [f"{path}\x1f{path}\x1fxterm-256color"]
-    alert = cues.alert_for([("api", "waiting")])
-    done = cues.deliver(tmux, alert, CuesSettings(notify="osc"))
-    data = _read(master)
-    assert data.startswith(b"\x07\x1b]777;notify;podium;api is waiting for you\x07")
-    message = "podium: api is waiting for you"
-    assert ["display-message", "-c", path, "-d", "4000", "--", message] in [
-        list(c) for c in tmux.calls
-    ]
-    assert any("bell" in d for d in done)
+def _client(
+    tty: str, term: str = "xterm-256color", *, focused: bool = False, pane: str = "%1"
+) -> str:
+    """A `list-clients` line as `cues.list_clients` asks for it."""
+    flags = "attached,focused,UTF-8" if focused else "attached,UTF-8"
+    return "\x1f".join((tty, tty, term, flags, pane))
 
 
-def test_deliver_wraps_osc_for_a_client_inside_tmux(client_tty: tuple[int, str]) -> None:
-    master, path = client_tty
-    tmux = FakeTmux()
-    tmux.clients = [f"c\x1f{path}\x1ftmux-256color"]
-    cfg = CuesSettings(notify="osc", bell=False, message=False, osc=9)
-    cues.deliver(tmux, cues.alert_for([("api", "waiting")]), cfg)
-    assert _read(master).startswith(b"\x1bPtmux;\x1b\x1b]9;podium: api is waiting")
-
-
-def test_deliver_prefers_notify_send_and_passes_argv(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client_tty: tuple[int, str]
-) -> None:
-    master, path = client_tty
+def _fake_notify_send(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A notify-send on PATH that logs its argv, one argument a line; returns the log."""
     log = tmp_path / "notified"
     fake = tmp_path / "bin" / "notify-send"
     fake.parent.mkdir()
     fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {log}\n')
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    return log
+
+
+def test_the_clients_say_what_the_person_looks_at() -> None:
     tmux = FakeTmux()
-    tmux.clients = [f"c\x1f{path}\x1fxterm"]
+    tmux.clients = [
+        _client("/dev/pts/1", focused=True, pane="%3"),
+        _client("/dev/pts/2", focused=False, pane="%4"),
+        "a line of another tmux",
+    ]
+    clients = cues.list_clients(tmux)
+    assert [(c.tty, c.focused, c.pane_id) for c in clients] == [
+        ("/dev/pts/1", True, "%3"),
+        ("/dev/pts/2", False, "%4"),
+    ]
+    # Looking means: a client whose terminal has the focus shows the pane.
+    assert cues.looked_at("%3", clients)
+    assert not cues.looked_at("%4", clients)  # shown, but the terminal is elsewhere
+    assert not cues.looked_at("%5", clients) and not cues.looked_at(None, clients)
+    # A desktop notification only when no terminal of the person's has the focus.
+    assert not cues.desktop_wanted(clients)
+    assert cues.desktop_wanted(clients[1:]) and cues.desktop_wanted([])
+    assert not cues.list_clients(FakeTmux(gone=True))
+
+
+def test_focus_events_are_on_for_the_clients_that_attach() -> None:
+    cmds = cues.server_commands(CFG, tower_window="tower", podium=PODIUM, env={}, token="T")
+    assert ["set-option", "-g", "focus-events", "on"] in cmds
+
+
+def test_the_gate_names_the_sessions_it_alerts_for() -> None:
+    clock = Clock()
+    gate = AlertGate(coalesce_s=0, session_quiet_s=5, per_minute=10, clock=clock)
+    gate.offer("s1", "api", "waiting")
+    gate.offer("s2", "web", "permission")
+    alert = gate.take(still_open=lambda sid: sid != "s1")  # s1: the person looks at it
+    assert alert is not None and alert.session_ids == ("s2",) and alert.sessions == ("web",)
+    assert alert.body == "web asks permission"
+    # Left out, not alerted: s1 has no quiet period to sit out when it needs them again.
+    assert gate.offer("s1", "api", "waiting") and not gate.offer("s2", "web", "waiting")
+
+
+def test_deliver_to_an_unfocused_terminal_rings_shows_and_notifies(
+    client_tty: tuple[int, str],
+) -> None:
+    master, path = client_tty
+    tmux = FakeTmux()
+    tmux.clients = [_client(path)]
+    alert = cues.alert_for([("api", "waiting")])
+    delivered = cues.deliver(tmux, alert, CuesSettings(notify="osc"))
+    data = _read(master)
+    assert data.startswith(b"\x07\x1b]777;notify;podium;api is waiting for you\x07")
+    message = "podium: api is waiting for you"
+    assert ["display-message", "-c", path, "-d", "4000", "--", message] in [
+        list(c) for c in tmux.calls
+    ]
+    assert (delivered.bells, delivered.messages, delivered.desktop) == (1, 1, "osc")
+    assert delivered.received() == [("bell", "1"), ("message", "1"), ("desktop", "osc")]
+
+
+def test_a_focused_terminal_gets_the_bell_and_message_but_no_desktop_notification(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client_tty: tuple[int, str]
+) -> None:
+    master, path = client_tty
+    log = _fake_notify_send(tmp_path, monkeypatch)
+    tmux = FakeTmux()
+    tmux.clients = [_client(path, focused=True)]
+    alert = cues.alert_for([("api", "waiting")])
+    for mode in ("auto", "notify-send", "osc"):
+        delivered = cues.deliver(tmux, alert, CuesSettings(notify=mode))
+        assert _read(master) == b"\x07"  # the bell alone: no OSC escape
+        assert delivered.received() == [("bell", "1"), ("message", "1")], mode
+    assert not log.exists()  # notify-send never ran
+    # The same terminal, once it lost the focus, gets the desktop notification.
+    tmux.clients = [_client(path, focused=False)]
+    assert cues.deliver(tmux, alert, CuesSettings(notify="auto")).desktop == "notify-send"
+    assert log.read_text().splitlines()[-1] == "api is waiting for you"
+
+
+def test_deliver_wraps_osc_for_a_client_inside_tmux(client_tty: tuple[int, str]) -> None:
+    master, path = client_tty
+    tmux = FakeTmux()
+    tmux.clients = [_client(path, "tmux-256color")]
+    cfg = CuesSettings(notify="osc", bell=False, message=False, osc=9)
+    delivered = cues.deliver(tmux, cues.alert_for([("api", "waiting")]), cfg)
+    assert _read(master).startswith(b"\x1bPtmux;\x1b\x1b]9;podium: api is waiting")
+    assert delivered.received() == [("desktop", "osc")]
+
+
+def test_deliver_prefers_notify_send_and_passes_argv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client_tty: tuple[int, str]
+) -> None:
+    master, path = client_tty
+    log = _fake_notify_send(tmp_path, monkeypatch)
+    tmux = FakeTmux()
+    tmux.clients = [_client(path, "xterm")]
     alert = cues.alert_for([("$(touch x)", "permission")])
-    done = cues.deliver(tmux, alert, CuesSettings(notify="auto", message=False))
-    assert "notify-send" in done
+    delivered = cues.deliver(tmux, alert, CuesSettings(notify="auto", message=False))
+    assert "notify-send" in delivered.done
     assert log.read_text().splitlines() == [
         "--app-name=podium",
         "--",
@@ -345,6 +425,9 @@ def test_deliver_prefers_notify_send_and_passes_argv(
         "$(touch x) asks permission",
     ]
     assert _read(master) == b"\x07"  # the bell; no OSC when notify-send worked
+    # Nobody attached: the desktop notification alone.
+    tmux.clients = []
+    assert cues.deliver(tmux, alert, CuesSettings()).received() == [("desktop", "notify-send")]
 
 
 def test_auto_falls_back_to_osc_when_notify_send_fails(
@@ -356,7 +439,7 @@ def test_auto_falls_back_to_osc_when_notify_send_fails(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     tmux = FakeTmux()
-    tmux.clients = [f"c\x1f{path}\x1fxterm"]
+    tmux.clients = [_client(path, "xterm")]
     cfg = CuesSettings(notify="auto", bell=False, message=False)
     cues.deliver(tmux, cues.alert_for([("api", "waiting")]), cfg)
     assert _read(master).startswith(b"\x1b]777;notify;")

@@ -1,4 +1,4 @@
-"""`podium next`: focus who has waited longest for you. (How fast you come is
+"""`podium next`: focus who needs you first. (How fast you come is
 `podium report attention`, in report_cmds.)"""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from tui.cli.common import engine, print_json
 @click.command("next")
 @click.option("--json", "as_json", is_flag=True, help="Print the focused session as JSON.")
 def next_(as_json: bool) -> None:
-    """Focus the session that has waited longest for you, and print its name."""
+    """Focus the session that needs you first (as `podium ls` orders them), print its name."""
     with engine() as client:
         result = client.call("attention.next")
     session = result["session"]

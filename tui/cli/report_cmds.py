@@ -287,7 +287,8 @@ report.add_command(report_waste)
 @click.option("--since", metavar="DATE", help="First day (YYYY-MM-DD, UTC) to include.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report_attention(since: str | None, as_json: bool) -> None:
-    """Per day: time sessions waited for you, time to respond (median, p90), prompts."""
+    """Per day: time sessions waited for you, time to respond (median, p90), prompts,
+    and the alerts you received (bell/message/desktop) or were spared."""
     with engine() as client:
         result = client.call("reports.attention", since=since)
     days = result["days"]
@@ -306,10 +307,15 @@ def report_attention(since: str | None, as_json: bool) -> None:
             duration(d["response_p90_s"]),
             str(d["permission_prompts"]),
             str(d["limits"]),
+            f"{d['alert_bells']}/{d['alert_messages']}/{d['alert_desktop']}",
+            str(d["alerts_spared"]),
         ]
         for d in days
     ]
     headers = ["DAY", "ITEMS", "WAITED", "RESPOND P50", "RESPOND P90", "PERMISSIONS", "LIMITS"]
+    # Alerts you received, by kind (bell/message/desktop), and those spared because
+    # you were looking at the pane already.
+    headers += ["ALERTS B/M/D", "SPARED"]
     click.echo(table(rows, headers))
 
 

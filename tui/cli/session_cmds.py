@@ -85,7 +85,9 @@ def new(
 @click.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
 def ls(as_json: bool) -> None:
-    """List the sessions: who waits for you (longest first), then busy, then the rest."""
+    """List the sessions: who needs you first ([attention] order: permission, then
+    waiting and limited, oldest first; seen ones keep their place), then busy, then the
+    rest."""
     with engine() as client:
         sessions = client.call("sessions.list")
     if as_json:

@@ -75,7 +75,8 @@ def row_cells(session: wire.Session, now: datetime) -> RowCells:
     item = session.attention
     if item:
         waited = duration(since(item.opened_at, now))
-    elif state == "busy":
+    elif state in ("busy", "seen"):
+        # A seen turn's since is when the turn ended: it has been your move that long.
         waited = duration(since(session.state_since, now))
     else:
         waited = "-"
