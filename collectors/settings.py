@@ -256,6 +256,9 @@ class CuesSettings(_Section):
     style_waiting: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=green,bold"
     """tmux style of a session waiting for you."""
 
+    style_retrying: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=yellow"
+    """tmux style of a session whose agent retries a failed API call."""
+
     style_seen: Annotated[str, Meta(pattern=_TMUX_STYLE)] = "fg=green"
     """tmux style of a session whose finished turn you looked at but did not answer."""
 

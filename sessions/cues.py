@@ -61,6 +61,8 @@ NOTIFY_TIMEOUT = 5.0
 # The states the status line counts, with their symbol.
 COUNTED = (
     (State.BUSY, "●"),
+    # Claude Code retries an API error: no input needed, but worth knowing.
+    (State.RETRYING, "↻"),
     (State.WAITING, "◆"),
     # Looked at, not answered: still the person's move, told apart from a new turn.
     (State.SEEN, "◇"),
