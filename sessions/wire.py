@@ -76,6 +76,8 @@ class Session(_Wire):
     argv: list[str]
     cwd: str
     tmux_socket: str
+    # Alt-N focuses session N; kept for the session's life (a kill frees it).
+    number: int | None = None
     tmux_session_id: str | None = None
     window_id: str | None = None
     pane_id: str | None = None

@@ -99,6 +99,8 @@ def ls(as_json: bool) -> None:
     home = str(Path.home())
     rows = [
         [
+            # The number Alt-N and the pane border show, kept for the session's life.
+            str(s["number"]) if s.get("number") is not None else "-",
             s["name"],
             s["agent"],
             _state_text(s),
@@ -109,7 +111,7 @@ def ls(as_json: bool) -> None:
         ]
         for s in sessions
     ]
-    headers = ["NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]
+    headers = ["#", "NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]
     # The branch column only when some session has a worktree: most lists have none.
     if any(s.get("worktree_branch") for s in sessions):
         headers.insert(-1, "BRANCH")
