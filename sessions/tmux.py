@@ -486,6 +486,22 @@ class Tmux:
             self.run("set-option", "-p", "-t", pane_id, SESSION_TAG, tag)
         return Spawned(session_id, window_id, pane_id, int(pid) if pid.isdigit() else None)
 
+    def respawn(self, pane_id: str, argv: list[str], cwd: str) -> Spawned:
+        """Start `argv` again in a dead pane (`respawn-pane`, kept by remain-on-exit).
+
+        The pane stays where it is, with its id, its window, its place on the
+        stage and its options (the session tag, the border title). No `-k`: tmux
+        refuses a pane whose program still runs (PaneGone when it is gone).
+        """
+        fmt = _SEP.join(("#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}"))
+        command = ["env", *argv] if len(argv) == 1 else list(argv)
+        out = self.run(
+            "respawn-pane", "-t", pane_id, "-c", quote(cwd), "--", *command, ";",
+            "display-message", "-p", "-t", pane_id, fmt,
+        )  # fmt: skip
+        session_id, window_id, pane, pid = out[0].split(_SEP)
+        return Spawned(session_id, window_id, pane, int(pid) if pid.isdigit() else None)
+
     def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> str:
         """Type `text` into a pane, literally; multi-line text goes as a bracketed paste.
         Returns what was typed.

@@ -176,7 +176,7 @@ def test_resume_relaunches_claude_with_its_session(claude_podium: PodiumEnv) -> 
     out = env.run("resume", "memo", check=True)
     assert claude_id in out.stdout
     resumed = env.session("memo")
-    assert resumed["pane_id"] != first["pane_id"]
+    assert resumed["pane_id"] == first["pane_id"]  # its own pane, started again in place
     assert f"--resume={claude_id}" in resumed["argv"]
     env.wait_state("memo", "idle", seconds=90)
     starts = [
