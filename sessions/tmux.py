@@ -297,12 +297,19 @@ def tmux_version() -> str | None:
 class Tmux:
     """podium's tmux server on one socket."""
 
-    def __init__(self, socket: str, config: str = "") -> None:
+    def __init__(self, socket: str, config: str = "", *, source_user_conf: bool = False) -> None:
         """`config`: the file a server this object starts reads (`-f`); empty, none,
-        so that the person's `~/.tmux.conf` never shapes podium's private server."""
+        so that the person's `~/.tmux.conf` never shapes podium's private server.
+        `source_user_conf` (and no `config`): no `-f` at all, so tmux reads what the
+        person's own tmux reads (`/etc/tmux.conf`, `~/.tmux.conf`, …)."""
         self.socket = socket
         self._socket_args = socket_args(socket)
-        self._config = os.path.expanduser(config) if config else os.devnull
+        if config:
+            self._config_args = ["-f", os.path.expanduser(config)]
+        elif source_user_conf:
+            self._config_args = []
+        else:
+            self._config_args = ["-f", os.devnull]
 
     # -- running commands -------------------------------------------------
     def run(self, *args: str, input: str | None = None) -> list[str]:
@@ -312,7 +319,7 @@ class Tmux:
         starts_server = "new-session" in args or "start-server" in args
         umask = person_umask() if starts_server else -1
         # `-f` matters only to a server this command starts; a running one ignores it.
-        sockets = [*self._socket_args, "-f", self._config] if starts_server else self._socket_args
+        sockets = [*self._socket_args, *self._config_args] if starts_server else self._socket_args
         result = run_tmux(sockets, *args, input=input, umask=umask)
         stdout, stderr = result.stdout, result.stderr
         if result.returncode != 0 or (stderr and not stdout and args[0] not in ("has-session",)):
@@ -550,9 +557,16 @@ class Tmux:
             return False  # no client attached: the pane is selected for the next attach
         return True
 
-    def attach_argv(self, target: str) -> list[str]:
-        """The command that attaches the current terminal to `target`."""
-        return [tmux_path() or "tmux", *self._socket_args, "attach-session", "-t", target]
+    def attach_argv(self, target: str, *, typed: bool = False) -> list[str]:
+        """The command that attaches the current terminal to `target`.
+
+        tmux starts a server for `attach-session` when none runs: the one podium
+        runs carries podium's `-f`, so a server that died meanwhile is not
+        replaced by one reading the person's `~/.tmux.conf`. `typed`: the short
+        form, for a person to type (said only while the stage is there).
+        """
+        config = [] if typed else self._config_args
+        return [tmux_path() or "tmux", *self._socket_args, *config, "attach-session", "-t", target]
 
     def switch_client_argv(self, target: str) -> list[str]:
         return [tmux_path() or "tmux", *self._socket_args, "switch-client", "-t", target]

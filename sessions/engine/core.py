@@ -86,7 +86,11 @@ class Engine:
     def __init__(self, paths: Paths, settings: Settings) -> None:
         self.paths = paths
         self.settings = settings
-        self.tmux = Tmux(settings.tmux.socket, settings.tmux.config)
+        self.tmux = Tmux(
+            settings.tmux.socket,
+            settings.tmux.config,
+            source_user_conf=settings.tmux.source_user_conf,
+        )
         self.bus = EventBus()
         self.started_at = time.time()
         self.hook_stats = {"events": 0, "unknown_session": 0, "bad": 0}

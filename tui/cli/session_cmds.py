@@ -14,8 +14,7 @@ import click
 from collectors.durations import duration
 from sessions.agent_env import agent_env
 from sessions.agents import AGENTS
-from sessions.tmux import Tmux
-from tui.cli.common import CliFailure, age, engine, print_json, settings, table
+from tui.cli.common import CliFailure, age, engine, podium_tmux, print_json, settings, table
 
 
 @click.command("new")
@@ -204,14 +203,14 @@ def _attach_to(target: str, *, nested: bool = False) -> None:
     server it refuses unless `nested`: tmux in tmux shares one prefix key and
     shows two status lines, and tmux itself refuses it while $TMUX is set.
     """
-    tmux = Tmux(settings().tmux.socket)
+    tmux = podium_tmux()
     inside = os.environ.get("TMUX", "").split(",")[0]
     if inside and inside == tmux.socket_path():
         argv = tmux.switch_client_argv(target)
     elif not sys.stdin.isatty():
         raise CliFailure("attach needs a terminal; run it from an interactive shell")
     elif inside and not nested:
-        command = shlex.join(["tmux", *tmux.attach_argv(target)[1:]])
+        command = shlex.join(["tmux", *tmux.attach_argv(target, typed=True)[1:]])
         raise CliFailure(
             f"this terminal is inside another tmux, and podium has its own tmux server: "
             f"run `{command}` from a terminal outside tmux, or add --nested to open it here"
