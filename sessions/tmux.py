@@ -54,6 +54,9 @@ _PANE_FIELDS = (
     "window_height",
     "@podium_role",
     "window_zoomed_flag",
+    # The server's own pid: a server that exited and was replaced between two
+    # sweeps shows up as a new pid, not as nothing.
+    "pid",
 )
 # The pane option that names the podium session a pane belongs to: pane ids are
 # reused by a new tmux server, the tag is not.
@@ -88,6 +91,10 @@ class TmuxMissing(TmuxError):
 
 class TmuxServerGone(TmuxError):
     """No server runs on podium's socket (never started, or killed)."""
+
+
+class TmuxServerExited(TmuxServerGone):
+    """The server exited while it ran podium's command (it crashed, or was killed)."""
 
 
 class PaneGone(TmuxError):
@@ -126,6 +133,8 @@ class PaneInfo:
     role: str = ""
     # One pane of the window fills it (`resize-pane -Z`); the others keep their cells.
     window_zoomed: bool = False
+    # The tmux server's pid (the same on every line of one listing).
+    server_pid: int | None = None
 
     @classmethod
     def parse(cls, line: str) -> PaneInfo:
@@ -160,6 +169,7 @@ class PaneInfo:
             window_height=num("window_height") or 0,
             role=f.get("@podium_role", ""),
             window_zoomed=f.get("window_zoomed_flag") == "1",
+            server_pid=num("pid"),
         )
 
     @property
@@ -220,6 +230,18 @@ def typeable(text: str) -> str:
     text = text.replace("\x1b[200~", "").replace("\x1b[201~", "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROLS.sub("", text)
+
+
+# Commands that only prepare the one that matters in a command list.
+_SETUP_COMMANDS = frozenset({"start-server", "set-option", "display-message"})
+
+
+def _main_command(args: tuple[str, ...]) -> str:
+    """The command of a `;`-separated list an error is about: the last one that is not
+    setup (`set-option … ; new-window …` is about new-window)."""
+    names = [args[0]] if args else ["?"]
+    names += [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == ";"]
+    return next((n for n in reversed(names) if n not in _SETUP_COMMANDS), names[0])
 
 
 def tmux_path() -> str | None:
@@ -328,11 +350,18 @@ class Tmux:
 
     def _raise(self, args: tuple[str, ...], stderr: list[str]) -> None:
         message = "; ".join(stderr) or "failed"
+        if "server exited" in message or "lost server" in message:
+            # The server died under this command (a crash, a kill): said as such, not
+            # as the command's own failure, so that nobody takes it for a bad argument.
+            raise TmuxServerExited(
+                f"podium's tmux server (socket {self.socket!r}) exited during "
+                f"{_main_command(args)}: {message}"
+            )
         if "no server running" in message or "error connecting to" in message:
             raise TmuxServerGone(f"no tmux server on socket {self.socket!r}")
         if "can't find pane" in message or "can't find window" in message:
             raise PaneGone(message)
-        raise TmuxError(f"tmux {args[0]}: {message}")
+        raise TmuxError(f"tmux {_main_command(args)}: {message}")
 
     # -- queries ----------------------------------------------------------
     def alive(self) -> bool:
@@ -433,11 +462,18 @@ class Tmux:
         width: int = 200,
         height: int = 50,
         tag: str | None = None,
+        start_server: bool = False,
     ) -> Spawned:
         """Start `argv` in a new window of `session_name` (created if missing).
 
         `tag` (the podium session id) is stored as the pane's `@podium_session`
         option, which is how a restarted engine recognises its panes.
+
+        `start_server`: whether this may start podium's tmux server when none runs
+        (what a person's `podium new` asks for). Without it, no server raises
+        `TmuxServerGone`: a server that exited is reported, never replaced behind
+        the person's back. (tmux starts a server for any `new-session`, so the
+        check comes first; a server dying in between still gets podium's config.)
         """
         fmt = _SEP.join(("#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}"))
         # tmux runs a command of one argument through `sh -c`; `env` makes
@@ -465,6 +501,8 @@ class Tmux:
                 *command,
             )
         else:
+            if not start_server and not self.alive():
+                raise TmuxServerGone(f"no tmux server on socket {self.socket!r}")
             out = self.run(
                 "start-server",
                 ";",

@@ -54,6 +54,7 @@ from sessions.tmux import (
     Tmux,
     TmuxError,
     TmuxMissing,
+    TmuxServerExited,
     TmuxServerGone,
     quote,
 )
@@ -82,9 +83,19 @@ def sessions_handlers(api: SessionApi) -> dict[str, Any]:
     }
 
 
-def _tmux_error(exc: TmuxError) -> ApiError:
+def _tmux_error(exc: TmuxError, settings: TmuxSettings | None = None) -> ApiError:
     if isinstance(exc, TmuxMissing):
         return ApiError("tmux_missing", f"{exc}; `podium doctor` says more")
+    if isinstance(exc, TmuxServerExited):
+        # It died under the command: its sessions are gone with it, and a config that
+        # crashes tmux would crash the next server too.
+        config = settings is not None and (settings.config or settings.source_user_conf)
+        why = "; if it happens again, look at the tmux config it reads ([tmux] in podium's"
+        return ApiError(
+            "tmux_gone",
+            f"{exc}; its sessions are lost"
+            + (f"{why} config)" if config else "; `podium doctor` says more"),
+        )
     if isinstance(exc, TmuxServerGone):
         return ApiError("tmux_gone", f"{exc}: it was stopped or killed")
     return ApiError("tmux", str(exc))
@@ -244,7 +255,8 @@ class SessionApi:
         """Write the agent's settings and launch spec, and start it in a new tmux window
         (or in the dead pane `in_pane`, in its place: `podium resume`).
 
-        `hooks=False` (`podium new --no-hooks`) leaves podium to read the screen.
+        `hooks=False` (`podium new --no-hooks`) leaves podium to read the screen. A
+        person's `podium new` or `podium resume` may start podium's tmux server.
         """
         settings_file = None
         if hooks is None:
@@ -287,7 +299,9 @@ class SessionApi:
             spec.unlink(missing_ok=True)
             if settings_file:
                 settings_file.unlink(missing_ok=True)
-            raise _tmux_error(exc) from None
+            if isinstance(exc, TmuxServerGone):
+                self.wake_sweeper()  # the sweep reports the server's end at once
+            raise _tmux_error(exc, self.tmux_settings) from None
         return _Launched(
             plan.argv, spawned, str(settings_file) if settings_file else None, plan.type_after_start
         )
@@ -301,7 +315,13 @@ class SessionApi:
             with contextlib.suppress(PaneGone):
                 return self.tmux.respawn(in_pane, argv, str(cwd))
         return self.tmux.spawn(
-            self.tmux_settings.session_name, name, argv, str(cwd), tag=session_id
+            self.tmux_settings.session_name,
+            name,
+            argv,
+            str(cwd),
+            tag=session_id,
+            # What a person asked for: the one start that may bring a server up.
+            start_server=True,
         )
 
     def _after_launch(self, rec: SessionRecord, launched: _Launched) -> None:
@@ -423,7 +443,7 @@ class SessionApi:
         try:
             panes = await self.blocking(self.tmux.list_panes)
         except TmuxError as exc:
-            raise _tmux_error(exc) from None
+            raise _tmux_error(exc, self.tmux_settings) from None
         return [p for p in panes if p.podium_session == rec.id]
 
     def _caller_env(self, params: wire.NewParams | wire.ResumeParams) -> dict[str, str]:
