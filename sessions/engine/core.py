@@ -758,8 +758,10 @@ class Engine:
         is the fallback. Looked for during EXIT_STATUS_WINDOW seconds only.
         """
         status = pane.dead_status
+        # By pane and program: a pane respawned in place (`podium resume`) keeps its id.
+        death = f"{pane.pane_id}:{pane.pid}"
         if status is None:
-            first = self._dead_without_status.setdefault(pane.pane_id, time.monotonic())
+            first = self._dead_without_status.setdefault(death, time.monotonic())
             if time.monotonic() - first > EXIT_STATUS_WINDOW:
                 return
             status = self._launch_failure_status(rec)
@@ -768,7 +770,7 @@ class Engine:
             if status is None:
                 self.wake_sweeper_soon(0.5)
                 return
-        self._dead_without_status.pop(pane.pane_id, None)
+        self._dead_without_status.pop(death, None)
         rec.exit_code = status
         self.registry.update(rec.id, exit_code=status)
         self.publish_session(rec)

@@ -153,7 +153,7 @@ def send(name: str, text: str, no_enter: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def kill(name: str, cleanup: bool, as_json: bool) -> None:
-    """Stop session NAME and close its pane."""
+    """Stop session NAME and close every pane of it, dead ones included."""
     with engine() as client:
         result = client.call("sessions.kill", name=name, cleanup=cleanup)
     if as_json:
@@ -178,7 +178,9 @@ def kill(name: str, cleanup: bool, as_json: bool) -> None:
 @click.option("--prompt", help="A prompt to continue with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
 def resume(name: str, prompt: str | None, as_json: bool) -> None:
-    """Relaunch ended Claude session NAME with `claude --resume`, in a new pane."""
+    """Relaunch ended Claude session NAME with `claude --resume`, in its own pane where it
+    stood (a new window if its pane is gone). A session never prompted has nothing to
+    resume: refused."""
     with engine() as client:
         rec = client.call("sessions.resume", name=name, prompt=prompt, env=_agent_env())
     if as_json:
