@@ -90,12 +90,12 @@ def _tmux_error(exc: TmuxError, settings: TmuxSettings | None = None) -> ApiErro
         # It died under the command: its sessions are gone with it, and a config that
         # crashes tmux would crash the next server too.
         config = settings is not None and (settings.config or settings.source_user_conf)
-        why = "; if it happens again, look at the tmux config it reads ([tmux] in podium's"
-        return ApiError(
-            "tmux_gone",
-            f"{exc}; its sessions are lost"
-            + (f"{why} config)" if config else "; `podium doctor` says more"),
+        hint = (
+            "a setting in the tmux config it reads may crash it ([tmux] config, source_user_conf)"
+            if config
+            else "`podium doctor` says more"
         )
+        return ApiError("tmux_gone", f"{exc}; any session in it is gone; {hint}")
     if isinstance(exc, TmuxServerGone):
         return ApiError("tmux_gone", f"{exc}: it was stopped or killed")
     return ApiError("tmux", str(exc))
