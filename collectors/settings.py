@@ -60,6 +60,20 @@ class TmuxSettings(_Section):
     podium's (`window-size manual` crashes tmux 3.3a on `new-window`). A path (e.g.
     "~/.tmux.conf") loads that file anyway."""
 
+    source_user_conf: bool = False
+    """true: podium's private server reads your own tmux config, as your tmux does
+    (`/etc/tmux.conf`, `~/.tmux.conf`, `~/.config/tmux/tmux.conf`), for your key
+    bindings and looks. Off by default: a setting there can break podium's server. Not
+    with `config` (put `source-file ~/.tmux.conf` in that file instead)."""
+
+    def __post_init__(self) -> None:
+        if self.config and self.source_user_conf:
+            raise _invalid(
+                "source_user_conf",
+                "cannot go with `config`: put `source-file ~/.tmux.conf` at the top of "
+                f"{self.config} instead",
+            )
+
 
 class AgentSettings(_Section):
     default: AgentName = "claude"

@@ -10,7 +10,9 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,43 @@ def resume_arg(session_id: str) -> str:
     if claude_session_id(session_id) is None:
         raise AgentError(f"refusing to resume {session_id!r}: not a Claude session id (a UUID)")
     return f"--resume={session_id}"
+
+
+def claude_config_dir(env: Mapping[str, str]) -> Path:
+    """Where a Claude Code started with `env` keeps its config and transcripts:
+    `CLAUDE_CONFIG_DIR`, else `~/.claude` of the `HOME` it gets."""
+    configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    home = env.get("HOME") or str(Path.home())
+    return Path(home) / ".claude"
+
+
+def has_transcript(session_id: str, config_dir: Path) -> bool:
+    """Whether `config_dir` holds a conversation `claude --resume=session_id` can take up:
+    `projects/<project>/<session_id>.jsonl`, a regular file with something in it.
+
+    Claude Code writes no transcript before the first prompt: a session that was
+    never prompted has an id (SessionStart names it) and nothing to resume. The
+    `transcript_path` hooks report is not used (whatever runs in a pane can write
+    hook lines), and nothing is opened or followed: `lstat` only, so a symlink, a
+    FIFO or a device is no transcript. `session_id` must be a checked UUID (it goes
+    into a glob pattern, where it holds no special character).
+    """
+    if claude_session_id(session_id) is None:
+        return False
+    try:
+        found = list((config_dir / "projects").glob(f"*/{session_id}.jsonl"))
+    except OSError:
+        return False
+    for path in found:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_size > 0:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

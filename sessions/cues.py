@@ -84,9 +84,10 @@ def _clean(text: str) -> str:
 # -- what the server should show ---------------------------------------------------
 @dataclass(frozen=True)
 class SessionCue:
-    """One listed session as the cues see it; `number` is its place in creation order."""
+    """One listed session as the cues see it; `number` is the one it keeps for its life
+    (the registry's), which its Alt-N key and its border show."""
 
-    number: int
+    number: int | None
     name: str
     state: str
     pane_id: str | None
@@ -97,7 +98,8 @@ def style_for(state: str, cfg: CuesSettings) -> str:
 
 
 def title_for(cue: SessionCue) -> str:
-    return f"{cue.number} {cue.name} · {cue.state}"
+    number = f"{cue.number} " if cue.number is not None else ""
+    return f"{number}{cue.name} · {cue.state}"
 
 
 def counts_text(states: Iterable[str], cfg: CuesSettings) -> str:
@@ -161,7 +163,11 @@ def desired_state(
         text = counts_text((cue.state for cue in sessions), cfg)
         want[("counts",)] = ["set-option", "-g", COUNTS_OPTION, quote(text, formats="plain")]
     if cfg.keys and cfg.session_keys:
-        panes = {c.number: c.pane_id for c in sessions if c.pane_id and c.state != State.LOST}
+        panes = {
+            c.number: c.pane_id
+            for c in sessions
+            if c.number is not None and c.pane_id and c.state != State.LOST
+        }
         for n in range(1, SESSION_KEYS + 1):
             key = f"M-{n}"
             pane = panes.get(n)

@@ -6,15 +6,19 @@ import os
 import stat
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from collectors import paths as podium_paths
 from collectors.paths import Paths
 from collectors.settings import Settings, SettingsError, load_settings
 from collectors.store import RESET_COMMAND, StoreError, check_store, move_aside, open_store
 from sessions.agents import resolve_bin
+from sessions.client import EngineUnavailable, try_connect
 from sessions.lifecycle import AlreadyRunning, acquire_lock, lock_holder
-from sessions.tmux import tmux_path, tmux_version
+from sessions.protocol import ApiError
+from sessions.tmux import Tmux, TmuxError, tmux_path, tmux_version
 
 
 @dataclass
@@ -128,7 +132,57 @@ def run_checks() -> list[Check]:
     checks.append(
         Check("tmux socket", "ok", f"{cfg.tmux.socket!r}, session {cfg.tmux.session_name!r}")
     )
+    checks.append(_tmux_server_check(cfg, paths, pid))
     return checks
+
+
+def _engine_status(paths: Paths) -> dict[str, Any] | None:
+    """The running engine's `status`, or None when it does not answer (never starts one)."""
+    try:
+        client = try_connect(paths, timeout=5)
+        if client is None:
+            return None
+        with client:
+            status = client.call("status")
+    except (EngineUnavailable, ApiError, OSError):
+        return None
+    return status if isinstance(status, dict) else None
+
+
+def _tmux_server_check(cfg: Settings, paths: Paths, engine_pid: int | None) -> Check:
+    """Whether podium's tmux server runs, and whether one exited under the engine (its
+    `status` says: the engine saw it go). Without an engine tmux itself is asked;
+    nothing here starts a server."""
+    socket = cfg.tmux.socket
+    starts = "`podium up` or `podium new` starts it"
+    status = _engine_status(paths) if engine_pid is not None else None
+    if status is not None:
+        gone = status.get("tmux_exit")
+        alive, pid = status.get("tmux_alive"), status.get("tmux_pid")
+        if gone and not alive:
+            return Check(
+                "tmux server",
+                "warn",
+                f"podium's tmux server (socket {socket!r}) {_exit_text(gone)}; none runs now",
+                f"{starts} again; if it keeps exiting, look at the tmux config it reads "
+                "([tmux] config, source_user_conf)",
+            )
+        if alive:
+            before = f"; the one before {_exit_text(gone)}" if gone else ""
+            return Check("tmux server", "ok", f"running (pid {pid or '?'}){before}")
+        return Check("tmux server", "ok", f"not running ({starts})")
+    try:
+        alive = Tmux(socket).alive()
+    except TmuxError as exc:  # tmux missing: its own check says so
+        return Check("tmux server", "warn", f"cannot ask tmux: {exc}")
+    return Check("tmux server", "ok", "running" if alive else f"not running ({starts})")
+
+
+def _exit_text(gone: dict[str, Any]) -> str:
+    at = datetime.fromisoformat(str(gone["at"])).astimezone()
+    lost = gone.get("sessions") or []
+    text = f"exited at {at:%H:%M:%S} (pid {gone.get('pid') or '?'})"
+    return f"{text}, {len(lost)} session(s) lost: {', '.join(lost)}" if lost else text
 
 
 def _database_check(paths: Paths, engine_pid: int | None) -> Check:

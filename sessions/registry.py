@@ -39,6 +39,7 @@ _COLUMNS = (
     "worktree_branch",
     "worktree_repo",
     "worktree_branch_created",
+    "number",
 )
 
 
@@ -73,6 +74,9 @@ class SessionRecord:
     worktree_branch: str | None = None
     worktree_repo: str | None = None
     worktree_branch_created: bool | None = None
+    # Alt-N, the border and the tower's N: given at insert (the lowest free), kept for
+    # the session's life (migration 0010).
+    number: int | None = None
 
 
 def new_session_id() -> str:
@@ -116,7 +120,18 @@ class Registry:
             listed[rec.id] = rec
         self._listed = listed
 
+    def free_number(self) -> int:
+        """The lowest number no listed session has (numbers start at 1)."""
+        taken = {r.number for r in self._listed.values()}
+        n = 1
+        while n in taken:
+            n += 1
+        return n
+
     def insert(self, rec: SessionRecord) -> None:
+        """Store a new session; it takes the lowest free number unless it has one."""
+        if rec.number is None:
+            rec.number = self.free_number()
         values = [getattr(rec, c) for c in _COLUMNS]
         self.conn.execute(
             f"INSERT INTO sessions ({', '.join(_COLUMNS)}) "
@@ -165,9 +180,17 @@ class Registry:
         return _row_to_record(row) if row else None
 
     def restore(self, rec: SessionRecord) -> None:
-        """Bring a killed session back into the list (it is being resumed)."""
-        self.conn.execute("UPDATE sessions SET removed = false WHERE id = ?", [rec.id])
-        self._listed.setdefault(rec.id, rec)
+        """Bring a killed session back into the list (it is being resumed). It gets its
+        number back, unless a session started since holds it: then the lowest free."""
+        if rec.id in self._listed:
+            return
+        others = {r.number for r in self._listed.values()}
+        if rec.number is None or rec.number in others:
+            rec.number = self.free_number()
+        self.conn.execute(
+            "UPDATE sessions SET removed = false, number = ? WHERE id = ?", [rec.number, rec.id]
+        )
+        self._listed[rec.id] = rec
 
     def by_claude_session(self, claude_session_id: str) -> SessionRecord | None:
         found = [r for r in self._listed.values() if r.claude_session_id == claude_session_id]

@@ -54,6 +54,9 @@ _PANE_FIELDS = (
     "window_height",
     "@podium_role",
     "window_zoomed_flag",
+    # The server's own pid: a server that exited and was replaced between two
+    # sweeps shows up as a new pid, not as nothing.
+    "pid",
 )
 # The pane option that names the podium session a pane belongs to: pane ids are
 # reused by a new tmux server, the tag is not.
@@ -88,6 +91,10 @@ class TmuxMissing(TmuxError):
 
 class TmuxServerGone(TmuxError):
     """No server runs on podium's socket (never started, or killed)."""
+
+
+class TmuxServerExited(TmuxServerGone):
+    """The server exited while it ran podium's command (it crashed, or was killed)."""
 
 
 class PaneGone(TmuxError):
@@ -126,6 +133,8 @@ class PaneInfo:
     role: str = ""
     # One pane of the window fills it (`resize-pane -Z`); the others keep their cells.
     window_zoomed: bool = False
+    # The tmux server's pid (the same on every line of one listing).
+    server_pid: int | None = None
 
     @classmethod
     def parse(cls, line: str) -> PaneInfo:
@@ -160,6 +169,7 @@ class PaneInfo:
             window_height=num("window_height") or 0,
             role=f.get("@podium_role", ""),
             window_zoomed=f.get("window_zoomed_flag") == "1",
+            server_pid=num("pid"),
         )
 
     @property
@@ -220,6 +230,18 @@ def typeable(text: str) -> str:
     text = text.replace("\x1b[200~", "").replace("\x1b[201~", "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROLS.sub("", text)
+
+
+# Commands that only prepare the one that matters in a command list.
+_SETUP_COMMANDS = frozenset({"start-server", "set-option", "display-message"})
+
+
+def _main_command(args: tuple[str, ...]) -> str:
+    """The command of a `;`-separated list an error is about: the last one that is not
+    setup (`set-option … ; new-window …` is about new-window)."""
+    names = [args[0]] if args else ["?"]
+    names += [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == ";"]
+    return next((n for n in reversed(names) if n not in _SETUP_COMMANDS), names[0])
 
 
 def tmux_path() -> str | None:
@@ -297,12 +319,19 @@ def tmux_version() -> str | None:
 class Tmux:
     """podium's tmux server on one socket."""
 
-    def __init__(self, socket: str, config: str = "") -> None:
+    def __init__(self, socket: str, config: str = "", *, source_user_conf: bool = False) -> None:
         """`config`: the file a server this object starts reads (`-f`); empty, none,
-        so that the person's `~/.tmux.conf` never shapes podium's private server."""
+        so that the person's `~/.tmux.conf` never shapes podium's private server.
+        `source_user_conf` (and no `config`): no `-f` at all, so tmux reads what the
+        person's own tmux reads (`/etc/tmux.conf`, `~/.tmux.conf`, …)."""
         self.socket = socket
         self._socket_args = socket_args(socket)
-        self._config = os.path.expanduser(config) if config else os.devnull
+        if config:
+            self._config_args = ["-f", os.path.expanduser(config)]
+        elif source_user_conf:
+            self._config_args = []
+        else:
+            self._config_args = ["-f", os.devnull]
 
     # -- running commands -------------------------------------------------
     def run(self, *args: str, input: str | None = None) -> list[str]:
@@ -312,7 +341,7 @@ class Tmux:
         starts_server = "new-session" in args or "start-server" in args
         umask = person_umask() if starts_server else -1
         # `-f` matters only to a server this command starts; a running one ignores it.
-        sockets = [*self._socket_args, "-f", self._config] if starts_server else self._socket_args
+        sockets = [*self._socket_args, *self._config_args] if starts_server else self._socket_args
         result = run_tmux(sockets, *args, input=input, umask=umask)
         stdout, stderr = result.stdout, result.stderr
         if result.returncode != 0 or (stderr and not stdout and args[0] not in ("has-session",)):
@@ -321,11 +350,18 @@ class Tmux:
 
     def _raise(self, args: tuple[str, ...], stderr: list[str]) -> None:
         message = "; ".join(stderr) or "failed"
+        if "server exited" in message or "lost server" in message:
+            # The server died under this command (a crash, a kill): said as such, not
+            # as the command's own failure, so that nobody takes it for a bad argument.
+            raise TmuxServerExited(
+                f"podium's tmux server (socket {self.socket!r}) exited during "
+                f"{_main_command(args)}: {message}"
+            )
         if "no server running" in message or "error connecting to" in message:
             raise TmuxServerGone(f"no tmux server on socket {self.socket!r}")
         if "can't find pane" in message or "can't find window" in message:
             raise PaneGone(message)
-        raise TmuxError(f"tmux {args[0]}: {message}")
+        raise TmuxError(f"tmux {_main_command(args)}: {message}")
 
     # -- queries ----------------------------------------------------------
     def alive(self) -> bool:
@@ -426,11 +462,18 @@ class Tmux:
         width: int = 200,
         height: int = 50,
         tag: str | None = None,
+        start_server: bool = False,
     ) -> Spawned:
         """Start `argv` in a new window of `session_name` (created if missing).
 
         `tag` (the podium session id) is stored as the pane's `@podium_session`
         option, which is how a restarted engine recognises its panes.
+
+        `start_server`: whether this may start podium's tmux server when none runs
+        (what a person's `podium new` asks for). Without it, no server raises
+        `TmuxServerGone`: a server that exited is reported, never replaced behind
+        the person's back. (tmux starts a server for any `new-session`, so the
+        check comes first; a server dying in between still gets podium's config.)
         """
         fmt = _SEP.join(("#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}"))
         # tmux runs a command of one argument through `sh -c`; `env` makes
@@ -458,6 +501,8 @@ class Tmux:
                 *command,
             )
         else:
+            if not start_server and not self.alive():
+                raise TmuxServerGone(f"no tmux server on socket {self.socket!r}")
             out = self.run(
                 "start-server",
                 ";",
@@ -485,6 +530,22 @@ class Tmux:
         if tag:
             self.run("set-option", "-p", "-t", pane_id, SESSION_TAG, tag)
         return Spawned(session_id, window_id, pane_id, int(pid) if pid.isdigit() else None)
+
+    def respawn(self, pane_id: str, argv: list[str], cwd: str) -> Spawned:
+        """Start `argv` again in a dead pane (`respawn-pane`, kept by remain-on-exit).
+
+        The pane stays where it is, with its id, its window, its place on the
+        stage and its options (the session tag, the border title). No `-k`: tmux
+        refuses a pane whose program still runs (PaneGone when it is gone).
+        """
+        fmt = _SEP.join(("#{session_id}", "#{window_id}", "#{pane_id}", "#{pane_pid}"))
+        command = ["env", *argv] if len(argv) == 1 else list(argv)
+        out = self.run(
+            "respawn-pane", "-t", pane_id, "-c", quote(cwd), "--", *command, ";",
+            "display-message", "-p", "-t", pane_id, fmt,
+        )  # fmt: skip
+        session_id, window_id, pane, pid = out[0].split(_SEP)
+        return Spawned(session_id, window_id, pane, int(pid) if pid.isdigit() else None)
 
     def send_text(self, pane_id: str, text: str, *, enter: bool = True) -> str:
         """Type `text` into a pane, literally; multi-line text goes as a bracketed paste.
@@ -534,9 +595,16 @@ class Tmux:
             return False  # no client attached: the pane is selected for the next attach
         return True
 
-    def attach_argv(self, target: str) -> list[str]:
-        """The command that attaches the current terminal to `target`."""
-        return [tmux_path() or "tmux", *self._socket_args, "attach-session", "-t", target]
+    def attach_argv(self, target: str, *, typed: bool = False) -> list[str]:
+        """The command that attaches the current terminal to `target`.
+
+        tmux starts a server for `attach-session` when none runs: the one podium
+        runs carries podium's `-f`, so a server that died meanwhile is not
+        replaced by one reading the person's `~/.tmux.conf`. `typed`: the short
+        form, for a person to type (said only while the stage is there).
+        """
+        config = [] if typed else self._config_args
+        return [tmux_path() or "tmux", *self._socket_args, *config, "attach-session", "-t", target]
 
     def switch_client_argv(self, target: str) -> list[str]:
         return [tmux_path() or "tmux", *self._socket_args, "switch-client", "-t", target]

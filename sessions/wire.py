@@ -76,6 +76,8 @@ class Session(_Wire):
     argv: list[str]
     cwd: str
     tmux_socket: str
+    # Alt-N focuses session N; kept for the session's life (a kill frees it).
+    number: int | None = None
     tmux_session_id: str | None = None
     window_id: str | None = None
     pane_id: str | None = None
@@ -287,6 +289,9 @@ class Status(_Wire):
     hooks: dict[str, int]
     spool: SpoolStatus
     watch: WatchStats
+    # The server's pid, and the last server that exited under this engine.
+    tmux_pid: int | None = None
+    tmux_exit: TmuxExit | None = None
     # How many usage ticks and fill rounds have run: what a test waits on, not a clock.
     usage_ticks: int = 0
     fill_rounds: int = 0
@@ -741,9 +746,25 @@ class OpenedItem(AttentionItem, kw_only=True):
     session_id: str
 
 
+class TmuxExit(_Wire):
+    """podium's tmux server exited under the engine (a crash, a kill): when the engine
+    saw it gone, its pid, the sessions that had a pane in it (lost with it), and the
+    pid of the server that runs since, if one does."""
+
+    at: str
+    pid: int | None = None
+    sessions: list[str] = []
+    replaced_by: int | None = None
+
+
 class TmuxState(_Wire):
+    """The server came or went (`pid`: the one that runs); `exit`: the last one that
+    exited under the engine."""
+
     alive: bool
     socket: str
+    pid: int | None = None
+    exit: TmuxExit | None = None
 
 
 class UsageChange(_Wire):

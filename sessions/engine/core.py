@@ -40,6 +40,7 @@ from sessions.engine.reports_api import ReportsApi, reports_handlers
 from sessions.engine.server import ApiServer
 from sessions.engine.sessions_api import SessionApi, sessions_handlers
 from sessions.engine.stage import StageKeeper, stage_handlers
+from sessions.engine.tmux_server import ServerWatch
 from sessions.engine.transcripts import Today, TranscriptIngest
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.usage_api import UsageApi, usage_handlers
@@ -50,6 +51,7 @@ from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
 from sessions.lifecycle import acquire_lock
 from sessions.registry import Registry, SessionRecord
+from sessions.stage import TOWER_ROLE
 from sessions.state import (
     FINAL_STATES,
     WATCHED_STATES,
@@ -86,7 +88,13 @@ class Engine:
     def __init__(self, paths: Paths, settings: Settings) -> None:
         self.paths = paths
         self.settings = settings
-        self.tmux = Tmux(settings.tmux.socket, settings.tmux.config)
+        self.tmux = Tmux(
+            settings.tmux.socket,
+            settings.tmux.config,
+            source_user_conf=settings.tmux.source_user_conf,
+        )
+        # Which server runs, and the last one that exited under this engine.
+        self.server = ServerWatch(settings.tmux.socket)
         self.bus = EventBus()
         self.started_at = time.time()
         self.hook_stats = {"events": 0, "unknown_session": 0, "bad": 0}
@@ -225,6 +233,7 @@ class Engine:
             tmux_settings=self.settings.tmux,
             blocking=self.blocking,
             record_usage=self.usage.record,
+            may_start_server=self.server.may_start,
         )
         return Scheduler(
             store,
@@ -287,6 +296,8 @@ class Engine:
             uptime_s=round(time.time() - self.started_at, 1),
             tmux_socket=self.tmux.socket,
             tmux_alive=self.tmux_alive,
+            tmux_pid=self.server.pid,
+            tmux_exit=self.server.exit_wire(),
             sessions=len(sessions),
             hooks=dict(self.hook_stats),
             spool=wire.SpoolStatus(
@@ -606,11 +617,13 @@ class Engine:
                 log.warning("tmux sweep failed: %s", exc)
                 return False
             alive = bool(panes) or await self.blocking(self.tmux.alive)
-            if alive != self.tmux_alive:
+            pid = next((p.server_pid for p in panes if p.server_pid), None)
+            # The sessions that had a pane in the server seen last: lost if it went.
+            held = [r.name for r in self.registry.listed() if r.pane_id and r.state != State.LOST]
+            tower = any(p.role == TOWER_ROLE for p in panes)
+            if self.server.saw(alive, pid, held, tower=tower):
                 self.tmux_alive = alive
-                self.bus.publish(
-                    wire.TmuxEvent(data=wire.TmuxState(alive=alive, socket=self.tmux.socket))
-                )
+                self.bus.publish(wire.TmuxEvent(data=self.server.state_wire()))
             moved, live = await self._follow_panes(panes)
         # Background runs learn their panes' deaths from this sweep too: one poller.
         self.scheduler.after_sweep(panes, taken)
@@ -745,8 +758,10 @@ class Engine:
         is the fallback. Looked for during EXIT_STATUS_WINDOW seconds only.
         """
         status = pane.dead_status
+        # By pane and program: a pane respawned in place (`podium resume`) keeps its id.
+        death = f"{pane.pane_id}:{pane.pid}"
         if status is None:
-            first = self._dead_without_status.setdefault(pane.pane_id, time.monotonic())
+            first = self._dead_without_status.setdefault(death, time.monotonic())
             if time.monotonic() - first > EXIT_STATUS_WINDOW:
                 return
             status = self._launch_failure_status(rec)
@@ -755,7 +770,7 @@ class Engine:
             if status is None:
                 self.wake_sweeper_soon(0.5)
                 return
-        self._dead_without_status.pop(pane.pane_id, None)
+        self._dead_without_status.pop(death, None)
         rec.exit_code = status
         self.registry.update(rec.id, exit_code=status)
         self.publish_session(rec)

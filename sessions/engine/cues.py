@@ -128,10 +128,7 @@ class EngineCues:
     async def _refresh(self) -> None:
         try:
             records = self.registry.listed()
-            sessions = [
-                SessionCue(n, rec.name, rec.state, rec.pane_id)
-                for n, rec in enumerate(records, start=1)
-            ]
+            sessions = [SessionCue(rec.number, rec.name, rec.state, rec.pane_id) for rec in records]
             desired = desired_state(sessions, self.cfg, self.podium)
             check, self._check = self._check, False
             if not check and all(self._applied.get(k) == v for k, v in desired.items()):

@@ -23,7 +23,15 @@ from collectors.paths import Paths
 from collectors.settings import AgentSettings, StatuslineSettings, TmuxSettings
 from sessions import wire
 from sessions.agent_env import DROP_NAMES, agent_env
-from sessions.agents import AGENTS, HOOKED_AGENTS, AgentError, build_launch, claude_session_id
+from sessions.agents import (
+    AGENTS,
+    HOOKED_AGENTS,
+    AgentError,
+    build_launch,
+    claude_config_dir,
+    claude_session_id,
+    has_transcript,
+)
 from sessions.attention import (
     AttentionBook,
     AttentionOrder,
@@ -41,10 +49,12 @@ from sessions.registry import Registry, SessionRecord, new_session_id
 from sessions.state import FINAL_STATES, Change, Source, State
 from sessions.tmux import (
     PaneGone,
+    PaneInfo,
     Spawned,
     Tmux,
     TmuxError,
     TmuxMissing,
+    TmuxServerExited,
     TmuxServerGone,
     quote,
 )
@@ -53,6 +63,9 @@ from sessions.worktree import create as create_worktree
 from sessions.worktree import remove as remove_worktree
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# How long `podium resume` waits for an exited agent's program to end (its hooks
+# say it ended a moment before its process does).
+PANE_END_WAIT_S = 3.0
 
 
 def sessions_handlers(api: SessionApi) -> dict[str, Any]:
@@ -70,9 +83,19 @@ def sessions_handlers(api: SessionApi) -> dict[str, Any]:
     }
 
 
-def _tmux_error(exc: TmuxError) -> ApiError:
+def _tmux_error(exc: TmuxError, settings: TmuxSettings | None = None) -> ApiError:
     if isinstance(exc, TmuxMissing):
         return ApiError("tmux_missing", f"{exc}; `podium doctor` says more")
+    if isinstance(exc, TmuxServerExited):
+        # It died under the command: its sessions are gone with it, and a config that
+        # crashes tmux would crash the next server too.
+        config = settings is not None and (settings.config or settings.source_user_conf)
+        hint = (
+            "a setting in the tmux config it reads may crash it ([tmux] config, source_user_conf)"
+            if config
+            else "`podium doctor` says more"
+        )
+        return ApiError("tmux_gone", f"{exc}; any session in it is gone; {hint}")
     if isinstance(exc, TmuxServerGone):
         return ApiError("tmux_gone", f"{exc}: it was stopped or killed")
     return ApiError("tmux", str(exc))
@@ -227,10 +250,13 @@ class SessionApi:
         command: str | None = None,
         resume_id: str | None = None,
         hooks: bool | None = None,
+        in_pane: str | None = None,
     ) -> _Launched:
-        """Write the agent's settings and launch spec, and start it in a new tmux window.
+        """Write the agent's settings and launch spec, and start it in a new tmux window
+        (or in the dead pane `in_pane`, in its place: `podium resume`).
 
-        `hooks=False` (`podium new --no-hooks`) leaves podium to read the screen.
+        `hooks=False` (`podium new --no-hooks`) leaves podium to read the screen. A
+        person's `podium new` or `podium resume` may start podium's tmux server.
         """
         settings_file = None
         if hooks is None:
@@ -268,18 +294,34 @@ class SessionApi:
         spec = self.paths.runtime / f"launch-{session_id}.json"
         argv = write_spec(spec, {"argv": plan.argv, "env": env, "cwd": str(cwd)})
         try:
-            spawned = await self.blocking(
-                lambda: self.tmux.spawn(
-                    self.tmux_settings.session_name, name, argv, str(cwd), tag=session_id
-                )
-            )
+            spawned = await self.blocking(self._start_pane, session_id, name, argv, cwd, in_pane)
         except TmuxError as exc:
             spec.unlink(missing_ok=True)
             if settings_file:
                 settings_file.unlink(missing_ok=True)
-            raise _tmux_error(exc) from None
+            if isinstance(exc, TmuxServerGone):
+                self.wake_sweeper()  # the sweep reports the server's end at once
+            raise _tmux_error(exc, self.tmux_settings) from None
         return _Launched(
             plan.argv, spawned, str(settings_file) if settings_file else None, plan.type_after_start
+        )
+
+    def _start_pane(
+        self, session_id: str, name: str, argv: list[str], cwd: Path, in_pane: str | None
+    ) -> Spawned:
+        """The agent's pane: the dead pane `in_pane` started again in its place, else (or
+        when that pane vanished meanwhile) a new window. Blocking."""
+        if in_pane is not None:
+            with contextlib.suppress(PaneGone):
+                return self.tmux.respawn(in_pane, argv, str(cwd))
+        return self.tmux.spawn(
+            self.tmux_settings.session_name,
+            name,
+            argv,
+            str(cwd),
+            tag=session_id,
+            # What a person asked for: the one start that may bring a server up.
+            start_server=True,
         )
 
     def _after_launch(self, rec: SessionRecord, launched: _Launched) -> None:
@@ -290,7 +332,10 @@ class SessionApi:
         self.wake_sweeper()
 
     async def resume(self, params: wire.ResumeParams) -> wire.Session:
-        """Relaunch an ended Claude session with `--resume`, in a new pane, same directory."""
+        """Relaunch an ended Claude session with `--resume`, in its directory: in its dead
+        pane, in place (its place on the stage, its number), or in a new window when
+        the pane is gone (lost, killed). Refused when Claude Code saved no
+        conversation for it (never prompted)."""
         name = params.name
         if not name:
             raise ApiError("bad_request", "a session name is required")
@@ -323,6 +368,18 @@ class SessionApi:
         if not cwd.is_dir():
             raise ApiError("bad_request", f"session '{name}': its directory {cwd} is gone")
         env = self._caller_env(params)
+        # Where the resumed agent will look: the config dir of the environment it gets.
+        config_dir = claude_config_dir(env)
+        if not await self.blocking(has_transcript, rec.claude_session_id, config_dir):
+            listed = self.registry.by_name(name) is not None  # killed: its name is free
+            fresh = f"`podium kill {name}`, then `podium new`" if listed else "`podium new`"
+            raise ApiError(
+                "bad_request",
+                f"session '{name}' was never prompted: Claude Code saved no conversation "
+                f"to resume (no {rec.claude_session_id}.jsonl under {config_dir / 'projects'}); "
+                f"{fresh} starts afresh",
+            )
+        dead = await self._dead_pane(rec)
         async with self._mutex:
             launched = await self._launch(
                 rec.id,
@@ -332,7 +389,9 @@ class SessionApi:
                 env,
                 prompt=params.prompt or None,
                 resume_id=rec.claude_session_id,
+                in_pane=dead,
             )
+            in_place = dead is not None and launched.spawned.pane_id == dead
             self.registry.restore(rec)
             rec.argv, rec.settings_path = launched.argv, launched.settings_path
             rec.tmux_session_id = launched.spawned.session_id
@@ -353,8 +412,39 @@ class SessionApi:
                 rec, Change(State.STARTING, Source.USER, f"resume {rec.claude_session_id}")
             )
         self._after_launch(rec, launched)
-        await self.stage.admit(rec)
+        if not in_place:
+            await self.stage.admit(rec)  # in place, it keeps the place it had
         return self.sessions.session_json(rec)
+
+    async def _dead_pane(self, rec: SessionRecord) -> str | None:
+        """The session's dead pane (tagged with its id, kept by remain-on-exit), to
+        resume it in; None when it has none. A live one is refused: something runs
+        there. An agent that said goodbye (SessionEnd: `exited`) is given a moment
+        to actually end."""
+        deadline = time.monotonic() + PANE_END_WAIT_S
+        while True:
+            mine = await self._panes_of(rec)
+            live = next((p for p in mine if not p.dead), None)
+            if live is None:
+                break
+            if time.monotonic() >= deadline:
+                raise ApiError(
+                    "conflict",
+                    f"session '{rec.name}' still runs a program in pane {live.pane_id}; "
+                    f"`podium attach {rec.name}`, or `podium kill {rec.name}` first",
+                )
+            await asyncio.sleep(0.1)
+        # Its own pane first: the one the registry, the stage and the keys know.
+        dead = sorted(mine, key=lambda p: p.pane_id != rec.pane_id)
+        return dead[0].pane_id if dead else None
+
+    async def _panes_of(self, rec: SessionRecord) -> list[PaneInfo]:
+        """Every pane tagged with the session's id, dead ones included."""
+        try:
+            panes = await self.blocking(self.tmux.list_panes)
+        except TmuxError as exc:
+            raise _tmux_error(exc, self.tmux_settings) from None
+        return [p for p in panes if p.podium_session == rec.id]
 
     def _caller_env(self, params: wire.NewParams | wire.ResumeParams) -> dict[str, str]:
         """The environment the caller sent for the agent: its client kept only what an
@@ -363,7 +453,7 @@ class SessionApi:
         way. Never the caller's tmux (`TMUX`, `TMUX_PANE`)."""
         env = params.env
         if env is None:
-            return agent_env(os.environ, self.enginself.agents.pass_env)
+            return agent_env(os.environ, self.agents.pass_env)
         return {k: v for k, v in env.items() if k not in DROP_NAMES}
 
     def _pick_name(self, requested: Any, agent: str) -> str:
@@ -497,9 +587,11 @@ class SessionApi:
                 await self.blocking(check_removable, wt.path)
             except WorktreeError as exc:
                 raise ApiError("worktree_dirty", str(exc)) from None
-        if rec.pane_id and rec.state != State.LOST:
+        # Every pane of the session, by its tag: a dead one too (an exited agent's,
+        # kept by remain-on-exit), wherever it is; never a pane another took over.
+        for pane in await self._panes_of(rec):
             try:
-                await self.blocking(self.tmux.kill_pane, rec.pane_id)
+                await self.blocking(self.tmux.kill_pane, pane.pane_id)
             except (PaneGone, TmuxServerGone):
                 pass
             except TmuxError as exc:

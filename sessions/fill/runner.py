@@ -42,7 +42,7 @@ from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_a
 from sessions.engine.parts import Blocking
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.launch import read_failure, write_spec
-from sessions.tmux import PaneInfo, Tmux, TmuxError
+from sessions.tmux import PaneInfo, Tmux, TmuxError, TmuxServerGone
 from sessions.worktree import WorktreeError
 from sessions.worktree import create as create_worktree
 
@@ -71,6 +71,18 @@ UNKNOWN_RESET = timedelta(minutes=30)
 
 class LaunchFailed(Exception):
     """A task that cannot start; the message is its outcome."""
+
+
+class LaunchWaits(Exception):
+    """A task that cannot start yet (no tmux server to start it in); it stays queued."""
+
+
+# How long a task waits for podium's tmux server before it is tried again.
+SERVER_WAIT = timedelta(minutes=1)
+_NO_SERVER = (
+    "podium's tmux server exited and podium starts no other by itself: "
+    "`podium up` or `podium new` starts it, then the task runs"
+)
 
 
 def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None, prompt: str) -> list[str]:
@@ -109,6 +121,7 @@ class Runner:
         tmux_settings: TmuxSettings,
         blocking: Blocking,
         record_usage: Callable[[list[LimitSample]], object],
+        may_start_server: Callable[[], bool] = lambda: True,
     ) -> None:
         self.store = store
         self.tmux = tmux
@@ -118,6 +131,9 @@ class Runner:
         self.tmux_settings = tmux_settings
         self.blocking = blocking
         self.record_usage = record_usage
+        # Whether a run may start podium's tmux server when none runs: not after one
+        # exited under the engine (it is reported; a person starts the next one).
+        self.may_start_server = may_start_server
         self.dir = paths.data / "queue"
         self._cursors: dict[int, Cursor] = {}
         # resetsAt of a rejected rate_limit_event, per run, until its result comes.
@@ -154,6 +170,9 @@ class Runner:
                 f"cannot start claude: {self.agents.claude_bin!r} not found; "
                 "set agents.claude_bin in podium's config"
             )
+        may_start = self.may_start_server()
+        if not may_start and not await self.blocking(self.tmux.alive):
+            raise LaunchWaits(_NO_SERVER)
         resume_id = task.claude_session_id
         prompt = self.fill.resume_prompt if resume_id else task.prompt
         try:
@@ -198,11 +217,19 @@ class Runner:
         name = f"q{task.id}"
         try:
             spawned = await self.blocking(
-                lambda: self.tmux.spawn(self.tmux_settings.session_name, name, launcher, str(cwd))
+                lambda: self.tmux.spawn(
+                    self.tmux_settings.session_name,
+                    name,
+                    launcher,
+                    str(cwd),
+                    start_server=may_start,
+                )
             )
         except TmuxError as exc:
             spec.unlink(missing_ok=True)
             self.store.update_run(run, state="failed", ended_at=datetime.now(UTC), result=str(exc))
+            if isinstance(exc, TmuxServerGone) and not may_start:
+                raise LaunchWaits(_NO_SERVER) from None  # it went between the look and now
             raise LaunchFailed(f"tmux: {exc}") from None
         self.store.update_run(
             run,

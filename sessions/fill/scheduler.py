@@ -36,7 +36,7 @@ from sessions.fill import policy
 from sessions.fill.forecast import Forecast
 from sessions.fill.history import MINUTE, forecast_from_log
 from sessions.fill.queue import QueueStore, Run, Task
-from sessions.fill.runner import LaunchFailed, Runner
+from sessions.fill.runner import SERVER_WAIT, LaunchFailed, LaunchWaits, Runner
 from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
 from sessions.registry import Registry
 from sessions.state import FINAL_STATES
@@ -378,6 +378,11 @@ class Scheduler:
         if d.action == "launch" and task is not None and task.state in ("queued", "deferred"):
             try:
                 await self.runner.start(task)
+            except LaunchWaits as exc:
+                log.info("task %d waits: %s", task.id, exc)
+                until = datetime.now(UTC) + SERVER_WAIT
+                self.store.update(task, state="deferred", defer_until=until, last_result=str(exc))
+                self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
             except LaunchFailed as exc:
                 log.warning("task %d failed to start: %s", task.id, exc)
                 self.store.update(task, state="failed", last_result=str(exc))

@@ -176,7 +176,7 @@ def test_resume_relaunches_claude_with_its_session(claude_podium: PodiumEnv) -> 
     out = env.run("resume", "memo", check=True)
     assert claude_id in out.stdout
     resumed = env.session("memo")
-    assert resumed["pane_id"] != first["pane_id"]
+    assert resumed["pane_id"] == first["pane_id"]  # its own pane, started again in place
     assert f"--resume={claude_id}" in resumed["argv"]
     env.wait_state("memo", "idle", seconds=90)
     starts = [
@@ -249,7 +249,8 @@ def test_a_seen_turn_shows_seen_and_keeps_its_place(engine: PodiumEnv) -> None:
     assert rec["attention"] is None and rec["state_since"] == ended
     assert rec["state_source"] == "user"
     assert _names(env) == ["older", "newer", "worker"]
-    assert [line.split()[2] for line in env.run("ls").stdout.splitlines()[1:]] == [
+    # STATE is the fourth column: after #, NAME and AGENT.
+    assert [line.split()[3] for line in env.run("ls").stdout.splitlines()[1:]] == [
         "seen",
         "waiting",
         "busy",

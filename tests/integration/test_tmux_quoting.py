@@ -147,7 +147,11 @@ def pane(tmp_path: Path) -> Iterator[tuple[Tmux, str, Path]]:
     received = tmp_path / "received"
     received.touch()
     spawned = tmux.spawn(
-        "t", "reader", [sys.executable, "-c", _READER, str(received)], str(tmp_path)
+        "t",
+        "reader",
+        [sys.executable, "-c", _READER, str(received)],
+        str(tmp_path),
+        start_server=True,
     )
     assert retry_until(lambda: "ready" in tmux.capture(spawned.pane_id), 10, raises=False)
     yield tmux, spawned.pane_id, received
@@ -198,7 +202,7 @@ def test_a_border_title_is_drawn_as_it_is_never_expanded(tmp_path: Path, short_d
     inner, outer = (f"podium-test-{uuid.uuid4().hex[:8]}" for _ in range(2))
     tmux = Tmux(inner)
     try:
-        pane = tmux.spawn("podium", "w", ["sleep", "600"], str(tmp_path)).pane_id
+        pane = tmux.spawn("podium", "w", ["sleep", "600"], str(tmp_path), start_server=True).pane_id
         tmux.run("split-window", "-d", "-h", "-t", pane, "--", "sleep", "600")
         marker = short_dir / "pwned"
         name = f"#(touch {marker}) #{{pane_id}} #[fg=red]r ##x;"
@@ -207,7 +211,7 @@ def test_a_border_title_is_drawn_as_it_is_never_expanded(tmp_path: Path, short_d
         cue = cues.SessionCue(1, name, "idle", pane)
         assert all(cues.run_commands(tmux, [*setup, *cues.desired_state([cue], cfg, []).values()]))
         attach = ["env", "TMUX=", "tmux", "-L", inner, "attach", "-t", "=podium"]
-        Tmux(outer).spawn("o", "o", attach, str(tmp_path), width=160, height=10)
+        Tmux(outer).spawn("o", "o", attach, str(tmp_path), width=160, height=10, start_server=True)
         want = f" 1 {name} · idle "
 
         def top_line() -> str:

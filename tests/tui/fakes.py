@@ -43,6 +43,8 @@ def session(
         item = wire.AttentionItem(
             id=int(sid[-1]), kind=kind or state, opened_at=iso(-waited_s), waited_s=waited_s
         )
+    if sid[-1].isdigit():
+        extra.setdefault("number", int(sid[-1]))
     return wire.Session(
         id=sid,
         name=name,

@@ -66,7 +66,8 @@ def test_list_orders_as_ls_and_keys_select(tower_env: PodiumEnv) -> None:
             await pilot.press("k", "up", "up")
             assert _selected(app) == "asks"
             rendered = app.main.query_one(SessionList).render().plain
-            assert "▲ asks" in rendered and "permission" in rendered and "busy" in rendered
+            # Each row with the number Alt-N focuses: asks was started second.
+            assert "▲ 2 asks" in rendered and "permission" in rendered and "busy" in rendered
 
     run(scenario())
 

@@ -15,6 +15,7 @@ from collectors.paths import Paths
 from collectors.windows import FIVE_HOUR, SEVEN_DAY
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
 from sessions.protocol import ApiError
+from sessions.tmux import Tmux
 
 if TYPE_CHECKING:
     from collectors.settings import Settings
@@ -40,6 +41,13 @@ def settings() -> Settings:
         return load_settings()
     except SettingsError as exc:
         raise CliFailure(str(exc)) from None
+
+
+def podium_tmux() -> Tmux:
+    """podium's private tmux server, as the settings say: its socket, and the config a
+    server started from here would read (an attach can start one)."""
+    cfg = settings().tmux
+    return Tmux(cfg.socket, cfg.config, source_user_conf=cfg.source_user_conf)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 
 import click
 
@@ -102,6 +103,21 @@ def status(as_json: bool) -> None:
         f"{'' if info['tmux_alive'] else ' (no tmux server)'}\n"
         f"data dir {info['data_dir']}\nsocket   {info['socket']}"
     )
+    gone = info.get("tmux_exit")
+    if gone:
+        click.echo(f"tmux     {tmux_exit_text(gone)}")
+
+
+def tmux_exit_text(gone: dict) -> str:
+    """One line on the tmux server that exited under the engine (`status`'s `tmux_exit`)."""
+    at = datetime.fromisoformat(gone["at"]).astimezone()
+    lost = gone.get("sessions") or []
+    text = f"the server (pid {gone.get('pid') or '?'}) exited at {at:%H:%M:%S}"
+    if lost:
+        text += f", {len(lost)} session(s) lost with it: {', '.join(lost)}"
+    if gone.get("replaced_by"):
+        return f"{text}; another runs since (pid {gone['replaced_by']})"
+    return f"{text}; `podium up` or `podium new` starts a new one"
 
 
 @engine_group.command("run", hidden=True)

@@ -14,8 +14,7 @@ import click
 from collectors.durations import duration
 from sessions.agent_env import agent_env
 from sessions.agents import AGENTS
-from sessions.tmux import Tmux
-from tui.cli.common import CliFailure, age, engine, print_json, settings, table
+from tui.cli.common import CliFailure, age, engine, podium_tmux, print_json, settings, table
 
 
 @click.command("new")
@@ -99,6 +98,8 @@ def ls(as_json: bool) -> None:
     home = str(Path.home())
     rows = [
         [
+            # The number Alt-N and the pane border show, kept for the session's life.
+            str(s["number"]) if s.get("number") is not None else "-",
             s["name"],
             s["agent"],
             _state_text(s),
@@ -109,7 +110,7 @@ def ls(as_json: bool) -> None:
         ]
         for s in sessions
     ]
-    headers = ["NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]
+    headers = ["#", "NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]
     # The branch column only when some session has a worktree: most lists have none.
     if any(s.get("worktree_branch") for s in sessions):
         headers.insert(-1, "BRANCH")
@@ -152,7 +153,7 @@ def send(name: str, text: str, no_enter: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def kill(name: str, cleanup: bool, as_json: bool) -> None:
-    """Stop session NAME and close its pane."""
+    """Stop session NAME and close every pane of it, dead ones included."""
     with engine() as client:
         result = client.call("sessions.kill", name=name, cleanup=cleanup)
     if as_json:
@@ -177,7 +178,9 @@ def kill(name: str, cleanup: bool, as_json: bool) -> None:
 @click.option("--prompt", help="A prompt to continue with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
 def resume(name: str, prompt: str | None, as_json: bool) -> None:
-    """Relaunch ended Claude session NAME with `claude --resume`, in a new pane."""
+    """Relaunch ended Claude session NAME with `claude --resume`, in its own pane where it
+    stood (a new window if its pane is gone). A session never prompted has nothing to
+    resume: refused."""
     with engine() as client:
         rec = client.call("sessions.resume", name=name, prompt=prompt, env=_agent_env())
     if as_json:
@@ -202,14 +205,14 @@ def _attach_to(target: str, *, nested: bool = False) -> None:
     server it refuses unless `nested`: tmux in tmux shares one prefix key and
     shows two status lines, and tmux itself refuses it while $TMUX is set.
     """
-    tmux = Tmux(settings().tmux.socket)
+    tmux = podium_tmux()
     inside = os.environ.get("TMUX", "").split(",")[0]
     if inside and inside == tmux.socket_path():
         argv = tmux.switch_client_argv(target)
     elif not sys.stdin.isatty():
         raise CliFailure("attach needs a terminal; run it from an interactive shell")
     elif inside and not nested:
-        command = shlex.join(["tmux", *tmux.attach_argv(target)[1:]])
+        command = shlex.join(["tmux", *tmux.attach_argv(target, typed=True)[1:]])
         raise CliFailure(
             f"this terminal is inside another tmux, and podium has its own tmux server: "
             f"run `{command}` from a terminal outside tmux, or add --nested to open it here"

@@ -72,7 +72,8 @@ def up(no_attach: bool, nested: bool, as_json: bool) -> None:
             print_json(layout)
             return
         cfg = settings().tmux
-        target = shlex.join(["tmux", *Tmux(cfg.socket).attach_argv(f"={cfg.session_name}")[1:]])
+        attach = Tmux(cfg.socket).attach_argv(f"={cfg.session_name}", typed=True)
+        target = shlex.join(["tmux", *attach[1:]])
         click.echo(f"{describe(layout)}\nattach: {target}  (or `podium up`)")
         return
     if layout["window_id"] is None:

@@ -40,6 +40,8 @@ GLYPHS = {
 @dataclass(frozen=True)
 class RowCells:
     glyph: str
+    # The session's number: what Alt-N focuses and its pane border shows.
+    number: str
     state: str
     state_text: str
     name: str
@@ -82,6 +84,7 @@ def row_cells(session: wire.Session, now: datetime) -> RowCells:
         waited = "-"
     return RowCells(
         glyph=GLYPHS.get(state, "?"),
+        number=str(session.number) if session.number is not None else "",
         state=state,
         state_text=state_text(session, now),
         name=session.name,
@@ -124,9 +127,12 @@ class Widths:
     cost: int
     branch: int
     doing: int = 0
+    # 0 when no session has a number (an engine from before numbers) or no room.
+    number: int = 0
 
     @classmethod
     def fit(cls, rows: list[RowCells], width: int) -> Widths:
+        number = max([0, *(len(r.number) for r in rows)])
         name = min(24, max([4, *(cell_len(r.name) for r in rows)]))
         agent = max([5, *(cell_len(r.agent) for r in rows)])
         state = max([5, *(cell_len(r.state_text) for r in rows)])
@@ -135,6 +141,9 @@ class Widths:
         branch = min(BRANCH_MAX, max([6, *(cell_len(r.branch) for r in rows)]))
         # glyph + the gaps between columns
         used = 2 + name + 1 + state + 1 + waited
+        # The number first of what a narrow pane can drop: it is what Alt-N takes.
+        number = number if used + number + 1 <= width else 0
+        used += number + 1 if number else 0
         agent = agent if used + agent + 1 <= width else 0
         used += agent + 1 if agent else 0
         tok = tok if used + tok + 1 <= width else 0
@@ -145,7 +154,7 @@ class Widths:
         used += branch + 1 if branch else 0
         doing = width - used - 1 if any(r.doing for r in rows) else 0
         doing = doing if doing >= DOING_MIN else 0
-        return cls(name, agent, state, waited, tok, money, branch, doing)
+        return cls(name, agent, state, waited, tok, money, branch, doing, number)
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
@@ -157,7 +166,10 @@ def _cell(text: str, width: int, right: bool = False) -> str:
 
 
 def header_content(widths: Widths) -> Content:
-    parts = ["  ", _cell("NAME", widths.name), " "]
+    parts = ["  "]
+    if widths.number:
+        parts += [_cell("#", widths.number, right=True), " "]
+    parts += [_cell("NAME", widths.name), " "]
     if widths.agent:
         parts += [_cell("AGENT", widths.agent), " "]
     parts += [_cell("STATE", widths.state), " ", _cell("WAITED", widths.waited, right=True)]
@@ -174,12 +186,10 @@ def header_content(widths: Widths) -> Content:
 
 def row_content(row: RowCells, widths: Widths) -> Content:
     colour = f"$state-{row.state}" if row.state in GLYPHS else "$foreground"
-    parts: list[str | tuple[str, str]] = [
-        (row.glyph, f"bold {colour}"),
-        " ",
-        (_cell(row.name, widths.name), "bold" if row.waiting else ""),
-        " ",
-    ]
+    parts: list[str | tuple[str, str]] = [(row.glyph, f"bold {colour}"), " "]
+    if widths.number:
+        parts += [(_cell(row.number, widths.number, right=True), "$text-muted"), " "]
+    parts += [(_cell(row.name, widths.name), "bold" if row.waiting else ""), " "]
     if widths.agent:
         parts += [(_cell(row.agent, widths.agent), "$text-muted"), " "]
     parts += [
