@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from sessions.glyphs import glyph
 from sessions.state import State
 from sessions.tmux import TmuxError, TmuxServerGone, quote
 
@@ -58,16 +59,16 @@ SESSION_KEYS = 9
 # How long a tmux message about an alert stays on screen (ms).
 MESSAGE_MS = "4000"
 NOTIFY_TIMEOUT = 5.0
-# The states the status line counts, with their symbol.
+# The states the status line counts (each with its glyph, `sessions.glyphs`).
 COUNTED = (
-    (State.BUSY, "●"),
+    State.BUSY,
     # Claude Code retries an API error: no input needed, but worth knowing.
-    (State.RETRYING, "↻"),
-    (State.WAITING, "◆"),
+    State.RETRYING,
+    State.WAITING,
     # Looked at, not answered: still the person's move, told apart from a new turn.
-    (State.SEEN, "◇"),
-    (State.PERMISSION, "!"),
-    (State.LIMITED, "◷"),
+    State.SEEN,
+    State.PERMISSION,
+    State.LIMITED,
 )
 _NEEDS = {
     State.WAITING.value: "is waiting for you",
@@ -98,17 +99,19 @@ def style_for(state: str, cfg: CuesSettings) -> str:
 
 
 def title_for(cue: SessionCue) -> str:
+    """'2 web · ◆ waiting': the number Alt-N takes, the name, the state with its glyph."""
     number = f"{cue.number} " if cue.number is not None else ""
-    return f"{number}{cue.name} · {cue.state}"
+    return f"{number}{cue.name} · {glyph(cue.state)} {cue.state}"
 
 
 def counts_text(states: Iterable[str], cfg: CuesSettings) -> str:
-    """'● 2 busy  ◆ 1 waiting  ! 1 permission', coloured; empty when nothing counts."""
+    """'● 2 busy  ◆ 1 waiting  ▲ 1 permission', coloured; empty when nothing counts."""
     states = list(states)
     parts = []
-    for state, symbol in COUNTED:
+    for state in COUNTED:
         n = states.count(state.value)
         if n:
+            symbol = glyph(state.value)
             parts.append(f"#[{style_for(state.value, cfg)}]{symbol} {n} {state.value}#[default]")
     return "  ".join(parts)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from conftest import PodiumEnv
 from libtmux.test.retry import retry_until
 
+from sessions.glyphs import glyph
+
 ALT_SPACE = b"\x1b "
 
 
@@ -146,11 +148,12 @@ def test_border_and_counts_follow_the_state(engine: PodiumEnv) -> None:
         return (
             _option(env, "-p", "-t", pane, "@podium_state") == state
             and _option(env, "-p", "-t", pane, "@podium_style") == style
-            and _option(env, "-p", "-t", pane, "@podium_title") == f"1 asks · {state}"
+            and _option(env, "-p", "-t", pane, "@podium_title")
+            == f"1 asks · {glyph(state)} {state}"
             and count in _option(env, "-g", "@podium_counts")
         )
 
-    assert retry_until(lambda: shows("permission", "fg=red,bold", "! 1 permission"), 10)
+    assert retry_until(lambda: shows("permission", "fg=red,bold", "▲ 1 permission"), 10)
     assert retry_until(lambda: "Do you want to proceed?" in env.screen(pane), 10)
     env.run("send", "asks", "1", check=True)
     env.wait_state("asks", "waiting", seconds=30)

@@ -89,7 +89,7 @@ def test_counts_show_only_what_is_there_coloured_by_state() -> None:
     text = cues.counts_text(["busy", "busy", "waiting", "idle", "permission"], CFG)
     assert text == (
         "#[fg=blue]● 2 busy#[default]  #[fg=green,bold]◆ 1 waiting#[default]  "
-        "#[fg=red,bold]! 1 permission#[default]"
+        "#[fg=red,bold]▲ 1 permission#[default]"
     )
     assert cues.counts_text(["idle", "exited"], CFG) == ""
     # A seen turn is counted apart from a new one, and from idle.
@@ -100,7 +100,7 @@ def test_counts_show_only_what_is_there_coloured_by_state() -> None:
 
 def test_desired_state_titles_counts_and_session_keys() -> None:
     want = cues.desired_state(SESSIONS, CFG, PODIUM)
-    assert want[("pane", "%2", "@podium_title")][-1] == "2 web · waiting"
+    assert want[("pane", "%2", "@podium_title")][-1] == "2 web · ◆ waiting"
     assert want[("pane", "%2", "@podium_state")][-1] == "waiting"
     assert want[("pane", "%4", "@podium_style")][-1] == "fg=red,bold"
     assert not any(k[1] is None for k in want if k[0] == "pane")  # lost: no pane
@@ -116,7 +116,7 @@ def test_desired_state_titles_counts_and_session_keys() -> None:
 def test_a_session_name_cannot_inject_formats_or_end_a_command() -> None:
     evil = [SessionCue(1, "x #(touch /tmp/p) #[fg=red];", "idle", "%1")]
     title = cues.desired_state(evil, CFG, PODIUM)[("pane", "%1", "@podium_title")][-1]
-    assert title == "1 x ##(touch /tmp/p) ##[fg=red]; · idle"  # '##' shows as '#'
+    assert title == "1 x ##(touch /tmp/p) ##[fg=red]; · ○ idle"  # '##' shows as '#'
 
 
 def test_only_pane_ids_and_words_reach_a_key_shell() -> None:

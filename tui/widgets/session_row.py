@@ -20,21 +20,11 @@ from textual.content import Content
 
 from collectors.durations import duration
 from sessions import wire
+
+# GLYPHS: also the help screen's (one glyph per state, the tmux cues' too).
+from sessions.glyphs import GLYPHS, glyph
 from tui.engine_api import parse_time
 from tui.format import cost, since, tokens
-
-GLYPHS = {
-    "starting": "◌",
-    "busy": "●",
-    "retrying": "↻",
-    "waiting": "◆",
-    "seen": "◇",
-    "permission": "▲",
-    "limited": "■",
-    "idle": "○",
-    "exited": "✕",
-    "lost": "?",
-}
 
 
 @dataclass(frozen=True)
@@ -83,7 +73,7 @@ def row_cells(session: wire.Session, now: datetime) -> RowCells:
     else:
         waited = "-"
     return RowCells(
-        glyph=GLYPHS.get(state, "?"),
+        glyph=glyph(state),
         number=str(session.number) if session.number is not None else "",
         state=state,
         state_text=state_text(session, now),
