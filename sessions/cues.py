@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sessions.glyphs import glyph
+from sessions.stage import ROLE_OPTION, TOWER_ROLE, TOWER_TITLE
 from sessions.state import State
 from sessions.tmux import TmuxError, TmuxServerGone, quote
 
@@ -47,11 +48,14 @@ COUNTS_OPTION = "@podium_counts"
 KEYS_OPTION = "@podium_keys"
 TOKEN_OPTION = "@podium_cues"
 
-# A podium pane shows its title in its state's style; any other pane (a shell
-# the user split off, the tower) keeps tmux's usual border text.
+# A podium pane shows its title in its state's style; the tower's pane (by its
+# role, which `podium up` sets) says "podium" whatever the pane's title (tmux's
+# default title is the host name); any other pane (a shell the user split off)
+# keeps tmux's usual border text.
 BORDER_FORMAT = (
     f"#{{?{TITLE_OPTION},#[#{{{STYLE_OPTION}}}] #{{{TITLE_OPTION}}} #[default],"
-    "#{pane_index} #{pane_title}}"
+    f"#{{?#{{==:#{{{ROLE_OPTION}}},{TOWER_ROLE}}},#[bold] {TOWER_TITLE} #[default],"
+    "#{pane_index} #{pane_title}}}"
 )
 STATUS_RIGHT = f"#{{{COUNTS_OPTION}}}#[default] %H:%M"
 STATUS_RIGHT_LENGTH = "80"

@@ -41,6 +41,9 @@ from sessions.tmux import SERVER_START, PaneInfo, Tmux, TmuxError, quote
 ROLE_OPTION = "@podium_role"
 STAGE_ROLE = "stage"
 TOWER_ROLE = "tower"
+# The tower pane's title (tmux's default is the host name); the cues' border
+# format shows it for the pane of role `tower`.
+TOWER_TITLE = "podium"
 # The stage window's default name; the engine passes `ui.tower_window`, the
 # window the cues' tower key (Alt-0) selects.
 WINDOW_NAME = "tower"
@@ -319,7 +322,8 @@ def ensure(
         window_id, pane_id = out[0].split(_SEP)
         tmux.run(
             "set-option", "-w", "-t", window_id, ROLE_OPTION, STAGE_ROLE, ";",
-            "set-option", "-p", "-t", pane_id, ROLE_OPTION, TOWER_ROLE,
+            "set-option", "-p", "-t", pane_id, ROLE_OPTION, TOWER_ROLE, ";",
+            *_title(pane_id),
         )  # fmt: skip
     elif view.tower is None:
         first = min(view.cells, key=lambda p: p.pane_index)
@@ -327,10 +331,18 @@ def ensure(
             "split-window", "-d", "-h", "-b", "-f", "-t", first.pane_id,
             "-P", "-F", fmt, "-c", quote(cwd), "--", *launch(),
         )  # fmt: skip
-        tmux.run("set-option", "-p", "-t", out[0].split(_SEP)[1], ROLE_OPTION, TOWER_ROLE)
+        pane_id = out[0].split(_SEP)[1]
+        tmux.run("set-option", "-p", "-t", pane_id, ROLE_OPTION, TOWER_ROLE, ";", *_title(pane_id))
     elif view.tower.dead:
-        tmux.run("respawn-pane", "-k", "-t", view.tower.pane_id, "-c", quote(cwd), "--", *launch())
+        pane_id = view.tower.pane_id
+        tmux.run("respawn-pane", "-k", "-t", pane_id, "-c", quote(cwd), "--", *launch())
+        tmux.run(*_title(pane_id))
     return read(tmux, session_name)
+
+
+def _title(pane_id: str) -> list[str]:
+    """The tmux command naming the tower's pane (it does not select the pane)."""
+    return ["select-pane", "-t", pane_id, "-T", TOWER_TITLE]
 
 
 def join(tmux: Tmux, view: StageView, pane_ids: Iterable[str]) -> None:

@@ -110,6 +110,16 @@ def test_up_builds_the_stage_and_a_fourth_session_stays_parked(podium: PodiumEnv
         env.tmux("display-message", "-p", "-t", tower, "#{pane_current_command}").stdout.strip()
         == "sleep"
     )
+    # The tower's border and title say what it is, not the host's name.
+    titles = "#{pane_title}|#{T:pane-border-format}"
+    assert retry_until(
+        lambda: (
+            env.tmux("display-message", "-p", "-t", tower, titles).stdout.strip()
+            == "podium|#[bold] podium #[default]"
+        ),
+        10,
+        raises=False,
+    ), env.tmux("display-message", "-p", "-t", tower, titles).stdout
     # The stage window is first in podium's tmux session, with the tower focused.
     windows = env.tmux("list-windows", "-t", "=podium", "-F", "#{window_id}").stdout.split()
     assert windows == [window]
