@@ -177,7 +177,12 @@ class ProfileSettings(_Section):
 class UiSettings(_Section):
     stage_size: Annotated[int, Meta(ge=1, le=9)] = 3
     """How many agent panes stand side by side next to the control tower (`podium up`); a
-    window too narrow for them all to have 12 columns shows fewer."""
+    window too narrow for them all to have `session_min_width` columns shows fewer."""
+
+    session_min_width: Annotated[int, Meta(ge=20, le=500)] = 60
+    """Fewest columns of an agent pane on stage (Claude Code's dialogs need about 60): a
+    narrower window shows fewer sessions, down to one beside the tower, and the others
+    wait parked (Alt-Space, Alt-1...9 or Enter in the tower bring one forward)."""
 
     theme: str = "podium-dark"
     """Textual theme of the control tower (built-in, podium's, or a user theme)."""

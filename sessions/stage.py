@@ -22,12 +22,15 @@ Everything runs as argv; the one tmux command string is the resize hook,
 built from pane and window ids and numbers only.
 
 Layout: the tower keeps a fixed width, a quarter of the window clamped to
-[TOWER_MIN_WIDTH, TOWER_MAX_WIDTH], and the sessions share the rest equally
-(`TOWER_MIN_WIDTH` at 80 columns leaves three sessions 16 columns each). With
-two or more sessions they sit in a container of their own: when the window
-is resized, tmux's hook `window-resized` spreads that container evenly
-(`select-layout -E`) and sets the tower's width again; both are plain tmux
-commands, so the layout survives resizes even while no engine runs.
+[TOWER_MIN_WIDTH, TOWER_MAX_WIDTH], and the sessions share the rest equally,
+each at least `ui.session_min_width` columns (`session_min`): a narrower
+window shows fewer, down to one. Where even one session would get fewer, the
+tower gives it columns, down to TOWER_FLOOR: at 80 columns the tower has 19
+and the one session 60. With two or more sessions they sit in a container of
+their own: when the window is resized, tmux's hook `window-resized` spreads
+that container evenly (`select-layout -E`) and sets the tower's width again;
+both are plain tmux commands, so the layout survives resizes even while no
+engine runs.
 """
 
 from __future__ import annotations
@@ -51,24 +54,36 @@ WINDOW_NAME = "tower"
 TOWER_MIN_WIDTH = 28
 TOWER_MAX_WIDTH = 40
 TOWER_SHARE_PCT = 25
-# Narrower than this a session pane is of no use; the stage shows fewer.
-SESSION_MIN_WIDTH = 12
+# The fewest columns the tower gives up to in a narrow window, so that a session
+# keeps its minimum: each session on one line with its on-stage mark, glyph,
+# number, eight cells of its name and how long it waited (1+1+1+1+1+8+1+5), and
+# both usage gauges. 19 is what an 80-column terminal leaves beside a session
+# of 60 (the default `ui.session_min_width`), the smallest stage that must work.
+TOWER_FLOOR = 19
 
 _SEP = "\x1f"
 
 
 # -- the rules (pure) -------------------------------------------------------------
-def tower_width(window_width: int) -> int:
-    """The tower's columns: 25% of the window, within [TOWER_MIN_WIDTH, TOWER_MAX_WIDTH].
+def tower_width(window_width: int, session_min: int) -> int:
+    """The tower's columns: 25% of the window, within [TOWER_MIN_WIDTH, TOWER_MAX_WIDTH];
+    where one session beside it would get fewer than `session_min` columns, what
+    that session leaves, down to TOWER_FLOOR (the session then has less: at
+    least it is the only one).
 
-    Integer arithmetic as tmux's own `resize-pane -x 25%`, which the resize
-    hook uses: both must give the same number.
+    Integer arithmetic as tmux's formats in the resize hook (`resize_hook`):
+    both must give the same number.
     """
-    share = window_width * TOWER_SHARE_PCT // 100
-    return max(1, min(window_width, TOWER_MAX_WIDTH, max(TOWER_MIN_WIDTH, share)))
+    share = max(TOWER_MIN_WIDTH, min(TOWER_MAX_WIDTH, window_width * TOWER_SHARE_PCT // 100))
+    left = window_width - 1 - session_min  # beside one session of the minimum width
+    if left < share:
+        share = max(TOWER_FLOOR, left)
+    return max(1, min(window_width, share))
 
 
-def widths(window_width: int, sessions: int, *, tower: bool = True) -> list[int] | None:
+def widths(
+    window_width: int, sessions: int, *, session_min: int, tower: bool = True
+) -> list[int] | None:
     """Columns of each cell left to right (the tower's first, if any); None if they
     cannot fit. Cells are separated by a one-column border; the last session
     takes the remainder, as tmux's `select-layout -E` does."""
@@ -78,7 +93,7 @@ def widths(window_width: int, sessions: int, *, tower: bool = True) -> list[int]
     tower_cols = 0
     need = 2 * sessions - 1  # one column each, and the borders between them
     if tower:
-        tower_cols = tower_width(window_width)
+        tower_cols = tower_width(window_width, session_min)
         if window_width - tower_cols - 1 < need:
             tower_cols = window_width - 1 - need  # a very narrow window: the tower gives way
         if tower_cols < 1:
@@ -91,21 +106,21 @@ def widths(window_width: int, sessions: int, *, tower: bool = True) -> list[int]
     return ([tower_cols] if tower else []) + cells
 
 
-def capacity(window_width: int, limit: int = 64) -> int:
-    """How many sessions fit beside the tower with SESSION_MIN_WIDTH columns each."""
+def capacity(window_width: int, session_min: int, limit: int = 64) -> int:
+    """How many sessions fit beside the tower with `session_min` columns each."""
     n = 0
     while n < limit:
-        cells = widths(window_width, n + 1)
-        if cells is None or min(cells[1:]) < SESSION_MIN_WIDTH:
+        cells = widths(window_width, n + 1, session_min=session_min)
+        if cells is None or min(cells[1:]) < session_min:
             break
         n += 1
     return n
 
 
-def stage_capacity(window_width: int, stage_size: int) -> int:
+def stage_capacity(window_width: int, stage_size: int, session_min: int) -> int:
     """Sessions the stage shows: `ui.stage_size`, fewer in a narrow window, never 0
     (a session brought forward always gets a place)."""
-    return max(1, min(stage_size, capacity(window_width, stage_size)))
+    return max(1, min(stage_size, capacity(window_width, session_min, stage_size)))
 
 
 def checksum(body: str) -> str:
@@ -117,7 +132,7 @@ def checksum(body: str) -> str:
 
 
 def layout_string(
-    window_width: int, window_height: int, panes: list[int], *, tower: bool = True
+    window_width: int, window_height: int, panes: list[int], *, session_min: int, tower: bool = True
 ) -> str | None:
     """A `select-layout` string: the tower (first pane) then the sessions side by side.
 
@@ -129,7 +144,7 @@ def layout_string(
     if not panes:
         return None
     sessions = len(panes) - (1 if tower else 0)
-    cells = widths(window_width, sessions, tower=tower)
+    cells = widths(window_width, sessions, session_min=session_min, tower=tower)
     if cells is None:
         return None
     h = window_height
@@ -157,29 +172,35 @@ def layout_string(
     return f"{checksum(body)},{body}"
 
 
-def resize_hook(window_id: str, tower_pane: str | None) -> str:
+def tower_width_format(session_min: int) -> str:
+    """`tower_width` as a tmux format of `#{window_width}` (integer arithmetic)."""
+    w = "#{window_width}"
+    low = TOWER_MIN_WIDTH * 100 // TOWER_SHARE_PCT  # narrower: the share is below the clamp
+    high = TOWER_MAX_WIDTH * 100 // TOWER_SHARE_PCT
+    quarter = f"#{{e|/:#{{e|*:{w},{TOWER_SHARE_PCT}}},100}}"
+    share = (
+        f"#{{?#{{e|<:{w},{low}}},{TOWER_MIN_WIDTH},"
+        f"#{{?#{{e|>:{w},{high}}},{TOWER_MAX_WIDTH},{quarter}}}}}"
+    )
+    left = f"#{{e|-:{w},{int(session_min) + 1}}}"
+    floor = f"#{{?#{{e|<:{left},{TOWER_FLOOR}}},{TOWER_FLOOR},{left}}}"
+    return f"#{{?#{{e|<:{left},{share}}},{floor},{share}}}"
+
+
+def resize_hook(window_id: str, tower_pane: str | None, session_min: int) -> str:
     """The tmux commands `window-resized` runs in the stage window.
 
     First the rightmost pane's container is spread evenly (the sessions, or
     tower and session when there is one), then the tower gets its width back:
-    the same clamp as `tower_width`, in tmux's format arithmetic. Ids and
-    numbers only: no name or setting goes into this string.
+    `tower_width` in tmux's format arithmetic, which `run-shell -C` expands
+    (tmux runs it as a tmux command, no shell; `resize-pane -x` itself takes
+    no format). Ids and numbers only: no name or string setting goes in.
     """
     spread = f'select-layout -E -t "{window_id}.{{right}}"'
     if tower_pane is None:
         return spread
-    low = TOWER_MIN_WIDTH * 100 // TOWER_SHARE_PCT
-    high = TOWER_MAX_WIDTH * 100 // TOWER_SHARE_PCT
-
-    def size(cols: str) -> str:
-        return f'{{ resize-pane -t "{tower_pane}" -x "{cols}" }}'
-
-    return (
-        f"{spread} ; "
-        f'if-shell -F "#{{e|<:#{{window_width}},{low}}}" {size(str(TOWER_MIN_WIDTH))} '
-        f'{{ if-shell -F "#{{e|>:#{{window_width}},{high}}}" {size(str(TOWER_MAX_WIDTH))} '
-        f"{size(f'{TOWER_SHARE_PCT}%')} }}"
-    )
+    resize = f"resize-pane -t {tower_pane} -x {tower_width_format(session_min)}"
+    return f'{spread} ; run-shell -t "{tower_pane}" -C "{resize}"'
 
 
 # -- what tmux shows ------------------------------------------------------------------
@@ -220,7 +241,7 @@ class StageView:
             tuple(p.pane_id for p in self.cells),
         )
 
-    def layout_ok(self) -> bool:
+    def layout_ok(self, session_min: int) -> bool:
         """Tower leftmost at its width, every other pane full height, equal within a column.
 
         Loose on purpose: after the resize hook the sessions are equal to ±1
@@ -242,7 +263,7 @@ class StageView:
         if self.tower is not None:
             if self.tower.pane_left != 0:
                 return False
-            want = widths(self.width, len(self.cells))
+            want = widths(self.width, len(self.cells), session_min=session_min)
             if want is not None and self.tower.pane_width != want[0]:
                 return False
         others = [p.pane_width for p in panes[1 if self.tower else 0 :]]
@@ -377,7 +398,7 @@ def park(tmux: Tmux, pane_id: str, name: str) -> None:
     )  # fmt: skip
 
 
-def arrange(tmux: Tmux, session_name: str) -> StageView:
+def arrange(tmux: Tmux, session_name: str, session_min: int) -> StageView:
     """Lay the stage out (tower left at its width, sessions equal) unless it already is,
     and (re)install the resize hook for its current tower."""
     view = read(tmux, session_name)
@@ -389,20 +410,22 @@ def arrange(tmux: Tmux, session_name: str) -> StageView:
             # Layouts go to panes in index order: the tower must come first.
             tmux.run("swap-pane", "-d", "-s", view.tower.pane_id, "-t", first.pane_id)
             view = read(tmux, session_name)
-    if not view.layout_ok():
+    if not view.layout_ok(session_min):
         tower = view.tower is not None
         ordered = sorted(
             ([view.tower] if view.tower else []) + list(view.cells), key=lambda p: p.pane_index
         )
         numbers = [int(p.pane_id.lstrip("%")) for p in ordered]
-        layout = layout_string(view.width, view.height, numbers, tower=tower)
+        layout = layout_string(
+            view.width, view.height, numbers, session_min=session_min, tower=tower
+        )
         if layout is not None:
             with contextlib.suppress(TmuxError):  # a pane went meanwhile: next look fixes it
                 tmux.run("select-layout", "-t", view.window_id, layout)
     tower_pane = view.tower.pane_id if view.tower else None
     tmux.run(
         "set-hook", "-w", "-t", view.window_id, "window-resized",
-        resize_hook(view.window_id, tower_pane),
+        resize_hook(view.window_id, tower_pane, session_min),
     )  # fmt: skip
     return read(tmux, session_name)
 

@@ -13,9 +13,10 @@ Moves:
 - a new session (`podium new`, `podium resume`) joins when there is room;
 - the sweep looks when the stage window, its size or its panes changed: a
   window too narrow for all its sessions parks the least recently focused
-  (and takes them back when it widens), a staged pane that vanished (killed)
-  leaves its place to the parked session that needs the person most, and the
-  layout is set again if it is off.
+  (and takes them back when it widens; places a widened window has beyond
+  them go to the parked sessions that need the person most), a staged pane
+  that vanished (killed) leaves its place to the parked session that needs the
+  person most, and the layout is set again if it is off.
 """
 
 from __future__ import annotations
@@ -105,6 +106,12 @@ class StageKeeper:
     def stage_size(self) -> int:
         return self.ui.stage_size
 
+    def _capacity(self, view: stage.StageView) -> int:
+        return stage.stage_capacity(view.width, self.stage_size, self.ui.session_min_width)
+
+    def _arrange(self) -> stage.StageView:
+        return stage.arrange(self.tmux, self.session_name, self.ui.session_min_width)
+
     def _read(self) -> stage.StageView:
         return stage.read(self.tmux, self.session_name)
 
@@ -148,7 +155,7 @@ class StageKeeper:
             tower_alive=bool(view.tower and not view.tower.dead),
             staged=[names.get(p.podium_session, p.podium_session) for p in view.staged],
             parked=[s.name for s in ordered if s.id in parked_ids],
-            capacity=stage.stage_capacity(view.width, self.stage_size) if view.exists else 0,
+            capacity=self._capacity(view) if view.exists else 0,
             stage_size=self.stage_size,
             width=view.width,
             height=view.height,
@@ -209,9 +216,9 @@ class StageKeeper:
         session least recently focused."""
         tmux = self.tmux
         staged = view.staged
-        if len(staged) < stage.stage_capacity(view.width, self.stage_size):
+        if len(staged) < self._capacity(view):
             await self.blocking(stage.join, tmux, view, [pane.pane_id])
-            view = await self.blocking(stage.arrange, tmux, self.session_name)
+            view = await self.blocking(self._arrange)
         else:
             out = min(staged, key=self._lru_key)
             log.info("stage: %s forward, %s parked", self._name(pane), self._name(out))
@@ -246,11 +253,11 @@ class StageKeeper:
             async with self._lock:
                 view = await self.blocking(self._read)
                 pane = self._pane_of(view, rec.id)
-                cap = stage.stage_capacity(view.width, self.stage_size)
+                cap = self._capacity(view)
                 if not view.exists or pane is None or len(view.staged) >= cap:
                     return
                 await self.blocking(stage.join, self.tmux, view, [pane])
-                view = await self.blocking(stage.arrange, self.tmux, self.session_name)
+                view = await self.blocking(self._arrange)
                 self.touch(rec.id)
                 await self._changed(view)
         except TmuxError as exc:
@@ -287,7 +294,7 @@ class StageKeeper:
         if not view.exists:
             self._remember(None)
             return
-        cap = stage.stage_capacity(view.width, self.stage_size)
+        cap = self._capacity(view)
         staged = view.staged
         moved = False
         if len(staged) > cap:
@@ -300,10 +307,14 @@ class StageKeeper:
             free = cap - len(staged)
             live = self._candidates(view)
             back = [sid for sid in self._squeezed if sid in live][:free]
-            vanished = 0
+            places = 0  # places to give the parked sessions that need the person most
             if before is not None and before.window_id == view.window_id:
-                vanished = sum(1 for p in before.staged if p.podium_session not in view.tags)
-            fill = [sid for sid in live if sid not in back][: min(vanished, free - len(back))]
+                places = sum(1 for p in before.staged if p.podium_session not in view.tags)
+                if cap > self._capacity(before):
+                    # Wider: every free place. A session parked by the narrow window
+                    # may have been swapped out since, so `back` alone would not do.
+                    places = free
+            fill = [sid for sid in live if sid not in back][: min(places, free - len(back))]
             bring = [pane for sid in back + fill if (pane := self._pane_of(view, sid))]
             if bring:
                 await self.blocking(stage.join, tmux, view, bring)
@@ -312,7 +323,7 @@ class StageKeeper:
                 moved = True
             parked = {p.podium_session for p in view.parked}
             self._squeezed = [s for s in self._squeezed if s in parked and s not in back]
-        view = await self.blocking(stage.arrange, tmux, self.session_name)
+        view = await self.blocking(self._arrange)
         if moved:
             await self._changed(view)
         else:
@@ -357,14 +368,14 @@ class StageKeeper:
                     size,
                     self.ui.tower_window,
                 )
-                free = stage.stage_capacity(view.width, self.stage_size) - len(view.staged)
+                free = self._capacity(view) - len(view.staged)
                 bring = self._candidates(view)[: max(0, free)]
                 panes = [p for sid in bring if (p := self._pane_of(view, sid))]
                 if panes:
                     await self.blocking(stage.join, self.tmux, view, panes)
                 for sid in bring:
                     self.touch(sid)
-                view = await self.blocking(stage.arrange, self.tmux, self.session_name)
+                view = await self.blocking(self._arrange)
                 await self.blocking(stage.show_tower, self.tmux, view)
                 await self._changed(view)
         except TmuxError as exc:

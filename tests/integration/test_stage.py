@@ -19,16 +19,32 @@ import pytest
 from conftest import PODIUM, PodiumEnv
 from libtmux.test.retry import retry_until
 
+from collectors.settings import UiSettings
 from sessions import stage
 
 BUSY = "[nopermission] [work=600] keep working"
 QUICK = "[nopermission] answer at once"
 
 
+# These tests are about the moves: three sessions of 50 columns stand in tmux's
+# usual 200 (the default minimum, 60, has its own test).
+MIN = 50
+
+
+def _start(env: PodiumEnv, session_min: int) -> PodiumEnv:
+    env.env["PODIUM_TOWER_CMD"] = "sleep 600"
+    env.env["PODIUM_UI__SESSION_MIN_WIDTH"] = str(session_min)
+    # `podium up` makes the stage the size of its terminal, read from these first:
+    # pytest-xdist's workers have COLUMNS=80, a plain pytest run none (200x50).
+    env.env.update(COLUMNS="200", LINES="50")
+    out = env.run("engine", "start")
+    assert out.returncode == 0, out.stderr
+    return env
+
+
 @pytest.fixture
-def podium(engine: PodiumEnv) -> PodiumEnv:
-    engine.env["PODIUM_TOWER_CMD"] = "sleep 600"
-    return engine
+def podium(podium_env: PodiumEnv) -> PodiumEnv:
+    return _start(podium_env, MIN)
 
 
 def _sim(env: PodiumEnv, name: str, prompt: str = BUSY) -> dict[str, Any]:
@@ -57,13 +73,13 @@ def _cells(env: PodiumEnv, window: str) -> list[dict[str, Any]]:
     return sorted(cells, key=lambda c: c["left"])
 
 
-def _laid_out(env: PodiumEnv, window: str, sessions: int) -> bool:
+def _laid_out(env: PodiumEnv, window: str, sessions: int, session_min: int = MIN) -> bool:
     """Tower leftmost at its clamped width, then `sessions` panes full height, equal ±1."""
     cells = _cells(env, window)
     if len(cells) != sessions + 1 or cells[0]["role"] != "tower":
         return False
     width = cells[0]["window_width"]
-    expected = stage.widths(width, sessions)
+    expected = stage.widths(width, sessions, session_min=session_min)
     widths = [c["width"] for c in cells[1:]]
     return (
         expected is not None
@@ -75,14 +91,14 @@ def _laid_out(env: PodiumEnv, window: str, sessions: int) -> bool:
     )
 
 
-def _settles(env: PodiumEnv, window: str, sessions: int) -> bool:
+def _settles(env: PodiumEnv, window: str, sessions: int, session_min: int = MIN) -> bool:
     """The layout is right now or within a few seconds.
 
     tmux runs the `window-resized` hook from its command queue, after the
     resize is already visible to other clients, and the engine parks or
     brings panes back after its sweep: a check made at once can see the
     window between the two."""
-    return retry_until(lambda: _laid_out(env, window, sessions), 10, raises=False)
+    return retry_until(lambda: _laid_out(env, window, sessions, session_min), 10, raises=False)
 
 
 def _pane_of(env: PodiumEnv, name: str) -> str:
@@ -194,19 +210,44 @@ def test_the_layout_survives_resizes(podium: PodiumEnv):
     for name in ("a", "b", "c"):
         _sim(env, name)
     env.run("stage", "a", check=True)  # b is now the least recently focused
-    for cols, rows in ((80, 24), (200, 50), (131, 40)):
+    for cols, rows in ((220, 24), (200, 50), (213, 40)):
         env.tmux("resize-window", "-t", window, "-x", str(cols), "-y", str(rows))
         # tmux's own hook lays it out again; the engine has nothing to fix.
         assert _settles(env, window, 3), (cols, _cells(env, window))
-        assert min(c["width"] for c in _cells(env, window)[1:]) >= stage.SESSION_MIN_WIDTH
-    assert _cells(env, window)[0]["width"] == 32  # a quarter of 131
-    # Too narrow for three: the least recently focused waits parked, and comes back.
-    env.tmux("resize-window", "-t", window, "-x", "60", "-y", "24")
+        assert min(c["width"] for c in _cells(env, window)[1:]) >= MIN
+    # Too narrow for three of 50: the least recently focused waits parked, and comes back.
+    env.tmux("resize-window", "-t", window, "-x", "160", "-y", "24")
     assert retry_until(lambda: _layout(env)["parked"] == ["b"], 10, raises=False), _layout(env)
     assert _settles(env, window, 2)
     env.tmux("resize-window", "-t", window, "-x", "200", "-y", "50")
     assert retry_until(lambda: _layout(env)["staged"] == ["a", "c", "b"], 10, raises=False)
     assert _settles(env, window, 3)
+
+
+def test_a_narrow_window_shows_one_session_of_the_minimum_width(podium_env: PodiumEnv):
+    env = _start(podium_env, UiSettings().session_min_width)
+    session_min = UiSettings().session_min_width
+    window = _up(env)["window_id"]
+    for name in ("a", "b", "c"):
+        _sim(env, name)
+    assert _settles(env, window, 2, session_min)  # 200 columns hold two of 60, not three
+    env.run("stage", "a", check=True)
+    env.tmux("resize-window", "-t", window, "-x", "80", "-y", "24")
+    # One session beside the tower: the one the person looked at last.
+    assert retry_until(lambda: _layout(env)["staged"] == ["a"], 10, raises=False), _layout(env)
+    assert _settles(env, window, 1, session_min)
+    tower, session = _cells(env, window)
+    assert (tower["width"], session["width"]) == (stage.TOWER_FLOOR, session_min)
+    # The next key (as `podium next`) swaps a session that needs the person onto it.
+    _sim(env, "w", QUICK)
+    env.wait_state("w", "waiting")
+    assert env.run("next", check=True).stdout.split()[0] == "w"
+    assert _layout(env)["staged"] == ["w"]
+    assert _settles(env, window, 1, session_min)
+    env.tmux("resize-window", "-t", window, "-x", "223", "-y", "50")
+    assert retry_until(lambda: len(_layout(env)["staged"]) == 3, 10, raises=False), _layout(env)
+    assert _settles(env, window, 3, session_min)
+    assert min(c["width"] for c in _cells(env, window)[1:]) == session_min
 
 
 @contextmanager
@@ -240,11 +281,12 @@ def test_a_real_terminal_gets_the_layout_of_its_size(podium: PodiumEnv):
     env = podium
     _sim(env, "a")
     _sim(env, "b")
-    with _terminal_running_up(env, 100, 30):
+    with _terminal_running_up(env, 130, 30):
         window = _layout(env)["window_id"]
-        assert retry_until(lambda: _cells(env, window)[0]["window_width"] == 100, 10)
-        assert _settles(env, window, 2)
-        assert _cells(env, window)[0]["width"] == stage.TOWER_MIN_WIDTH
+        assert retry_until(lambda: _cells(env, window)[0]["window_width"] == 130, 10)
+        assert _settles(env, window, 1)  # two of 50 and a tower of 32 need 134
+        assert _cells(env, window)[0]["width"] == 32
+        assert len(_layout(env)["parked"]) == 1
 
 
 def test_a_session_key_brings_a_parked_session_on_stage(podium: PodiumEnv):
@@ -357,10 +399,11 @@ def test_up_inside_another_tmux_does_not_nest(podium: PodiumEnv):
     assert _layout(env)["tower_alive"]  # the stage is ready for the attach it suggests
 
 
-def test_demo_stands_three_sessions_beside_the_tower(podium: PodiumEnv, tmp_path: Path):
+def test_demo_stands_its_sessions_beside_the_tower(podium: PodiumEnv, tmp_path: Path):
     env = podium
     socket = f"podium-demo-test-{uuid.uuid4().hex[:8]}"
     demo_env = {**env.env, "TMPDIR": str(tmp_path), "PODIUM_DEMO_SOCKET": socket}
+    del demo_env["PODIUM_UI__SESSION_MIN_WIDTH"]  # the demo as a person gets it
     root = tmp_path / f"podium-demo-{os.getuid()}"
 
     def demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -380,10 +423,11 @@ def test_demo_stands_three_sessions_beside_the_tower(podium: PodiumEnv, tmp_path
             line.split("|")
             for line in tmux("list-panes", "-t", "=podium:tower", "-F", fmt).splitlines()
         ]
-        assert [c[1] for c in cells] == ["tower", "stage", "stage", "stage"]
+        # No terminal: tmux's 200 columns, which hold two sessions of 60.
+        assert [c[1] for c in cells] == ["tower", "stage", "stage"]
         assert cells[0][2:4] == ["1", "1"]  # the tower is focused
         assert all(c[4] == "0" for c in cells)
-        assert tmux("list-windows", "-t", "=podium", "-F", "#{window_name}") == "tower"
+        assert tmux("list-windows", "-t", "=podium", "-F", "#{window_name}") == "tower\ndeploy"
         paths = {
             "PODIUM_DATA_DIR": str(root / "data"),
             "PODIUM_CONFIG": str(root / "config.toml"),
@@ -392,7 +436,8 @@ def test_demo_stands_three_sessions_beside_the_tower(podium: PodiumEnv, tmp_path
         listing = subprocess.run(
             [*PODIUM, "stage", "--json"], env={**demo_env, **paths}, capture_output=True, text=True
         )
-        assert json.loads(listing.stdout)["staged"] == ["refactor", "tests", "deploy"]
+        layout = json.loads(listing.stdout)
+        assert (layout["staged"], layout["parked"]) == (["refactor", "tests"], ["deploy"])
     finally:
         out = demo("--stop")
         assert out.returncode == 0, out.stderr

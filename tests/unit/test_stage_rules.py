@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import pytest
 
+from collectors.settings import UiSettings
 from sessions import stage
 from sessions.tmux import PaneInfo
 
+MIN = UiSettings().session_min_width  # 60
+
 
 def test_tower_width_is_a_quarter_clamped():
-    assert stage.tower_width(80) == stage.TOWER_MIN_WIDTH
-    assert stage.tower_width(130) == 32  # 25% of 130, floored as tmux does
-    assert stage.tower_width(200) == stage.TOWER_MAX_WIDTH
-    assert stage.tower_width(10) == 10  # never wider than the window
+    assert stage.tower_width(100, MIN) == stage.TOWER_MIN_WIDTH
+    assert stage.tower_width(130, MIN) == 32  # 25% of 130, floored as tmux does
+    assert stage.tower_width(200, MIN) == stage.TOWER_MAX_WIDTH
+    assert stage.tower_width(10, MIN) == 10  # never wider than the window
+
+
+def test_a_narrow_tower_leaves_one_session_its_minimum():
+    # 80 columns: the tower takes what a session of 60 leaves (and a border).
+    assert stage.tower_width(80, MIN) == 19 == stage.TOWER_FLOOR
+    assert stage.tower_width(85, MIN) == 24
+    assert stage.tower_width(89, MIN) == stage.TOWER_MIN_WIDTH  # room for both again
+    # Narrower still, the tower keeps its floor and the one session gets less.
+    assert stage.tower_width(70, MIN) == stage.TOWER_FLOOR
+    # A large minimum narrows the tower in wide windows too.
+    assert stage.tower_width(200, 170) == 29
 
 
 @pytest.mark.parametrize("width", [40, 60, 80, 81, 120, 131, 200, 317])
 @pytest.mark.parametrize("sessions", [0, 1, 2, 3, 5])
 def test_widths_fill_the_window_exactly(width: int, sessions: int):
-    cells = stage.widths(width, sessions)
+    cells = stage.widths(width, sessions, session_min=MIN)
     assert cells is not None
     assert sum(cells) + len(cells) - 1 == width  # one-column borders between cells
     if sessions >= 2:
@@ -27,17 +41,36 @@ def test_widths_fill_the_window_exactly(width: int, sessions: int):
 
 
 def test_widths_give_way_in_a_tiny_window():
-    assert stage.widths(8, 3) == [2, 1, 1, 1]
-    assert stage.widths(5, 3) is None
+    assert stage.widths(8, 3, session_min=MIN) == [2, 1, 1, 1]
+    assert stage.widths(5, 3, session_min=MIN) is None
 
 
-def test_80_columns_hold_three_usable_sessions():
-    cells = stage.widths(80, 3)
-    assert cells is not None and min(cells[1:]) >= stage.SESSION_MIN_WIDTH
-    assert stage.stage_capacity(80, 3) == 3
-    assert stage.stage_capacity(60, 3) == 2
-    assert stage.stage_capacity(20, 3) == 1  # a session brought forward always gets a place
-    assert stage.stage_capacity(300, 9) == 9
+@pytest.mark.parametrize(
+    ("width", "shown", "cells"),
+    [
+        (80, 1, [19, 60]),  # the smallest terminal podium is made for: one session of 60
+        (100, 1, [28, 71]),
+        (120, 1, [30, 89]),
+        (150, 1, [37, 112]),  # two would get 55 and 56
+        (162, 2, [40, 60, 60]),
+        (200, 2, [40, 79, 79]),
+        (223, 3, [40, 60, 60, 60]),
+        (60, 1, [19, 40]),  # narrower than 80: one session, with less than its minimum
+    ],
+)
+def test_sessions_never_get_fewer_than_the_minimum_but_one_always_stands(
+    width: int, shown: int, cells: list[int]
+):
+    assert stage.stage_capacity(width, 3, MIN) == shown
+    assert stage.widths(width, shown, session_min=MIN) == cells
+
+
+def test_capacity_follows_the_minimum():
+    assert stage.stage_capacity(80, 3, 12) == 3  # 28 + 3 x 16
+    assert stage.stage_capacity(200, 3, 52) == 3
+    assert stage.stage_capacity(200, 3, 53) == 2
+    assert stage.stage_capacity(20, 3, MIN) == 1  # a session brought forward always gets one
+    assert stage.stage_capacity(900, 9, MIN) == 9
 
 
 def test_layout_string_matches_tmux():
@@ -45,7 +78,7 @@ def test_layout_string_matches_tmux():
     assert stage.checksum("200x50,0,0{100x50,0,0,0,49x50,101,0,1,24x50,151,0,2,24x50,176,0,3}") == (
         "0d8a"
     )
-    nested = stage.layout_string(200, 50, [0, 1, 2, 3])
+    nested = stage.layout_string(200, 50, [0, 1, 2, 3], session_min=12)
     assert (
         nested
         == "546b,200x50,0,0{40x50,0,0,0,159x50,41,0{52x50,41,0,1,52x50,94,0,2,53x50,147,0,3}}"
@@ -54,16 +87,18 @@ def test_layout_string_matches_tmux():
         ([4, 7], "200x50,0,0{40x50,0,0,4,159x50,41,0,7}"),  # one session: no nesting
         ([4], "200x50,0,0,4"),  # the tower alone, full width
     ):
-        assert stage.layout_string(200, 50, panes) == f"{stage.checksum(body)},{body}"
-    assert stage.layout_string(5, 50, [1, 2, 3, 4]) is None
+        assert stage.layout_string(200, 50, panes, session_min=MIN) == (
+            f"{stage.checksum(body)},{body}"
+        )
+    assert stage.layout_string(5, 50, [1, 2, 3, 4], session_min=MIN) is None
 
 
 def test_resize_hook_is_ids_and_numbers():
-    hook = stage.resize_hook("@3", "%7")
-    assert hook.startswith('select-layout -E -t "@3.{right}" ; ')
-    assert '"#{e|<:#{window_width},112}"' in hook and '"#{e|>:#{window_width},160}"' in hook
-    assert hook.count('resize-pane -t "%7"') == 3
-    assert stage.resize_hook("@3", None) == 'select-layout -E -t "@3.{right}"'
+    hook = stage.resize_hook("@3", "%7", MIN)
+    assert hook.startswith('select-layout -E -t "@3.{right}" ; run-shell -t "%7" -C "resize-pane')
+    assert "#{e|-:#{window_width},61}" in hook  # beside one session of 60, and a border
+    assert "#{e|<:#{window_width},112}" in hook and "#{e|>:#{window_width},160}" in hook
+    assert stage.resize_hook("@3", None, MIN) == 'select-layout -E -t "@3.{right}"'
 
 
 def _pane(pane_id: str, window: str, left: int, width: int, **kw: object) -> PaneInfo:
@@ -106,13 +141,13 @@ def test_read_view_finds_tower_staged_and_parked():
     assert [p.podium_session for p in view.staged] == ["s2", "s3"]  # left to right
     assert [p.podium_session for p in view.parked] == ["p1"]
     assert view.tags == {"p1", "s2", "s3", "other"}
-    assert not view.layout_ok()  # 105 and 53: not shared equally
+    assert not view.layout_ok(MIN)  # 105 and 53: not shared equally
     even = [*panes[:2], _pane("%2", "@1", 41, 79, role="stage", podium_session="s2"),
             _pane("%3", "@1", 121, 79, role="stage", podium_session="s3")]  # fmt: skip
-    assert stage.read_view(even, "podium").layout_ok()
+    assert stage.read_view(even, "podium").layout_ok(MIN)
 
 
 def test_a_stage_of_the_tower_alone_is_found():
     view = stage.read_view([_pane("%1", "@1", 0, 200, role="tower")], "podium")
-    assert view.exists and view.staged == [] and view.layout_ok()
+    assert view.exists and view.staged == [] and view.layout_ok(MIN)
     assert not stage.read_view([_pane("%1", "@1", 0, 200)], "podium").exists
