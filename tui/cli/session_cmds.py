@@ -103,11 +103,12 @@ def new(
 
 
 @click.command("ls")
-@click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
-def ls(as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON (all of them).")
+@click.option("--all", "-a", "show_all", is_flag=True, help="Also list exited sessions.")
+def ls(as_json: bool, show_all: bool) -> None:
     """List the sessions: who needs you first ([attention] order: permission, then
     waiting and limited, oldest first; seen ones keep their place), then busy, then the
-    rest."""
+    rest. Exited sessions only with --all (the tower's e key shows them too)."""
     with engine() as client:
         sessions = client.call("sessions.list")
     if as_json:
@@ -116,6 +117,16 @@ def ls(as_json: bool) -> None:
     if not sessions:
         click.echo("no sessions; start one with `podium new` (or try `podium demo`)")
         return
+    shown = sessions if show_all else [s for s in sessions if s["state"] != "exited"]
+    if shown:
+        click.echo(_table(shown))
+    if len(shown) < len(sessions):
+        # On stderr: stdout stays the table alone, for scripts.
+        hidden = len(sessions) - len(shown)
+        click.echo(f"{hidden} exited session(s) not listed: --all lists them", err=True)
+
+
+def _table(sessions: list[dict[str, Any]]) -> str:
     home = str(Path.home())
     rows = [
         [
@@ -137,7 +148,7 @@ def ls(as_json: bool) -> None:
         headers.insert(-1, "BRANCH")
         for row, s in zip(rows, sessions, strict=True):
             row.insert(-1, s.get("worktree_branch") or "-")
-    click.echo(table(rows, headers))
+    return table(rows, headers)
 
 
 def _state_text(session: dict[str, Any]) -> str:
