@@ -438,6 +438,9 @@ class KeySettings(_Section):
     fill: Annotated[str, Meta(pattern=_KEY_LIST)] = "f"
     """Switch background fill on or off."""
 
+    exited: Annotated[str, Meta(pattern=_KEY_LIST)] = "e"
+    """Show or hide exited sessions (hidden, as in `podium ls`)."""
+
     usage: Annotated[str, Meta(pattern=_KEY_LIST)] = "u"
     """Open the usage screen."""
 

@@ -79,11 +79,13 @@ def test_state_orders_as_podium_ls_and_finds_the_oldest_waiting() -> None:
 
 def test_row_cells_say_what_ls_says() -> None:
     limited = row_cells(SESSIONS[3], NOW)
-    assert (limited.glyph, limited.state_text, limited.waited) == ("■", "limited ↻2h10m", "30s")
-    assert row_cells(SESSIONS[2], NOW).waited == "25m"  # busy: for how long
+    assert (limited.glyph, limited.state_text, limited.waited) == ("◷", "limited ↻2h10m", "30s")
+    # Busy: for how long, under BUSY: a busy session waits for nobody.
+    busy = row_cells(SESSIONS[2], NOW)
+    assert (busy.waited, busy.busy) == ("", "25m")
     assert row_cells(SESSIONS[5], NOW).state_text == "exited (1)"
     seen = row_cells(session("x", "x", "permission"), NOW)
-    assert seen.state_text == "permission (seen)" and seen.waited == "-"
+    assert seen.state_text == "permission (seen)" and (seen.waited, seen.busy) == ("", "")
     # A seen turn: its own glyph and state, for as long as it has been your move.
     turn = row_cells(session("x", "x", "seen", since_s=-300), NOW)
     assert (turn.glyph, turn.state_text, turn.waited, turn.waiting) == ("◇", "seen", "5m", False)
@@ -94,8 +96,14 @@ def test_row_cells_say_what_ls_says() -> None:
 def test_narrow_rows_drop_columns_not_names() -> None:
     rows = [row_cells(s, NOW) for s in SESSIONS]
     wide, narrow = Widths.fit(rows, 120), Widths.fit(rows, 36)
-    assert wide.agent and wide.tokens and wide.branch
+    assert wide.agent and wide.tokens and wide.branch and wide.busy and wide.state
     assert narrow.name == wide.name and not narrow.branch and not narrow.tokens
+    # The stage's narrowest tower: glyph, number, whole names and the wait, nothing else.
+    tower = Widths.fit(rows, 18)
+    assert (tower.number, tower.name, tower.waited) == (1, len("refactor"), 4)
+    assert not (tower.state or tower.busy or tower.agent)
+    # Narrower still, names are cut before the wait goes.
+    assert Widths.fit(rows, 14).name == 4 and Widths.fit(rows, 14).waited == 4
 
 
 def test_usage_windows_in_order_and_pace() -> None:

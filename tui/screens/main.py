@@ -57,6 +57,7 @@ class MainScreen(Screen[None]):
         # Not in the footer (a narrow pane has no room); the help screen lists them.
         Binding("r", "rename", "rename", show=False, id=binding_id("rename")),
         Binding("f", "fill", "fill", show=False, id=binding_id("fill")),
+        Binding("e", "exited", "exited", show=False, id=binding_id("exited")),
     ]
 
     def __init__(self, clock: Callable[[], datetime], keys: KeySettings) -> None:
@@ -73,7 +74,7 @@ class MainScreen(Screen[None]):
         yield Banner(id="banner")
         yield UsageHeader(self.clock, id="usage-header")
         with VerticalScroll(id="session-pane"):
-            yield SessionList(self.clock, id="sessions")
+            yield SessionList(self.clock, on_stage=self._on_stage, id="sessions")
         yield Preview(id="preview")
         yield Footer()
 
@@ -81,6 +82,7 @@ class MainScreen(Screen[None]):
         if self._pending_usage is not None:
             self.query_one(UsageHeader).set_windows(self._pending_usage)
         self.session_list.set_empty_text(Content.styled("connecting to the engine…", "dim"))
+        self.session_list.hidden_text = f" {{n}} exited: {first_key(self.keys, 'exited')} shows"
         self.set_class(True, "-no-preview")
         # Waits and reset times move with the clock: a check each second, a redraw
         # only when a figure on screen changes.
@@ -118,8 +120,8 @@ class MainScreen(Screen[None]):
         select: str | None = None,
     ) -> None:
         listing = self.session_list
-        if not sessions:
-            listing.set_empty_text(self._empty_text(loaded, engine_up))
+        # Also with sessions: exited ones may all be hidden.
+        listing.set_empty_text(self._empty_text(loaded, engine_up))
         listing.set_sessions(sessions)
         if select is not None:
             listing.select(select)
@@ -139,6 +141,9 @@ class MainScreen(Screen[None]):
             " in a shell to see podium with stand-in agents.\n\n",
             ("Sessions keep running when you leave; this list finds them again.", "dim"),
         )
+
+    def _on_stage(self, session: wire.Session) -> bool:
+        return self.podium.on_stage(session)
 
     def on_session_list_selected(self, message: SessionList.Selected) -> None:
         self._update_preview(message.session)
@@ -221,3 +226,7 @@ class MainScreen(Screen[None]):
 
     def action_fill(self) -> None:
         self.podium.actions.toggle_fill()
+
+    def action_exited(self) -> None:
+        listing = self.session_list
+        listing.set_show_exited(not listing.show_exited)

@@ -51,10 +51,39 @@ def bar(used_pct: float | None, pace_pct: float | None, width: int) -> Content:
     return Content.assemble(*parts).simplify()
 
 
-def gauge_content(window: wire.UsageWindow, width: int, now: datetime) -> Content:
-    """One line for one window, fitted to `width` cells.
+# A bar this short says little: the time to reset goes first, and the labels are
+# shortened before that. `BAR_MIN` is the least it is ever given.
+BAR_USEFUL = 8
+BAR_MIN = 4
+# The percentage (" 42%") and the time to reset (" ↻2h13m", padded to line up).
+USED_CELLS = 5
+RESET_CELLS = 8
 
-    Everything after the bar has a fixed width, so the bars of all windows line up.
+
+def label_width(windows: list[wire.UsageWindow], width: int) -> int:
+    """The label column for all gauges of `width` cells (so their bars line up): the
+    longest label and a space, LABEL_WIDTH at most; the short labels where the full
+    ones would leave the bar less than BAR_USEFUL beside the percentage and reset."""
+    full = max([0, *(len(window_label(w.window)) for w in windows)]) + 1
+    if width - full - USED_CELLS - RESET_CELLS < BAR_USEFUL:
+        full = max([0, *(len(short_label(w.window)) for w in windows)]) + 1
+    return min(LABEL_WIDTH, full)
+
+
+def short_label(window: str) -> str:
+    """'5h', 'week', and a model-scoped weekly window by its model alone ('opus')."""
+    label = window_label(window)
+    return label.removeprefix("week ") if label.startswith("week ") else label
+
+
+def gauge_content(
+    window: wire.UsageWindow, width: int, now: datetime, label: int = LABEL_WIDTH
+) -> Content:
+    """One line for one window, fitted to `width` cells, `label` of them for its name.
+
+    Everything after the bar has a fixed width, so the bars of all windows line
+    up. What does not fit goes, least useful first: the source, the projection,
+    then the time to reset (the bar keeps BAR_USEFUL cells); the percentage stays.
     """
     used = f"{window.used_pct:.0f}%"
     tail: list[str | tuple[str, str]] = [" ", (used.rjust(4), "bold")]
@@ -63,7 +92,9 @@ def gauge_content(window: wire.UsageWindow, width: int, now: datetime) -> Conten
         text = "" if projected is None else f" →{projected:.0f}%"
         tail.append((text.ljust(6), level_style(projected or 0)))
     reset = reset_in_s(window, now)
-    tail += ["  ", (("-" if reset is None else f"↻{duration(reset)}").ljust(7), "$text-muted")]
+    reset_cell = (("-" if reset is None else f"↻{duration(reset)}").ljust(7), "$text-muted")
+    if width - label - Content.assemble(*tail).cell_length - RESET_CELLS >= BAR_USEFUL:
+        tail += [" ", reset_cell]
     if width >= 48:
         if window.age_s is not None and window.age_s > STALE_S:
             # Old numbers: say how old instead of where they came from.
@@ -74,8 +105,11 @@ def gauge_content(window: wire.UsageWindow, width: int, now: datetime) -> Conten
             source, style = "estimate", "italic $warning"
         tail += [" ", (source[:SOURCE_WIDTH].ljust(SOURCE_WIDTH), style)]
     tail_content = Content.assemble(*tail)
-    bar_width = max(5, width - LABEL_WIDTH - tail_content.cell_length)
-    label = window_label(window.window)[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
+    bar_width = max(BAR_MIN, width - label - tail_content.cell_length)
+    name = window_label(window.window)
+    if len(name) >= label:
+        name = short_label(window.window)
+    name = name[: max(0, label - 1)].ljust(label)
     return Content.assemble(
-        (label, "bold"), bar(window.used_pct, pace_pct(window, now), bar_width), tail_content
+        (name, "bold"), bar(window.used_pct, pace_pct(window, now), bar_width), tail_content
     )

@@ -36,6 +36,7 @@ class RowCells:
     state_text: str
     name: str
     agent: str
+    # How long it has waited for the person ("" when it does not wait).
     waited: str
     waiting: bool
     tokens: str
@@ -44,6 +45,11 @@ class RowCells:
     # What the session is doing (`wire.Doing`): its kind ("" for nothing) and text.
     doing_kind: str = ""
     doing: str = ""
+    # How long it has been busy ("" when it is not): a column of its own, as a busy
+    # session waits for nobody.
+    busy: str = ""
+    # Beside the tower now (the stage), rather than parked in a window of its own.
+    staged: bool = False
 
 
 def state_text(session: wire.Session, now: datetime) -> str:
@@ -62,16 +68,17 @@ def state_text(session: wire.Session, now: datetime) -> str:
     return state
 
 
-def row_cells(session: wire.Session, now: datetime) -> RowCells:
+def row_cells(session: wire.Session, now: datetime, *, staged: bool = False) -> RowCells:
     state = session.state
     item = session.attention
+    waited = busy = ""
     if item:
         waited = duration(since(item.opened_at, now))
-    elif state in ("busy", "seen"):
+    elif state == "seen":
         # A seen turn's since is when the turn ended: it has been your move that long.
         waited = duration(since(session.state_since, now))
-    else:
-        waited = "-"
+    elif state == "busy":
+        busy = duration(since(session.state_since, now))
     return RowCells(
         glyph=glyph(state),
         number=str(session.number) if session.number is not None else "",
@@ -84,6 +91,8 @@ def row_cells(session: wire.Session, now: datetime) -> RowCells:
         tokens=tokens(session.tokens_today),
         cost=cost(session.cost_today_usd),
         branch=session.worktree_branch or "-",
+        busy=busy,
+        staged=staged,
         **_doing(session.doing),
     )
 
@@ -103,11 +112,25 @@ def _doing(doing: wire.Doing | None) -> dict[str, str]:
 # BRANCH_MAX cells, leaving the rest of a wide pane to DOING.
 DOING_MIN = 12
 BRANCH_MAX = 24
+NAME_MAX = 24
+# A name is cut ("refac…") before WAITED goes: it still tells sessions apart.
+NAME_MIN = 4
+# A state text longer than the room for it is cut only down to this.
+STATE_MIN = 10
+# The on-stage mark, in the row's first cell (its left margin when parked).
+STAGED_MARK = "▸"
 
 
 @dataclass(frozen=True)
 class Widths:
-    """Column widths for one rendering; 0 hides a column (narrow panes drop them)."""
+    """Column widths for one rendering; 0 hides a column (narrow panes drop them).
+
+    Every row starts with two cells, the on-stage mark and the state's glyph (the
+    state, when there is no room for its text). Then, as the width allows, in
+    this order: WAITED and the name (cut with "…" down to NAME_MIN), the number,
+    BUSY, STATE, AGENT, TODAY, COST, BRANCH and DOING, which takes the rest.
+    A row never outgrows `width`.
+    """
 
     name: int
     agent: int
@@ -119,32 +142,41 @@ class Widths:
     doing: int = 0
     # 0 when no session has a number (an engine from before numbers) or no room.
     number: int = 0
+    busy: int = 0
 
     @classmethod
     def fit(cls, rows: list[RowCells], width: int) -> Widths:
-        number = max([0, *(len(r.number) for r in rows)])
-        name = min(24, max([4, *(cell_len(r.name) for r in rows)]))
-        agent = max([5, *(cell_len(r.agent) for r in rows)])
-        state = max([5, *(cell_len(r.state_text) for r in rows)])
-        waited, tok = 6, 6
-        money = max([4, *(len(r.cost) for r in rows)])
-        branch = min(BRANCH_MAX, max([6, *(cell_len(r.branch) for r in rows)]))
-        # glyph + the gaps between columns
-        used = 2 + name + 1 + state + 1 + waited
-        # The number first of what a narrow pane can drop: it is what Alt-N takes.
-        number = number if used + number + 1 <= width else 0
-        used += number + 1 if number else 0
-        agent = agent if used + agent + 1 <= width else 0
-        used += agent + 1 if agent else 0
-        tok = tok if used + tok + 1 <= width else 0
-        used += tok + 1 if tok else 0
-        money = money if tok and used + money + 1 <= width else 0
-        used += money + 1 if money else 0
-        branch = min(branch, width - used - 1) if width - used - 1 >= 6 else 0
-        used += branch + 1 if branch else 0
-        doing = width - used - 1 if any(r.doing for r in rows) else 0
-        doing = doing if doing >= DOING_MIN else 0
-        return cls(name, agent, state, waited, tok, money, branch, doing, number)
+        def widest(cells: list[str], least: int) -> int:
+            return max([least, *(cell_len(c) for c in cells)])
+
+        left = width - 2  # the mark and the glyph
+        waited = widest([r.waited for r in rows], 4)
+        number = widest([r.number for r in rows], 0)
+        name = min(NAME_MAX, widest([r.name for r in rows], 4))
+
+        def take(cells: int, least: int | None = None) -> int:
+            """`cells` and the gap before them if they fit (or at least `least`), else 0."""
+            nonlocal left
+            got = min(cells, left - 1)
+            if got < (cells if least is None else least) or got <= 0:
+                return 0
+            left -= got + 1
+            return got
+
+        waited = waited if left - 1 - waited >= 1 + NAME_MIN else 0
+        left -= waited + 1 if waited else 0
+        number = number if number and left - 1 - number >= 1 + NAME_MIN else 0
+        left -= number + 1 if number else 0
+        name = take(name, least=min(name, NAME_MIN)) or take(name, least=1)
+        busy = take(widest([r.busy for r in rows], 4)) if any(r.busy for r in rows) else 0
+        state_w = widest([r.state_text for r in rows], 5)
+        state = take(state_w, least=min(state_w, STATE_MIN))
+        agent = take(widest([r.agent for r in rows], 5))
+        tok = take(6)
+        money = take(widest([r.cost for r in rows], 4)) if tok else 0
+        branch = take(min(BRANCH_MAX, widest([r.branch for r in rows], 6)), least=6)
+        doing = take(left - 1, least=DOING_MIN) if any(r.doing for r in rows) else 0
+        return cls(name, agent, state, waited, tok, money, branch, doing, number, busy)
 
 
 def _cell(text: str, width: int, right: bool = False) -> str:
@@ -155,14 +187,23 @@ def _cell(text: str, width: int, right: bool = False) -> str:
     return pad + text if right else text + pad
 
 
+def _heading(full: str, short: str, width: int) -> str:
+    return full if cell_len(full) <= width else short
+
+
 def header_content(widths: Widths) -> Content:
     parts = ["  "]
     if widths.number:
-        parts += [_cell("#", widths.number, right=True), " "]
-    parts += [_cell("NAME", widths.name), " "]
+        parts += [" ", _cell("#", widths.number, right=True)]
+    parts += [" ", _cell("NAME", widths.name)]
     if widths.agent:
-        parts += [_cell("AGENT", widths.agent), " "]
-    parts += [_cell("STATE", widths.state), " ", _cell("WAITED", widths.waited, right=True)]
+        parts += [" ", _cell("AGENT", widths.agent)]
+    if widths.state:
+        parts += [" ", _cell("STATE", widths.state)]
+    if widths.waited:
+        parts += [" ", _cell(_heading("WAITED", "WAIT", widths.waited), widths.waited, right=True)]
+    if widths.busy:
+        parts += [" ", _cell("BUSY", widths.busy, right=True)]
     if widths.tokens:
         parts += [" ", _cell("TODAY", widths.tokens, right=True)]
     if widths.cost:
@@ -176,17 +217,20 @@ def header_content(widths: Widths) -> Content:
 
 def row_content(row: RowCells, widths: Widths) -> Content:
     colour = f"$state-{row.state}" if row.state in GLYPHS else "$foreground"
-    parts: list[str | tuple[str, str]] = [(row.glyph, f"bold {colour}"), " "]
+    mark = (STAGED_MARK, "bold $accent") if row.staged else " "
+    parts: list[str | tuple[str, str]] = [mark, (row.glyph, f"bold {colour}")]
     if widths.number:
-        parts += [(_cell(row.number, widths.number, right=True), "$text-muted"), " "]
-    parts += [(_cell(row.name, widths.name), "bold" if row.waiting else ""), " "]
+        parts += [" ", (_cell(row.number, widths.number, right=True), "$text-muted")]
+    parts += [" ", (_cell(row.name, widths.name), "bold" if row.waiting else "")]
     if widths.agent:
-        parts += [(_cell(row.agent, widths.agent), "$text-muted"), " "]
-    parts += [
-        (_cell(row.state_text, widths.state), colour),
-        " ",
-        (_cell(row.waited, widths.waited, right=True), f"bold {colour}" if row.waiting else "dim"),
-    ]
+        parts += [" ", (_cell(row.agent, widths.agent), "$text-muted")]
+    if widths.state:
+        parts += [" ", (_cell(row.state_text, widths.state), colour)]
+    if widths.waited:
+        style = f"bold {colour}" if row.waiting else "dim"
+        parts += [" ", (_cell(row.waited, widths.waited, right=True), style)]
+    if widths.busy:
+        parts += [" ", (_cell(row.busy, widths.busy, right=True), "dim")]
     if widths.tokens:
         parts += [" ", (_cell(row.tokens, widths.tokens, right=True), "$text-muted")]
     if widths.cost:

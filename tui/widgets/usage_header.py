@@ -11,7 +11,7 @@ from textual.widget import Widget
 from collectors.durations import duration
 from sessions import wire
 from tui.engine_api import pace_pct, reset_in_s
-from tui.widgets.gauge import gauge_content
+from tui.widgets.gauge import gauge_content, label_width
 
 NO_DATA = "usage: no data yet (a Claude session's first reply brings it)"
 
@@ -24,6 +24,9 @@ class UsageHeader(Widget):
         height: auto;
         padding: 0 1;
         border-bottom: solid $panel;
+        /* A gauge is fitted to the width; should one not be, it is cut, never folded. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
@@ -64,4 +67,5 @@ class UsageHeader(Widget):
         now = self.clock()
         self._drawn = self._signature(now)
         width = self.content_region.width or self.size.width
-        return Content("\n").join(gauge_content(w, width, now) for w in self.windows)
+        label = label_width(self.windows, width)
+        return Content("\n").join(gauge_content(w, width, now, label) for w in self.windows)
