@@ -75,6 +75,9 @@ def test_killing_a_session_never_renumbers_the_others(engine: PodiumEnv) -> None
 def staged(engine: PodiumEnv) -> PodiumEnv:
     """An engine with a stage whose tower is a plain long-lived program."""
     engine.env["PODIUM_TOWER_CMD"] = "sleep 600"
+    # `podium up` makes the stage its terminal's size, from these first: 200 columns
+    # hold two sessions (pytest-xdist's workers have COLUMNS=80, room for one).
+    engine.env.update(COLUMNS="200", LINES="50")
     return engine
 
 

@@ -212,7 +212,7 @@ def test_a_border_title_is_drawn_as_it_is_never_expanded(tmp_path: Path, short_d
         assert all(cues.run_commands(tmux, [*setup, *cues.desired_state([cue], cfg, []).values()]))
         attach = ["env", "TMUX=", "tmux", "-L", inner, "attach", "-t", "=podium"]
         Tmux(outer).spawn("o", "o", attach, str(tmp_path), width=160, height=10, start_server=True)
-        want = f" 1 {name} · idle "
+        want = f" 1 {name} · ○ idle "
 
         def top_line() -> str:
             return (Tmux(outer).capture("=o:").splitlines() or [""])[0]
