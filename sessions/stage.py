@@ -55,10 +55,11 @@ TOWER_MIN_WIDTH = 28
 TOWER_MAX_WIDTH = 40
 TOWER_SHARE_PCT = 25
 # The fewest columns the tower gives up to in a narrow window, so that a session
-# keeps its minimum: each session on one line with its on-stage mark, glyph,
-# number, eight cells of its name and how long it waited (1+1+1+1+1+8+1+5), and
-# both usage gauges. 19 is what an 80-column terminal leaves beside a session
-# of 60 (the default `ui.session_min_width`), the smallest stage that must work.
+# keeps its minimum: each session on one line with its on-stage mark and glyph,
+# its number, eight cells of its name and how long it waited, and the list's
+# right margin (2+2+9+5+1), and both usage gauges with their bars. 19 is also
+# what an 80-column terminal leaves beside a session of 60 (the default
+# `ui.session_min_width`): the smallest stage podium is made for.
 TOWER_FLOOR = 19
 
 _SEP = "\x1f"
