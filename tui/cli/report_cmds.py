@@ -8,15 +8,17 @@ when a session waits) and `runs` (the background runs).
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from collectors.durations import duration
 from collectors.report_args import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
-from tui.cli.common import WINDOW_LABELS, CliFailure, engine, print_json, table
+from sessions import wire
+from tui.cli.common import CliFailure, engine, print_json, table
+from tui.format import WASTE_HEADERS, count, usd, waste_cells, waste_total
 
 # Reports and exports may scan or write a long history: more than the usual 30 s.
 SLOW_TIMEOUT = 3600.0
@@ -58,21 +60,6 @@ def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> None:
     writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-
-
-def _count(n: int) -> str:
-    return f"{n:,}"
-
-
-def _share(part: float | None) -> str:
-    """A coverage: "<1%" rather than a "0%" that would read as none at all."""
-    if part is None:
-        return "-"
-    return "<1%" if 0 < part < 0.005 else f"{part:.0%}"
-
-
-def _cost(usd: float | None) -> str:
-    return "-" if usd is None else f"${usd:,.2f}"
 
 
 # -- podium report [--by …] ------------------------------------------------------------------
@@ -126,8 +113,8 @@ def show_usage(
     def line(r: dict[str, Any], label: list[str]) -> list[str]:
         return [
             *label,
-            *(_count(r[k]) for k in counts[:-1]),
-            ("~" if r["unpriced"] else "") + _cost(r["cost_usd"]),
+            *(count(r[k]) for k in counts[:-1]),
+            ("~" if r["unpriced"] else "") + usd(r["cost_usd"]),
         ]
 
     body = [line(r, [str(r[k]) for k in keys]) for r in rows]
@@ -205,36 +192,15 @@ def report_waste(
             "once it knows a limit figure"
         )
         return
-    rows = [_waste_row(r, ended=True) for r in result["windows"]]
-    rows += [_waste_row(r, ended=False) for r in result["open"]]
+    report = msgspec.convert(result, wire.WasteReport)
+    rows = [waste_cells(r, ended=True) for r in report.windows]
+    rows += [waste_cells(r, ended=False) for r in report.open]
     if rows:
-        headers = ["WINDOW", "RESET", "UNUSED AT RESET", "AREA %·h", "WINDOWS", "COVERAGE"]
-        click.echo(table(rows, headers))
+        click.echo(table(rows, WASTE_HEADERS))
     else:
         click.echo("no window has reset in the period")
-    for name, t in result["total"].items():
-        label = WINDOW_LABELS.get(name, name)
-        coverage = _share(t["coverage"])
-        click.echo(
-            f"{label}: {t['windows_ended']} reset with {t['unused_at_reset_pct']:.0f}% unused "
-            f"in all ({t['unused_at_reset_windows']:.2f} windows); area "
-            f"{t['area_pct_hours']:,.0f} %·h = {t['window_equivalents']:.2f} windows; "
-            f"coverage {coverage}"
-            + (f", {t['idle_minutes']} min with no window open" if t["idle_minutes"] else "")
-        )
-
-
-def _waste_row(r: dict[str, Any], ended: bool) -> list[str]:
-    when = datetime.fromisoformat(r["resets_at"]).astimezone()
-    unused = f"{r['unused_at_reset_pct']:.0f}%" if ended else f"open ({r['last_used_pct']:.0f}%)"
-    return [
-        WINDOW_LABELS.get(r["window"], r["window"]),
-        f"{when:%Y-%m-%d %H:%M}",
-        unused,
-        f"{r['area_pct_hours']:,.0f}",
-        f"{r['window_equivalents']:.2f}",
-        _share(r["coverage"]),
-    ]
+    for name, total in report.total.items():
+        click.echo(waste_total(name, total))
 
 
 # -- podium export --parquet DIR -------------------------------------------------------------
@@ -258,7 +224,7 @@ def export(folder: Path, force: bool, as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
-    rows = [[t["table"], _count(t["rows"])] for t in result["tables"]]
+    rows = [[t["table"], count(t["rows"])] for t in result["tables"]]
     click.echo(table(rows, ["TABLE", "ROWS"]))
     click.echo(f"wrote {len(rows)} Parquet files to {result['dir']}")
 
