@@ -111,13 +111,17 @@ def local_minute(iso: str | None) -> str:
 
 
 def clock(iso: str | None, now: datetime) -> str:
-    """'16:00' today or within a day, 'Fri Nov 13 16:00' further off; local time."""
+    """Local time, as short as is clear: '16:00' within a day, 'Fri 16:00' within six
+    days, 'Nov 20 16:00' further off."""
     when = to_local(iso)
     if when is None:
         return "-"
-    if abs((when - now).total_seconds()) < 86400:
+    apart = abs((when - now).total_seconds())
+    if apart < 86400:
         return f"{when:%H:%M}"
-    return f"{when:%a %b %d %H:%M}"
+    if apart < 6 * 86400:
+        return f"{when:%a %H:%M}"
+    return f"{when:%b %d %H:%M}"
 
 
 WINDOW_HEADERS = ["WINDOW", "USED", "RESETS", "SOURCE", "AGE", "BURN/H", "AT RESET"]

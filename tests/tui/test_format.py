@@ -60,7 +60,8 @@ def test_times_are_local_and_short() -> None:
     assert local_minute("2026-11-12T10:00:00+00:00") == "2026-11-12 11:00"
     assert local_minute(None) == "-"
     assert clock("2026-11-12T17:13:00+00:00", NOW) == "18:13"
-    assert clock("2026-11-14T18:00:00+00:00", NOW) == "Sat Nov 14 19:00"
+    assert clock("2026-11-14T18:00:00+00:00", NOW) == "Sat 19:00"
+    assert clock("2026-11-20T18:00:00+00:00", NOW) == "Nov 20 19:00"
 
 
 def test_window_and_waste_rows_say_units_in_local_time() -> None:

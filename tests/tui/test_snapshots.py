@@ -6,11 +6,13 @@ and look at the SVGs in `__snapshots__/` before committing them.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import NOW, SESSIONS, answers, fixed, session
+from fakes import NOW, SESSIONS, answers, fixed, iso, session
 
 from collectors.paths import Paths
 from collectors.settings import Settings, UiSettings
@@ -100,8 +102,102 @@ def test_main_engine_banner(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(app, terminal_size=(90, 24), run_before=lost)
 
 
-def test_usage_screen(snap_compare: Any, tmp_path: Path) -> None:
-    assert snap_compare(_app(tmp_path), press=["u"], terminal_size=(100, 60), run_before=_ready)
+@pytest.fixture
+def berlin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is Berlin's (UTC+1 in November): a time shown in UTC would show."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _usage_history() -> dict[str, Any]:
+    """Tokens of dated and undated ids of one model, costs, windows that reset and one
+    still open, with the totals."""
+
+    def waste(window: str, reset_h: float, unused: float) -> wire.WasteWindow:
+        return wire.WasteWindow(
+            window=window,
+            resets_at=iso(reset_h * 3600),
+            unused_at_reset_pct=unused,
+            last_used_pct=100 - unused,
+            area_pct_hours=unused * 2.9,
+            window_equivalents=unused * 2.9 / 500,
+            coverage=0.97,
+        )
+
+    def tokens(day: str, model: str, count: int, cost: float | None) -> wire.UsageRow:
+        return wire.UsageRow(day=day, model=model, tokens=count, cost_usd=cost, messages=9)
+
+    return {
+        "reports_usage": wire.UsageReport(
+            by="day_model",
+            tz="Europe/Berlin",
+            since="2026-11-06",
+            until=None,
+            rows=[
+                tokens("2026-11-10", "claude-opus-4-5-20251101", 1_250_000, 18.2),
+                tokens("2026-11-10", "claude-sonnet-4-5-20250929", 480_000, 2.1),
+                tokens("2026-11-11", "claude-opus-4-5", 2_010_000, 30.75),
+                tokens("2026-11-12", "claude-sonnet-4-5", 96_500, 0.4),
+                tokens("2026-11-12", "claude-haiku-4-5", 12_000, None),
+            ],
+            total=wire.UsageRow(),
+        ),
+        "reports_waste": wire.WasteReport(
+            window=None,
+            since=None,
+            now=NOW.isoformat(),
+            windows=[waste("five_hour", -5 * n, 10.0 * n) for n in range(8, 0, -1)],
+            open=[waste("seven_day", 51, 29.0)],
+            total={
+                "five_hour": wire.WasteTotal(
+                    windows_ended=8,
+                    unused_at_reset_pct=360,
+                    unused_at_reset_windows=3.6,
+                    area_pct_hours=1044,
+                    window_equivalents=2.09,
+                    coverage=0.97,
+                    idle_minutes=42,
+                )
+            },
+        ),
+    }
+
+
+async def _usage(pilot: Any, *keys: str) -> None:
+    """Ready, then the usage screen with its overview shown, then `keys`."""
+    await _ready(pilot)
+    await pilot.press("u")
+    app = pilot.app
+    for _ in range(200):
+        if getattr(app.screen, "overview", None) is not None:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+    for key in keys:
+        await pilot.press(key)
+    await pilot.pause()
+
+
+def test_usage_screen_80x24(snap_compare: Any, tmp_path: Path, berlin: None) -> None:
+    # The windows now, the legend of the gauges' marks, the top of the plots.
+    app = _app(tmp_path, answers=answers(**_usage_history()))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_usage)
+
+
+def test_usage_screen_80x24_scrolled_to_the_end(
+    snap_compare: Any, tmp_path: Path, berlin: None
+) -> None:
+    # One scroll area: End reaches the last rows of the last table, in local time.
+    app = _app(tmp_path, answers=answers(**_usage_history()))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=lambda p: _usage(p, "end"))
+
+
+def test_usage_screen_wide(snap_compare: Any, tmp_path: Path, berlin: None) -> None:
+    app = _app(tmp_path, answers=answers(**_usage_history()))
+    assert snap_compare(app, terminal_size=(200, 50), run_before=_usage)
 
 
 def test_usage_screen_first_run(snap_compare: Any, tmp_path: Path) -> None:

@@ -19,10 +19,11 @@ from sessions.protocol import ApiError
 from themes import STATE_VARIABLES, load_user_themes
 from tui.config_file import ConfigWriteError, set_key
 from tui.engine_api import (
+    DayTokens,
     official,
     pace_pct,
     show_session,
-    tokens_by_day_and_model,
+    tokens_by_day,
     usage_windows,
     window_label,
 )
@@ -121,13 +122,20 @@ def test_series_tokens_and_plot_columns() -> None:
     )
     cols = columns(data, 24)
     assert (cols[1], cols[22], cols[23], cols[5]) == (23.0, 2.0, 1.0, None)
-    models, rows = tokens_by_day_and_model(
+    models, days = tokens_by_day(
         [
-            wire.UsageRow(day="d1", model="opus", input_tokens=5, output_tokens=7, tokens=12),
-            wire.UsageRow(day="d1", model="sonnet", tokens=3),
+            wire.UsageRow(day="d2", model="claude-haiku-4-5", tokens=40, cost_usd=0.5),
+            wire.UsageRow(day="d1", model="claude-opus-4-5", tokens=12, cost_usd=1.0),
+            wire.UsageRow(day="d1", model="claude-sonnet-4-5", tokens=3, unpriced=1),
+            wire.UsageRow(day="d1", model="claude-opus-4-5-20251101", tokens=30, cost_usd=2.0),
         ]
     )
-    assert models == ["opus", "sonnet"] and rows == [["d1", 12.0, 3.0]]
+    # One column per model name, most tokens first; days in order.
+    assert models == ["Opus 4.5", "Haiku 4.5", "Sonnet 4.5"]
+    assert days == [
+        DayTokens("d1", {"Opus 4.5": 42, "Sonnet 4.5": 3}, 45, 3.0, 1),
+        DayTokens("d2", {"Haiku 4.5": 40}, 40, 0.5, 0),
+    ]
 
 
 def test_without_a_stage_showing_a_session_focuses_it() -> None:
