@@ -220,6 +220,9 @@ class Decision(_Wire):
     task_id: int | None = None
     reason: str = ""
     until: str | None = None
+    kind: str = ""
+    """What it comes from (`sessions.fill.policy`): limit, busy, idle, cap, reserve,
+    pacing, spare."""
 
 
 class StageLayout(_Wire):
@@ -573,11 +576,55 @@ class Zoomed(_Wire):
 # -- the background queue -------------------------------------------------------------
 class QueueListParams(_Wire):
     all: bool = True
+    explain: bool = False
+    """Also say why each open task waits, and the reserve in force (it asks the fill
+    policy, as a scheduler round would)."""
+
+
+class ReserveRule(_Wire):
+    """One rule of the `[fill] reserve` schedule, as configured."""
+
+    five_hour_pct: float
+    days: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+class Reserve(_Wire):
+    """The share of the 5-hour window that background fill keeps for you now."""
+
+    pct: float
+    """Kept until the window resets: the highest rule over what is left of it (fill
+    spent now is gone when a higher reserve starts)."""
+    now_pct: float
+    """The rule for this moment."""
+    window_end: str
+    """When the 5-hour window resets (5 hours from now when none is open)."""
+    source: Literal["fill", "config", "schedule"]
+    """`podium fill --reserve`, `[fill] reserve_pct`, or the `[fill] reserve` schedule."""
+    rules: list[ReserveRule] = []
+    """The schedule's rules (source "schedule"); first match wins."""
+
+
+class Held(_Wire):
+    """Why an open task (queued, deferred, or a recurring template) is not running now."""
+
+    task_id: int
+    kind: str
+    """fill_off, scheduled, night, deferred, cron, on_change, behind, or the policy's
+    own (`Decision.kind`: limit, busy, cap, reserve, pacing, spare)."""
+    reason: str
+    until: str | None = None
+    """When what it waits for comes, if known (a time, the night, a reset)."""
 
 
 class QueueList(_Wire):
     tasks: list[Task]
     fill: FillState
+    reserve: Reserve | None = None
+    """With `explain`: the reserve in force."""
+    held: list[Held] = []
+    """With `explain`: one per open task that is not running."""
 
 
 class TaskRef(_Wire):
