@@ -193,7 +193,7 @@ class PodiumApp(App[None]):
         elif isinstance(event, wire.UsageEvent | wire.UsageLogEvent):
             self.actions.refresh_usage()
             return
-        elif isinstance(event, wire.QueueEvent):
+        elif isinstance(event, wire.QueueEvent | wire.FillEvent):
             self.screen.post_message(QueueChanged())
             return
         else:

@@ -142,8 +142,9 @@ def tokens_by_day(rows: list[wire.UsageRow]) -> tuple[list[str], list[DayTokens]
 
 
 # -- background queue and fill ------------------------------------------------------
-def queue_list(request: Request) -> list[wire.Task]:
-    return request(wire.QUEUE_LIST, wire.QueueListParams()).tasks
+def queue_list(request: Request) -> wire.QueueList:
+    """Every task, the fill switch, the reserve in force and why each open task waits."""
+    return request(wire.QUEUE_LIST, wire.QueueListParams(explain=True))
 
 
 def queue_add(request: Request, task: wire.QueueAddParams) -> wire.Task:

@@ -51,5 +51,6 @@ class EngineReply(Message):
 
 
 class QueueChanged(Message):
-    """A task or run of the background queue changed (an engine `queue` event): a
-    screen that shows the queue reads it again. Posted to the current screen."""
+    """A task or run of the background queue changed, or fill was switched or decided
+    otherwise (an engine `queue` or `fill` event): a screen that shows the queue reads
+    it again. Posted to the current screen."""

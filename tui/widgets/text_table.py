@@ -92,7 +92,7 @@ class TextTable(Widget):
                 parts.append(cut)
             return Content.styled((" " * gap).join(parts).rstrip(), style)
 
-        out = [line(self.headers, "bold $text-muted")]
+        out = [line(self.headers, "bold $foreground-muted")]
         out += [line(row, "") for row in self.rows]
         return out
 
