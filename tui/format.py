@@ -171,7 +171,7 @@ def waste_cells(r: wire.WasteWindow, ended: bool) -> list[str]:
 
 def waste_total(window: str, t: wire.WasteTotal) -> str:
     """The totals of one window over the period, in one line."""
-    idle = f", {t.idle_minutes} min with no window open" if t.idle_minutes else ""
+    idle = f", {duration(t.idle_minutes * 60)} with no window open" if t.idle_minutes else ""
     return (
         f"{window_name(window)}: {t.windows_ended} reset with {t.unused_at_reset_pct:.0f}% "
         f"unused in all ({t.unused_at_reset_windows:.2f} windows); area "

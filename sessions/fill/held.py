@@ -136,10 +136,10 @@ def _due(
             task.id, BEHIND, f"after task {stop.task_id}, which waits: {stop.reason}", stop.until
         )
     if launched:
+        would = "" if enabled else "would "
+        starts = "start" if len(launched) > 1 or not enabled else "starts"
         which = (
-            f"task {launched[0]}, which starts"
-            if len(launched) == 1
-            else (f"tasks {', '.join(launched)}, which start")
+            f"task{'s' if len(launched) > 1 else ''} {', '.join(launched)}, which {would}{starts}"
         )
         return Held(task.id, BEHIND, f"after {which} now: at most {max_concurrent} run(s) at once")
     return Held(task.id, BEHIND, "waits for the next scheduler round")

@@ -50,7 +50,7 @@ def test_each_held_task_says_why_and_fill_shows_its_reserve(tower_env: PodiumEnv
             # The selected task whole, brackets and all, and why it waits.
             detail = _text(screen, "#task")
             assert prompt in detail
-            assert "waits for: background fill is off" in detail
+            assert "scheduler: background fill is off" in detail
 
             await pilot.press("f")
             await until(pilot, lambda: screen.listed is not None and screen.listed.fill.enabled)
@@ -60,7 +60,7 @@ def test_each_held_task_says_why_and_fill_shows_its_reserve(tower_env: PodiumEnv
             assert scheduled.kind == "scheduled" and scheduled.until is not None
             assert datetime.fromisoformat(scheduled.until) == later
             assert _text(screen, "#fill").startswith("fill on")
-            await until(pilot, lambda: "waits for: 5-hour reserve: 100%" in _text(screen, "#task"))
+            await until(pilot, lambda: "scheduler: 5-hour reserve: 100%" in _text(screen, "#task"))
             assert env.json("queue", "show", str(due["id"]))["task"]["state"] == "queued"
 
     run(scenario())

@@ -105,4 +105,4 @@ def test_window_and_waste_rows_say_units_in_local_time() -> None:
     assert waste_cells(ended, ended=False)[2] == "open (61%)"
     total = wire.WasteTotal(windows_ended=3, unused_at_reset_pct=80, coverage=0.5, idle_minutes=7)
     assert waste_total("seven_day", total).startswith("week: 3 reset with 80% unused")
-    assert waste_total("seven_day", total).endswith("coverage 50%, 7 min with no window open")
+    assert waste_total("seven_day", total).endswith("coverage 50%, 7m with no window open")

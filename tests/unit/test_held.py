@@ -122,6 +122,11 @@ def test_with_fill_off_that_comes_first_then_what_fill_would_do() -> None:
     assert got[1].reason.startswith("background fill is off")
     assert got[1].reason.endswith("then: it would start now: " + decide(tasks, 10)[0].reason)
     assert got[2].reason.endswith("then: scheduled for 12:00")
+    # Behind a task that would start, were fill on: nothing starts now.
+    got = held([task(1), task(2)], enabled=False)
+    assert got[2].reason.endswith(
+        "then: after task 1, which would start now: at most 1 run(s) at once"
+    )
 
 
 # -- the scheduler: the reserve in force and `queue.list {explain: true}` -----------------

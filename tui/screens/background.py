@@ -108,7 +108,7 @@ def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Conte
     lines: list[Content] = [Content.styled(f"task {task.id} · {task.state}", "bold")]
     lines.append(Content(task.prompt))
     if held is not None:
-        lines.append(Content.assemble(("waits for: ", "bold"), (held.reason, "$warning")))
+        lines.append(Content.assemble(("scheduler: ", "bold"), (held.reason, "$warning")))
     facts = [f"in {task.worktree_path or task.cwd}" + (" (worktree)" if task.worktree else "")]
     facts.append(f"priority {task.priority}")
     if task.schedule_text:
