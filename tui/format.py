@@ -1,7 +1,7 @@
-"""Text formats the CLI and the control tower share: counts, shares, money, local
-times, and the rows of the usage tables (`podium usage`, `podium report waste` and
-the usage screen print the same cells). Durations are `collectors.durations.duration`,
-the statusline's too.
+"""Text formats the CLI and the control tower share: counts, shares, money, times
+as a person reads them, and the rows of the usage tables (`podium usage`, `podium
+report waste` and the usage screen print the same cells). Durations are
+`collectors.durations.duration`, the statusline's too.
 
 Times on the wire are UTC; people read them in this machine's local time.
 """
@@ -9,7 +9,7 @@ Times on the wire are UTC; people read them in this machine's local time.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, tzinfo
 
 from collectors.durations import duration
 from collectors.windows import FIVE_HOUR, SEVEN_DAY
@@ -24,6 +24,44 @@ def since(iso: str | None, now: datetime) -> float | None:
         return (now - datetime.fromisoformat(iso)).total_seconds()
     except ValueError:
         return None
+
+
+def clock(
+    when: str | datetime | None,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    *,
+    seconds: bool = False,
+) -> str:
+    """A moment as a person reads it, in this machine's zone (or `tz`): '14:05' today,
+    'Tue 14:05' in the next six days, 'Nov 3 14:05' otherwise this year, '2025-11-03
+    14:05' else (`seconds`: '14:05:07'); '-' when there is none. A weekday always means
+    the coming one: last Tuesday is a date, never 'Tue' too. A text that is not an ISO
+    time is shown as it is."""
+    if when is None or when == "":
+        return "-"
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when)
+        except ValueError:
+            return when
+    local = when.astimezone(tz)
+    today = (now or datetime.now(local.tzinfo)).astimezone(local.tzinfo).date()
+    time = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    if local.date() == today:
+        return time
+    if timedelta(0) < local.date() - today < timedelta(days=7):
+        return f"{local:%a} {time}"
+    if local.year == today.year:
+        return f"{local:%b} {local.day} {time}"
+    return f"{local:%Y-%m-%d} {time}"
+
+
+def percent(value: object, digits: int = 0) -> str:
+    """'42%', '-' when unknown (never 'None%')."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "-"
+    return f"{value:.{digits}f}%"
 
 
 def tokens(count: object) -> str:
@@ -63,7 +101,7 @@ def usd(amount: float | None) -> str:
     return "-" if amount is None else f"${amount:,.2f}"
 
 
-def window_name(window: str) -> str:
+def window_title(window: str) -> str:
     """How tables name a usage window: '5-hour', 'week', 'week opus'."""
     if window == FIVE_HOUR:
         return "5-hour"
@@ -93,37 +131,6 @@ def model_name(model: str) -> str:
     return f"{m['family'].capitalize()} {version}".strip()
 
 
-def to_local(iso: str | None) -> datetime | None:
-    """A wire time in this machine's zone; None if absent or unreadable."""
-    if not iso:
-        return None
-    try:
-        when = datetime.fromisoformat(iso)
-    except ValueError:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone()
-
-
-def local_minute(iso: str | None) -> str:
-    """'2026-11-12 16:00' in local time; '-' when there is no time."""
-    when = to_local(iso)
-    return "-" if when is None else f"{when:%Y-%m-%d %H:%M}"
-
-
-def clock(iso: str | None, now: datetime) -> str:
-    """Local time, as short as is clear: '16:00' within a day, 'Fri 16:00' within six
-    days, 'Nov 20 16:00' further off."""
-    when = to_local(iso)
-    if when is None:
-        return "-"
-    apart = abs((when - now).total_seconds())
-    if apart < 86400:
-        return f"{when:%H:%M}"
-    if apart < 6 * 86400:
-        return f"{when:%a %H:%M}"
-    return f"{when:%b %d %H:%M}"
-
-
 WINDOW_HEADERS = ["WINDOW", "USED", "RESETS", "SOURCE", "AGE", "BURN/H", "AT RESET"]
 
 
@@ -132,17 +139,16 @@ def window_cells(w: wire.UsageWindow, now: datetime) -> list[str]:
     time and how far off, where the figure comes from and its age, burn per hour, and
     the use projected at the reset with when 100% comes first."""
     resets = "-"
-    when = to_local(w.resets_at)
-    if when is not None:
-        resets = f"{clock(w.resets_at, now)} (in {duration((when - now).total_seconds())})"
+    if w.resets_at:
+        left = (datetime.fromisoformat(w.resets_at) - now).total_seconds()
+        resets = f"{clock(w.resets_at, now)} (in {duration(left)})"
     burn = w.burn_pct_per_hour
-    projected = w.projected_pct_at_reset
-    at_reset = "-" if projected is None else f"{projected:.0f}%"
+    at_reset = percent(w.projected_pct_at_reset)
     if w.limit_at:
         at_reset += f" (100% at {clock(w.limit_at, now)})"
     return [
-        window_name(w.window),
-        f"{'~' if w.estimate else ''}{w.used_pct:.0f}%",
+        window_title(w.window),
+        f"{'~' if w.estimate else ''}{percent(w.used_pct)}",
         resets,
         w.source,
         duration(w.age_s),
@@ -151,30 +157,48 @@ def window_cells(w: wire.UsageWindow, now: datetime) -> list[str]:
     ]
 
 
-WASTE_HEADERS = ["WINDOW", "RESET", "UNUSED AT RESET", "AREA %·h", "WINDOWS", "COVERAGE"]
+# `podium report waste` and the usage screen say once around the table what it means.
+WASTE_HEADER = "Capacity your plan gave and nobody used, per window that reset (local times):"
+WASTE_HEADERS = ["WINDOW", "RESET", "UNUSED AT RESET", "FREE OVER TIME", "WINDOWS", "SEEN"]
+WASTE_LEGEND = (
+    "UNUSED AT RESET: free when the window reset, lost for good. FREE OVER TIME: the free "
+    "share summed over the window's hours; WINDOWS: the same in whole windows. SEEN: the "
+    "share of the time the engine was running to measure it."
+)
+WASTE_FOOTER = "Background tasks can spend it: `podium queue add PROMPT`, then `podium fill`."
 
 
-def waste_cells(r: wire.WasteWindow, ended: bool) -> list[str]:
+def waste_cells(r: wire.WasteWindow, ended: bool, now: datetime | None = None) -> list[str]:
     """One window instance of `reports.waste`: its reset (local time), the share left
-    unused at it (an open one: how full it is so far), the area between limit and use,
-    that area in whole windows, and how much of its span podium saw."""
-    unused = f"{r.unused_at_reset_pct or 0:.0f}%" if ended else f"open ({r.last_used_pct:.0f}%)"
+    unused at it (an open one: how full it is so far), the free share over its hours,
+    that in whole windows, and how much of its span the engine saw."""
+    unused = percent(r.unused_at_reset_pct) if ended else f"open, {percent(r.last_used_pct)} used"
     return [
-        window_name(r.window),
-        local_minute(r.resets_at),
+        window_title(r.window),
+        clock(r.resets_at, now),
         unused,
-        f"{r.area_pct_hours:,.0f}",
+        f"{r.area_pct_hours:,.0f} %·h",
         f"{r.window_equivalents:.2f}",
         share(r.coverage),
     ]
 
 
 def waste_total(window: str, t: wire.WasteTotal) -> str:
-    """The totals of one window over the period, in one line."""
-    idle = f", {duration(t.idle_minutes * 60)} with no window open" if t.idle_minutes else ""
-    return (
-        f"{window_name(window)}: {t.windows_ended} reset with {t.unused_at_reset_pct:.0f}% "
-        f"unused in all ({t.unused_at_reset_windows:.2f} windows); area "
-        f"{t.area_pct_hours:,.0f} %·h = {t.window_equivalents:.2f} windows; "
-        f"coverage {share(t.coverage)}{idle}"
+    """One window's totals over the period, as a sentence."""
+    ended = t.windows_ended
+    if ended:
+        mean = t.unused_at_reset_mean_pct
+        lost = (
+            f"{ended} reset{'s' if ended != 1 else ''}, leaving "
+            f"{t.unused_at_reset_windows:.2f} windows' worth unused"
+            + (f" ({mean:.0f}% of each on average)" if mean is not None else "")
+        )
+    else:
+        lost = "none reset in the period"
+    text = (
+        f"{window_title(window)}: {lost}; free over time {t.area_pct_hours:,.0f} %·h "
+        f"= {t.window_equivalents:.2f} windows' worth; the engine saw {share(t.coverage)}"
     )
+    if t.idle_minutes:
+        text += f", and {duration(t.idle_minutes * 60)} with no window open (nothing used)"
+    return text

@@ -12,14 +12,13 @@ from sessions import wire
 from tui.format import (
     clock,
     count,
-    local_minute,
     model_name,
     share,
     usd,
     waste_cells,
     waste_total,
     window_cells,
-    window_name,
+    window_title,
 )
 
 NOW = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)
@@ -39,7 +38,7 @@ def test_counts_shares_money_and_names() -> None:
     assert count(1_250_000) == "1,250,000"
     assert [share(p) for p in (None, 0.0, 0.001, 0.98, 1.0)] == ["-", "0%", "<1%", "98%", "100%"]
     assert usd(None) == "-" and usd(1234.5) == "$1,234.50"
-    assert [window_name(w) for w in ("five_hour", "seven_day", "seven_day_opus")] == [
+    assert [window_title(w) for w in ("five_hour", "seven_day", "seven_day_opus")] == [
         "5-hour",
         "week",
         "week opus",
@@ -57,8 +56,8 @@ def test_counts_shares_money_and_names() -> None:
 
 
 def test_times_are_local_and_short() -> None:
-    assert local_minute("2026-11-12T10:00:00+00:00") == "2026-11-12 11:00"
-    assert local_minute(None) == "-"
+    assert clock("2026-11-12T10:00:00+00:00", NOW) == "11:00"
+    assert clock(None, NOW) == "-"
     assert clock("2026-11-12T17:13:00+00:00", NOW) == "18:13"
     assert clock("2026-11-14T18:00:00+00:00", NOW) == "Sat 19:00"
     assert clock("2026-11-20T18:00:00+00:00", NOW) == "Nov 20 19:00"
@@ -94,15 +93,16 @@ def test_window_and_waste_rows_say_units_in_local_time() -> None:
         window_equivalents=0.24,
         coverage=0.98,
     )
-    assert waste_cells(ended, ended=True) == [
+    assert waste_cells(ended, ended=True, now=NOW) == [
         "5-hour",
-        "2026-11-12 11:00",
+        "11:00",
         "39%",
-        "120",
+        "120 %·h",
         "0.24",
         "98%",
     ]
-    assert waste_cells(ended, ended=False)[2] == "open (61%)"
-    total = wire.WasteTotal(windows_ended=3, unused_at_reset_pct=80, coverage=0.5, idle_minutes=7)
-    assert waste_total("seven_day", total).startswith("week: 3 reset with 80% unused")
-    assert waste_total("seven_day", total).endswith("coverage 50%, 7m with no window open")
+    assert waste_cells(ended, ended=False, now=NOW)[2] == "open, 61% used"
+    total = wire.WasteTotal(windows_ended=3, unused_at_reset_windows=0.8, coverage=0.5)
+    assert waste_total("seven_day_opus", total).startswith(
+        "week opus: 3 resets, leaving 0.80 windows' worth unused;"
+    )

@@ -16,9 +16,20 @@ import msgspec
 
 from collectors.durations import duration
 from collectors.report_args import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
+from collectors.windows import window_name
 from sessions import wire
 from tui.cli.common import CliFailure, engine, print_json, table
-from tui.format import WASTE_HEADERS, count, usd, waste_cells, waste_total
+from tui.format import (
+    WASTE_FOOTER,
+    WASTE_HEADER,
+    WASTE_HEADERS,
+    WASTE_LEGEND,
+    clock,
+    count,
+    usd,
+    waste_cells,
+    waste_total,
+)
 
 # Reports and exports may scan or write a long history: more than the usual 30 s.
 SLOW_TIMEOUT = 3600.0
@@ -52,6 +63,24 @@ def _check_args(as_json: bool, as_csv: bool, tz: str | None, *dates: str | None)
     except ReportError as exc:
         raise CliFailure(str(exc), exit_code=2) from None
     return tz
+
+
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --since/--until that is not a date is bad usage, said before the engine is asked."""
+    try:
+        parse_date(value)
+    except ReportError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
+def _window_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return window_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -152,8 +181,15 @@ def usage_options(fn: Any) -> Any:
 
 # -- podium report waste --------------------------------------------------------------------
 @click.command("waste")
-@click.option("--window", metavar="W", help="Only this window (five_hour, seven_day, ...).")
-@click.option("--since", metavar="DATE", help="First day to include (YYYY-MM-DD).")
+@click.option(
+    "--window",
+    metavar="W",
+    callback=_window_option,
+    help="Only this window: five_hour (5-hour), seven_day (week), seven_day_opus, ...",
+)
+@click.option(
+    "--since", metavar="DATE", callback=_date_option, help="First day to include (YYYY-MM-DD)."
+)
 @click.option("--tz", metavar="IANA", help="Zone of --since (default: this machine's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the ended windows as CSV.")
@@ -164,7 +200,7 @@ def report_waste(
     the area between limit and usage; then totals over the period.
 
     Counted from the per-minute series the engine writes while it runs; minutes
-    without it are left out, and COVERAGE says how much of each span was seen.
+    without it are left out, and SEEN (coverage) says how much of each span was seen.
     """
     tz = _check_args(as_json, as_csv, tz, since)
     result = _call("reports.waste", window=window, since=since, tz=tz)
@@ -192,6 +228,7 @@ def report_waste(
             "once it knows a limit figure"
         )
         return
+    click.echo(WASTE_HEADER)
     report = msgspec.convert(result, wire.WasteReport)
     rows = [waste_cells(r, ended=True) for r in report.windows]
     rows += [waste_cells(r, ended=False) for r in report.open]
@@ -201,6 +238,8 @@ def report_waste(
         click.echo("no window has reset in the period")
     for name, total in report.total.items():
         click.echo(waste_total(name, total))
+    click.echo(WASTE_LEGEND)
+    click.echo(WASTE_FOOTER)
 
 
 # -- podium export --parquet DIR -------------------------------------------------------------
@@ -250,7 +289,9 @@ report.add_command(report_waste)
 
 
 @report.command("attention")
-@click.option("--since", metavar="DATE", help="First day (YYYY-MM-DD, UTC) to include.")
+@click.option(
+    "--since", metavar="DATE", callback=_date_option, help="First day (YYYY-MM-DD, UTC) to include."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report_attention(since: str | None, as_json: bool) -> None:
     """Per day: time sessions waited for you, time to respond (median, p90), prompts,
@@ -286,7 +327,9 @@ def report_attention(since: str | None, as_json: bool) -> None:
 
 
 @report.command("runs")
-@click.option("--since", metavar="DATE", help="First day (YYYY-MM-DD, UTC) to include.")
+@click.option(
+    "--since", metavar="DATE", callback=_date_option, help="First day (YYYY-MM-DD, UTC) to include."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 def report_runs(since: str | None, as_json: bool) -> None:
     """The morning report: each background run's task, outcome, tokens, cost, duration, result."""
@@ -304,7 +347,7 @@ def report_runs(since: str | None, as_json: bool) -> None:
         prompt = " ".join(r["prompt"].split())[:60]
         click.echo(
             f"run {r['run_id']}  task {r['task_id']} #{r['attempt']}  {r['outcome']}  "
-            f"{tokens}  {cost}  {duration(r['duration_s'])}  {r['started_at'][:16]}"
+            f"{tokens}  {cost}  {duration(r['duration_s'])}  {clock(r['started_at'])}"
         )
         click.echo(f"    task: {prompt}")
         for line in (r["result"] or "").splitlines()[:3]:

@@ -23,14 +23,16 @@ from textual.widgets import Footer, Static
 
 from tui.engine_api import UsageOverview, parse_time, tokens_by_day, usage_overview
 from tui.format import (
+    WASTE_HEADER,
     WASTE_HEADERS,
+    WASTE_LEGEND,
     WINDOW_HEADERS,
     count,
     usd,
     waste_cells,
     waste_total,
     window_cells,
-    window_name,
+    window_title,
 )
 from tui.screens.wide import WideScreen
 from tui.widgets.gauge import level_style
@@ -170,7 +172,7 @@ class UsageScreen(WideScreen):
                     if p.window == name and (at := parse_time(p.minute)) is not None
                 ]
                 for span_name, span in SPANS:
-                    yield Static(f"{window_name(name)} · {span_name}")
+                    yield Static(f"{window_title(name)} · {span_name}")
                     yield UsagePlot(PlotData(points, now - span, now))
 
         yield Static("Tokens per day, by model", classes="section")
@@ -184,18 +186,14 @@ class UsageScreen(WideScreen):
             )
 
         waste = overview.waste
-        yield Static("Windows that reset: capacity left unused", classes="section")
+        yield Static("Unused capacity", classes="section")
         if not waste.windows and not waste.open:
             yield Static(NO_WASTE, classes="note")
         else:
-            rows = [waste_cells(r, ended=True) for r in waste.windows]
-            rows += [waste_cells(r, ended=False) for r in waste.open]
+            rows = [waste_cells(r, ended=True, now=now) for r in waste.windows]
+            rows += [waste_cells(r, ended=False, now=now) for r in waste.open]
+            yield Static(WASTE_HEADER, classes="note")
             yield TextTable(WASTE_HEADERS, rows, right=frozenset({2, 3, 4, 5}), id="waste")
-            yield Static(
-                "UNUSED AT RESET: the share of the window left when it reset. AREA: the "
-                "unused share over time (%·hours); WINDOWS: that area in whole windows. "
-                "COVERAGE: how much of the window podium saw.",
-                classes="note",
-            )
             for name, total in waste.total.items():
                 yield Static(waste_total(name, total), classes="note")
+            yield Static(WASTE_LEGEND, classes="note")
