@@ -11,7 +11,8 @@ from conftest import PodiumEnv
 from textual.widgets import DataTable, Static
 from tower_helpers import run, tower_app, tower_env_fixture, until  # noqa: F401 - a fixture
 
-from tui.screens.background import BackgroundScreen
+from sessions import wire
+from tui.screens.background import BackgroundScreen, rule_text, waits_for
 
 
 def _text(screen: Any, selector: str) -> str:
@@ -67,9 +68,6 @@ def test_each_held_task_says_why_and_fill_shows_its_reserve(tower_env: PodiumEnv
 
 
 def test_reserve_rules_and_waits_read_as_words() -> None:
-    from sessions import wire
-    from tui.screens.background import rule_text, waits_for
-
     assert (
         rule_text(wire.ReserveRule(five_hour_pct=30, days="mon-fri", start="09:00", end="19:00"))
         == "30% mon-fri 09:00-19:00"

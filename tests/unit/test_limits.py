@@ -30,7 +30,7 @@ from collectors.limit_files import (
     oauth_token,
     read_claude_json,
 )
-from collectors.limit_log import LimitLog
+from collectors.limit_log import LimitLog, SeriesRow
 from collectors.limits import (
     LimitSample,
     Point,
@@ -505,8 +505,6 @@ def test_estimate_without_any_official_figure_uses_the_plan(conn: Any) -> None:
 def test_windows_project_only_after_an_hour_of_the_series(conn: Any) -> None:
     """`usage.windows` (the CLI's `podium usage` and the tower's gauges alike) gives a
     burn rate after minutes, a projection at the reset only after an hour."""
-    from collectors.limit_log import SeriesRow
-
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     resets = now + timedelta(days=6)
     mon = monitor(conn, fresh_minutes=15)

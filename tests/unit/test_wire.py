@@ -4,6 +4,7 @@ method, and every event the engine publishes a Struct of the event union."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import typing
@@ -15,11 +16,13 @@ import msgspec
 import pytest
 
 from collectors.paths import Paths
-from collectors.settings import Settings
+from collectors.settings import ReserveRuleSettings, Settings
 from sessions import wire
 from sessions.engine.core import Engine
 from sessions.engine.stage import StageKeeper
 from sessions.engine.transcripts import TranscriptIngest
+from sessions.fill.held import Held
+from sessions.fill.policy import Decision
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,17 +146,12 @@ def test_usage_today_sums_every_claude_id_of_a_session_since_midnight(tmp_path: 
 def test_fill_reasons_keep_every_field_the_scheduler_computes() -> None:
     """A decision of the fill policy and a task's reason to wait (`queue.list {explain}`)
     reach clients with all their fields, the reserve with the schedule's."""
-    from dataclasses import fields
-
-    from collectors.settings import ReserveRuleSettings
-    from sessions.fill.held import Held
-    from sessions.fill.policy import Decision
 
     def names(struct: type[msgspec.Struct]) -> set[str]:
         return set(struct.__struct_fields__)
 
-    assert names(wire.Decision) == {f.name for f in fields(Decision)}
-    assert names(wire.Held) == {f.name for f in fields(Held)}
+    assert names(wire.Decision) == {f.name for f in dataclasses.fields(Decision)}
+    assert names(wire.Held) == {f.name for f in dataclasses.fields(Held)}
     assert names(wire.ReserveRule) == set(ReserveRuleSettings.__struct_fields__)
     listed = wire.QueueList(
         tasks=[],
