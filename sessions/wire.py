@@ -713,6 +713,8 @@ STAGE_LAYOUT = _m("stage.layout", NoParams, StageLayout)
 STAGE_UP = _m("stage.up", StageUpParams, StageLayout)
 STAGE_SHOW = _m("stage.show", SessionRef, FocusedSession)
 STAGE_ZOOM = _m("stage.zoom", ZoomParams, Zoomed)
+# The tower key (Alt-0) when no live tower stands on stage: as `stage.up`, with no caller.
+STAGE_TOWER = _m("stage.tower", NoParams, StageLayout)
 QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
 QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
 QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)
