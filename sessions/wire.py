@@ -96,6 +96,9 @@ class Session(_Wire):
     worktree_branch: str | None = None
     worktree_repo: str | None = None
     worktree_branch_created: bool | None = None
+    # The commit its checkout was at when it started (a git repository only): what
+    # the tower's diff view compares with.
+    start_commit: str | None = None
     attention: AttentionItem | None = None
     on_stage: bool | None = None
     tokens_today: int | None = None

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import events
 from textual.app import App
@@ -43,6 +43,7 @@ from tui.tower_pane import tower_window
 from tui.tower_state import TowerState
 
 USAGE_POLL_S = 60.0
+T = TypeVar("T")
 
 
 def _utcnow() -> datetime:
@@ -246,6 +247,18 @@ class PodiumApp(App[None]):
         if session.on_stage is not None:
             return session.on_stage
         return self.tower_window is not None and session.window_id == self.tower_window
+
+    # -- blocking work that is not the engine's ----------------------------------------------
+    def run_blocking(self, name: str, job: Callable[[], T], done: Callable[[T], None]) -> None:
+        """Run `job()` (blocking: git, files) in a thread worker named `name`; `done(result)`
+        runs on the app's thread after. A failure reaches the one error handler."""
+
+        def work() -> T:
+            result = job()
+            self.post_message(EngineReply(done, result))
+            return result
+
+        self.run_worker(work, name=name, group="blocking", thread=True, exit_on_error=False)
 
     # -- the stage window's width --------------------------------------------------------------
     def want_zoom(self, zoomed: bool, *, again: bool = False) -> None:

@@ -190,8 +190,10 @@ def test_the_key_bar_at_80_columns_and_in_the_towers_pane(tmp_path: Path) -> Non
             return str(app.main.query_one(KeyBar).render())
 
     assert run(bar(28)) == "tab next  ⏎ show  ? help"
-    wide = run(bar(80))
-    assert wide.startswith("tab next  ⏎ show  n new") and wide.endswith("? help  ^p palette")
+    full = run(bar(80))
+    assert full.startswith("tab next  ⏎ show  n new") and full.endswith("u usage  ? help")
+    assert "d diff" in full and "palette" not in full  # the least needed went first
+    assert run(bar(120)).endswith("? help  ^p palette")
     # A remapped key shows as configured.
     app = _app(tmp_path, keys=KeySettings(help="f1"))
 

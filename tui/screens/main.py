@@ -26,7 +26,7 @@ TICK_S = 1.0
 # What the key bar keeps when the pane is narrow, most important first: help lists
 # every key, so it stays; then what a person does most.
 KEY_PRIORITY = (
-    "help", "show", "next", "new", "send", "usage", "kill", "quit", "command_palette"
+    "help", "show", "next", "new", "diff", "send", "usage", "kill", "quit", "command_palette"
 )  # fmt: skip
 
 
@@ -62,6 +62,7 @@ class MainScreen(Screen[None]):
         Binding("s", "send", "send", id=binding_id("send")),
         Binding("x", "kill", "kill", id=binding_id("kill")),
         # Not in the footer (a narrow pane has no room); the help screen lists them.
+        Binding("d", "diff", "diff", id=binding_id("diff")),
         Binding("r", "rename", "rename", show=False, id=binding_id("rename")),
         Binding("f", "fill", "fill", show=False, id=binding_id("fill")),
     ]
@@ -229,6 +230,14 @@ class MainScreen(Screen[None]):
                 self.podium.actions.rename(name, new_name)
 
         self.app.push_screen(RenameDialog(name), chosen)
+
+    def action_diff(self) -> None:
+        # Imported when first opened, so the tower starts without it.
+        from tui.screens.diff import DiffScreen
+
+        session = self.session_list.selected
+        if session is not None:
+            self.app.push_screen(DiffScreen(session))
 
     def action_fill(self) -> None:
         self.podium.actions.toggle_fill()
