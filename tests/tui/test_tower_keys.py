@@ -235,3 +235,28 @@ def test_help_wide(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_new_session_dialog_at_80x24(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(_app(tmp_path), press=["n"], terminal_size=(80, 24), run_before=_ready)
+
+
+# -- a tower that fails in its pane ---------------------------------------------------------
+def test_a_failed_tower_in_tmux_waits_for_enter(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui import tower_main
+
+    def broken() -> int:
+        raise tower_main.TowerError("config error in c.toml: unknown key 'ui.bogus'")
+
+    pressed: list[str] = []
+    monkeypatch.setattr(tower_main, "run_tower", broken)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda: pressed.append("enter") or "")
+    monkeypatch.delenv("TMUX_PANE", raising=False)
+    assert tower_main.main() == 1
+    assert pressed == []  # in a plain terminal the shell shows the error anyway
+    monkeypatch.setenv("TMUX_PANE", "%3")
+    assert tower_main.main() == 1
+    assert pressed == ["enter"]
+    err = capsys.readouterr().err
+    assert "unknown key 'ui.bogus'" in err and "Alt-0 or `podium up` starts" in err
+    monkeypatch.setattr(tower_main, "run_tower", lambda: 0)
+    assert tower_main.main() == 0 and pressed == ["enter"]  # q: the pane just closes
