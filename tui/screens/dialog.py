@@ -74,5 +74,14 @@ class Dialog(ModalScreen[T]):
     def on_screen_resume(self) -> None:
         cast(Any, self.app).want_zoom(True)
 
+    def on_mount(self) -> None:
+        # Focusing the first field scrolls a dialog that is taller than the terminal
+        # past its title; it is near the top, so the top shows both.
+        self.call_after_refresh(self._show_top)
+
+    def _show_top(self) -> None:
+        for box in self.query("#dialog"):
+            box.scroll_home(animate=False)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
