@@ -105,6 +105,7 @@ def test_help_and_dialogs_zoom_q_closes_the_pane_and_alt_0_brings_the_tower_back
         # No dead pane stays: the session alone fills the stage window.
         [only] = _panes(env)
         assert only["dead"] == "0" and only["width"] == only["window_width"]
+        assert "the control tower is closed: Alt-0" in env.run("stage").stdout
 
         press(b"\x1b0")  # Alt-0
         assert retry_until(lambda: (_tower(env) or {}).get("dead") == "0", 20), _panes(env)
