@@ -138,16 +138,7 @@ def hooks(runs: int) -> None:
     with bench_podium(PODIUM_AGENTS__CLAUDE_BIN=str(fake)) as podium:
         rec = podium.json("new", "--agent", "claude", "--name", "target")
         paths = Paths(data=podium.data, runtime=Path(podium.env["PODIUM_RUNTIME_DIR"]))
-        states: queue.Queue[tuple[float, str]] = queue.Queue()
-
-        def listen() -> None:
-            with EngineClient(paths) as client:
-                for event in client.events():
-                    if isinstance(event, wire.SessionEvent) and event.data.id == rec["id"]:
-                        states.put((time.time(), event.data.state))
-
-        threading.Thread(target=listen, daemon=True).start()
-        time.sleep(0.5)  # let the subscription settle before the first sample
+        states = _listen(paths, rec["id"])
         hook_env = {**podium.env, "PODIUM_SESSION_ID": rec["id"]}
         stream_ms: list[float] = []
         poll_ms: list[float] = []
@@ -156,13 +147,8 @@ def hooks(runs: int) -> None:
         with EngineClient(paths) as poller:
             for n in range(runs):
                 event, want = ("UserPromptSubmit", "busy") if n % 2 == 0 else ("Stop", "waiting")
-                payload = json.dumps(
-                    {"session_id": "bench-claude", "hook_event_name": event, "cwd": "/tmp"}
-                )
                 start, wall_start = time.perf_counter(), time.time()
-                subprocess.run(
-                    [PODIUM, "hook", event], input=payload, text=True, env=hook_env, check=True
-                )
+                _hook(hook_env, event)
                 polled = None
                 while polled is None:
                     if poller.call("sessions.get", name="target")["state"] == want:
@@ -170,11 +156,8 @@ def hooks(runs: int) -> None:
                     else:
                         time.sleep(0.002)
                 poll_ms.append((polled - start) * 1000)
-                while True:
-                    at, state = states.get(timeout=10)
-                    if state == want:
-                        stream_ms.append((at - wall_start) * 1000)
-                        break
+                at = _wait_for(states, want)
+                stream_ms.append((at - wall_start) * 1000)
                 last = sorted(spool.glob("hooks-*.jsonl"))[-1].read_text().splitlines()[-1]
                 engine_ms.append((at - json.loads(last)["at"]) * 1000)
     rows = (

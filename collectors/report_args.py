@@ -16,6 +16,11 @@ class ReportError(Exception):
     """A report cannot be made as asked; the message says what to change."""
 
 
+class ReportFailed(ReportError):
+    """A report or export asked for rightly that cannot be made (files in the way, a
+    directory that cannot be written): a failure, not bad usage."""
+
+
 # What `by` may group on (collectors.reports holds the SQL behind each).
 BY_CHOICES: tuple[str, ...] = ("day", "week", "month", "model", "project", "session", "day_model")
 

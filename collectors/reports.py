@@ -20,6 +20,7 @@ import duckdb
 from collectors.report_args import (
     BY_CHOICES,
     ReportError,
+    ReportFailed,
     check_tz,
     local_tz_name,
     parse_date,
@@ -363,11 +364,11 @@ def export_parquet(
     if clashes and not force:
         shown = ", ".join(f"{n}.parquet" for n in clashes[:5])
         more = f" and {len(clashes) - 5} more" if len(clashes) > 5 else ""
-        raise ReportError(f"{target} already has {shown}{more}; use --force to overwrite")
+        raise ReportFailed(f"{target} already has {shown}{more}; use --force to overwrite")
     try:
         target.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise ReportError(f"cannot create {target}: {exc.strerror or exc}") from None
+        raise ReportFailed(f"cannot create {target}: {exc.strerror or exc}") from None
     written = []
     # One transaction: the files are one snapshot of the log, even while it grows.
     conn.execute("BEGIN TRANSACTION")
@@ -390,6 +391,6 @@ def _export_table(conn: duckdb.DuckDBPyConnection, target: Path, name: str) -> d
         os.replace(partial, path)
     except (duckdb.Error, OSError) as exc:
         partial.unlink(missing_ok=True)
-        raise ReportError(f"cannot write {path}: {exc}") from None
+        raise ReportFailed(f"cannot write {path}: {exc}") from None
     row = conn.execute(f"SELECT count(*) FROM {quoted_name}").fetchone()
     return {"table": name, "path": str(path), "rows": int(row[0]) if row else 0}

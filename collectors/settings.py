@@ -220,7 +220,8 @@ class CuesSettings(_Section):
     """Key (tmux name) that jumps to the session that needs you first, as `podium next`."""
 
     tower_key: Annotated[str, Meta(pattern=_TMUX_KEY)] = "M-0"
-    """Key (tmux name) that selects the control tower's window (`ui.tower_window`)."""
+    """Key (tmux name) that goes to the control tower (`ui.tower_window`), and starts it
+    again when it was closed (q) or is not there yet."""
 
     session_keys: bool = True
     """Bind Alt-1 ... Alt-9 to sessions 1-9: podium's sessions in creation order, the

@@ -44,3 +44,20 @@ def scoped_window(model_name: str) -> str:
     words = re.findall(r"[a-z]+", model_name.lower())
     family = next((w for w in words if w not in ("claude",)), "model")
     return f"{SEVEN_DAY}_{family}"
+
+
+# What the CLI's tables call the two main windows, accepted back as names too.
+WINDOW_ALIASES = {"5-hour": FIVE_HOUR, "5h": FIVE_HOUR, "week": SEVEN_DAY}
+_WINDOW_NAME = re.compile(rf"{FIVE_HOUR}|{SEVEN_DAY}(?:_[a-z]+)?")
+
+
+def window_name(text: str) -> str:
+    """The window `text` names (`five_hour`, `seven_day`, `seven_day_<model family>`, or
+    `5-hour`/`week` as the tables say); `ValueError` with the names to use otherwise."""
+    name = WINDOW_ALIASES.get(text.strip().lower(), text.strip())
+    if not _WINDOW_NAME.fullmatch(name):
+        raise ValueError(
+            f"unknown window {text!r}; use five_hour (5-hour), seven_day (week) or a "
+            f"model's week such as {SEVEN_DAY_OPUS}"
+        )
+    return name

@@ -26,7 +26,7 @@ def describe(obj: dict[str, Any]) -> str | None:
     """One line for a stream-json event, or None for events not worth a line."""
     kind = obj.get("type")
     if kind == "system" and obj.get("subtype") == "init":
-        return f"· session {obj.get('session_id')} · model {obj.get('model')}"
+        return f"· session {obj.get('session_id') or '?'} · model {obj.get('model') or '?'}"
     if kind == "assistant":
         out = []
         for block in (obj.get("message") or {}).get("content") or []:
@@ -41,12 +41,18 @@ def describe(obj: dict[str, Any]) -> str | None:
         info = obj.get("rate_limit_info") or {}
         return f"· limit {info.get('rateLimitType') or ''} {info.get('status')}"
     if kind == "result":
-        cost = obj.get("total_cost_usd")
         head = "✗" if obj.get("is_error") else "✓"
-        return (
-            f"{head} {obj.get('subtype')} · {obj.get('num_turns')} turn(s) · ${cost} · "
-            f"{obj.get('terminal_reason')}: {obj.get('result') or ''!s}"
-        )
+        # What the result leaves out is left out here too: never "None turn(s)" or "$None".
+        parts = [f"{head} {obj.get('subtype') or 'result'}"]
+        turns = obj.get("num_turns")
+        if isinstance(turns, int) and not isinstance(turns, bool):
+            parts.append(f"{turns} turn(s)")
+        cost = obj.get("total_cost_usd")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            parts.append(f"${cost:.4f}")
+        reason = obj.get("terminal_reason")
+        text = obj.get("result") or ""
+        return " · ".join(parts) + (f" · {reason}" if reason else "") + f": {text!s}"
     return None
 
 

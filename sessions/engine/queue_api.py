@@ -16,9 +16,9 @@ from sessions.engine.events import EventBus
 from sessions.fill.queue import FINAL_TASK_STATES, Task, schedule_text
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
 from sessions.fill.scheduler import Scheduler
+from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
 from sessions.protocol import ApiError
 
-PERMISSION_MODES = ("default", "acceptEdits", "plan", "auto", "dontAsk", "bypassPermissions")
 _BUDGET = re.compile(r"^\s*(?:\$\s*(?P<usd>\d+(?:\.\d+)?)|(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?)")
 
 
@@ -114,8 +114,15 @@ class QueueApi:
             )
         budget_usd, est_pct = _budget(params)
         tools = params.allowed_tools or []
-        if isinstance(tools, str):
-            tools = tools.split()
+        try:
+            # One string is a list as Claude Code reads one: "Bash(git *) Edit" is two
+            # rules, never split inside the parentheses.
+            if isinstance(tools, str):
+                tools = parse_tool_rules(tools)
+            elif any(not rule.strip() for rule in tools):
+                raise ToolRuleError("a tool rule is empty")
+        except ToolRuleError as exc:
+            raise ApiError("bad_request", str(exc)) from None
         task = Task(
             id=0,
             prompt=prompt,

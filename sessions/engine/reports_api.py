@@ -22,6 +22,7 @@ import msgspec
 from collectors.reports import (
     BY_CHOICES,
     ReportError,
+    ReportFailed,
     check_tz,
     export_parquet,
     local_tz_name,
@@ -29,6 +30,7 @@ from collectors.reports import (
     usage_report,
     waste_report,
 )
+from collectors.windows import window_name
 from sessions import wire
 from sessions.attention import AttentionBook
 from sessions.engine.parts import Blocking
@@ -68,6 +70,8 @@ async def read_report(
 
     try:
         value = await blocking(work)
+    except ReportFailed as exc:
+        raise ApiError("failed", str(exc)) from None
     except ReportError as exc:
         raise ApiError("bad_request", str(exc)) from None
     return msgspec.convert(value, result)
@@ -122,9 +126,13 @@ class ReportsApi:
     async def waste(self, params: wire.WasteParams) -> wire.WasteReport:
         """Capacity each window left unused at its reset, and the area over the period."""
         tz = self._tz(params)
-        return await self._read(
-            wire.WasteReport, waste_report, params.window or None, params.since or None, tz=tz
-        )
+        window = None
+        if params.window:
+            try:
+                window = window_name(params.window)
+            except ValueError as exc:
+                raise ApiError("bad_request", str(exc)) from None
+        return await self._read(wire.WasteReport, waste_report, window, params.since or None, tz=tz)
 
     async def export(self, params: wire.ExportParams) -> wire.Exported:
         """Every table to `dir/<table>.parquet`; existing files only with `force`."""

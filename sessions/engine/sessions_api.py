@@ -286,7 +286,9 @@ class SessionApi:
         except AgentError as exc:
             if settings_file:
                 settings_file.unlink(missing_ok=True)
-            raise ApiError("bad_request", str(exc)) from None
+            # Mostly a program that is not there or not executable: a failure, not bad
+            # usage (`bad_request` is exit 2 for the CLI).
+            raise ApiError("cannot_start", str(exc)) from None
         env = {
             **env,
             "PODIUM_SESSION_ID": session_id,
@@ -348,7 +350,7 @@ class SessionApi:
             raise ApiError("not_found", f"no session named '{name}'")
         if rec.agent not in HOOKED_AGENTS:
             raise ApiError(
-                "bad_request",
+                "refused",
                 f"session '{name}' runs {rec.agent}; only Claude sessions can be resumed",
             )
         if State(rec.state) not in FINAL_STATES:
@@ -358,19 +360,19 @@ class SessionApi:
             )
         if not rec.claude_session_id:
             raise ApiError(
-                "bad_request",
+                "refused",
                 f"session '{name}' never reported a Claude session id: nothing to resume",
             )
         if claude_session_id(rec.claude_session_id) is None:
             # Stored before ids were checked on the way in; never handed to `claude`.
             raise ApiError(
-                "bad_request",
+                "refused",
                 f"session '{name}': its Claude session id {rec.claude_session_id!r} "
                 "is not a UUID; refusing to resume it",
             )
         cwd = Path(rec.cwd)
         if not cwd.is_dir():
-            raise ApiError("bad_request", f"session '{name}': its directory {cwd} is gone")
+            raise ApiError("gone", f"session '{name}': its directory {cwd} is gone")
         env = self._caller_env(params)
         # Where the resumed agent will look: the config dir of the environment it gets.
         config_dir = claude_config_dir(env)
@@ -378,7 +380,7 @@ class SessionApi:
             listed = self.registry.by_name(name) is not None  # killed: its name is free
             fresh = f"`podium kill {name}`, then `podium new`" if listed else "`podium new`"
             raise ApiError(
-                "bad_request",
+                "refused",
                 f"session '{name}' was never prompted: Claude Code saved no conversation "
                 f"to resume (no {rec.claude_session_id}.jsonl under {config_dir / 'projects'}); "
                 f"{fresh} starts afresh",

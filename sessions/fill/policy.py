@@ -128,7 +128,8 @@ def decide(
         # Without a known reset, look again soon rather than guess a far one.
         until = max(w.resets_at or now + timedelta(minutes=30) for w in limited)
         names = ", ".join(w.name for w in limited)
-        reason = f"{names} limit reached; resets {until:%Y-%m-%d %H:%M}"
+        # In the person's zone, as the other reasons: a reset is at most a week ahead.
+        reason = f"{names} limit reached; resets {until.astimezone(config.tz):%a %H:%M}"
         return [Decision(DEFER, t.id, reason, until) for t in due] or [
             Decision(HOLD, None, reason, until)
         ]

@@ -16,6 +16,8 @@ import pytest
 from conftest import PodiumEnv
 from libtmux.test.retry import retry_until
 
+from tui.format import clock
+
 
 def _claude(env: PodiumEnv, name: str, *flags: str, prompt: str | None = None) -> dict:
     args = ["new", "--agent", "claude", "--name", name, "--cwd", str(env.workdir)]
@@ -126,8 +128,8 @@ def test_limited_on_a_429_carries_the_reset_time(make_claude_podium: Any) -> Non
     assert datetime.fromisoformat(rec["limit_resets_at"]) == datetime.fromtimestamp(resets, UTC)
     assert rec["attention"]["kind"] == "limited"
     listing = env.run("ls").stdout
-    local = datetime.fromtimestamp(resets).astimezone()
-    assert f"limited (resets {local:%H:%M})" in listing
+    # Local and short, as every time the CLI shows: a weekday when it is not today.
+    assert f"limited (resets {clock(datetime.fromtimestamp(resets, UTC))})" in listing
 
 
 def test_killed_pane_becomes_lost(claude_podium: PodiumEnv) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from collectors.paths import Paths
 from sessions.client import EngineClient
+from sessions.protocol import ApiError
 
 pytestmark = [pytest.mark.tmux]
 
@@ -161,6 +163,28 @@ def test_limit_defers_then_resume_completes(make_claude_podium: Any, podium_env:
 
 
 @pytest.mark.claude
+def test_allowed_tools_reach_claude_code_as_whole_rules(
+    make_claude_podium: Any, podium_env: Any
+) -> None:
+    """`--allowed-tools "Bash(git *) Edit"` lets the real Claude Code run `git config`
+    without asking: split at the space inside the parentheses (`Bash(git`, `*)`) it
+    would be refused ("This command requires approval")."""
+    fast_fill(podium_env)
+    env = make_claude_podium()
+    subprocess.run(["git", "init", "-q", str(env.workdir)], check=True)
+    prompt = "RUN_BASH git config podium.probe allowed"
+    task = add(env, prompt, "--allowed-tools", "Bash(git *) Edit", "--max-turns", "3")
+    assert task["allowed_tools"] == ["Bash(git *)", "Edit"]
+    call(env, "queue.fill", enabled=True)
+    done = wait_task(env, task["id"], "done", "failed")
+    [run] = done["runs"]
+    assert "--allowedTools=Bash(git *)" in run["argv"] and "--allowedTools=Edit" in run["argv"]
+    assert run["result"] == "Done: 1 tool result(s), 0 error(s).", run
+    config = (env.workdir / ".git" / "config").read_text()
+    assert "probe = allowed" in config
+
+
+@pytest.mark.claude
 def test_killed_engine_mid_run_loses_and_duplicates_nothing(
     make_claude_podium: Any, podium_env: Any
 ) -> None:
@@ -208,17 +232,28 @@ def test_task_whose_directory_is_gone_fails_with_that_message(engine: Any, tmp_p
 
 
 def test_bad_schedules_are_rejected_with_the_reason(engine: Any) -> None:
+    """Bad usage, exit 2, from the command (before the engine) and from the engine
+    itself (what only it can tell, and what the tower sends it)."""
     cases = {
         ("--cron", "0 25 * * *"): "hour 25 is outside 0-23",
         ("--at", "next tuesday"): "cannot read the time 'next tuesday'",
         ("--on-change", "src/[oops"): "never closed",
         ("--window", "lunch"): "unknown window 'lunch'",
-        ("--permission-mode", "yolo"): "unknown permission mode 'yolo'",
+        ("--permission-mode", "yolo"): "'yolo' is not one of",
+        ("--allowed-tools", "Bash(git *"): "'(' that is never closed",
     }
     for args, reason in cases.items():
         out = engine.run("queue", "add", "x", *args)
-        assert out.returncode == 1 and reason in out.stderr, (args, out.stderr)
+        assert out.returncode == 2 and reason in out.stderr, (args, out.stderr)
+        assert out.stderr.count("\n") == 1, out.stderr
+    # A time that reads but is past: only the engine knows the [fill] zone it is in.
+    out = engine.run("fill", "--until", "2020-01-01T00:00:00+00:00")
+    assert out.returncode == 2 and "is already past" in out.stderr, out.stderr
+    with pytest.raises(ApiError) as refused:
+        call(engine, "queue.add", prompt="x", cwd=str(engine.workdir), allowed_tools="Edit)")
+    assert refused.value.code == "bad_request" and "never opened" in refused.value.message
     assert call(engine, "queue.list")["tasks"] == []
+    assert call(engine, "queue.fill")["enabled"] is False
 
 
 def test_fill_is_off_until_turned_on_and_dry_run_says_why(podium_env: Any) -> None:

@@ -18,6 +18,7 @@ from conftest import PodiumEnv
 from collectors.paths import Paths
 from sessions.client import EngineClient
 from sessions.protocol import ApiError
+from tui.cli.report_cmds import WASTE_FOOTER, WASTE_HEADER, WASTE_LEGEND
 
 SONNET = "claude-sonnet-4-5-20250929"
 HAIKU = "claude-haiku-4-5-20251001"
@@ -128,6 +129,7 @@ def test_bad_arguments_are_one_line_and_exit_2(engine: PodiumEnv):
         ("reports.usage", {"by": "hour"}, "unknown grouping"),
         ("reports.usage", {"days": 7, "since": "2026-01-01"}, "either"),
         ("reports.waste", {"tz": "Nowhere"}, "unknown time zone"),
+        ("reports.waste", {"window": "lunch"}, "unknown window 'lunch'"),
         ("usage.series", {"hours": "many"}, r"\$\.hours"),
         ("export.parquet", {"dir": "relative"}, "absolute"),
     ]:
@@ -156,6 +158,11 @@ def test_waste_over_the_engines_series(engine: PodiumEnv):
     assert result["total"]["five_hour"]["windows_ended"] == 1
     text = engine.run("report", "waste")
     assert text.returncode == 0 and "75%" in text.stdout, text.stdout
+    # Said once, in words: what the figures mean, and what to do about them.
+    assert text.stdout.startswith(WASTE_HEADER + "\n"), text.stdout
+    assert WASTE_LEGEND in text.stdout and text.stdout.endswith(WASTE_FOOTER + "\n")
+    # The window as the table names it works as well as its own name.
+    assert engine.json("report", "waste", "--window", "5-hour")["windows"] == result["windows"]
     points = api(engine, "usage.series", hours=24, window="five_hour")["points"]
     assert len(points) == 300 and points[0]["used_pct"] == 25.0
 

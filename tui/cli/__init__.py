@@ -1,7 +1,8 @@
 """podium's command line (click). Every listing command takes `--json`.
 
 Errors are one line on stderr that says what failed and what to do; exit 2 for
-bad usage (click's own), 1 for failures.
+bad usage (click's own errors, a value a command or the engine refuses as
+malformed: `CliFailure(..., exit_code=2)`, `bad_request`), 1 for failures.
 """
 
 from __future__ import annotations
@@ -73,6 +74,17 @@ def cli(ctx: click.Context) -> None:
         ctx.invoke(up)
 
 
+def usage_line(exc: click.UsageError) -> str:
+    """click's usage error as one line, with where to read more (click's own output is
+    four: the usage, a hint, a blank line and the error)."""
+    message = exc.format_message().strip().rstrip(".")
+    # "Invalid value ..." reads as podium's other messages: lower case after "podium: ".
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    where = exc.ctx.command_path if exc.ctx is not None else "podium"
+    return f"{message}; see `{where} --help`"
+
+
 def run(argv: list[str]) -> int:
     try:
         cli.main(args=argv, prog_name="podium", standalone_mode=False)
@@ -85,8 +97,11 @@ def run(argv: list[str]) -> int:
     except click.exceptions.Abort:
         click.echo("podium: aborted", err=True)
         return 1
-    except click.ClickException as exc:
-        exc.show()
+    except click.UsageError as exc:
+        click.echo(f"podium: {usage_line(exc)}", err=True)
+        return exc.exit_code
+    except click.ClickException as exc:  # a file click could not open, say
+        click.echo(f"podium: {exc.format_message()}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

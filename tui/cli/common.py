@@ -65,11 +65,23 @@ def engine(start: bool = True) -> Iterator[EngineClient]:
     try:
         yield client
     except ApiError as exc:
-        raise CliFailure(exc.message) from None
+        raise CliFailure(exc.message, exit_code=api_exit_code(exc)) from None
     except (EngineUnavailable, ConnectionError, TimeoutError) as exc:
         raise CliFailure(f"lost the engine: {exc}; see `podium engine status`") from None
     finally:
         client.close()
+
+
+# The engine's error code for a request whose values are malformed or out of range
+# (a bad cron, an unknown window, a date that is not one): bad usage, exit 2. Refusals
+# that depend on what exists or runs (no such session, still running, cannot start)
+# have other codes and exit 1.
+BAD_USAGE_CODE = "bad_request"
+
+
+def api_exit_code(exc: ApiError) -> int:
+    """The exit status of a command the engine answered with `exc`."""
+    return 2 if exc.code == BAD_USAGE_CODE else 1
 
 
 def print_json(value: Any) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import sys
 
 import click
 import msgspec
 
 from sessions import wire
+from sessions.claude_settings import podium_command
 from sessions.client import EngineClient, EngineUnavailable, stop_engine
 from sessions.demo import (
     DEMO_SESSIONS,
@@ -73,10 +76,31 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
             f"demo running: {len(sessions)} stand-in sessions on tmux socket "
             f"'{tmux.socket}', the control tower on the left.\n"
             f"  look:   tmux -L {tmux.socket} attach\n"
-            "  stop:   podium demo --stop"
+            f"  stop:   {stop_command()}"
         )
         return
+    # Left on the terminal under tmux: seen again on detaching (prefix d).
+    click.echo(f"podium demo: `{stop_command()}` stops it and removes everything it made")
     _attach_to(layout["window_id"], nested=nested)
+
+
+# The command that started the demo, when a script did (scripts/demo exports its own
+# absolute path): its `--stop` works from any directory, with or without podium on PATH.
+LAUNCHER_ENV = "PODIUM_DEMO_COMMAND"
+
+
+def stop_command() -> str:
+    """The command that stops this demo, as it can be typed where the demo was started:
+    the launching script's absolute path, else `podium` when that name on PATH is this
+    podium, else this podium's absolute path."""
+    launcher = os.environ.get(LAUNCHER_ENV, "").strip()
+    if launcher:
+        return shlex.join([launcher, "--stop"])
+    own = podium_command()
+    found = shutil.which("podium")
+    if len(own) == 1 and found and os.path.realpath(found) == os.path.realpath(own[0]):
+        return "podium demo --stop"
+    return shlex.join([*own, "demo", "--stop"])
 
 
 def _queue_tasks(client: EngineClient, place: DemoPlace) -> None:

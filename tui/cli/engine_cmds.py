@@ -8,6 +8,7 @@ from datetime import datetime
 
 import click
 
+from collectors.durations import duration
 from collectors.paths import Paths
 from sessions.client import EngineUnavailable, start_engine, stop_engine, try_connect
 from sessions.lifecycle import lock_holder
@@ -98,7 +99,7 @@ def status(as_json: bool) -> None:
         click.echo(f"engine pid {info['pid']}: {info.get('error', 'not responding')}")
         sys.exit(1)
     click.echo(
-        f"engine running (pid {info['pid']}, up {info['uptime_s']:.0f} s): "
+        f"engine running (pid {info['pid']}, up {duration(info['uptime_s'])}): "
         f"{info['sessions']} session(s), tmux socket {info['tmux_socket']!r}"
         f"{'' if info['tmux_alive'] else ' (no tmux server)'}\n"
         f"data dir {info['data_dir']}\nsocket   {info['socket']}"

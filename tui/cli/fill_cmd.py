@@ -10,21 +10,35 @@ import click
 import msgspec
 
 from sessions import wire
-from tui.cli.common import engine, print_json
+from sessions.fill.schedule import ScheduleError, parse_at
+from tui.cli.common import WINDOW_LABELS, engine, print_json
+from tui.format import clock, percent
 
 
 def _decision_line(d: dict[str, Any]) -> str:
-    until = f" until {d['until']}" if d.get("until") else ""
+    until = f" until {clock(d['until'])}" if d.get("until") else ""
     task = f"task {d['task_id']}" if d.get("task_id") is not None else "-"
     return f"{d['action']:<6} {task}{until}: {d['reason']}"
 
 
 def _windows_line(windows: list[dict[str, Any]]) -> str:
     parts = [
-        f"{w['window']} {w['used_pct']:.0f}%{' (est.)' if w.get('estimate') else ''}"
+        f"{WINDOW_LABELS.get(w['window'], w['window'])} {percent(w.get('used_pct'))}"
+        + (" (estimate)" if w.get("estimate") else "")
         for w in windows
     ]
     return "windows: " + (", ".join(parts) if parts else "no figures yet")
+
+
+def _check_until(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A time that does not read is bad usage, said before any engine is asked (one
+    already past is the engine's to refuse: it knows the [fill] zone)."""
+    if value is not None:
+        try:
+            parse_at(value, UTC)
+        except ScheduleError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    return value
 
 
 @click.command("fill")
@@ -34,11 +48,18 @@ def _windows_line(windows: list[dict[str, Any]]) -> str:
     metavar="PCT",
     help="Share of the 5-hour window to leave for you (default: the [fill] reserve schedule).",
 )
-@click.option("--until", metavar="TIME", help="Stop at this time (HH:MM or ISO 8601).")
+@click.option(
+    "--until",
+    metavar="TIME",
+    callback=_check_until,
+    help="Stop at this time (HH:MM: the next one, or ISO 8601).",
+)
 @click.option("--dry-run", is_flag=True, help="Print what fill would do now, and why; do nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print decisions as JSON lines.")
 def fill(reserve: float | None, until: str | None, dry_run: bool, as_json: bool) -> None:
     """Run the queue in spare capacity until Ctrl-C or --until, printing each decision."""
+    if dry_run and until is not None:
+        raise click.UsageError("--dry-run decides for now only: it takes no --until")
     if dry_run:
         with engine() as client:
             result = client.call("queue.decide", reserve_pct=reserve)
@@ -62,7 +83,7 @@ def fill(reserve: float | None, until: str | None, dry_run: bool, as_json: bool)
         reserve_text = f"{flat:g}%" if flat is not None else "by the [fill] reserve schedule"
         click.echo(
             f"fill on, reserve {reserve_text}"
-            + (f", until {state['until']}" if stop_at else "")
+            + (f", until {clock(state['until'])}" if stop_at else "")
             + "; Ctrl-C stops"
         )
         try:
@@ -87,7 +108,8 @@ def _follow(events: Any, stop_at: datetime | None, as_json: bool) -> None:
                 data = event.data
                 if data.kind == "decisions" and data.decisions and data.at:
                     for d in data.decisions:
-                        click.echo(f"{data.at[11:19]} {_decision_line(msgspec.to_builtins(d))}")
+                        at = clock(data.at, seconds=True)
+                        click.echo(f"{at} {_decision_line(msgspec.to_builtins(d))}")
                 elif data.kind == "switch" and not data.enabled:
                     return  # switched off: --until, the tower, or another `podium fill`
             elif isinstance(event, wire.QueueEvent) and event.data.run:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import os
+import shlex
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from collectors import safe_json
+from collectors.durations import duration
+from sessions.fill.schedule import (
+    WINDOWS,
+    Cron,
+    ScheduleError,
+    check_glob,
+    check_window,
+    parse_at,
+)
+from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
 from sessions.stream_view import describe
 from tui.cli.common import CliFailure, age, engine, print_json, table
+from tui.format import clock
 
 # How often `queue log --follow` looks for more of a running run's stream.
 FOLLOW_POLL_S = 0.5
@@ -27,22 +41,102 @@ def _one_line(text: str, width: int = 48) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+class TaskId(click.ParamType):
+    """A task's number, as `queue ls` shows it (`3` or `#3`)."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = int(str(value).strip().lstrip("#"))
+        except ValueError:
+            self.fail(f"{value!r} is not a task number (`podium queue ls` lists them)", param, ctx)
+        if number < 1:
+            self.fail(f"{value!r} is not a task number (they start at 1)", param, ctx)
+        return number
+
+
+TASK_ID = TaskId()
+
+
+def _checked(parse: Callable[[str], object]) -> Callable[..., str | None]:
+    """A click callback that runs `parse` on the value: what it refuses is bad usage
+    (exit 2), said before any engine is asked. The engine checks again, for every client."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parse(value)
+        except (ScheduleError, ToolRuleError, ValueError) as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+        return value
+
+    return callback
+
+
+def _tool_rules(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    """Every `--allowed-tools` value split into rules, each kept whole."""
+    rules: list[str] = []
+    for value in values:
+        try:
+            rules += [r for r in parse_tool_rules(value) if r not in rules]
+        except ToolRuleError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    return rules
+
+
 @queue.command("add")
 @click.argument("prompt")
 @click.option(
-    "--cwd", type=click.Path(file_okay=False), help="Directory to run in (default: here)."
+    "--cwd",
+    type=click.Path(exists=True, file_okay=False),
+    help="Directory to run in (default: here).",
 )
 @click.option("--worktree", is_flag=True, help="Run in a git worktree of its own.")
 @click.option("--priority", type=int, default=0, show_default=True, help="Higher runs first.")
 @click.option("--model", help="Model for the run (claude --model).")
 @click.option("--max-turns", type=click.IntRange(min=1), help="Stop after N turns.")
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), help="Stop at $X.")
-@click.option("--allowed-tools", help='Tool rules, space-separated: "Bash(git *) Edit".')
-@click.option("--permission-mode", help="default, acceptEdits, plan, auto, dontAsk, …")
-@click.option("--at", "at", metavar="ISO", help="Not before this time (ISO 8601 or HH:MM).")
-@click.option("--cron", metavar="EXPR", help="Recurring: a 5-field cron expression.")
-@click.option("--window", metavar="NAME", help="Only in this window: night.")
-@click.option("--on-change", metavar="GLOB", help="Recurring: when files matching GLOB change.")
+@click.option(
+    "--allowed-tools",
+    "allowed_tools",
+    multiple=True,
+    callback=_tool_rules,
+    metavar="RULES",
+    help="Tools the run may use without asking, as Claude Code's --allowedTools: rules "
+    'separated by spaces or commas, e.g. "Bash(git *) Edit" (a rule\'s parentheses are '
+    "kept whole). May be repeated.",
+)
+@click.option(
+    "--permission-mode", type=click.Choice(PERMISSION_MODES), help="claude --permission-mode."
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    # Only whether it reads is checked here: the engine places it in the [fill] zone.
+    callback=_checked(lambda text: parse_at(text, UTC)),
+    help="Not before this time (ISO 8601, or HH:MM: the next one).",
+)
+@click.option(
+    "--cron",
+    metavar="EXPR",
+    callback=_checked(Cron.parse),
+    help='Recurring: a 5-field cron expression, e.g. "0 3 * * 1-5".',
+)
+@click.option(
+    "--window",
+    metavar="|".join(WINDOWS),
+    callback=_checked(check_window),
+    help="Only in this window: night ([fill] night_start to night_end).",
+)
+@click.option(
+    "--on-change",
+    metavar="GLOB",
+    callback=_checked(check_glob),
+    help="Recurring: when files matching GLOB (relative to --cwd) change.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
 def add(
     prompt: str,
@@ -52,7 +146,7 @@ def add(
     model: str | None,
     max_turns: int | None,
     budget_usd: float | None,
-    allowed_tools: str | None,
+    allowed_tools: list[str],
     permission_mode: str | None,
     at: str | None,
     cron: str | None,
@@ -61,6 +155,12 @@ def add(
     as_json: bool,
 ) -> None:
     """Queue PROMPT as a headless agent run (passed as one argument, byte for byte)."""
+    if not prompt.strip():
+        raise click.BadParameter("the prompt is empty", param_hint="PROMPT")
+    schedules = (("--at", at), ("--cron", cron), ("--window", window), ("--on-change", on_change))
+    given = [name for name, value in schedules if value]
+    if len(given) > 1:
+        raise click.UsageError(f"give one schedule, not {' and '.join(given)}")
     params: dict[str, Any] = {
         "prompt": prompt,
         "cwd": os.path.abspath(os.path.expanduser(cwd or os.getcwd())),
@@ -69,7 +169,7 @@ def add(
         "model": model,
         "max_turns": max_turns,
         "budget_usd": budget_usd,
-        "allowed_tools": allowed_tools.split() if allowed_tools else [],
+        "allowed_tools": allowed_tools,
         "permission_mode": permission_mode,
         "at": at,
         "cron": cron,
@@ -83,6 +183,8 @@ def add(
         print_json(task)
         return
     when = f" ({task['schedule_text']})" if task.get("schedule_text") else ""
+    if task.get("not_before"):
+        when += f", not before {clock(task['not_before'])}"
     click.echo(f"task {task['id']} {task['state']}{when}")
     if not fill.get("enabled"):
         click.echo("fill is off: `podium fill` runs the queue")
@@ -103,6 +205,8 @@ def ls(as_json: bool) -> None:
     kept = "reserve by the [fill] reserve schedule"
     if reserve is not None:
         kept = f"reserve {reserve:g}%"
+    if fill.get("enabled") and fill.get("until"):
+        kept += f", until {clock(fill['until'])}"
     click.echo(f"fill {'on' if fill.get('enabled') else 'off'}, {kept}")
     if not tasks:
         click.echo("the queue is empty: `podium queue add PROMPT`")
@@ -112,7 +216,7 @@ def ls(as_json: bool) -> None:
             str(t["id"]),
             t["state"],
             str(t["priority"]),
-            t.get("schedule_text") or "-",
+            _schedule_cell(t),
             str(t["runs"]),
             f"${t['cost_usd']:.4f}",
             age(t.get("created_at")),
@@ -125,42 +229,151 @@ def ls(as_json: bool) -> None:
     click.echo(table(rows, headers))
 
 
+def _schedule_cell(t: dict[str, Any]) -> str:
+    text = t.get("schedule_text") or "-"
+    if t.get("state") == "deferred" and t.get("defer_until"):
+        return (
+            f"until {clock(t['defer_until'])}"
+            if text == "-"
+            else f"{text}; until {clock(t['defer_until'])}"
+        )
+    return text
+
+
 @queue.command("show")
-@click.argument("task_id")
+@click.argument("task_id", type=TASK_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the task and its runs as JSON.")
-def show(task_id: str, as_json: bool) -> None:
-    """A task with its runs and their outcomes."""
+def show(task_id: int, as_json: bool) -> None:
+    """A task with every field, its runs and their outcomes."""
     with engine() as client:
         result = client.call("queue.show", id=task_id)
     if as_json:
         print_json(result)
         return
-    t = result["task"]
-    click.echo(f"task {t['id']}  {t['state']}  priority {t['priority']}")
-    click.echo(f"  cwd       {t.get('worktree_path') or t['cwd']}")
-    if t.get("schedule_text"):
-        click.echo(f"  schedule  {t['schedule_text']}")
-    if t.get("defer_until"):
-        click.echo(f"  deferred until {t['defer_until']}")
-    if t.get("claude_session_id"):
-        click.echo(f"  session   {t['claude_session_id']}")
-    click.echo("  prompt    " + "\n            ".join(t["prompt"].splitlines() or [""]))
-    for r in result["runs"]:
-        tokens = f"{r.get('input_tokens') or 0}/{r.get('output_tokens') or 0} tok"
-        cost = f"${r['total_cost_usd']:.4f}" if r.get("total_cost_usd") is not None else "-"
-        resumed = " (resumed)" if r.get("resumed_from") else ""
-        click.echo(
-            f"  run {r['id']} #{r['attempt']}{resumed}: {r['state']}  {tokens}  {cost}  "
-            f"{_one_line(r.get('result') or '', 60)}"
-        )
-    for c in result.get("occurrences") or []:
-        click.echo(f"  occurrence task {c['id']}: {c['state']}")
+    click.echo("\n".join(show_lines(result)))
+
+
+def _money(usd: float | None) -> str:
+    return "-" if usd is None else f"${usd:.4f}"
+
+
+def _count(n: int | None) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def _or(value: object, missing: str = "-") -> str:
+    return missing if value is None or value == "" else str(value)
+
+
+def _indented(text: str, indent: str) -> str:
+    return ("\n" + indent).join(text.splitlines() or [""])
+
+
+def _when(iso: str | None, now: datetime) -> str:
+    """A time and how far it is from `now`: 'Dec 1 14:05 (4d2h ago)', '01:00 (in 2h)'."""
+    if not iso:
+        return "-"
+    then = datetime.fromisoformat(iso)
+    seconds = (then - now).total_seconds()
+    far = f"in {duration(seconds)}" if seconds > 0 else f"{duration(-seconds)} ago"
+    return f"{clock(then, now)} ({far})"
+
+
+def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
+    """Every field of a task (`wire.Task`) but its runs, which follow it."""
+    where = t["worktree_path"]
+    worktree = "no"
+    if t["worktree"]:
+        worktree = f"its own, at {where}" if where else "its own, made at its first run"
+    # schedule_text is kind and expression ("cron 0 3 * * 1-5", "on change src/*.py").
+    schedule = t["schedule_text"] or f"{t['schedule_kind']}: as soon as fill runs it"
+    budget = []
+    if t["budget_usd"] is not None:
+        budget.append(f"${t['budget_usd']:g}")
+    if t["est_pct"] is not None:
+        budget.append(f"~{t['est_pct']:g}% of the 5-hour window (estimate)")
+    tools = ", ".join(t["allowed_tools"]) or "none beyond Claude Code's defaults"
+    parent = f"task {t['parent_id']} (an occurrence of it)" if t["parent_id"] else "-"
+    runs = f"{t['runs']} run(s), {_money(t['cost_usd'])} in all; {t['attempts']} attempt(s)"
+    return [
+        f"task {t['id']}  {t['state']}  priority {t['priority']}  agent {t['agent']}",
+        "  prompt      " + _indented(t["prompt"], " " * 14),
+        f"  directory   {t['cwd']}",
+        f"  worktree    {worktree}",
+        f"  schedule    {schedule}",
+        f"  not before  {_when(t['not_before'], now)}",
+        f"  deferred    {'until ' + _when(t['defer_until'], now) if t['defer_until'] else '-'}",
+        f"  model       {_or(t['model'], 'the default')}",
+        f"  max turns   {_or(t['max_turns'])}",
+        f"  budget      {', '.join(budget) or '-'}",
+        f"  tools       {tools}",
+        f"  permission  {_or(t['permission_mode'], 'default')}",
+        f"  session     {_or(t['claude_session_id'], '- (none yet)')}",
+        f"  parent      {parent}",
+        f"  runs        {runs}",
+        f"  created     {_when(t['created_at'], now)}; updated {_when(t['updated_at'], now)}",
+        "  last result " + _indented(_or(t["last_result"]), " " * 14),
+    ]
+
+
+def _argv_text(argv: list[str]) -> str:
+    """The run's argv as a shell would show it, its prompt (the last element) shortened."""
+    if not argv:
+        return "-"
+    return shlex.join([*argv[:-1], _one_line(argv[-1], 40)])
+
+
+def _run_lines(r: dict[str, Any], now: datetime) -> list[str]:
+    """Every field of a run (`wire.RunRecord`)."""
+    took = "-"
+    if r["duration_ms"] is not None:
+        took = duration(r["duration_ms"] / 1000)
+    resumed = f", resuming {r['resumed_from']}" if r["resumed_from"] else ""
+    error = "yes" if r["is_error"] else "no" if r["is_error"] is not None else "-"
+    tokens = (
+        f"{_count(r['input_tokens'])} in, {_count(r['output_tokens'])} out, "
+        f"{_count(r['cache_creation_tokens'])} cache write, "
+        f"{_count(r['cache_read_tokens'])} cache read"
+    )
+    stream = "-"
+    if r["stream_path"]:
+        stream = f"{r['stream_path']} ({r['stream_offset']:,} bytes read)"
+    return [
+        f"  run {r['id']} (task {r['task_id']}, attempt {r['attempt']}): {r['state']}{resumed}",
+        f"      started {_when(r['started_at'], now)}; ended {_when(r['ended_at'], now)}; "
+        f"took {took}",
+        f"      outcome {_or(r['subtype'])}, {_or(r['terminal_reason'])}; error {error}; "
+        f"HTTP {_or(r['api_error_status'])}; exit {_or(r['exit_code'])}; "
+        f"{_or(r['num_turns'])} turn(s)",
+        f"      tokens  {tokens}; cost {_money(r['total_cost_usd'])}",
+        f"      limit   {'resets ' + _when(r['resets_at'], now) if r['resets_at'] else '-'}",
+        f"      session {_or(r['claude_session_id'])}",
+        f"      where   {_or(r['cwd'])}; tmux window {_or(r['window_id'])}, "
+        f"pane {_or(r['pane_id'])}, pid {_or(r['pid'])}",
+        f"      stream  {stream}",
+        f"      argv    {_argv_text(r['argv'])}",
+        "      result  " + _indented(_or(r["result"]), " " * 14),
+    ]
+
+
+def show_lines(result: dict[str, Any], now: datetime | None = None) -> list[str]:
+    """`queue show`'s text: every field `--json` has, the task first, then each run
+    (its `last_run` is the last of them), then the occurrences a recurring task queued."""
+    now = now or datetime.now(UTC)
+    lines = _task_lines(result["task"], now)
+    for run in result["runs"]:
+        lines += _run_lines(run, now)
+    occurrences = result.get("occurrences") or []
+    if occurrences:
+        listed = ", ".join(f"task {c['id']} {c['state']}" for c in occurrences)
+        lines.append(f"  occurrences {listed} (`podium queue show ID` for one)")
+    return lines
 
 
 @queue.command("priority")
-@click.argument("task_id")
+@click.argument("task_id", type=TASK_ID)
 @click.argument("priority", type=int)
-def priority(task_id: str, priority: int) -> None:
+def priority(task_id: int, priority: int) -> None:
     """Set a waiting task's PRIORITY (higher runs first)."""
     with engine() as client:
         task = client.call("queue.reprioritise", id=task_id, priority=priority)
@@ -194,11 +407,11 @@ def _print_lines(chunk: bytes, raw: bool) -> None:
 
 
 @queue.command("log")
-@click.argument("task_id")
+@click.argument("task_id", type=TASK_ID)
 @click.option("--run", "run_id", type=int, help="This run (default: the last one).")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing while the run goes on.")
 @click.option("--raw", is_flag=True, help="The stream-json lines as the agent wrote them.")
-def log(task_id: str, run_id: int | None, follow: bool, raw: bool) -> None:
+def log(task_id: int, run_id: int | None, follow: bool, raw: bool) -> None:
     """What a task's run did: its messages, tool calls, limits and result."""
     with engine() as client:
         run = _run_of(client.call("queue.show", id=task_id), run_id)
@@ -227,8 +440,8 @@ def log(task_id: str, run_id: int | None, follow: bool, raw: bool) -> None:
 
 
 @queue.command("cancel")
-@click.argument("task_id")
-def cancel(task_id: str) -> None:
+@click.argument("task_id", type=TASK_ID)
+def cancel(task_id: int) -> None:
     """Cancel a task (a running one is stopped; a recurring one queues no more)."""
     with engine() as client:
         task = client.call("queue.cancel", id=task_id)

@@ -8,7 +8,6 @@ when a session waits) and `runs` (the background runs).
 from __future__ import annotations
 
 import csv
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,9 @@ import click
 
 from collectors.durations import duration
 from collectors.report_args import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
+from collectors.windows import window_name
 from tui.cli.common import WINDOW_LABELS, CliFailure, engine, print_json, table
+from tui.format import clock
 
 # Reports and exports may scan or write a long history: more than the usual 30 s.
 SLOW_TIMEOUT = 3600.0
@@ -50,6 +51,24 @@ def _check_args(as_json: bool, as_csv: bool, tz: str | None, *dates: str | None)
     except ReportError as exc:
         raise CliFailure(str(exc), exit_code=2) from None
     return tz
+
+
+def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --since/--until that is not a date is bad usage, said before the engine is asked."""
+    try:
+        parse_date(value)
+    except ReportError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return value
+
+
+def _window_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return window_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -164,9 +183,26 @@ def usage_options(fn: Any) -> Any:
 
 
 # -- podium report waste --------------------------------------------------------------------
+# Said once around the table: what the figures mean, in words.
+WASTE_HEADER = "Capacity your plan gave and nobody used, per window that reset (local times):"
+WASTE_LEGEND = (
+    "UNUSED AT RESET: free when the window reset, lost for good. FREE OVER TIME: the free "
+    "share summed over the window's hours; WINDOWS: the same in whole windows. SEEN: the "
+    "share of the time the engine was running to measure it."
+)
+WASTE_FOOTER = "Background tasks can spend it: `podium queue add PROMPT`, then `podium fill`."
+
+
 @click.command("waste")
-@click.option("--window", metavar="W", help="Only this window (five_hour, seven_day, ...).")
-@click.option("--since", metavar="DATE", help="First day to include (YYYY-MM-DD).")
+@click.option(
+    "--window",
+    metavar="W",
+    callback=_window_option,
+    help="Only this window: five_hour (5-hour), seven_day (week), seven_day_opus, ...",
+)
+@click.option(
+    "--since", metavar="DATE", callback=_date_option, help="First day to include (YYYY-MM-DD)."
+)
 @click.option("--tz", metavar="IANA", help="Zone of --since (default: this machine's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the ended windows as CSV.")
@@ -177,7 +213,7 @@ def report_waste(
     the area between limit and usage; then totals over the period.
 
     Counted from the per-minute series the engine writes while it runs; minutes
-    without it are left out, and COVERAGE says how much of each span was seen.
+    without it are left out, and SEEN (coverage) says how much of each span was seen.
     """
     tz = _check_args(as_json, as_csv, tz, since)
     result = _call("reports.waste", window=window, since=since, tz=tz)
@@ -205,33 +241,50 @@ def report_waste(
             "once it knows a limit figure"
         )
         return
+    click.echo(WASTE_HEADER)
     rows = [_waste_row(r, ended=True) for r in result["windows"]]
     rows += [_waste_row(r, ended=False) for r in result["open"]]
     if rows:
-        headers = ["WINDOW", "RESET", "UNUSED AT RESET", "AREA %·h", "WINDOWS", "COVERAGE"]
+        headers = ["WINDOW", "RESET", "UNUSED AT RESET", "FREE OVER TIME", "WINDOWS", "SEEN"]
         click.echo(table(rows, headers))
     else:
         click.echo("no window has reset in the period")
     for name, t in result["total"].items():
-        label = WINDOW_LABELS.get(name, name)
-        coverage = _share(t["coverage"])
-        click.echo(
-            f"{label}: {t['windows_ended']} reset with {t['unused_at_reset_pct']:.0f}% unused "
-            f"in all ({t['unused_at_reset_windows']:.2f} windows); area "
-            f"{t['area_pct_hours']:,.0f} %·h = {t['window_equivalents']:.2f} windows; "
-            f"coverage {coverage}"
-            + (f", {t['idle_minutes']} min with no window open" if t["idle_minutes"] else "")
+        click.echo(waste_total_line(WINDOW_LABELS.get(name, name), t))
+    click.echo(WASTE_LEGEND)
+    click.echo(WASTE_FOOTER)
+
+
+def waste_total_line(label: str, t: dict[str, Any]) -> str:
+    """One window's totals over the period, as a sentence."""
+    ended = t["windows_ended"]
+    if ended:
+        mean = t.get("unused_at_reset_mean_pct")
+        lost = (
+            f"{ended} reset{'s' if ended != 1 else ''}, leaving "
+            f"{t['unused_at_reset_windows']:.2f} windows' worth unused"
+            + (f" ({mean:.0f}% of each on average)" if mean is not None else "")
         )
+    else:
+        lost = "none reset in the period"
+    text = (
+        f"{label}: {lost}; free over time {t['area_pct_hours']:,.0f} %·h "
+        f"= {t['window_equivalents']:.2f} windows' worth; the engine saw {_share(t['coverage'])}"
+    )
+    if t["idle_minutes"]:
+        text += f", and {duration(t['idle_minutes'] * 60)} with no window open (nothing used)"
+    return text
 
 
 def _waste_row(r: dict[str, Any], ended: bool) -> list[str]:
-    when = datetime.fromisoformat(r["resets_at"]).astimezone()
-    unused = f"{r['unused_at_reset_pct']:.0f}%" if ended else f"open ({r['last_used_pct']:.0f}%)"
+    unused = (
+        f"{r['unused_at_reset_pct']:.0f}%" if ended else f"open, {r['last_used_pct']:.0f}% used"
+    )
     return [
         WINDOW_LABELS.get(r["window"], r["window"]),
-        f"{when:%Y-%m-%d %H:%M}",
+        clock(r["resets_at"]),
         unused,
-        f"{r['area_pct_hours']:,.0f}",
+        f"{r['area_pct_hours']:,.0f} %·h",
         f"{r['window_equivalents']:.2f}",
         _share(r["coverage"]),
     ]
@@ -284,7 +337,9 @@ report.add_command(report_waste)
 
 
 @report.command("attention")
-@click.option("--since", metavar="DATE", help="First day (YYYY-MM-DD, UTC) to include.")
+@click.option(
+    "--since", metavar="DATE", callback=_date_option, help="First day (YYYY-MM-DD, UTC) to include."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report_attention(since: str | None, as_json: bool) -> None:
     """Per day: time sessions waited for you, time to respond (median, p90), prompts,
@@ -320,7 +375,9 @@ def report_attention(since: str | None, as_json: bool) -> None:
 
 
 @report.command("runs")
-@click.option("--since", metavar="DATE", help="First day (YYYY-MM-DD, UTC) to include.")
+@click.option(
+    "--since", metavar="DATE", callback=_date_option, help="First day (YYYY-MM-DD, UTC) to include."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 def report_runs(since: str | None, as_json: bool) -> None:
     """The morning report: each background run's task, outcome, tokens, cost, duration, result."""
@@ -338,7 +395,7 @@ def report_runs(since: str | None, as_json: bool) -> None:
         prompt = " ".join(r["prompt"].split())[:60]
         click.echo(
             f"run {r['run_id']}  task {r['task_id']} #{r['attempt']}  {r['outcome']}  "
-            f"{tokens}  {cost}  {duration(r['duration_s'])}  {r['started_at'][:16]}"
+            f"{tokens}  {cost}  {duration(r['duration_s'])}  {clock(r['started_at'])}"
         )
         click.echo(f"    task: {prompt}")
         for line in (r["result"] or "").splitlines()[:3]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,38 @@ from collectors.durations import duration
 from sessions.agent_env import agent_env
 from sessions.agents import AGENTS
 from tui.cli.common import CliFailure, age, engine, podium_tmux, print_json, settings, table
+from tui.format import clock
+
+
+def _check_cmd(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --cmd that does not split into argv (an open quote) or is empty is bad usage;
+    whether its program exists is the engine's to say (on the PATH the agent gets)."""
+    if value is None:
+        return None
+    try:
+        argv = shlex.split(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"cannot split {value!r} into arguments: {exc}", ctx, param
+        ) from None
+    if not argv:
+        raise click.BadParameter("the command is empty", ctx, param)
+    return value
 
 
 @click.command("new")
 @click.option("--name", help="Session name (default: <agent>-<n>).")
-@click.option("--cwd", type=click.Path(file_okay=False), help="Working directory (default: here).")
+@click.option(
+    "--cwd",
+    type=click.Path(exists=True, file_okay=False),
+    help="Working directory (default: here).",
+)
 @click.option(
     "--agent", type=click.Choice(AGENTS), help="Which agent to run (config: agents.default)."
 )
 @click.option(
     "--cmd",
+    callback=_check_cmd,
     help="Command instead of the agent's default (split into argv, never run by a shell).",
 )
 @click.option("--prompt", help="First prompt for the agent.")
@@ -124,8 +145,7 @@ def _state_text(session: dict[str, Any]) -> str:
     if state == "exited" and session["exit_code"] is not None:
         return f"{state} ({session['exit_code']})"
     if state == "limited" and session.get("limit_resets_at"):
-        resets = datetime.fromisoformat(session["limit_resets_at"]).astimezone()
-        return f"{state} (resets {resets:%H:%M})"
+        return f"{state} (resets {clock(session['limit_resets_at'])})"
     if session.get("attention") is None and state in ("permission", "limited"):
         return f"{state} (seen)"
     return state

@@ -20,7 +20,7 @@ from tui.cli.common import CliFailure, print_json, table
     "--scenario",
     "scenario_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Scenario JSON (see bench/scenarios/).",
 )
 @click.option("--policy", type=click.Choice(POLICIES), default="podium", show_default=True)

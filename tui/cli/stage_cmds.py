@@ -68,6 +68,8 @@ def up(no_attach: bool, nested: bool, as_json: bool) -> None:
     the tower), puts up to `ui.stage_size` sessions on stage (those needing you
     first), then attaches this terminal, or switches to it inside podium's tmux.
     """
+    if as_json and not no_attach:
+        raise click.UsageError("--json prints the stage instead of attaching: add --no-attach")
     layout = build_stage()
     if no_attach:
         if as_json:

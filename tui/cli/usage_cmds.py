@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import click
 
 from collectors.durations import duration
 from tui.cli.common import WINDOW_LABELS, CliFailure, engine, print_json, table
+from tui.format import clock, percent
 
 
 @click.group("usage", invoke_without_command=True)
@@ -49,19 +50,14 @@ def _window_row(w: dict[str, Any], now: datetime) -> list[str]:
     if w["resets_at"]:
         when = datetime.fromisoformat(w["resets_at"])
         left = (when - now).total_seconds()
-        shown = (
-            f"{when.astimezone():%H:%M}" if left < 86400 else f"{when.astimezone():%a %b %d %H:%M}"
-        )
-        resets = f"{shown} (in {duration(left)})"
+        resets = f"{clock(when, now)} (in {duration(left)})"
     burn = w["burn_pct_per_hour"]
-    projected = w["projected_pct_at_reset"]
-    at_reset = "-" if projected is None else f"{projected:.0f}%"
+    at_reset = percent(w["projected_pct_at_reset"])
     if w.get("limit_at"):
-        hit = datetime.fromisoformat(w["limit_at"]).astimezone(UTC).astimezone()
-        at_reset += f" (100% at {hit:%H:%M})"
+        at_reset += f" (100% at {clock(w['limit_at'], now)})"
     return [
         WINDOW_LABELS.get(w["window"], w["window"]),
-        f"{'~' if w['estimate'] else ''}{w['used_pct']:.0f}%",
+        f"{'~' if w['estimate'] else ''}{percent(w['used_pct'])}",
         resets,
         w["source"],
         duration(w["age_s"]),
