@@ -48,6 +48,11 @@ WINDOW_NAME = "tower"
 TOWER_MIN_WIDTH = 28
 TOWER_MAX_WIDTH = 40
 TOWER_SHARE_PCT = 25
+# The tower's pane, unlike an agent's (server-wide `on`), closes when the tower
+# ends: q leaves no dead pane. (`failed` would keep a crashed one, but tmux 3.3a
+# often sees a Textual app's terminal close before its exit status, and keeps the
+# pane of a clean exit too.) A tower that fails waits for Enter itself, showing why.
+TOWER_REMAIN = ("remain-on-exit", "off")
 # Narrower than this a session pane is of no use; the stage shows fewer.
 SESSION_MIN_WIDTH = 12
 
@@ -296,7 +301,9 @@ def ensure(
 
     `launch()` gives the tower's argv (called only when a tower must start).
     A new stage window goes first in the tmux session; a tower pane that was
-    killed comes back at the left edge; a tower that exited is respawned.
+    killed comes back at the left edge; a tower that exited is respawned. The
+    tower's pane closes when the tower ends (q), so no dead pane stays on stage
+    (`TOWER_REMAIN`).
     """
     view = read(tmux, session_name)
     fmt = _SEP.join(("#{window_id}", "#{pane_id}"))
@@ -330,7 +337,10 @@ def ensure(
         tmux.run("set-option", "-p", "-t", out[0].split(_SEP)[1], ROLE_OPTION, TOWER_ROLE)
     elif view.tower.dead:
         tmux.run("respawn-pane", "-k", "-t", view.tower.pane_id, "-c", quote(cwd), "--", *launch())
-    return read(tmux, session_name)
+    view = read(tmux, session_name)
+    if view.tower is not None:
+        tmux.run("set-option", "-p", "-t", view.tower.pane_id, *TOWER_REMAIN)
+    return view
 
 
 def join(tmux: Tmux, view: StageView, pane_ids: Iterable[str]) -> None:

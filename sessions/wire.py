@@ -96,6 +96,9 @@ class Session(_Wire):
     worktree_branch: str | None = None
     worktree_repo: str | None = None
     worktree_branch_created: bool | None = None
+    # The commit its checkout was at when it started (a git repository only): what
+    # the tower's diff view compares with.
+    start_commit: str | None = None
     attention: AttentionItem | None = None
     on_stage: bool | None = None
     tokens_today: int | None = None
@@ -760,6 +763,8 @@ STAGE_LAYOUT = _m("stage.layout", NoParams, StageLayout)
 STAGE_UP = _m("stage.up", StageUpParams, StageLayout)
 STAGE_SHOW = _m("stage.show", SessionRef, FocusedSession)
 STAGE_ZOOM = _m("stage.zoom", ZoomParams, Zoomed)
+# The tower key (Alt-0) when no live tower stands on stage: as `stage.up`, with no caller.
+STAGE_TOWER = _m("stage.tower", NoParams, StageLayout)
 QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
 QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
 QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)

@@ -42,7 +42,8 @@ class EngineLost(Message):
 
 
 class EngineReply(Message):
-    """The result of a job run for a caller; `done` runs on the app's thread."""
+    """The result of a job run for a caller (an engine request, or other blocking work:
+    `PodiumApp.run_blocking`); `done` runs on the app's thread."""
 
     def __init__(self, done: Callable[[Any], None], result: Any) -> None:
         super().__init__()

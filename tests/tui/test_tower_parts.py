@@ -275,7 +275,8 @@ def test_keys_remapped_from_config(tmp_path: Path) -> None:
     from tui.screens.confirm_kill import ConfirmKill
     from tui.screens.help import HelpScreen
 
-    app = _fixed_app(tmp_path, Settings(keys=KeySettings(kill="d", help="f1", down="down,s")))
+    keys = KeySettings(kill="delete", help="f1", down="down,s")
+    app = _fixed_app(tmp_path, Settings(keys=keys))
 
     async def scenario() -> None:
         async with app.run_test() as pilot:
@@ -284,13 +285,14 @@ def test_keys_remapped_from_config(tmp_path: Path) -> None:
             assert not isinstance(app.screen, ConfirmKill)
             await pilot.press("s")  # now a second key for "down", no longer "send"
             assert app.main.session_list.selected.name == "docs"
-            await pilot.press("d")
+            await pilot.press("delete")
             assert isinstance(app.screen, ConfirmKill) and app.screen.session.name == "docs"
             await pilot.press("n")
             await pilot.press("f1")
             assert isinstance(app.screen, HelpScreen)
-            text = app.screen.query_one("#dialog").query("Static").last().render()
-            assert "d           Kill the selected session" in str(text)
+            cells = [str(s.render()) for s in app.screen.query("Grid").first().query("Static")]
+            assert cells[cells.index("delete") + 1].startswith("Kill the selected session")
+            assert cells[cells.index("↓ s") + 1].startswith("Select the session below")
 
     run(scenario())
 
