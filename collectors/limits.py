@@ -298,12 +298,7 @@ def burn_rate(points: Sequence[Point], now: datetime, span_s: float = 3600) -> f
     """Percent per hour over the last `span_s`: the least-squares slope of the points
     after the window's last reset (a drop of more than 5 points). None with fewer than
     three points or less than five minutes of them."""
-    recent = sorted((p for p in points if (now - p.ts).total_seconds() <= span_s), key=_ts)
-    start = 0
-    for i in range(1, len(recent)):
-        if recent[i].used_pct < recent[i - 1].used_pct - 5:
-            start = i
-    recent = recent[start:]
+    recent = [p for p in since_reset(points) if (now - p.ts).total_seconds() <= span_s]
     if len(recent) < 3 or (recent[-1].ts - recent[0].ts).total_seconds() < 300:
         return None
     t0 = recent[0].ts
@@ -316,8 +311,31 @@ def burn_rate(points: Sequence[Point], now: datetime, span_s: float = 3600) -> f
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
+def since_reset(points: Sequence[Point]) -> list[Point]:
+    """The points in time order from the window's last reset on (the last drop of more
+    than 5 points)."""
+    ordered = sorted(points, key=_ts)
+    start = 0
+    for i in range(1, len(ordered)):
+        if ordered[i].used_pct < ordered[i - 1].used_pct - 5:
+            start = i
+    return ordered[start:]
+
+
+def observed_s(points: Sequence[Point], now: datetime) -> float:
+    """How long the window has been watched: seconds from its first point after its
+    last reset to `now`; 0 without points."""
+    watched = since_reset(points)
+    return max(0.0, (now - watched[0].ts).total_seconds()) if watched else 0.0
+
+
 def _ts(p: Point) -> datetime:
     return p.ts
+
+
+# A projection to the reset needs an hour of the window's figures: ten minutes of
+# burn carried over six days reads "week 0% →122%", which is alarming and wrong.
+MIN_PROJECTION_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -327,10 +345,19 @@ class Projection:
 
 
 def project(
-    used_pct: float, burn_per_hour: float | None, now: datetime, resets_at: datetime | None
+    used_pct: float,
+    burn_per_hour: float | None,
+    now: datetime,
+    resets_at: datetime | None,
+    watched_s: float,
 ) -> Projection:
-    """Use at the reset time if the burn rate holds, and when it would reach 100% first."""
+    """Use at the reset time if the burn rate holds, and when it would reach 100% first.
+
+    None (both) without a burn rate or a reset, and when the window has been watched
+    (`observed_s`) for less than `MIN_PROJECTION_S`."""
     if burn_per_hour is None or resets_at is None or resets_at <= now:
+        return Projection(None, None)
+    if watched_s < MIN_PROJECTION_S:
         return Projection(None, None)
     hours = (resets_at - now).total_seconds() / 3600
     at_reset = used_pct + max(0.0, burn_per_hour) * hours

@@ -225,11 +225,17 @@ class CuesSettings(_Section):
     """Key (tmux name) that jumps to the session that needs you first, as `podium next`."""
 
     tower_key: Annotated[str, Meta(pattern=_TMUX_KEY)] = "M-0"
-    """Key (tmux name) that selects the control tower's window (`ui.tower_window`)."""
+    """Key (tmux name) that goes to the control tower (`ui.tower_window`), and starts it
+    again when it was closed (q) or is not there yet."""
 
     session_keys: bool = True
     """Bind Alt-1 ... Alt-9 to sessions 1-9: podium's sessions in creation order, the
     number shown in each pane's border title."""
+
+    mouse: bool = True
+    """tmux's mouse on podium's own server: a click selects a pane (in the tower, a
+    session's row), the wheel scrolls a pane's history, dragging a border resizes.
+    false turns it off there; your other tmux servers are never touched."""
 
     border: bool = True
     """Pane border titles with the session's number, name and state, coloured by state."""
@@ -434,6 +440,9 @@ class KeySettings(_Section):
 
     rename: Annotated[str, Meta(pattern=_KEY_LIST)] = "r"
     """Rename the selected session."""
+
+    diff: Annotated[str, Meta(pattern=_KEY_LIST)] = "d"
+    """Show the selected session's changes: a diff of its directory since it started."""
 
     fill: Annotated[str, Meta(pattern=_KEY_LIST)] = "f"
     """Switch background fill on or off."""

@@ -1,6 +1,8 @@
-"""`podium key next` and `podium key show PANE`: what podium's keys run inside tmux.
+"""`podium key next|tower` and `podium key show PANE`: what podium's keys run in tmux.
 
-Alt-Space runs `key next`; Alt-1…9 run `key show %N` for their session's pane.
+Alt-Space runs `key next`; Alt-1…9 run `key show %N` for their session's pane;
+Alt-0 runs `key tower` when no live tower stands on stage (it selects a live
+one itself, with no command).
 
 tmux runs it through `run-shell` on every press, so it must start fast: it is
 dispatched by `tui.entry` before click or the settings are imported, and
@@ -53,11 +55,13 @@ def run_key(args: list[str]) -> int:
     params: dict[str, str] = {}
     if args == ["next"]:
         method = "attention.next"
+    elif args == ["tower"]:
+        method = "stage.tower"
     elif len(args) == 2 and args[0] == "show" and args[1].startswith("%"):
         pane = args[1]
         method, params = "sessions.focus", {"pane": pane}
     else:
-        print("usage: podium key next | podium key show %PANE", file=sys.stderr)
+        print("usage: podium key next | podium key tower | podium key show %PANE", file=sys.stderr)
         return 2
     # Only once the arguments are good: a key press starts this command, so it
     # loads the client when it needs it (a usage error starts fast).
@@ -75,8 +79,13 @@ def run_key(args: list[str]) -> int:
         # A session key still works without an engine: tmux can show the pane.
         if pane is None or not _switch_to(pane):
             name = exc.__class__.__name__
-            _tell(f"podium: no engine answers ({name}); run `podium engine start`")
+            fix = (
+                "`podium up` brings the tower back"
+                if args == ["tower"]
+                else "run `podium engine start`"
+            )
+            _tell(f"podium: no engine answers ({name}); {fix}")
         return 0
-    if pane is None and result.get("session") is None:
+    if method == "attention.next" and result.get("session") is None:
         _tell("podium: nobody is waiting for you")
     return 0

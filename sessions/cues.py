@@ -140,6 +140,16 @@ def key_command(podium: Sequence[str], *words: str) -> str:
     return quote(shlex.join([*podium, "key", *words]))
 
 
+def command_word(value: str) -> str:
+    """`value` as one word of a tmux command *string* (which tmux parses when it runs
+    it, as `if-shell` does its commands): double-quoted, with what tmux's parser
+    reads inside double quotes (`\\`, `"`, `$` for a variable, `~` for home)
+    escaped."""
+    for special in ("\\", '"', "$", "~"):
+        value = value.replace(special, "\\" + special)
+    return f'"{value}"'
+
+
 def desired_state(
     sessions: list[SessionCue], cfg: CuesSettings, podium: Sequence[str]
 ) -> dict[Key, list[str]]:
@@ -229,6 +239,8 @@ def server_commands(
     # (`desktop_wanted`); a server podium did not start may lack it (tmux asks only
     # clients that attach after it is on: see `tmux.SERVER_START`).
     cmds.append(["set-option", "-g", "focus-events", "on"])
+    # A click selects a pane (Textual in the tower's pane gets its own clicks).
+    cmds.append(["set-option", "-g", "mouse", "on" if cfg.mouse else "off"])
     if cfg.border:
         cmds += [
             ["set-option", "-g", "pane-border-status", "top"],
@@ -253,17 +265,23 @@ def server_commands(
         # run-shell takes a shell string: `key_command` builds it from fixed parts.
         next_shell = key_command(podium, "next")
         cmds.append(["bind-key", "-n", cfg.next_key, "run-shell", "-b", next_shell])
-        # -F: the condition is a tmux format (no shell): is there a window of
-        # that name in the client's session? `tower_window` is validated to
-        # letters, digits, '-' and '_' (settings), so it is inert in a format.
-        has_tower = f"#{{W:#{{?#{{==:#{{window_name}},{tower_window}}},1,}}}}"
+        # -F: the condition is a tmux format (no shell): does a window of that
+        # name in the client's session hold a live tower (the pane whose
+        # `@podium_role` is `tower`)? `tower_window` is validated to letters,
+        # digits, '-' and '_' (settings), so it is inert in a format.
+        live_tower = (
+            f"#{{W:#{{?#{{==:#{{window_name}},{tower_window}}},"
+            "#{P:#{?#{==:#{@podium_role},tower},#{?pane_dead,,1},}},}}"
+        )
         cmds.append([
-            "bind-key", "-n", cfg.tower_key, "if-shell", "-F", has_tower,
+            "bind-key", "-n", cfg.tower_key, "if-shell", "-F", live_tower,
             # The tower is the stage window's leftmost pane; switch-client to a pane
             # selects its window and the pane too. Quoted: a bare `{` opens a
             # block in tmux's command language.
             f'switch-client -t ":={tower_window}.{{left}}"',
-            'display-message "podium: no control tower yet: run podium"',
+            # No live tower (q closed it, it crashed, or there is no stage yet):
+            # the engine brings it back, as `podium up` does.
+            f"run-shell -b {command_word(key_command(podium, 'tower'))}",
         ])  # fmt: skip
     cmds.append(["set-option", "-g", KEYS_OPTION, " ".join(bound_keys(cfg))])
     # Last: an engine that finds its token finds everything above in place.

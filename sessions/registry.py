@@ -40,6 +40,7 @@ _COLUMNS = (
     "worktree_repo",
     "worktree_branch_created",
     "number",
+    "start_commit",
 )
 
 
@@ -77,6 +78,9 @@ class SessionRecord:
     # Alt-N, the border and the tower's N: given at insert (the lowest free), kept for
     # the session's life (migration 0010).
     number: int | None = None
+    # The commit its checkout was at when it started, in a git repository (migration
+    # 0011): the tower's diff view compares the directory with it.
+    start_commit: str | None = None
 
 
 def new_session_id() -> str:

@@ -61,6 +61,11 @@ TOWER_SHARE_PCT = 25
 # what an 80-column terminal leaves beside a session of 60 (the default
 # `ui.session_min_width`): the smallest stage podium is made for.
 TOWER_FLOOR = 19
+# The tower's pane, unlike an agent's (server-wide `on`), closes when the tower
+# ends: q leaves no dead pane. (`failed` would keep a crashed one, but tmux 3.3a
+# often sees a Textual app's terminal close before its exit status, and keeps the
+# pane of a clean exit too.) A tower that fails waits for Enter itself, showing why.
+TOWER_REMAIN = ("remain-on-exit", "off")
 
 _SEP = "\x1f"
 
@@ -321,7 +326,9 @@ def ensure(
 
     `launch()` gives the tower's argv (called only when a tower must start).
     A new stage window goes first in the tmux session; a tower pane that was
-    killed comes back at the left edge; a tower that exited is respawned.
+    killed comes back at the left edge; a tower that exited is respawned. The
+    tower's pane closes when the tower ends (q), so no dead pane stays on stage
+    (`TOWER_REMAIN`).
     """
     view = read(tmux, session_name)
     fmt = _SEP.join(("#{window_id}", "#{pane_id}"))
@@ -344,8 +351,7 @@ def ensure(
         window_id, pane_id = out[0].split(_SEP)
         tmux.run(
             "set-option", "-w", "-t", window_id, ROLE_OPTION, STAGE_ROLE, ";",
-            "set-option", "-p", "-t", pane_id, ROLE_OPTION, TOWER_ROLE, ";",
-            *_title(pane_id),
+            "set-option", "-p", "-t", pane_id, ROLE_OPTION, TOWER_ROLE,
         )  # fmt: skip
     elif view.tower is None:
         first = min(view.cells, key=lambda p: p.pane_index)
@@ -353,18 +359,18 @@ def ensure(
             "split-window", "-d", "-h", "-b", "-f", "-t", first.pane_id,
             "-P", "-F", fmt, "-c", quote(cwd), "--", *launch(),
         )  # fmt: skip
-        pane_id = out[0].split(_SEP)[1]
-        tmux.run("set-option", "-p", "-t", pane_id, ROLE_OPTION, TOWER_ROLE, ";", *_title(pane_id))
+        tmux.run("set-option", "-p", "-t", out[0].split(_SEP)[1], ROLE_OPTION, TOWER_ROLE)
     elif view.tower.dead:
-        pane_id = view.tower.pane_id
-        tmux.run("respawn-pane", "-k", "-t", pane_id, "-c", quote(cwd), "--", *launch())
-        tmux.run(*_title(pane_id))
-    return read(tmux, session_name)
-
-
-def _title(pane_id: str) -> list[str]:
-    """The tmux command naming the tower's pane (it does not select the pane)."""
-    return ["select-pane", "-t", pane_id, "-T", TOWER_TITLE]
+        tmux.run("respawn-pane", "-k", "-t", view.tower.pane_id, "-c", quote(cwd), "--", *launch())
+    view = read(tmux, session_name)
+    if view.tower is not None:
+        # Every time: a stage made before these options gets them too.
+        tower = view.tower.pane_id
+        tmux.run(
+            "set-option", "-p", "-t", tower, *TOWER_REMAIN, ";",
+            "select-pane", "-t", tower, "-T", TOWER_TITLE,  # -T alone selects nothing
+        )  # fmt: skip
+    return view
 
 
 def join(tmux: Tmux, view: StageView, pane_ids: Iterable[str]) -> None:

@@ -96,6 +96,9 @@ class Session(_Wire):
     worktree_branch: str | None = None
     worktree_repo: str | None = None
     worktree_branch_created: bool | None = None
+    # The commit its checkout was at when it started (a git repository only): what
+    # the tower's diff view compares with.
+    start_commit: str | None = None
     attention: AttentionItem | None = None
     on_stage: bool | None = None
     tokens_today: int | None = None
@@ -220,6 +223,9 @@ class Decision(_Wire):
     task_id: int | None = None
     reason: str = ""
     until: str | None = None
+    kind: str = ""
+    """What it comes from (`sessions.fill.policy`): limit, busy, idle, cap, reserve,
+    pacing, spare."""
 
 
 class StageLayout(_Wire):
@@ -573,11 +579,55 @@ class Zoomed(_Wire):
 # -- the background queue -------------------------------------------------------------
 class QueueListParams(_Wire):
     all: bool = True
+    explain: bool = False
+    """Also say why each open task waits, and the reserve in force (it asks the fill
+    policy, as a scheduler round would)."""
+
+
+class ReserveRule(_Wire):
+    """One rule of the `[fill] reserve` schedule, as configured."""
+
+    five_hour_pct: float
+    days: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+class Reserve(_Wire):
+    """The share of the 5-hour window that background fill keeps for you now."""
+
+    pct: float
+    """Kept until the window resets: the highest rule over what is left of it (fill
+    spent now is gone when a higher reserve starts)."""
+    now_pct: float
+    """The rule for this moment."""
+    window_end: str
+    """When the 5-hour window resets (5 hours from now when none is open)."""
+    source: Literal["fill", "config", "schedule"]
+    """`podium fill --reserve`, `[fill] reserve_pct`, or the `[fill] reserve` schedule."""
+    rules: list[ReserveRule] = []
+    """The schedule's rules (source "schedule"); first match wins."""
+
+
+class Held(_Wire):
+    """Why an open task (queued, deferred, or a recurring template) is not running now."""
+
+    task_id: int
+    kind: str
+    """fill_off, scheduled, night, deferred, cron, on_change, behind, or the policy's
+    own (`Decision.kind`: limit, busy, cap, reserve, pacing, spare)."""
+    reason: str
+    until: str | None = None
+    """When what it waits for comes, if known (a time, the night, a reset)."""
 
 
 class QueueList(_Wire):
     tasks: list[Task]
     fill: FillState
+    reserve: Reserve | None = None
+    """With `explain`: the reserve in force."""
+    held: list[Held] = []
+    """With `explain`: one per open task that is not running."""
 
 
 class TaskRef(_Wire):
@@ -713,6 +763,8 @@ STAGE_LAYOUT = _m("stage.layout", NoParams, StageLayout)
 STAGE_UP = _m("stage.up", StageUpParams, StageLayout)
 STAGE_SHOW = _m("stage.show", SessionRef, FocusedSession)
 STAGE_ZOOM = _m("stage.zoom", ZoomParams, Zoomed)
+# The tower key (Alt-0) when no live tower stands on stage: as `stage.up`, with no caller.
+STAGE_TOWER = _m("stage.tower", NoParams, StageLayout)
 QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
 QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
 QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)

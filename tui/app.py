@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import events
 from textual.app import App
@@ -43,6 +43,7 @@ from tui.tower_pane import tower_window
 from tui.tower_state import TowerState
 
 USAGE_POLL_S = 60.0
+T = TypeVar("T")
 
 
 def _utcnow() -> datetime:
@@ -158,8 +159,14 @@ class PodiumApp(App[None]):
         if size != self.size:
             self.post_message(events.Resize(size, size))
 
-    def on_unmount(self) -> None:
+    def on_app_focus(self) -> None:
+        # tmux unzooms a window when another of its panes is selected (Alt-1…9, a
+        # click): coming back to a zoomed screen, zoom again.
         if self.zoom_wanted:
+            self.want_zoom(True, again=True)
+
+    def on_unmount(self) -> None:
+        if self.zoom_wanted and self.tower_window is not None:
             # Leaving from a wide screen: give the sessions their places back now, as
             # the screen's own unzoom would need a worker that no longer runs.
             pane = self.environ.get("TMUX_PANE")
@@ -193,7 +200,7 @@ class PodiumApp(App[None]):
         elif isinstance(event, wire.UsageEvent | wire.UsageLogEvent):
             self.actions.refresh_usage()
             return
-        elif isinstance(event, wire.QueueEvent):
+        elif isinstance(event, wire.QueueEvent | wire.FillEvent):
             self.screen.post_message(QueueChanged())
             return
         else:
@@ -241,6 +248,36 @@ class PodiumApp(App[None]):
             return session.on_stage
         return self.tower_window is not None and session.window_id == self.tower_window
 
+    # -- blocking work that is not the engine's ----------------------------------------------
+    def run_blocking(self, name: str, job: Callable[[], T], done: Callable[[T], None]) -> None:
+        """Run `job()` (blocking: git, files) in a thread worker named `name`; `done(result)`
+        runs on the app's thread after. A failure reaches the one error handler."""
+
+        def work() -> T:
+            result = job()
+            self.post_message(EngineReply(done, result))
+            return result
+
+        self.run_worker(work, name=name, group="blocking", thread=True, exit_on_error=False)
+
+    # -- the stage window's width --------------------------------------------------------------
+    def want_zoom(self, zoomed: bool, *, again: bool = False) -> None:
+        """Ask that the tower's pane fill the stage window (a screen that needs the
+        width is up: usage, queue, help, a dialog) or give the sessions their places
+        back. Each screen says so as it comes up (`on_screen_resume`), so a dialog over
+        a wide screen keeps the zoom, with no unzoom in between. Only the stage's own
+        tower zooms; `again` asks even when that is the wish already (tmux may have
+        unzoomed meanwhile)."""
+        if self.zoom_wanted == zoomed and not again:
+            return
+        self.zoom_wanted = zoomed
+        if self.tower_window is None:
+            return  # not known yet, or not the stage's tower: asked when it is known
+        # Requests may overlap in worker threads: each sends the latest wish, which
+        # only this (UI) thread writes, so the last one to run leaves it right.
+        pane = self.environ.get("TMUX_PANE")
+        self.link.run("zoom", lambda call: zoom_tower(call, self.zoom_wanted, pane))
+
     # -- keys that work on every screen -------------------------------------------------------
     def action_usage(self) -> None:
         # Imported when first shown, so the tower starts without it.
@@ -261,7 +298,7 @@ class PodiumApp(App[None]):
         from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.settings.keys))
+            self.push_screen(HelpScreen(self.settings.keys, self.settings.cues))
 
     # -- themes -------------------------------------------------------------------------------
     def _theme_changed(self, theme: Theme) -> None:
@@ -283,6 +320,8 @@ class PodiumApp(App[None]):
         if event.state == WorkerState.SUCCESS and worker.name == "tower window":
             self.tower_window = worker.result
             self.show_sessions()
+            if self.zoom_wanted:
+                self.want_zoom(True, again=True)  # a dialog or wide screen came up first
         elif event.state == WorkerState.ERROR:
             self.report_error(worker.name, worker.error)
 

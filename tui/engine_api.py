@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from collectors.report_args import local_tz_name
 from collectors.windows import FIVE_HOUR, SEVEN_DAY, window_seconds
 from sessions import wire
 from sessions.protocol import ApiError
+from tui.format import model_name
 
 Request = Callable[..., Any]
 """`EngineClient.request(method, params)`: the method's result, typed."""
@@ -89,40 +91,60 @@ class UsageOverview:
     windows: list[wire.UsageWindow]
     series: list[wire.SeriesPoint]
     tokens: list[wire.UsageRow]
-    waste: list[wire.WasteWindow]
+    waste: wire.WasteReport
 
 
 def usage_overview(request: Request, hours: int = 7 * 24) -> UsageOverview:
+    # Days and resets are this machine's, as `podium report` counts them.
+    tz = local_tz_name()
     series = request(wire.USAGE_SERIES, wire.SeriesParams(hours=hours)).points
-    tokens = request(wire.REPORTS_USAGE, wire.UsageReportParams(days=7)).rows
-    waste = request(wire.REPORTS_WASTE, wire.WasteParams())
+    tokens = request(wire.REPORTS_USAGE, wire.UsageReportParams(days=7, tz=tz)).rows
+    waste = request(wire.REPORTS_WASTE, wire.WasteParams(tz=tz))
     return UsageOverview(
         windows=usage_windows(request),
         series=series,
         tokens=tokens,
-        waste=waste.windows,
+        waste=waste,
     )
 
 
-def tokens_by_day_and_model(rows: list[wire.UsageRow]) -> tuple[list[str], list[list[Any]]]:
-    """Pivot `reports.usage` rows (by day and model) to days × models."""
-    models: list[str] = []
-    table: dict[str, dict[str, float]] = {}
+@dataclass(frozen=True)
+class DayTokens:
+    """One day of the tokens table: tokens per model (by its name), their sum and cost."""
+
+    day: str
+    by_model: dict[str, int]
+    tokens: int
+    cost_usd: float | None
+    unpriced: int
+
+
+def tokens_by_day(rows: list[wire.UsageRow]) -> tuple[list[str], list[DayTokens]]:
+    """`reports.usage` rows (by day and model) as days × models: the model names
+    (`model_name`, so dated ids of one model are one column), most tokens first, and
+    the days in order."""
+    days: dict[str, DayTokens] = {}
+    per_model: dict[str, int] = {}
     for row in rows:
         day = row.day if isinstance(row.day, str) else "?"
-        model = row.model if isinstance(row.model, str) else "?"
-        if model not in models:
-            models.append(model)
-        table.setdefault(day, {})
-        table[day][model] = table[day].get(model, 0.0) + row.tokens
-    models.sort()
-    out = [[day, *(by_model.get(m) for m in models)] for day, by_model in sorted(table.items())]
-    return models, out
+        model = model_name(row.model) if isinstance(row.model, str) else "?"
+        per_model[model] = per_model.get(model, 0) + row.tokens
+        was = days.get(day) or DayTokens(day, {}, 0, None, 0)
+        cost = was.cost_usd
+        if row.cost_usd is not None:
+            cost = (cost or 0.0) + row.cost_usd
+        by_model = {**was.by_model, model: was.by_model.get(model, 0) + row.tokens}
+        days[day] = DayTokens(
+            day, by_model, was.tokens + row.tokens, cost, was.unpriced + row.unpriced
+        )
+    models = sorted(per_model, key=lambda m: (-per_model[m], m))
+    return models, [days[d] for d in sorted(days)]
 
 
 # -- background queue and fill ------------------------------------------------------
-def queue_list(request: Request) -> list[wire.Task]:
-    return request(wire.QUEUE_LIST, wire.QueueListParams()).tasks
+def queue_list(request: Request) -> wire.QueueList:
+    """Every task, the fill switch, the reserve in force and why each open task waits."""
+    return request(wire.QUEUE_LIST, wire.QueueListParams(explain=True))
 
 
 def queue_add(request: Request, task: wire.QueueAddParams) -> wire.Task:

@@ -42,7 +42,8 @@ class EngineLost(Message):
 
 
 class EngineReply(Message):
-    """The result of a job run for a caller; `done` runs on the app's thread."""
+    """The result of a job run for a caller (an engine request, or other blocking work:
+    `PodiumApp.run_blocking`); `done` runs on the app's thread."""
 
     def __init__(self, done: Callable[[Any], None], result: Any) -> None:
         super().__init__()
@@ -51,5 +52,6 @@ class EngineReply(Message):
 
 
 class QueueChanged(Message):
-    """A task or run of the background queue changed (an engine `queue` event): a
-    screen that shows the queue reads it again. Posted to the current screen."""
+    """A task or run of the background queue changed, or fill was switched or decided
+    otherwise (an engine `queue` or `fill` event): a screen that shows the queue reads
+    it again. Posted to the current screen."""

@@ -65,9 +65,12 @@ class QueueApi:
 
     async def list(self, params: wire.QueueListParams) -> wire.QueueList:
         tasks = self.sched.store.tasks(include_final=params.all)
-        return wire.QueueList(
+        listed = wire.QueueList(
             tasks=[self._task_json(t) for t in tasks], fill=self.sched.fill_state()
         )
+        if params.explain:
+            listed.reserve, listed.held = self.sched.explain(datetime.now(UTC))
+        return listed
 
     async def show(self, params: wire.TaskRef) -> wire.QueueShow:
         task = self._task(params)

@@ -39,6 +39,7 @@ from sessions.attention import (
     attention_wire,
     waiting_first,
 )
+from sessions.changes import start_commit
 from sessions.claude_settings import statusline_chain, write_settings_file
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Sessions, Spawn
@@ -199,6 +200,8 @@ class SessionApi:
                 except WorktreeError as exc:
                     raise ApiError("worktree", str(exc)) from None
                 cwd = wt.path
+            # Where its changes start, for the diff view (None outside git).
+            start = await self.blocking(start_commit, str(cwd))
             try:
                 launched = await self._launch(
                     session_id,
@@ -231,6 +234,7 @@ class SessionApi:
                 worktree_branch=wt.branch if wt else None,
                 worktree_repo=str(wt.repo) if wt else None,
                 worktree_branch_created=wt.created_branch if wt else None,
+                start_commit=start,
             )
             self.registry.insert(rec)
         self.sessions.publish_session(rec)

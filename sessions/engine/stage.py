@@ -36,6 +36,7 @@ from collectors.paths import Paths
 from collectors.settings import TmuxSettings, UiSettings
 from sessions import stage, wire
 from sessions.attention import AttentionOrder, attention_order
+from sessions.claude_settings import podium_command
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking
 from sessions.launch import write_spec
@@ -97,6 +98,9 @@ class StageKeeper:
         self._staged_ids: set[str] = set()
         # Sessions parked because the window got too narrow, to bring back when it widens.
         self._squeezed: list[str] = []
+        # The last `stage.up`: how `stage.tower` starts the tower again (its command,
+        # environment and directory); None until one came since the engine started.
+        self._last_up: wire.StageUpParams | None = None
 
     @property
     def session_name(self) -> str:
@@ -348,6 +352,7 @@ class StageKeeper:
         tower = params.tower
         if not tower:
             raise ApiError("bad_request", "tower must be a non-empty argv list")
+        self._last_up = params
         cwd = Path(params.cwd or Path.home())
         if not cwd.is_dir():
             cwd = Path.home()
@@ -381,6 +386,14 @@ class StageKeeper:
         except TmuxError as exc:
             raise _api_error(exc) from None
         return self.layout_json(view)
+
+    async def api_tower(self, params: wire.NoParams) -> wire.StageLayout:
+        """Bring the control tower back (the tower key, Alt-0, when no live tower
+        stands on stage: q closed it, it crashed): `stage.up` with the command,
+        environment and directory of the last `stage.up`, else `podium tower` in this
+        engine's own environment."""
+        last = self._last_up or wire.StageUpParams(tower=[*podium_command(), "tower"])
+        return await self.api_up(last)
 
     async def api_show(
         self,
@@ -454,4 +467,5 @@ def stage_handlers(
         "stage.up": keeper.api_up,
         "stage.show": show,
         "stage.zoom": keeper.api_zoom,
+        "stage.tower": keeper.api_tower,
     }

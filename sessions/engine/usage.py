@@ -41,6 +41,7 @@ from collectors.limits import (
     default_capacity,
     estimate,
     is_current,
+    observed_s,
     project,
     samples_from_limit_text,
     samples_from_statusline,
@@ -56,6 +57,9 @@ from sessions.state import FINAL_STATES, State
 
 log = logging.getLogger("podium.engine.usage")
 BURN_SPAN_S = 3600.0
+# The series read for a window's burn and projection: a little over an hour, so that
+# a window watched for an hour shows it (`MIN_PROJECTION_S`).
+SERIES_SPAN = timedelta(seconds=BURN_SPAN_S + 300)
 # A window this used is full: the server rejects requests (figures round to 0.1).
 FULL_PCT = 99.5
 
@@ -188,17 +192,18 @@ class UsageMonitor:
         return default_capacity(window, s.plan, s.five_hour_capacity, s.seven_day_capacity)
 
     def windows(self, now: datetime | None = None) -> list[wire.UsageWindow]:
-        """Every window now: used %, reset, source, age, burn rate, projection at reset."""
+        """Every window now: used %, reset, source, age, burn rate, projection at reset
+        (only for a window watched for an hour: `collectors.limits.project`)."""
         now = now or datetime.now(UTC)
         out = []
         for window in self.log.windows(now):
             figure, age = self.current(window, now)
             if figure is None:
                 continue
-            points = self.log.series(window, now - timedelta(seconds=BURN_SPAN_S))
+            points = self.log.series(window, now - SERIES_SPAN)
             points.append(Point(now, figure.used_pct))
             burn = burn_rate(points, now, BURN_SPAN_S)
-            proj = project(figure.used_pct, burn, now, figure.resets_at)
+            proj = project(figure.used_pct, burn, now, figure.resets_at, observed_s(points, now))
             out.append(
                 wire.UsageWindow(
                     window=window,

@@ -103,12 +103,24 @@ class PolicyConfig:
     spend_all_within: timedelta = FIVE_HOURS
 
 
+# What a decision comes from (`Decision.kind`): the background screen says why a task
+# waits by it, the reason says it in words.
+LIMIT = "limit"  # a window is used up: everything waits for its reset
+BUSY = "busy"  # you are working and fill's share would eat your reserve
+IDLE = "idle"  # nothing is due
+CAP = "cap"  # as many runs as `max_concurrent` allows are running
+RESERVE = "reserve"  # the 5-hour window has no room beyond what is kept for you
+PACING = "pacing"  # the week's spare capacity is spread over its windows
+SPARE = "spare"  # room for the task: launch
+
+
 @dataclass(frozen=True)
 class Decision:
     action: str  # "launch" | "hold" | "pause" | "defer"
     task_id: str | None
     reason: str
     until: datetime | None = None
+    kind: str = ""  # LIMIT, BUSY, IDLE, CAP, RESERVE, PACING or SPARE
 
 
 def decide(
@@ -130,8 +142,8 @@ def decide(
         names = ", ".join(w.name for w in limited)
         # In the person's zone, as the other reasons: a reset is at most a week ahead.
         reason = f"{names} limit reached; resets {until.astimezone(config.tz):%a %H:%M}"
-        return [Decision(DEFER, t.id, reason, until) for t in due] or [
-            Decision(HOLD, None, reason, until)
+        return [Decision(DEFER, t.id, reason, until, LIMIT) for t in due] or [
+            Decision(HOLD, None, reason, until, LIMIT)
         ]
 
     by_name = {w.name: w for w in windows}
@@ -147,7 +159,7 @@ def decide(
     committed = sum(remaining(r) for r in active)
 
     five_used = five.used_pct if five else 0.0
-    five_end = five.resets_at if five and five.resets_at else now + FIVE_HOURS
+    five_end = five_hour_end(now, windows)
     reserve = reserve_pct(config, now, five_end)
     reserve_now = reserve_pct(config, now, now)
     hours_left = max(0.0, (five_end - now).total_seconds() / 3600)
@@ -177,21 +189,24 @@ def decide(
             # Newest first: least work is lost, and the oldest is nearest its end.
             left = five_used + committed
             for r in reversed(active):
-                decisions.append(Decision(PAUSE, r.id, why))
+                decisions.append(Decision(PAUSE, r.id, why, kind=BUSY))
                 left -= remaining(r)
                 if threatened and left + human_need <= 100.0 - reserve_now:
                     break
-        return [*decisions, Decision(HOLD, _first(due), f"{why}; launching nothing")]
+        return [*decisions, Decision(HOLD, _first(due), f"{why}; launching nothing", kind=BUSY)]
 
     if not due:
         why = "no task is due" if queue else "the queue is empty"
-        return [Decision(HOLD, None, why, next_due)]
+        return [Decision(HOLD, None, why, next_due, IDLE)]
 
     slots = config.max_concurrent - len(active)
     if slots <= 0:
         return [
             Decision(
-                HOLD, _first(due), f"{len(active)} running, the cap is {config.max_concurrent}"
+                HOLD,
+                _first(due),
+                f"{len(active)} running, the cap is {config.max_concurrent}",
+                kind=CAP,
             )
         ]
 
@@ -211,6 +226,7 @@ def decide(
                     f"5-hour reserve: {reserve:.0f}% kept for you until "
                     f"{five_end.astimezone(config.tz):%H:%M} plus ~{human_need:.0f}% forecast; "
                     f"{free:.0f}% free, the task needs ~{task.est_pct:.0f}%",
+                    kind=RESERVE,
                 )
             )
             break
@@ -221,6 +237,7 @@ def decide(
                     task.id,
                     f"weekly pacing: {week_used:.1f}% used, {week_why}; "
                     f"the task needs ~{ratio * task.est_pct:.1f}%",
+                    kind=PACING,
                 )
             )
             break
@@ -230,6 +247,7 @@ def decide(
                 task.id,
                 f"spare capacity: 5-hour {five_used:.0f}%, weekly "
                 f"{week_used:.1f}% of {week_cap:.1f}% paced",
+                kind=SPARE,
             )
         )
         committed += cost
@@ -250,6 +268,13 @@ def parse_days(spec: str) -> frozenset[int]:
         a, b = _DAY_NAMES.index(ends[0]), _DAY_NAMES.index(ends[-1])
         out.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(out)
+
+
+def five_hour_end(now: datetime, windows: Sequence[Window]) -> datetime:
+    """When the 5-hour window resets: its reset, or 5 hours from now when none is open
+    (the next one opens with the next use)."""
+    five = next((w for w in windows if w.name == FIVE_HOUR), None)
+    return five.resets_at if five and five.resets_at else now + FIVE_HOURS
 
 
 def reserve_pct(config: PolicyConfig, start: datetime, end: datetime) -> float:

@@ -22,7 +22,7 @@ import logging
 from dataclasses import asdict
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import duckdb
 import watchfiles
@@ -34,6 +34,7 @@ from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Spawn
 from sessions.fill import policy
 from sessions.fill.forecast import Forecast
+from sessions.fill.held import why_held
 from sessions.fill.history import MINUTE, forecast_from_log
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import SERVER_WAIT, LaunchFailed, LaunchWaits, Runner
@@ -208,6 +209,52 @@ class Scheduler:
             decisions=[self._decision_json(d) for d in decisions],
         )
 
+    def explain(self, now: datetime) -> tuple[wire.Reserve, list[wire.Held]]:
+        """The reserve in force, and why each open task is not running: the policy's
+        own reasons for this moment, asked as a round would (also while fill is off)."""
+        windows = self.windows(now)
+        decisions = self.decide(now, windows=windows)
+        held = why_held(
+            now,
+            self.store.tasks(include_final=False),
+            decisions,
+            enabled=self.enabled,
+            tz=self._tz(),
+            max_concurrent=self.settings.max_concurrent,
+        )
+        return self.reserve(now, windows), [
+            wire.Held(
+                task_id=h.task_id,
+                kind=h.kind,
+                reason=h.reason,
+                until=h.until.astimezone(UTC).isoformat() if h.until else None,
+            )
+            for h in held
+        ]
+
+    def reserve(self, now: datetime, windows: list[policy.Window]) -> wire.Reserve:
+        """The share of the 5-hour window kept for you, as `decide` computes it, and
+        where it comes from."""
+        config = policy.PolicyConfig(reserve=self.reserve_rules(), tz=self._tz())
+        end = policy.five_hour_end(now, windows)
+        if self.store.state("fill_reserve_pct") is not None:
+            source: Literal["fill", "config", "schedule"] = "fill"
+        elif self.settings.reserve_pct is not None:
+            source = "config"
+        else:
+            source = "schedule"
+        rules = [
+            wire.ReserveRule(five_hour_pct=r.five_hour_pct, days=r.days, start=r.start, end=r.end)
+            for r in self.settings.reserve
+        ]
+        return wire.Reserve(
+            pct=policy.reserve_pct(config, now, end),
+            now_pct=policy.reserve_pct(config, now, now),
+            window_end=end.astimezone(UTC).isoformat(),
+            source=source,
+            rules=rules if source == "schedule" else [],
+        )
+
     # -- schedules ----------------------------------------------------------------------------
     def _tz(self) -> Any:
         try:
@@ -297,8 +344,9 @@ class Scheduler:
             log.exception("task %d: watching %s failed", tmpl.id, root)
 
     # -- the policy ---------------------------------------------------------------------------
-    def decide(self, now: datetime, reserve_pct: float | None = None) -> list[Any]:
-        windows = [
+    def windows(self, now: datetime) -> list[policy.Window]:
+        """The usage windows now, as the policy takes them."""
+        return [
             policy.Window(
                 name=w.window,
                 used_pct=float(w.used_pct),
@@ -308,6 +356,14 @@ class Scheduler:
             )
             for w in self.usage.windows(now)
         ]
+
+    def decide(
+        self,
+        now: datetime,
+        reserve_pct: float | None = None,
+        windows: list[policy.Window] | None = None,
+    ) -> list[Any]:
+        windows = self.windows(now) if windows is None else windows
         week = next((w for w in windows if w.name == policy.SEVEN_DAY), None)
         active = sum(1 for r in self.registry.listed() if r.state not in FINAL_STATES)
         human = self.human_use(now, active, week.resets_at if week else None)
@@ -410,9 +466,11 @@ class Scheduler:
         until = getattr(d, "until", None)
         return wire.Decision(
             action=d.action,
-            task_id=d.task_id,
+            # The policy names tasks by string id; the wire by the queue's integer id.
+            task_id=int(d.task_id) if d.task_id is not None else None,
             reason=d.reason,
             until=until.isoformat() if isinstance(until, datetime) else until,
+            kind=d.kind,
         )
 
     def _publish(self, decisions: list[Any], now: datetime) -> None:

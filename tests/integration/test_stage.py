@@ -355,6 +355,9 @@ def test_the_tower_comes_back_with_up(podium: PodiumEnv):
     _sim(env, "a")
     layout = _up(env)
     window, tower = layout["window_id"], layout["tower_pane"]
+    # The tower's pane closes when the tower ends; one of an older podium stays dead.
+    assert env.tmux("show-options", "-pv", "-t", tower, "remain-on-exit").stdout.strip() == "off"
+    env.tmux("set-option", "-p", "-t", tower, "remain-on-exit", "on")
     env.tmux("respawn-pane", "-k", "-t", tower, "true")  # the tower exits
     assert retry_until(lambda: not _layout(env)["tower_alive"], 10, raises=False)
     assert "the control tower has exited" in env.run("stage").stdout

@@ -287,7 +287,7 @@ def test_today_and_budget_columns_show_what_the_engine_sends(tower_env: PodiumEn
             await until(pilot, lambda: isinstance(app.screen, BackgroundScreen))
             screen = app.screen
             await until(pilot, lambda: bool(screen.tasks))
-            row = screen.query_one(DataTable).get_row_at(0)
+            row = [str(cell) for cell in screen.query_one(DataTable).get_row_at(0)]
             assert row[0] == str(task["id"]) and row[4] == "$2.5", row
             # A task added from the shell while the screen is open shows up by itself.
             later = env.json("queue", "add", "--json", "from the shell")

@@ -19,10 +19,11 @@ from sessions.protocol import ApiError
 from themes import STATE_VARIABLES, load_user_themes
 from tui.config_file import ConfigWriteError, set_key
 from tui.engine_api import (
+    DayTokens,
     official,
     pace_pct,
     show_session,
-    tokens_by_day_and_model,
+    tokens_by_day,
     usage_windows,
     window_label,
 )
@@ -129,13 +130,20 @@ def test_series_tokens_and_plot_columns() -> None:
     )
     cols = columns(data, 24)
     assert (cols[1], cols[22], cols[23], cols[5]) == (23.0, 2.0, 1.0, None)
-    models, rows = tokens_by_day_and_model(
+    models, days = tokens_by_day(
         [
-            wire.UsageRow(day="d1", model="opus", input_tokens=5, output_tokens=7, tokens=12),
-            wire.UsageRow(day="d1", model="sonnet", tokens=3),
+            wire.UsageRow(day="d2", model="claude-haiku-4-5", tokens=40, cost_usd=0.5),
+            wire.UsageRow(day="d1", model="claude-opus-4-5", tokens=12, cost_usd=1.0),
+            wire.UsageRow(day="d1", model="claude-sonnet-4-5", tokens=3, unpriced=1),
+            wire.UsageRow(day="d1", model="claude-opus-4-5-20251101", tokens=30, cost_usd=2.0),
         ]
     )
-    assert models == ["opus", "sonnet"] and rows == [["d1", 12.0, 3.0]]
+    # One column per model name, most tokens first; days in order.
+    assert models == ["Opus 4.5", "Haiku 4.5", "Sonnet 4.5"]
+    assert days == [
+        DayTokens("d1", {"Opus 4.5": 42, "Sonnet 4.5": 3}, 45, 3.0, 1),
+        DayTokens("d2", {"Haiku 4.5": 40}, 40, 0.5, 0),
+    ]
 
 
 def test_without_a_stage_showing_a_session_focuses_it() -> None:
@@ -275,7 +283,8 @@ def test_keys_remapped_from_config(tmp_path: Path) -> None:
     from tui.screens.confirm_kill import ConfirmKill
     from tui.screens.help import HelpScreen
 
-    app = _fixed_app(tmp_path, Settings(keys=KeySettings(kill="d", help="f1", down="down,s")))
+    keys = KeySettings(kill="delete", help="f1", down="down,s")
+    app = _fixed_app(tmp_path, Settings(keys=keys))
 
     async def scenario() -> None:
         async with app.run_test() as pilot:
@@ -284,13 +293,14 @@ def test_keys_remapped_from_config(tmp_path: Path) -> None:
             assert not isinstance(app.screen, ConfirmKill)
             await pilot.press("s")  # now a second key for "down", no longer "send"
             assert app.main.session_list.selected.name == "docs"
-            await pilot.press("d")
+            await pilot.press("delete")
             assert isinstance(app.screen, ConfirmKill) and app.screen.session.name == "docs"
             await pilot.press("n")
             await pilot.press("f1")
             assert isinstance(app.screen, HelpScreen)
-            text = app.screen.query_one("#dialog").query("Static").last().render()
-            assert "d           Kill the selected session" in str(text)
+            cells = [str(s.render()) for s in app.screen.query("Grid").first().query("Static")]
+            assert cells[cells.index("delete") + 1].startswith("Kill the selected session")
+            assert cells[cells.index("↓ s") + 1].startswith("Select the session below")
 
     run(scenario())
 

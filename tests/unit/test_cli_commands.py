@@ -23,8 +23,9 @@ from sessions import wire
 from sessions.fill.task_options import ToolRuleError, parse_tool_rules
 from sessions.protocol import ApiError
 from tui import format
-from tui.cli import COMMAND_MODULES, cli, common, demo_cmd, queue_cmds, report_cmds, run
+from tui.cli import COMMAND_MODULES, cli, common, demo_cmd, queue_cmds, run
 from tui.cli.fill_cmd import _follow
+from tui.format import waste_total
 
 
 def test_lazy_table_matches_the_modules() -> None:
@@ -366,24 +367,26 @@ def test_queue_show_of_a_new_task_says_what_is_not_there_yet(paris: None) -> Non
 
 
 def test_waste_totals_read_as_a_sentence() -> None:
-    total = {
-        "windows_ended": 24,
-        "unused_at_reset_pct": 996.0,
-        "unused_at_reset_windows": 9.96,
-        "unused_at_reset_mean_pct": 41.5,
-        "area_pct_hours": 29808.0,
-        "window_equivalents": 59.62,
-        "coverage": 0.998,
-        "idle_minutes": 13366,
-    }
-    line = report_cmds.waste_total_line("5-hour", total)
+    total = wire.WasteTotal(
+        windows_ended=24,
+        unused_at_reset_pct=996.0,
+        unused_at_reset_windows=9.96,
+        unused_at_reset_mean_pct=41.5,
+        area_pct_hours=29808.0,
+        window_equivalents=59.62,
+        coverage=0.998,
+        idle_minutes=13366,
+    )
+    line = waste_total("five_hour", total)
     assert line == (
         "5-hour: 24 resets, leaving 9.96 windows' worth unused (42% of each on average); "
         "free over time 29,808 %·h = 59.62 windows' worth; the engine saw 100%, "
         "and 9d6h with no window open (nothing used)"
     )
-    none_ended = {**total, "windows_ended": 0, "unused_at_reset_mean_pct": None, "idle_minutes": 0}
-    assert report_cmds.waste_total_line("week", none_ended).startswith(
+    none_ended = msgspec.structs.replace(
+        total, windows_ended=0, unused_at_reset_mean_pct=None, idle_minutes=0
+    )
+    assert waste_total("seven_day", none_ended).startswith(
         "week: none reset in the period; free over time"
     )
 

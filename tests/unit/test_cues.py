@@ -158,6 +158,9 @@ def test_server_setup_binds_keys_without_user_values_in_a_shell() -> None:
     assert shlex.split(nxt[5]) == [*PODIUM, "key", "next"]
     tower = next(c for c in cmds if c[:3] == ["bind-key", "-n", "M-0"])
     assert tower[3:5] == ["if-shell", "-F"] and 'switch-client -t ":=tower.{left}"' in tower
+    # No live tower: the engine brings one back (the word is checked on a real tmux).
+    assert tower[-1] == "run-shell -b " + cues.command_word(cues.key_command(PODIUM, "tower"))
+    assert ["set-option", "-g", "mouse", "on"] in cmds
     assert ["set-option", "-g", "pane-border-status", "top"] in cmds
     assert ["set-option", "-g", "status-right", cues.STATUS_RIGHT] in cmds
     keys = next(c for c in cmds if c[2:3] == ["@podium_keys"])
@@ -172,6 +175,7 @@ def test_server_setup_with_everything_off_gives_back_the_old_keys() -> None:
     assert not any(c[0] == "bind-key" for c in cmds)
     assert ["set-option", "-gu", "pane-border-status"] in cmds
     assert ["set-option", "-g", "@podium_keys", ""] in cmds
+    assert ["set-option", "-g", "mouse", "off"] in _server(CuesSettings(mouse=False))
 
 
 def test_apply_sets_up_a_new_server_then_sends_only_changes() -> None:

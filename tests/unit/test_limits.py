@@ -30,16 +30,18 @@ from collectors.limit_files import (
     oauth_token,
     read_claude_json,
 )
-from collectors.limit_log import LimitLog
+from collectors.limit_log import LimitLog, SeriesRow
 from collectors.limits import (
     LimitSample,
     Point,
+    Projection,
     burn_rate,
     calibrate,
     default_capacity,
     estimate,
     freshest,
     is_current,
+    observed_s,
     project,
     samples_from_claude_json,
     samples_from_limit_text,
@@ -320,13 +322,36 @@ def test_burn_rate_and_projection() -> None:
     points = [Point(AT - timedelta(minutes=m), 40 - m / 6) for m in range(60, -1, -5)]
     burn = burn_rate(points, AT)
     assert burn == pytest.approx(10.0)  # 1% every 6 minutes
-    proj = project(40, burn, AT, AT + timedelta(hours=2))
+    hour = observed_s(points, AT)
+    assert hour == 3600
+    proj = project(40, burn, AT, AT + timedelta(hours=2), hour)
     assert proj.at_reset_pct == pytest.approx(60)
     assert proj.limit_at is None
-    fast = project(90, 20, AT, AT + timedelta(hours=1))
+    fast = project(90, 20, AT, AT + timedelta(hours=1), hour)
     assert fast.at_reset_pct == 110 and fast.limit_at == AT + timedelta(minutes=30)
-    assert project(40, None, AT, AT + timedelta(hours=1)).at_reset_pct is None
-    assert project(40, 5, AT, None).at_reset_pct is None
+    assert project(40, None, AT, AT + timedelta(hours=1), hour).at_reset_pct is None
+    assert project(40, 5, AT, None, hour).at_reset_pct is None
+
+
+def test_no_projection_from_less_than_an_hour_of_the_window() -> None:
+    """Ten minutes of a steep start say nothing of a week: no projection, though the
+    burn rate is there; an hour of figures is enough."""
+    week = AT + timedelta(days=6)
+    ten = [Point(AT - timedelta(minutes=m), (10 - m) / 10) for m in range(10, -1, -1)]
+    burn = burn_rate(ten, AT)
+    assert burn == pytest.approx(6.0)
+    assert observed_s(ten, AT) == 600
+    assert project(1, burn, AT, week, observed_s(ten, AT)) == Projection(None, None)
+    # A window that reset 20 minutes ago has been watched for 20 minutes, however long
+    # the series before it.
+    before = [Point(AT - timedelta(minutes=m), 90) for m in range(120, 20, -5)]
+    after = [Point(AT - timedelta(minutes=m), 20 - m / 2) for m in range(20, -1, -5)]
+    assert observed_s([*before, *after], AT) == 1200
+    assert observed_s([], AT) == 0
+    hour = [Point(AT - timedelta(minutes=m), 10 - m / 6) for m in range(60, -1, -5)]
+    assert project(10, burn_rate(hour, AT), AT, week, observed_s(hour, AT)).at_reset_pct == (
+        pytest.approx(10 + 10 * 144)
+    )
 
 
 def test_burn_rate_starts_after_a_reset_and_needs_enough_points() -> None:
@@ -475,6 +500,30 @@ def test_estimate_without_any_official_figure_uses_the_plan(conn: Any) -> None:
     assert abs((figure.resets_at - (opened + timedelta(hours=5))).total_seconds()) < 1
     [row] = [w for w in mon.windows(now) if w.window == "five_hour"]
     assert row.estimate is True and row.source == "estimate"
+
+
+def test_windows_project_only_after_an_hour_of_the_series(conn: Any) -> None:
+    """`usage.windows` (the CLI's `podium usage` and the tower's gauges alike) gives a
+    burn rate after minutes, a projection at the reset only after an hour."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    resets = now + timedelta(days=6)
+    mon = monitor(conn, fresh_minutes=15)
+    mon.record([LimitSample(now, "seven_day", 5, resets, "statusline")])
+
+    def minutes(first: int, last: int) -> None:
+        for m in range(first, last - 1, -1):
+            row = SeriesRow("seven_day", 5 - m / 12, resets, "statusline", 0.0)
+            mon.log.write_series(now - timedelta(minutes=m), [row])
+
+    def week() -> Any:
+        return next(w for w in mon.windows(now) if w.window == "seven_day")
+
+    minutes(10, 1)
+    assert week().burn_pct_per_hour == pytest.approx(5.0)
+    assert week().projected_pct_at_reset is None and week().limit_at is None
+    minutes(61, 11)
+    assert week().projected_pct_at_reset == pytest.approx(5 + 5 * 144)
+    assert week().limit_at is not None
 
 
 def test_a_passed_reset_ends_a_figure(conn: Any) -> None:

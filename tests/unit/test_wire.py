@@ -4,6 +4,7 @@ method, and every event the engine publishes a Struct of the event union."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import typing
@@ -15,11 +16,13 @@ import msgspec
 import pytest
 
 from collectors.paths import Paths
-from collectors.settings import Settings
+from collectors.settings import ReserveRuleSettings, Settings
 from sessions import wire
 from sessions.engine.core import Engine
 from sessions.engine.stage import StageKeeper
 from sessions.engine.transcripts import TranscriptIngest
+from sessions.fill.held import Held
+from sessions.fill.policy import Decision
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -138,3 +141,23 @@ def test_usage_today_sums_every_claude_id_of_a_session_since_midnight(tmp_path: 
     # The pairs found are reused until a session's id changes.
     again = _today_rows(conn.cursor(), ids, frozenset({("s1", "c-new")}), midnight)
     assert again[1] == {"s1": Today(50, None)}
+
+
+def test_fill_reasons_keep_every_field_the_scheduler_computes() -> None:
+    """A decision of the fill policy and a task's reason to wait (`queue.list {explain}`)
+    reach clients with all their fields, the reserve with the schedule's."""
+
+    def names(struct: type[msgspec.Struct]) -> set[str]:
+        return set(struct.__struct_fields__)
+
+    assert names(wire.Decision) == {f.name for f in dataclasses.fields(Decision)}
+    assert names(wire.Held) == {f.name for f in dataclasses.fields(Held)}
+    assert names(wire.ReserveRule) == set(ReserveRuleSettings.__struct_fields__)
+    listed = wire.QueueList(
+        tasks=[],
+        fill=wire.FillState(enabled=False),
+        reserve=wire.Reserve(pct=30, now_pct=5, window_end="2026-11-12T17:00:00+00:00",
+                             source="schedule", rules=[wire.ReserveRule(five_hour_pct=30)]),
+        held=[wire.Held(task_id=1, kind="reserve", reason="why")],
+    )  # fmt: skip
+    assert msgspec.convert(wire.to_builtins(listed), wire.QUEUE_LIST.result) == listed

@@ -12,16 +12,12 @@ import click
 
 from collectors.durations import duration
 from collectors.paths import Paths
-from collectors.windows import FIVE_HOUR, SEVEN_DAY
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
 from sessions.protocol import ApiError
 from sessions.tmux import Tmux
 
 if TYPE_CHECKING:
     from collectors.settings import Settings
-
-# What the CLI's tables call the two main windows (others keep their names).
-WINDOW_LABELS = {FIVE_HOUR: "5-hour", SEVEN_DAY: "week"}
 
 
 class CliFailure(Exception):

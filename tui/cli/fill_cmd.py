@@ -11,8 +11,8 @@ import msgspec
 
 from sessions import wire
 from sessions.fill.schedule import ScheduleError, parse_at
-from tui.cli.common import WINDOW_LABELS, engine, print_json
-from tui.format import clock, percent
+from tui.cli.common import engine, print_json
+from tui.format import clock, percent, window_title
 
 
 def _decision_line(d: dict[str, Any]) -> str:
@@ -23,7 +23,7 @@ def _decision_line(d: dict[str, Any]) -> str:
 
 def _windows_line(windows: list[dict[str, Any]]) -> str:
     parts = [
-        f"{WINDOW_LABELS.get(w['window'], w['window'])} {percent(w.get('used_pct'))}"
+        f"{window_title(w['window'])} {percent(w.get('used_pct'))}"
         + (" (estimate)" if w.get("estimate") else "")
         for w in windows
     ]

@@ -12,12 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from collectors.durations import duration
 from collectors.report_args import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
 from collectors.windows import window_name
-from tui.cli.common import WINDOW_LABELS, CliFailure, engine, print_json, table
-from tui.format import clock
+from sessions import wire
+from tui.cli.common import CliFailure, engine, print_json, table
+from tui.format import (
+    WASTE_FOOTER,
+    WASTE_HEADER,
+    WASTE_HEADERS,
+    WASTE_LEGEND,
+    clock,
+    count,
+    usd,
+    waste_cells,
+    waste_total,
+)
 
 # Reports and exports may scan or write a long history: more than the usual 30 s.
 SLOW_TIMEOUT = 3600.0
@@ -79,21 +91,6 @@ def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> None:
     writer.writerows(rows)
 
 
-def _count(n: int) -> str:
-    return f"{n:,}"
-
-
-def _share(part: float | None) -> str:
-    """A coverage: "<1%" rather than a "0%" that would read as none at all."""
-    if part is None:
-        return "-"
-    return "<1%" if 0 < part < 0.005 else f"{part:.0%}"
-
-
-def _cost(usd: float | None) -> str:
-    return "-" if usd is None else f"${usd:,.2f}"
-
-
 # -- podium report [--by …] ------------------------------------------------------------------
 def show_usage(
     by: str,
@@ -145,8 +142,8 @@ def show_usage(
     def line(r: dict[str, Any], label: list[str]) -> list[str]:
         return [
             *label,
-            *(_count(r[k]) for k in counts[:-1]),
-            ("~" if r["unpriced"] else "") + _cost(r["cost_usd"]),
+            *(count(r[k]) for k in counts[:-1]),
+            ("~" if r["unpriced"] else "") + usd(r["cost_usd"]),
         ]
 
     body = [line(r, [str(r[k]) for k in keys]) for r in rows]
@@ -183,16 +180,6 @@ def usage_options(fn: Any) -> Any:
 
 
 # -- podium report waste --------------------------------------------------------------------
-# Said once around the table: what the figures mean, in words.
-WASTE_HEADER = "Capacity your plan gave and nobody used, per window that reset (local times):"
-WASTE_LEGEND = (
-    "UNUSED AT RESET: free when the window reset, lost for good. FREE OVER TIME: the free "
-    "share summed over the window's hours; WINDOWS: the same in whole windows. SEEN: the "
-    "share of the time the engine was running to measure it."
-)
-WASTE_FOOTER = "Background tasks can spend it: `podium queue add PROMPT`, then `podium fill`."
-
-
 @click.command("waste")
 @click.option(
     "--window",
@@ -242,52 +229,17 @@ def report_waste(
         )
         return
     click.echo(WASTE_HEADER)
-    rows = [_waste_row(r, ended=True) for r in result["windows"]]
-    rows += [_waste_row(r, ended=False) for r in result["open"]]
+    report = msgspec.convert(result, wire.WasteReport)
+    rows = [waste_cells(r, ended=True) for r in report.windows]
+    rows += [waste_cells(r, ended=False) for r in report.open]
     if rows:
-        headers = ["WINDOW", "RESET", "UNUSED AT RESET", "FREE OVER TIME", "WINDOWS", "SEEN"]
-        click.echo(table(rows, headers))
+        click.echo(table(rows, WASTE_HEADERS))
     else:
         click.echo("no window has reset in the period")
-    for name, t in result["total"].items():
-        click.echo(waste_total_line(WINDOW_LABELS.get(name, name), t))
+    for name, total in report.total.items():
+        click.echo(waste_total(name, total))
     click.echo(WASTE_LEGEND)
     click.echo(WASTE_FOOTER)
-
-
-def waste_total_line(label: str, t: dict[str, Any]) -> str:
-    """One window's totals over the period, as a sentence."""
-    ended = t["windows_ended"]
-    if ended:
-        mean = t.get("unused_at_reset_mean_pct")
-        lost = (
-            f"{ended} reset{'s' if ended != 1 else ''}, leaving "
-            f"{t['unused_at_reset_windows']:.2f} windows' worth unused"
-            + (f" ({mean:.0f}% of each on average)" if mean is not None else "")
-        )
-    else:
-        lost = "none reset in the period"
-    text = (
-        f"{label}: {lost}; free over time {t['area_pct_hours']:,.0f} %·h "
-        f"= {t['window_equivalents']:.2f} windows' worth; the engine saw {_share(t['coverage'])}"
-    )
-    if t["idle_minutes"]:
-        text += f", and {duration(t['idle_minutes'] * 60)} with no window open (nothing used)"
-    return text
-
-
-def _waste_row(r: dict[str, Any], ended: bool) -> list[str]:
-    unused = (
-        f"{r['unused_at_reset_pct']:.0f}%" if ended else f"open, {r['last_used_pct']:.0f}% used"
-    )
-    return [
-        WINDOW_LABELS.get(r["window"], r["window"]),
-        clock(r["resets_at"]),
-        unused,
-        f"{r['area_pct_hours']:,.0f} %·h",
-        f"{r['window_equivalents']:.2f}",
-        _share(r["coverage"]),
-    ]
 
 
 # -- podium export --parquet DIR -------------------------------------------------------------
@@ -311,7 +263,7 @@ def export(folder: Path, force: bool, as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
-    rows = [[t["table"], _count(t["rows"])] for t in result["tables"]]
+    rows = [[t["table"], count(t["rows"])] for t in result["tables"]]
     click.echo(table(rows, ["TABLE", "ROWS"]))
     click.echo(f"wrote {len(rows)} Parquet files to {result['dir']}")
 

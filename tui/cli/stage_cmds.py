@@ -52,6 +52,8 @@ def describe(layout: dict[str, Any]) -> str:
         lines.append(f"parked:   {', '.join(layout['parked'])}")
     if layout["tower_pane"] and not layout["tower_alive"]:
         lines.append("the control tower has exited: `podium up` starts it again")
+    elif layout["window_id"] and not layout["tower_pane"]:
+        lines.append("the control tower is closed: Alt-0 or `podium up` brings it back")
     return "\n".join(lines)
 
 

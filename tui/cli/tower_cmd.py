@@ -15,9 +15,11 @@ def tower() -> None:
     from tui.tower_main import TowerError, run_tower
 
     try:
-        run_tower()
+        status = run_tower()
     except TowerError as exc:
         raise CliFailure(str(exc)) from None
+    if status:
+        raise click.exceptions.Exit(status)
 
 
 COMMANDS = [tower]

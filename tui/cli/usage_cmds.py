@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
+import msgspec
 
-from collectors.durations import duration
-from tui.cli.common import WINDOW_LABELS, CliFailure, engine, print_json, table
-from tui.format import clock, percent
+from sessions import wire
+from tui.cli.common import CliFailure, engine, print_json, table
+from tui.format import WINDOW_HEADERS, window_cells
 
 
 @click.group("usage", invoke_without_command=True)
@@ -38,32 +38,9 @@ def show_windows(as_json: bool) -> None:
             "once a podium session has had an answer"
         )
         return
-    now = datetime.fromisoformat(result["now"])
-    click.echo(table([_window_row(w, now) for w in windows], _HEADERS))
-
-
-_HEADERS = ["WINDOW", "USED", "RESETS", "SOURCE", "AGE", "BURN/H", "AT RESET"]
-
-
-def _window_row(w: dict[str, Any], now: datetime) -> list[str]:
-    resets = "-"
-    if w["resets_at"]:
-        when = datetime.fromisoformat(w["resets_at"])
-        left = (when - now).total_seconds()
-        resets = f"{clock(when, now)} (in {duration(left)})"
-    burn = w["burn_pct_per_hour"]
-    at_reset = percent(w["projected_pct_at_reset"])
-    if w.get("limit_at"):
-        at_reset += f" (100% at {clock(w['limit_at'], now)})"
-    return [
-        WINDOW_LABELS.get(w["window"], w["window"]),
-        f"{'~' if w['estimate'] else ''}{percent(w['used_pct'])}",
-        resets,
-        w["source"],
-        duration(w["age_s"]),
-        "-" if burn is None else f"{burn:+.1f}%",
-        at_reset,
-    ]
+    typed = msgspec.convert(result, wire.UsageWindows)
+    now = datetime.fromisoformat(typed.now)
+    click.echo(table([window_cells(w, now) for w in typed.windows], WINDOW_HEADERS))
 
 
 # -- transcript ingest -------------------------------------------------------------------

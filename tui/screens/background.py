@@ -1,18 +1,27 @@
-"""The background-queue screen: tasks with state, priority, schedule, budget and last result.
+"""The background-queue screen: fill on or off and the reserve in force, the tasks
+with what each waits for, and the selected task whole.
 
-a adds a task, c cancels the selected one, + and - change its priority.
+The engine says why each open task waits (`queue.list {explain: true}`: the fill
+policy's own reasons, `sessions/fill/held.py`); the table names it in a word or
+two, the pane below the table gives the whole reason and the whole prompt.
+a adds a task, c cancels the selected one, + and - change its priority, f
+switches fill.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar, cast
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
+from collectors.durations import duration
 from sessions import wire
 from tui.engine_api import (
     budget_text,
@@ -20,29 +29,109 @@ from tui.engine_api import (
     queue_cancel,
     queue_list,
     queue_reprioritise,
+    toggle_fill,
 )
+from tui.format import clock, usd
+from tui.keys import binding_id, first_key
 from tui.messages import QueueChanged
 from tui.screens.wide import WideScreen
+from tui.widgets.text_table import clip
 
-COLUMNS: tuple[tuple[str, Callable[[wire.Task], object]], ...] = (
-    ("id", lambda t: t.id),
-    ("state", lambda t: t.state),
-    ("priority", lambda t: t.priority),
-    ("schedule", lambda t: t.schedule_text or None),
-    ("budget", budget_text),
-    ("last result", lambda t: t.last_result),
-    ("task", lambda t: t.prompt),
-)
+HEADERS = ("#", "STATE", "PRI", "WHEN", "BUDGET", "WAITS FOR", "TASK")
 EMPTY = "The queue is empty. Press a to add a task."
+# The reasons move with the clock (a scheduled time comes, a reset passes): while the
+# screen is up, the queue is read again this often, beside every queue and fill event.
+REFRESH_S = 30.0
+TASK_MIN = 12
 
 
-def task_cells(task: wire.Task) -> list[str]:
-    cells = []
-    for _title, value_of in COLUMNS:
-        value = value_of(task)
-        text = "-" if value is None else str(value)
-        cells.append(text if len(text) <= 40 else text[:39] + "…")
-    return cells
+def waits_for(held: wire.Held | None, now: datetime) -> str:
+    """What a task waits for, in a word or two (the detail pane has the reason)."""
+    if held is None:
+        return "-"
+    at = clock(held.until, now) if held.until else ""
+    return {
+        "fill_off": "fill on",
+        "scheduled": at or "its time",
+        "night": "the night",
+        "deferred": f"until {at}" if at else "a retry",
+        "cron": f"cron {at}".strip(),
+        "on_change": "a change",
+        "behind": "its turn",
+        "limit": "limit reset",
+        "busy": "you to pause",
+        "cap": "a run slot",
+        "reserve": "room (reserve)",
+        "pacing": "weekly pace",
+        "spare": "starting",
+    }.get(held.kind, held.kind)
+
+
+def rule_text(rule: wire.ReserveRule) -> str:
+    """'30% mon-fri 09:00-19:00'; a rule for all times: 'otherwise 5%'."""
+    when = " ".join(
+        part
+        for part in (rule.days, f"{rule.start or '00:00'}-{rule.end or '24:00'}")
+        if part and part != "00:00-24:00"
+    )
+    return f"{rule.five_hour_pct:g}% {when}" if when else f"otherwise {rule.five_hour_pct:g}%"
+
+
+def fill_line(listed: wire.QueueList, now: datetime, fill_key: str) -> Content:
+    """Fill on or off, and what it keeps for you."""
+    fill = listed.fill
+    if fill.enabled:
+        until = f" until {clock(fill.until, now)}" if fill.until else ""
+        state = Content.assemble(("fill on", "bold $success"), until)
+    else:
+        state = Content.assemble(("fill off", "bold $warning"), f" ({fill_key} switches it on)")
+    reserve = listed.reserve
+    if reserve is None:
+        return state
+    kept = (
+        f" · {reserve.pct:g}% of the 5-hour window kept for you until "
+        f"{clock(reserve.window_end, now)}"
+    )
+    if reserve.source == "fill":
+        why = "podium fill --reserve"
+    elif reserve.source == "config":
+        why = "[fill] reserve_pct"
+    else:
+        why = "schedule: " + ", ".join(rule_text(r) for r in reserve.rules)
+        if reserve.now_pct != reserve.pct:
+            why = f"{reserve.now_pct:g}% now; {why}"
+    return Content.assemble(state, kept, (f" ({why})", "$foreground-muted"))
+
+
+def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Content:
+    """The selected task whole: its prompt, why it waits, where and how it runs."""
+    lines: list[Content] = [Content.styled(f"task {task.id} · {task.state}", "bold")]
+    lines.append(Content(task.prompt))
+    if held is not None:
+        lines.append(Content.assemble(("scheduler: ", "bold"), (held.reason, "$warning")))
+    facts = [f"in {task.worktree_path or task.cwd}" + (" (worktree)" if task.worktree else "")]
+    facts.append(f"priority {task.priority}")
+    if task.schedule_text:
+        facts.append(task.schedule_text)
+    budget = budget_text(task)
+    if budget:
+        facts.append(f"budget {budget}")
+    if task.model:
+        facts.append(f"model {task.model}")
+    lines.append(Content.styled(" · ".join(facts), "$foreground-muted"))
+    if task.runs:
+        run = task.last_run
+        last = ""
+        if run is not None:
+            took = ""
+            if run.duration_ms is not None:
+                took = f", {duration(run.duration_ms / 1000)}"
+            last = f"; the last {run.state}{took}"
+        runs = f"{task.runs} run{'s' if task.runs != 1 else ''}, {usd(task.cost_usd)}{last}"
+        lines.append(Content.styled(runs, "$foreground-muted"))
+    if task.last_result:
+        lines.append(Content.assemble(("result: ", "bold"), task.last_result))
+    return Content("\n").join(lines)
 
 
 class BackgroundScreen(WideScreen):
@@ -59,7 +148,13 @@ class BackgroundScreen(WideScreen):
         margin-top: 1;
     }
     BackgroundScreen DataTable {
+        height: auto;
+        max-height: 50%;
+    }
+    BackgroundScreen #detail {
         height: 1fr;
+        margin-top: 1;
+        border-top: solid $panel;
     }
     """
 
@@ -69,53 +164,116 @@ class BackgroundScreen(WideScreen):
         Binding("c", "cancel_task", "cancel task"),
         Binding("plus,equals_sign", "priority(1)", "priority +"),
         Binding("minus", "priority(-1)", "priority -"),
+        Binding("f", "fill", "fill on/off", id=binding_id("fill")),
         Binding("r", "reload", "reload"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
+        self.listed: wire.QueueList | None = None
         self.tasks: list[wire.Task] = []
+        self.held: dict[int, wire.Held] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="queue-body"):
             yield Static("Background queue", classes="section")
-            table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_columns(*(title for title, _value in COLUMNS))
+            yield Static("asking the engine…", id="fill")
+            table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
             yield table
-            yield Static("asking the engine…", classes="note", id="note")
+            yield Static(EMPTY, classes="note", id="note")
+            with VerticalScroll(id="detail"):
+                yield Static(id="task")
         yield Footer()
 
     @property
     def _link(self) -> Any:
         return cast(Any, self.app).link
 
+    def _now(self) -> datetime:
+        return cast(Any, self.app).clock()
+
     def on_mount(self) -> None:
+        self.query_one("#note").display = False
+        self.query_one("#detail").display = False
+        self.set_interval(REFRESH_S, self._refresh_when_shown)
         self.action_reload()
+
+    def _refresh_when_shown(self) -> None:
+        if self.is_current:
+            self.action_reload()
 
     def action_reload(self) -> None:
         self._link.run("queue list", queue_list, self.show)
 
     def on_queue_changed(self, message: QueueChanged) -> None:
-        # A task added from the shell, a run that started or ended: show it now.
+        # A task added from the shell, a run that started or ended, fill switched: show it.
         message.stop()
         self.action_reload()
 
-    def show(self, tasks: list[wire.Task]) -> None:
-        note = self.query_one("#note", Static)
-        table = self.query_one(DataTable)
-        table.clear()
-        self.tasks = tasks
-        for task in self.tasks:
-            table.add_row(*task_cells(task), key=str(task.id))
-        if not self.tasks:
-            note.update(EMPTY)
-        note.display = not self.tasks
+    def on_resize(self) -> None:
+        # The TASK column takes the width the others leave.
+        if self.listed is not None:
+            self.show(self.listed)
+
+    def show(self, listed: wire.QueueList) -> None:
+        now = self._now()
+        self.listed = listed
+        self.tasks = listed.tasks
+        self.held = {h.task_id: h for h in listed.held}
+        fill_key = first_key(cast(Any, self.app).settings.keys, "fill")
+        self.query_one("#fill", Static).update(fill_line(listed, now, fill_key))
+        table: DataTable[Text] = self.query_one(DataTable)
+        selected = self._selected()
+        table.clear(columns=True)
+        rows = [self._cells(t, now) for t in self.tasks]
+        widths = [
+            max([cell_len(h), *(cell_len(r[i]) for r in rows)]) for i, h in enumerate(HEADERS)
+        ]
+        # Each column has one cell of padding either side; the body has one each side.
+        room = self.size.width - 2 - 2 * table.cell_padding * len(HEADERS) - 2
+        task_width = max(TASK_MIN, room - sum(widths[:-1]))
+        for title, width in zip(HEADERS[:-1], widths, strict=False):
+            table.add_column(title, width=width)
+        table.add_column(HEADERS[-1], width=task_width)
+        for task, cells in zip(self.tasks, rows, strict=True):
+            *first, prompt = cells
+            table.add_row(
+                *(Text(c) for c in first), Text(clip(prompt, task_width)), key=str(task.id)
+            )
+        if selected is not None and selected.id in {t.id for t in self.tasks}:
+            table.move_cursor(row=[t.id for t in self.tasks].index(selected.id))
+        self.query_one("#note").display = not self.tasks
+        table.display = bool(self.tasks)
+        self._show_detail()
+
+    def _cells(self, task: wire.Task, now: datetime) -> list[str]:
+        return [
+            str(task.id),
+            task.state,
+            str(task.priority),
+            task.schedule_text or "-",
+            budget_text(task) or "-",
+            waits_for(self.held.get(task.id), now) if task.state != "running" else "-",
+            " ".join(task.prompt.split()),
+        ]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        task = self._selected()
+        detail = self.query_one("#detail", VerticalScroll)
+        detail.display = task is not None
+        if task is not None:
+            content = task_detail(task, self.held.get(task.id), self._now())
+            self.query_one("#task", Static).update(content)
 
     def _selected(self) -> wire.Task | None:
         table = self.query_one(DataTable)
-        if not self.tasks or table.cursor_row is None:
+        if not self.tasks or table.row_count == 0:
             return None
-        return self.tasks[min(table.cursor_row, len(self.tasks) - 1)]
+        return self.tasks[min(max(table.cursor_row, 0), len(self.tasks) - 1)]
 
     def action_add(self) -> None:
         # Imported when first opened, so the tower starts without it.
@@ -150,3 +308,10 @@ class BackgroundScreen(WideScreen):
                 lambda request: queue_reprioritise(request, task_id, priority),
                 lambda _r: self.action_reload(),
             )
+
+    def action_fill(self) -> None:
+        self._link.run("toggle fill", toggle_fill, self._fill_switched)
+
+    def _fill_switched(self, state: wire.FillState) -> None:
+        self.app.notify(f"background fill {'on' if state.enabled else 'off'}")
+        self.action_reload()

@@ -11,18 +11,23 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from collectors.settings import KeySettings, Settings
 from sessions import wire
 from tui.actions import TowerActions
 from tui.keys import binding_id, first_key
 from tui.widgets.banner import Banner
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.preview import Preview
 from tui.widgets.session_list import SessionList
 from tui.widgets.usage_header import UsageHeader
 
 TICK_S = 1.0
+# What the key bar keeps when the pane is narrow, most important first: help lists
+# every key, so it stays; then what a person does most.
+KEY_PRIORITY = (
+    "help", "show", "next", "new", "diff", "send", "usage", "kill", "quit", "command_palette"
+)  # fmt: skip
 
 
 class MainHost(Protocol):
@@ -33,6 +38,8 @@ class MainHost(Protocol):
     environ: Mapping[str, str]
 
     def on_stage(self, session: wire.Session) -> bool: ...
+
+    def want_zoom(self, zoomed: bool) -> None: ...
 
 
 class MainScreen(Screen[None]):
@@ -55,6 +62,7 @@ class MainScreen(Screen[None]):
         Binding("s", "send", "send", id=binding_id("send")),
         Binding("x", "kill", "kill", id=binding_id("kill")),
         # Not in the footer (a narrow pane has no room); the help screen lists them.
+        Binding("d", "diff", "diff", id=binding_id("diff")),
         Binding("r", "rename", "rename", show=False, id=binding_id("rename")),
         Binding("f", "fill", "fill", show=False, id=binding_id("fill")),
         Binding("e", "exited", "exited", show=False, id=binding_id("exited")),
@@ -76,7 +84,7 @@ class MainScreen(Screen[None]):
         with VerticalScroll(id="session-pane"):
             yield SessionList(self.clock, on_stage=self._on_stage, id="sessions")
         yield Preview(id="preview")
-        yield Footer()
+        yield KeyBar(KEY_PRIORITY)
 
     def on_mount(self) -> None:
         if self._pending_usage is not None:
@@ -87,6 +95,10 @@ class MainScreen(Screen[None]):
         # Waits and reset times move with the clock: a check each second, a redraw
         # only when a figure on screen changes.
         self.set_interval(TICK_S, self._tick)
+
+    def on_screen_resume(self) -> None:
+        # Back from a wide screen or a dialog: the sessions get their places back.
+        self.podium.want_zoom(False)
 
     def _tick(self) -> None:
         self.session_list.tick()
@@ -223,6 +235,14 @@ class MainScreen(Screen[None]):
                 self.podium.actions.rename(name, new_name)
 
         self.app.push_screen(RenameDialog(name), chosen)
+
+    def action_diff(self) -> None:
+        # Imported when first opened, so the tower starts without it.
+        from tui.screens.diff import DiffScreen
+
+        session = self.session_list.selected
+        if session is not None:
+            self.app.push_screen(DiffScreen(session))
 
     def action_fill(self) -> None:
         self.podium.actions.toggle_fill()

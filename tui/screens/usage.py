@@ -1,62 +1,94 @@
-"""The usage screen: used % per window over 24 hours and 7 days, tokens by model, waste.
+"""The usage screen: the windows now, used % per window over 24 hours and 7 days,
+tokens per day by model, and what the windows that reset left unused.
 
-Everything comes from one job (`engine_api.usage_overview`); a part with no
-history yet says so instead of an empty box.
+One scroll area reaches every row: the tables are text (`TextTable`), as tall as
+their rows, and nothing inside the body scrolls by itself. The tables' cells are
+the CLI's (`tui.format`: `podium usage`, `podium report`, `podium report waste`),
+in local time. Everything comes from one job (`engine_api.usage_overview`); a part
+with no history yet says so instead of an empty box.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.content import Content
+from textual.widget import Widget
+from textual.widgets import Footer, Static
 
-from sessions import wire
-from tui.engine_api import (
-    UsageOverview,
-    parse_time,
-    tokens_by_day_and_model,
-    usage_overview,
-    window_label,
+from tui.engine_api import UsageOverview, parse_time, tokens_by_day, usage_overview
+from tui.format import (
+    WASTE_HEADER,
+    WASTE_HEADERS,
+    WASTE_LEGEND,
+    WINDOW_HEADERS,
+    count,
+    usd,
+    waste_cells,
+    waste_total,
+    window_cells,
+    window_title,
 )
-from tui.format import tokens
 from tui.screens.wide import WideScreen
+from tui.widgets.gauge import level_style
+from tui.widgets.text_table import TextTable
+from tui.widgets.usage_header import UsageHeader
 from tui.widgets.usage_plot import PlotData, UsagePlot
 
 SPANS = (("last 24 hours", timedelta(hours=24)), ("last 7 days", timedelta(days=7)))
 
+NO_WINDOWS = "No usage figures yet: a Claude session's first reply brings them."
 NO_SERIES = (
     "No usage history yet. podium samples every usage window each minute once a Claude "
     "session reports its limits; the plots fill in from there."
 )
 NO_TOKENS = "No tokens counted yet: they come from the transcripts of Claude sessions."
-NO_WASTE = "No window has reset since podium started logging: nothing to count as wasted yet."
+NO_WASTE = "No window has reset since podium started logging: nothing to count as unused yet."
 
 
-WASTE_COLUMNS = ("window", "reset (UTC)", "used %", "unused %", "covered")
+def legend() -> Content:
+    """What the gauges' and plots' marks mean, one mark and its words per line part."""
+    return Content("\n").join(
+        [
+            Content.assemble(
+                ("█", level_style(0)),
+                ("█", level_style(75)),
+                ("█", level_style(95)),
+                " used: under 70%, 70-90%, 90% and over",
+            ),
+            Content.assemble(
+                ("░", "$usage-unused"),
+                " the unused share of the window   ",
+                ("┃", "bold $usage-pace"),
+                " pace: where even spending would be now",
+            ),
+            Content(
+                "→ use at the reset if the last hour's pace holds (once podium has an hour "
+                "of figures)"
+            ),
+        ]
+    )
 
 
-def cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def waste_cells(row: wire.WasteWindow) -> list[str]:
-    """One window that reset: how full it was, what it left, how much of it podium saw."""
-    return [
-        window_label(row.window),
-        (row.resets_at or "-")[:16].replace("T", " "),
-        cell(row.last_used_pct),
-        cell(row.unused_at_reset_pct),
-        "-" if row.coverage is None else f"{100 * row.coverage:.0f}%",
+def tokens_table(overview: UsageOverview) -> TextTable:
+    """Tokens per day by model, their sum and cost, as `podium report` counts them."""
+    models, days = tokens_by_day(overview.tokens)
+    rows = [
+        [
+            d.day,
+            *(count(d.by_model[m]) if m in d.by_model else "-" for m in models),
+            count(d.tokens),
+            ("~" if d.unpriced else "") + usd(d.cost_usd),
+        ]
+        for d in days
     ]
+    numbers = frozenset(range(1, len(models) + 3))
+    return TextTable(["DAY", *models, "TOTAL", "COST"], rows, right=numbers, id="tokens")
 
 
 class UsageScreen(WideScreen):
@@ -72,9 +104,12 @@ class UsageScreen(WideScreen):
     UsageScreen .note {
         color: $text-muted;
     }
-    UsageScreen DataTable {
-        height: auto;
-        max-height: 16;
+    UsageScreen UsageHeader {
+        padding: 0;
+        border-bottom: none;
+    }
+    UsageScreen #windows {
+        margin-top: 1;
     }
     """
 
@@ -86,6 +121,7 @@ class UsageScreen(WideScreen):
     def __init__(self, clock: Callable[[], datetime]) -> None:
         super().__init__()
         self.clock = clock
+        self.overview: UsageOverview | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="usage-body"):
@@ -101,16 +137,33 @@ class UsageScreen(WideScreen):
         app.link.run("usage overview", usage_overview, self.show)
 
     def show(self, overview: UsageOverview) -> None:
+        self.overview = overview
         body = self.query_one("#usage-body", VerticalScroll)
         body.remove_children()
         body.mount_all(list(self._widgets(overview)))
 
-    def _widgets(self, overview: UsageOverview) -> Any:
+    def _widgets(self, overview: UsageOverview) -> Iterator[Widget]:
         now = self.clock()
+        yield Static("Usage windows now", classes="section")
+        if not overview.windows:
+            yield Static(NO_WINDOWS, classes="note")
+        else:
+            gauges = UsageHeader(self.clock)
+            gauges.set_windows(overview.windows)
+            yield gauges
+            yield Static(legend(), classes="note", id="legend")
+            rows = [window_cells(w, now) for w in overview.windows]
+            yield TextTable(WINDOW_HEADERS, rows, id="windows")
+
         yield Static("Used % per window", classes="section")
         if not overview.series:
             yield Static(NO_SERIES, classes="note")
         else:
+            yield Static(
+                "Each column is the highest use in its slice of time; ░ above it is the "
+                "share left unused, what the table of resets below counts.",
+                classes="note",
+            )
             names = list(dict.fromkeys(p.window for p in overview.series))
             for name in names:
                 points = [
@@ -119,24 +172,28 @@ class UsageScreen(WideScreen):
                     if p.window == name and (at := parse_time(p.minute)) is not None
                 ]
                 for span_name, span in SPANS:
-                    yield Static(f"{window_label(name)} · {span_name}")
+                    yield Static(f"{window_title(name)} · {span_name}")
                     yield UsagePlot(PlotData(points, now - span, now))
-        yield Static("Tokens by model, per day", classes="section")
+
+        yield Static("Tokens per day, by model", classes="section")
         if not overview.tokens:
             yield Static(NO_TOKENS, classes="note")
         else:
-            models, rows = tokens_by_day_and_model(overview.tokens)
-            table: DataTable[str] = DataTable(cursor_type="none", zebra_stripes=True)
-            table.add_columns("day", *models)
-            for row in rows:
-                table.add_row(row[0], *(tokens(v) if v is not None else "-" for v in row[1:]))
-            yield table
-        yield Static("Waste: capacity left unused when a window reset", classes="section")
-        if not overview.waste:
+            yield tokens_table(overview)
+            yield Static(
+                "Cost at API list prices (an estimate for a plan); ~: some messages have no price.",
+                classes="note",
+            )
+
+        waste = overview.waste
+        yield Static("Unused capacity", classes="section")
+        if not waste.windows and not waste.open:
             yield Static(NO_WASTE, classes="note")
         else:
-            table = DataTable(cursor_type="none", zebra_stripes=True)
-            table.add_columns(*WASTE_COLUMNS)
-            for row in overview.waste:
-                table.add_row(*waste_cells(row))
-            yield table
+            rows = [waste_cells(r, ended=True, now=now) for r in waste.windows]
+            rows += [waste_cells(r, ended=False, now=now) for r in waste.open]
+            yield Static(WASTE_HEADER, classes="note")
+            yield TextTable(WASTE_HEADERS, rows, right=frozenset({2, 3, 4, 5}), id="waste")
+            for name, total in waste.total.items():
+                yield Static(waste_total(name, total), classes="note")
+            yield Static(WASTE_LEGEND, classes="note")

@@ -65,7 +65,7 @@ def plot_content(data: PlotData, width: int, height: int) -> Content:
     values = columns(data, plot_width)
     lines = [
         Content.assemble(
-            ("100% ┤", "$text-muted"), ("─" * plot_width, "$error"), (LIMIT_LABEL, "$error")
+            ("100% ┤", "$foreground-muted"), ("─" * plot_width, "$error"), (LIMIT_LABEL, "$error")
         )
     ]
     for row in range(height):
@@ -76,7 +76,7 @@ def plot_content(data: PlotData, width: int, height: int) -> Content:
             label = " 50% ┤"
         else:
             label = "     │"
-        parts: list[tuple[str, str]] = [(label, "$text-muted")]
+        parts: list[tuple[str, str]] = [(label, "$foreground-muted")]
         for value in values:
             if value is None:
                 parts.append((" ", ""))
@@ -91,8 +91,8 @@ def plot_content(data: PlotData, width: int, height: int) -> Content:
             else:
                 parts.append(("░", "$usage-unused"))
         lines.append(Content.assemble(*parts).simplify())
-    lines.append(Content.styled("     └" + "─" * plot_width, "$text-muted"))
-    lines.append(Content.styled(" " * AXIS + _x_labels(data, plot_width), "$text-muted"))
+    lines.append(Content.styled("     └" + "─" * plot_width, "$foreground-muted"))
+    lines.append(Content.styled(" " * AXIS + _x_labels(data, plot_width), "$foreground-muted"))
     return Content("\n").join(lines)
 
 

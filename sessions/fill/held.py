@@ -1,0 +1,158 @@
+"""Why each open task of the background queue is not running now, in words.
+
+Pure (no clock, no I/O, no engine): from the tasks, the fill switch and the fill
+policy's decisions for this moment (`Scheduler.decide`, asked even while fill is
+off, as `queue.decide` does), it says what each queued, deferred or recurring task
+waits for. Where the policy gave a task a reason, that reason is the one shown,
+so the background screen (`queue.list {explain: true}`) says what the scheduler
+does:
+- not due yet: scheduled for a time (`--at`), the night window, deferred until a
+  time (a limit's reset, the tmux server);
+- due: the policy's hold or defer (a limit, your reserve, weekly pacing, you are
+  busy, the run cap), or behind the task the policy stopped at (it takes tasks in
+  priority order and never skips one that does not fit);
+- a recurring template: its next cron time, or the change it watches for;
+- fill off: that first, then what it would wait for with fill on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from sessions.fill import policy
+from sessions.fill.queue import Task
+
+FILL_OFF = "fill_off"
+SCHEDULED = "scheduled"
+NIGHT = "night"
+DEFERRED = "deferred"
+CRON = "cron"
+ON_CHANGE = "on_change"
+BEHIND = "behind"
+# The policy's own kinds (`policy.Decision.kind`) are used as they are: limit,
+# busy, cap, reserve, pacing, and spare (it would start now).
+
+
+@dataclass(frozen=True)
+class Held:
+    task_id: int
+    kind: str
+    reason: str
+    until: datetime | None = None
+
+
+def why_held(
+    now: datetime,
+    tasks: Sequence[Task],
+    decisions: Sequence[policy.Decision],
+    *,
+    enabled: bool,
+    tz: tzinfo,
+    max_concurrent: int,
+) -> list[Held]:
+    """One `Held` per open task that is not running (templates included), in the
+    order of `tasks`; `max_concurrent` is the cap on runs at once the policy had."""
+    mine = {int(d.task_id): d for d in decisions if d.task_id is not None}
+    overall = next((d for d in decisions if d.task_id is None), None)
+    # Where the policy stopped: every due task after it waits behind it.
+    stop = next((d for d in decisions if d.action == policy.HOLD and d.task_id), None)
+    launched = [d.task_id for d in decisions if d.action == policy.LAUNCH]
+    out = []
+    for task in tasks:
+        if task.state == "recurring":
+            out.append(_template(task, now, tz))
+            continue
+        if task.state not in ("queued", "deferred"):
+            continue
+        held = _waiting(task, now, tz, overall) or _due(
+            task, mine.get(task.id), stop, launched, enabled, max_concurrent
+        )
+        if not enabled:
+            held = Held(
+                task.id,
+                FILL_OFF,
+                f"background fill is off (f, or `podium fill`, switches it on); "
+                f"then: {held.reason}",
+                held.until,
+            )
+        out.append(held)
+    return out
+
+
+def _template(task: Task, now: datetime, tz: tzinfo) -> Held:
+    if task.schedule_kind == "on_change":
+        return Held(
+            task.id,
+            ON_CHANGE,
+            f"waits for a change to {task.schedule or '**'} in {task.cwd}: each change "
+            "queues a copy of it",
+        )
+    when = task.not_before
+    nxt = f"; the next at {_at(when, now, tz)}" if when else ""
+    return Held(
+        task.id, CRON, f"repeats on cron `{task.schedule}`: each time queues a copy{nxt}", when
+    )
+
+
+def _waiting(task: Task, now: datetime, tz: tzinfo, overall: policy.Decision | None) -> Held | None:
+    """Not due yet: the later of its schedule and its deferral decides."""
+    times = [t for t in (task.not_before, task.defer_until) if t is not None and t > now]
+    if not times:
+        return None
+    until = max(times)
+    at = _at(until, now, tz)
+    if until == task.defer_until:
+        why = ""
+        if overall is not None and overall.kind == policy.LIMIT:
+            why = f": {overall.reason}"
+        elif task.last_result:
+            why = f": {task.last_result}"
+        return Held(task.id, DEFERRED, f"deferred until {at}{why}", until)
+    if task.schedule_kind == "window":
+        return Held(task.id, NIGHT, f"waits for the night window, from {at}", until)
+    return Held(task.id, SCHEDULED, f"scheduled for {at}", until)
+
+
+def _due(
+    task: Task,
+    mine: policy.Decision | None,
+    stop: policy.Decision | None,
+    launched: list[str],
+    enabled: bool,
+    max_concurrent: int,
+) -> Held:
+    """Due now: what the policy said of it, or of the task it waits behind."""
+    if mine is not None and mine.action == policy.LAUNCH:
+        verb = "starts now" if enabled else "it would start now"
+        return Held(task.id, policy.SPARE, f"{verb}: {mine.reason}")
+    if mine is not None:
+        return Held(task.id, mine.kind, mine.reason, mine.until)
+    if stop is not None and stop.kind in (policy.BUSY, policy.CAP):
+        return Held(task.id, stop.kind, stop.reason, stop.until)
+    if stop is not None:
+        return Held(
+            task.id, BEHIND, f"after task {stop.task_id}, which waits: {stop.reason}", stop.until
+        )
+    if launched:
+        would = "" if enabled else "would "
+        starts = "start" if len(launched) > 1 or not enabled else "starts"
+        which = (
+            f"task{'s' if len(launched) > 1 else ''} {', '.join(launched)}, which {would}{starts}"
+        )
+        return Held(task.id, BEHIND, f"after {which} now: at most {max_concurrent} run(s) at once")
+    return Held(task.id, BEHIND, "waits for the next scheduler round")
+
+
+def _at(when: datetime | None, now: datetime, tz: tzinfo) -> str:
+    """'22:00' today, 'Fri 01:00' within a week, '2026-11-20 01:00' further."""
+    if when is None:
+        return "-"
+    local = when.astimezone(tz)
+    days = (local.date() - now.astimezone(tz).date()).days
+    if days == 0:
+        return f"{local:%H:%M}"
+    if 0 < days < 7:
+        return f"{local:%a %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M}"

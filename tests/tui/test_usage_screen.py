@@ -1,0 +1,100 @@
+"""The usage screen's one scroll area: every row of every table can be brought on
+screen, at 80×24 and at 200×50, and nothing inside it scrolls on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import NOW, answers, fixed, iso
+from tower_helpers import until
+
+from collectors.paths import Paths
+from collectors.settings import Settings
+from sessions import wire
+from tui.app import PodiumApp
+from tui.screens.usage import UsageScreen
+from tui.widgets.text_table import TextTable
+
+ROWS = 40
+
+
+def _waste() -> wire.WasteReport:
+    windows = [
+        wire.WasteWindow(
+            window="five_hour",
+            resets_at=iso(-5 * 3600 * (ROWS - n)),
+            unused_at_reset_pct=float(n),
+            last_used_pct=100.0 - n,
+            coverage=1.0,
+        )
+        for n in range(ROWS)
+    ]
+    return wire.WasteReport(
+        window=None, since=None, now=NOW.isoformat(), windows=windows, open=[], total={}
+    )
+
+
+def _app(tmp_path: Path) -> PodiumApp:
+    return PodiumApp(
+        Paths(data=tmp_path / "data", runtime=tmp_path / "run"),
+        Settings(),
+        link=fixed(answers=answers(reports_waste=_waste())),
+        clock=lambda: NOW,
+        environ={},
+        config_path=tmp_path / "config.toml",
+        themes_dir=tmp_path / "themes",
+    )
+
+
+def _on_screen(app: Any) -> str:
+    """The text the terminal shows now."""
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+def test_every_row_is_reached_by_the_one_scroll_area(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("u")
+            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            screen = app.screen
+            assert isinstance(screen, UsageScreen)
+            body = screen.query_one("#usage-body")
+            waste = screen.query_one("#waste", TextTable)
+            await until(pilot, lambda: waste.size.height > 0)
+            # Nothing inside the body scrolls: the wheel and the keys move the body.
+            inner = [w for w in body.query("*") if w.is_scrollable]
+            assert inner == [] and screen.focused is body
+            assert waste.size.height == ROWS + 1
+            last = " ".join(waste.lines(waste.size.width)[-1].plain.split())
+            assert last not in " ".join(_on_screen(app).split())
+            await pilot.press("end")
+            await until(pilot, lambda: body.scroll_y == body.max_scroll_y)
+            await pilot.pause()
+            assert last in " ".join(_on_screen(app).split())
+            await pilot.press("home")
+            await until(pilot, lambda: body.scroll_y == 0)
+            await pilot.pause()
+            assert "Usage windows now" in _on_screen(app)
+
+    asyncio.run(scenario())
+
+
+def test_a_table_narrower_than_its_cells_closes_its_gaps_then_cuts_the_widest() -> None:
+    table = TextTable(["DAY", "TOKENS"], [["2026-11-12", "1,250,000"]], right=frozenset({1}))
+    assert [c.plain for c in table.lines(40)] == [
+        "DAY            TOKENS",
+        "2026-11-12  1,250,000",
+    ]
+    assert [c.plain for c in table.lines(20)] == ["DAY           TOKENS", "2026-11-12 1,250,000"]
+    assert [c.plain for c in table.lines(16)] == ["DAY       TOKENS", "2026-1… 1,250,0…"]
