@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 
 from collectors import demo_history
-from collectors.paths import Paths, ensure_private_dir
+from collectors.paths import SIM_CLAUDE_ENV, Paths, ensure_private_dir
 from collectors.store import open_store
 from collectors.windows import FIVE_HOUR, SEVEN_DAY
 from sessions.retry import wait_for
@@ -76,6 +76,8 @@ class DemoPlace:
             "PODIUM_TMUX_SOCKET": self.socket,
             "PODIUM_CONFIG": str(self.config),
             "CLAUDE_CONFIG_DIR": str(self.claude),
+            # The sims write their transcripts where the demo's engine reads them.
+            SIM_CLAUDE_ENV: str(self.claude),
         }
 
     def paths(self) -> Paths:

@@ -146,6 +146,9 @@ def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
         PODIUM_TMUX_SOCKET=socket,
         PODIUM_CONFIG=str(tmp_path / "config.toml"),
         CLAUDE_CONFIG_DIR=str(claude_dir),
+        # The sim keeps its transcripts out of CLAUDE_CONFIG_DIR unless told: here it
+        # shares it, so the engine ingests them as a real agent's.
+        PODIUM_SIM_CLAUDE_CONFIG_DIR=str(claude_dir),
         PODIUM_SIM_SPEED="10",
         PODIUM_SIM_SEED="7",
         PODIUM_AGENTS__SHELL=str(shell),

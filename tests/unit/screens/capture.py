@@ -167,7 +167,7 @@ def interrupts(server: Any, root: Path) -> None:
 def sim(server: Any, root: Path) -> None:
     env = {
         "PODIUM_DATA_DIR": str(root / "data"),
-        "CLAUDE_CONFIG_DIR": str(root / "claude"),
+        "PODIUM_SIM_CLAUDE_CONFIG_DIR": str(root / "claude"),
         "PODIUM_SIM_SPEED": "1",
         "PODIUM_SIM_SEED": "7",
     }
