@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from sessions.sim import account
+from sessions.sim import account, set_scripted
 from sessions.sim.script import display_name, parse_directives
 from sessions.sim.transcript import encode_cwd
 
@@ -200,6 +200,18 @@ def test_untold_sim_keeps_out_of_the_persons_claude_dir(sim: Sim, tmp_path: Path
         assert again.returncode == 0, again.stderr
     assert list(real.rglob("*")) == [] and list((home / ".claude").rglob("*")) == []
     assert not sim.config.exists()
+
+
+def test_scripted_directives_stay_off_the_prompt(sim: Sim) -> None:
+    # The side channel: directives for an exact prompt, which itself stays plain.
+    set_scripted({"Write  the docs": "[tools=2] [nopermission]"}, data_dir=sim.data)
+    done = sim.run("-p", "Write the docs", "--output-format", "json")
+    result = json.loads(done.stdout)
+    assert result["num_turns"] == 3  # two tool calls and the answer
+    assert sim.transcript(result["session_id"])[0]["message"]["content"] == "Write the docs"
+    # Typed directives win over the script's.
+    typed = json.loads(sim.run("-p", "[tools=0] Write the docs", "--output-format", "json").stdout)
+    assert typed["num_turns"] == 1
 
 
 def test_transcript_streaming_duplicates(sim: Sim) -> None:
