@@ -155,7 +155,8 @@ class InteractiveUI:
         t = self.term
         shown = int((time.monotonic() - self.session.turn_started) * self.session.speed)
         glyph = SPINNER[frame % len(SPINNER)]
-        words = [glyph, "Working…", f"({shown}s", "·", "esc to interrupt)"]
+        hint = "esc to interrupt)" if width > len("esc to interrupt") else "esc to interrupt"
+        words = [glyph, "Working…", f"({shown}s", "·", hint]
         rows = wrap(words, width)
         first = rows[0]
         styled = t.style(glyph, ORANGE) + first[len(glyph) :]

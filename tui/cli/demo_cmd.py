@@ -49,6 +49,11 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
         remove(place)
         click.echo("demo stopped and removed")
         return
+    # From the stand-in project: the tower starts there, and so do the sessions its
+    # new-session dialog makes (it offers the tower's directory), never in the
+    # person's own checkout.
+    os.chdir(place.work)
+    os.environ["PWD"] = str(place.work)
     env = _demo_env()
     # History goes in before the engine starts: once it runs, it alone opens the store.
     fresh = is_fresh(place)
