@@ -97,8 +97,13 @@ class PodiumEnv:
         return self.session(name)
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
+        # With this env: its TMUX_TMPDIR says where the server's socket is.
         return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=self.env,
         )
 
     def type_in(self, pane_id: str, text: str) -> None:
