@@ -97,13 +97,15 @@ class PodiumEnv:
         return self.session(name)
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
-        # With this env: its TMUX_TMPDIR says where the server's socket is.
+        # This env's TMUX_TMPDIR says where the server's socket is (this process's PATH
+        # finds tmux: a test may give podium one without it).
+        tmpdir = self.env.get("TMUX_TMPDIR")
         return subprocess.run(
             ["tmux", "-L", self.socket, *args],
             capture_output=True,
             text=True,
             check=False,
-            env=self.env,
+            env={**os.environ, "TMUX_TMPDIR": tmpdir} if tmpdir else None,
         )
 
     def type_in(self, pane_id: str, text: str) -> None:
@@ -194,9 +196,11 @@ def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
     )
     penv = PodiumEnv(tmp_path, env, data, runtime, socket, claude_dir, workdir)
     yield penv
-    penv.run("engine", "stop", timeout=30)
-    penv.tmux("kill-server")
-    shutil.rmtree(runtime, ignore_errors=True)
+    try:
+        penv.run("engine", "stop", timeout=30)
+        penv.tmux("kill-server")
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture
