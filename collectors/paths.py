@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,29 @@ def claude_config_dirs() -> list[Path]:
     if env:
         return [Path(p).expanduser().absolute() for p in env.split(",") if p.strip()]
     return [Path.home() / ".claude"]
+
+
+# Where the stand-in agent (`sessions.sim`) keeps its Claude-format config and
+# transcripts when told: tests and the demo point it at the Claude config dir
+# their engine reads.
+SIM_CLAUDE_ENV = "PODIUM_SIM_CLAUDE_CONFIG_DIR"
+SIM_CLAUDE_DIR = "sim-claude"
+
+
+def sim_claude_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The stand-in agent's Claude config dir: `PODIUM_SIM_CLAUDE_CONFIG_DIR`, else
+    `<data dir>/sim-claude` (the data dir from `env`'s `PODIUM_DATA_DIR`, as a sim sees it).
+
+    Never `CLAUDE_CONFIG_DIR` nor `~/.claude`: those are the person's real Claude
+    Code's, and made-up transcripts there would count as real usage for every tool
+    that reads them (podium's ingest, ccusage)."""
+    env = os.environ if env is None else env
+    told = env.get(SIM_CLAUDE_ENV, "").strip()
+    if told:
+        return Path(told).expanduser().absolute()
+    data = env.get("PODIUM_DATA_DIR")
+    base = Path(data).expanduser().absolute() if data else data_dir()
+    return base / SIM_CLAUDE_DIR
 
 
 class UnsafePath(Exception):

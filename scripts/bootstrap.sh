@@ -26,33 +26,42 @@ if ! command -v tmux >/dev/null 2>&1; then
   fi
 fi
 
-# --- Python >= 3.11 -----------------------------------------------------------
-python=""
-for candidate in "${PODIUM_PYTHON:-}" python3.13 python3.12 python3.11 python3; do
-  [ -n "$candidate" ] || continue
-  if command -v "$candidate" >/dev/null 2>&1 &&
-     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    python="$candidate"; break
-  fi
-done
-if [ -z "$python" ]; then
-  say "podium needs Python 3.11 or newer; install it (or set PODIUM_PYTHON) and run this again"
-  exit 1
-fi
-
-# --- the virtual environment -----------------------------------------------------
+# --- the virtual environment, on Python >= 3.11 ---------------------------------------
 venv="$repo/.venv"
 if [ ! -x "$venv/bin/python" ]; then
+  # Looked for only when the venv is made: through pyenv's shims each candidate costs
+  # a Python start, which a run with nothing to do should not pay.
+  python=""
+  for candidate in "${PODIUM_PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      python="$candidate"; break
+    fi
+  done
+  if [ -z "$python" ]; then
+    say "podium needs Python 3.11 or newer; install it (or set PODIUM_PYTHON) and run this again"
+    exit 1
+  fi
   say "creating $venv"
   "$python" -m venv "$venv"
 fi
-stamp="$venv/.podium-installed$extras"
-digest="$(cat "$repo/pyproject.toml" | sha256sum | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+stamp="$venv/.podium-installed"
+digest="$(sha256sum < "$repo/pyproject.toml" | cut -d' ' -f1)"
+have="$(cat "$stamp" 2>/dev/null || true)"
+case "$have" in
+  "$digest test") current=yes ;;
+  "$digest") [ -z "$extras" ] && current=yes || current=no ;;
+  *) current=no ;;
+esac
+if [ "$current" = no ]; then
+  # Once the test tools are in, keep them: a plain reinstall would leave them stale.
+  [ "$have" = "${have% test}" ] || extras="[test]"
   say "installing podium$extras into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo$extras" >&2
-  echo "$digest" > "$stamp"
+  echo "$digest${extras:+ test}" > "$stamp"
+  rm -f "$venv/.podium-installed[test]"  # the stamp of older bootstraps
 fi
 # Byte-code for podium's own packages: hooks, the statusline and the keys start a
 # Python process each time, and where PYTHONDONTWRITEBYTECODE is set nothing else

@@ -97,8 +97,15 @@ class PodiumEnv:
         return self.session(name)
 
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
+        # This env's TMUX_TMPDIR says where the server's socket is (this process's PATH
+        # finds tmux: a test may give podium one without it).
+        tmpdir = self.env.get("TMUX_TMPDIR")
         return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "TMUX_TMPDIR": tmpdir} if tmpdir else None,
         )
 
     def type_in(self, pane_id: str, text: str) -> None:
@@ -120,6 +127,37 @@ class PodiumEnv:
         return lines
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_tmp() -> Iterator[Path]:
+    """A temp dir of this worker's own for what the programs tests start leave behind,
+    removed at the end: tmux sockets (`TMUX_TMPDIR`; tmux leaves the file when its server
+    exits, and runs of the suite left thousands in /tmp/tmux-<uid>/) and Claude Code's
+    `claude-<uid>/` and `cc-socks/` (`TMPDIR`). Short, as socket paths must be.
+
+    The test process itself keeps /tmp (pytest's tmp_path stays where a person looks for
+    a failed test's files); only the programs it starts get the new TMPDIR.
+    """
+    root = Path(tempfile.mkdtemp(prefix="pdt-", dir="/tmp"))
+    (root / "tmp").mkdir()
+    tempfile.tempdir = tempfile.gettempdir()  # pinned before TMPDIR moves
+    saved = {name: os.environ.get(name) for name in ("TMUX_TMPDIR", "TMPDIR", "HISTFILE")}
+    # HISTFILE empty: a shell a tmux server starts (its environment is this one) saves
+    # no history into the person's ~/.bash_history when the server kills it.
+    os.environ.update(TMUX_TMPDIR=str(root), TMPDIR=str(root / "tmp"), HISTFILE="")
+    try:
+        yield root
+    finally:
+        # A server some test left running would outlive the run with its socket gone.
+        for socket in (root / f"tmux-{os.getuid()}").glob("*"):
+            subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture
 def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
     runtime = Path(tempfile.mkdtemp(prefix="pdm-", dir="/tmp"))
@@ -133,12 +171,14 @@ def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
     # ~/.bashrc, say, waits on a lock that a shell killed by an earlier test can
     # leave behind, and the prompt never comes.
     shell = tmp_path / "shell"
-    shell.write_text('#!/bin/sh\nexec bash --norc --noprofile "$@"\n')
+    # HISTFILE empty: what tests type there stays out of ~/.bash_history (podium passes
+    # an agent no HISTFILE of its own).
+    shell.write_text('#!/bin/sh\nHISTFILE=; export HISTFILE\nexec bash --norc --noprofile "$@"\n')
     shell.chmod(0o700)
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PODIUM_", "TMUX", "CLAUDE_", "ANTHROPIC_"))
+        if not k.startswith(("PODIUM_", "TMUX", "CLAUDE_", "ANTHROPIC_")) or k == "TMUX_TMPDIR"
     }
     env.update(
         PODIUM_DATA_DIR=str(data),
@@ -146,6 +186,9 @@ def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
         PODIUM_TMUX_SOCKET=socket,
         PODIUM_CONFIG=str(tmp_path / "config.toml"),
         CLAUDE_CONFIG_DIR=str(claude_dir),
+        # The sim keeps its transcripts out of CLAUDE_CONFIG_DIR unless told: here it
+        # shares it, so the engine ingests them as a real agent's.
+        PODIUM_SIM_CLAUDE_CONFIG_DIR=str(claude_dir),
         PODIUM_SIM_SPEED="10",
         PODIUM_SIM_SEED="7",
         PODIUM_AGENTS__SHELL=str(shell),
@@ -153,9 +196,11 @@ def podium_env(tmp_path: Path) -> Iterator[PodiumEnv]:
     )
     penv = PodiumEnv(tmp_path, env, data, runtime, socket, claude_dir, workdir)
     yield penv
-    penv.run("engine", "stop", timeout=30)
-    penv.tmux("kill-server")
-    shutil.rmtree(runtime, ignore_errors=True)
+    try:
+        penv.run("engine", "stop", timeout=30)
+        penv.tmux("kill-server")
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture

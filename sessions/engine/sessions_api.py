@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from collectors.paths import Paths
+from collectors.paths import Paths, sim_claude_dir
 from collectors.settings import AgentSettings, StatuslineSettings, TmuxSettings
 from sessions import wire
 from sessions.agent_env import DROP_NAMES, agent_env
@@ -374,8 +374,12 @@ class SessionApi:
         if not cwd.is_dir():
             raise ApiError("gone", f"session '{name}': its directory {cwd} is gone")
         env = self._caller_env(params)
-        # Where the resumed agent will look: the config dir of the environment it gets.
-        config_dir = claude_config_dir(env)
+        # Where the resumed agent will look: the config dir of the environment it gets
+        # (the sim keeps its own, under the data dir the launch gives it).
+        if rec.agent == "sim":
+            config_dir = sim_claude_dir({**env, "PODIUM_DATA_DIR": str(self.paths.data)})
+        else:
+            config_dir = claude_config_dir(env)
         if not await self.blocking(has_transcript, rec.claude_session_id, config_dir):
             listed = self.registry.by_name(name) is not None  # killed: its name is free
             fresh = f"`podium kill {name}`, then `podium new`" if listed else "`podium new`"

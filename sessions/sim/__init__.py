@@ -4,7 +4,7 @@ Run as `python -m sessions.sim [--settings FILE] [-p] [--output-format …] [PRO
 It writes Claude-format transcripts, fires Claude Code's hooks, runs the
 statusline command and draws on a simulated subscription account shared by
 all sims of one data dir. Stdlib only, so it starts fast; importing this
-package loads only the account API below.
+package loads only the account and script APIs below.
 """
 
 from .account import (
@@ -17,6 +17,7 @@ from .account import (
     seed_account,
     weighted_tokens,
 )
+from .scripted import set_scripted
 
 __all__ = [
     "account_path",
@@ -26,5 +27,6 @@ __all__ = [
     "limit_message",
     "reset_account",
     "seed_account",
+    "set_scripted",
     "weighted_tokens",
 ]

@@ -3,14 +3,22 @@
 It looks enough like Claude Code for podium's screen profiles (prompt `> `,
 spinner `✻ Working… (3s · esc to interrupt)`, the permission box with
 `Do you want to proceed?`) and fires the same hooks at the same moments.
+
+Like Claude Code it redraws on a resize: the screen and its scrollback are
+cleared and the conversation so far (`InteractiveUI.log`, each block rendered
+for the new width) is written again, then the live part under it (input box,
+spinner or dialog). Everything with a width of its own (the welcome box, rules,
+the spinner, dialogs) is drawn to fit the pane, so a narrow pane never wraps it
+into broken rows or trails of old spinner lines.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from .script import ToolStep, display_name, env_float
-from .term import BOLD, DIM, GREEN, ORANGE, RED, Term, box
+from .script import ToolStep, display_name, env_float, strip_directives
+from .term import BOLD, CLEAR, DIM, GREEN, ORANGE, RED, Term, box, cells, clip, clip_left, wrap
 from .turn import Interrupted, Session
 
 SPINNER = "·✢✳✶✻✽✻✶✳✢"
@@ -21,6 +29,16 @@ CHOICES = (
 )
 
 
+WELCOME = "✻ Welcome to Claude Code!"
+QUESTION = "Do you want to proceed?"
+# A block of the conversation, rendered for a width (text ending in a newline).
+Block = Callable[[int], str]
+# Blocks kept for a redraw: the oldest go first, as they scroll away in Claude Code.
+LOG_BLOCKS = 500
+# Narrower than this, the welcome box gives way to plain lines.
+BOX_MIN = 20
+
+
 class InteractiveUI:
     def __init__(self, session: Session, term: Term) -> None:
         self.session = session
@@ -28,33 +46,63 @@ class InteractiveUI:
         # Seconds (before the speed divides them) until the two notifications.
         self.permission_delay = env_float("PODIUM_SIM_PERMISSION_NOTIFY_S", 6.0)
         self.idle_delay = env_float("PODIUM_SIM_IDLE_NOTIFY_S", 60.0)
+        self.log: list[Block] = []
+        # Draws the live part (from the start of a fresh row) after a redraw of the log.
+        self.live: Callable[[], None] | None = None
+        self.live_rows = 0  # rows the spinner takes now; the cursor is on the last one
+        term.on_resize(self.redraw)
+
+    # ------------------------------------------------------------ the conversation
+    def say(self, block: Block | str) -> None:
+        """Write `block` and keep it for redraws."""
+        render = block if callable(block) else (lambda _width, text=block: text)
+        self.log.append(render)
+        del self.log[:-LOG_BLOCKS]
+        self.term.write(render(self.term.columns()))
+
+    def redraw(self) -> None:
+        """After a resize: the whole screen again, at the new width."""
+        t = self.term
+        width = t.columns()
+        t.write(CLEAR + "".join(block(width) for block in self.log))
+        self.live_rows = 0
+        if self.live is not None:
+            self.live()
 
     # ------------------------------------------------------------ screens
     def banner(self, resumed: bool) -> None:
         s, t = self.session, self.term
-        lines = [
-            "✻ Welcome to Claude Code!",
-            "",
-            "  /help for help, /status for your current setup",
-            "",
-            f"  cwd: {s.cwd}",
-            f"  model: {display_name(s.model)} · podium sim",
-        ]
-        width = min(t.columns(), max(58, max(len(x) for x in lines) + 4))
-        t.write("\n".join(t.style(x, ORANGE) for x in box(lines, width)) + "\n")
+        model = f"model: {display_name(s.model)} · podium sim"
+        help_text = "/help for help, /status for your current setup"
+
+        def render(columns: int) -> str:
+            width = min(columns, max(58, len(s.cwd) + 11, len(help_text) + 6))
+            if width < BOX_MIN:  # no room for a frame: the same words, plain
+                lines = [WELCOME, model, f"cwd: {s.cwd}"]
+                return "".join(t.style(x, ORANGE) + "\n" for x in lines) + "\n"
+            inner = width - 4
+            lines = [*wrap(WELCOME.split(), inner), ""]
+            lines += ["  " + x for x in wrap(help_text.split(), inner - 2)] + [""]
+            lines.append(f"  cwd: {clip_left(s.cwd, inner - 7)}")
+            lines += ["  " + x for x in wrap(model.split(), inner - 2)]
+            return "".join(t.style(x, ORANGE) + "\n" for x in box(lines, width)) + "\n"
+
+        self.say(render)
         if resumed:
-            t.write(t.style(f"  Resumed session {s.session_id}", DIM) + "\n")
-        t.write("\n")
+            self.say(t.style(f"  Resumed session {s.session_id}", DIM) + "\n\n")
 
     def prompt(self) -> None:
         """The input area; the statusline's first line sits under it, as in Claude Code."""
         t, status = self.term, self.session.status_text
         typed = t.buf.decode("utf-8", errors="replace") if t.buf and b"\n" not in t.buf else ""
         if t.tty_out:
-            rule = t.style("─" * t.columns(), DIM)
-            below = f"{rule}\n  {status}" if status else rule
+            self.live = self.prompt
+            width = t.columns()
+            rule = t.style("─" * width, DIM)
+            # One row each, whatever the width: the cursor goes back up by counting them.
+            below = f"{rule}\n{clip('  ' + status, width - 1)}" if status else rule
             up = 2 if status else 1
-            t.write(f"{rule}\n> {typed}\n{below}\x1b[{up}A\r\x1b[{2 + len(typed)}C")
+            t.write(f"{rule}\n> {typed}\n{below}\x1b[{up}A\r\x1b[{2 + cells(typed)}C")
         else:
             if status:
                 t.write(f"  {status}\n")
@@ -77,34 +125,68 @@ class InteractiveUI:
                 title="Claude Code",
                 notification_type="idle_prompt",
             )
+        self.live = None
+        shown = strip_directives(line)
         if queued or not t.tty_in:
-            t.write(line + "\n")  # no tty echo: show what was "typed"
+            t.write(shown + "\n")  # no tty echo: show what was "typed"
+        elif t.tty_out and shown != line:
+            # The tty echoed the line as typed: write it again without the test
+            # directives (and wrapped the same way) over those rows.
+            rows = max(1, -(-(2 + cells(line)) // t.columns()))
+            t.write(f"\x1b[{rows}A\r\x1b[J> {shown}\n")
         if t.tty_out:
             t.write("\r\x1b[J")  # drop the lower rule and statusline
+            self.log.append(self._submitted_block(shown))
         return line
 
+    def _submitted_block(self, shown: str) -> Block:
+        def render(width: int) -> str:
+            return f"{self.term.style('─' * width, DIM)}\n> {shown}\n"
+
+        return render
+
     def submitted(self, line: str) -> None:
-        self.term.write(f"> {line}\n")
+        self.say(f"> {strip_directives(line)}\n")
 
     # ------------------------------------------------------------ the UI protocol
+    def spinner_rows(self, frame: int, width: int) -> list[str]:
+        """The spinner line, wrapped between words to fit `width`: "esc to interrupt"
+        stays whole on one row, where the screen profile looks for it."""
+        t = self.term
+        shown = int((time.monotonic() - self.session.turn_started) * self.session.speed)
+        glyph = SPINNER[frame % len(SPINNER)]
+        hint = "esc to interrupt)" if width > len("esc to interrupt") else "esc to interrupt"
+        words = [glyph, "Working…", f"({shown}s", "·", hint]
+        rows = wrap(words, width)
+        first = rows[0]
+        styled = t.style(glyph, ORANGE) + first[len(glyph) :]
+        if first.startswith(f"{glyph} Working…"):
+            styled = f"{t.style(glyph, ORANGE)} {t.style('Working…', ORANGE)}"
+            styled += first[len(glyph) + len(" Working…") :]
+        return [styled, *rows[1:]]
+
+    def _spin(self, frame: int) -> None:
+        """Draw the spinner over the last one (all its rows)."""
+        t = self.term
+        up = f"\x1b[{self.live_rows - 1}A" if self.live_rows > 1 else ""
+        rows = self.spinner_rows(frame, t.columns())
+        t.write(f"\r{up}\x1b[J" + "\n".join(rows))
+        self.live_rows = len(rows)
+
     def working(self, seconds: float) -> None:
         t = self.term
         end = time.monotonic() + seconds
-        speed, begun = self.session.speed, self.session.turn_started
-
-        def line(frame: int) -> str:
-            shown = int((time.monotonic() - begun) * speed)
-            glyph = t.style(SPINNER[frame % len(SPINNER)], ORANGE)
-            return f"{glyph} {t.style('Working…', ORANGE)} ({shown}s · esc to interrupt)"
-
         if not t.tty_out:
-            t.write(line(4) + "\n")
+            t.write(self.spinner_rows(4, 10_000)[0] + "\n")
         frame = 0
+        self.live_rows = 0
         try:
             with t.keys():
                 while (left := end - time.monotonic()) > 0:
                     if t.tty_out:
-                        t.write("\r\x1b[2K" + line(frame))
+                        self.live = lambda frame=frame: self._spin(frame)
+                        t.check_resize()
+                        self._spin(frame)
                     frame += 1
                     step = min(0.12, left)
                     if not t.tty_in:
@@ -121,28 +203,30 @@ class InteractiveUI:
                     t.buf += data  # typed ahead: becomes the next prompt
         finally:
             if t.tty_out:
-                t.write("\r\x1b[2K")
+                up = f"\x1b[{self.live_rows - 1}A" if self.live_rows > 1 else ""
+                t.write(f"\r{up}\x1b[J")
+            self.live, self.live_rows = None, 0
 
     def tool_call(self, step: ToolStep) -> None:
         t = self.term
-        t.write(f"{t.style('⏺', GREEN)} {t.style(step.name, BOLD)}({step.label})\n")
+        self.say(f"{t.style('⏺', GREEN)} {t.style(step.name, BOLD)}({step.label})\n")
 
     def tool_done(self, step: ToolStep, ok: bool) -> None:
         t = self.term
         if not ok:
-            t.write(f"  ⎿  {t.style('No (tell Claude what to do differently)', RED)}\n")
+            self.say(f"  ⎿  {t.style('No (tell Claude what to do differently)', RED)}\n")
             return
         lines = step.result.splitlines() or [""]
         more = f" … +{len(lines) - 1} lines" if len(lines) > 1 else ""
-        t.write(f"  ⎿  {lines[0]}{t.style(more, DIM)}\n")
+        self.say(f"  ⎿  {lines[0]}{t.style(more, DIM)}\n")
 
     def answer(self, text: str) -> None:
-        self.term.write(f"\n⏺ {text}\n\n")
+        self.say(f"\n⏺ {text}\n\n")
 
     def limit(self, text: str) -> None:
         t = self.term
-        t.write(f"  ⎿  {t.style(text, RED)}\n")
-        t.write(t.style("     /upgrade to increase your usage limit.", DIM) + "\n\n")
+        self.say(f"  ⎿  {t.style(text, RED)}\n")
+        self.say(t.style("     /upgrade to increase your usage limit.", DIM) + "\n\n")
 
     def record(self, record: dict) -> None:
         pass  # the transcript is the record; the pane shows the rest
@@ -151,19 +235,27 @@ class InteractiveUI:
         t = self.term
         command = str(step.input.get("command", step.label))
         description = str(step.input.get("description", ""))
-        head = [f"{step.name} command", "", f"  {command}"]
-        if description:
-            head.append(f"  {description}")
-        head += ["", "Do you want to proceed?"]
-        width = min(t.columns(), 72)
         selected = 1
+        drawn: list[str] = []
 
         def rows() -> list[str]:
+            width = max(12, min(t.columns(), 72))
+            inner = width - 4
+            # The question wraps as Claude Code's does (the screen profile reads it whole);
+            # each choice keeps one row, so a new selection redraws the last four.
+            head = [f"{step.name} command", "", *("  " + x for x in wrap([command], inner - 2))]
+            if description:
+                head += ["  " + x for x in wrap(description.split(), inner - 2)]
+            head += ["", *wrap(QUESTION.split(), inner)]
             marks = ["❯ " if i + 1 == selected else "  " for i in range(len(CHOICES))]
             return box(head + [m + c for m, c in zip(marks, CHOICES, strict=True)], width)
 
-        drawn = rows()
-        t.write("\n" + "\n".join(drawn) + "\n")
+        def draw() -> None:
+            drawn[:] = rows()
+            t.write("\n" + "\n".join(drawn) + "\n")
+
+        self.live = draw
+        draw()
         deadline = time.monotonic() + self.permission_delay / self.session.speed
         notified, choice = False, 0
         with t.keys():
@@ -187,7 +279,8 @@ class InteractiveUI:
                 elif answer in ("up", "down"):
                     selected = max(1, min(3, selected + (1 if answer == "down" else -1)))
                     if t.tty_out:  # redraw the choices and the bottom border in place
-                        t.write("\x1b[4A\r" + "\n".join(rows()[-4:]) + "\n")
+                        drawn[:] = rows()
+                        t.write("\x1b[4A\r" + "\n".join(drawn[-4:]) + "\n")
                 elif isinstance(answer, int):
                     choice = answer
             if t.tty_in and key and key.isdigit():
@@ -196,6 +289,7 @@ class InteractiveUI:
                     t.buf += t.poll(0.05) or b""
                 if t.buf[:1] in (b"\n", b"\r"):
                     t.buf = t.buf[1:]
+        self.live = None
         if t.tty_out:
             t.write(f"\x1b[{len(drawn) + 1}A\r\x1b[J")  # the dialog (and the blank above) closes
         return choice
@@ -253,15 +347,15 @@ def run_interactive(
                 return 0
             if text == "/clear":
                 session.clear()
-                term.write(term.style("  (conversation cleared)", DIM) + "\n")
+                ui.say(term.style("  (conversation cleared)", DIM) + "\n")
                 continue
             if text == "/help":
                 help_text = "  /exit quit · /clear new conversation · [permission] [work=N] [limit]"
-                term.write(term.style(help_text, DIM) + "\n")
+                ui.say(term.style(help_text, DIM) + "\n")
                 continue
             result = session.run_turn(line, ui)
             if result.status == "interrupted":
-                term.write(f"  ⎿  {term.style('Interrupted by user', RED)}\n\n")
+                ui.say(f"  ⎿  {term.style('Interrupted by user', RED)}\n\n")
             idle_at = time.monotonic() + ui.idle_delay / session.speed
     except EOFError:
         session.end("other")

@@ -9,16 +9,23 @@ lines a test writes ahead of time are consumed strictly in order.
 from __future__ import annotations
 
 import os
+import re
 import select
 import shutil
+import signal
 import sys
 import termios
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from types import FrameType
 from typing import TextIO
 
 DIM, BOLD, RED, GREEN, YELLOW, ORANGE = "2", "1", "31", "32", "33", "38;5;208"
+# Clear the screen and its scrollback, cursor home: what a full redraw starts with.
+CLEAR = "\x1b[2J\x1b[3J\x1b[H"
+_CSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 class Term:
@@ -31,6 +38,10 @@ class Term:
         self.buf = b""
         self.eof = False
         self._saved: list | None = None
+        # Resizes: SIGWINCH sets the flag and, through the wakeup fd, wakes a select.
+        self._resized = False
+        self._on_resize: Callable[[], None] | None = None
+        self._wake: int | None = None
 
     # ------------------------------------------------------------ output
     def write(self, text: str) -> None:
@@ -44,19 +55,63 @@ class Term:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
     def columns(self) -> int:
-        return max(40, min(shutil.get_terminal_size((100, 24)).columns, 200))
+        """The pane's width now (a pipe: $COLUMNS or 100): everything drawn fits in it.
+        A terminal is asked first: a COLUMNS inherited from whoever started tmux is stale."""
+        if self.tty_out:
+            with suppress(OSError, ValueError):
+                return max(1, os.get_terminal_size(self.out.fileno()).columns)
+        return max(1, shutil.get_terminal_size((100, 24)).columns)
+
+    # ------------------------------------------------------------ resizes
+    def on_resize(self, redraw: Callable[[], None]) -> None:
+        """Call `redraw` after each SIGWINCH, from the input loop (never inside the signal
+        handler, which may land in the middle of a write)."""
+        if not self.tty_out:
+            return
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        try:
+            signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+            signal.signal(signal.SIGWINCH, self._winch)
+        except ValueError:  # not the main thread (a test): no redraws
+            os.close(read)
+            os.close(write)
+            return
+        self._wake = read
+        self._on_resize = redraw
+
+    def _winch(self, _signum: int, _frame: FrameType | None) -> None:
+        self._resized = True
+
+    def check_resize(self) -> None:
+        """Redraw if the terminal was resized since the last look."""
+        if self._wake is not None:
+            with suppress(BlockingIOError, InterruptedError):
+                os.read(self._wake, 512)
+        if self._resized and self._on_resize is not None:
+            self._resized = False
+            self._on_resize()
 
     # ------------------------------------------------------------ input
     def poll(self, timeout: float | None) -> bytes | None:
         """New bytes from the fd (b"" at EOF), or None if none came within `timeout`."""
         if self.eof:
             return b""
-        try:
-            ready, _, _ = select.select([self.fd], [], [], timeout)
-        except InterruptedError:  # pragma: no cover - PEP 475 retries for us
-            return None
-        if not ready:
-            return None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.check_resize()
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            watched = [self.fd] if self._wake is None else [self.fd, self._wake]
+            try:
+                ready, _, _ = select.select(watched, [], [], left)
+            except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+                return None
+            if self.fd in ready:
+                break
+            if not ready:
+                return None
+            # Only the wakeup fd: a signal came (a resize, say); wait on.
         try:
             data = os.read(self.fd, 4096)
         except OSError:
@@ -140,12 +195,59 @@ class Term:
         return char.decode("latin-1")
 
 
+def cells(text: str) -> int:
+    """Columns `text` takes on a terminal (escape sequences take none, wide characters two)."""
+    plain = _CSI.sub("", text)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in plain
+    )
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` columns with "…" (escape sequences dropped when it is cut)."""
+    if cells(text) <= width:
+        return text
+    out, used = "", 0
+    for char in _CSI.sub("", text):
+        size = cells(char)
+        if used + size > width - 1:
+            break
+        out += char
+        used += size
+    return out + "…" if width > 0 else ""
+
+
+def clip_left(text: str, width: int) -> str:
+    """`text` cut from the left to `width` columns: "…/the/end" (paths keep their end)."""
+    if cells(text) <= width:
+        return text
+    return "…" + clip(text[::-1], width)[:-1][::-1] if width > 1 else clip(text, width)
+
+
+def wrap(words: list[str], width: int) -> list[str]:
+    """`words` joined by spaces into rows of at most `width` columns; a word never splits
+    unless it is wider than a row alone (then it is cut)."""
+    rows: list[str] = []
+    row = ""
+    for word in words:
+        joined = f"{row} {word}" if row else word
+        if cells(joined) <= width:
+            row = joined
+            continue
+        if row:
+            rows.append(row)
+        row = clip(word, width)
+    return [*rows, row]
+
+
 def box(lines: list[str], width: int) -> list[str]:
-    """Lines framed in a rounded box like Claude Code's dialogs, `width` columns wide."""
+    """Lines framed in a rounded box like Claude Code's dialogs, `width` columns wide.
+    A line too long for it is cut with "…": every row is exactly `width` columns."""
     inner = width - 4
     out = ["╭" + "─" * (width - 2) + "╮"]
     for line in lines:
-        text = line if len(line) <= inner else line[: inner - 1] + "…"
-        out.append("│ " + text.ljust(inner) + " │")
+        text = clip(line, inner)
+        out.append("│ " + text + " " * (inner - cells(text)) + " │")
     out.append("╰" + "─" * (width - 2) + "╯")
     return out

@@ -1,5 +1,8 @@
 """Claude-format transcripts: `<config>/projects/<encoded cwd>/<session-id>.jsonl`.
 
+`<config>` is the sim's own (`collectors.paths.sim_claude_dir`), never the
+person's Claude Code config dir.
+
 Each record is written with one O_APPEND write of a whole line, so processes
 tailing the file (podium's collectors) only ever see complete records, except
 for the torn-line case they must handle anyway.
@@ -34,7 +37,7 @@ def encode_cwd(cwd: str) -> str:
 
 
 def project_dir(cwd: str) -> Path:
-    return paths.claude_config_dirs()[0] / "projects" / encode_cwd(cwd)
+    return paths.sim_claude_dir() / "projects" / encode_cwd(cwd)
 
 
 def transcript_path(session_id: str, cwd: str) -> Path:
@@ -44,14 +47,11 @@ def transcript_path(session_id: str, cwd: str) -> Path:
 def find_transcript(session_id: str, cwd: str) -> Path | None:
     """An existing transcript of `session_id`: this project's first, then any project."""
     name = f"{session_id}.jsonl"
-    for config in paths.claude_config_dirs():
-        candidate = config / "projects" / encode_cwd(cwd) / name
-        if candidate.is_file():
-            return candidate
-    for config in paths.claude_config_dirs():
-        for candidate in (config / "projects").glob(f"*/{name}"):
-            return candidate
-    return None
+    config = paths.sim_claude_dir()
+    candidate = config / "projects" / encode_cwd(cwd) / name
+    if candidate.is_file():
+        return candidate
+    return next((config / "projects").glob(f"*/{name}"), None)
 
 
 def latest_session(cwd: str) -> str | None:

@@ -30,6 +30,7 @@ from .script import (
     thinking_text,
     work_seconds,
 )
+from .scripted import scripted_directives
 from .status import USAGE_KEYS, statusline_payload
 from .transcript import REJECTED, Transcript
 
@@ -209,7 +210,8 @@ class Session:
 
     def run_turn(self, prompt: str, ui: UI) -> TurnResult:
         """Play one turn for `prompt`; the hooks see UserPromptSubmit … Stop/StopFailure."""
-        directives = parse_directives(prompt)
+        # Scripted first: directives typed into the prompt itself override them.
+        directives = parse_directives(f"{scripted_directives(prompt)} {prompt}")
         self.prompt_id = str(uuid.uuid4())
         self.turn_started = time.monotonic()
         result = TurnResult(status="completed")

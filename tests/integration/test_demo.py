@@ -26,6 +26,8 @@ import pytest
 from conftest import PODIUM, PodiumEnv
 from libtmux.test.retry import retry_until
 
+from sessions.demo import DEMO_SESSIONS
+
 
 @dataclass
 class Demo:
@@ -276,3 +278,62 @@ def test_demo_has_two_weeks_of_history(demo: Demo):
     finally:
         demo.stop()
     assert not demo.root.exists()
+
+
+def test_demo_new_session_and_fill_run_stand_ins_never_claude(demo: Demo, tmp_path: Path):
+    # A `claude` first on PATH that leaves a mark if anything runs it: nothing may.
+    bin_dir, called = tmp_path / "bin", tmp_path / "real-claude-ran"
+    bin_dir.mkdir()
+    (bin_dir / "claude").write_text(f"#!/bin/sh\ntouch '{called}'\nexit 1\n")
+    (bin_dir / "claude").chmod(0o755)
+    demo.env["PATH"] = f"{bin_dir}:{demo.env['PATH']}"
+    demo.env["PODIUM_SIM_SPEED"] = "5"  # the first background task works 45 s: 9 here
+    term = Terminal([*PODIUM, "demo"], demo.env, demo.root.parent)
+    try:
+        assert retry_until(lambda: _tower_pane(demo) != "", 60, raises=False), term.output[-2000:]
+        tower = _tower_pane(demo)
+        assert retry_until(lambda: demo.tmux("list-clients", "-F", "#{pane_id}") == tower, 20)
+        assert retry_until(lambda: "deploy" in demo.tmux("capture-pane", "-p", "-t", tower), 30)
+
+        # The prompts read as a person's: their directives go through the sim's side
+        # channel and show nowhere.
+        panes = {s["name"]: s["pane_id"] for s in demo.json("ls")}
+        for name, prompt in DEMO_SESSIONS:
+
+            def shown(pane: str = panes[name], prompt: str = prompt) -> bool:
+                return prompt in demo.tmux("capture-pane", "-p", "-J", "-t", pane, "-S", "-200")
+
+            assert retry_until(shown, 30, raises=False), name
+            screen = demo.tmux("capture-pane", "-p", "-J", "-t", panes[name], "-S", "-200")
+            assert "[work=" not in screen and "permission]" not in screen, screen
+        assert all("[" not in t["prompt"] for t in demo.json("queue", "ls")["tasks"])
+
+        # n: the new-session dialog's defaults make a stand-in, in the demo's project.
+        term.type(b"n")
+        assert retry_until(
+            lambda: "New session" in demo.tmux("capture-pane", "-p", "-t", tower), 15, raises=False
+        ), demo.tmux("capture-pane", "-p", "-t", tower)
+        term.type(b"\r")
+        assert retry_until(lambda: len(demo.json("ls")) == 4, 20, raises=False)
+        new = next(s for s in demo.json("ls") if s["name"] not in panes)
+        assert (new["agent"], new["cwd"]) == ("sim", str(demo.root / "project"))
+        assert retry_until(lambda: demo.state(new["name"]) == "idle", 30, raises=False)
+
+        # f: fill on; the first task (priority 2) runs in a window of its own, where the
+        # person can watch it, as a stand-in, and ends.
+        term.type(b"f")
+
+        def task(number: int) -> dict[str, Any]:
+            return demo.json("queue", "show", str(number))
+
+        assert retry_until(lambda: task(3)["task"]["state"] == "running", 30, raises=False), task(3)
+        windows = demo.tmux("list-windows", "-a", "-F", "#{window_name}").split()
+        assert "q3" in windows, windows
+        assert retry_until(lambda: task(3)["task"]["state"] == "done", 60, raises=False), task(3)
+        (run,) = task(3)["runs"]
+        assert run["argv"][0] == str(demo.root / "bin" / "claude")
+        assert task(3)["task"]["last_result"]
+    finally:
+        demo.stop()
+        term.close()
+    assert not called.exists()

@@ -14,6 +14,9 @@ from typing import Any
 from conftest import PodiumEnv
 from libtmux.test.retry import retry_until
 
+# A bash without rc files or history (what tests type stays out of ~/.bash_history).
+BASH = "env HISTFILE= bash --norc --noprofile"
+
 
 def _new(env: PodiumEnv, name: str, *args: str) -> dict[str, Any]:
     return env.json("new", "--name", name, "--cwd", str(env.workdir), *args)
@@ -49,7 +52,7 @@ def test_claude_without_hooks_is_read_from_its_screen(claude_podium: PodiumEnv):
 
 def test_shell_is_busy_while_a_command_runs(engine: PodiumEnv):
     engine.env["PS1"] = "podium-test$ "
-    rec = _new(engine, "sh", "--agent", "shell", "--cmd", "bash --norc --noprofile")
+    rec = _new(engine, "sh", "--agent", "shell", "--cmd", BASH)
     idle = engine.wait_state("sh", "idle", seconds=20)
     assert idle["state_source"] == "screen"  # its prompt
     engine.type_in(rec["pane_id"], "sleep 5")  # typed by a person: podium must notice
@@ -63,7 +66,7 @@ def test_shell_is_busy_while_a_command_runs(engine: PodiumEnv):
 def test_default_shell_with_an_unknown_prompt_still_works(engine: PodiumEnv):
     """Whatever the user's shell and prompt, process activity tells busy from idle."""
     engine.env["PS1"] = "λ"  # no prompt character + space: the screen rule cannot match
-    rec = _new(engine, "plain", "--agent", "shell", "--cmd", "bash --norc --noprofile")
+    rec = _new(engine, "plain", "--agent", "shell", "--cmd", BASH)
     engine.wait_state("plain", "idle", seconds=20)
     engine.type_in(rec["pane_id"], "sleep 5")
     assert engine.wait_state("plain", "busy", seconds=10)["state_source"] == "process"
@@ -84,7 +87,7 @@ def test_sim_without_hooks(engine: PodiumEnv):
 def test_quiet_sessions_cost_no_captures_and_slow_the_sweep(engine: PodiumEnv):
     engine.env["PS1"] = "podium-test$ "
     for n in range(3):
-        _new(engine, f"q{n}", "--agent", "shell", "--cmd", "bash --norc --noprofile")
+        _new(engine, f"q{n}", "--agent", "shell", "--cmd", BASH)
     for n in range(3):
         engine.wait_state(f"q{n}", "idle", seconds=20)
 

@@ -41,3 +41,22 @@ def test_sim_exit_becomes_exited(engine: PodiumEnv):
 def test_sim_limit_becomes_limited(engine: PodiumEnv):
     engine.json("new", "--agent", "sim", "--name", "lim", "--prompt", "[limit] more please")
     engine.wait_state("lim", "limited", seconds=30)
+
+
+def test_untold_sim_session_keeps_out_of_claude_config_dir(podium_env: PodiumEnv):
+    # As on a person's machine: CLAUDE_CONFIG_DIR is their real Claude Code's, and nobody
+    # told the sim where to write. Its transcript goes under podium's data dir, and
+    # `podium resume` finds it there.
+    env = podium_env
+    del env.env["PODIUM_SIM_CLAUDE_CONFIG_DIR"]
+    assert env.run("engine", "start").returncode == 0
+    env.json("new", "--agent", "sim", "--name", "own", "--prompt", "[nopermission] [work=1] hi")
+    done = env.wait_state("own", "waiting", seconds=30)
+    own = env.data / "sim-claude" / "projects"
+    assert [t.stem for t in own.glob("*/*.jsonl")] == [done["claude_session_id"]]
+    env.run("send", "own", "/exit", check=True)
+    env.wait_state("own", "exited", seconds=30)
+    out = env.run("resume", "own")
+    assert out.returncode == 0, out.stderr
+    env.wait_state("own", "idle", "waiting", seconds=30)
+    assert list(env.claude_dir.rglob("*")) == []

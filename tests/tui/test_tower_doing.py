@@ -178,7 +178,8 @@ def claude_tower(
     `tower_env` does) for the app."""
     env = make_claude_podium()
     for key in list(os.environ):
-        if key.startswith(("PODIUM_", "TMUX", "CLAUDE_")):
+        # TMUX_TMPDIR stays: it says where the test's tmux server has its socket.
+        if key.startswith(("PODIUM_", "TMUX", "CLAUDE_")) and key != "TMUX_TMPDIR":
             monkeypatch.delenv(key)
     for key, value in env.env.items():
         if key.startswith(("PODIUM_", "CLAUDE_")):

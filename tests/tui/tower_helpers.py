@@ -26,7 +26,8 @@ def tower_env_fixture(engine: PodiumEnv, monkeypatch: pytest.MonkeyPatch) -> Pod
     """A running engine, and this process's environment set to it: an engine the app
     starts again (after losing one) must get the test's tmux socket and dirs."""
     for key in list(os.environ):
-        if key.startswith(("PODIUM_", "TMUX", "CLAUDE_")):
+        # TMUX_TMPDIR stays: it says where the test's tmux server has its socket.
+        if key.startswith(("PODIUM_", "TMUX", "CLAUDE_")) and key != "TMUX_TMPDIR":
             monkeypatch.delenv(key)
     for key, value in engine.env.items():
         if key.startswith(("PODIUM_", "CLAUDE_")):

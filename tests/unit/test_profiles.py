@@ -60,8 +60,10 @@ def verdict(agent: str, text: str, profiles: dict[str, Profile] | None = None) -
         # podium's sim, captured
         ("sim_start", State.WAITING),
         ("sim_busy", State.BUSY),
+        ("sim_busy_narrow", State.BUSY),  # redrawn at 25 columns: "esc to interrupt" whole
         ("sim_done", State.WAITING),
         ("sim_permission", State.PERMISSION),
+        ("sim_permission_narrow", State.PERMISSION),  # at 22 columns the question wraps
         ("sim_limit", State.LIMITED),
         # bash, captured with -N (the prompt keeps its trailing space)
         ("shell_prompt", State.IDLE),

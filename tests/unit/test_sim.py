@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from sessions.sim import account
+from sessions.sim import account, set_scripted
 from sessions.sim.script import display_name, parse_directives
 from sessions.sim.transcript import encode_cwd
 
@@ -55,7 +55,7 @@ class Sim:
         self.env = {
             **os.environ,
             "PODIUM_DATA_DIR": str(self.data),
-            "CLAUDE_CONFIG_DIR": str(self.config),
+            "PODIUM_SIM_CLAUDE_CONFIG_DIR": str(self.config),
             "PODIUM_SIM_SPEED": SPEED,
             "PODIUM_SIM_SEED": "7",
         }
@@ -173,6 +173,45 @@ def test_headless_stream_json_and_errors(sim: Sim) -> None:
     assert capped.returncode == 1
     capped_result = json.loads(capped.stdout)
     assert capped_result["subtype"] == "error_max_turns" and capped_result["num_turns"] == 2
+
+
+def test_untold_sim_keeps_out_of_the_persons_claude_dir(sim: Sim, tmp_path: Path) -> None:
+    # A person's environment: HOME with a ~/.claude, maybe CLAUDE_CONFIG_DIR too. A sim
+    # that nobody pointed elsewhere writes under podium's data dir, never into either.
+    home, real = tmp_path / "home", tmp_path / "real-claude"
+    (home / ".claude").mkdir(parents=True)
+    real.mkdir()
+    env = {k: v for k, v in sim.env.items() if k != "PODIUM_SIM_CLAUDE_CONFIG_DIR"}
+    env.update(HOME=str(home), CLAUDE_CONFIG_DIR=str(real))
+    for person in (env, {k: v for k, v in env.items() if k != "CLAUDE_CONFIG_DIR"}):
+        done = subprocess.run(
+            [*sim.argv("-p", "hi [tools=1] [nopermission]", "--output-format", "json")],
+            capture_output=True, text=True, cwd=sim.project, env=person, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        session_id = json.loads(done.stdout)["session_id"]
+        own = sim.data / "sim-claude" / "projects" / encode_cwd(str(sim.project))
+        assert (own / f"{session_id}.jsonl").is_file()
+        # --resume looks there too.
+        again = subprocess.run(
+            sim.argv("-p", "more [nopermission]", "--resume", session_id), capture_output=True,
+            text=True, cwd=sim.project, env=person, timeout=30,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+    assert list(real.rglob("*")) == [] and list((home / ".claude").rglob("*")) == []
+    assert not sim.config.exists()
+
+
+def test_scripted_directives_stay_off_the_prompt(sim: Sim) -> None:
+    # The side channel: directives for an exact prompt, which itself stays plain.
+    set_scripted({"Write  the docs": "[tools=2] [nopermission]"}, data_dir=sim.data)
+    done = sim.run("-p", "Write the docs", "--output-format", "json")
+    result = json.loads(done.stdout)
+    assert result["num_turns"] == 3  # two tool calls and the answer
+    assert sim.transcript(result["session_id"])[0]["message"]["content"] == "Write the docs"
+    # Typed directives win over the script's.
+    typed = json.loads(sim.run("-p", "[tools=0] Write the docs", "--output-format", "json").stdout)
+    assert typed["num_turns"] == 1
 
 
 def test_transcript_streaming_duplicates(sim: Sim) -> None:

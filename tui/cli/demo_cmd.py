@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -54,8 +55,11 @@ def demo(stop: bool, no_attach: bool, nested: bool) -> None:
     fresh = is_fresh(place)
     if fresh:
         seed_history(place)
-    # The stage first, so the sessions join it in order as they start.
-    layout = build_stage(env)
+    # The stage first, so the sessions join it in order as they start. From the
+    # stand-in project: the tower starts there, and so do the sessions its new-session
+    # dialog makes (it offers the tower's directory), never in the person's checkout.
+    with contextlib.chdir(place.work):
+        layout = build_stage({**env, "PWD": str(place.work)})
     with engine() as client:
         existing = {s["name"] for s in client.call("sessions.list")}
         for name, prompt in DEMO_SESSIONS:

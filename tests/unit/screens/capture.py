@@ -15,7 +15,6 @@ import shlex
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,10 @@ class Pane:
         """The screen once it stopped changing for `seconds` (spinners excepted by callers)."""
         time.sleep(seconds)
         return self.screen()
+
+    def resize(self, columns: int) -> None:
+        """Make the window `columns` wide (the sim gets a SIGWINCH and redraws)."""
+        self.pane.cmd("resize-window", "-x", str(columns))
 
     def submit(self, text: str) -> None:
         self.pane.send_keys(text, enter=False, literal=True)
@@ -167,7 +170,7 @@ def interrupts(server: Any, root: Path) -> None:
 def sim(server: Any, root: Path) -> None:
     env = {
         "PODIUM_DATA_DIR": str(root / "data"),
-        "CLAUDE_CONFIG_DIR": str(root / "claude"),
+        "PODIUM_SIM_CLAUDE_CONFIG_DIR": str(root / "claude"),
         "PODIUM_SIM_SPEED": "1",
         "PODIUM_SIM_SEED": "7",
     }
@@ -180,14 +183,21 @@ def sim(server: Any, root: Path) -> None:
 
     pane.wait(at_prompt)
     pane.save("sim_start", pane.settle(0.5))
-    pane.submit("[nopermission] [work=4] hello")
+    pane.submit("[nopermission] [work=8] hello")
     pane.wait(lambda s: "esc to interrupt" in s)
     pane.save("sim_busy", pane.settle(0.5))
+    # Narrowed while it works: redrawn to fit, the spinner wrapped between its words.
+    pane.resize(25)
+    pane.save("sim_busy_narrow", pane.settle(0.5))
+    pane.resize(120)
     pane.wait(at_prompt, 20)
     pane.save("sim_done", pane.settle(0.5))
     pane.submit("[permission] [work=1] [tools=1] go")
     pane.wait(lambda s: "Do you want to proceed?" in s)
     pane.save("sim_permission", pane.settle(0.5))
+    pane.resize(22)  # the question wraps inside the dialog
+    pane.save("sim_permission_narrow", pane.settle(0.5))
+    pane.resize(120)
     pane.pane.send_keys("1", enter=False)
     pane.wait(lambda s: "Do you want to proceed?" not in s and at_prompt(s), 20)
     pane.submit("[limit] more please")
@@ -197,8 +207,9 @@ def sim(server: Any, root: Path) -> None:
 
 def shell(server: Any, root: Path) -> None:
     def bash(prompt: str) -> str:
-        # PS1 through `env`: bash takes the prompt from its environment with --norc.
-        return shlex.join(["env", f"PS1={prompt}", "bash", "--norc", "--noprofile"])
+        # PS1 through `env`: bash takes the prompt from its environment with --norc. An
+        # empty HISTFILE: the commands typed here stay out of ~/.bash_history.
+        return shlex.join(["env", f"PS1={prompt}", "HISTFILE=", "bash", "--norc", "--noprofile"])
 
     pane = Pane(server, "sh", bash("user@host:~/proj$ "), root)
     pane.wait(lambda s: "$" in s)
@@ -218,20 +229,19 @@ def shell(server: Any, root: Path) -> None:
 
 def main() -> None:
     wanted = sys.argv[1:] or ["claude", "interrupts", "sim", "shell"]
-    server = libtmux.Server(socket_name=f"podium-capture-{uuid.uuid4().hex[:8]}")
     os.chdir(TESTS.parent)  # `python -m sessions.sim` must find the package
-    try:
-        with tempfile.TemporaryDirectory(
-            prefix="podium-screens-", ignore_cleanup_errors=True
-        ) as tmp:
+    with tempfile.TemporaryDirectory(prefix="podium-screens-", ignore_cleanup_errors=True) as tmp:
+        # The socket in the temp dir: tmux leaves its socket file behind when it exits.
+        server = libtmux.Server(socket_path=str(Path(tmp) / "tmux"))
+        try:
             for name in wanted:
                 root = Path(tmp) / name
                 root.mkdir()
                 {"claude": claude, "interrupts": interrupts, "sim": sim, "shell": shell}[name](
                     server, root
                 )
-    finally:
-        server.kill()
+        finally:
+            server.kill()
 
 
 if __name__ == "__main__":
