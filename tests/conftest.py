@@ -15,6 +15,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,34 @@ class PodiumEnv:
         for path in sorted((self.data / "spool").glob("hooks-*.jsonl")):
             lines += [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         return lines
+
+
+@contextmanager
+def terminal_running_up(env: PodiumEnv, cols: int, rows: int) -> Iterator[Callable[[bytes], None]]:
+    """A real terminal (`script`) of that size running `podium up` attached to `env`'s
+    tmux server; yields what types into it, and closes it afterwards."""
+    command = f"stty cols {cols} rows {rows}; exec {' '.join(PODIUM)} up"
+    client = subprocess.Popen(
+        ["script", "-qfc", command, "/dev/null"],
+        env=env.env,
+        cwd=env.workdir,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stdin = client.stdin
+    assert stdin is not None
+
+    def press(keys: bytes) -> None:
+        stdin.write(keys)
+        stdin.flush()
+
+    try:
+        assert retry_until(lambda: env.tmux("list-clients").stdout.strip() != "", 30)
+        yield press
+    finally:
+        client.terminate()
+        client.wait(10)
 
 
 @pytest.fixture(scope="session", autouse=True)

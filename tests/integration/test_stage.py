@@ -10,13 +10,11 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PODIUM, PodiumEnv
+from conftest import PODIUM, PodiumEnv, terminal_running_up
 from libtmux.test.retry import retry_until
 
 from collectors.settings import UiSettings
@@ -250,38 +248,11 @@ def test_a_narrow_window_shows_one_session_of_the_minimum_width(podium_env: Podi
     assert min(c["width"] for c in _cells(env, window)[1:]) == session_min
 
 
-@contextmanager
-def _terminal_running_up(env: PodiumEnv, cols: int, rows: int) -> Iterator[Callable[[bytes], None]]:
-    """A real terminal of that size running `podium up`; yields what types into it."""
-    command = f"stty cols {cols} rows {rows}; exec {' '.join(PODIUM)} up"
-    client = subprocess.Popen(
-        ["script", "-qfc", command, "/dev/null"],
-        env=env.env,
-        cwd=env.workdir,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    stdin = client.stdin
-    assert stdin is not None
-
-    def press(keys: bytes) -> None:
-        stdin.write(keys)
-        stdin.flush()
-
-    try:
-        assert retry_until(lambda: env.tmux("list-clients").stdout.strip() != "", 20)
-        yield press
-    finally:
-        client.terminate()
-        client.wait(10)
-
-
 def test_a_real_terminal_gets_the_layout_of_its_size(podium: PodiumEnv):
     env = podium
     _sim(env, "a")
     _sim(env, "b")
-    with _terminal_running_up(env, 130, 30):
+    with terminal_running_up(env, 130, 30):
         window = _layout(env)["window_id"]
         assert retry_until(lambda: _cells(env, window)[0]["window_width"] == 130, 10)
         assert _settles(env, window, 1)  # two of 50 and a tower of 32 need 134
@@ -293,7 +264,7 @@ def test_a_session_key_brings_a_parked_session_on_stage(podium: PodiumEnv):
     env = podium
     for name in ("a", "b", "c", "d"):
         _sim(env, name)
-    with _terminal_running_up(env, 200, 40) as press:
+    with terminal_running_up(env, 200, 40) as press:
         window = _layout(env)["window_id"]
         assert _layout(env)["parked"] == ["d"]
         keys = lambda: env.tmux("list-keys", "-T", "root").stdout  # noqa: E731

@@ -8,44 +8,13 @@ podium's server has tmux's mouse on: a click selects a pane.
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 import pytest
-from conftest import PODIUM, PodiumEnv
+from conftest import PodiumEnv, terminal_running_up
 from libtmux.test.retry import retry_until
 
 from sessions.cues import command_word
 
 BUSY = "[nopermission] [work=600] keep working"
-
-
-@contextmanager
-def _terminal(env: PodiumEnv, cols: int, rows: int) -> Iterator[Callable[[bytes], None]]:
-    """A terminal of that size running `podium up`; yields what types into it."""
-    command = f"stty cols {cols} rows {rows}; exec {' '.join(PODIUM)} up"
-    client = subprocess.Popen(
-        ["script", "-qfc", command, "/dev/null"],
-        env=env.env,
-        cwd=env.workdir,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    stdin = client.stdin
-    assert stdin is not None
-
-    def press(keys: bytes) -> None:
-        stdin.write(keys)
-        stdin.flush()
-
-    try:
-        assert retry_until(lambda: env.tmux("list-clients").stdout.strip() != "", 30)
-        yield press
-    finally:
-        client.terminate()
-        client.wait(10)
 
 
 def _panes(env: PodiumEnv) -> list[dict[str, str]]:
@@ -85,7 +54,7 @@ def test_help_and_dialogs_zoom_q_closes_the_pane_and_alt_0_brings_the_tower_back
     stage: PodiumEnv,
 ) -> None:
     env = stage
-    with _terminal(env, 80, 24) as press:
+    with terminal_running_up(env, 80, 24) as press:
         assert retry_until(lambda: _tower(env) is not None, 20)
         tower = _tower(env)
         assert tower is not None
@@ -128,7 +97,7 @@ def test_a_click_selects_a_pane(stage: PodiumEnv) -> None:
     env = stage
     mouse = lambda: env.tmux("show-options", "-gv", "mouse").stdout.strip()  # noqa: E731
     assert retry_until(lambda: mouse() == "on", 10)  # the engine sets the server up
-    with _terminal(env, 80, 24) as press:
+    with terminal_running_up(env, 80, 24) as press:
         assert retry_until(lambda: len(_panes(env)) == 2, 20)
         tower = _tower(env)
         assert tower is not None
