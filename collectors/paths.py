@@ -11,7 +11,6 @@ import hashlib
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "podium"
@@ -152,12 +151,40 @@ def ensure_private_dir(path: Path, what: str = "directory") -> Path:
     return path
 
 
-@dataclass(frozen=True)
 class Paths:
-    """Every file podium uses for one data dir, derived in one place."""
+    """Every file podium uses for one data dir, derived in one place. Immutable, equal
+    by value and hashable, as a frozen dataclass; written out because every command
+    builds one, and `dataclasses` loads `inspect` (~6 ms of a command's start-up)."""
 
+    __slots__ = ("data", "runtime")
     data: Path
     runtime: Path
+
+    def __init__(self, data: Path, runtime: Path) -> None:
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "runtime", runtime)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Paths are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Paths are immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Paths)
+        return (self.data, self.runtime) == (other.data, other.runtime)
+
+    def __hash__(self) -> int:
+        return hash((self.data, self.runtime))
+
+    def __repr__(self) -> str:
+        return f"Paths(data={self.data!r}, runtime={self.runtime!r})"
+
+    def __reduce__(self) -> tuple[type[Paths], tuple[Path, Path]]:
+        # Pickled (to a worker process) through __init__: __setattr__ refuses.
+        return (Paths, (self.data, self.runtime))
 
     @classmethod
     def from_env(cls) -> Paths:

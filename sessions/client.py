@@ -12,14 +12,15 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any, TypeVar
-
-import msgspec
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collectors.paths import Paths, UnsafePath
-from sessions import wire
-from sessions.lifecycle import last_log_line, lock_holder, spawn_engine
-from sessions.protocol import MAX_LINE, ApiError, decode, encode, peer_uid
+from sessions.protocol import MAX_LINE, ApiError, decode, encode_request, peer_uid
+
+if TYPE_CHECKING:
+    import msgspec
+
+    from sessions import wire
 
 R = TypeVar("R")
 
@@ -78,6 +79,10 @@ class EngineClient:
         """Send one request of `sessions.wire`'s table; its result decoded into the
         method's result type, or `ApiError` (code `bad_reply` when the result does not
         fit the type: an engine of another version)."""
+        # Typed callers only (the tower, `podium fill`): msgspec costs the plain
+        # commands ~18 ms of start-up, which `call` spares them.
+        import msgspec
+
         result = self.call(method.name, **(msgspec.to_builtins(params) if params else {}))
         try:
             return msgspec.convert(result, method.result)
@@ -88,7 +93,7 @@ class EngineClient:
         """Send one request; return its result (plain JSON values) or raise `ApiError`.
         The CLI prints these; typed callers use `request`."""
         req_id = next(self._ids)
-        self.sock.sendall(encode({"id": req_id, "method": method, "params": params}))
+        self.sock.sendall(encode_request({"id": req_id, "method": method, "params": params}))
         reply = decode(self._readline())
         if not reply.get("ok"):
             error = reply.get("error") or {}
@@ -109,6 +114,11 @@ class EngineClient:
         """Subscribe (unless done) and yield events (`sessions.wire` Structs) until the
         engine goes away. An event this client does not know (a newer engine's) is
         skipped."""
+        # Only event readers (the tower, `podium fill`) decode Structs: see `request`.
+        import msgspec
+
+        from sessions import wire  # msgspec Structs, as above
+
         if not self._subscribed:
             self.subscribe()
         while True:
@@ -158,6 +168,10 @@ def connect(paths: Paths, *, start: bool = True, start_timeout: float = 15.0) ->
 
 def start_engine(paths: Paths, timeout: float = 15.0) -> int:
     """Start an engine for `paths` and wait until it answers; returns its pid."""
+    # subprocess and the lock helpers only when no engine answered: a command that
+    # finds one running never needs them.
+    from sessions.lifecycle import last_log_line, lock_holder, spawn_engine
+
     holder = lock_holder(paths)
     proc = None
     if holder is None:
@@ -190,6 +204,9 @@ def start_engine(paths: Paths, timeout: float = 15.0) -> int:
 
 def stop_engine(paths: Paths, timeout: float = 10.0) -> int | None:
     """Stop the engine of `paths`; returns the pid it had, None when none ran."""
+    # Loaded when used, as in `start_engine`.
+    from sessions.lifecycle import lock_holder
+
     pid = lock_holder(paths)
     if pid is None:
         return None

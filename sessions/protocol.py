@@ -9,12 +9,11 @@ Event    `{"event": "session", "data": {...}}` (only after `events.subscribe`)
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import struct
 from typing import Any
-
-import msgspec
 
 # Large enough for a long prompt or a screen capture in one line.
 MAX_LINE = 16 * 1024 * 1024
@@ -29,14 +28,27 @@ class ApiError(Exception):
         self.message = message
 
 
-# Anything else a result may hold (a Path, say) goes as its text, as json.dumps's
-# default=str did.
-_encoder = msgspec.json.Encoder(enc_hook=str)
+@functools.cache
+def _encoder() -> Any:
+    # msgspec costs a command ~18 ms to import: only the engine, whose replies and
+    # events carry `sessions.wire` Structs, loads it; requests go as plain JSON
+    # (`encode_request`). Anything else a result may hold (a Path, say) goes as its
+    # text, as json.dumps's default=str did.
+    import msgspec
+
+    return msgspec.json.Encoder(enc_hook=str)
 
 
 def encode(message: Any) -> bytes:
     """One line: a message (replies and events carry `sessions.wire` Structs)."""
-    return _encoder.encode(message) + b"\n"
+    return _encoder().encode(message) + b"\n"
+
+
+def encode_request(message: dict[str, Any]) -> bytes:
+    """One line: a client's request, whose params are plain JSON values (a typed
+    caller turns its Struct into them first), so no msgspec is needed to send it."""
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.encode() + b"\n"
 
 
 def decode(line: bytes) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 `podium hook` and `podium statusline` run inside Claude Code's loop, many times
 a minute, and `podium key next` on every press of the next key in tmux: they
 are dispatched here before anything heavy is imported (no click, no DuckDB, no
-textual), and they always exit 0.
+textual), and they always exit 0. The read-only commands' plain forms skip
+click too (`tui.cli.lean`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         from tui.tower_main import main as tower_main
 
         return tower_main()
-    from tui.cli import run  # click, and each command only when it runs
+    # The plain read-only commands, --help and --version: without click (tui.cli.lean).
+    from tui.cli.lean import run_lean
+
+    code = run_lean(args)
+    if code is not None:
+        return code
+    from tui.cli.main import run  # click, and each command only when it runs
 
     return run(args)
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from collectors.durations import duration
 from collectors.windows import FIVE_HOUR, SEVEN_DAY
-from sessions import wire
+
+if TYPE_CHECKING:
+    # Types only: `podium ls` prints clocks without loading msgspec (~18 ms).
+    from sessions import wire
 
 
 def since(iso: str | None, now: datetime) -> float | None:

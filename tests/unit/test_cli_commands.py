@@ -23,8 +23,9 @@ from sessions import wire
 from sessions.fill.task_options import ToolRuleError, parse_tool_rules
 from sessions.protocol import ApiError
 from tui import format
-from tui.cli import COMMAND_MODULES, cli, common, demo_cmd, queue_cmds, run
+from tui.cli import common, demo_cmd, queue_cmds
 from tui.cli.fill_cmd import _follow
+from tui.cli.main import COMMAND_MODULES, cli, run
 from tui.format import waste_total
 
 

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from collectors.durations import duration
 from collectors.paths import Paths
 from sessions.client import EngineClient, EngineUnavailable, connect, try_connect
 from sessions.protocol import ApiError
-from sessions.tmux import Tmux
 
 if TYPE_CHECKING:
     from collectors.settings import Settings
+    from sessions.tmux import Tmux
+
+# No click here: the read-only commands (`tui.cli.lean`) run through this module
+# without loading click (~20 ms of every command's start-up).
 
 
 class CliFailure(Exception):
@@ -42,6 +44,9 @@ def settings() -> Settings:
 def podium_tmux() -> Tmux:
     """podium's private tmux server, as the settings say: its socket, and the config a
     server started from here would read (an attach can start one)."""
+    # Only the commands that drive tmux themselves need the runner (~10 ms to import).
+    from sessions.tmux import Tmux
+
     cfg = settings().tmux
     return Tmux(cfg.socket, cfg.config, source_user_conf=cfg.source_user_conf)
 
@@ -80,8 +85,16 @@ def api_exit_code(exc: ApiError) -> int:
     return 2 if exc.code == BAD_USAGE_CODE else 1
 
 
+def echo(message: str, err: bool = False) -> None:
+    """One line (or lines) on stdout, or stderr with `err`: what `click.echo` does with a
+    str (it adds the newline and flushes), for code that runs without click."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(message + "\n")
+    stream.flush()
+
+
 def print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def age(iso: str | None, now: datetime | None = None) -> str:

@@ -24,7 +24,8 @@ from sessions.fill.schedule import (
 )
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
 from sessions.stream_view import describe
-from tui.cli.common import CliFailure, age, engine, print_json, table
+from tui.cli.common import CliFailure, engine, print_json
+from tui.cli.reads import list_tasks, one_line
 from tui.format import clock
 
 # How often `queue log --follow` looks for more of a running run's stream.
@@ -34,11 +35,6 @@ FOLLOW_POLL_S = 0.5
 @click.group("queue")
 def queue() -> None:
     """Background tasks that fill spare capacity (run when `podium fill` is on)."""
-
-
-def _one_line(text: str, width: int = 48) -> str:
-    line = " ".join((text or "").split())
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 class TaskId(click.ParamType):
@@ -194,50 +190,7 @@ def add(
 @click.option("--json", "as_json", is_flag=True, help="Print the tasks as JSON.")
 def ls(as_json: bool) -> None:
     """Every task: state, priority, schedule, runs, cost, last result."""
-    with engine() as client:
-        result = client.call("queue.list")
-    if as_json:
-        print_json(result)
-        return
-    tasks = result["tasks"]
-    fill = result.get("fill") or {}
-    reserve = fill.get("reserve_pct")
-    kept = "reserve by the [fill] reserve schedule"
-    if reserve is not None:
-        kept = f"reserve {reserve:g}%"
-    if fill.get("enabled") and fill.get("until"):
-        kept += f", until {clock(fill['until'])}"
-    click.echo(f"fill {'on' if fill.get('enabled') else 'off'}, {kept}")
-    if not tasks:
-        click.echo("the queue is empty: `podium queue add PROMPT`")
-        return
-    rows = [
-        [
-            str(t["id"]),
-            t["state"],
-            str(t["priority"]),
-            _schedule_cell(t),
-            str(t["runs"]),
-            f"${t['cost_usd']:.4f}",
-            age(t.get("created_at")),
-            _one_line(t["prompt"], 32),
-            _one_line(t.get("last_result") or "", 40),
-        ]
-        for t in tasks
-    ]
-    headers = ["ID", "STATE", "PRIO", "SCHEDULE", "RUNS", "COST", "AGE", "PROMPT", "LAST RESULT"]
-    click.echo(table(rows, headers))
-
-
-def _schedule_cell(t: dict[str, Any]) -> str:
-    text = t.get("schedule_text") or "-"
-    if t.get("state") == "deferred" and t.get("defer_until"):
-        return (
-            f"until {clock(t['defer_until'])}"
-            if text == "-"
-            else f"{text}; until {clock(t['defer_until'])}"
-        )
-    return text
+    list_tasks(as_json)
 
 
 @queue.command("show")
@@ -320,7 +273,7 @@ def _argv_text(argv: list[str]) -> str:
     """The run's argv as a shell would show it, its prompt (the last element) shortened."""
     if not argv:
         return "-"
-    return shlex.join([*argv[:-1], _one_line(argv[-1], 40)])
+    return shlex.join([*argv[:-1], one_line(argv[-1], 40)])
 
 
 def _run_lines(r: dict[str, Any], now: datetime) -> list[str]:

@@ -7,7 +7,6 @@ when a session waits) and `runs` (the background runs).
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,11 @@ import click
 import msgspec
 
 from collectors.durations import duration
-from collectors.report_args import BY_CHOICES, ReportError, check_tz, local_tz_name, parse_date
+from collectors.report_args import BY_CHOICES, ReportError, parse_date
 from collectors.windows import window_name
 from sessions import wire
 from tui.cli.common import CliFailure, engine, print_json, table
+from tui.cli.reads import call_slow, check_args, show_usage, write_csv
 from tui.format import (
     WASTE_FOOTER,
     WASTE_HEADER,
@@ -26,43 +26,11 @@ from tui.format import (
     WASTE_LEGEND,
     clock,
     count,
-    usd,
     waste_cells,
     waste_total,
 )
 
-# Reports and exports may scan or write a long history: more than the usual 30 s.
-SLOW_TIMEOUT = 3600.0
 BY_OPTIONS = tuple(b for b in BY_CHOICES if b != "day_model")
-
-_KEY_HEADERS = {
-    "day": "DAY",
-    "week": "WEEK OF",
-    "month": "MONTH",
-    "model": "MODEL",
-    "project": "PROJECT",
-    "session": "SESSION",
-}
-
-
-def _call(method: str, **params: Any) -> Any:
-    with engine() as client:
-        client.sock.settimeout(SLOW_TIMEOUT)
-        return client.call(method, **params)
-
-
-def _check_args(as_json: bool, as_csv: bool, tz: str | None, *dates: str | None) -> str:
-    """Bad usage is exit 2 before any engine is asked; returns the zone to use."""
-    if as_json and as_csv:
-        raise CliFailure("choose one of --json and --csv", exit_code=2)
-    tz = tz or local_tz_name()
-    try:
-        check_tz(tz)
-        for text in dates:
-            parse_date(text)
-    except ReportError as exc:
-        raise CliFailure(str(exc), exit_code=2) from None
-    return tz
 
 
 def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -81,80 +49,6 @@ def _window_option(ctx: click.Context, param: click.Parameter, value: str | None
         return window_name(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
-
-
-def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    """Rows as CSV on stdout, header first (Unix newlines: it is read by tools here)."""
-    out = click.get_text_stream("stdout")
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-# -- podium report [--by …] ------------------------------------------------------------------
-def show_usage(
-    by: str,
-    since: str | None,
-    until: str | None,
-    tz: str | None,
-    as_json: bool,
-    as_csv: bool,
-) -> None:
-    tz = _check_args(as_json, as_csv, tz, since, until)
-    result = _call("reports.usage", by=by, since=since, until=until, tz=tz)
-    rows = result["rows"]
-    if as_json:
-        print_json(result)
-        return
-    keys = [by] + (["project"] if by == "session" else [])
-    counts = [
-        "messages",
-        "input_tokens",
-        "output_tokens",
-        "cache_creation_tokens",
-        "cache_read_tokens",
-        "tokens",
-        "cost_usd",
-    ]
-    if as_csv:
-        extra = ["first_ts", "last_ts"] if by == "session" else []
-        write_csv(rows, [*keys, *counts, "unpriced", *extra])
-        return
-    if not rows:
-        span = f" from {since}" if since else ""
-        span += f" to {until}" if until else ""
-        click.echo(
-            f"no messages in the usage log{span}: it fills from Claude Code's transcripts "
-            "(`podium usage ingest`)"
-        )
-        return
-    headers = [
-        *(_KEY_HEADERS.get(k, k.upper()) for k in keys),
-        "MSGS",
-        "INPUT",
-        "OUTPUT",
-        "CACHE WRITE",
-        "CACHE READ",
-        "TOTAL",
-        "COST",
-    ]
-
-    def line(r: dict[str, Any], label: list[str]) -> list[str]:
-        return [
-            *label,
-            *(count(r[k]) for k in counts[:-1]),
-            ("~" if r["unpriced"] else "") + usd(r["cost_usd"]),
-        ]
-
-    body = [line(r, [str(r[k]) for k in keys]) for r in rows]
-    body.append(line(result["total"], ["TOTAL", *([""] * (len(keys) - 1))]))
-    click.echo(table(body, headers))
-    if result["total"]["unpriced"]:
-        click.echo(
-            f"~: {result['total']['unpriced']} messages of models without a price are not "
-            "in the cost; add them under [prices.models] in the config file"
-        )
-    click.echo(f"times in {result['tz']}; cost at API list prices (an estimate for a plan)")
 
 
 def usage_options(fn: Any) -> Any:
@@ -202,8 +96,8 @@ def report_waste(
     Counted from the per-minute series the engine writes while it runs; minutes
     without it are left out, and SEEN (coverage) says how much of each span was seen.
     """
-    tz = _check_args(as_json, as_csv, tz, since)
-    result = _call("reports.waste", window=window, since=since, tz=tz)
+    tz = check_args(as_json, as_csv, tz, since)
+    result = call_slow("reports.waste", window=window, since=since, tz=tz)
     if as_json:
         print_json(result)
         return
@@ -259,7 +153,7 @@ def export(folder: Path, force: bool, as_json: bool) -> None:
     target = folder.expanduser().absolute()
     if target.exists() and not target.is_dir():
         raise CliFailure(f"{target} is not a directory", exit_code=2)
-    result = _call("export.parquet", dir=str(target), force=force)
+    result = call_slow("export.parquet", dir=str(target), force=force)
     if as_json:
         print_json(result)
         return

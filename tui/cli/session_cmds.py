@@ -6,15 +6,13 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from collectors.durations import duration
 from sessions.agent_env import agent_env
 from sessions.agents import AGENTS
-from tui.cli.common import CliFailure, age, engine, podium_tmux, print_json, settings, table
-from tui.format import clock
+from tui.cli.common import CliFailure, engine, podium_tmux, print_json, settings
+from tui.cli.reads import list_sessions
 
 
 def _check_cmd(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -109,57 +107,7 @@ def ls(as_json: bool, show_all: bool) -> None:
     """List the sessions: who needs you first ([attention] order: permission, then
     waiting and limited, oldest first; seen ones keep their place), then busy, then the
     rest. Exited sessions only with --all (the tower's e key shows them too)."""
-    with engine() as client:
-        sessions = client.call("sessions.list")
-    if as_json:
-        print_json(sessions)
-        return
-    if not sessions:
-        click.echo("no sessions; start one with `podium new` (or try `podium demo`)")
-        return
-    shown = sessions if show_all else [s for s in sessions if s["state"] != "exited"]
-    if shown:
-        click.echo(_table(shown))
-    if len(shown) < len(sessions):
-        # On stderr: stdout stays the table alone, for scripts.
-        hidden = len(sessions) - len(shown)
-        click.echo(f"{hidden} exited session(s) not listed: --all lists them", err=True)
-
-
-def _table(sessions: list[dict[str, Any]]) -> str:
-    home = str(Path.home())
-    rows = [
-        [
-            # The number Alt-N and the pane border show, kept for the session's life.
-            str(s["number"]) if s.get("number") is not None else "-",
-            s["name"],
-            s["agent"],
-            _state_text(s),
-            age(s["state_since"]),
-            duration(s["attention"]["waited_s"]) if s.get("attention") else "-",
-            s["pane_id"] or "-",
-            s["cwd"].replace(home, "~", 1) if s["cwd"].startswith(home) else s["cwd"],
-        ]
-        for s in sessions
-    ]
-    headers = ["#", "NAME", "AGENT", "STATE", "FOR", "WAITED", "PANE", "CWD"]
-    # The branch column only when some session has a worktree: most lists have none.
-    if any(s.get("worktree_branch") for s in sessions):
-        headers.insert(-1, "BRANCH")
-        for row, s in zip(rows, sessions, strict=True):
-            row.insert(-1, s.get("worktree_branch") or "-")
-    return table(rows, headers)
-
-
-def _state_text(session: dict[str, Any]) -> str:
-    state = session["state"]
-    if state == "exited" and session["exit_code"] is not None:
-        return f"{state} ({session['exit_code']})"
-    if state == "limited" and session.get("limit_resets_at"):
-        return f"{state} (resets {clock(session['limit_resets_at'])})"
-    if session.get("attention") is None and state in ("permission", "limited"):
-        return f"{state} (seen)"
-    return state
+    list_sessions(as_json, show_all)
 
 
 @click.command("send")

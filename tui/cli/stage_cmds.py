@@ -12,6 +12,7 @@ import click
 from sessions.claude_settings import podium_command
 from sessions.tmux import Tmux
 from tui.cli.common import CliFailure, engine, print_json, settings
+from tui.cli.reads import describe_stage, show_stage
 from tui.cli.session_cmds import _attach_to
 
 # Development and tests: run this command line (split like a shell would, run as
@@ -45,18 +46,6 @@ def build_stage(env: dict[str, str] | None = None) -> dict[str, Any]:
         )
 
 
-def describe(layout: dict[str, Any]) -> str:
-    staged = ", ".join(layout["staged"]) or "nobody yet (`podium new` starts a session)"
-    lines = [f"on stage: {staged}"]
-    if layout["parked"]:
-        lines.append(f"parked:   {', '.join(layout['parked'])}")
-    if layout["tower_pane"] and not layout["tower_alive"]:
-        lines.append("the control tower has exited: `podium up` starts it again")
-    elif layout["window_id"] and not layout["tower_pane"]:
-        lines.append("the control tower is closed: Alt-0 or `podium up` brings it back")
-    return "\n".join(lines)
-
-
 @click.command("up")
 @click.option("--no-attach", is_flag=True, help="Set the stage up but do not attach to it.")
 @click.option("--nested", is_flag=True, help="Attach even inside another tmux (tmux in tmux).")
@@ -78,7 +67,7 @@ def up(no_attach: bool, nested: bool, as_json: bool) -> None:
         cfg = settings().tmux
         attach = Tmux(cfg.socket).attach_argv(f"={cfg.session_name}", typed=True)
         target = shlex.join(["tmux", *attach[1:]])
-        click.echo(f"{describe(layout)}\nattach: {target}  (or `podium up`)")
+        click.echo(f"{describe_stage(layout)}\nattach: {target}  (or `podium up`)")
         return
     if layout["window_id"] is None:
         raise CliFailure("the stage window vanished while it was being set up; run it again")
@@ -95,16 +84,7 @@ def stage(name: str | None, as_json: bool) -> None:
     focused, and is focused and acknowledged (as `podium attach` without the
     attaching).
     """
-    with engine() as client:
-        result = client.call("stage.show", name=name) if name else client.call("stage.layout")
-    if as_json:
-        print_json(result)
-    elif name:
-        click.echo(f"{result['name']} on stage")
-    elif result["window_id"] is None:
-        click.echo("no stage yet: `podium up` makes it")
-    else:
-        click.echo(describe(result))
+    show_stage(name, as_json)
 
 
 COMMANDS = [up, stage]

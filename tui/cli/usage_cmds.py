@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import click
-import msgspec
 
-from sessions import wire
-from tui.cli.common import CliFailure, engine, print_json, table
-from tui.format import WINDOW_HEADERS, window_cells
+from tui.cli.common import CliFailure, engine, print_json
+from tui.cli.reads import show_windows
 
 
 @click.group("usage", invoke_without_command=True)
@@ -20,27 +17,6 @@ def usage(ctx: click.Context, as_json: bool) -> None:
     """Plan limits now: each window's use, reset, source, age, burn rate and projection."""
     if ctx.invoked_subcommand is None:
         show_windows(as_json)
-
-
-# -- limit windows -------------------------------------------------------------------------
-
-
-def show_windows(as_json: bool) -> None:
-    with engine() as client:
-        result = client.call("usage.windows")
-    if as_json:
-        print_json(result)
-        return
-    windows = result["windows"]
-    if not windows:
-        click.echo(
-            "no limit figures yet: they come from Claude Code's statusline (plan accounts) "
-            "once a podium session has had an answer"
-        )
-        return
-    typed = msgspec.convert(result, wire.UsageWindows)
-    now = datetime.fromisoformat(typed.now)
-    click.echo(table([window_cells(w, now) for w in typed.windows], WINDOW_HEADERS))
 
 
 # -- transcript ingest -------------------------------------------------------------------
