@@ -21,11 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from _podium import PODIUM, bench_podium, percentiles
@@ -74,12 +77,7 @@ while True:
 
 def watchdog(runs: int) -> None:
     """Esc in a hooked session's pane → `idle` from the watchdog, timed from the key."""
-    folder = Path(tempfile.mkdtemp(prefix="pdm-bench-claude-"))
-    (folder / "standin.py").write_text(_STANDIN)
-    fake = folder / "claude"
-    fake.write_text(f"#!/bin/sh\nexec {sys.executable} {folder / 'standin.py'}\n")
-    fake.chmod(0o700)
-    with bench_podium(PODIUM_AGENTS__CLAUDE_BIN=str(fake)) as podium:
+    with stand_in(_STANDIN) as fake, bench_podium(PODIUM_AGENTS__CLAUDE_BIN=str(fake)) as podium:
         rec = podium.json("new", "--agent", "claude", "--name", "target")
         paths = Paths(data=podium.data, runtime=Path(podium.env["PODIUM_RUNTIME_DIR"]))
         states = _listen(paths, rec["id"])
@@ -100,6 +98,22 @@ def watchdog(runs: int) -> None:
         f"p95 {p95:6.1f} ms  max {worst:6.1f} ms"
     )
     print("target: a screen no hook reports → state visible, p95 ≤ 2 s")
+
+
+@contextmanager
+def stand_in(script: str | None) -> Iterator[Path]:
+    """A "claude" that runs `script` (Python), or only sleeps; its folder goes when the
+    block ends, Ctrl-C included (the bench used to leave one in /tmp per run)."""
+    with tempfile.TemporaryDirectory(prefix="pdm-bench-claude-", dir="/tmp") as name:
+        folder = Path(name)
+        fake = folder / "claude"
+        if script is None:
+            fake.write_text("#!/bin/sh\nexec sleep 3600\n")
+        else:
+            (folder / "standin.py").write_text(script)
+            fake.write_text(f"#!/bin/sh\nexec {sys.executable} {folder / 'standin.py'}\n")
+        fake.chmod(0o700)
+        yield fake
 
 
 def _listen(paths: Paths, session_id: str) -> queue.Queue[tuple[float, str]]:
@@ -132,10 +146,7 @@ def hooks(runs: int) -> None:
     # A Claude session (hooks are its first source) whose "claude" only sleeps: no
     # screen or process fallback second-guesses the hooks, as they would a shell's
     # (which made this bench wait forever for a state the sweep had already undone).
-    fake = Path(tempfile.mkdtemp(prefix="pdm-bench-claude-")) / "claude"
-    fake.write_text("#!/bin/sh\nexec sleep 3600\n")
-    fake.chmod(0o700)
-    with bench_podium(PODIUM_AGENTS__CLAUDE_BIN=str(fake)) as podium:
+    with stand_in(None) as fake, bench_podium(PODIUM_AGENTS__CLAUDE_BIN=str(fake)) as podium:
         rec = podium.json("new", "--agent", "claude", "--name", "target")
         paths = Paths(data=podium.data, runtime=Path(podium.env["PODIUM_RUNTIME_DIR"]))
         states = _listen(paths, rec["id"])
@@ -175,4 +186,6 @@ def hooks(runs: int) -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds as Ctrl-C does: bench_podium and stand_in remove what they made.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     main()
