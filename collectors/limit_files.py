@@ -10,18 +10,21 @@ to a loopback address, for a local stand-in).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from collectors import safe_json
 from collectors.limits import LimitSample, samples_from_claude_json, samples_from_usage_body
+
+if TYPE_CHECKING:
+    import urllib.request
 
 
 class EndpointError(Exception):
@@ -85,25 +88,34 @@ def check_endpoint_url(url: str) -> None:
     raise EndpointError(f"usage endpoint {url!r}: use https (http only to a loopback address)")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """urllib follows a redirect with every header of the request, Authorization
-    included: a 3xx would hand the token to wherever it points. Refuse them all."""
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    # urllib.request (http.client, email: a few ms and MB) only once the endpoint is
+    # asked: it is off by default, and the engine's start goes to its socket first.
+    import urllib.request
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        fp.close()
-        raise EndpointError(
-            f"usage endpoint answered {code} (a redirect to {newurl}); "
-            "podium does not follow it with your token: check [usage] endpoint_url"
-        )
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        """urllib follows a redirect with every header of the request, Authorization
+        included: a 3xx would hand the token to wherever it points. Refuse them all."""
 
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            fp.close()
+            raise EndpointError(
+                f"usage endpoint answered {code} (a redirect to {newurl}); "
+                "podium does not follow it with your token: check [usage] endpoint_url"
+            )
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+    return urllib.request.build_opener(NoRedirects)
 
 
 def fetch_usage(url: str, token: str, timeout: float = 10.0) -> list[LimitSample]:
     """GET the usage endpoint; its figures as samples of source `endpoint`. The token
     goes only to `url` (https, or http to loopback): a redirect is an `EndpointError`."""
     check_endpoint_url(url)
+    # As `_opener`: loaded when the endpoint is asked.
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         url,
         headers={
@@ -115,7 +127,7 @@ def fetch_usage(url: str, token: str, timeout: float = 10.0) -> list[LimitSample
     )
     at = datetime.now(UTC)
     try:
-        with _OPENER.open(request, timeout=timeout) as reply:
+        with _opener().open(request, timeout=timeout) as reply:
             body, why = safe_json.loads(reply.read(1_000_000))
     except urllib.error.HTTPError as exc:
         raise EndpointError(f"usage endpoint answered {exc.code} {exc.reason}") from None

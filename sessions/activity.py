@@ -24,8 +24,10 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 _PROC_CHILDREN = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
 
@@ -85,6 +87,10 @@ class ActivityMeter:
             return out
 
     def _cpu(self, pid: int) -> float:
+        # psutil (~10 ms to import) loads with the first sample, not with the engine:
+        # its start goes to the socket first.
+        import psutil
+
         proc = self._procs.get(pid)
         try:
             if proc is None:
@@ -101,7 +107,9 @@ class ActivityMeter:
             return {}
         if _PROC_CHILDREN:
             return {r: tree for r in roots if (tree := _tree_from_proc(r)) is not None}
-        # One scan of the process table for every root.
+        # One scan of the process table for every root (psutil: as in `_cpu`).
+        import psutil
+
         parent_of: dict[int, list[int]] = {}
         present: set[int] = set()
         for proc in psutil.process_iter(["ppid"]):

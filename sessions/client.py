@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
+# How often a starting engine is asked whether it answers: the person's first command
+# waits for it, and a poll (a connect that is refused) costs well under a millisecond.
+START_POLL_S = 0.005
+
+
 class EngineUnavailable(Exception):
     """No engine answers and none could be started; the message says why."""
 
@@ -194,7 +199,7 @@ def start_engine(paths: Paths, timeout: float = 15.0) -> int:
                     f"the engine failed to start: {why} (log: {paths.engine_log})"
                 )
             proc = None
-        time.sleep(0.05)
+        time.sleep(START_POLL_S)
     pid = lock_holder(paths)
     raise EngineUnavailable(
         f"the engine (pid {pid}) did not answer within {timeout:.0f} s; "

@@ -1,15 +1,18 @@
-"""`python -m sessions.engine`: run the engine in the foreground."""
+"""`python -m sessions.engine`: run the engine in the foreground.
+
+The lock and the store come first (`sessions.engine.start`): the store opens in a
+thread while asyncio and the engine's modules load, so the socket answers sooner.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 
 from collectors.paths import Paths, UnsafePath
 from collectors.settings import SettingsError, load_settings
 from collectors.store import StoreError
-from sessions.engine.core import Engine
+from sessions.engine.start import prepare
 from sessions.launch import private_umask
 from sessions.lifecycle import AlreadyRunning
 
@@ -26,7 +29,14 @@ def main() -> int:
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
     try:
         settings = load_settings()
-        asyncio.run(Engine(Paths.from_env(), settings).run())
+        paths = Paths.from_env()
+        prepared = prepare(paths)
+        # Imported while the store opens in its thread (see the module's docstring).
+        import asyncio
+
+        from sessions.engine.core import Engine  # the bulk of the imports, as above
+
+        asyncio.run(Engine(paths, settings).run(prepared))
     except AlreadyRunning as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -24,7 +23,7 @@ import duckdb
 import watchfiles
 
 from collectors.limit_text import parse_reset
-from collectors.paths import Paths, ensure_private_dir
+from collectors.paths import Paths
 from collectors.settings import Settings
 from collectors.spool_reader import SpoolReader
 from collectors.store import open_store, rollback
@@ -40,6 +39,7 @@ from sessions.engine.reports_api import ReportsApi, reports_handlers
 from sessions.engine.server import ApiServer
 from sessions.engine.sessions_api import SessionApi, sessions_handlers
 from sessions.engine.stage import StageKeeper, stage_handlers
+from sessions.engine.start import Prepared, StoreOpening, prepare
 from sessions.engine.tmux_server import ServerWatch
 from sessions.engine.transcripts import Today, TranscriptIngest
 from sessions.engine.usage import UsageMonitor
@@ -49,7 +49,6 @@ from sessions.fill.queue import QueueStore
 from sessions.fill.runner import Runner
 from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
-from sessions.lifecycle import acquire_lock
 from sessions.registry import Registry, SessionRecord
 from sessions.stage import TOWER_ROLE
 from sessions.state import (
@@ -80,8 +79,6 @@ SPOOL_BATCH = 500
 # A write that fails on what one record holds (not on the disk or the database):
 # retrying the same record would fail for ever.
 _RECORD_ERRORS = (duckdb.DataError, duckdb.IntegrityError, duckdb.InvalidInputException)
-# Launch spec files older than this were never read: their pane did not start.
-STALE_SPEC_SECONDS = 600.0
 
 
 class Engine:
@@ -101,6 +98,7 @@ class Engine:
         self._stop = asyncio.Event()
         self._mutex = asyncio.Lock()
         self._lock_fd: int | None = None
+        self._store_opening: StoreOpening | None = None
         self._sweep_wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dead_without_status: dict[str, float] = {}
@@ -120,11 +118,13 @@ class Engine:
         )
 
     # -- lifecycle ----------------------------------------------------------
-    async def run(self) -> None:
-        self._lock_fd = acquire_lock(self.paths)
-        self.paths.private_runtime()
-        ensure_private_dir(self.paths.spool, "spool dir")
-        remove_scratch(self.paths)  # a crashed engine's leftovers: we hold the lock now
+    async def run(self, prepared: Prepared | None = None) -> None:
+        """Run until asked to stop. `python -m sessions.engine` took the lock and began
+        opening the store before this module loaded (`prepared`, see
+        `sessions.engine.start`); otherwise (tests) that is done here."""
+        prepared = prepared or prepare(self.paths, open_store_early=False)
+        self._lock_fd = prepared.lock_fd
+        self._store_opening = prepared.store
         self.open_data()
         self.scheduler = self._scheduler()  # the background queue and fill mode
         self.api = ApiServer(
@@ -168,7 +168,8 @@ class Engine:
     def open_data(self) -> None:
         """Open the database and the parts that mirror it in memory; each part gets
         the collaborators it uses, never the engine."""
-        conn = self.conn = open_store(self.paths.db)
+        opening, self._store_opening = self._store_opening, None
+        conn = self.conn = opening.result() if opening is not None else open_store(self.paths.db)
         settings = self.settings
         self.registry = Registry(conn)
         self.attention = AttentionBook(conn)
@@ -808,37 +809,6 @@ class Engine:
             except Exception:
                 log.exception("sweep failed")
             backoff.next(lively or self.watch.take_heard())
-
-
-def remove_scratch(paths: Paths, now: float | None = None) -> list[str]:
-    """Remove what a crashed engine of this data dir left behind (call with the engine
-    lock held): transcript ingest's scratch files (`usage-*.ndjson`), DuckDB's
-    spill dir (`podium.duckdb.tmp`), and launch spec files (they may hold API keys)
-    and failed-launch notes that no one read within STALE_SPEC_SECONDS. Returns what it removed."""
-    now = time.time() if now is None else now
-    removed: list[str] = []
-    found = list(paths.data.glob("usage-*.ndjson"))
-    found += [p for p in paths.runtime.glob("launch-*.json") if _older(p, now)]
-    # What a failed launch left and no one read (a pane whose status tmux knew).
-    found += [p for p in paths.runtime.glob("launch-*.failed") if _older(p, now)]
-    for path in found:
-        with contextlib.suppress(OSError):
-            path.unlink()
-            removed.append(str(path))
-    spill = paths.db.with_name(paths.db.name + ".tmp")
-    if spill.is_dir():
-        shutil.rmtree(spill, ignore_errors=True)
-        removed.append(str(spill))
-    if removed:
-        log.info("removed %d leftover scratch files: %s", len(removed), ", ".join(removed))
-    return removed
-
-
-def _older(path: Any, now: float) -> bool:
-    try:
-        return now - path.stat().st_mtime > STALE_SPEC_SECONDS
-    except OSError:
-        return False
 
 
 def _json(value: Any) -> str:

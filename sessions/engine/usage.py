@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -46,7 +46,6 @@ from collectors.limits import (
     samples_from_limit_text,
     samples_from_statusline,
 )
-from collectors.procstats import TreeScan, cpu_percent, scan_trees
 from collectors.settings import UsageSettings
 from collectors.windows import model_pattern, window_length
 from sessions import wire
@@ -54,6 +53,9 @@ from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking
 from sessions.registry import Registry
 from sessions.state import FINAL_STATES, State
+
+if TYPE_CHECKING:
+    from collectors.procstats import TreeScan
 
 log = logging.getLogger("podium.engine.usage")
 BURN_SPAN_S = 3600.0
@@ -292,6 +294,10 @@ class UsageMonitor:
             for rec in self.registry.listed()
             if rec.pid and State(rec.state) not in FINAL_STATES
         }
+        # psutil (~10 ms to import) with the first minute's scan, not at the engine's
+        # start: the socket comes first.
+        from collectors.procstats import cpu_percent, scan_trees
+
         scans = await self.blocking(scan_trees, pids) if pids else {}
         rows = [
             ProcessRow(sid, scan.pid_count, cpu_percent(self._scans.get(sid), scan), scan.rss_bytes)

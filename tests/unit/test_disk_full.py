@@ -30,7 +30,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings
 from collectors.store import open_store
 from collectors.usage_log import IngestError, UsageLog, totals
-from sessions.engine import core
+from sessions.engine import core, start
 from sessions.fill.queue import QueueStore, Run
 from sessions.fill.runner import Runner
 from sessions.registry import SessionRecord
@@ -422,7 +422,7 @@ def test_a_crashed_engines_scratch_files_are_removed_at_start(tmp_path):
     (spill / "duckdb_temp_storage-0.tmp").write_bytes(b"x")
     stale = paths.runtime / "launch-abc.json"
     stale.write_text("{}")
-    old = time.time() - core.STALE_SPEC_SECONDS - 5
+    old = time.time() - start.STALE_SPEC_SECONDS - 5
     os.utime(stale, (old, old))
     unread = paths.runtime / "launch-abc.failed"  # a failed start no one asked about
     unread.write_text("127\ncannot start 'x'\n")
@@ -432,7 +432,7 @@ def test_a_crashed_engines_scratch_files_are_removed_at_start(tmp_path):
     keep = paths.data / "podium.duckdb"
     keep.write_bytes(b"")
 
-    core.remove_scratch(paths)
+    start.remove_scratch(paths)
     assert not scratch.exists() and not spill.exists() and not stale.exists()
     assert not unread.exists()
     assert fresh.exists() and keep.exists()
