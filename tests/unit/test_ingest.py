@@ -799,3 +799,59 @@ def test_helper_processes_pass_over_deep_lines_too(tmp_path, claude, monkeypatch
     assert stats.workers == 2 and stats.bad_lines == 4
     assert totals(conn)["totals"] == sums(4, 8, 0, 0)
     conn.close()
+
+
+def test_a_big_pass_uses_every_core_whatever_the_load(db, monkeypatch):
+    # A loaded machine once meant parsing on one core: helpers are started anyway.
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0), raising=False)
+    assert UsageLog(db)._helpers() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert UsageLog(db)._helpers() == usage_log.MAX_HELPERS
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert UsageLog(db)._helpers() == 0
+
+
+def memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
+    row = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_releasing_memory_after_a_pass_keeps_the_log_and_the_limit(tmp_path, claude):
+    write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", i, 1) for i in range(50)])
+    conn = open_store(tmp_path / "p.duckdb")
+    limit = memory_limit(conn)
+    log = UsageLog(conn.cursor(), workers=0)
+    log.ingest([claude])
+    before = totals(conn)
+    log.release_memory()
+    assert memory_limit(conn) == limit  # DuckDB's default again, not the low one
+    # The checkpoint moved the rows into the file: nothing is left in the WAL.
+    wal = tmp_path / "p.duckdb.wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert totals(conn) == before
+    conn.close()
+    reopened = open_store(tmp_path / "p.duckdb")
+    assert totals(reopened) == before
+    reopened.close()
+
+
+def test_releasing_memory_goes_on_when_duckdb_refuses(tmp_path, claude, monkeypatch):
+    """A limit DuckDB refuses changes nothing and the limit is the default again; a
+    transaction another cursor has open meanwhile goes on and commits."""
+    write(project(claude) / "a.jsonl", rec("m1", "r1", 3, 4))
+    conn = open_store(tmp_path / "p.duckdb")
+    limit = memory_limit(conn)
+    log = UsageLog(conn.cursor(), workers=0)
+    log.ingest([claude])
+    monkeypatch.setattr(usage_log, "RELEASE_LIMIT", "not a size")
+    other = conn.cursor()
+    other.execute("BEGIN TRANSACTION")
+    other.execute("INSERT INTO usage_meta VALUES ('x', 'y')")
+    log.release_memory()
+    other.execute("COMMIT")
+    assert memory_limit(conn) == limit
+    assert totals(conn)["totals"] == sums(3, 4, 0, 0)
+    assert conn.execute("SELECT value FROM usage_meta WHERE key = 'x'").fetchall() == [("y",)]
+    conn.close()
