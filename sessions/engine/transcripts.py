@@ -48,7 +48,7 @@ from collectors.report_args import check_tz, local_tz_name
 from collectors.reports import TOKEN_KEYS, day_start
 from collectors.settings import PriceSettings
 from collectors.transcripts import projects_dir
-from collectors.usage_log import PARALLEL_BYTES, IngestError, PassStats, UsageLog, totals
+from collectors.usage_log import BIG_PASS_BYTES, IngestError, PassStats, UsageLog, totals
 from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking
@@ -211,7 +211,7 @@ class TranscriptIngest:
             finally:
                 if self._running.done():
                     self._running = None
-        if stats.bytes_read >= PARALLEL_BYTES:
+        if stats.bytes_read >= BIG_PASS_BYTES:
             # After the answer: whoever waits for this pass does not wait for this.
             self._tasks = [t for t in self._tasks if not t.done()]
             self._tasks.append(asyncio.create_task(self._release(), name="usage-release"))

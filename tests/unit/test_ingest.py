@@ -855,3 +855,29 @@ def test_releasing_memory_goes_on_when_duckdb_refuses(tmp_path, claude, monkeypa
     assert totals(conn)["totals"] == sums(3, 4, 0, 0)
     assert conn.execute("SELECT value FROM usage_meta WHERE key = 'x'").fetchall() == [("y",)]
     conn.close()
+
+
+def test_a_big_pass_defers_duckdbs_checkpoints_until_it_is_over(tmp_path, claude, monkeypatch):
+    write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", i, 1) for i in range(30)])
+    conn = open_store(tmp_path / "p.duckdb")
+    setting = "SELECT current_setting('checkpoint_threshold')"
+    default = conn.execute(setting).fetchone()
+    seen: list[Any] = []
+    write_batch = UsageLog._write
+
+    def spy(self: UsageLog, *args: Any) -> None:
+        seen.append(conn.execute(setting).fetchone())
+        write_batch(self, *args)
+
+    monkeypatch.setattr(UsageLog, "_write", spy)
+    monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 0)
+    UsageLog(conn.cursor(), workers=0).ingest([claude])
+    assert seen and all(s != default for s in seen)
+    assert conn.execute(setting).fetchone() == default
+    # A small pass leaves DuckDB's own threshold alone.
+    monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 1 << 40)
+    seen.clear()
+    append(project(claude) / "a.jsonl", rec("m99", "r99", 1, 1))
+    UsageLog(conn.cursor(), workers=0).ingest([claude])
+    assert seen == [default]
+    conn.close()
