@@ -857,10 +857,20 @@ def test_releasing_memory_goes_on_when_duckdb_refuses(tmp_path, claude, monkeypa
     conn.close()
 
 
-def test_a_big_pass_defers_duckdbs_checkpoints_until_it_is_over(tmp_path, claude, monkeypatch):
+def as_duckdb_shows(name: str, value: str) -> str:
+    """`value` of setting `name` as DuckDB prints it back ('96MB' -> '91.5 MiB')."""
+    scratch = duckdb.connect()
+    scratch.execute(f"SET {name} = '{value}'")
+    row = scratch.execute(f"SELECT current_setting('{name}')").fetchone()
+    scratch.close()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_big_pass_holds_checkpoints_back_and_limits_duckdbs_memory(tmp_path, claude, monkeypatch):
     write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", i, 1) for i in range(30)])
     conn = open_store(tmp_path / "p.duckdb")
-    setting = "SELECT current_setting('checkpoint_threshold')"
+    setting = "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit')"
     default = conn.execute(setting).fetchone()
     seen: list[Any] = []
     write_batch = UsageLog._write
@@ -872,12 +882,50 @@ def test_a_big_pass_defers_duckdbs_checkpoints_until_it_is_over(tmp_path, claude
     monkeypatch.setattr(UsageLog, "_write", spy)
     monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 0)
     UsageLog(conn.cursor(), workers=0).ingest([claude])
-    assert seen and all(s != default for s in seen)
+    during = (
+        as_duckdb_shows("checkpoint_threshold", usage_log.DEFERRED_CHECKPOINT),
+        as_duckdb_shows("memory_limit", usage_log.PASS_MEMORY_LIMIT),
+    )
+    assert during != default
+    assert seen and seen == [during] * len(seen)
     assert conn.execute(setting).fetchone() == default
-    # A small pass leaves DuckDB's own threshold alone.
+    # A small pass leaves DuckDB's own settings alone.
     monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 1 << 40)
     seen.clear()
     append(project(claude) / "a.jsonl", rec("m99", "r99", 1, 1))
     UsageLog(conn.cursor(), workers=0).ingest([claude])
     assert seen == [default]
+    conn.close()
+
+
+def test_a_write_over_the_big_pass_limit_is_done_again_without_it(tmp_path, claude, monkeypatch):
+    write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", 1, 1) for i in range(30)])
+    write(project(claude) / "b.jsonl", rec("m0", "r0", 1, 5))  # m0 again, larger
+    monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 0)
+    monkeypatch.setattr(usage_log, "BATCH_ROWS", 10)
+    conn = open_store(tmp_path / "p.duckdb")
+    limit = memory_limit(conn)
+    log = UsageLog(conn.cursor(), workers=0)
+    transaction = UsageLog._transaction
+    refused: list[str] = []
+
+    def once_out_of_memory(self: UsageLog, *args: Any) -> None:
+        if not refused:
+            # Half done, as DuckDB would be: the cursors must not run ahead.
+            self.conn.execute("BEGIN TRANSACTION")
+            self.cursors.put_many(args[2])
+            refused.append(memory_limit(conn))
+            usage_log.rollback(self.conn)
+            self.reload()
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate")
+        transaction(self, *args)
+
+    monkeypatch.setattr(UsageLog, "_transaction", once_out_of_memory)
+    stats = log.ingest([claude])
+    assert refused == [as_duckdb_shows("memory_limit", usage_log.PASS_MEMORY_LIMIT)]
+    assert stats.records == 31
+    assert totals(conn)["totals"] == sums(30, 34, 0, 0)
+    assert memory_limit(conn) == limit
+    # Nothing is read twice or left unread: the next pass finds nothing new.
+    assert log.ingest([claude]).lines == 0
     conn.close()
