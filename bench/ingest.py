@@ -38,6 +38,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -486,6 +487,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, help="where the sets are generated (kept, reused)")
     args = parser.parse_args()
+    # A `kill` cleans up as Ctrl-C does: the `finally` blocks stop engines, remove dirs.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     scratch = Path(tempfile.mkdtemp(prefix="podium-bench-ingest-", dir="/tmp"))
     try:
         data_root = args.dir or scratch
