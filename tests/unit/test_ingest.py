@@ -870,7 +870,10 @@ def as_duckdb_shows(name: str, value: str) -> str:
 def test_a_big_pass_holds_checkpoints_back_and_limits_duckdbs_memory(tmp_path, claude, monkeypatch):
     write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", i, 1) for i in range(30)])
     conn = open_store(tmp_path / "p.duckdb")
-    setting = "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit')"
+    setting = (
+        "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit'), "
+        "current_setting('threads')"
+    )
     default = conn.execute(setting).fetchone()
     seen: list[Any] = []
     write_batch = UsageLog._write
@@ -885,6 +888,7 @@ def test_a_big_pass_holds_checkpoints_back_and_limits_duckdbs_memory(tmp_path, c
     during = (
         as_duckdb_shows("checkpoint_threshold", usage_log.DEFERRED_CHECKPOINT),
         as_duckdb_shows("memory_limit", usage_log.PASS_MEMORY_LIMIT),
+        1,  # no helpers (a pass under PARALLEL_BYTES): one DuckDB thread
     )
     assert during != default
     assert seen and seen == [during] * len(seen)
