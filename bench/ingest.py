@@ -1,24 +1,34 @@
-"""Transcript ingest against ccusage, on a synthetic Claude config dir.
+"""Cold transcript ingest against ccusage: goals 1 and 5 of issue 14, held or not.
 
-Generates a config dir of about --mb MB (bench/transcripts.py: streaming
-duplicates, sidechain replays, subagent files, progress records, a few big
-files, torn and bad lines), then times in one run:
+For each size (`--mb 100 500 2000`), on a generated Claude config dir
+(bench/transcripts.py: streaming duplicates, sidechain replays, subagent files,
+progress records, files over 100 MB, torn and bad lines), runs `--repeat`
+paired runs, ccusage and podium alternately (the order swaps every run, so a
+change in the machine's load hits both):
 
-1. podium's cold ingest (`podium usage ingest --claude-dir DIR`, a fresh engine)
-   and the engine's peak memory (its own, and with its helper processes);
-2. `ccusage daily --offline --json` on the same data (CLAUDE_CONFIG_DIR=DIR);
-3. after appending one turn to the biggest file and one new small session,
-   with the engine watching the config dir as it does for a person: how soon
-   the lines are in the log, then `podium report` (the command, start-up
-   included) and a forced pass over every file, against ccusage's full
-   re-scan; and checks that the four token totals agree.
+- podium cold: a fresh data dir, no engine running, and the person's first
+  command, `podium usage ingest --claude-dir DIR`, timed from start to exit
+  (the engine's start counted); the engine's peak memory (VmHWM) and, sampled
+  every 10 ms, the engine's plus its helper processes' resident memory (the
+  peak is the larger of the two);
+- `ccusage daily --offline --json` (CLAUDE_CONFIG_DIR=DIR): wall time and peak
+  RSS.
 
-Prints figures; asserts nothing. ccusage comes from npm into .cache/ccusage
+Every run checks the four token totals against ccusage's and against the
+generator's own count (an independent one), and the message count against the
+generator's. Once per bench: an idle engine's memory, and whether memory
+returns to idle after a pass. Once per size: a small append beside the big
+history, read by a pass over everything (through the API: the pass, not the
+command's start).
+
+Prints medians with min-max, the load average, each goal with held / not held,
+and one JSON line of figures. Removes everything it made in /tmp (not a kept
+`--dir`), also on Ctrl-C. ccusage comes from npm into .cache/ccusage
 (`npm install ccusage@20.0.24 @ccusage/ccusage-linux-x64@20.0.24`; 20.0.26
-ships no linux binary); without npm its figures are skipped.
+ships no linux binary).
 
-    .venv/bin/python bench/ingest.py            # small (20 MB)
-    .venv/bin/python bench/ingest.py --mb 500   # the real target
+    .venv/bin/python bench/ingest.py --mb 100 500 2000 --repeat 5
+    .venv/bin/python bench/ingest.py --mb 500 --dir /tmp/ingest-data   # keep the data
 """
 
 from __future__ import annotations
@@ -28,62 +38,123 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _podium import bench_podium
-from transcripts import Generator, append_turn, generate
+from _podium import BenchPodium, podium_dirs, remove_tree
+from transcripts import Generator, generate
 
-from collectors.paths import Paths
 from sessions.client import EngineClient
 
 REPO = Path(__file__).resolve().parents[1]
 CCUSAGE_DIR = REPO / ".cache" / "ccusage"
 CCUSAGE_VERSION = "20.0.24"
+MIB = 2**20
+# Goals of issue 14.
+COLD_RATIO = 0.8
+IDLE_MIB = 80
+PEAK_MIB_2GB = 250
+# "Returns to idle": within this much of the idle engine's memory.
+IDLE_SLACK_MIB = 8
 
 
 def ccusage_bin() -> Path | None:
     binary = CCUSAGE_DIR / "node_modules" / "@ccusage" / "ccusage-linux-x64" / "bin" / "ccusage"
-    if binary.exists():
-        return binary
-    if shutil.which("npm") is None:
+    if not binary.exists() and shutil.which("npm") is not None:
+        CCUSAGE_DIR.mkdir(parents=True, exist_ok=True)
+        if not (CCUSAGE_DIR / "package.json").exists():
+            (CCUSAGE_DIR / "package.json").write_text('{"private": true}\n')
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                f"ccusage@{CCUSAGE_VERSION}",
+                f"@ccusage/ccusage-linux-x64@{CCUSAGE_VERSION}",
+            ],
+            cwd=CCUSAGE_DIR,
+            check=False,
+            capture_output=True,
+        )
+    if not binary.exists():
         return None
-    CCUSAGE_DIR.mkdir(parents=True, exist_ok=True)
-    if not (CCUSAGE_DIR / "package.json").exists():
-        (CCUSAGE_DIR / "package.json").write_text('{"private": true}\n')
-    subprocess.run(
-        [
-            "npm",
-            "install",
-            "--no-audit",
-            "--no-fund",
-            f"ccusage@{CCUSAGE_VERSION}",
-            f"@ccusage/ccusage-linux-x64@{CCUSAGE_VERSION}",
-        ],
-        cwd=CCUSAGE_DIR,
-        check=False,
-        capture_output=True,
+    binary.chmod(0o755)
+    return binary
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DataSet:
+    mb: int
+    config: Path
+    files: int
+    bytes: int
+    expected: dict[str, int]
+    messages: int
+    generated_s: float | None
+
+
+def data_set(root: Path, mb: int, seed: int) -> DataSet:
+    """The config dir of `mb` MB under `root` (generated unless a kept one is there)."""
+    folder = root / f"claude-{mb}mb-seed{seed}"
+    marker = folder / "expected.json"
+    generated_s = None
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        started = time.perf_counter()
+        gen = generate(folder / "claude", mb, seed)
+        generated_s = round(time.perf_counter() - started, 1)
+        info = {
+            "files": gen.files,
+            "bytes": gen.bytes,
+            "expected": gen.expected.as_dict(),
+            "messages": gen.expected.messages,
+        }
+        marker.write_text(json.dumps(info))
+    info = json.loads(marker.read_text())
+    # Both tools read from the page cache, not the disk: read it all once first.
+    for path in (folder / "claude").rglob("*.jsonl"):
+        with path.open("rb") as fh:
+            while fh.read(8 << 20):
+                pass
+    return DataSet(
+        mb,
+        folder / "claude",
+        info["files"],
+        info["bytes"],
+        info["expected"],
+        info["messages"],
+        generated_s,
     )
-    return binary if binary.exists() else None
 
 
-def run_ccusage(binary: Path, config: Path, home: Path) -> tuple[float, float, dict[str, int]]:
-    """Wall seconds, peak RSS in MB, and the four totals of `ccusage daily`."""
+# -- the two tools --------------------------------------------------------------------------
+
+
+def run_ccusage(binary: Path, config: Path, home: Path) -> dict[str, Any]:
+    """Wall seconds, peak RSS and the four totals of `ccusage daily`."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(home),  # no other agent's data in the report
         "CLAUDE_CONFIG_DIR": str(config),
         "TZ": "UTC",
     }
-    binary.chmod(0o755)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -91,58 +162,74 @@ def run_ccusage(binary: Path, config: Path, home: Path) -> tuple[float, float, d
         )
         _, status, rusage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if proc.returncode != 0:
+        if os.waitstatus_to_exitcode(status) != 0:
             raise RuntimeError(f"ccusage failed: {err.read().decode(errors='replace')[-500:]}")
-        report = out.read()
-    peak = rusage.ru_maxrss / 1024
-    totals = json.loads(report)["totals"]
-    return (
-        seconds,
-        peak,
-        {
+        totals = json.loads(out.read())["totals"]
+    return {
+        "s": seconds,
+        "peak_mib": rusage.ru_maxrss / 1024,  # KiB; the process and its children
+        "totals": {
             "input": totals["inputTokens"],
             "output": totals["outputTokens"],
             "cache_creation": totals["cacheCreationTokens"],
             "cache_read": totals["cacheReadTokens"],
         },
-    )
+    }
 
 
-def _pss(proc: psutil.Process) -> int:
-    """Proportional set size: shared pages (a helper's, just forked) are not counted twice."""
+def _status_kib(pid: int, key: str) -> int:
     try:
-        return proc.memory_full_info().pss
-    except (psutil.AccessDenied, AttributeError):
-        return proc.memory_info().rss
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
-class PeakRss:
-    """Samples the memory of a process and its children (the ingest helpers) every 20 ms."""
+def _helpers(pid: int) -> list[int]:
+    """The engine's ingest helper processes (not its tmux commands)."""
+    found = []
+    children: list[str] = []
+    # Per thread: the helpers are started from the pass's threads.
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children += (task / "children").read_text().split()
+    for child in children:
+        with contextlib.suppress(OSError):
+            if b"collectors.ingest_worker" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
 
-    def __init__(self, pid: int) -> None:
-        self.proc = psutil.Process(pid)
-        self.peak_total = 0
+
+class Memory:
+    """Samples the engine of `podium` (once it exists) and its helpers every 10 ms:
+    the largest sum of their resident memory at one moment, and each one's own peak."""
+
+    def __init__(self, podium: BenchPodium) -> None:
+        self.podium = podium
+        self.pid: int | None = None
+        self.together_kib = 0
+        self.helper_peaks: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = 0
-            try:
-                total = _pss(self.proc)
-                for child in self.proc.children(recursive=True):
-                    with contextlib.suppress(psutil.Error):
-                        if "collectors.ingest_worker" in child.cmdline():
-                            total += _pss(child)  # not the engine's tmux commands
-            except psutil.Error:
-                return
-            self.peak_total = max(self.peak_total, total)
-            self._stop.wait(0.02)
+            if self.pid is None:
+                self.pid = self.podium.engine_pid()
+            if self.pid is not None:
+                total = _status_kib(self.pid, "VmRSS:")
+                for helper in _helpers(self.pid):
+                    total += _status_kib(helper, "VmRSS:")
+                    peak = _status_kib(helper, "VmHWM:")
+                    self.helper_peaks[helper] = max(self.helper_peaks.get(helper, 0), peak)
+                self.together_kib = max(self.together_kib, total)
+            self._stop.wait(0.005 if self.pid is None else 0.01)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> Memory:
         self._thread.start()
         return self
 
@@ -151,178 +238,286 @@ class PeakRss:
         self._thread.join()
 
 
-def vm_hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def call(paths: Paths, method: str, **params: Any) -> Any:
-    with EngineClient(paths, timeout=600) as client:
-        return client.call(method, **params)
-
-
-def wait_for_pass(paths: Paths, done: Any, seconds: float = 120) -> dict[str, Any]:
-    """Poll `usage.totals` until `done(totals)`; the totals then."""
+def settled_rss_mib(pid: int, seconds: float = 4.0) -> float:
+    """The engine's resident memory once it stops falling (DuckDB and the allocator
+    give memory back a little after a pass), within `seconds`."""
     deadline = time.monotonic() + seconds
-    while True:
-        totals = call(paths, "usage.totals")
-        if done(totals) or time.monotonic() > deadline:
-            return totals
-        time.sleep(0.01)
+    time.sleep(1.0)  # the engine releases memory just after it has answered
+    last = _status_kib(pid, "VmRSS:")
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = _status_kib(pid, "VmRSS:")
+        if now >= last:
+            break
+        last = now
+    return min(last, _status_kib(pid, "VmRSS:")) / 1024
 
 
-def cold_podium(config: Path, empty: Path, stack: contextlib.ExitStack) -> dict[str, Any]:
-    """A fresh engine (empty data dir, its own Claude dir empty) and one cold ingest."""
-    podium = stack.enter_context(bench_podium(CLAUDE_CONFIG_DIR=str(empty)))
-    pid = int(podium.json("engine", "status")["pid"])
-    idle = vm_hwm_mb(pid)
-    t0 = time.perf_counter()
-    with PeakRss(pid) as peak:
-        result = podium.json("usage", "ingest", "--claude-dir", str(config))
+def run_podium(data: DataSet, empty: Path) -> dict[str, Any]:
+    """One cold ingest: fresh dirs, no engine; the person's first command."""
+    with podium_dirs(CLAUDE_CONFIG_DIR=str(empty)) as podium, Memory(podium) as memory:
+        started = time.perf_counter()
+        result = podium.json("usage", "ingest", "--claude-dir", str(data.config))
+        seconds = time.perf_counter() - started
+        pid = podium.engine_pid()
+        assert pid is not None
+        engine_peak = _status_kib(pid, "VmHWM:")
+        after = settled_rss_mib(pid)
     return {
-        "podium": podium,
-        "result": result,
-        "wall": time.perf_counter() - t0,
-        "idle_mb": idle,
-        "peak_mb": vm_hwm_mb(pid),
-        "with_helpers_mb": peak.peak_total / 2**20,
+        "s": seconds,
+        "pass_s": result["seconds"],
+        "workers": result["workers"],
+        "engine_peak_mib": engine_peak / 1024,
+        # The engine's peak and every helper's, as if all at once: an upper bound.
+        "bound_mib": (engine_peak + sum(memory.helper_peaks.values())) / 1024,
+        # A sample can miss the engine's own peak, which its VmHWM does not.
+        "together_mib": max(memory.together_kib, engine_peak) / 1024,
+        "after_mib": after,
+        "totals": result["totals"],
+        "messages": result["messages"],
+        "lines": result["lines"],
+        "bad_lines": result["bad_lines"],
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mb", type=float, default=20.0, help="size of the config dir")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dir", type=Path, help="where to generate (kept; reused if present)")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="cold runs of each tool (the best one counts)"
-    )
-    args = parser.parse_args()
+def wait_idle(podium: BenchPodium) -> float:
+    """Start the engine, wait for its start-up pass; its resident memory then."""
+    podium.run("engine", "start")
+    with EngineClient(podium.paths, timeout=60) as client:
+        deadline = time.monotonic() + 60
+        while client.call("usage.totals")["last_pass"] is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    pid = podium.engine_pid()
+    assert pid is not None
+    return settled_rss_mib(pid)
 
-    root = args.dir or Path(tempfile.mkdtemp(prefix="podium-bench-ingest-", dir="/tmp"))
-    config = root / "claude"
-    marker = root / f"generated-{args.mb}-{args.seed}"
-    started = time.perf_counter()
-    if not marker.exists():
-        shutil.rmtree(config, ignore_errors=True)
-        for old in root.glob("generated-*"):
-            old.unlink()
-        gen = generate(config, args.mb, args.seed)
-        marker.write_text(json.dumps({"files": gen.files, "bytes": gen.bytes}))
-    info = json.loads(marker.read_text())
-    biggest = max(config.rglob("*.jsonl"), key=lambda p: p.stat().st_size)
-    print(
-        f"data: {info['bytes'] / 1e6:.0f} MB in {info['files']} files, biggest "
-        f"{biggest.stat().st_size / 1e6:.0f} MB (generated in {time.perf_counter() - started:.0f}s)"
-    )
-    figures: dict[str, Any] = {"mb": round(info["bytes"] / 1e6), "files": info["files"]}
-    home = root / "home"
-    home.mkdir(exist_ok=True)
-    empty = root / "empty-claude"
-    empty.mkdir(exist_ok=True)
-    binary = ccusage_bin()
 
-    # Cold: both tools, alternating, so that a change in the machine's load hits both.
-    colds: list[dict[str, Any]] = []
-    cc_runs: list[float] = []
-    cc_totals: dict[str, int] | None = None
-    stack = contextlib.ExitStack()
-    for rep in range(args.repeat):
-        if binary is not None:
-            cc_s, cc_mb, cc_totals = run_ccusage(binary, config, home)
-            cc_runs.append(cc_s)
-            figures["ccusage_peak_rss_mb"] = round(cc_mb)
-        if rep:
-            stack.close()  # the previous engine; the last one stays for the append
-            stack = contextlib.ExitStack()
-        colds.append(cold_podium(config, empty, stack))
-    best = min(colds, key=lambda c: c["wall"])
-    cold = colds[-1]["result"]
-    figures["podium_cold_s"] = round(best["wall"], 2)
-    figures["podium_cold_engine_s"] = min(c["result"]["seconds"] for c in colds)
-    figures["podium_cold_runs_s"] = [round(c["wall"], 2) for c in colds]
-    figures["engine_idle_rss_mb"] = round(max(c["idle_mb"] for c in colds))
-    figures["engine_peak_rss_mb"] = round(max(c["peak_mb"] for c in colds))
-    figures["engine_plus_helpers_peak_mb"] = round(max(c["with_helpers_mb"] for c in colds))
-    figures["helpers"] = [c["result"]["workers"] for c in colds]
-    print(
-        f"podium cold ingest: {figures['podium_cold_s']}s with the command, best of "
-        f"{args.repeat} (engine pass {figures['podium_cold_engine_s']}s); {cold['lines']} "
-        f"lines, {cold['bad_lines']} bad, {cold['messages']} messages; engine peak RSS "
-        f"{figures['engine_peak_rss_mb']} MB (idle {figures['engine_idle_rss_mb']} MB); with "
-        f"its helper processes (PSS) {figures['engine_plus_helpers_peak_mb']} MB; helpers used "
-        f"{[c['result']['workers'] for c in colds]}"
-    )
-    if binary is not None:
-        figures["ccusage_cold_s"] = round(min(cc_runs), 2)
-        figures["ccusage_cold_runs_s"] = [round(x, 2) for x in cc_runs]
-        figures["totals_equal_cold"] = cc_totals == cold["totals"]
-        print(
-            f"ccusage daily --offline --json: {figures['ccusage_cold_s']}s, best of "
-            f"{args.repeat}; peak RSS {figures['ccusage_peak_rss_mb']} MB"
-        )
-        print(f"totals podium  {cold['totals']}")
-        print(f"       ccusage {cc_totals}  equal: {figures['totals_equal_cold']}")
+def idle_engine_mib(empty: Path) -> float:
+    """A fresh engine's resident memory once its start-up pass (nothing to read) is done."""
+    with podium_dirs(CLAUDE_CONFIG_DIR=str(empty)) as podium:
+        return wait_idle(podium)
 
-    with stack:
-        podium = colds[-1]["podium"]
-        paths = Paths(data=podium.data, runtime=Path(podium.env["PODIUM_RUNTIME_DIR"]))
-        # As a person runs it: the engine watching this config dir (its log already
-        # holds everything, so its start-up catch-up pass finds nothing new).
+
+def warm_checks(data: DataSet, root: Path, empty: Path) -> dict[str, Any]:
+    """An engine that holds the whole set: its memory after the pass; then the same
+    engine started again, a new small session in a second config dir, and one pass
+    over both (every file walked and checked): its time, and the engine's memory after
+    it, what an engine holding this history idles at (a fresh engine loads DuckDB's
+    index of the log only once it writes)."""
+    extra = root / "append-claude"
+    remove_tree(extra)
+    gen = Generator(extra, seed=int(time.time()))
+    gen.session(extra, "proj-new", 20_000, torn_ok=False)
+    with podium_dirs(CLAUDE_CONFIG_DIR=str(empty)) as podium:
+        podium.json("usage", "ingest", "--claude-dir", str(data.config))
+        pid = podium.engine_pid()
+        assert pid is not None
+        after = settled_rss_mib(pid)
         podium.run("engine", "stop")
-        podium.env["CLAUDE_CONFIG_DIR"] = str(config)
-        podium.run("engine", "start")
-        wait_for_pass(paths, lambda t: t["last_pass"] is not None)
-        # Past the new watcher's own first full pass (after its first quiet second), so
-        # that what follows times the watcher noticing the append.
-        time.sleep(2.5)
-        before = call(paths, "usage.totals")["messages"]
-        # A small append: one turn on the biggest session, one new small session. A seed
-        # of its own each run: a kept --dir must not get the same messages again.
-        fresh = time.time_ns() % 2**31
-        t0 = time.perf_counter()
-        append_turn(biggest, seed=fresh)
-        before = wait_for_pass(paths, lambda t: t["messages"] > before)["messages"]
-        figures["podium_append_seen_s"] = round(time.perf_counter() - t0, 3)
-        Generator(config, fresh + 1).session(config, f"proj-new-{fresh}", 20_000, torn_ok=False)
-        wait_for_pass(paths, lambda t: t["messages"] > before)
-        # What a report costs a person at the terminal after that append: the command,
-        # Python's and the CLI's start-up included (best of 5).
-        report_runs = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            podium.json("report")
-            report_runs.append(time.perf_counter() - t0)
-        figures["podium_report_cli_s"] = round(min(report_runs), 3)
-        # And a forced pass over the whole config dir (walk, stat, read what is new).
-        t0 = time.perf_counter()
-        with EngineClient(paths, timeout=600) as client:
-            client.call("usage.ingest", claude_dirs=[str(config)])
-        figures["podium_forced_pass_api_s"] = round(time.perf_counter() - t0, 3)
-        report = {"totals": call(paths, "usage.totals")["totals"]}
+        wait_idle(podium)
+        with EngineClient(podium.paths, timeout=600) as client:
+            started = time.perf_counter()
+            result = client.call("usage.ingest", claude_dirs=[str(data.config), str(extra)])
+            seconds = time.perf_counter() - started
+        pid = podium.engine_pid()
+        assert pid is not None
+        idle = settled_rss_mib(pid)
+    remove_tree(extra)
+    want = {k: data.expected[k] + v for k, v in gen.expected.as_dict().items()}
+    return {
+        "append_s": round(seconds, 3),
+        "exact": result["totals"] == want,
+        "after_mib": round(after),
+        "idle_with_history_mib": round(idle),
+    }
+
+
+# -- figures ------------------------------------------------------------------------------
+
+
+@dataclass
+class SizeFigures:
+    data: DataSet
+    podium: list[dict[str, Any]] = field(default_factory=list)
+    ccusage: list[dict[str, Any]] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    if not values:
+        return "-"
+    return (
+        f"{statistics.median(values):.{digits}f} "
+        f"({min(values):.{digits}f}-{max(values):.{digits}f})"
+    )
+
+
+def check(fig: SizeFigures, run: dict[str, Any], cc: dict[str, Any] | None) -> None:
+    want = fig.data.expected
+    if run["totals"] != want:
+        fig.mismatches.append(f"podium {run['totals']} != generator {want}")
+    if run["messages"] != fig.data.messages:
+        fig.mismatches.append(f"podium {run['messages']} messages != {fig.data.messages}")
+    if cc is not None and cc["totals"] != want:
+        fig.mismatches.append(f"ccusage {cc['totals']} != generator {want}")
+
+
+def measure(data: DataSet, repeat: int, binary: Path | None, root: Path) -> SizeFigures:
+    fig = SizeFigures(data)
+    empty = root / "empty-claude"
+    home = root / "home"
+    for rep in range(repeat):
+        fig.loads.append(load())
+        cc = None
+        if binary is not None and rep % 2 == 0:
+            cc = run_ccusage(binary, data.config, home)
+        run = run_podium(data, empty)
+        if binary is not None and rep % 2 == 1:
+            cc = run_ccusage(binary, data.config, home)
+        fig.podium.append(run)
+        if cc is not None:
+            fig.ccusage.append(cc)
+        check(fig, run, cc)
+        ratio = f"{run['s'] / cc['s']:.2f}x" if cc else "-"
         print(
-            f"after an append: in the log {figures['podium_append_seen_s']}s later (the "
-            f"watcher); `podium report` then takes {figures['podium_report_cli_s']}s (the "
-            f"command, best of 5); a forced pass over all files "
-            f"{figures['podium_forced_pass_api_s']}s through the API"
+            f"  {data.mb} MB run {rep + 1}: podium {run['s']:.2f}s (pass {run['pass_s']:.2f}s, "
+            f"{run['workers']} helpers, {run['together_mib']:.0f} MiB), ccusage "
+            f"{cc['s'] if cc else float('nan'):.2f}s ({cc['peak_mib'] if cc else 0:.0f} MiB): "
+            f"{ratio}; load {fig.loads[-1]}",
+            flush=True,
         )
-    if binary is not None:
-        cc_s, _, cc_totals = run_ccusage(binary, config, home)
-        figures["ccusage_rescan_s"] = round(cc_s, 2)
-        figures["totals_equal_after_append"] = cc_totals == report["totals"]
-        figures["report_speedup"] = round(cc_s / figures["podium_report_cli_s"], 1)
-        figures["forced_pass_speedup"] = round(cc_s / figures["podium_forced_pass_api_s"], 1)
+    return fig
+
+
+def summary(fig: SizeFigures) -> dict[str, Any]:
+    p, c = fig.podium, fig.ccusage
+    out: dict[str, Any] = {
+        "mb": round(fig.data.bytes / 1e6),
+        "files": fig.data.files,
+        "generated_s": fig.data.generated_s,
+        "load": [min(fig.loads), max(fig.loads)],
+        "podium_s": [round(r["s"], 3) for r in p],
+        "podium_pass_s": [r["pass_s"] for r in p],
+        "helpers": [r["workers"] for r in p],
+        "engine_peak_mib": round(max(r["engine_peak_mib"] for r in p)),
+        "with_helpers_peak_mib": round(max(r["together_mib"] for r in p)),
+        "with_helpers_bound_mib": round(max(r["bound_mib"] for r in p)),
+        "after_pass_mib": round(max(r["after_mib"] for r in p)),
+        "exact": not fig.mismatches,
+    }
+    if c:
+        out["ccusage_s"] = [round(r["s"], 3) for r in c]
+        out["ccusage_peak_mib"] = round(min(r["peak_mib"] for r in c))
+        out["ratios"] = [round(a["s"] / b["s"], 3) for a, b in zip(p, c, strict=True)]
+        out["ratio_median"] = round(statistics.median(out["ratios"]), 3)
+    return out
+
+
+def report(figs: list[SizeFigures], idle: float, appends: dict[int, Any]) -> dict[str, Any]:
+    sizes = [summary(f) for f in figs]
+    for fig, s in zip(figs, sizes, strict=True):
         print(
-            f"ccusage re-scan {cc_s:.2f}s: {figures['report_speedup']}x `podium report`, "
-            f"{figures['forced_pass_speedup']}x a forced pass; totals equal: "
-            f"{figures['totals_equal_after_append']}"
+            f"{s['mb']} MB, {s['files']} files (load {s['load'][0]}-{s['load'][1]}): podium cold "
+            f"{spread([r['s'] for r in fig.podium])}s (pass "
+            f"{spread([r['pass_s'] for r in fig.podium])}s, helpers {s['helpers']}), ccusage "
+            f"{spread([r['s'] for r in fig.ccusage])}s; podium/ccusage per pair "
+            f"{spread(s.get('ratios', []))}"
         )
-    print(json.dumps(figures))
-    if args.dir is None:
-        shutil.rmtree(root, ignore_errors=True)
+        print(
+            f"  memory: engine peak {s['engine_peak_mib']} MiB, with helpers "
+            f"{s['with_helpers_peak_mib']} MiB (bound {s['with_helpers_bound_mib']}), after "
+            f"the pass {s['after_pass_mib']} MiB; ccusage {s.get('ccusage_peak_mib', '-')} MiB"
+        )
+        if s["mb"] in appends:
+            a = appends[s["mb"]]
+            print(
+                f"  an engine holding it: {a['after_mib']} MiB after the pass, "
+                f"{a['idle_with_history_mib']} MiB started again and after a small pass (a "
+                f"new session beside it; the pass over everything: {a['append_s']:.3f}s)"
+            )
+        for problem in fig.mismatches[:5]:
+            print(f"  TOTALS DIFFER: {problem}")
+        if not fig.mismatches:
+            print("  totals: podium = ccusage = the generator's count, every run")
+
+    def held(ok: bool | None) -> str:
+        return "not measured" if ok is None else ("held" if ok else "NOT HELD")
+
+    have_cc = all("ratio_median" in s for s in sizes)
+    goal1 = all(s["ratio_median"] <= COLD_RATIO for s in sizes) if have_cc else None
+    print(
+        f"goal 1 (cold ingest <= {COLD_RATIO}x ccusage, median of paired runs, at every "
+        f"size): {held(goal1)}: "
+        + ", ".join(f"{s['mb']} MB {s.get('ratio_median', '-')}x" for s in sizes)
+    )
+    big = [s for s in sizes if s["mb"] >= 1900]
+    peak_ok = all(s["with_helpers_peak_mib"] <= PEAK_MIB_2GB for s in big) if big else None
+    vs_cc = (
+        all(s["with_helpers_peak_mib"] <= s["ccusage_peak_mib"] for s in sizes) if have_cc else None
+    )
+    # Back to idle: the engine's memory after the pass against the same engine started
+    # again on the same log (what the history itself costs is not the pass's).
+    back = all(
+        a["after_mib"] <= a["idle_with_history_mib"] + IDLE_SLACK_MIB for a in appends.values()
+    )
+    parts = [idle <= IDLE_MIB, peak_ok, vs_cc, back]
+    goal5 = None if None in parts else all(parts)
+    print(
+        f"goal 5 (memory): {held(goal5)}: idle {idle:.0f} MiB (<= {IDLE_MIB}: "
+        f"{held(idle <= IDLE_MIB)}); peak at 2 GB <= {PEAK_MIB_2GB} MiB: {held(peak_ok)}; "
+        f"peak <= ccusage's at every size: {held(vs_cc)}; back to idle (within "
+        f"{IDLE_SLACK_MIB} MiB of the engine started again on the same log) after a pass: "
+        f"{held(back)}"
+    )
+    return {
+        "idle_mib": round(idle),
+        "sizes": sizes,
+        "appends": appends,
+        "goal1": goal1,
+        "goal5": goal5,
+        "exact": all(s["exact"] for s in sizes),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=int, nargs="+", default=[100], help="sizes of the sets")
+    parser.add_argument("--repeat", type=int, default=5, help="paired runs per size")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dir", type=Path, help="where the sets are generated (kept, reused)")
+    args = parser.parse_args()
+    # A `kill` cleans up as Ctrl-C does: the `finally` blocks stop engines, remove dirs.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    scratch = Path(tempfile.mkdtemp(prefix="podium-bench-ingest-", dir="/tmp"))
+    try:
+        data_root = args.dir or scratch
+        data_root.mkdir(parents=True, exist_ok=True)
+        (scratch / "empty-claude").mkdir()
+        (scratch / "home").mkdir()
+        binary = ccusage_bin()
+        if binary is None:
+            print("ccusage could not be installed (npm): its side is skipped")
+        idle = idle_engine_mib(scratch / "empty-claude")
+        figs: list[SizeFigures] = []
+        appends: dict[int, Any] = {}
+        for mb in args.mb:
+            data = data_set(data_root, mb, args.seed)
+            made = f", generated in {data.generated_s}s" if data.generated_s is not None else ""
+            print(f"{data.bytes / 1e6:.0f} MB in {data.files} files{made}", flush=True)
+            figs.append(measure(data, args.repeat, binary, scratch))
+            a = warm_checks(data, scratch, scratch / "empty-claude")
+            appends[round(data.bytes / 1e6)] = a
+            if not a["exact"]:
+                figs[-1].mismatches.append("totals after the append differ from the count")
+            if args.dir is None:
+                remove_tree(data.config.parent)  # the next size needs the room
+        figures = report(figs, idle, appends)
+        print(json.dumps(figures))
+        return 0 if figures["exact"] else 1
+    finally:
+        remove_tree(scratch)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -48,7 +48,7 @@ from collectors.report_args import check_tz, local_tz_name
 from collectors.reports import TOKEN_KEYS, day_start
 from collectors.settings import PriceSettings
 from collectors.transcripts import projects_dir
-from collectors.usage_log import IngestError, PassStats, UsageLog, totals
+from collectors.usage_log import BIG_PASS_BYTES, IngestError, PassStats, UsageLog, totals
 from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking
@@ -211,6 +211,10 @@ class TranscriptIngest:
             finally:
                 if self._running.done():
                     self._running = None
+        if stats.bytes_read >= BIG_PASS_BYTES:
+            # After the answer: whoever waits for this pass does not wait for this.
+            self._tasks = [t for t in self._tasks if not t.done()]
+            self._tasks.append(asyncio.create_task(self._release(), name="usage-release"))
         for problem in stats.problems:
             log.warning("transcript: %s", problem)
         result = msgspec.convert({**stats.as_dict(), **whole}, wire.Ingested)
@@ -226,6 +230,18 @@ class TranscriptIngest:
             )
         await self.refresh_today(force=bool(stats.lines))
         return result
+
+    async def _release(self) -> None:
+        """Give back the memory a big pass left in DuckDB (`UsageLog.release_memory`)."""
+        async with self._lock:
+            if self._cursor is None or self._stop.is_set() or self._log is None:
+                return
+            self._running = asyncio.ensure_future(self.blocking(self._log.release_memory))
+            try:
+                await asyncio.shield(self._running)
+            finally:
+                if self._running.done():
+                    self._running = None
 
     async def refresh_today(self, *, force: bool = False) -> None:
         """Count `today` again when asked (`force`: new lines were read), or when the

@@ -799,3 +799,137 @@ def test_helper_processes_pass_over_deep_lines_too(tmp_path, claude, monkeypatch
     assert stats.workers == 2 and stats.bad_lines == 4
     assert totals(conn)["totals"] == sums(4, 8, 0, 0)
     conn.close()
+
+
+def test_a_big_pass_uses_every_core_whatever_the_load(db, monkeypatch):
+    # A loaded machine once meant parsing on one core: helpers are started anyway.
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0), raising=False)
+    assert UsageLog(db)._helpers() == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert UsageLog(db)._helpers() == usage_log.MAX_HELPERS
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert UsageLog(db)._helpers() == 0
+
+
+def memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
+    row = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_releasing_memory_after_a_pass_keeps_the_log_and_the_limit(tmp_path, claude):
+    write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", i, 1) for i in range(50)])
+    conn = open_store(tmp_path / "p.duckdb")
+    limit = memory_limit(conn)
+    log = UsageLog(conn.cursor(), workers=0)
+    log.ingest([claude])
+    before = totals(conn)
+    log.release_memory()
+    assert memory_limit(conn) == limit  # DuckDB's default again, not the low one
+    # The checkpoint moved the rows into the file: nothing is left in the WAL.
+    wal = tmp_path / "p.duckdb.wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert totals(conn) == before
+    conn.close()
+    reopened = open_store(tmp_path / "p.duckdb")
+    assert totals(reopened) == before
+    reopened.close()
+
+
+def test_releasing_memory_goes_on_when_duckdb_refuses(tmp_path, claude, monkeypatch):
+    """A limit DuckDB refuses changes nothing and the limit is the default again; a
+    transaction another cursor has open meanwhile goes on and commits."""
+    write(project(claude) / "a.jsonl", rec("m1", "r1", 3, 4))
+    conn = open_store(tmp_path / "p.duckdb")
+    limit = memory_limit(conn)
+    log = UsageLog(conn.cursor(), workers=0)
+    log.ingest([claude])
+    monkeypatch.setattr(usage_log, "RELEASE_LIMIT", "not a size")
+    other = conn.cursor()
+    other.execute("BEGIN TRANSACTION")
+    other.execute("INSERT INTO usage_meta VALUES ('x', 'y')")
+    log.release_memory()
+    other.execute("COMMIT")
+    assert memory_limit(conn) == limit
+    assert totals(conn)["totals"] == sums(3, 4, 0, 0)
+    assert conn.execute("SELECT value FROM usage_meta WHERE key = 'x'").fetchall() == [("y",)]
+    conn.close()
+
+
+def as_duckdb_shows(name: str, value: str) -> str:
+    """`value` of setting `name` as DuckDB prints it back ('96MB' -> '91.5 MiB')."""
+    scratch = duckdb.connect()
+    scratch.execute(f"SET {name} = '{value}'")
+    row = scratch.execute(f"SELECT current_setting('{name}')").fetchone()
+    scratch.close()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_big_pass_holds_checkpoints_back_and_limits_duckdbs_memory(tmp_path, claude, monkeypatch):
+    write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", i, 1) for i in range(30)])
+    conn = open_store(tmp_path / "p.duckdb")
+    setting = (
+        "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit'), "
+        "current_setting('threads')"
+    )
+    default = conn.execute(setting).fetchone()
+    seen: list[Any] = []
+    write_batch = UsageLog._write
+
+    def spy(self: UsageLog, *args: Any) -> None:
+        seen.append(conn.execute(setting).fetchone())
+        write_batch(self, *args)
+
+    monkeypatch.setattr(UsageLog, "_write", spy)
+    monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 0)
+    UsageLog(conn.cursor(), workers=0).ingest([claude])
+    during = (
+        as_duckdb_shows("checkpoint_threshold", usage_log.DEFERRED_CHECKPOINT),
+        as_duckdb_shows("memory_limit", usage_log.PASS_MEMORY_LIMIT),
+        1,  # no helpers (a pass under PARALLEL_BYTES): one DuckDB thread
+    )
+    assert during != default
+    assert seen and seen == [during] * len(seen)
+    assert conn.execute(setting).fetchone() == default
+    # A small pass leaves DuckDB's own settings alone.
+    monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 1 << 40)
+    seen.clear()
+    append(project(claude) / "a.jsonl", rec("m99", "r99", 1, 1))
+    UsageLog(conn.cursor(), workers=0).ingest([claude])
+    assert seen == [default]
+    conn.close()
+
+
+def test_a_write_over_the_big_pass_limit_is_done_again_without_it(tmp_path, claude, monkeypatch):
+    write(project(claude) / "a.jsonl", *[rec(f"m{i}", f"r{i}", 1, 1) for i in range(30)])
+    write(project(claude) / "b.jsonl", rec("m0", "r0", 1, 5))  # m0 again, larger
+    monkeypatch.setattr(usage_log, "BIG_PASS_BYTES", 0)
+    monkeypatch.setattr(usage_log, "BATCH_ROWS", 10)
+    conn = open_store(tmp_path / "p.duckdb")
+    limit = memory_limit(conn)
+    log = UsageLog(conn.cursor(), workers=0)
+    transaction = UsageLog._transaction
+    refused: list[str] = []
+
+    def once_out_of_memory(self: UsageLog, *args: Any) -> None:
+        if not refused:
+            # Half done, as DuckDB would be: the cursors must not run ahead.
+            self.conn.execute("BEGIN TRANSACTION")
+            self.cursors.put_many(args[2])
+            refused.append(memory_limit(conn))
+            usage_log.rollback(self.conn)
+            self.reload()
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate")
+        transaction(self, *args)
+
+    monkeypatch.setattr(UsageLog, "_transaction", once_out_of_memory)
+    stats = log.ingest([claude])
+    assert refused == [as_duckdb_shows("memory_limit", usage_log.PASS_MEMORY_LIMIT)]
+    assert stats.records == 31
+    assert totals(conn)["totals"] == sums(30, 34, 0, 0)
+    assert memory_limit(conn) == limit
+    # Nothing is read twice or left unread: the next pass finds nothing new.
+    assert log.ingest([claude]).lines == 0
+    conn.close()
