@@ -316,4 +316,5 @@ def test_the_cli_offers_exactly_the_groupings_the_sql_has() -> None:
     from collectors import reports
 
     # The CLI checks `--by` against `report_args` without importing DuckDB.
-    assert tuple(reports._GROUPS) == reports.BY_CHOICES
+    assert {*reports._DAY_LABELS, *reports._KINDS} == set(reports.BY_CHOICES)
+    assert len(reports.BY_CHOICES) == len(reports._DAY_LABELS) + len(reports._KINDS)
