@@ -318,3 +318,41 @@ def test_the_cli_offers_exactly_the_groupings_the_sql_has() -> None:
     # The CLI checks `--by` against `report_args` without importing DuckDB.
     assert {*reports._DAY_LABELS, *reports._KINDS} == set(reports.BY_CHOICES)
     assert len(reports.BY_CHOICES) == len(reports._DAY_LABELS) + len(reports._KINDS)
+
+
+def test_bucketed_series_is_what_a_plot_of_that_width_shows(conn) -> None:
+    """Per slice, the highest % of each window: the columns a plot of `buckets`
+    columns draws from every minute, drawn from far fewer points."""
+    import random
+
+    from tui.widgets.usage_plot import PlotData, columns
+
+    rng = random.Random(5)
+    now = NOW + timedelta(seconds=17)
+    start = now - timedelta(hours=168)
+    minutes = [NOW - timedelta(minutes=m) for m in range(0, 168 * 60 + 30)]
+    rows = [
+        (m, w, round(rng.uniform(0, 100), 2))
+        for m in minutes
+        for w in ("five_hour", "seven_day")
+        if rng.random() < 0.9  # gaps: minutes the engine did not run
+    ]
+    conn.execute(
+        'INSERT INTO limit_series (minute, "window", used_pct, source) '
+        "SELECT unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), 'estimate'",
+        [list(c) for c in zip(*rows, strict=True)],
+    )
+    for width in (37, 137, 1000):
+        out = usage_series(conn, hours=168, buckets=width, now=now)
+        assert out["buckets"] == width
+        for w in ("five_hour", "seven_day"):
+            raw = [(m, p) for m, ww, p in rows if ww == w]
+            sliced = [
+                (datetime.fromisoformat(p["minute"]), p["used_pct"])
+                for p in out["points"]
+                if p["window"] == w
+            ]
+            assert len(sliced) <= width
+            assert columns(PlotData(sliced, start, now), width) == columns(
+                PlotData(raw, start, now), width
+            )
