@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,31 @@ def test_a_table_narrower_than_its_cells_closes_its_gaps_then_cuts_the_widest() 
     ]
     assert [c.plain for c in table.lines(20)] == ["DAY           TOKENS", "2026-11-12 1,250,000"]
     assert [c.plain for c in table.lines(16)] == ["DAY       TOKENS", "2026-1… 1,250,0…"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+def test_the_series_comes_cut_to_the_plots_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """A week of minutes is not sent: each span's series is asked for in as many
+    slices as a plot has columns, and the resets of the plots' week only."""
+    from tui.widgets.usage_plot import UsagePlot, plot_columns
+
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("u")
+            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            plot = app.screen.query(UsagePlot).first()
+            await until(pilot, lambda: plot.content_region.width > 0)
+            calls = app.link.calls
+            series = [p for name, p in calls if name == "usage.series"]
+            assert sorted(p.hours for p in series) == [24, 168]
+            assert {p.buckets for p in series} == {plot_columns(plot.content_region.width)}
+            (waste,) = [p for name, p in calls if name == "reports.waste"]
+            assert waste.since == (NOW.date() - timedelta(days=6)).isoformat()
+
+    asyncio.run(scenario())

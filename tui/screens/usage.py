@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -21,7 +22,14 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from tui.engine_api import UsageOverview, parse_time, tokens_by_day, usage_overview
+from tui.engine_api import (
+    OVERVIEW_DAYS,
+    SERIES_SPANS,
+    UsageOverview,
+    parse_time,
+    tokens_by_day,
+    usage_overview,
+)
 from tui.format import (
     WASTE_HEADER,
     WASTE_HEADERS,
@@ -38,9 +46,10 @@ from tui.screens.wide import WideScreen
 from tui.widgets.gauge import level_style
 from tui.widgets.text_table import TextTable
 from tui.widgets.usage_header import UsageHeader
-from tui.widgets.usage_plot import PlotData, UsagePlot
+from tui.widgets.usage_plot import PlotData, UsagePlot, plot_columns
 
-SPANS = (("last 24 hours", timedelta(hours=24)), ("last 7 days", timedelta(days=7)))
+# Cells around a plot on this screen: the body's padding and its scroll bar.
+PLOT_MARGIN = 4
 
 NO_WINDOWS = "No usage figures yet: a Claude session's first reply brings them."
 NO_SERIES = (
@@ -48,7 +57,7 @@ NO_SERIES = (
     "session reports its limits; the plots fill in from there."
 )
 NO_TOKENS = "No tokens counted yet: they come from the transcripts of Claude sessions."
-NO_WASTE = "No window has reset since podium started logging: nothing to count as unused yet."
+NO_WASTE = f"No window has reset in the last {OVERVIEW_DAYS} days: nothing to count as unused yet."
 
 
 def legend() -> Content:
@@ -134,7 +143,10 @@ class UsageScreen(WideScreen):
 
     def action_reload(self) -> None:
         app = cast(Any, self.app)
-        app.link.run("usage overview", usage_overview, self.show)
+        # The engine cuts the series into as many slices as a plot has columns.
+        columns = plot_columns(self.app.size.width - PLOT_MARGIN)
+        job = partial(usage_overview, columns=columns, now=self.clock())
+        app.link.run("usage overview", job, self.show)
 
     def show(self, overview: UsageOverview) -> None:
         self.overview = overview
@@ -156,7 +168,7 @@ class UsageScreen(WideScreen):
             yield TextTable(WINDOW_HEADERS, rows, id="windows")
 
         yield Static("Used % per window", classes="section")
-        if not overview.series:
+        if not any(overview.series.values()):
             yield Static(NO_SERIES, classes="note")
         else:
             yield Static(
@@ -164,16 +176,16 @@ class UsageScreen(WideScreen):
                 "share left unused, what the table of resets below counts.",
                 classes="note",
             )
-            names = list(dict.fromkeys(p.window for p in overview.series))
+            names = list(dict.fromkeys(p.window for ps in overview.series.values() for p in ps))
             for name in names:
-                points = [
-                    (at, p.used_pct)
-                    for p in overview.series
-                    if p.window == name and (at := parse_time(p.minute)) is not None
-                ]
-                for span_name, span in SPANS:
+                for span_name, hours in SERIES_SPANS:
+                    points = [
+                        (at, p.used_pct)
+                        for p in overview.series.get(span_name, [])
+                        if p.window == name and (at := parse_time(p.minute)) is not None
+                    ]
                     yield Static(f"{window_title(name)} · {span_name}")
-                    yield UsagePlot(PlotData(points, now - span, now))
+                    yield UsagePlot(PlotData(points, now - timedelta(hours=hours), now))
 
         yield Static("Tokens per day, by model", classes="section")
         if not overview.tokens:
@@ -186,7 +198,7 @@ class UsageScreen(WideScreen):
             )
 
         waste = overview.waste
-        yield Static("Unused capacity", classes="section")
+        yield Static(f"Unused capacity, last {OVERVIEW_DAYS} days", classes="section")
         if not waste.windows and not waste.open:
             yield Static(NO_WASTE, classes="note")
         else:

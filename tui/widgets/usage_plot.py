@@ -59,9 +59,14 @@ def _x_labels(data: PlotData, width: int) -> str:
     return "".join(line)
 
 
+def plot_columns(width: int) -> int:
+    """The columns of bars in a plot `width` cells wide (the rest is its labels)."""
+    return max(4, width - AXIS - len(LIMIT_LABEL))
+
+
 def plot_content(data: PlotData, width: int, height: int) -> Content:
     """`height` rows of bars under a limit line, with a time axis."""
-    plot_width = max(4, width - AXIS - len(LIMIT_LABEL))
+    plot_width = plot_columns(width)
     values = columns(data, plot_width)
     lines = [
         Content.assemble(
