@@ -119,11 +119,45 @@ def test_the_series_comes_cut_to_the_plots_columns(
             await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
             plot = app.screen.query(UsagePlot).first()
             await until(pilot, lambda: plot.content_region.width > 0)
+            # Read ahead once the sessions were listed, and again as the screen opened.
             calls = app.link.calls
             series = [p for name, p in calls if name == "usage.series"]
-            assert sorted(p.hours for p in series) == [24, 168]
+            assert sorted(p.hours for p in series) == [24, 24, 168, 168]
             assert {p.buckets for p in series} == {plot_columns(plot.content_region.width)}
-            (waste,) = [p for name, p in calls if name == "reports.waste"]
-            assert waste.since == (NOW.date() - timedelta(days=6)).isoformat()
+            wastes = [p for name, p in calls if name == "reports.waste"]
+            assert len(wastes) == 2
+            assert {w.since for w in wastes} == {(NOW.date() - timedelta(days=6)).isoformat()}
 
     asyncio.run(scenario())
+
+
+def test_the_screen_draws_what_was_read_ahead_before_the_engine_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`u` draws the charts from the data the tower read ahead; the screen's own
+    read, the same data, leaves the widgets (and the scroll) as they are."""
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.usage_ahead is not None)
+            ahead = app.usage_ahead
+            shown: list[Any] = []
+            # The screen's own read never answers: only what was read ahead can be drawn.
+            monkeypatch.setattr(app.link, "run", lambda name, job, done=None: None)
+            monkeypatch.setattr(UsageScreen, "show", _recording(UsageScreen.show, shown))
+            await pilot.press("u")
+            await until(pilot, lambda: shown)
+            assert shown == [ahead]
+            assert app.screen.query("UsagePlot")
+
+    asyncio.run(scenario())
+
+
+def _recording(show: Any, shown: list[Any]) -> Any:
+    def wrapper(self: Any, overview: Any) -> None:
+        shown.append(overview)
+        show(self, overview)
+
+    return wrapper

@@ -22,9 +22,11 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from sessions.protocol import ApiError
 from tui.engine_api import (
     OVERVIEW_DAYS,
     SERIES_SPANS,
+    Request,
     UsageOverview,
     parse_time,
     tokens_by_day,
@@ -58,6 +60,20 @@ NO_SERIES = (
 )
 NO_TOKENS = "No tokens counted yet: they come from the transcripts of Claude sessions."
 NO_WASTE = f"No window has reset in the last {OVERVIEW_DAYS} days: nothing to count as unused yet."
+
+
+def prefetch_job(width: int, now: datetime) -> Callable[[Request], UsageOverview | None]:
+    """Read the screen's data ahead for a terminal `width` wide; None if the engine
+    could not say (best effort: the screen asks again when it opens)."""
+    columns = plot_columns(width - PLOT_MARGIN)
+
+    def job(request: Request) -> UsageOverview | None:
+        try:
+            return usage_overview(request, columns=columns, now=now)
+        except (ApiError, OSError, ValueError):
+            return None
+
+    return job
 
 
 def legend() -> Content:
@@ -127,9 +143,12 @@ class UsageScreen(WideScreen):
         Binding("r", "reload", "reload"),
     ]
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], ahead: UsageOverview | None = None) -> None:
+        """`ahead`: the data the tower read ahead (`prefetch_job`), drawn at once while
+        the screen reads it again."""
         super().__init__()
         self.clock = clock
+        self.ahead = ahead
         self.overview: UsageOverview | None = None
 
     def compose(self) -> ComposeResult:
@@ -139,6 +158,8 @@ class UsageScreen(WideScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.ahead is not None:
+            self.show(self.ahead)
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -149,6 +170,8 @@ class UsageScreen(WideScreen):
         app.link.run("usage overview", job, self.show)
 
     def show(self, overview: UsageOverview) -> None:
+        if overview == self.overview:
+            return  # what is drawn already (read ahead a moment ago): keep it, and the scroll
         self.overview = overview
         body = self.query_one("#usage-body", VerticalScroll)
         body.remove_children()
