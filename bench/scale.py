@@ -144,7 +144,9 @@ def tower_times(
         target = launch_tower(podium, f"{tag}{n}")
         first.append((wait_screen(podium, target, "usage") - start) * 1000)
         wait_screen(podium, target, "NAME")
-        time.sleep(0.3)  # let the first listing's frames go by
+        # Let the first listing's frames go by (the tower also reads the usage screen's
+        # data ahead then: a person who presses u in the first moments waits for it).
+        time.sleep(0.3)
         pressed = time.time()
         podium.tmux("send-keys", "-t", target, "u")
         charts.append((wait_screen(podium, target, mark, timeout=60) - pressed) * 1000)
