@@ -172,29 +172,39 @@ def usage_report(
 # opens at or after the previous reset), so reset times closer than half a length
 # are one instance whose reported reset moved: sources disagree by seconds, and an
 # estimate's reset (first message + length) by minutes, before an official one comes.
+#
+# Instances only ever split between two different reported reset times, so the
+# minutes are first summed per (window, reset time): a year of minutes is a million
+# rows, its reset times a few thousand, and the windowed part (ordering, `lag`,
+# the running count of instances) runs over those few.
 _INSTANCES_SQL = f"""
 WITH rows AS (
-    SELECT "window" AS w, minute, used_pct, resets_at,
-           CASE WHEN "window" = '{FIVE_HOUR}' THEN {FIVE_HOUR_SECONDS // 60}
-                ELSE {WEEK_SECONDS // 60} END AS len_min
+    SELECT "window" AS w, minute, used_pct, resets_at
     FROM limit_series
     WHERE resets_at IS NOT NULL AND minute < resets_at AND {{where}}
+), resets AS (
+    SELECT w, resets_at, min(minute) AS first_minute, max(minute) AS last_minute,
+           count(*) AS minutes, arg_max(used_pct, minute) AS last_pct,
+           sum(greatest(0.0, 100.0 - used_pct)) AS area_pct_min,
+           CASE WHEN w = '{FIVE_HOUR}' THEN {FIVE_HOUR_SECONDS // 60}
+                ELSE {WEEK_SECONDS // 60} END AS len_min
+    FROM rows GROUP BY w, resets_at
 ), marked AS (
     SELECT *, CASE
-        WHEN lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute) IS NULL THEN 1
-        WHEN resets_at - lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute)
+        WHEN lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at) IS NULL THEN 1
+        WHEN resets_at - lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at)
              >= to_minutes(len_min // 2) THEN 1
         ELSE 0 END AS fresh
-    FROM rows
+    FROM resets
 ), numbered AS (
-    SELECT *, sum(fresh) OVER (PARTITION BY w ORDER BY resets_at, minute
+    SELECT *, sum(fresh) OVER (PARTITION BY w ORDER BY resets_at
                                ROWS UNBOUNDED PRECEDING) AS inst
     FROM marked
 )
-SELECT w, max(resets_at) AS resets_at, min(minute) AS first_minute,
-       max(minute) AS last_minute, count(*) AS minutes,
-       arg_max(used_pct, minute) AS last_pct,
-       sum(greatest(0.0, 100.0 - used_pct)) AS area_pct_min
+SELECT w, max(resets_at) AS resets_at, min(first_minute) AS first_minute,
+       max(last_minute) AS last_minute, sum(minutes) AS minutes,
+       arg_max(last_pct, last_minute) AS last_pct,
+       sum(area_pct_min) AS area_pct_min
 FROM numbered GROUP BY w, inst ORDER BY w, resets_at
 """
 
