@@ -97,7 +97,7 @@ class UsageOverview:
 
     windows: list[wire.UsageWindow]
     # Per span of SERIES_SPANS: the highest % per plot column, per window.
-    series: dict[str, list[wire.SeriesPoint]]
+    series: dict[str, wire.Series]
     tokens: list[wire.UsageRow]
     waste: wire.WasteReport
 
@@ -112,7 +112,7 @@ def usage_overview(
     # Days and resets are this machine's, as `podium report` counts them.
     tz = local_tz_name()
     series = {
-        name: request(wire.USAGE_SERIES, wire.SeriesParams(hours=hours, buckets=columns)).points
+        name: request(wire.USAGE_SERIES, wire.SeriesParams(hours=hours, buckets=columns))
         for name, hours in SERIES_SPANS
     }
     tokens = request(wire.REPORTS_USAGE, wire.UsageReportParams(days=OVERVIEW_DAYS, tz=tz)).rows

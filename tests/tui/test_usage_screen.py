@@ -161,3 +161,32 @@ def _recording(show: Any, shown: list[Any]) -> Any:
         show(self, overview)
 
     return wrapper
+
+
+def test_a_wider_screen_reads_the_slices_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage zooms the tower's pane for this screen: the plots get more columns,
+    and the series is read again cut to them."""
+    from tui.widgets.usage_plot import UsagePlot, plot_columns
+
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("u")
+            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            calls = app.link.calls
+
+            def asked() -> set[int | None]:
+                return {p.buckets for name, p in calls if name == "usage.series"}
+
+            narrow = asked()
+            await pilot.resize_terminal(200, 50)
+            plot = app.screen.query(UsagePlot).first()
+            await until(pilot, lambda: plot_columns(plot.content_region.width) in asked())
+            assert len(asked()) == len(narrow) + 1
+
+    asyncio.run(scenario())

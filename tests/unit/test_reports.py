@@ -353,9 +353,14 @@ def test_bucketed_series_is_what_a_plot_of_that_width_shows(conn) -> None:
                 if p["window"] == w
             ]
             assert len(sliced) <= width
-            assert columns(PlotData(sliced, start, now), width) == columns(
-                PlotData(raw, start, now), width
-            )
+            every_minute = columns(PlotData(raw, start, now), width)
+            # As the screen draws them: each point stands for its slice.
+            cut = PlotData(sliced, start, now, slice=(now - start) / width)
+            assert columns(cut, width) == every_minute
+            assert columns(PlotData(sliced, start, now), width) == every_minute
+            # Read for a narrower terminal than the plot: steps, no gaps.
+            wider = columns(cut, width * 3 + 1)
+            assert None not in wider[3:-3]
 
 
 # The instances query as it was, row by row over every minute: the reference.

@@ -22,6 +22,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
+from sessions import wire
 from sessions.protocol import ApiError
 from tui.engine_api import (
     OVERVIEW_DAYS,
@@ -51,7 +52,7 @@ from tui.widgets.usage_header import UsageHeader
 from tui.widgets.usage_plot import PlotData, UsagePlot, plot_columns
 
 # Cells around a plot on this screen: the body's padding and its scroll bar.
-PLOT_MARGIN = 4
+SCREEN_MARGIN = 4
 
 NO_WINDOWS = "No usage figures yet: a Claude session's first reply brings them."
 NO_SERIES = (
@@ -65,7 +66,7 @@ NO_WASTE = f"No window has reset in the last {OVERVIEW_DAYS} days: nothing to co
 def prefetch_job(width: int, now: datetime) -> Callable[[Request], UsageOverview | None]:
     """Read the screen's data ahead for a terminal `width` wide; None if the engine
     could not say (best effort: the screen asks again when it opens)."""
-    columns = plot_columns(width - PLOT_MARGIN)
+    columns = plot_columns(width - SCREEN_MARGIN)
 
     def job(request: Request) -> UsageOverview | None:
         try:
@@ -74,6 +75,17 @@ def prefetch_job(width: int, now: datetime) -> Callable[[Request], UsageOverview
             return None
 
     return job
+
+
+def _plot_data(series: wire.Series | None, window: str, hours: int, now: datetime) -> PlotData:
+    span = timedelta(hours=hours)
+    points = [
+        (at, p.used_pct)
+        for p in (series.points if series else [])
+        if p.window == window and (at := parse_time(p.minute)) is not None
+    ]
+    width = span / series.buckets if series and series.buckets else None
+    return PlotData(points, now - span, now, slice=width)
 
 
 def legend() -> Content:
@@ -150,6 +162,7 @@ class UsageScreen(WideScreen):
         self.clock = clock
         self.ahead = ahead
         self.overview: UsageOverview | None = None
+        self.columns = 0  # the plots' columns the last read asked for
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="usage-body"):
@@ -165,9 +178,16 @@ class UsageScreen(WideScreen):
     def action_reload(self) -> None:
         app = cast(Any, self.app)
         # The engine cuts the series into as many slices as a plot has columns.
-        columns = plot_columns(self.app.size.width - PLOT_MARGIN)
-        job = partial(usage_overview, columns=columns, now=self.clock())
+        self.columns = plot_columns((self.size.width or self.app.size.width) - SCREEN_MARGIN)
+        job = partial(usage_overview, columns=self.columns, now=self.clock())
         app.link.run("usage overview", job, self.show)
+
+    def on_resize(self) -> None:
+        # Wider or narrower (the stage zooms the tower's pane for this screen): the
+        # plots have other columns, read their slices again.
+        columns = plot_columns(self.size.width - SCREEN_MARGIN)
+        if self.overview is not None and columns != self.columns:
+            self.action_reload()
 
     def show(self, overview: UsageOverview) -> None:
         if overview == self.overview:
@@ -191,7 +211,7 @@ class UsageScreen(WideScreen):
             yield TextTable(WINDOW_HEADERS, rows, id="windows")
 
         yield Static("Used % per window", classes="section")
-        if not any(overview.series.values()):
+        if not any(s.points for s in overview.series.values()):
             yield Static(NO_SERIES, classes="note")
         else:
             yield Static(
@@ -199,16 +219,13 @@ class UsageScreen(WideScreen):
                 "share left unused, what the table of resets below counts.",
                 classes="note",
             )
-            names = list(dict.fromkeys(p.window for ps in overview.series.values() for p in ps))
+            names = list(
+                dict.fromkeys(p.window for s in overview.series.values() for p in s.points)
+            )
             for name in names:
                 for span_name, hours in SERIES_SPANS:
-                    points = [
-                        (at, p.used_pct)
-                        for p in overview.series.get(span_name, [])
-                        if p.window == name and (at := parse_time(p.minute)) is not None
-                    ]
                     yield Static(f"{window_title(name)} · {span_name}")
-                    yield UsagePlot(PlotData(points, now - timedelta(hours=hours), now))
+                    yield UsagePlot(_plot_data(overview.series.get(span_name), name, hours, now))
 
         yield Static("Tokens per day, by model", classes="section")
         if not overview.tokens:
