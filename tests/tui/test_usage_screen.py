@@ -190,3 +190,32 @@ def test_a_wider_screen_reads_the_slices_again(
             assert len(asked()) == len(narrow) + 1
 
     asyncio.run(scenario())
+
+
+def test_two_answers_close_together_replace_the_widgets_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What was read ahead, then the screen's own answer, different, a moment later:
+    the second waits for the first's widgets to be gone (same ids)."""
+    import dataclasses
+
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("u")
+            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            screen = app.screen
+            assert isinstance(screen, UsageScreen)
+            first = screen.overview
+            assert first is not None
+            second = dataclasses.replace(first, tokens=[])
+            screen.show(dataclasses.replace(first, series={}))
+            screen.show(second)
+            await until(pilot, lambda: screen.overview is second)
+            assert not screen.query("#tokens")  # the second answer's: no tokens table
+            assert len(screen.query("#waste")) == 1
+
+    asyncio.run(scenario())

@@ -190,12 +190,18 @@ class UsageScreen(WideScreen):
             self.action_reload()
 
     def show(self, overview: UsageOverview) -> None:
+        # Queued, not done here: the old widgets leave asynchronously, and a second
+        # answer close behind the first (read ahead, then read again) must not meet
+        # them with the same ids. The screen's messages run one at a time.
+        self.call_later(self._replace, overview)
+
+    async def _replace(self, overview: UsageOverview) -> None:
         if overview == self.overview:
             return  # what is drawn already (read ahead a moment ago): keep it, and the scroll
-        self.overview = overview
         body = self.query_one("#usage-body", VerticalScroll)
-        body.remove_children()
-        body.mount_all(list(self._widgets(overview)))
+        await body.remove_children()
+        await body.mount_all(list(self._widgets(overview)))
+        self.overview = overview  # drawn: what tests and the next answer compare with
 
     def _widgets(self, overview: UsageOverview) -> Iterator[Widget]:
         now = self.clock()
