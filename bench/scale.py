@@ -166,13 +166,18 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"load average before: {load()}")
     root: Path | None = None
+    socket: Path | None = None
     try:
         with bench_podium(PODIUM_SIM_SPEED="20") as podium:
             root = podium.data.parent
+            tmux_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+            socket = tmux_dir / podium.socket
             bench(podium, args)
     finally:
         if root is not None:
             sweep(root)
+        if socket is not None:
+            socket.unlink(missing_ok=True)  # tmux leaves it when its server is killed
     print(f"load average after: {load()}")
 
 
