@@ -26,31 +26,42 @@ from collectors.report_args import (
     parse_date,
 )
 from collectors.windows import FIVE_HOUR, FIVE_HOUR_SECONDS, WEEK_SECONDS, window_seconds
+from collectors.zone_offsets import local_micros_sql
 
 __all__ = ["BY_CHOICES", "ReportError", "check_tz", "local_tz_name", "parse_date"]
 
 
-# What `by` groups on: the output keys and the SQL expressions behind them. Times are
-# bucketed in the requested zone: `timezone(tz, ts)` is the local wall-clock time, so a
-# day is a local day (23 or 25 hours across DST changes), as a person counts it.
-_LOCAL = "timezone($tz, ts)"
-_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
-    "day": (("day", f"strftime(CAST({_LOCAL} AS DATE), '%Y-%m-%d')"),),
-    # ISO weeks: labelled by their Monday, which sorts and reads as a date.
-    "week": (("week", f"strftime(CAST(date_trunc('week', {_LOCAL}) AS DATE), '%Y-%m-%d')"),),
-    "month": (("month", f"strftime({_LOCAL}, '%Y-%m')"),),
-    "model": (("model", "coalesce(model, '?')"),),
-    "project": (("project", "coalesce(project, '?')"),),
-    "session": (("session", "coalesce(claude_session_id, '?')"),),
-    # What the control tower plots: tokens per day and model.
-    "day_model": (
-        ("day", f"strftime(CAST({_LOCAL} AS DATE), '%Y-%m-%d')"),
-        ("model", "coalesce(model, '?')"),
-    ),
+# What `by` groups on. Times are bucketed in the requested zone, as a person counts
+# them: a day is a local day (23 or 25 hours across DST changes). Every time bucket
+# is made of whole local days, so rows are grouped by local day number first (the
+# zone's offsets come from `zone_offsets`, not from `timezone()` on every row) and
+# the few day rows are then labelled and regrouped into weeks or months.
+_EPOCH = "DATE '1970-01-01'"
+_DAY_LABELS: dict[str, str] = {
+    "day": f"strftime({_EPOCH} + CAST(d AS INTEGER), '%Y-%m-%d')",
+    # ISO weeks, labelled by their Monday (1970-01-01 was a Thursday: day 3 of its week).
+    "week": f"strftime({_EPOCH} + CAST(d - (d + 3) % 7 AS INTEGER), '%Y-%m-%d')",
+    "month": f"strftime({_EPOCH} + CAST(d AS INTEGER), '%Y-%m')",
+    "day_model": f"strftime({_EPOCH} + CAST(d AS INTEGER), '%Y-%m-%d')",
 }
-_TIME_BUCKETS = {"day", "week", "month", "day_model"}
+_KINDS: dict[str, str] = {
+    "model": "coalesce(model, '?')",
+    "project": "coalesce(project, '?')",
+    "session": "coalesce(claude_session_id, '?')",
+}
+_TIME_BUCKETS = frozenset(_DAY_LABELS)
+_DAY_US = 86_400_000_000
 
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
+# Costs are summed as decimals (12 places: far below the cent, each row's value to a
+# picodollar): exact, so the sum is the same in whatever order DuckDB's threads add,
+# and the same summed once or by day then by month.
+_COST = "sum(CAST(cost_usd AS DECIMAL(18, 12)))"
+_SUMS = (
+    ", ".join(f"sum({k}) AS {k}" for k in TOKEN_KEYS) + f", {_COST} AS cost_usd, "
+    "count(*) AS messages, count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced"
+)
+_RESUMS = ", ".join(f"sum({k}) AS {k}" for k in (*TOKEN_KEYS, "cost_usd", "messages", "unpriced"))
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -60,6 +71,44 @@ def day_start(day: date, zone: ZoneInfo) -> datetime:
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _from_epoch_us(value: int | None) -> datetime | None:
+    return (
+        None if value is None else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+    )
+
+
+def _grouping_sql(
+    conn: duckdb.DuckDBPyConnection, by: str, zone: ZoneInfo, where: str, params: dict[str, Any]
+) -> str:
+    """The query behind `by`: one row per group, keys first, then the sums."""
+    table = f"usage_messages WHERE {where}"
+    if by not in _TIME_BUCKETS:
+        extra = ""
+        if by == "session":
+            # A session stays in one project nearly always; its latest one names it.
+            # Times as epoch integers: cheaper to compare than TIMESTAMPTZ values.
+            extra = (
+                "arg_max(project, epoch_us(ts)) AS project, min(epoch_us(ts)) AS first_ts, "
+                "max(epoch_us(ts)) AS last_ts, "
+            )
+        grouped = f"SELECT {_KINDS[by]} AS {by}, {extra}{_SUMS} FROM {table} GROUP BY ALL"
+        return (
+            f"SELECT * FROM ({grouped}) ORDER BY cost_usd DESC NULLS LAST, "
+            f"{' + '.join(TOKEN_KEYS)} DESC, 1"
+        )
+    span = conn.execute(f"SELECT min(ts), max(ts) FROM {table}", params).fetchone()
+    first, last = span if span and span[0] is not None else (datetime.now(UTC),) * 2
+    local = local_micros_sql("ts", zone, first, last)
+    model = ", coalesce(model, '?') AS model" if by == "day_model" else ""
+    days = f"SELECT {local} // {_DAY_US} AS d{model}, {_SUMS} FROM {table} GROUP BY ALL"
+    key = "day" if by == "day_model" else by
+    keys = f"{key}, model" if model else key
+    return (
+        f"SELECT {_DAY_LABELS[by]} AS {key}{', model' if model else ''}, {_RESUMS} "
+        f"FROM ({days}) GROUP BY ALL ORDER BY {keys}"
+    )
 
 
 # -- tokens and cost -----------------------------------------------------------------------
@@ -77,56 +126,32 @@ def usage_report(
     the price table does not know has no cost: `unpriced` counts them, so a total that
     leaves them out says so.
     """
-    if by not in _GROUPS:
+    if by not in BY_CHOICES:
         raise ReportError(f"unknown grouping {by!r}; choose one of {', '.join(BY_CHOICES)}")
     zone = check_tz(tz)
     first, last = parse_date(since), parse_date(until)
     if first and last and last < first:
         raise ReportError(f"--until {last} is before --since {first}")
-    where, params = ["TRUE"], {"tz": tz}
+    where, params = ["TRUE"], {}
     if first:
         where.append("ts >= $since")
-        params["since"] = day_start(first, zone)  # type: ignore[assignment]
+        params["since"] = day_start(first, zone)
     if last:
         where.append("ts < $until")
-        params["until"] = day_start(last + timedelta(days=1), zone)  # type: ignore[assignment]
-    keys = _GROUPS[by]
-    select_keys = [f"{expr} AS {name}" for name, expr in keys]
-    extra = []
-    if by == "session":
-        # A session stays in one project nearly always; its latest one names it.
-        extra = [
-            "arg_max(project, ts) AS project",
-            "min(ts) AS first_ts",
-            "max(ts) AS last_ts",
-        ]
-    order = (
-        ", ".join(name for name, _ in keys)
-        if by in _TIME_BUCKETS
-        else "cost_usd DESC NULLS LAST, tokens DESC, 1"
-    )
-    sums = ", ".join(f"coalesce(sum({k}), 0) AS {k}" for k in TOKEN_KEYS)
-    sql = (
-        f"SELECT {', '.join(select_keys + extra)}, {sums}, "
-        f"coalesce(sum({' + '.join(TOKEN_KEYS)}), 0) AS tokens, "
-        "sum(cost_usd) AS cost_usd, count(*) AS messages, "
-        "count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced "
-        f"FROM usage_messages WHERE {' AND '.join(where)} "
-        f"GROUP BY ALL ORDER BY {order}"
-    )
-    # DuckDB binds $tz only where it is used: drop what the query does not name.
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    cur = conn.execute(sql, used)
+        params["until"] = day_start(last + timedelta(days=1), zone)
+    sql = _grouping_sql(conn, by, zone, " AND ".join(where), params)
+    cur = conn.execute(sql, params)
     names = [d[0] for d in cur.description]
     rows = []
     for raw in cur.fetchall():
         row: dict[str, Any] = dict(zip(names, raw, strict=True))
-        for key in (*TOKEN_KEYS, "tokens", "messages", "unpriced"):
+        for key in (*TOKEN_KEYS, "messages", "unpriced"):
             row[key] = int(row[key])
+        row["tokens"] = sum(row[k] for k in TOKEN_KEYS)
         row["cost_usd"] = None if row["cost_usd"] is None else round(float(row["cost_usd"]), 6)
         for key in ("first_ts", "last_ts"):
             if key in row:
-                row[key] = _iso(row[key])
+                row[key] = _iso(_from_epoch_us(row[key]))
         rows.append(row)
     total: dict[str, Any] = {k: sum(r[k] for r in rows) for k in (*TOKEN_KEYS, "tokens")}
     total["cost_usd"] = round(sum(r["cost_usd"] or 0.0 for r in rows), 6)
@@ -147,29 +172,39 @@ def usage_report(
 # opens at or after the previous reset), so reset times closer than half a length
 # are one instance whose reported reset moved: sources disagree by seconds, and an
 # estimate's reset (first message + length) by minutes, before an official one comes.
+#
+# Instances only ever split between two different reported reset times, so the
+# minutes are first summed per (window, reset time): a year of minutes is a million
+# rows, its reset times a few thousand, and the windowed part (ordering, `lag`,
+# the running count of instances) runs over those few.
 _INSTANCES_SQL = f"""
 WITH rows AS (
-    SELECT "window" AS w, minute, used_pct, resets_at,
-           CASE WHEN "window" = '{FIVE_HOUR}' THEN {FIVE_HOUR_SECONDS // 60}
-                ELSE {WEEK_SECONDS // 60} END AS len_min
+    SELECT "window" AS w, minute, used_pct, resets_at
     FROM limit_series
     WHERE resets_at IS NOT NULL AND minute < resets_at AND {{where}}
+), resets AS (
+    SELECT w, resets_at, min(minute) AS first_minute, max(minute) AS last_minute,
+           count(*) AS minutes, arg_max(used_pct, minute) AS last_pct,
+           sum(greatest(0.0, 100.0 - used_pct)) AS area_pct_min,
+           CASE WHEN w = '{FIVE_HOUR}' THEN {FIVE_HOUR_SECONDS // 60}
+                ELSE {WEEK_SECONDS // 60} END AS len_min
+    FROM rows GROUP BY w, resets_at
 ), marked AS (
     SELECT *, CASE
-        WHEN lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute) IS NULL THEN 1
-        WHEN resets_at - lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute)
+        WHEN lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at) IS NULL THEN 1
+        WHEN resets_at - lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at)
              >= to_minutes(len_min // 2) THEN 1
         ELSE 0 END AS fresh
-    FROM rows
+    FROM resets
 ), numbered AS (
-    SELECT *, sum(fresh) OVER (PARTITION BY w ORDER BY resets_at, minute
+    SELECT *, sum(fresh) OVER (PARTITION BY w ORDER BY resets_at
                                ROWS UNBOUNDED PRECEDING) AS inst
     FROM marked
 )
-SELECT w, max(resets_at) AS resets_at, min(minute) AS first_minute,
-       max(minute) AS last_minute, count(*) AS minutes,
-       arg_max(used_pct, minute) AS last_pct,
-       sum(greatest(0.0, 100.0 - used_pct)) AS area_pct_min
+SELECT w, max(resets_at) AS resets_at, min(first_minute) AS first_minute,
+       max(last_minute) AS last_minute, sum(minutes) AS minutes,
+       arg_max(last_pct, last_minute) AS last_pct,
+       sum(area_pct_min) AS area_pct_min
 FROM numbered GROUP BY w, inst ORDER BY w, resets_at
 """
 
@@ -310,16 +345,26 @@ def usage_series(
     window: str | None = None,
     *,
     step: int = 1,
+    buckets: int | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """`limit_series` points of the last `hours`, oldest first; `step` keeps one minute
-    in `step` (a week of four windows is 40k points: a plot needs fewer)."""
+    in `step` (a week of four windows is 40k points: a plot needs fewer).
+
+    With `buckets`, the span is cut into that many equal slices (a plot's columns)
+    and each window has one point per slice it has minutes in: the highest % of the
+    slice, at the slice's middle, so a plot of that many columns over the same span
+    puts it in the same column. Done in SQL: a year of minutes never leaves DuckDB.
+    """
     now = now or datetime.now(UTC)
+    start = now - timedelta(hours=hours)
+    if buckets:
+        return _bucketed_series(conn, hours, window, buckets, start, now)
     sql = (
         'SELECT minute, "window", used_pct, source FROM limit_series WHERE minute >= ?'
         " AND (epoch(minute)::BIGINT // 60) % ? = 0"
     )
-    params: list[Any] = [now - timedelta(hours=hours), max(1, step)]
+    params: list[Any] = [start, max(1, step)]
     if window:
         sql += ' AND "window" = ?'
         params.append(window)
@@ -329,6 +374,40 @@ def usage_series(
         for m, w, p, s in conn.execute(sql, params).fetchall()
     ]
     return {"hours": hours, "window": window, "step": max(1, step), "points": points}
+
+
+def _bucketed_series(
+    conn: duckdb.DuckDBPyConnection,
+    hours: float,
+    window: str | None,
+    buckets: int,
+    start: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    span_us = int((now - start) / timedelta(microseconds=1))
+    # The slice of a minute: as the plot counts it (offset / span × count, floored).
+    slice_sql = f"least(?, (epoch_us(minute) - ?) * ? // {span_us})"
+    sql = (
+        f'SELECT {slice_sql} AS i, "window", max(used_pct), arg_max(source, used_pct) '
+        "FROM limit_series WHERE minute >= ? AND minute <= ?"
+    )
+    start_us = int((start - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
+    params: list[Any] = [buckets - 1, start_us, buckets, start, now]
+    if window:
+        sql += ' AND "window" = ?'
+        params.append(window)
+    sql += ' GROUP BY ALL ORDER BY i, "window"'
+    width = (now - start) / buckets
+    points = [
+        {
+            "minute": _iso(start + width * (int(i) + 0.5)),
+            "window": w,
+            "used_pct": round(float(p), 2),
+            "source": s,
+        }
+        for i, w, p, s in conn.execute(sql, params).fetchall()
+    ]
+    return {"hours": hours, "window": window, "step": 1, "buckets": buckets, "points": points}
 
 
 # -- export --------------------------------------------------------------------------------------

@@ -527,6 +527,8 @@ class SeriesParams(_Wire):
     hours: int | None = None
     step: int | None = None
     window: str | None = None
+    # Slices of the span, one point each per window (its highest %): a plot's columns.
+    buckets: int | None = None
 
 
 class SeriesPoint(_Wire):
@@ -541,6 +543,7 @@ class Series(_Wire):
     window: str | None
     step: int
     points: list[SeriesPoint]
+    buckets: int | None = None
 
 
 class ExportParams(_Wire):

@@ -40,6 +40,8 @@ class ActionHost(Protocol):
 
     def show_usage(self, windows: list[wire.UsageWindow]) -> None: ...
 
+    def prefetch_usage(self) -> None: ...
+
 
 class TowerActions:
     def __init__(self, app: ActionHost) -> None:
@@ -114,3 +116,4 @@ class TowerActions:
         # Not while the engine is away: the banner says so already, once.
         if self.app.engine_up:
             self.app.link.run("usage windows", usage_windows, self.app.show_usage)
+            self.app.prefetch_usage()

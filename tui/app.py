@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from themes import DEFAULT_VARIABLES, PODIUM_THEMES, load_user_themes
 from tui.actions import TowerActions
 from tui.commands import TowerCommands
 from tui.config_file import ConfigWriteError, set_key
-from tui.engine_api import zoom_tower
+from tui.engine_api import UsageOverview, zoom_tower
 from tui.engine_link import EngineLink, Link
 from tui.keys import binding_id, keymap
 from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply, QueueChanged
@@ -92,6 +93,9 @@ class PodiumApp(App[None]):
         self.config_path = config_path or paths_mod.config_file()
         self.state = TowerState(settings.attention.order)
         self.engine_up = False
+        # The usage screen's data, read ahead (`prefetch_usage`), and when to read it again.
+        self.usage_ahead: UsageOverview | None = None
+        self._usage_ahead_due = 0.0
         self.tower_window: str | None = None
         # Whether the tower's pane should fill the stage window (a wide screen is up).
         self.zoom_wanted = False
@@ -242,6 +246,24 @@ class PodiumApp(App[None]):
     def show_usage(self, windows: list[wire.UsageWindow]) -> None:
         self.main.show_usage(windows)
 
+    def prefetch_usage(self) -> None:
+        """Read the usage screen's data ahead, at most once a USAGE_POLL_S: `u` then
+        draws its charts at once (reading them takes the engine tens of ms with a
+        year of history, more on a busy machine) while the screen reads them again."""
+        now = time.monotonic()
+        if now < self._usage_ahead_due:
+            return
+        self._usage_ahead_due = now + USAGE_POLL_S
+        # Imported here, after the first frame: the tower starts without the screen.
+        from tui.screens.usage import prefetch_job
+
+        job = prefetch_job(self.size.width, self.clock())
+        self.link.run("usage ahead", job, self._keep_usage)
+
+    def _keep_usage(self, overview: UsageOverview | None) -> None:
+        if overview is not None:
+            self.usage_ahead = overview
+
     def on_stage(self, session: wire.Session) -> bool:
         """Whether the person already sees this session beside the tower."""
         if session.on_stage is not None:
@@ -284,7 +306,7 @@ class PodiumApp(App[None]):
         from tui.screens.usage import UsageScreen
 
         if not isinstance(self.screen, UsageScreen):
-            self.push_screen(UsageScreen(self.clock))
+            self.push_screen(UsageScreen(self.clock, self.usage_ahead))
 
     def action_background(self) -> None:
         # Imported when first shown, so the tower starts without it.

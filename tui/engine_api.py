@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from collectors.report_args import local_tz_name
 from collectors.windows import FIVE_HOUR, SEVEN_DAY, window_seconds
@@ -84,22 +85,40 @@ def usage_windows(request: Request) -> list[wire.UsageWindow]:
 
 
 # -- the usage screen ------------------------------------------------------------------
+# The usage screen's plots: a name and the hours they span.
+SERIES_SPANS: tuple[tuple[str, int], ...] = (("last 24 hours", 24), ("last 7 days", 7 * 24))
+# The screen's tokens and unused-capacity tables cover the longest plot's days.
+OVERVIEW_DAYS = 7
+
+
 @dataclass(frozen=True)
 class UsageOverview:
     """Everything the usage screen shows."""
 
     windows: list[wire.UsageWindow]
-    series: list[wire.SeriesPoint]
+    # Per span of SERIES_SPANS: the highest % per plot column, per window.
+    series: dict[str, wire.Series]
     tokens: list[wire.UsageRow]
     waste: wire.WasteReport
 
 
-def usage_overview(request: Request, hours: int = 7 * 24) -> UsageOverview:
+def usage_overview(
+    request: Request, columns: int = 120, now: datetime | None = None
+) -> UsageOverview:
+    """The usage screen's data. The plots' series come cut into `columns` slices by
+    the engine (in SQL): a week of minutes is 20k points per window, a plot shows a
+    hundred or so columns. Resets are those of the plots' week: a year of them is a
+    long report (`podium report waste`), not a screen."""
     # Days and resets are this machine's, as `podium report` counts them.
     tz = local_tz_name()
-    series = request(wire.USAGE_SERIES, wire.SeriesParams(hours=hours)).points
-    tokens = request(wire.REPORTS_USAGE, wire.UsageReportParams(days=7, tz=tz)).rows
-    waste = request(wire.REPORTS_WASTE, wire.WasteParams(tz=tz))
+    series = {
+        name: request(wire.USAGE_SERIES, wire.SeriesParams(hours=hours, buckets=columns))
+        for name, hours in SERIES_SPANS
+    }
+    tokens = request(wire.REPORTS_USAGE, wire.UsageReportParams(days=OVERVIEW_DAYS, tz=tz)).rows
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
+    since = today - timedelta(days=OVERVIEW_DAYS - 1)
+    waste = request(wire.REPORTS_WASTE, wire.WasteParams(tz=tz, since=since.isoformat()))
     return UsageOverview(
         windows=usage_windows(request),
         series=series,

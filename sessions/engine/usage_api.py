@@ -26,6 +26,8 @@ from sessions.engine.usage import UsageMonitor
 from sessions.protocol import ApiError
 
 MAX_SERIES_HOURS = 24 * 400
+# More slices than a terminal has columns is never needed.
+MAX_BUCKETS = 2000
 
 
 class UsageApi:
@@ -83,9 +85,11 @@ class UsageApi:
         )
 
     async def series(self, params: wire.SeriesParams) -> wire.Series:
-        """The per-minute series (`limit_series`) of the last `hours`."""
+        """The per-minute series (`limit_series`) of the last `hours`; with `buckets`,
+        the highest % per slice of the span (what a plot of that many columns shows)."""
         hours = int_param(params.hours, "hours", 24, 1, MAX_SERIES_HOURS)
         step = int_param(params.step, "step", 1, 1, 24 * 60)
+        buckets = int_param(params.buckets, "buckets", None, 1, MAX_BUCKETS)
         return await read_report(
             self.conn,
             self.blocking,
@@ -94,6 +98,7 @@ class UsageApi:
             float(hours or 24),
             params.window or None,
             step=step or 1,
+            buckets=buckets,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,123 @@ def test_a_table_narrower_than_its_cells_closes_its_gaps_then_cuts_the_widest() 
     ]
     assert [c.plain for c in table.lines(20)] == ["DAY           TOKENS", "2026-11-12 1,250,000"]
     assert [c.plain for c in table.lines(16)] == ["DAY       TOKENS", "2026-1… 1,250,0…"]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)])
+def test_the_series_comes_cut_to_the_plots_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """A week of minutes is not sent: each span's series is asked for in as many
+    slices as a plot has columns, and the resets of the plots' week only."""
+    from tui.widgets.usage_plot import UsagePlot, plot_columns
+
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=size) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("u")
+            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            plot = app.screen.query(UsagePlot).first()
+            await until(pilot, lambda: plot.content_region.width > 0)
+            # Read ahead once the sessions were listed, and again as the screen opened.
+            calls = app.link.calls
+            series = [p for name, p in calls if name == "usage.series"]
+            assert sorted(p.hours for p in series) == [24, 24, 168, 168]
+            assert {p.buckets for p in series} == {plot_columns(plot.content_region.width)}
+            wastes = [p for name, p in calls if name == "reports.waste"]
+            assert len(wastes) == 2
+            assert {w.since for w in wastes} == {(NOW.date() - timedelta(days=6)).isoformat()}
+
+    asyncio.run(scenario())
+
+
+def test_the_screen_draws_what_was_read_ahead_before_the_engine_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`u` draws the charts from the data the tower read ahead; the screen's own
+    read, the same data, leaves the widgets (and the scroll) as they are."""
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.usage_ahead is not None)
+            ahead = app.usage_ahead
+            shown: list[Any] = []
+            # The screen's own read never answers: only what was read ahead can be drawn.
+            monkeypatch.setattr(app.link, "run", lambda name, job, done=None: None)
+            monkeypatch.setattr(UsageScreen, "show", _recording(UsageScreen.show, shown))
+            await pilot.press("u")
+            await until(pilot, lambda: shown)
+            assert shown == [ahead]
+            assert app.screen.query("UsagePlot")
+
+    asyncio.run(scenario())
+
+
+def _recording(show: Any, shown: list[Any]) -> Any:
+    def wrapper(self: Any, overview: Any) -> None:
+        shown.append(overview)
+        show(self, overview)
+
+    return wrapper
+
+
+def test_a_wider_screen_reads_the_slices_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage zooms the tower's pane for this screen: the plots get more columns,
+    and the series is read again cut to them."""
+    from tui.widgets.usage_plot import UsagePlot, plot_columns
+
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("u")
+            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            calls = app.link.calls
+
+            def asked() -> set[int | None]:
+                return {p.buckets for name, p in calls if name == "usage.series"}
+
+            narrow = asked()
+            await pilot.resize_terminal(200, 50)
+            plot = app.screen.query(UsagePlot).first()
+            await until(pilot, lambda: plot_columns(plot.content_region.width) in asked())
+            assert len(asked()) == len(narrow) + 1
+
+    asyncio.run(scenario())
+
+
+def test_two_answers_close_together_replace_the_widgets_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What was read ahead, then the screen's own answer, different, a moment later:
+    the second waits for the first's widgets to be gone (same ids)."""
+    import dataclasses
+
+    monkeypatch.setattr("tui.widgets.preview.capture_pane", lambda socket, pane: "")
+
+    async def scenario() -> None:
+        app = _app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("u")
+            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            screen = app.screen
+            assert isinstance(screen, UsageScreen)
+            first = screen.overview
+            assert first is not None
+            second = dataclasses.replace(first, tokens=[])
+            screen.show(dataclasses.replace(first, series={}))
+            screen.show(second)
+            await until(pilot, lambda: screen.overview is second)
+            assert not screen.query("#tokens")  # the second answer's: no tokens table
+            assert len(screen.query("#waste")) == 1
+
+    asyncio.run(scenario())

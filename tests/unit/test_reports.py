@@ -316,4 +316,114 @@ def test_the_cli_offers_exactly_the_groupings_the_sql_has() -> None:
     from collectors import reports
 
     # The CLI checks `--by` against `report_args` without importing DuckDB.
-    assert tuple(reports._GROUPS) == reports.BY_CHOICES
+    assert {*reports._DAY_LABELS, *reports._KINDS} == set(reports.BY_CHOICES)
+    assert len(reports.BY_CHOICES) == len(reports._DAY_LABELS) + len(reports._KINDS)
+
+
+def test_bucketed_series_is_what_a_plot_of_that_width_shows(conn) -> None:
+    """Per slice, the highest % of each window: the columns a plot of `buckets`
+    columns draws from every minute, drawn from far fewer points."""
+    import random
+
+    from tui.widgets.usage_plot import PlotData, columns
+
+    rng = random.Random(5)
+    now = NOW + timedelta(seconds=17)
+    start = now - timedelta(hours=168)
+    minutes = [NOW - timedelta(minutes=m) for m in range(0, 168 * 60 + 30)]
+    rows = [
+        (m, w, round(rng.uniform(0, 100), 2))
+        for m in minutes
+        for w in ("five_hour", "seven_day")
+        if rng.random() < 0.9  # gaps: minutes the engine did not run
+    ]
+    conn.execute(
+        'INSERT INTO limit_series (minute, "window", used_pct, source) '
+        "SELECT unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), 'estimate'",
+        [list(c) for c in zip(*rows, strict=True)],
+    )
+    for width in (37, 137, 1000):
+        out = usage_series(conn, hours=168, buckets=width, now=now)
+        assert out["buckets"] == width
+        for w in ("five_hour", "seven_day"):
+            raw = [(m, p) for m, ww, p in rows if ww == w]
+            sliced = [
+                (datetime.fromisoformat(p["minute"]), p["used_pct"])
+                for p in out["points"]
+                if p["window"] == w
+            ]
+            assert len(sliced) <= width
+            every_minute = columns(PlotData(raw, start, now), width)
+            # As the screen draws them: each point stands for its slice.
+            cut = PlotData(sliced, start, now, slice=(now - start) / width)
+            assert columns(cut, width) == every_minute
+            assert columns(PlotData(sliced, start, now), width) == every_minute
+            # Read for a narrower terminal than the plot: steps, no gaps.
+            wider = columns(cut, width * 3 + 1)
+            assert None not in wider[3:-3]
+
+
+# The instances query as it was, row by row over every minute: the reference.
+_ROW_BY_ROW = """
+WITH rows AS (
+    SELECT "window" AS w, minute, used_pct, resets_at,
+           CASE WHEN "window" = 'five_hour' THEN 300 ELSE 10080 END AS len_min
+    FROM limit_series WHERE resets_at IS NOT NULL AND minute < resets_at
+), marked AS (
+    SELECT *, CASE
+        WHEN lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute) IS NULL THEN 1
+        WHEN resets_at - lag(resets_at) OVER (PARTITION BY w ORDER BY resets_at, minute)
+             >= to_minutes(len_min // 2) THEN 1
+        ELSE 0 END AS fresh
+    FROM rows
+), numbered AS (
+    SELECT *, sum(fresh) OVER (PARTITION BY w ORDER BY resets_at, minute
+                               ROWS UNBOUNDED PRECEDING) AS inst
+    FROM marked
+)
+SELECT w, max(resets_at), min(minute), max(minute), count(*), arg_max(used_pct, minute),
+       sum(greatest(0.0, 100.0 - used_pct))
+FROM numbered GROUP BY w, inst ORDER BY 1, 2
+"""
+
+
+def test_instances_summed_per_reset_time_equal_the_row_by_row_query(conn) -> None:
+    """Reset times that move by seconds (sources) and minutes (estimates) within one
+    instance, gaps, minutes past their reset, minutes with no window open."""
+    import random
+
+    from collectors.reports import _INSTANCES_SQL
+
+    rng = random.Random(9)
+    rows = []
+    for window, length in (("five_hour", 300), ("seven_day", 10080), ("seven_day_opus", 10080)):
+        reset = utc(2026, 1, 1) + timedelta(minutes=rng.randrange(length))
+        minute = reset - timedelta(minutes=length)
+        end = utc(2026, 3, 1)
+        pct = 0.0
+        while minute < end:
+            if minute >= reset:  # the next instance: at least one length later
+                reset = minute + timedelta(minutes=length + rng.choice((0, 0, 37, 600)))
+                pct = 0.0
+            pct = min(100.0, pct + rng.choice((0.0, 0.0, 0.37, 1.1)))
+            roll = rng.random()
+            reported = reset + timedelta(seconds=rng.choice((0, 0, 3, -4)))
+            if roll < 0.05:
+                reported = reset + timedelta(minutes=rng.randrange(-90, 90))  # an estimate
+            if roll < 0.2 and minute.minute % 7 == 0:
+                minute += timedelta(minutes=rng.randrange(1, 200))  # the engine was off
+                continue
+            rows.append((minute, window, round(pct, 2), None if roll > 0.97 else reported))
+            minute += timedelta(minutes=rng.choice((1, 1, 1, 3)))
+    conn.execute(
+        'INSERT INTO limit_series (minute, "window", used_pct, resets_at, source) '
+        "SELECT unnest(?::TIMESTAMPTZ[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), "
+        "unnest(?::TIMESTAMPTZ[]), 'estimate'",
+        [list(c) for c in zip(*rows, strict=True)],
+    )
+    expected = conn.execute(_ROW_BY_ROW).fetchall()
+    got = conn.execute(_INSTANCES_SQL.format(where="TRUE")).fetchall()
+    assert len(expected) > 100
+    assert [r[:6] for r in got] == [r[:6] for r in expected]
+    # Sums of doubles, added in another order: equal to far below the 0.01 shown.
+    assert [r[6] for r in got] == pytest.approx([r[6] for r in expected], rel=1e-12)

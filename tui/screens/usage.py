@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -21,7 +22,17 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from tui.engine_api import UsageOverview, parse_time, tokens_by_day, usage_overview
+from sessions import wire
+from sessions.protocol import ApiError
+from tui.engine_api import (
+    OVERVIEW_DAYS,
+    SERIES_SPANS,
+    Request,
+    UsageOverview,
+    parse_time,
+    tokens_by_day,
+    usage_overview,
+)
 from tui.format import (
     WASTE_HEADER,
     WASTE_HEADERS,
@@ -38,9 +49,10 @@ from tui.screens.wide import WideScreen
 from tui.widgets.gauge import level_style
 from tui.widgets.text_table import TextTable
 from tui.widgets.usage_header import UsageHeader
-from tui.widgets.usage_plot import PlotData, UsagePlot
+from tui.widgets.usage_plot import PlotData, UsagePlot, plot_columns
 
-SPANS = (("last 24 hours", timedelta(hours=24)), ("last 7 days", timedelta(days=7)))
+# Cells around a plot on this screen: the body's padding and its scroll bar.
+SCREEN_MARGIN = 4
 
 NO_WINDOWS = "No usage figures yet: a Claude session's first reply brings them."
 NO_SERIES = (
@@ -48,7 +60,32 @@ NO_SERIES = (
     "session reports its limits; the plots fill in from there."
 )
 NO_TOKENS = "No tokens counted yet: they come from the transcripts of Claude sessions."
-NO_WASTE = "No window has reset since podium started logging: nothing to count as unused yet."
+NO_WASTE = f"No window has reset in the last {OVERVIEW_DAYS} days: nothing to count as unused yet."
+
+
+def prefetch_job(width: int, now: datetime) -> Callable[[Request], UsageOverview | None]:
+    """Read the screen's data ahead for a terminal `width` wide; None if the engine
+    could not say (best effort: the screen asks again when it opens)."""
+    columns = plot_columns(width - SCREEN_MARGIN)
+
+    def job(request: Request) -> UsageOverview | None:
+        try:
+            return usage_overview(request, columns=columns, now=now)
+        except (ApiError, OSError, ValueError):
+            return None
+
+    return job
+
+
+def _plot_data(series: wire.Series | None, window: str, hours: int, now: datetime) -> PlotData:
+    span = timedelta(hours=hours)
+    points = [
+        (at, p.used_pct)
+        for p in (series.points if series else [])
+        if p.window == window and (at := parse_time(p.minute)) is not None
+    ]
+    width = span / series.buckets if series and series.buckets else None
+    return PlotData(points, now - span, now, slice=width)
 
 
 def legend() -> Content:
@@ -118,10 +155,14 @@ class UsageScreen(WideScreen):
         Binding("r", "reload", "reload"),
     ]
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], ahead: UsageOverview | None = None) -> None:
+        """`ahead`: the data the tower read ahead (`prefetch_job`), drawn at once while
+        the screen reads it again."""
         super().__init__()
         self.clock = clock
+        self.ahead = ahead
         self.overview: UsageOverview | None = None
+        self.columns = 0  # the plots' columns the last read asked for
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="usage-body"):
@@ -130,17 +171,37 @@ class UsageScreen(WideScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.ahead is not None:
+            self.show(self.ahead)
         self.action_reload()
 
     def action_reload(self) -> None:
         app = cast(Any, self.app)
-        app.link.run("usage overview", usage_overview, self.show)
+        # The engine cuts the series into as many slices as a plot has columns.
+        self.columns = plot_columns((self.size.width or self.app.size.width) - SCREEN_MARGIN)
+        job = partial(usage_overview, columns=self.columns, now=self.clock())
+        app.link.run("usage overview", job, self.show)
+
+    def on_resize(self) -> None:
+        # Wider or narrower (the stage zooms the tower's pane for this screen): the
+        # plots have other columns, read their slices again.
+        columns = plot_columns(self.size.width - SCREEN_MARGIN)
+        if self.overview is not None and columns != self.columns:
+            self.action_reload()
 
     def show(self, overview: UsageOverview) -> None:
-        self.overview = overview
+        # Queued, not done here: the old widgets leave asynchronously, and a second
+        # answer close behind the first (read ahead, then read again) must not meet
+        # them with the same ids. The screen's messages run one at a time.
+        self.call_later(self._replace, overview)
+
+    async def _replace(self, overview: UsageOverview) -> None:
+        if overview == self.overview:
+            return  # what is drawn already (read ahead a moment ago): keep it, and the scroll
         body = self.query_one("#usage-body", VerticalScroll)
-        body.remove_children()
-        body.mount_all(list(self._widgets(overview)))
+        await body.remove_children()
+        await body.mount_all(list(self._widgets(overview)))
+        self.overview = overview  # drawn: what tests and the next answer compare with
 
     def _widgets(self, overview: UsageOverview) -> Iterator[Widget]:
         now = self.clock()
@@ -156,7 +217,7 @@ class UsageScreen(WideScreen):
             yield TextTable(WINDOW_HEADERS, rows, id="windows")
 
         yield Static("Used % per window", classes="section")
-        if not overview.series:
+        if not any(s.points for s in overview.series.values()):
             yield Static(NO_SERIES, classes="note")
         else:
             yield Static(
@@ -164,16 +225,13 @@ class UsageScreen(WideScreen):
                 "share left unused, what the table of resets below counts.",
                 classes="note",
             )
-            names = list(dict.fromkeys(p.window for p in overview.series))
+            names = list(
+                dict.fromkeys(p.window for s in overview.series.values() for p in s.points)
+            )
             for name in names:
-                points = [
-                    (at, p.used_pct)
-                    for p in overview.series
-                    if p.window == name and (at := parse_time(p.minute)) is not None
-                ]
-                for span_name, span in SPANS:
+                for span_name, hours in SERIES_SPANS:
                     yield Static(f"{window_title(name)} · {span_name}")
-                    yield UsagePlot(PlotData(points, now - span, now))
+                    yield UsagePlot(_plot_data(overview.series.get(span_name), name, hours, now))
 
         yield Static("Tokens per day, by model", classes="section")
         if not overview.tokens:
@@ -186,7 +244,7 @@ class UsageScreen(WideScreen):
             )
 
         waste = overview.waste
-        yield Static("Unused capacity", classes="section")
+        yield Static(f"Unused capacity, last {OVERVIEW_DAYS} days", classes="section")
         if not waste.windows and not waste.open:
             yield Static(NO_WASTE, classes="note")
         else:

@@ -20,11 +20,21 @@ AXIS = 6  # "100% ┤"
 LIMIT_LABEL = " limit"
 
 
+# A slice's edges are pulled in by this much: a slice that ends where a column starts
+# (to the microsecond an ISO time keeps) does not spill into it.
+_EDGE_S = 0.001
+
+
 @dataclass(frozen=True)
 class PlotData:
     points: list[tuple[datetime, float]]
     start: datetime
     end: datetime
+    # When each point is the highest % of a slice of time around it (`usage.series`
+    # with `buckets`), that slice's length: a point then counts in every column its
+    # slice reaches, so slices wider than the columns (the data read for a narrower
+    # terminal) draw as steps, not as a comb with gaps.
+    slice: timedelta | None = None
 
 
 def columns(data: PlotData, count: int) -> list[float | None]:
@@ -33,13 +43,16 @@ def columns(data: PlotData, count: int) -> list[float | None]:
     span = (data.end - data.start).total_seconds()
     if count <= 0 or span <= 0:
         return out
+    half = data.slice.total_seconds() / 2 - _EDGE_S if data.slice else 0.0
     for at, pct in data.points:
         offset = (at - data.start).total_seconds()
         if not 0 <= offset <= span:
             continue
-        index = min(count - 1, int(offset / span * count))
-        current = out[index]
-        out[index] = pct if current is None else max(current, pct)
+        first = min(count - 1, int(max(0.0, offset - half) / span * count))
+        last = min(count - 1, int(min(span, offset + half) / span * count))
+        for index in range(first, last + 1):
+            current = out[index]
+            out[index] = pct if current is None else max(current, pct)
     return out
 
 
@@ -59,9 +72,14 @@ def _x_labels(data: PlotData, width: int) -> str:
     return "".join(line)
 
 
+def plot_columns(width: int) -> int:
+    """The columns of bars in a plot `width` cells wide (the rest is its labels)."""
+    return max(4, width - AXIS - len(LIMIT_LABEL))
+
+
 def plot_content(data: PlotData, width: int, height: int) -> Content:
     """`height` rows of bars under a limit line, with a time axis."""
-    plot_width = max(4, width - AXIS - len(LIMIT_LABEL))
+    plot_width = plot_columns(width)
     values = columns(data, plot_width)
     lines = [
         Content.assemble(
