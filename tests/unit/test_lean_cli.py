@@ -40,14 +40,26 @@ def test_plain_forms_match_the_click_commands(prefix: tuple[str, ...]) -> None:
     plain = PLAIN[prefix]
     command = click_command(prefix)
     flags: dict[str, str] = {}
+    options: dict[str, tuple[str, tuple[str, ...] | None]] = {}
     arguments = []
     for param in command.params:
         if isinstance(param, click.Option) and param.is_flag:
             assert not param.secondary_opts, "a --no- flag: lean does not know it"
             flags.update(dict.fromkeys(param.opts, param.name or ""))
+        elif isinstance(param, click.Option) and not param.hidden:
+            choices = param.type.choices if isinstance(param.type, click.Choice) else None
+            options.update(
+                dict.fromkeys(param.opts, (param.name or "", tuple(choices) if choices else None))
+            )
         elif isinstance(param, click.Argument):
             arguments.append(param.name)
     assert plain.flags == flags
+    # Lean knows all of a command's value options, or none: those go to click.
+    if plain.options:
+        assert plain.options == options
+    for token in options:
+        if token not in (plain.options or {}):
+            assert parse([*prefix, token, "x"]) is None
     # The values click passes the command when no option is given.
     assert plain.defaults == command.make_context(prefix[-1], []).params
     assert ([plain.name_param] if plain.name_param else []) == arguments
@@ -85,6 +97,11 @@ def test_version_is_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
         (["stage", "api", "--json"], {"name": "api", "as_json": True}),
         (["stage", "--json", "api"], {"name": "api", "as_json": True}),
         (["report", "--csv"], {"by": "day", "since": None, "until": None, "tz": None}),
+        (
+            ["report", "--by", "model", "--tz", "Asia/Kathmandu", "--since", "2026-11-01"],
+            {"by": "model", "tz": "Asia/Kathmandu", "since": "2026-11-01", "until": None},
+        ),
+        (["report", "--by", "week", "--by", "month"], {"by": "month"}),
     ],
 )
 def test_plain_forms_are_parsed(argv: list[str], params: dict[str, Any]) -> None:
@@ -99,7 +116,11 @@ def test_plain_forms_are_parsed(argv: list[str], params: dict[str, Any]) -> None
         ["ls", "--help"],
         ["ls", "-aj"],
         ["ls", "extra"],
-        ["report", "--by", "model"],
+        ["report", "--by", "fortnight"],
+        ["report", "--by"],
+        ["report", "--by", "--json"],
+        ["report", "--since", "yesterday"],
+        ["report", "--until", ""],
         ["report", "--since=2026-01-01"],
         ["report", "waste"],
         ["usage", "ingest"],
@@ -244,6 +265,7 @@ PRINTED = [
     ["usage", "--json"],
     ["report"],
     ["report", "--csv"],
+    ["report", "--by", "day", "--tz", "Asia/Kathmandu", "--since", "2026-11-01"],
     ["queue", "ls"],
     ["stage"],
     ["stage", "api"],
@@ -278,6 +300,17 @@ def test_usage_windows_print_as_the_typed_ones(
 def test_bad_usage_is_still_exit_2(fake_engine: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_lean(["report", "--json", "--csv"]) == 2
     assert capsys.readouterr().err == "podium: choose one of --json and --csv\n"
+
+
+def test_a_bad_zone_is_said_as_click_says_it(
+    fake_engine: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["report", "--by", "week", "--tz", "Mars/Olympus"]
+    assert run_lean(argv) == 2
+    lean_err = capsys.readouterr().err
+    assert run(argv) == 2
+    assert "Mars/Olympus" in lean_err
+    assert capsys.readouterr().err == lean_err
 
 
 def test_the_lean_path_loads_no_click() -> None:

@@ -22,13 +22,15 @@ from sessions import __version__
 
 class Plain(NamedTuple):
     """A read-only command's plain form: its flags (each token → the parameter it
-    sets), the parameters' defaults, whether it takes a NAME, and the function of
-    `tui.cli.reads` that runs it."""
+    sets), the parameters' defaults, whether it takes a NAME, the function of
+    `tui.cli.reads` that runs it, and its options that take a value (each token →
+    the parameter, and the values it allows: None for any)."""
 
     flags: dict[str, str]
     defaults: dict[str, Any]
     name_param: str | None
     run: str
+    options: dict[str, tuple[str, tuple[str, ...] | None]] | None = None
 
 
 PLAIN: dict[tuple[str, ...], Plain] = {
@@ -44,6 +46,14 @@ PLAIN: dict[tuple[str, ...], Plain] = {
         {"by": "day", "since": None, "until": None, "tz": None, "as_json": False, "as_csv": False},
         None,
         "show_usage",
+        # Every --by a report is asked for: a person reads several in a row. A date that
+        # is not one goes to click, which says so (`DATE_OPTIONS`).
+        {
+            "--by": ("by", ("day", "week", "month", "model", "project", "session")),
+            "--since": ("since", None),
+            "--until": ("until", None),
+            "--tz": ("tz", None),
+        },
     ),
     ("queue", "ls"): Plain({"--json": "as_json"}, {"as_json": False}, None, "list_tasks"),
     ("stage",): Plain(
@@ -103,15 +113,40 @@ def version_text() -> str:
     return f"podium, version {__version__}"
 
 
+# Options whose value click checks as a date before the command runs.
+DATE_OPTIONS = ("since", "until")
+
+
+def _is_date(text: str) -> bool:
+    from datetime import date  # only a report with --since/--until needs it
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse(args: list[str]) -> tuple[Plain, dict[str, Any]] | None:
     """The plain command `args` are and its parameters; None when click must parse them."""
     for prefix, plain in PLAIN.items():
         if tuple(args[: len(prefix)]) != prefix:
             continue
         params = dict(plain.defaults)
-        for token in args[len(prefix) :]:
+        rest = iter(args[len(prefix) :])
+        for token in rest:
             if token in plain.flags:
                 params[plain.flags[token]] = True
+            elif plain.options and token in plain.options:
+                name, allowed = plain.options[token]
+                value = next(rest, None)
+                if value is None or value.startswith("-"):
+                    return None  # no value, or an option where it should be: click's
+                if allowed is not None and value not in allowed:
+                    return None  # click says which values it takes
+                if name in DATE_OPTIONS and not _is_date(value):
+                    return None
+                params[name] = value
             elif token.startswith("-") or plain.name_param is None:
                 return None  # an option with a value, --help, a subcommand: click's
             elif params[plain.name_param] is not None:
