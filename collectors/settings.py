@@ -427,7 +427,7 @@ class KeySettings(_Section):
     """Bring the selected session's pane into view (on stage, or focus its pane)."""
 
     next: Annotated[str, Meta(pattern=_KEY_LIST)] = "tab,space"
-    """Jump to the session that has waited longest for you."""
+    """Jump to the session that needs you first."""
 
     new: Annotated[str, Meta(pattern=_KEY_LIST)] = "n"
     """Open the new-session dialog."""

@@ -30,7 +30,11 @@ class TowerCommands(Provider):
     def _commands(self) -> Iterator[Command]:
         app = cast(CommandHost, self.app)
         main = app.main
-        yield "Next waiting session", main.action_next, "jump to who waited longest"
+        yield (
+            "Next session that needs you",
+            main.action_next,
+            "jump to who needs you first ([attention] order)",
+        )
         yield "New session", main.action_new, "start an agent in a new pane"
         yield "Usage", app.action_usage, "usage windows, tokens, waste"
         yield "Background queue", app.action_background, "tasks that fill spare capacity"
