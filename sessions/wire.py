@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
@@ -645,13 +645,19 @@ class QueueShow(_Wire):
     occurrences: list[TaskRecord]
 
 
+# What the queue's INTEGER columns hold: a bigger number is refused with a one-line
+# reason at the boundary, not by the database with a traceback.
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+PositiveInt32 = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+
 class QueueAddParams(_Wire):
     prompt: str
     cwd: str | None = None
     worktree: bool = False
-    priority: int = 0
+    priority: Int32 = 0
     model: str | None = None
-    max_turns: int | None = None
+    max_turns: PositiveInt32 | None = None
     budget_usd: float | None = None
     est_pct: float | None = None
     allowed_tools: list[str] | str | None = None
@@ -665,7 +671,7 @@ class QueueAddParams(_Wire):
 
 
 class ReprioritiseParams(TaskRef, kw_only=True):
-    priority: int
+    priority: Int32
 
 
 class FillParams(_Wire):

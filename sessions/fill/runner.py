@@ -1,11 +1,12 @@
 """Background runs: a queued task as `claude -p … --output-format stream-json --verbose`.
 
 Each run starts in a window of podium's tmux server through `sessions.launch`
-(argv, environment and directory in a 0600 spec file; the prompt is one argv
-element after `--`, so it reaches the agent byte for byte and no shell sees
-it). The agent's stdout is appended to `<data>/queue/run-<id>.jsonl`; a viewer
-child of the launcher prints a readable line per event in the pane, and the
-agent's stderr goes to the pane too, so a person can watch.
+(argv, environment and directory in a 0600 spec file; the prompt goes on the
+agent's stdin from `<data>/queue/run-<id>.prompt`, so it reaches the agent byte
+for byte, whatever its size, and no shell or command line sees it). The agent's
+stdout is appended to `<data>/queue/run-<id>.jsonl`; a viewer child of the
+launcher prints a readable line per event in the pane, and the agent's stderr
+goes to the pane too, so a person can watch.
 
 The engine tails that file (complete lines from a byte offset kept in
 `queue_runs.stream_offset`): every line goes to the usage monitor (its
@@ -85,8 +86,10 @@ _NO_SERVER = (
 )
 
 
-def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None, prompt: str) -> list[str]:
-    """The agent's headless argv; the prompt is the last element, after `--`.
+def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None) -> list[str]:
+    """The agent's headless argv. The prompt is not in it: it goes on stdin (see
+    `Runner._launch`), as one argument may hold at most 128 KiB (Linux's
+    MAX_ARG_STRLEN) and a longer prompt made exec fail with E2BIG (exit 126).
 
     Every value rides in its option as `--opt=value`, so none (a model named
     `--dangerously-skip-permissions`, say) can be read as an option. A
@@ -105,8 +108,7 @@ def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None, prompt:
     argv += [f"--allowedTools={tool}" for tool in task.allowed_tools]
     if resume_id:
         argv.append(resume_arg(resume_id))
-    # `--` ends the options: a prompt starting with '-' is still the prompt.
-    return [*argv, "--", prompt]
+    return argv
 
 
 class Runner:
@@ -176,7 +178,7 @@ class Runner:
         resume_id = task.claude_session_id
         prompt = self.fill.resume_prompt if resume_id else task.prompt
         try:
-            argv = headless_argv(task, claude, resume_id=resume_id, prompt=prompt)
+            argv = headless_argv(task, claude, resume_id=resume_id)
         except AgentError as exc:
             raise LaunchFailed(str(exc)) from None
         ensure_private_dir(self.dir)
@@ -193,6 +195,17 @@ class Runner:
             )
         )
         stream = self.dir / f"run-{run.id}.jsonl"
+        # The prompt goes on the agent's stdin (`claude -p` reads it there when argv has
+        # none): any size, byte for byte, and never on a command line. Kept beside the
+        # run's stream, in the private queue dir.
+        prompt_file = self.dir / f"run-{run.id}.prompt"
+        try:
+            prompt_file.write_text(prompt, encoding="utf-8")
+        except OSError as exc:
+            self.store.update_run(run, state="failed", ended_at=datetime.now(UTC), result=str(exc))
+            raise LaunchFailed(
+                f"cannot write its prompt file {prompt_file}: {exc.strerror}"
+            ) from None
         # The engine's environment is its first caller's, whole: an agent gets its share.
         env = agent_env(os.environ, self.agents.pass_env)
         env.pop("PODIUM_SESSION_ID", None)
@@ -210,7 +223,7 @@ class Runner:
                 "env": env,
                 "cwd": str(cwd),
                 "stdout": str(stream),
-                "stdin": os.devnull,
+                "stdin": str(prompt_file),
                 "mirror": True,
             },
         )
@@ -227,6 +240,7 @@ class Runner:
             )
         except TmuxError as exc:
             spec.unlink(missing_ok=True)
+            prompt_file.unlink(missing_ok=True)
             self.store.update_run(run, state="failed", ended_at=datetime.now(UTC), result=str(exc))
             if isinstance(exc, TmuxServerGone) and not may_start:
                 raise LaunchWaits(_NO_SERVER) from None  # it went between the look and now

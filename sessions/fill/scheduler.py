@@ -505,7 +505,11 @@ def _delete_streams(runs: list[Run]) -> set[int]:
     gone = set()
     for run in runs:
         try:
-            Path(run.stream_path or "").unlink(missing_ok=True)
+            stream = Path(run.stream_path or "")
+            stream.unlink(missing_ok=True)
+            # The prompt the run read on stdin (`Runner`), kept beside its stream.
+            if stream.suffix == ".jsonl":
+                stream.with_suffix(".prompt").unlink(missing_ok=True)
         except OSError as exc:
             log.warning("cannot delete the stream of run %d: %s", run.id, exc)
             continue

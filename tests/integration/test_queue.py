@@ -115,7 +115,7 @@ def test_limit_defers_then_resume_completes(make_claude_podium: Any, podium_env:
     windows = {w["window"]: w for w in call(env, "usage.windows")["windows"]}
     assert windows["five_hour"]["used_pct"] == 100
 
-    # The prompt arrived byte for byte, as one argument (the CLI may add a newline).
+    # The prompt arrived byte for byte, on the agent's stdin (the CLI may add a newline).
     assert any(t.rstrip("\n") == prompt for t in main_texts(env)), main_texts(env)
     assert not Path("/tmp/pwned").exists()
 
@@ -160,6 +160,51 @@ def test_limit_defers_then_resume_completes(make_claude_podium: Any, podium_env:
     assert json.loads(raw[-1])["type"] == "result"
     out = env.run("queue", "log", str(task["id"]), "--run", "999999")
     assert out.returncode == 1 and "has no run 999999" in out.stderr
+
+
+@pytest.mark.claude
+def test_a_200_kb_prompt_from_a_file_or_stdin_reaches_claude_code_whole(
+    make_claude_podium: Any, podium_env: Any
+) -> None:
+    """One argv element holds at most 128 KiB on Linux: as the last argument, a 200 KB
+    prompt made exec fail (exit 126). On the agent's stdin it arrives byte for byte."""
+    fast_fill(podium_env)
+    env = make_claude_podium()
+    body = "".join(f"line {i}: {NASTY}\n" for i in range(200_000 // len(NASTY)))
+    prompt = f"REPLY read it all\n{body}"
+    assert len(prompt.encode()) > 200_000
+    source = env.root / "prompt.txt"
+    source.write_text(prompt, encoding="utf-8")
+    from_file = env.run(
+        "queue", "add", "--prompt-file", str(source), "--cwd", str(env.workdir), "--json"
+    )
+    assert from_file.returncode == 0, from_file.stderr
+    first = json.loads(from_file.stdout)
+    assert first["prompt"] == prompt
+    # One run proves the way to the agent (the file and stdin differ only in how the
+    # CLI reads): a second would wait on the first one's estimated spend.
+    assert env.run("queue", "cancel", str(first["id"])).returncode == 0
+    from_stdin = env.run("queue", "add", "-", "--cwd", str(env.workdir), "--json", input=prompt)
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    task = json.loads(from_stdin.stdout)
+    assert task["prompt"] == prompt
+    call(env, "queue.fill", enabled=True)
+    done = wait_task(env, task["id"], "done", "failed")
+    assert done["task"]["state"] == "done", done
+    [run] = done["runs"]
+    assert all(len(a) < 1000 for a in run["argv"]), "the prompt is not on the command line"
+    texts = [t.rstrip("\n") for t in main_texts(env)]
+    assert prompt.rstrip("\n") in texts, [len(t) for t in texts]
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_numbers_beyond_the_queue_columns_are_refused_at_the_boundary(engine: Any) -> None:
+    """The engine's own check, for a client that is not the CLI: one line, no traceback."""
+    for params in ({"priority": 2**40}, {"max_turns": 0}, {"max_turns": 2**31}):
+        with pytest.raises(ApiError) as caught:
+            call(engine, "queue.add", prompt="x", cwd=str(engine.workdir), **params)
+        assert caught.value.code == "bad_request", caught.value
+        assert "\n" not in str(caught.value)
 
 
 @pytest.mark.claude

@@ -107,7 +107,7 @@ MISSING = "{tmp}/missing"
 
 BAD_USAGE: list[tuple[list[str], str]] = [
     (["no-such-command"], "no such command 'no-such-command'"),
-    (["queue", "add"], "missing argument 'PROMPT'"),
+    (["queue", "add"], "give the prompt: PROMPT, - to read stdin, or --prompt-file FILE"),
     (["queue", "add", " \n "], "the prompt is empty"),
     (["queue", "add", "x", "--cron", "0 25 * * *"], "hour 25 is outside 0-23"),
     (["queue", "add", "x", "--cron", "1 2 3"], "it needs 5"),
@@ -158,6 +158,11 @@ BAD_USAGE: list[tuple[list[str], str]] = [
     (["simulate", "--scenario", MISSING], "does not exist"),
     (["simulate", "--scenario", FILE, "--policy", "best"], "'best' is not one of"),
     (["usage", "ingest", "--claude-dir", MISSING], "no such directory"),
+    (["queue", "add", "x", "--priority", "99999999999999999999"], "is not in the range"),
+    (["queue", "add", "x", "--max-turns", "4294967296"], "is not in the range"),
+    (["queue", "priority", "1", "99999999999999999999"], "is not in the range"),
+    (["queue", "add", "x", "--prompt-file", "{tmp}/a-file"], "give PROMPT or --prompt-file"),
+    (["queue", "add", "--prompt-file", MISSING], "does not exist"),
 ]
 
 

@@ -199,7 +199,7 @@ def test_store_round_trip(tmp_path: Path) -> None:
     assert QueueStore(conn).get(task.id).state == "deferred"  # type: ignore[union-attr]
 
 
-def test_headless_argv_keeps_the_prompt_whole() -> None:
+def test_headless_argv_has_no_prompt_and_every_value_inside_its_option() -> None:
     task = Task(
         id=1,
         prompt="-starts with a dash",
@@ -210,20 +210,21 @@ def test_headless_argv_keeps_the_prompt_whole() -> None:
         allowed_tools=["Bash(git *)", "Edit"],
         permission_mode="acceptEdits",
     )
-    argv = headless_argv(task, "/bin/claude", resume_id=None, prompt=task.prompt)
+    argv = headless_argv(task, "/bin/claude", resume_id=None)
     assert argv[:4] == ["/bin/claude", "-p", "--output-format=stream-json", "--verbose"]
-    assert argv[-2:] == ["--", "-starts with a dash"]
+    # The prompt goes on stdin (any size; a 128 KiB argument is Linux's limit).
+    assert task.prompt not in argv
     # Each value inside its option: none can pass for an option of its own.
-    assert argv[4:-2] == [
+    assert argv[4:] == [
         "--model=sonnet", "--max-turns=3", "--max-budget-usd=0.5", "--permission-mode=acceptEdits",
         "--allowedTools=Bash(git *)", "--allowedTools=Edit",
     ]  # fmt: skip
     sid = "5764008a-f82f-46dd-80a9-0507eb7b5e25"
-    resumed = headless_argv(task, "/bin/claude", resume_id=sid, prompt="go on")
-    assert resumed[-3:] == [f"--resume={sid}", "--", "go on"]
+    resumed = headless_argv(task, "/bin/claude", resume_id=sid)
+    assert resumed[-1] == f"--resume={sid}"
     spoofed = "--dangerously-skip-permissions"
     with pytest.raises(AgentError, match="not a Claude session id"):
-        headless_argv(task, "/bin/claude", resume_id=spoofed, prompt="go on")
+        headless_argv(task, "/bin/claude", resume_id=spoofed)
 
 
 class _Engine:
@@ -274,6 +275,7 @@ def test_streams_of_runs_over_a_month_ago_are_deleted_and_the_runs_kept(tmp_path
     for ended_days_ago in (31, 29, None):  # None: still running
         path = tmp_path / f"run-{len(streams)}.jsonl"
         path.write_text('{"type":"result"}\n')
+        path.with_suffix(".prompt").write_text("p")
         run = store.add_run(
             Run(id=0, task_id=task.id, attempt=1, state="running", started_at=NOW - timedelta(40))
         )
@@ -284,6 +286,8 @@ def test_streams_of_runs_over_a_month_ago_are_deleted_and_the_runs_kept(tmp_path
         streams.append(path)
     assert asyncio.run(sched.prune_streams(NOW)) == 1
     assert [p.exists() for p in streams] == [False, True, True]
+    # The prompt each run read on stdin goes with its stream.
+    assert [p.with_suffix(".prompt").exists() for p in streams] == [False, True, True]
     old, recent, running = store.runs(task.id)
     assert old.stream_path is None and old.total_cost_usd == 0.5  # the figures stay
     assert recent.stream_path == str(streams[1]) and running.stream_path == str(streams[2])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -82,17 +83,26 @@ def _tool_rules(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     return rules
 
 
+# The queue's INTEGER columns: a bigger number is a one-line usage error.
+PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
+
+
 @queue.command("add")
-@click.argument("prompt")
+@click.argument("prompt", required=False)
+@click.option(
+    "--prompt-file",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    help="Read the prompt from this file (UTF-8, any size); PROMPT - reads stdin.",
+)
 @click.option(
     "--cwd",
     type=click.Path(exists=True, file_okay=False),
     help="Directory to run in (default: here).",
 )
 @click.option("--worktree", is_flag=True, help="Run in a git worktree of its own.")
-@click.option("--priority", type=int, default=0, show_default=True, help="Higher runs first.")
+@click.option("--priority", type=PRIORITY, default=0, show_default=True, help="Higher runs first.")
 @click.option("--model", help="Model for the run (claude --model).")
-@click.option("--max-turns", type=click.IntRange(min=1), help="Stop after N turns.")
+@click.option("--max-turns", type=click.IntRange(1, 2**31 - 1), help="Stop after N turns.")
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), help="Stop at $X.")
 @click.option(
     "--allowed-tools",
@@ -135,7 +145,8 @@ def _tool_rules(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
 def add(
-    prompt: str,
+    prompt: str | None,
+    prompt_file: str | None,
     cwd: str | None,
     worktree: bool,
     priority: int,
@@ -150,7 +161,9 @@ def add(
     on_change: str | None,
     as_json: bool,
 ) -> None:
-    """Queue PROMPT as a headless agent run (passed as one argument, byte for byte)."""
+    """Queue PROMPT as a headless agent run (it reaches the agent byte for byte, on its
+    stdin). PROMPT - reads it from stdin; --prompt-file from a file."""
+    prompt = _prompt_text(prompt, prompt_file)
     if not prompt.strip():
         raise click.BadParameter("the prompt is empty", param_hint="PROMPT")
     schedules = (("--at", at), ("--cron", cron), ("--window", window), ("--on-change", on_change))
@@ -269,11 +282,37 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
     ]
 
 
+def _prompt_text(prompt: str | None, prompt_file: str | None) -> str:
+    """The prompt from its argument, stdin (`-`) or --prompt-file (exactly one)."""
+    if prompt_file is not None:
+        if prompt is not None:
+            raise click.UsageError("give PROMPT or --prompt-file, not both")
+        try:
+            with open(prompt_file, encoding="utf-8") as fh:
+                return fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.BadParameter(
+                f"cannot read {prompt_file}: {getattr(exc, 'strerror', None) or exc}",
+                param_hint="--prompt-file",
+            ) from None
+    if prompt is None:
+        raise click.UsageError("give the prompt: PROMPT, - to read stdin, or --prompt-file FILE")
+    if prompt == "-":
+        try:
+            return sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(f"stdin is not UTF-8: {exc}", param_hint="PROMPT") from None
+    return prompt
+
+
 def _argv_text(argv: list[str]) -> str:
-    """The run's argv as a shell would show it, its prompt (the last element) shortened."""
+    """The run's argv as a shell would show it. Runs before the prompt went on stdin
+    have it as the last element, after `--`: shortened."""
     if not argv:
         return "-"
-    return shlex.join([*argv[:-1], one_line(argv[-1], 40)])
+    if len(argv) >= 2 and argv[-2] == "--":
+        return shlex.join([*argv[:-1], one_line(argv[-1], 40)])
+    return shlex.join(argv) + " < prompt"
 
 
 def _run_lines(r: dict[str, Any], now: datetime) -> list[str]:
@@ -325,7 +364,7 @@ def show_lines(result: dict[str, Any], now: datetime | None = None) -> list[str]
 
 @queue.command("priority")
 @click.argument("task_id", type=TASK_ID)
-@click.argument("priority", type=int)
+@click.argument("priority", type=PRIORITY)
 def priority(task_id: int, priority: int) -> None:
     """Set a waiting task's PRIORITY (higher runs first)."""
     with engine() as client:
