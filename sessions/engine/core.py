@@ -235,6 +235,7 @@ class Engine:
             blocking=self.blocking,
             record_usage=self.usage.record,
             may_start_server=self.server.may_start,
+            full_until=self.usage.full_until,
         )
         return Scheduler(
             store,

@@ -66,7 +66,8 @@ def _lines(cursor: Cursor) -> Iterator[bytes]:
 # While runs are live the stream files are read this often (seconds). Their panes'
 # deaths come from the engine's tmux sweep (`after_sweep`), not from a poll here.
 POLL = 0.5
-# A limit hit whose reset time nobody told: try again this much later.
+# A limit hit whose reset time neither the stream, the result's text nor the official
+# figures tell: try again this much later.
 UNKNOWN_RESET = timedelta(minutes=30)
 
 
@@ -124,6 +125,7 @@ class Runner:
         blocking: Blocking,
         record_usage: Callable[[list[LimitSample]], object],
         may_start_server: Callable[[], bool] = lambda: True,
+        full_until: Callable[[datetime], datetime | None] = lambda now: None,
     ) -> None:
         self.store = store
         self.tmux = tmux
@@ -136,6 +138,8 @@ class Runner:
         # Whether a run may start podium's tmux server when none runs: not after one
         # exited under the engine (it is reported; a person starts the next one).
         self.may_start_server = may_start_server
+        # When the official figures say the account can work again (`UsageMonitor`).
+        self.full_until = full_until
         self.dir = paths.data / "queue"
         self._cursors: dict[int, Cursor] = {}
         # resetsAt of a rejected rate_limit_event, per run, until its result comes.
@@ -439,7 +443,11 @@ class Runner:
             fields["api_error_status"] == 429 or run.id in self._rejected_until
         )
         if limited:
-            resets = self._rejected_until.pop(run.id, None) or parse_reset(text, now)
+            resets = (
+                self._rejected_until.pop(run.id, None)
+                or parse_reset(text, now)
+                or self.full_until(now)
+            )
             resets = resets if resets and resets > now else now + UNKNOWN_RESET
             fields.update(state="limited", resets_at=resets)
         else:

@@ -17,7 +17,7 @@ from collectors.settings import Settings
 from collectors.store import open_store
 from sessions.agents import AgentError
 from sessions.fill.queue import QueueStore, Run, Task
-from sessions.fill.runner import Runner, headless_argv
+from sessions.fill.runner import UNKNOWN_RESET, Runner, headless_argv
 from sessions.fill.schedule import (
     Cron,
     Night,
@@ -238,7 +238,7 @@ class _Engine:
     async def blocking(self, fn: Any, *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
 
-    def runner(self, store: QueueStore) -> Runner:
+    def runner(self, store: QueueStore, **parts: Any) -> Runner:
         s = self.settings
         return Runner(
             store,
@@ -249,6 +249,7 @@ class _Engine:
             tmux_settings=s.tmux,
             blocking=self.blocking,
             record_usage=None,  # type: ignore[arg-type]
+            **parts,
         )
 
     def scheduler(self) -> Scheduler:
@@ -387,3 +388,28 @@ def test_a_run_learns_its_panes_end_from_a_sweep_begun_after_it_started(tmp_path
     runner.after_sweep([], 102.0)  # gone since: interrupted, and the task queued again
     assert asyncio.run(check()) == "interrupted"
     assert store.get(task.id).state == "queued"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("official", [True, False])
+def test_a_limit_without_a_reset_time_defers_to_the_official_one(
+    tmp_path: Path, official: bool
+) -> None:
+    """A 429 whose stream and text name no reset: the official figures' reset of the
+    full window, not a guess of 30 minutes (the guess only when they know none)."""
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    reset = datetime.now(UTC) + timedelta(hours=3, minutes=7)
+    runner = engine.runner(store, full_until=lambda now: reset if official else None)
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    store.update(task, state="running")
+    run = store.add_run(Run(id=0, task_id=task.id, attempt=1, state="running", started_at=NOW))
+    result = {"type": "result", "is_error": True, "api_error_status": 429, "result": "API Error"}
+    before = datetime.now(UTC)
+    asyncio.run(runner._finish(run, result))
+    [ended] = store.runs(task.id)
+    assert ended.state == "limited"
+    assert ended.resets_at is not None
+    if official:
+        assert ended.resets_at == reset
+    else:
+        assert before + UNKNOWN_RESET <= ended.resets_at <= datetime.now(UTC) + UNKNOWN_RESET
