@@ -31,21 +31,12 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 
+from sessions.worktree import GIT_LOCATION_VARS
+
 GIT_TIMEOUT = 30.0
 # The most of a diff shown: a generated file can make megabytes of it.
 MAX_PATCH_BYTES = 2 * 1024 * 1024
 
-# Variables that would point git at another repository than the one asked about.
-_GIT_LOCATION_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_COMMON_DIR",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-)
 # Variables of the caller's that would run a program or reconfigure git.
 _GIT_COMMAND_VARS = ("GIT_EXTERNAL_DIFF", "GIT_PAGER", "PAGER", "GIT_CONFIG_PARAMETERS")
 # Config that must not come from the repository, whatever it says.
@@ -92,7 +83,7 @@ def _env(overrides: list[tuple[str, str]]) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in _GIT_LOCATION_VARS
+        if k not in GIT_LOCATION_VARS
         and k not in _GIT_COMMAND_VARS
         and not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
     }

@@ -35,7 +35,7 @@ GIT_TIMEOUT = 120.0
 
 # Variables that would point git at another repository than the one asked
 # about (set, e.g., when podium is started from inside a git hook).
-_GIT_LOCATION_VARS = (
+GIT_LOCATION_VARS = (
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
@@ -70,7 +70,7 @@ class Removal:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in GIT_LOCATION_VARS}
     # Never wait for a password or an editor: nobody is there to answer.
     env["GIT_TERMINAL_PROMPT"] = "0"
     # `git status` would otherwise refresh the index and take its lock under
