@@ -407,6 +407,21 @@ class FillSettings(_Section):
     keep_streams_days: Annotated[int, Meta(ge=1, le=3650)] = 30
     """Days a finished run's stream file is kept for `podium queue log`; older ones
     are deleted (the run's outcome, tokens and cost stay in the log)."""
+    pause_mode: Literal["finish", "interrupt"] = "finish"
+    """When you get busy and fill's share threatens your reserve: `finish` lets the
+    running tasks end and launches nothing more; `interrupt` also stops them,
+    newest first, and queues them again (they resume their Claude session)."""
+    weekly_margin_pct: Annotated[float, Meta(ge=0, le=100)] = 2.0
+    """Share of the weekly window fill never spends, on top of your forecast use."""
+    spend_all_within_hours: Annotated[float, Meta(ge=0, le=168)] = 5.0
+    """Within this many hours of the weekly reset, fill may spend everything your
+    forecast leaves (before, it paces the week)."""
+    night_budget_pct: Annotated[float, Meta(ge=0, le=100)] | None = None
+    """The most fill may spend in one night window, in % of the weekly window
+    (none: the night has no budget of its own)."""
+    default_estimate_pct: Annotated[float, Meta(gt=0, le=100)] = 5.0
+    """What a task with no `--estimate` and no earlier run of its kind is expected to
+    cost, in % of the 5-hour window (later runs of the same kind learn the real cost)."""
 
 
 # A comma-separated list of Textual key names ("tab,space", "ctrl+p", "question_mark"

@@ -7,20 +7,28 @@ scheduler and the simulator (`sessions.fill.simulate`) call it alike, so what
 the simulator measures is what runs.
 
 Three budgets, in this order:
-- a limited window (used >= 100) defers every due task until its reset;
+- a limited window (used >= 100) defers every due task until its reset (a
+  model's week only the tasks that spend it, unless they may run on another
+  model: `TaskView.fallback`);
 - the 5-hour window keeps the human's reserve (the config's rule for the local
   time, the highest one over what is left of the window) plus the human's
   forecast use, and pauses fill when the human is busy and that is threatened;
-- the weekly window is paced: fill may bring it up to a line that rises from
-  the week's start to `100 - margin - forecast human use until the reset`, so
-  spare capacity is spread over the week's 5-hour windows and spent by the reset
-  (in the last window everything spare), never before the human needs it.
+- each weekly window a task spends (the week of all models, and its model's
+  week where the account reports one) is paced: fill may launch while the
+  window stands below a line that rises from the week's start to `100 - margin
+  - forecast human use until the reset`, and never past that ceiling, so spare
+  capacity is spread over the week's 5-hour windows and spent by the reset (in
+  the last window everything spare), never before the human needs it.
+The night window may have a budget of its own (`PolicyConfig.night_budget_pct`).
+
+Its inputs are built by `sessions.fill.inputs`, the one place that turns what
+is knowable (the queue, the runs' streams, the log, the settings) into them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from collectors.windows import FIVE_HOUR, FIVE_HOURS, SEVEN_DAY
@@ -61,6 +69,12 @@ class TaskView:
     est_pct: float  # expected cost in % of the 5-hour window
     not_before: datetime | None = None
     defer_until: datetime | None = None
+    # The weekly windows its model spends (the 5-hour one is spent by all).
+    windows: tuple[str, ...] = (SEVEN_DAY,)
+    # Another model it may run on when its own model's week has no room, and the
+    # weekly windows that one spends.
+    fallback: str | None = None
+    fallback_windows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class RunningView:
     # Its expected total cost (% of the 5-hour window), when known: what is left
     # of it is counted as already spoken for.
     est_pct: float | None = None
+    windows: tuple[str, ...] = (SEVEN_DAY,)
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,15 @@ class HumanUse:
     # The human's own use since the weekly window opened (% of the weekly window),
     # when the log can tell it from fill's; pacing then spreads fill evenly.
     week_used_pct: float | None = None
+    # The same two figures for a model's week (`seven_day_sonnet`…): window ->
+    # (forecast until its reset, used so far), each in % of that window.
+    scoped: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
+
+    def week(self, name: str) -> tuple[float, float | None]:
+        """(forecast use until the reset, use so far) of weekly window `name`."""
+        if name == SEVEN_DAY:
+            return self.forecast_week_pct, self.week_used_pct
+        return self.scoped.get(name, (0.0, None))
 
 
 @dataclass(frozen=True)
@@ -97,10 +121,23 @@ class PolicyConfig:
     pause_mode: str = "finish"  # "finish" | "interrupt"
     weekly_margin_pct: float = 2.0
     # What 1% of the 5-hour window costs in % of the weekly window (5-hour
-    # capacity / weekly capacity); task estimates are in 5-hour %.
+    # capacity / weekly capacity, as measured); task estimates are in 5-hour %.
     weekly_per_five_hour: float = 0.125
+    # The same ratio for a model's week, by window name (missing: as the week's).
+    per_five_hour: Mapping[str, float] = field(default_factory=dict)
     # Within this much of the weekly reset, spend everything spare.
     spend_all_within: timedelta = FIVE_HOURS
+    # The night window (local wall clock in `tz`) and the most fill may spend in
+    # one night, in % of the weekly window (None: no budget of its own).
+    night_start: time | None = None
+    night_end: time | None = None
+    night_budget_pct: float | None = None
+
+    def ratio(self, window: str) -> float:
+        """% of weekly `window` that 1% of the 5-hour window costs."""
+        if window == SEVEN_DAY:
+            return self.weekly_per_five_hour
+        return self.per_five_hour.get(window, self.weekly_per_five_hour)
 
 
 # What a decision comes from (`Decision.kind`): the background screen says why a task
@@ -111,6 +148,7 @@ IDLE = "idle"  # nothing is due
 CAP = "cap"  # as many runs as `max_concurrent` allows are running
 RESERVE = "reserve"  # the 5-hour window has no room beyond what is kept for you
 PACING = "pacing"  # the week's spare capacity is spread over its windows
+NIGHT_BUDGET = "night_budget"  # fill spent tonight's budget
 SPARE = "spare"  # room for the task: launch
 
 
@@ -120,7 +158,9 @@ class Decision:
     task_id: str | None
     reason: str
     until: datetime | None = None
-    kind: str = ""  # LIMIT, BUSY, IDLE, CAP, RESERVE, PACING or SPARE
+    kind: str = ""  # LIMIT, BUSY, IDLE, CAP, RESERVE, PACING, NIGHT_BUDGET or SPARE
+    # A launch on another model than the task's own (its fallback).
+    model: str | None = None
 
 
 def decide(
@@ -130,11 +170,15 @@ def decide(
     queue: Sequence[TaskView],
     running: Sequence[RunningView],
     human: HumanUse,
+    fill_tonight_pct: float = 0.0,
 ) -> list[Decision]:
-    """Decide launches, pauses, deferrals, or why to hold, for `now`."""
+    """Decide launches, pauses, deferrals, or why to hold, for `now`.
+
+    `fill_tonight_pct` is what fill spent since the night window opened (% of
+    the weekly window), for the night's budget."""
     due, next_due = _due_tasks(now, queue)
 
-    limited = [w for w in windows if w.used_pct >= 100]
+    limited = [w for w in windows if w.used_pct >= 100 and w.name in (FIVE_HOUR, SEVEN_DAY)]
     if limited:
         # Launching into a spent window only stalls the task: wait for the reset.
         # Without a known reset, look again soon rather than guess a far one.
@@ -148,15 +192,21 @@ def decide(
 
     by_name = {w.name: w for w in windows}
     five = by_name.get(FIVE_HOUR)
-    week = by_name.get(SEVEN_DAY)
     decisions: list[Decision] = []
 
-    # What the running tasks still need counts as already spent.
+    # What the running tasks still need counts as already spent. One that has
+    # spent its estimate is not done: a quarter more is kept for it.
     def remaining(r: RunningView) -> float:
-        return max(0.0, (r.est_pct or 0.0) - r.spent_pct)
+        est = r.est_pct or 0.0
+        return max(est - r.spent_pct, 0.25 * max(est, r.spent_pct))
 
     active = sorted(running, key=lambda r: r.started_at)
     committed = sum(remaining(r) for r in active)
+    # By weekly window: what the running tasks that spend it still need (5-hour %).
+    committed_in = {name: 0.0 for name in by_name}
+    for r in active:
+        for name in r.windows:
+            committed_in[name] = committed_in.get(name, 0.0) + remaining(r)
 
     five_used = five.used_pct if five else 0.0
     five_end = five_hour_end(now, windows)
@@ -165,25 +215,33 @@ def decide(
     hours_left = max(0.0, (five_end - now).total_seconds() / 3600)
     human_need = max(human.forecast_pct_next_hours, human.pct_per_hour_now * hours_left)
     five_cap = 100.0 - reserve - human_need
-
-    week_used = week.used_pct if week else 0.0
-    week_cap, week_why = _weekly_target(now, week, config, human)
-    ratio = config.weekly_per_five_hour
+    weeks = [w for w in windows if w.name != FIVE_HOUR and w.name in committed_in]
 
     # Pause: the human is busy and the fill's share would eat their reserve, or
-    # the reserve is being eaten right now (an estimate was wrong).
+    # the reserve is being eaten right now (an estimate was wrong), or a week
+    # would be left with less than the human is forecast to need.
     threatened = (
         human.active_sessions > 0 and (five_used + committed + human_need > 100.0 - reserve_now)
     ) or five_used >= 100.0 - reserve_now
-    week_threatened = week is not None and (
-        week_used + ratio * committed > 100.0 - config.weekly_margin_pct - human.forecast_week_pct
+    short_week = next(
+        (
+            w
+            for w in weeks
+            if w.used_pct + config.ratio(w.name) * committed_in.get(w.name, 0.0)
+            > 100.0 - config.weekly_margin_pct - human.week(w.name)[0]
+            and committed_in.get(w.name, 0.0) > 0
+        ),
+        None,
     )
-    if active and (threatened or week_threatened):
+    if active and (threatened or short_week is not None):
         why = (
             f"your reserve is threatened: 5-hour at {five_used:.0f}%, "
             f"{reserve_now:.0f}% kept for you, you need ~{human_need:.0f}%"
             if threatened
-            else f"weekly at {week_used:.0f}% would leave you less than your forecast use"
+            else f"{_label(short_week.name)} at {short_week.used_pct:.0f}% would leave you "
+            "less than your forecast use"
+            if short_week is not None
+            else ""
         )
         if config.pause_mode == "interrupt":
             # Newest first: least work is lost, and the oldest is nearest its end.
@@ -210,6 +268,7 @@ def decide(
             )
         ]
 
+    tonight = _night_budget_left(now, config, fill_tonight_pct)
     for task in due:
         if slots <= 0:
             break
@@ -230,29 +289,129 @@ def decide(
                 )
             )
             break
-        if week is not None and week_used + ratio * (committed + cost) > week_cap:
+        if tonight is not None and config.weekly_per_five_hour * (committed + cost) > tonight:
             decisions.append(
                 Decision(
                     HOLD,
                     task.id,
-                    f"weekly pacing: {week_used:.1f}% used, {week_why}; "
-                    f"the task needs ~{ratio * task.est_pct:.1f}%",
-                    kind=PACING,
+                    f"night budget: fill spent {fill_tonight_pct:.1f}% of the week tonight, "
+                    f"the budget is {config.night_budget_pct:g}%",
+                    kind=NIGHT_BUDGET,
                 )
             )
             break
-        decisions.append(
-            Decision(
-                LAUNCH,
-                task.id,
-                f"spare capacity: 5-hour {five_used:.0f}%, weekly "
-                f"{week_used:.1f}% of {week_cap:.1f}% paced",
-                kind=SPARE,
-            )
-        )
-        committed += cost
-        slots -= 1
+        # Its own model's weeks, else its fallback's.
+        routes = [(None, task.windows)]
+        if task.fallback:
+            routes.append((task.fallback, task.fallback_windows))
+        blocked: Decision | None = None
+        for model, spends in routes:
+            blocked = _week_blocks(now, task, spends, by_name, committed_in, cost, config, human)
+            if blocked is None:
+                decisions.append(
+                    Decision(
+                        LAUNCH,
+                        task.id,
+                        f"spare capacity: 5-hour {five_used:.0f}%, "
+                        + ", ".join(
+                            _week_state(now, by_name[n], config, human)
+                            for n in spends
+                            if n in by_name
+                        )
+                        + (f"; on {model}, its fallback" if model else ""),
+                        kind=SPARE,
+                        model=model,
+                    )
+                )
+                committed += cost
+                for name in spends:
+                    committed_in[name] = committed_in.get(name, 0.0) + cost
+                slots -= 1
+                break
+        if blocked is None:
+            continue
+        decisions.append(blocked)
+        if blocked.action == DEFER:
+            continue  # its model's week is spent: the others' need not wait for it
+        break
     return decisions
+
+
+def _week_blocks(
+    now: datetime,
+    task: TaskView,
+    spends: Sequence[str],
+    by_name: Mapping[str, Window],
+    committed_in: Mapping[str, float],
+    cost: float,
+    config: PolicyConfig,
+    human: HumanUse,
+) -> Decision | None:
+    """Why the weekly windows `spends` cannot take `task` now (a hold, or a deferral
+    when a model's week is spent), or None when they can."""
+    for name in spends:
+        week = by_name.get(name)
+        if week is None:
+            continue
+        if week.used_pct >= 100:
+            until = week.resets_at or now + timedelta(minutes=30)
+            return Decision(
+                DEFER,
+                task.id,
+                f"{_label(name)} limit reached; resets {until.astimezone(config.tz):%a %H:%M}",
+                until,
+                LIMIT,
+            )
+        ratio = config.ratio(name)
+        spoken = week.used_pct + ratio * committed_in.get(name, 0.0)
+        need = ratio * cost
+        target, ceiling, gone, line_until = _weekly_line(now, week, config, human, spoken)
+        if spoken + need > ceiling:
+            return Decision(
+                HOLD,
+                task.id,
+                f"{_label(name)} pacing: {week.used_pct:.1f}% used; {ceiling:.1f}% is all fill may "
+                f"reach before the reset (the rest is your forecast use and the margin); "
+                f"the task needs ~{need:.1f}%",
+                kind=PACING,
+            )
+        # Below the line fill may launch (it overshoots by one task at most);
+        # ahead of it, it waits until the line passes where the week stands.
+        if spoken > target:
+            when = f", at {line_until.astimezone(config.tz):%a %H:%M}" if line_until else ""
+            return Decision(
+                HOLD,
+                task.id,
+                f"{_label(name)} pacing: fill is ahead of the week's line ({spoken:.1f}% "
+                f"used or spoken for, the line is at {target:.1f}% with {gone:.0%} of the "
+                f"week gone); it launches when the line passes {spoken:.1f}%{when}",
+                until=line_until,
+                kind=PACING,
+            )
+    return None
+
+
+def _week_state(now: datetime, week: Window, config: PolicyConfig, human: HumanUse) -> str:
+    target, _ceiling, _gone, _until = _weekly_line(now, week, config, human, week.used_pct)
+    return f"{_label(week.name)} {week.used_pct:.1f}% of {target:.1f}% paced"
+
+
+def _label(window: str) -> str:
+    """How a reason names a weekly window: `weekly`, `weekly sonnet`."""
+    if window == SEVEN_DAY:
+        return "weekly"
+    return "weekly " + window.removeprefix(SEVEN_DAY + "_")
+
+
+def _night_budget_left(now: datetime, config: PolicyConfig, spent_pct: float) -> float | None:
+    """What is left of tonight's budget (% of the week), or None outside the night
+    or without a budget."""
+    if config.night_budget_pct is None or config.night_start is None or config.night_end is None:
+        return None
+    clock = now.astimezone(config.tz).time().replace(tzinfo=None)
+    if not _in_span(clock, config.night_start, config.night_end):
+        return None
+    return max(0.0, config.night_budget_pct - spent_pct)
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -321,33 +480,44 @@ def _in_span(clock: time, start: time | None, end: time | None) -> bool:
     return (start is None or clock >= start) and (end is None or clock < end)
 
 
-def _weekly_target(
-    now: datetime, week: Window | None, config: PolicyConfig, human: HumanUse
-) -> tuple[float, str]:
-    """How far fill may bring the weekly window now, and why.
+def _weekly_line(
+    now: datetime, week: Window, config: PolicyConfig, human: HumanUse, stands_at: float
+) -> tuple[float, float, float, datetime | None]:
+    """Where fill may bring weekly window `week` now: (the line, the ceiling, the
+    share of the week gone, when the line passes `stands_at`).
 
-    Fill's budget for the week is what the human leaves: 100 - margin - their
-    use so far - their forecast use until the reset. Fill may have spent the
-    share of it that matches the share of the week gone, so it is spread over
-    the week's 5-hour windows (falling behind at busy hours, catching up at
-    quiet ones) and, in the last window, everything spare is spent. Without the
-    human's use so far, all use counts as theirs: fill lags more mid-week but
-    never borrows from the human, and catches up at the end.
+    Fill's budget for the week is what the human leaves: the ceiling, 100 -
+    margin - their forecast use until the reset. The line starts at the human's
+    use so far and rises with the share of the week gone to the ceiling, so
+    fill is spread over the week's 5-hour windows (falling behind at busy
+    hours, catching up at quiet ones) and, in the last window, everything spare
+    is spent. Without the human's use so far, all use counts as theirs: fill
+    lags more mid-week but never borrows from the human, and catches up at the
+    end.
     """
-    ceiling = 100.0 - config.weekly_margin_pct - human.forecast_week_pct
-    if week is None:
-        return ceiling, "no weekly figure"
+    forecast, used_so_far = human.week(week.name)
+    ceiling = 100.0 - config.weekly_margin_pct - forecast
     if week.resets_at is None:
         # Unknown reset: allow one 5-hour window's share of the spare budget.
         share = min(1.0, FIVE_HOURS / week.length)
-        return ceiling * share, f"reset unknown, one window's share: {ceiling * share:.1f}%"
+        return ceiling * share, ceiling, share, None
     left = week.resets_at - now
     if left <= config.spend_all_within:
-        return ceiling, f"last window before the weekly reset: up to {ceiling:.1f}%"
+        return ceiling, ceiling, 1.0, None
     gone = min(1.0, max(0.0, 1.0 - left / week.length))
-    human_so_far = min(human.week_used_pct or 0.0, week.used_pct)
-    target = human_so_far + max(0.0, ceiling - human_so_far) * gone
-    return target, f"paced to {target:.1f}% ({gone:.0%} of the week gone)"
+    human_so_far = min(used_so_far or 0.0, week.used_pct)
+    spare = max(0.0, ceiling - human_so_far)
+    target = human_so_far + spare * gone
+    until: datetime | None = None
+    if spare > 0 and stands_at > target:
+        # The line passes `stands_at` when this share of the week is gone; in the
+        # last window everything goes anyway.
+        share = (stands_at - human_so_far) / spare
+        opened = week.resets_at - week.length
+        until = min(
+            opened + week.length * min(1.0, share), week.resets_at - config.spend_all_within
+        )
+    return target, ceiling, gone, until
 
 
 def _due_tasks(now: datetime, queue: Sequence[TaskView]) -> tuple[list[TaskView], datetime | None]:

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from collectors import safe_json
+from collectors.limit_log import WEIGHTED_TOKENS_SQL
 from sessions import wire
 
 log = logging.getLogger("podium.fill.queue")
@@ -216,6 +217,17 @@ class QueueStore:
     def streams_ended_before(self, cutoff: datetime) -> list[Run]:
         """Runs over before `cutoff` whose stream file is still on record."""
         return self._runs("WHERE ended_at < ? AND stream_path IS NOT NULL ORDER BY id", [cutoff])
+
+    def task_costs(self) -> list[tuple[Task, float]]:
+        """Each finished task with the weighted tokens its runs spent (what a task of its
+        kind is learned to cost)."""
+        rows = self.conn.execute(
+            f"SELECT task_id, sum({WEIGHTED_TOKENS_SQL}) FROM queue_runs WHERE task_id IN "
+            "(SELECT id FROM queue_tasks WHERE state = 'done') GROUP BY task_id "
+            "ORDER BY max(ended_at) NULLS FIRST"
+        ).fetchall()
+        tasks = {t.id: t for t in self.in_state("done")}
+        return [(tasks[tid], float(units)) for tid, units in rows if tid in tasks and units]
 
     def running_runs(self) -> list[Run]:
         return self._runs("WHERE state = 'running' ORDER BY id", [])

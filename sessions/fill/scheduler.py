@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import asdict
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -28,14 +28,14 @@ import duckdb
 import watchfiles
 
 from collectors.settings import FillSettings
-from collectors.windows import window_length
+from collectors.windows import FIVE_HOUR, SEVEN_DAY, WEEK
 from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Spawn
-from sessions.fill import policy
+from sessions.fill import inputs, policy
 from sessions.fill.forecast import Forecast
 from sessions.fill.held import why_held
-from sessions.fill.history import MINUTE, forecast_from_log
+from sessions.fill.history import MINUTE, fill_tokens, forecast_from_log
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import SERVER_WAIT, LaunchFailed, LaunchWaits, Runner
 from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
@@ -43,7 +43,7 @@ from sessions.registry import Registry
 from sessions.state import FINAL_STATES
 from sessions.tmux import PaneInfo
 
-_ForecastKey = tuple[datetime, datetime | None]
+_ForecastKey = tuple[datetime, str, datetime | None]
 
 log = logging.getLogger("podium.fill")
 # How often old run streams are looked for (they age by days).
@@ -87,8 +87,10 @@ class Scheduler:
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self.rounds = 0
         self._pruned_at: datetime | None = None
-        # The forecast built from the log, and the (minute, weekly reset) it is for.
-        self._forecast: tuple[_ForecastKey, tuple[Forecast, int, datetime]] | None = None
+        # The forecasts built from the log, by (minute, weekly window, its reset).
+        self._forecasts: dict[_ForecastKey, tuple[Forecast, int, datetime]] = {}
+        # Learned task costs, rebuilt from the queue's runs when one ends.
+        self._estimator: inputs.Estimator | None = None
 
     # -- the switch ---------------------------------------------------------------------------
     @property
@@ -130,20 +132,11 @@ class Scheduler:
         value = self.store.state("fill_reserve_pct")
         return float(value) if value is not None else self.settings.reserve_pct
 
-    def reserve_rules(self, flat: float | None = None) -> tuple[policy.ReserveRule, ...]:
-        """The reserve schedule of the config, unless one share (`flat`, or the
-        fill's or config's override) replaces it."""
-        flat = flat if flat is not None else self.reserve_pct()
-        if flat is not None:
-            return (policy.ReserveRule(five_hour_pct=flat),)
-        return tuple(
-            policy.ReserveRule(
-                five_hour_pct=rule.five_hour_pct,
-                days=policy.parse_days(rule.days) if rule.days else None,
-                start=time.fromisoformat(rule.start) if rule.start else None,
-                end=time.fromisoformat(rule.end) if rule.end else None,
-            )
-            for rule in self.settings.reserve
+    def knobs(self, flat: float | None = None) -> inputs.Knobs:
+        """The policy's knobs from `[fill]`; one reserve share (`flat`, or the fill's
+        or config's override) replaces the reserve schedule."""
+        return inputs.Knobs.from_settings(
+            self.settings, self._tz(), flat if flat is not None else self.reserve_pct()
         )
 
     # -- the loop -----------------------------------------------------------------------------
@@ -235,8 +228,7 @@ class Scheduler:
     def reserve(self, now: datetime, windows: list[policy.Window]) -> wire.Reserve:
         """The share of the 5-hour window kept for you, as `decide` computes it, and
         where it comes from."""
-        config = policy.PolicyConfig(reserve=self.reserve_rules(), tz=self._tz())
-        end = policy.five_hour_end(now, windows)
+        pct, now_pct, end = inputs.reserve_now(self.knobs(), now, windows)
         if self.store.state("fill_reserve_pct") is not None:
             source: Literal["fill", "config", "schedule"] = "fill"
         elif self.settings.reserve_pct is not None:
@@ -248,8 +240,8 @@ class Scheduler:
             for r in self.settings.reserve
         ]
         return wire.Reserve(
-            pct=policy.reserve_pct(config, now, end),
-            now_pct=policy.reserve_pct(config, now, now),
+            pct=pct,
+            now_pct=now_pct,
             window_end=end.astimezone(UTC).isoformat(),
             source=source,
             rules=rules if source == "schedule" else [],
@@ -344,67 +336,138 @@ class Scheduler:
             log.exception("task %d: watching %s failed", tmpl.id, root)
 
     # -- the policy ---------------------------------------------------------------------------
-    def windows(self, now: datetime) -> list[policy.Window]:
-        """The usage windows now, as the policy takes them."""
+    def window_facts(self, now: datetime) -> list[inputs.WindowFacts]:
+        """The usage windows now, as the log shows them."""
         return [
-            policy.Window(
+            inputs.WindowFacts(
                 name=w.window,
                 used_pct=float(w.used_pct),
                 resets_at=datetime.fromisoformat(w.resets_at) if w.resets_at else None,
-                length=window_length(w.window),
                 estimate=w.estimate,
             )
             for w in self.usage.windows(now)
         ]
+
+    def windows(self, now: datetime) -> list[policy.Window]:
+        """The usage windows now, as the policy takes them."""
+        return inputs.windows(self.window_facts(now))
 
     def decide(
         self,
         now: datetime,
         reserve_pct: float | None = None,
         windows: list[policy.Window] | None = None,
-    ) -> list[Any]:
-        windows = self.windows(now) if windows is None else windows
-        week = next((w for w in windows if w.name == policy.SEVEN_DAY), None)
+    ) -> list[policy.Decision]:
+        """The policy's decisions for now, from what the queue, the runs' streams and
+        the usage log know (`sessions.fill.inputs`)."""
+        facts = self.facts(now, windows)
+        return inputs.decide(facts, self.knobs(reserve_pct), self.estimator())
+
+    def facts(self, now: datetime, windows: list[policy.Window] | None = None) -> inputs.Facts:
+        """What is knowable now, as `inputs.build` takes it."""
+        found = self.window_facts(now)
+        if windows is not None:
+            # The caller's figures (one read of the monitor for a whole answer).
+            found = [
+                inputs.WindowFacts(w.name, w.used_pct, w.resets_at, w.estimate) for w in windows
+            ]
+        names = [w.name for w in found] or [FIVE_HOUR, SEVEN_DAY]
+        capacity = {name: self.usage.capacity(name) for name in {*names, FIVE_HOUR, SEVEN_DAY}}
+        resets = {w.name: w.resets_at for w in found}
         active = sum(1 for r in self.registry.listed() if r.state not in FINAL_STATES)
-        human = self.human_use(now, active, week.resets_at if week else None)
-        config = policy.PolicyConfig(
-            reserve=self.reserve_rules(reserve_pct),
-            tz=zone(self.settings.tz),
-            max_concurrent=self.settings.max_concurrent,
+        weeks = [n for n in capacity if n != FIVE_HOUR]
+        humans = {
+            name: self.human_use(now, active, resets.get(name), name, capacity) for name in weeks
+        }
+        fill_week = {}
+        for name in weeks:
+            reset = resets.get(name)
+            if reset is not None and reset > now:
+                fill_week[name] = fill_tokens(self.conn, reset - WEEK, now, name)
+        night = self.night()
+        tonight = (
+            fill_tokens(self.conn, _night_opened(night, now), now)
+            if night.contains(now) and self.settings.night_budget_pct is not None
+            else 0.0
         )
-        queue = [
-            policy.TaskView(
+        tasks = [
+            inputs.TaskFacts(
                 id=str(t.id),
                 priority=t.priority,
-                est_pct=t.est_pct if t.est_pct is not None else 1.0,
+                kind=inputs.task_kind(t.prompt, t.parent_id),
+                estimate_units=(
+                    t.est_pct * capacity[FIVE_HOUR] / 100 if t.est_pct is not None else None
+                ),
+                model=t.model,
                 not_before=t.not_before,
                 defer_until=t.defer_until,
             )
             for t in self.store.in_state("queued", "deferred")
         ]
-        running = [
-            policy.RunningView(id=str(r.task_id), started_at=r.started_at, spent_pct=0.0)
-            for r in self.store.running_runs()
-        ]
-        return list(policy.decide(now, windows, config, queue, running, human))
+        runs = []
+        for r in self.store.running_runs():
+            task = self.store.get(r.task_id)
+            runs.append(
+                inputs.RunFacts(
+                    id=str(r.task_id),
+                    kind=inputs.task_kind(task.prompt, task.parent_id) if task else "",
+                    started_at=r.started_at,
+                    spent_units=_weighted(self.runner.spend(r.id)),
+                    estimate_units=(
+                        task.est_pct * capacity[FIVE_HOUR] / 100
+                        if task and task.est_pct is not None
+                        else None
+                    ),
+                    model=task.model if task else None,
+                )
+            )
+        return inputs.Facts(
+            now=now,
+            windows=found,
+            capacity=capacity,
+            tasks=tasks,
+            runs=runs,
+            human=humans[SEVEN_DAY],
+            scoped_human={n: h for n, h in humans.items() if n != SEVEN_DAY},
+            fill_week_units=fill_week,
+            fill_tonight_units=tonight,
+        )
 
-    def human_use(self, now: datetime, active: int, week_reset: datetime | None) -> policy.HumanUse:
-        """The human's use and its forecast, from the usage log (background runs left out).
+    def estimator(self) -> inputs.Estimator:
+        """What finished tasks cost, by kind (rebuilt when a run ends)."""
+        if self._estimator is None:
+            estimator = inputs.Estimator()
+            for task, units in self.store.task_costs():
+                estimator.learn(inputs.task_kind(task.prompt, task.parent_id), units)
+            self._estimator = estimator
+        return self._estimator
 
-        The forecast is rebuilt once a minute: the log is read by the minute."""
-        usage = self.usage
-        key = (now.replace(second=0, microsecond=0), week_reset)
-        if self._forecast is None or self._forecast[0] != key:
+    def human_use(
+        self,
+        now: datetime,
+        active: int,
+        week_reset: datetime | None,
+        window: str = SEVEN_DAY,
+        capacity: dict[str, float] | None = None,
+    ) -> policy.HumanUse:
+        """The person's use of weekly `window` and its forecast, from the usage log
+        (background runs left out). Rebuilt once a minute: the log is read by the minute."""
+        key = (now.replace(second=0, microsecond=0), window, week_reset)
+        if key not in self._forecasts:
+            cap = capacity or {}
             built = forecast_from_log(
                 self.conn,
                 now,
                 zone(self.settings.tz),
-                usage.capacity(policy.FIVE_HOUR),
-                usage.capacity(policy.SEVEN_DAY),
+                cap.get(FIVE_HOUR) or self.usage.capacity(FIVE_HOUR),
+                cap.get(window) or self.usage.capacity(window),
                 week_reset,
+                window,
             )
-            self._forecast = (key, built)
-        forecast, minute, reset = self._forecast[1]
+            # Only this minute's are kept: a new minute reads the log again.
+            self._forecasts = {k: v for k, v in self._forecasts.items() if k[0] == key[0]}
+            self._forecasts[key] = built
+        forecast, minute, reset = self._forecasts[key]
         return forecast.human_use(minute, forecast.start + minute * MINUTE, active, reset)
 
     async def prune_streams(self, now: datetime) -> int:
@@ -491,6 +554,7 @@ class Scheduler:
         )
 
     def _run_ended(self, run: Run) -> None:
+        self._estimator = None  # a finished run teaches what its kind of task costs
         task = self.store.get(run.task_id)
         self.bus.publish(
             wire.QueueEvent(
@@ -498,6 +562,18 @@ class Scheduler:
             )
         )
         self.wake()
+
+
+def _weighted(spend: Any) -> float:
+    """Weighted tokens a run's stream showed so far (0 before its first response)."""
+    return float(spend.weighted_tokens) if spend is not None else 0.0
+
+
+def _night_opened(night: Night, now: datetime) -> datetime:
+    """When the night window `now` is in opened."""
+    local = now.astimezone(night.tz)
+    opened = datetime.combine(local.date(), night.start, tzinfo=night.tz)
+    return opened if opened <= local else opened - timedelta(days=1)
 
 
 def _delete_streams(runs: list[Run]) -> set[int]:

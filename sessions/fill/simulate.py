@@ -1,77 +1,49 @@
-"""A minute-step simulator of one plan account, its human and a background queue.
+"""A minute-step simulator of one plan account, its person and a background queue.
 
-`simulate(scenario, policy)` runs the real `decide` (or a `none`/`greedy`
-baseline) against a simulated clock: pure and deterministic, no I/O. Units are
-shares of capacity: `capacity.five_hour` units fill a 5-hour window,
-`capacity.seven_day` the weekly one. A 5-hour window opens at the first use
-after the last one ended and resets 5 hours later; the weekly window resets at
-`weekly_reset` and every 7 days after (and, before it, 7 days earlier).
+`run(scenario, policy, seed)` plays a scenario (`sessions.fill.scenario`)
+against a simulated clock: pure and deterministic, no I/O. Units are shares of
+capacity: `capacity.five_hour` units fill a 5-hour window, `capacity.seven_day`
+the weekly one, `capacity.seven_day_sonnet` Sonnet's week. A 5-hour window
+opens at the first use after the last one ended and resets 5 hours later; the
+weekly windows reset at `weekly_reset` and every 7 days after (and before).
 
-Each minute: windows reset; the policy decides from what the log would show
-(the past, the windows now, the human's sessions active now); then the human's
-sessions and the running tasks consume their units. If a window is spent the
-human is blocked (counted) and tasks stall. A running task consumes its units
-evenly over its minutes; an interrupted one is requeued with what is left.
+The person's `history_days` come first, without podium (the log holds them, as
+it holds the transcripts that predate podium); then, each minute: windows
+reset; the policy decides; the person's sessions and the running tasks consume
+their units. If a window is spent the person is blocked (counted) and tasks
+stall. A running task consumes its real cost evenly over its minutes; an
+interrupted one is queued again with what is left.
+
+`podium` sees only what the live scheduler sees, through the same code
+(`sessions.fill.inputs.decide`): the official used % of each window, the
+capacities as measured from the local log (`collectors.limits.calibrate`), the
+person's local use (sessions on other machines only show in the official
+figures), estimates (the task's, else learned from finished runs: never the
+real cost), running tasks' spend so far. The baselines: `none` (no fill),
+`greedy` (launch whenever no window is spent), `night` (greedy, but only in
+the night window), and `oracle`, which knows the future: every task's real
+cost and every minute of the person's use, on every machine; it launches
+whatever fits beside what the person will need, an upper mark the others are
+measured against (`Result.of_oracle`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta, tzinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from collectors.limits import calibrate
 from collectors.windows import FIVE_HOUR, FIVE_HOURS, SEVEN_DAY, WEEK
-from sessions.fill.forecast import Forecast
-from sessions.fill.policy import (
-    DEFER,
-    LAUNCH,
-    PAUSE,
-    PolicyConfig,
-    ReserveRule,
-    RunningView,
-    TaskView,
-    Window,
-    decide,
-    parse_days,
-)
+from sessions.fill import inputs, policy
+from sessions.fill.forecast import Forecast, OfficialGap
+from sessions.fill.scenario import HumanSession, Scenario, ScenarioError, SimTask, parse_scenario
+from sessions.fill.schedule import Night
 
-POLICIES = ("podium", "none", "greedy")
+POLICIES = ("podium", "none", "greedy", "night", "oracle")
 MINUTE = timedelta(minutes=1)
 EPS = 1e-9
-
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be simulated; the message says which key."""
-
-
-@dataclass(frozen=True)
-class HumanSession:
-    start: datetime
-    minutes: int
-    units_per_hour: float
-
-
-@dataclass(frozen=True)
-class SimTask:
-    id: str
-    units: float
-    minutes: int
-    priority: int = 0
-    not_before: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Scenario:
-    start: datetime
-    days: float
-    five_hour: float
-    seven_day: float
-    weekly_reset: datetime
-    config: PolicyConfig
-    human: tuple[HumanSession, ...]
-    tasks: tuple[SimTask, ...]
 
 
 @dataclass
@@ -81,18 +53,8 @@ class _Task:
     defer_until: datetime | None = None
     started_at: datetime | None = None
     spent: float = 0.0
-    view: TaskView | None = None  # rebuilt only when `left` or `defer_until` change
-
-    def as_view(self, five_hour: float) -> TaskView:
-        if self.view is None:
-            self.view = TaskView(
-                self.spec.id,
-                self.spec.priority,
-                100 * self.left / five_hour,
-                self.spec.not_before,
-                self.defer_until,
-            )
-        return self.view
+    model: str | None = None  # what it runs on (its own model, or its fallback)
+    weeks: tuple[str, ...] = (SEVEN_DAY,)
 
 
 @dataclass
@@ -103,252 +65,366 @@ class Result:
     human_blocked_minutes: int
     tasks_done: int
     unused_area: dict[str, float]
+    fill_units: float = 0.0
     fill_caused_blocked_minutes: int = 0
+    seed: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "policy": self.policy,
+            "seed": self.seed,
             "weekly_utilization": round(self.weekly_utilization, 4),
             "five_hour_utilization": round(self.five_hour_utilization, 4),
             "human_blocked_minutes": self.human_blocked_minutes,
             "fill_caused_blocked_minutes": self.fill_caused_blocked_minutes,
             "tasks_done": self.tasks_done,
+            "fill_units": round(self.fill_units, 3),
             "unused_area": {k: round(v, 1) for k, v in self.unused_area.items()},
         }
 
 
-def run(scenario: Scenario, policy: str = "podium") -> Result:
-    """Simulate `policy`, and count its blocked minutes beyond the `none` policy's."""
-    result = simulate(scenario, policy)
-    baseline = result if policy == "none" else simulate(scenario, "none")
+def run(scenario: Scenario, policy_name: str = "podium", seed: int = 0) -> Result:
+    """Simulate `policy_name` on one seed's draw, and count its blocked minutes beyond
+    the `none` policy's."""
+    drawn = scenario.drawn(seed)
+    result = simulate(drawn, policy_name)
+    result.seed = seed
+    baseline = result if policy_name == "none" else simulate(drawn, "none")
     result.fill_caused_blocked_minutes = max(
         0, result.human_blocked_minutes - baseline.human_blocked_minutes
     )
     return result
 
 
-def simulate(scenario: Scenario, policy: str = "podium") -> Result:
-    if policy not in POLICIES:
-        raise ValueError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
-    s = scenario
-    minutes = round(s.days * 24 * 60)
-    queue = [_Task(t, t.units) for t in s.tasks]
-    running: list[_Task] = []
-    done = 0
-    five_open: datetime | None = None
-    used5 = used7 = total = 0.0
-    five_shares: list[float] = []
-    week_reset = s.weekly_reset
-    while week_reset - WEEK >= s.start:
-        week_reset -= WEEK
-    while week_reset <= s.start:
-        week_reset += WEEK
-    blocked = 0
-    area5 = area7 = 0.0
-    counts: dict[str, int] = {}
-    forecast = Forecast(s.start, s.config.tz, s.five_hour, s.seven_day)
-    sessions = sorted(s.human, key=lambda h: h.start)
+def simulate(scenario: Scenario, policy_name: str = "podium") -> Result:
+    if policy_name not in POLICIES:
+        raise ValueError(f"unknown policy {policy_name!r}; use one of {', '.join(POLICIES)}")
+    return _Sim(scenario, policy_name).play()
 
-    for m in range(minutes):
-        now = s.start + m * MINUTE
-        if five_open is not None and now >= five_open + FIVE_HOURS:
-            five_shares.append(used5 / s.five_hour)
-            five_open, used5 = None, 0.0
-        if now >= week_reset:
-            used7 = 0.0
-            forecast.week_start = m
-            week_reset += WEEK
-        active = [h for h in sessions if h.start <= now < h.start + h.minutes * MINUTE]
 
-        if policy != "none":
-            windows = [
-                Window(
-                    FIVE_HOUR,
-                    100 * used5 / s.five_hour,
-                    five_open + FIVE_HOURS if five_open else None,
-                    FIVE_HOURS,
-                ),
-                Window(SEVEN_DAY, 100 * used7 / s.seven_day, week_reset, WEEK),
-            ]
-            due = [
-                t
-                for t in queue
-                if (t.spec.not_before is None or t.spec.not_before <= now)
-                and (t.defer_until is None or t.defer_until <= now)
-            ]
-            if policy == "greedy":
-                spent = used5 >= s.five_hour - EPS or used7 >= s.seven_day - EPS
-                slots = s.config.max_concurrent - len(running)
-                ranked = sorted(due, key=lambda t: -t.spec.priority)
-                decisions = [] if spent else [(LAUNCH, t.spec.id) for t in ranked[:slots]]
-            else:
-                views = [t.as_view(s.five_hour) for t in queue]
-                runs = [
-                    RunningView(
-                        t.spec.id,
-                        t.started_at or now,
-                        100 * t.spent / s.five_hour,
-                        100 * (t.spent + t.left) / s.five_hour,
-                    )
-                    for t in running
-                ]
-                human = forecast.human_use(m, now, len(active), week_reset)
-                decided = decide(now, windows, s.config, views, runs, human)
-                for d in decided:
-                    counts[d.action] = counts.get(d.action, 0) + 1
-                    if d.action == DEFER and d.until is not None:
-                        for t in queue:
-                            if t.spec.id == d.task_id:
-                                t.defer_until, t.view = d.until, None
-                decisions = [(d.action, d.task_id) for d in decided]
-            for action, task_id in decisions:
-                if action == LAUNCH:
-                    task = next(t for t in queue if t.spec.id == task_id)
-                    queue.remove(task)
-                    task.started_at, task.spent = now, 0.0
-                    running.append(task)
-                elif action == PAUSE and s.config.pause_mode == "interrupt":
-                    task = next(t for t in running if t.spec.id == task_id)
+class _Sim:
+    def __init__(self, s: Scenario, policy_name: str) -> None:
+        self.s = s
+        self.policy = policy_name
+        self.names = list(s.capacity)
+        self.weeks = [n for n in self.names if n != FIVE_HOUR]
+        self.begin = s.history_start
+        self.first = round(s.history_days * 1440)  # the first measured minute
+        self.total = self.first + round(s.days * 1440)
+        self.sessions = sorted(s.human, key=lambda h: h.start)
+        self.session_weeks = {
+            id(h): (FIVE_HOUR, *inputs.model_weeks(h.model, self.names)) for h in self.sessions
+        }
+        self.knobs = inputs.Knobs.from_settings(s.settings, s.tz)
+        self.night = Night.parse(s.settings.night_start, s.settings.night_end, s.tz)
+        self.estimator = inputs.Estimator()
+        reset = s.weekly_reset
+        while reset - WEEK >= self.begin:
+            reset -= WEEK
+        while reset <= self.begin:
+            reset += WEEK
+        self.week_reset = reset
+        self.used = dict.fromkeys(self.names, 0.0)  # true units in each window now
+        self.local = dict.fromkeys(self.names, 0.0)  # what the local log shows of them
+        self.fill_week = dict.fromkeys(self.weeks, 0.0)
+        self.fill_tonight = 0.0
+        self.five_open: datetime | None = None
+        self.forecasts = {
+            name: Forecast(self.begin, s.tz, s.five_hour, s.capacity[name]) for name in self.weeks
+        }
+        self.gaps = {name: OfficialGap() for name in self.weeks}
+        self.demand = self._demand() if policy_name == "oracle" else {}
+        self.now = self.begin
+
+    # -- the loop -------------------------------------------------------------------------
+    def play(self) -> Result:
+        s = self.s
+        queue: list[_Task] = []
+        running: list[_Task] = []
+        done = blocked = 0
+        total = fill_total = area5 = area7 = 0.0
+        five_shares: list[float] = []
+        counts: dict[str, int] = {}
+        night_was = False
+        for m in range(self.total):
+            now = self.now = self.begin + m * MINUTE
+            measuring = m >= self.first
+            if m == self.first:
+                queue = [_Task(t, t.units) for t in s.tasks]
+            if self.five_open is not None and now >= self.five_open + FIVE_HOURS:
+                if self.five_open >= s.start:
+                    five_shares.append(self.used[FIVE_HOUR] / s.five_hour)
+                self.five_open = None
+                self.used[FIVE_HOUR] = self.local[FIVE_HOUR] = 0.0
+            if now >= self.week_reset:
+                for name in self.weeks:
+                    self.used[name] = self.local[name] = self.fill_week[name] = 0.0
+                    self.forecasts[name].week_start = m
+                self.week_reset += WEEK
+            in_night = self.night.contains(now)
+            if in_night and not night_was:
+                self.fill_tonight = 0.0
+            night_was = in_night
+            active = [h for h in self.sessions if h.start <= now < h.start + h.minutes * MINUTE]
+
+            if measuring and self.policy != "none":
+                for action, task_id, model in self._decide(m, now, queue, running, active, counts):
+                    if action == policy.LAUNCH:
+                        task = next(t for t in queue if t.spec.id == task_id)
+                        queue.remove(task)
+                        task.started_at, task.spent = now, 0.0
+                        task.model = model or task.spec.model
+                        task.weeks = inputs.model_weeks(task.model, self.names)
+                        running.append(task)
+                    elif action == policy.PAUSE and self.knobs.pause_mode == "interrupt":
+                        task = next(t for t in running if t.spec.id == task_id)
+                        running.remove(task)
+                        queue.append(task)
+
+            # Consumption this minute: the person first (their sessions run whatever
+            # podium does), then the running tasks in launch order.
+            human_local = dict.fromkeys(self.names, 0.0)
+            for h in active:
+                spends = self.session_weeks[id(h)]
+                want = h.units_per_hour / 60
+                got = min(want, self._room(spends))
+                if got < want - EPS and measuring:
+                    blocked += 1
+                self._use(spends, got, local=h.local)
+                if h.local:
+                    for name in spends:
+                        human_local[name] += got
+                if measuring:
+                    total += got
+            for task in list(running):
+                spends = (FIVE_HOUR, *task.weeks)
+                want = min(task.left, task.spec.units / task.spec.minutes)
+                got = min(want, self._room(spends))
+                self._use(spends, got, local=True)
+                task.left -= got
+                task.spent += got
+                total += got
+                fill_total += got
+                for name in task.weeks:
+                    self.fill_week[name] += got
+                if in_night:
+                    self.fill_tonight += got
+                if task.left <= EPS:
                     running.remove(task)
-                    task.view = None
-                    queue.append(task)
+                    done += 1
+                    self.estimator.learn(task.spec.kind, task.spent)
+            for name, forecast in self.forecasts.items():
+                forecast.record(human_local[name])
+            if (m + 1) % 60 == 0:
+                self._official_gaps()
+            if measuring:
+                area5 += (100 - 100 * self.used[FIVE_HOUR] / s.five_hour) / 60
+                area7 += (100 - 100 * self.used[SEVEN_DAY] / s.seven_day) / 60
 
-        # Consumption this minute: the human first (their sessions run whatever
-        # podium does), then the running tasks in launch order.
-        room = min(s.five_hour - used5, s.seven_day - used7)
-        want_human = sum(h.units_per_hour / 60 for h in active)
-        served_human = min(want_human, max(0.0, room))
-        if active and served_human < want_human - EPS:
-            blocked += 1
-        room -= served_human
-        use = served_human
-        for task in list(running):
-            want = min(task.left, task.spec.units / task.spec.minutes)
-            got = min(want, max(0.0, room))
-            room -= got
-            use += got
-            task.left -= got
-            task.spent += got
-            if task.left <= EPS:
-                running.remove(task)
-                done += 1
-        if use > EPS and five_open is None:
-            five_open = now
-        used5 += use
-        used7 += use
-        total += use
-        forecast.record(served_human)
-        area5 += (100 - 100 * used5 / s.five_hour) / 60
-        area7 += (100 - 100 * used7 / s.seven_day) / 60
-
-    if five_open is not None:
-        five_shares.append(used5 / s.five_hour)
-    return Result(
-        policy=policy,
-        weekly_utilization=total / (s.seven_day * s.days / 7),
-        five_hour_utilization=sum(five_shares) / len(five_shares) if five_shares else 0.0,
-        human_blocked_minutes=blocked,
-        tasks_done=done,
-        unused_area={FIVE_HOUR: area5, SEVEN_DAY: area7},
-        decisions=counts,
-    )
-
-
-# -- scenario files ---------------------------------------------------------
-
-
-def parse_scenario(data: Mapping[str, Any]) -> Scenario:
-    """A scenario from its JSON object; `ScenarioError` names the bad key."""
-    try:
-        tz = ZoneInfo(str(data.get("tz", "UTC")))
-        start = _when(data["start"], "start")
-        days = float(data.get("days", 7))
-        cap = data.get("capacity", {})
-        five, seven = float(cap.get(FIVE_HOUR, 1.0)), float(cap.get(SEVEN_DAY, 6.0))
-        if five <= 0 or seven <= 0 or days <= 0:
-            raise ScenarioError("capacity and days must be positive")
-        weekly_reset = _when(data.get("weekly_reset", data["start"]), "weekly_reset")
-        reserve = tuple(_rule(r) for r in data.get("reserve", []))
-        opts = data.get("policy", {})
-        config = PolicyConfig(
-            reserve=reserve,
-            tz=tz,
-            max_concurrent=int(opts.get("max_concurrent", 1)),
-            pause_mode=str(opts.get("pause_mode", "finish")),
-            weekly_margin_pct=float(opts.get("weekly_margin_pct", 2.0)),
-            weekly_per_five_hour=five / seven,
+        if self.five_open is not None and self.five_open >= s.start:
+            five_shares.append(self.used[FIVE_HOUR] / s.five_hour)
+        return Result(
+            policy=self.policy,
+            weekly_utilization=total / (s.seven_day * s.days / 7),
+            five_hour_utilization=sum(five_shares) / len(five_shares) if five_shares else 0.0,
+            human_blocked_minutes=blocked,
+            tasks_done=done,
+            unused_area={FIVE_HOUR: area5, SEVEN_DAY: area7},
+            fill_units=fill_total,
+            decisions=counts,
         )
-        end = start + timedelta(days=days)
-        human = tuple(h for item in data.get("human", []) for h in _sessions(item, start, end, tz))
-        tasks = tuple(t for item in data.get("tasks", []) for t in _tasks(item))
-    except KeyError as exc:
-        raise ScenarioError(f"missing key {exc.args[0]!r}") from None
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ScenarioError):
-            raise
-        raise ScenarioError(str(exc)) from None
-    return Scenario(start, days, five, seven, weekly_reset, config, human, tasks)
+
+    def _room(self, spends: Sequence[str]) -> float:
+        return max(0.0, min(self.s.capacity[n] - self.used[n] for n in spends))
+
+    def _use(self, spends: Sequence[str], units: float, *, local: bool) -> None:
+        if units <= EPS:
+            return
+        if self.five_open is None:
+            self.five_open = self.now
+        for name in spends:
+            self.used[name] += units
+            if local:
+                self.local[name] += units
+
+    # -- what the log shows ---------------------------------------------------------------
+    def _measured(self) -> dict[str, float]:
+        """Each window's capacity as the live usage monitor measures it: the local log's
+        use over the official share, else the plan's figure (the scenario's)."""
+        out = {}
+        for name in self.names:
+            official = 100 * self.used[name] / self.s.capacity[name]
+            out[name] = calibrate(self.local[name], official) or self.s.capacity[name]
+        return out
+
+    def _official_gaps(self) -> None:
+        """Use the official figures show and the local log does not, counted as the
+        person's (each hour, as the live forecast reads the limit log)."""
+        measured = self._measured()
+        for name, forecast in self.forecasts.items():
+            official = self.used[name] / self.s.capacity[name] * measured[name]
+            extra = self.gaps[name].unexplained(self.week_reset, official, self.local[name])
+            forecast.add_recent(extra)
+
+    # -- policies -------------------------------------------------------------------------
+    def _decide(
+        self,
+        m: int,
+        now: datetime,
+        queue: list[_Task],
+        running: list[_Task],
+        active: list[HumanSession],
+        counts: dict[str, int],
+    ) -> list[tuple[str, str | None, str | None]]:
+        due = [
+            t
+            for t in queue
+            if (t.spec.not_before is None or t.spec.not_before <= now)
+            and (t.defer_until is None or t.defer_until <= now)
+        ]
+        slots = self.knobs.max_concurrent - len(running)
+        if self.policy in ("greedy", "night"):
+            spent = any(self.used[n] >= self.s.capacity[n] - EPS for n in self.names)
+            if spent or (self.policy == "night" and not self.night.contains(now)):
+                return []
+            ranked = sorted(due, key=lambda t: -t.spec.priority)
+            return [(policy.LAUNCH, t.spec.id, None) for t in ranked[: max(0, slots)]]
+        if self.policy == "oracle":
+            return self._oracle(m, now, due, running, slots)
+        decided = inputs.decide(
+            self._facts(m, now, queue, running, active), self.knobs, self.estimator
+        )
+        for d in decided:
+            counts[d.action] = counts.get(d.action, 0) + 1
+            if d.action == policy.DEFER and d.until is not None:
+                for t in queue:
+                    if t.spec.id == d.task_id:
+                        t.defer_until = d.until
+        return [(d.action, d.task_id, d.model) for d in decided]
+
+    def _facts(
+        self,
+        m: int,
+        now: datetime,
+        queue: list[_Task],
+        running: list[_Task],
+        active: list[HumanSession],
+    ) -> inputs.Facts:
+        """What the live scheduler would know now: the official figures, the measured
+        capacities, the queue with its estimates, the runs' streams, the local log."""
+        measured = self._measured()
+        windows = [
+            inputs.WindowFacts(
+                name,
+                100 * self.used[name] / self.s.capacity[name],
+                (self.five_open + FIVE_HOURS if self.five_open else None)
+                if name == FIVE_HOUR
+                else self.week_reset,
+            )
+            for name in self.names
+        ]
+        local_active = sum(1 for h in active if h.local)
+        humans = {}
+        for name, forecast in self.forecasts.items():
+            forecast.five_hour, forecast.seven_day = measured[FIVE_HOUR], measured[name]
+            humans[name] = forecast.human_use(m, now, local_active, self.week_reset)
+        return inputs.Facts(
+            now=now,
+            windows=windows,
+            capacity=measured,
+            tasks=[
+                inputs.TaskFacts(
+                    id=t.spec.id,
+                    priority=t.spec.priority,
+                    kind=t.spec.kind,
+                    # An interrupted task is expected to need what its estimate left.
+                    estimate_units=max(0.0, t.spec.estimate - t.spent) or None
+                    if t.spec.estimate is not None
+                    else None,
+                    model=t.spec.model,
+                    fallback=t.spec.fallback,
+                    not_before=t.spec.not_before,
+                    defer_until=t.defer_until,
+                )
+                for t in queue
+            ],
+            runs=[
+                inputs.RunFacts(
+                    id=t.spec.id,
+                    kind=t.spec.kind,
+                    started_at=t.started_at or now,
+                    spent_units=t.spent,
+                    estimate_units=t.spec.estimate,
+                    model=t.model,
+                )
+                for t in running
+            ],
+            human=humans[SEVEN_DAY],
+            scoped_human={n: h for n, h in humans.items() if n != SEVEN_DAY},
+            fill_week_units=dict(self.fill_week),
+            fill_tonight_units=self.fill_tonight,
+        )
+
+    def _demand(self) -> dict[str, list[float]]:
+        """The person's use by window, cumulative by minute (the oracle's future)."""
+        rate = {n: [0.0] * (self.total + 1) for n in self.names}
+        for h in self.sessions:
+            a = max(0, int((h.start - self.begin) / MINUTE))
+            b = min(self.total, a + h.minutes)
+            for name in self.session_weeks[id(h)]:
+                series = rate[name]
+                for i in range(a, b):
+                    series[i + 1] += h.units_per_hour / 60
+        for series in rate.values():
+            for i in range(1, len(series)):
+                series[i] += series[i - 1]
+        return rate
+
+    def _oracle(
+        self, m: int, now: datetime, due: list[_Task], running: list[_Task], slots: int
+    ) -> list[tuple[str, str | None, str | None]]:
+        """Launch what fits beside everything the person will use until each window
+        resets, knowing every task's real cost."""
+        out: list[tuple[str, str | None, str | None]] = []
+        five_end = self.five_open + FIVE_HOURS if self.five_open else now + FIVE_HOURS
+        ends = {FIVE_HOUR: five_end, **dict.fromkeys(self.weeks, self.week_reset)}
+        need = {}
+        for name in self.names:
+            end = min(self.total, m + int((ends[name] - now) / MINUTE))
+            need[name] = self.demand[name][end] - self.demand[name][m]
+        committed = dict.fromkeys(self.names, 0.0)
+        for t in running:
+            for name in (FIVE_HOUR, *t.weeks):
+                committed[name] += t.left
+        for task in sorted(due, key=lambda t: -t.spec.priority):
+            if slots <= 0:
+                break
+            for model in (task.spec.model, task.spec.fallback):
+                if model is None and task.spec.fallback is not None and model != task.spec.model:
+                    continue
+                spends = (FIVE_HOUR, *inputs.model_weeks(model, self.names))
+                fits = all(
+                    self.used[n] + committed[n] + task.left + need[n] <= self.s.capacity[n] + EPS
+                    for n in spends
+                )
+                if fits:
+                    out.append((policy.LAUNCH, task.spec.id, model))
+                    for n in spends:
+                        committed[n] += task.left
+                    slots -= 1
+                    break
+                if task.spec.fallback is None:
+                    break
+        return out
 
 
-def _when(value: Any, key: str) -> datetime:
-    at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if at.tzinfo is None:
-        raise ScenarioError(f"{key}: give a time zone (e.g. a trailing Z)")
-    return at
-
-
-def _days(spec: str) -> frozenset[int]:
-    try:
-        return parse_days(spec)
-    except ValueError as exc:
-        raise ScenarioError(str(exc)) from None
-
-
-def _rule(item: Mapping[str, Any]) -> ReserveRule:
-    return ReserveRule(
-        five_hour_pct=float(item["five_hour_pct"]),
-        days=_days(item["days"]) if "days" in item else None,
-        start=time.fromisoformat(item["from"]) if "from" in item else None,
-        end=time.fromisoformat(item["to"]) if "to" in item else None,
-    )
-
-
-def _sessions(
-    item: Mapping[str, Any], start: datetime, end: datetime, tz: tzinfo
-) -> list[HumanSession]:
-    """One session (`start`), or one a day (`at` local time, on `days`)."""
-    minutes, rate = int(item["minutes"]), float(item["units_per_hour"])
-    if "start" in item:
-        return [HumanSession(_when(item["start"], "human.start"), minutes, rate)]
-    at = time.fromisoformat(item["at"])
-    days = _days(item.get("days", "mon-sun"))
-    out = []
-    day = start.astimezone(tz).date() - timedelta(days=1)
-    while datetime.combine(day, time(0), tzinfo=tz) < end:
-        when = datetime.combine(day, at, tzinfo=tz)
-        if day.weekday() in days and when + minutes * MINUTE > start and when < end:
-            out.append(HumanSession(when, minutes, rate))
-        day += timedelta(days=1)
-    return out
-
-
-def _tasks(item: Mapping[str, Any]) -> list[SimTask]:
-    """One task, or `count` copies of it (ids `<id>-1`…)."""
-    not_before = item.get("not_before")
-    task = SimTask(
-        id=str(item["id"]),
-        units=float(item["units"]),
-        minutes=max(1, int(item["minutes"])),
-        priority=int(item.get("priority", 0)),
-        not_before=_when(not_before, "tasks.not_before") if not_before else None,
-    )
-    if task.units <= 0:
-        raise ScenarioError(f"tasks: {task.id} needs positive units")
-    count = int(item.get("count", 1))
-    if count == 1:
-        return [task]
-    return [replace(task, id=f"{task.id}-{n}") for n in range(1, count + 1)]
-
-
-__all__ = ["POLICIES", "Result", "Scenario", "ScenarioError", "parse_scenario", "run", "simulate"]
+__all__ = [
+    "POLICIES",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "parse_scenario",
+    "run",
+    "simulate",
+]

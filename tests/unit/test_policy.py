@@ -130,8 +130,12 @@ def test_pacing_spreads_fill_by_the_share_of_the_week_gone() -> None:
     mid = MON + timedelta(days=3, hours=12)
     human = HumanUse(0, 0, 0, forecast_week_pct=20, week_used_pct=20)
     small = task(est=6)  # 1% of the week
-    assert decide(mid, windows(mid, week=47), config(), [small], [], human)[0].action == "launch"
-    assert decide(mid, windows(mid, week=48.5), config(), [small], [], human)[0].action == "hold"
+    assert decide(mid, windows(mid, week=48.5), config(), [small], [], human)[0].action == "launch"
+    # Ahead of the line it waits, and says until when the line passes it.
+    held = decide(mid, windows(mid, week=49.5), config(), [small], [], human)[0]
+    assert held.action == "hold" and held.until is not None
+    assert mid < held.until < MON + timedelta(days=4), held.reason
+    assert "ahead of the week's line" in held.reason
 
 
 # -- limits -------------------------------------------------------------------------------

@@ -1,0 +1,319 @@
+"""What the fill policy sees, built one way for the live scheduler and the simulator.
+
+`policy.decide` is pure: what it is fed decides what it does. Its inputs are
+built here and nowhere else, from what is knowable at that minute, so what
+`podium simulate` measures is what `podium fill` does:
+- a task's cost is the person's own estimate (`queue add --estimate 5%5h`),
+  else what earlier runs of the same kind cost (`Estimator`), else the
+  configured default; never its true cost;
+- a running task's spend is what its stream shows so far;
+- the ratio between windows is their capacities as measured (`capacity`);
+- every knob is a setting (`Knobs.from_settings`; the simulator's scenarios
+  give the same `[fill]` settings by the same names);
+- the person's use and its forecast come from `sessions.fill.forecast`; their
+  use of the week so far is at least what the official figure shows beyond
+  fill's own (another machine, claude.ai).
+`tests/unit/test_fill_inputs.py` proves the scheduler and the simulator build
+none of `decide`'s inputs themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta, tzinfo
+
+from collectors.settings import FillSettings
+from collectors.windows import FIVE_HOUR, SEVEN_DAY, window_length
+from sessions.fill import policy
+
+# Runs of one kind an estimate is learned from (the latest), and the share of
+# them it covers: a quantile above the median, as a task that costs more than
+# expected eats the person's reserve and one that costs less only waits.
+LEARN_FROM = 8
+LEARN_QUANTILE = 0.75
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """Every knob of the policy, as `[fill]` settings name them."""
+
+    reserve: tuple[policy.ReserveRule, ...]
+    tz: tzinfo
+    max_concurrent: int = 1
+    pause_mode: str = "finish"
+    weekly_margin_pct: float = 2.0
+    spend_all_within: timedelta = timedelta(hours=5)
+    night_start: time | None = None
+    night_end: time | None = None
+    night_budget_pct: float | None = None
+    default_estimate_pct: float = 5.0
+
+    @classmethod
+    def from_settings(
+        cls, settings: FillSettings, tz: tzinfo, flat_reserve: float | None = None
+    ) -> Knobs:
+        """The knobs of `[fill]`; `flat_reserve` (a fill's `--reserve`, or
+        `reserve_pct`) replaces the reserve schedule with one share."""
+        flat = flat_reserve if flat_reserve is not None else settings.reserve_pct
+        if flat is not None:
+            reserve: tuple[policy.ReserveRule, ...] = (policy.ReserveRule(five_hour_pct=flat),)
+        else:
+            reserve = tuple(
+                policy.ReserveRule(
+                    five_hour_pct=rule.five_hour_pct,
+                    days=policy.parse_days(rule.days) if rule.days else None,
+                    start=time.fromisoformat(rule.start) if rule.start else None,
+                    end=time.fromisoformat(rule.end) if rule.end else None,
+                )
+                for rule in settings.reserve
+            )
+        return cls(
+            reserve=reserve,
+            tz=tz,
+            max_concurrent=settings.max_concurrent,
+            pause_mode=settings.pause_mode,
+            weekly_margin_pct=settings.weekly_margin_pct,
+            spend_all_within=timedelta(hours=settings.spend_all_within_hours),
+            night_start=time.fromisoformat(settings.night_start),
+            night_end=time.fromisoformat(settings.night_end),
+            night_budget_pct=settings.night_budget_pct,
+            default_estimate_pct=settings.default_estimate_pct,
+        )
+
+
+@dataclass(frozen=True)
+class WindowFacts:
+    """A usage window now, as the log shows it."""
+
+    name: str
+    used_pct: float
+    resets_at: datetime | None
+    estimate: bool = False
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """A queued task as the queue knows it."""
+
+    id: str
+    priority: int
+    kind: str  # what counts as "the same task" for a learned estimate (`task_kind`)
+    estimate_units: float | None = None  # the person's own estimate, in capacity units
+    model: str | None = None
+    fallback: str | None = None
+    not_before: datetime | None = None
+    defer_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """A running task: what its stream showed it spend so far."""
+
+    id: str
+    kind: str
+    started_at: datetime
+    spent_units: float
+    estimate_units: float | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything knowable at one minute that the policy is asked about."""
+
+    now: datetime
+    windows: Sequence[WindowFacts]
+    # Capacity units (weighted tokens live) of a full window, as measured.
+    capacity: Mapping[str, float]
+    tasks: Sequence[TaskFacts]
+    runs: Sequence[RunFacts]
+    # The person's use and its forecast (`Forecast.human_use`), by weekly window for
+    # the model-scoped ones.
+    human: policy.HumanUse
+    scoped_human: Mapping[str, policy.HumanUse] = field(default_factory=dict)
+    # Fill's own use since each weekly window opened, and since tonight's night
+    # window opened (capacity units).
+    fill_week_units: Mapping[str, float] = field(default_factory=dict)
+    fill_tonight_units: float = 0.0
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """`policy.decide`'s arguments."""
+
+    now: datetime
+    windows: list[policy.Window]
+    config: policy.PolicyConfig
+    queue: list[policy.TaskView]
+    running: list[policy.RunningView]
+    human: policy.HumanUse
+    fill_tonight_pct: float = 0.0
+
+    def decide(self) -> list[policy.Decision]:
+        return policy.decide(
+            self.now,
+            self.windows,
+            self.config,
+            self.queue,
+            self.running,
+            self.human,
+            self.fill_tonight_pct,
+        )
+
+
+class Estimator:
+    """What a task is expected to cost, in capacity units: the person's estimate,
+    else learned from finished runs of the same kind, else of any kind, else the
+    configured default share of the 5-hour window."""
+
+    def __init__(self) -> None:
+        self._by_kind: dict[str, list[float]] = {}
+        self._all: list[float] = []
+
+    def learn(self, kind: str, units: float) -> None:
+        """A task of `kind` finished having cost `units`."""
+        if units <= 0:
+            return
+        self._by_kind.setdefault(kind, []).append(units)
+        self._all.append(units)
+
+    def learned(self, kind: str) -> float | None:
+        """The learned cost of `kind` (or of any task, while `kind` has no run)."""
+        runs = self._by_kind.get(kind) or self._all
+        if not runs:
+            return None
+        recent = sorted(runs[-LEARN_FROM:])
+        return recent[min(len(recent) - 1, int(LEARN_QUANTILE * len(recent)))]
+
+    def units(self, kind: str, declared: float | None, default: float) -> float:
+        if declared is not None and declared > 0:
+            return declared
+        learned = self.learned(kind)
+        return learned if learned is not None else default
+
+
+def task_kind(prompt: str, parent_id: int | None) -> str:
+    """ "The same task" for a learned estimate: occurrences of one recurring template,
+    else tasks with the same prompt."""
+    if parent_id is not None:
+        return f"template:{parent_id}"
+    return "prompt:" + hashlib.sha256(prompt.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def model_weeks(model: str | None, present: Sequence[str]) -> tuple[str, ...]:
+    """The weekly windows a run on `model` spends, of those the account reports."""
+    weeks = [SEVEN_DAY]
+    family = (model or "").lower()
+    for name in present:
+        scoped = name.removeprefix(SEVEN_DAY + "_")
+        if name.startswith(SEVEN_DAY + "_") and scoped and scoped in family:
+            weeks.append(name)
+    return tuple(w for w in weeks if w in present or w == SEVEN_DAY)
+
+
+def policy_config(knobs: Knobs, capacity: Mapping[str, float]) -> policy.PolicyConfig:
+    """The policy's config: the knobs, and the window ratios from measured capacities."""
+    five = capacity.get(FIVE_HOUR, 0.0)
+    ratios = {name: five / cap for name, cap in capacity.items() if name != FIVE_HOUR and cap > 0}
+    return policy.PolicyConfig(
+        reserve=knobs.reserve,
+        tz=knobs.tz,
+        max_concurrent=knobs.max_concurrent,
+        pause_mode=knobs.pause_mode,
+        weekly_margin_pct=knobs.weekly_margin_pct,
+        weekly_per_five_hour=ratios.get(SEVEN_DAY, policy.PolicyConfig.weekly_per_five_hour),
+        per_five_hour=ratios,
+        spend_all_within=knobs.spend_all_within,
+        night_start=knobs.night_start,
+        night_end=knobs.night_end,
+        night_budget_pct=knobs.night_budget_pct,
+    )
+
+
+def reserve_now(
+    knobs: Knobs, now: datetime, windows: Sequence[policy.Window]
+) -> tuple[float, float, datetime]:
+    """(reserve over what is left of the 5-hour window, reserve now, the window's end),
+    as `decide` computes them."""
+    config = policy.PolicyConfig(reserve=knobs.reserve, tz=knobs.tz)
+    end = policy.five_hour_end(now, windows)
+    return policy.reserve_pct(config, now, end), policy.reserve_pct(config, now, now), end
+
+
+def windows(facts: Sequence[WindowFacts]) -> list[policy.Window]:
+    """The windows as the policy takes them."""
+    return [
+        policy.Window(w.name, w.used_pct, w.resets_at, window_length(w.name), w.estimate)
+        for w in facts
+    ]
+
+
+def build(facts: Facts, knobs: Knobs, estimator: Estimator) -> Inputs:
+    """`decide`'s inputs from what is knowable now."""
+    cap5 = facts.capacity.get(FIVE_HOUR) or 1.0
+    present = [w.name for w in facts.windows]
+    default = knobs.default_estimate_pct * cap5 / 100
+
+    def pct(units: float) -> float:
+        return 100 * units / cap5
+
+    queue = []
+    for t in facts.tasks:
+        weeks = model_weeks(t.model, present)
+        queue.append(
+            policy.TaskView(
+                id=t.id,
+                priority=t.priority,
+                est_pct=pct(estimator.units(t.kind, t.estimate_units, default)),
+                not_before=t.not_before,
+                defer_until=t.defer_until,
+                windows=weeks,
+                fallback=t.fallback,
+                fallback_windows=model_weeks(t.fallback, present) if t.fallback else (),
+            )
+        )
+    running = [
+        policy.RunningView(
+            id=r.id,
+            started_at=r.started_at,
+            spent_pct=pct(r.spent_units),
+            est_pct=pct(estimator.units(r.kind, r.estimate_units, default)),
+            windows=model_weeks(r.model, present),
+        )
+        for r in facts.runs
+    ]
+    by_name = {w.name: w for w in facts.windows}
+
+    def used_so_far(name: str, human: policy.HumanUse) -> float | None:
+        """The person's use of weekly window `name` so far: the local log's, or what
+        the official figure shows beyond fill's own, whichever is more."""
+        week = by_name.get(name)
+        cap = facts.capacity.get(name)
+        if week is None or not cap or week.estimate:
+            return human.week_used_pct
+        official = week.used_pct - 100 * facts.fill_week_units.get(name, 0.0) / cap
+        return max(human.week_used_pct or 0.0, official)
+
+    scoped = {
+        name: (h.forecast_week_pct, used_so_far(name, h))
+        for name, h in facts.scoped_human.items()
+        if name in by_name
+    }
+    human = replace(facts.human, week_used_pct=used_so_far(SEVEN_DAY, facts.human), scoped=scoped)
+    cap7 = facts.capacity.get(SEVEN_DAY) or 1.0
+    return Inputs(
+        now=facts.now,
+        windows=windows(facts.windows),
+        config=policy_config(knobs, facts.capacity),
+        queue=queue,
+        running=running,
+        human=human,
+        fill_tonight_pct=100 * facts.fill_tonight_units / cap7,
+    )
+
+
+def decide(facts: Facts, knobs: Knobs, estimator: Estimator) -> list[policy.Decision]:
+    """The policy's decisions for what is knowable now."""
+    return build(facts, knobs, estimator).decide()
