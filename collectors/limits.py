@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from collectors.limit_text import limit_window, parse_reset
@@ -389,6 +389,32 @@ def calibrate(tokens_in_window: float, used_pct: float) -> float | None:
     if used_pct < 2 or tokens_in_window <= 0:
         return None
     return tokens_in_window / (used_pct / 100)
+
+
+class BestCapacity:
+    """The highest capacity any official figure of the last `span` implied (`calibrate`).
+
+    Local tokens never exceed the plan's use (claude.ai and other machines spend
+    it too), so every calibration is at most the real capacity, and the highest
+    recent one is the nearest. With it, the fill forecast can see use that only
+    the official figures show (`sessions.fill.forecast.OfficialGap`): the
+    latest calibration would hide it by shrinking the capacity instead.
+    """
+
+    def __init__(self, span: timedelta = timedelta(days=14)) -> None:
+        self.span = span
+        self._by_day: dict[date, float] = {}
+
+    def add(self, at: datetime, capacity: float) -> None:
+        day = at.date()
+        if capacity > self._by_day.get(day, 0.0):
+            self._by_day[day] = capacity
+
+    def best(self, now: datetime) -> float | None:
+        oldest = (now - self.span).date()
+        for day in [d for d in self._by_day if d < oldest]:
+            del self._by_day[day]
+        return max(self._by_day.values(), default=None)
 
 
 def estimate(

@@ -34,6 +34,7 @@ from collectors.limit_files import (
 from collectors.limit_log import LimitLog, ProcessRow, SeriesRow
 from collectors.limits import (
     LIMIT_TEXT,
+    BestCapacity,
     LimitSample,
     Point,
     burn_rate,
@@ -87,6 +88,8 @@ class UsageMonitor:
         self.log = LimitLog(conn)
         # window -> (the official figure it came from, capacity in weighted tokens)
         self._calibrated: dict[str, tuple[LimitSample, float]] = {}
+        # window -> the highest capacity recent figures implied (what fill plans with)
+        self._best: dict[str, BestCapacity] = {}
         self._scans: dict[str, TreeScan] = {}
         self._claude_json_mtimes: dict[Path, int | None] = {}
         self._endpoint_due = 0.0
@@ -168,8 +171,12 @@ class UsageMonitor:
         return estimate(window, now, None, 0.0, capacity, start, tokens)
 
     def capacity(self, window: str) -> float:
-        """Weighted tokens of a full `window` (see `_capacity`): the fill forecast's unit."""
-        return self._capacity(window)
+        """Weighted tokens of a full `window` as fill plans with it: the highest capacity
+        recent official figures implied (`BestCapacity`), else `_capacity`'s."""
+        latest = self._capacity(window)
+        best = self._best.get(window)
+        found = best.best(datetime.now(UTC)) if best is not None else None
+        return max(latest, found) if found is not None else latest
 
     def _capacity(self, window: str) -> float:
         """Weighted tokens of a full window: learned from the last official figure whose
@@ -188,6 +195,7 @@ class UsageMonitor:
             )
             if learned is not None:
                 self._calibrated[window] = known = (figure, learned)
+                self._best.setdefault(window, BestCapacity()).add(figure.ts, learned)
         if known is not None:
             return known[1]
         s = self.settings

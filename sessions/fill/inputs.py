@@ -19,6 +19,7 @@ none of `decide`'s inputs themselves.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -171,6 +172,7 @@ class Estimator:
     def __init__(self) -> None:
         self._by_kind: dict[str, list[float]] = {}
         self._all: list[float] = []
+        self._learned: dict[str, float | None] = {}
 
     def learn(self, kind: str, units: float) -> None:
         """A task of `kind` finished having cost `units`."""
@@ -178,14 +180,17 @@ class Estimator:
             return
         self._by_kind.setdefault(kind, []).append(units)
         self._all.append(units)
+        self._learned.clear()
 
     def learned(self, kind: str) -> float | None:
         """The learned cost of `kind` (or of any task, while `kind` has no run)."""
-        runs = self._by_kind.get(kind) or self._all
-        if not runs:
-            return None
-        recent = sorted(runs[-LEARN_FROM:])
-        return recent[min(len(recent) - 1, int(LEARN_QUANTILE * len(recent)))]
+        if kind not in self._learned:
+            runs = self._by_kind.get(kind) or self._all
+            recent = sorted(runs[-LEARN_FROM:])
+            self._learned[kind] = (
+                recent[min(len(recent) - 1, int(LEARN_QUANTILE * len(recent)))] if recent else None
+            )
+        return self._learned[kind]
 
     def units(self, kind: str, declared: float | None, default: float) -> float:
         if declared is not None and declared > 0:
@@ -202,7 +207,8 @@ def task_kind(prompt: str, parent_id: int | None) -> str:
     return "prompt:" + hashlib.sha256(prompt.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def model_weeks(model: str | None, present: Sequence[str]) -> tuple[str, ...]:
+@functools.cache
+def model_weeks(model: str | None, present: tuple[str, ...]) -> tuple[str, ...]:
     """The weekly windows a run on `model` spends, of those the account reports."""
     weeks = [SEVEN_DAY]
     family = (model or "").lower()
@@ -253,7 +259,7 @@ def windows(facts: Sequence[WindowFacts]) -> list[policy.Window]:
 def build(facts: Facts, knobs: Knobs, estimator: Estimator) -> Inputs:
     """`decide`'s inputs from what is knowable now."""
     cap5 = facts.capacity.get(FIVE_HOUR) or 1.0
-    present = [w.name for w in facts.windows]
+    present = tuple(w.name for w in facts.windows)
     default = knobs.default_estimate_pct * cap5 / 100
 
     def pct(units: float) -> float:

@@ -304,35 +304,38 @@ def decide(
         routes = [(None, task.windows)]
         if task.fallback:
             routes.append((task.fallback, task.fallback_windows))
-        blocked: Decision | None = None
+        held: list[tuple[Decision, str]] = []
         for model, spends in routes:
             blocked = _week_blocks(now, task, spends, by_name, committed_in, cost, config, human)
-            if blocked is None:
-                decisions.append(
-                    Decision(
-                        LAUNCH,
-                        task.id,
-                        f"spare capacity: 5-hour {five_used:.0f}%, "
-                        + ", ".join(
-                            _week_state(now, by_name[n], config, human)
-                            for n in spends
-                            if n in by_name
-                        )
-                        + (f"; on {model}, its fallback" if model else ""),
-                        kind=SPARE,
-                        model=model,
+            if blocked is not None:
+                held.append(blocked)
+                continue
+            decisions.append(
+                Decision(
+                    LAUNCH,
+                    task.id,
+                    f"spare capacity: 5-hour {five_used:.0f}%, "
+                    + ", ".join(
+                        _week_state(now, by_name[n], config, human) for n in spends if n in by_name
                     )
+                    + (f"; on {model}, its fallback" if model else ""),
+                    kind=SPARE,
+                    model=model,
                 )
-                committed += cost
-                for name in spends:
-                    committed_in[name] = committed_in.get(name, 0.0) + cost
-                slots -= 1
-                break
-        if blocked is None:
+            )
+            committed += cost
+            for name in spends:
+                committed_in[name] = committed_in.get(name, 0.0) + cost
+            slots -= 1
+            break
+        if len(held) < len(routes):
             continue
-        decisions.append(blocked)
-        if blocked.action == DEFER:
-            continue  # its model's week is spent: the others' need not wait for it
+        # Its own model's reason (the fallback's, when there is one, is the same or less).
+        decisions.append(held[0][0])
+        if all(window != SEVEN_DAY for _d, window in held):
+            # Only a model's week stops it: tasks on other models do not compete for
+            # that week, so they need not wait behind it.
+            continue
         break
     return decisions
 
@@ -346,47 +349,57 @@ def _week_blocks(
     cost: float,
     config: PolicyConfig,
     human: HumanUse,
-) -> Decision | None:
+) -> tuple[Decision, str] | None:
     """Why the weekly windows `spends` cannot take `task` now (a hold, or a deferral
-    when a model's week is spent), or None when they can."""
+    when a model's week is spent) and which window says so, or None when they can."""
     for name in spends:
         week = by_name.get(name)
         if week is None:
             continue
         if week.used_pct >= 100:
             until = week.resets_at or now + timedelta(minutes=30)
-            return Decision(
-                DEFER,
-                task.id,
-                f"{_label(name)} limit reached; resets {until.astimezone(config.tz):%a %H:%M}",
-                until,
-                LIMIT,
+            return (
+                Decision(
+                    DEFER,
+                    task.id,
+                    f"{_label(name)} limit reached; resets {until.astimezone(config.tz):%a %H:%M}",
+                    until,
+                    LIMIT,
+                ),
+                name,
             )
         ratio = config.ratio(name)
         spoken = week.used_pct + ratio * committed_in.get(name, 0.0)
         need = ratio * cost
         target, ceiling, gone, line_until = _weekly_line(now, week, config, human, spoken)
         if spoken + need > ceiling:
-            return Decision(
-                HOLD,
-                task.id,
-                f"{_label(name)} pacing: {week.used_pct:.1f}% used; {ceiling:.1f}% is all fill may "
-                f"reach before the reset (the rest is your forecast use and the margin); "
-                f"the task needs ~{need:.1f}%",
-                kind=PACING,
+            return (
+                Decision(
+                    HOLD,
+                    task.id,
+                    f"{_label(name)} pacing: {week.used_pct:.1f}% used; {ceiling:.1f}% is all "
+                    "fill may reach before the reset (the rest is your forecast use and the "
+                    "margin); "
+                    f"the task needs ~{need:.1f}%",
+                    kind=PACING,
+                ),
+                name,
             )
         # Below the line fill may launch (it overshoots by one task at most);
         # ahead of it, it waits until the line passes where the week stands.
         if spoken > target:
             when = f", at {line_until.astimezone(config.tz):%a %H:%M}" if line_until else ""
-            return Decision(
-                HOLD,
-                task.id,
-                f"{_label(name)} pacing: fill is ahead of the week's line ({spoken:.1f}% "
-                f"used or spoken for, the line is at {target:.1f}% with {gone:.0%} of the "
-                f"week gone); it launches when the line passes {spoken:.1f}%{when}",
-                until=line_until,
-                kind=PACING,
+            return (
+                Decision(
+                    HOLD,
+                    task.id,
+                    f"{_label(name)} pacing: fill is ahead of the week's line ({spoken:.1f}% "
+                    f"used or spoken for, the line is at {target:.1f}% with {gone:.0%} of the "
+                    f"week gone); it launches when the line passes {spoken:.1f}%{when}",
+                    until=line_until,
+                    kind=PACING,
+                ),
+                name,
             )
     return None
 

@@ -54,11 +54,8 @@ class SimTask:
     estimate: float | None = None  # what the person said it costs (`--estimate`)
     model: str | None = None
     fallback: str | None = None
-
-    @property
-    def kind(self) -> str:
-        """Copies of one scenario task (`fix-1`, `fix-2`) are the same kind of task."""
-        return self.id.rsplit("-", 1)[0] if self.id.rsplit("-", 1)[-1].isdigit() else self.id
+    # Copies of one scenario task (`fix-1`, `fix-2`) are the same kind of task.
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,6 +222,7 @@ def _tasks(item: Mapping[str, Any]) -> list[SimTask]:
         estimate=units if declared is True else (float(declared) if declared else None),
         model=str(item["model"]) if item.get("model") else None,
         fallback=str(item["model_fallback"]) if item.get("model_fallback") else None,
+        kind=str(item["id"]),
     )
     if task.units <= 0 or not math.isfinite(task.units):
         raise ScenarioError(f"tasks: {task.id} needs positive units")

@@ -20,8 +20,9 @@ capacities as measured from the local log (`collectors.limits.calibrate`), the
 person's local use (sessions on other machines only show in the official
 figures), estimates (the task's, else learned from finished runs: never the
 real cost), running tasks' spend so far. The baselines: `none` (no fill),
-`greedy` (launch whenever no window is spent), `night` (greedy, but only in
-the night window), and `oracle`, which knows the future: every task's real
+`greedy` (launch whenever no window is spent), `night` (what a careful
+person does by hand: launch at night only, while each week stands below the
+share of it gone), and `oracle`, which knows the future: every task's real
 cost and every minute of the person's use, on every machine; it launches
 whatever fits beside what the person will need, an upper mark the others are
 measured against (`Result.of_oracle`).
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from collectors.limits import calibrate
+from collectors.limits import BestCapacity, calibrate
 from collectors.windows import FIVE_HOUR, FIVE_HOURS, SEVEN_DAY, WEEK
 from sessions.fill import inputs, policy
 from sessions.fill.forecast import Forecast, OfficialGap
@@ -84,17 +85,80 @@ class Result:
         }
 
 
-def run(scenario: Scenario, policy_name: str = "podium", seed: int = 0) -> Result:
+def run(
+    scenario: Scenario, policy_name: str = "podium", seed: int = 0, baseline: Result | None = None
+) -> Result:
     """Simulate `policy_name` on one seed's draw, and count its blocked minutes beyond
-    the `none` policy's."""
+    the `none` policy's (`baseline`, when already played on that draw)."""
     drawn = scenario.drawn(seed)
     result = simulate(drawn, policy_name)
     result.seed = seed
-    baseline = result if policy_name == "none" else simulate(drawn, "none")
+    if baseline is None:
+        baseline = result if policy_name == "none" else simulate(drawn, "none")
     result.fill_caused_blocked_minutes = max(
         0, result.human_blocked_minutes - baseline.human_blocked_minutes
     )
     return result
+
+
+@dataclass(frozen=True)
+class Row:
+    """One policy on one scenario over several seeds."""
+
+    scenario: str
+    policy: str
+    seeds: int
+    weekly_utilization: float  # mean over the seeds
+    of_oracle: float | None  # mean of utilization / the oracle's, seed by seed
+    worst_of_oracle: float | None
+    fill_caused_blocked_minutes: int  # the worst seed's
+    tasks_done: float  # mean
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "policy": self.policy,
+            "seeds": self.seeds,
+            "weekly_utilization": round(self.weekly_utilization, 4),
+            "of_oracle": None if self.of_oracle is None else round(self.of_oracle, 4),
+            "worst_of_oracle": None
+            if self.worst_of_oracle is None
+            else round(self.worst_of_oracle, 4),
+            "fill_caused_blocked_minutes": self.fill_caused_blocked_minutes,
+            "tasks_done": round(self.tasks_done, 2),
+        }
+
+
+def compare(
+    scenario: Scenario, policies: Sequence[str] = POLICIES, seeds: Sequence[int] = (1, 2, 3)
+) -> list[Row]:
+    """Each policy on each seed's draw of `scenario`, set against the oracle's."""
+    none = {seed: run(scenario, "none", seed) for seed in seeds}
+    oracle = {seed: run(scenario, "oracle", seed, none[seed]) for seed in seeds}
+    rows = []
+    for name in policies:
+        played = {"none": none, "oracle": oracle}.get(name)
+        results = [
+            played[seed] if played else run(scenario, name, seed, none[seed]) for seed in seeds
+        ]
+        shares = [
+            r.weekly_utilization / oracle[r.seed].weekly_utilization
+            for r in results
+            if oracle[r.seed].weekly_utilization > 0
+        ]
+        rows.append(
+            Row(
+                scenario=scenario.name,
+                policy=name,
+                seeds=len(results),
+                weekly_utilization=sum(r.weekly_utilization for r in results) / len(results),
+                of_oracle=sum(shares) / len(shares) if shares else None,
+                worst_of_oracle=min(shares) if shares else None,
+                fill_caused_blocked_minutes=max(r.fill_caused_blocked_minutes for r in results),
+                tasks_done=sum(r.tasks_done for r in results) / len(results),
+            )
+        )
+    return rows
 
 
 def simulate(scenario: Scenario, policy_name: str = "podium") -> Result:
@@ -107,7 +171,7 @@ class _Sim:
     def __init__(self, s: Scenario, policy_name: str) -> None:
         self.s = s
         self.policy = policy_name
-        self.names = list(s.capacity)
+        self.names = tuple(s.capacity)
         self.weeks = [n for n in self.names if n != FIVE_HOUR]
         self.begin = s.history_start
         self.first = round(s.history_days * 1440)  # the first measured minute
@@ -136,6 +200,10 @@ class _Sim:
         self.gaps = {name: OfficialGap() for name in self.weeks}
         self.demand = self._demand() if policy_name == "oracle" else {}
         self.now = self.begin
+        self.best = {name: BestCapacity() for name in self.names}
+        self._capacity: dict[str, float] = dict(s.capacity)
+        self._measured_at: datetime | None = None
+        self.blocked_at: list[datetime] = []  # minutes the person was blocked (measured)
 
     # -- the loop -------------------------------------------------------------------------
     def play(self) -> Result:
@@ -147,6 +215,7 @@ class _Sim:
         five_shares: list[float] = []
         counts: dict[str, int] = {}
         night_was = False
+        upcoming, live = 0, []  # the next session to begin; the sessions begun
         for m in range(self.total):
             now = self.now = self.begin + m * MINUTE
             measuring = m >= self.first
@@ -166,7 +235,11 @@ class _Sim:
             if in_night and not night_was:
                 self.fill_tonight = 0.0
             night_was = in_night
-            active = [h for h in self.sessions if h.start <= now < h.start + h.minutes * MINUTE]
+            while upcoming < len(self.sessions) and self.sessions[upcoming].start <= now:
+                live.append(self.sessions[upcoming])
+                upcoming += 1
+            live = [h for h in live if now < h.start + h.minutes * MINUTE]
+            active = live
 
             if measuring and self.policy != "none":
                 for action, task_id, model in self._decide(m, now, queue, running, active, counts):
@@ -191,6 +264,7 @@ class _Sim:
                 got = min(want, self._room(spends))
                 if got < want - EPS and measuring:
                     blocked += 1
+                    self.blocked_at.append(now)
                 self._use(spends, got, local=h.local)
                 if h.local:
                     for name in spends:
@@ -214,6 +288,7 @@ class _Sim:
                     running.remove(task)
                     done += 1
                     self.estimator.learn(task.spec.kind, task.spent)
+            self._measured()
             for name, forecast in self.forecasts.items():
                 forecast.record(human_local[name])
             if (m + 1) % 60 == 0:
@@ -250,13 +325,18 @@ class _Sim:
 
     # -- what the log shows ---------------------------------------------------------------
     def _measured(self) -> dict[str, float]:
-        """Each window's capacity as the live usage monitor measures it: the local log's
-        use over the official share, else the plan's figure (the scenario's)."""
-        out = {}
-        for name in self.names:
-            official = 100 * self.used[name] / self.s.capacity[name]
-            out[name] = calibrate(self.local[name], official) or self.s.capacity[name]
-        return out
+        """Each window's capacity as the live usage monitor gives it to fill: the highest
+        the official figures implied lately (`BestCapacity`), else the plan's figure (the
+        scenario's). Measured once a minute, as the monitor's tick."""
+        if self._measured_at != self.now:
+            self._measured_at = self.now
+            for name in self.names:
+                official = 100 * self.used[name] / self.s.capacity[name]
+                learned = calibrate(self.local[name], official)
+                if learned is not None:
+                    self.best[name].add(self.now, learned)
+                self._capacity[name] = self.best[name].best(self.now) or self.s.capacity[name]
+        return self._capacity
 
     def _official_gaps(self) -> None:
         """Use the official figures show and the local log does not, counted as the
@@ -286,7 +366,7 @@ class _Sim:
         slots = self.knobs.max_concurrent - len(running)
         if self.policy in ("greedy", "night"):
             spent = any(self.used[n] >= self.s.capacity[n] - EPS for n in self.names)
-            if spent or (self.policy == "night" and not self.night.contains(now)):
+            if spent or (self.policy == "night" and not self._night_allows(now)):
                 return []
             ranked = sorted(due, key=lambda t: -t.spec.priority)
             return [(policy.LAUNCH, t.spec.id, None) for t in ranked[: max(0, slots)]]
@@ -366,6 +446,14 @@ class _Sim:
             fill_tonight_units=self.fill_tonight,
         )
 
+    def _night_allows(self, now: datetime) -> bool:
+        """The night baseline, as a careful person runs a queue by hand: at night only,
+        and only while each week stands below the share of it gone."""
+        if not self.night.contains(now):
+            return False
+        gone = 1 - (self.week_reset - now) / WEEK
+        return all(self.used[n] <= self.s.capacity[n] * gone for n in self.weeks)
+
     def _demand(self) -> dict[str, list[float]]:
         """The person's use by window, cumulative by minute (the oracle's future)."""
         rate = {n: [0.0] * (self.total + 1) for n in self.names}
@@ -422,8 +510,10 @@ class _Sim:
 __all__ = [
     "POLICIES",
     "Result",
+    "Row",
     "Scenario",
     "ScenarioError",
+    "compare",
     "parse_scenario",
     "run",
     "simulate",
