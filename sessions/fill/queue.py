@@ -1,4 +1,4 @@
-"""The queue store: tasks, their runs and fill's switch in DuckDB (migration 0008).
+"""The queue store: tasks, their runs and fill's switch in DuckDB (migrations 0008, 0012).
 
 Used on the engine's loop thread only, like every other table. Task states:
 `queued` (waiting for its time and for fill), `running`, `deferred` (a usage
@@ -54,6 +54,11 @@ class Task:
     last_result: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Amount specs (`sessions.fill.amount`, migration 0012): what the task is expected to
+    # spend, and where its run is stopped ("5%week", "200k"; a budget may be "$1.5").
+    estimate: str | None = None
+    budget: str | None = None
+    timeout_s: int | None = None  # wall-clock seconds a run may take before it is stopped
 
     def to_wire(self) -> wire.TaskRecord:
         return wire.from_record(self, wire.TaskRecord, schedule_text=schedule_text(self))
