@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from collectors.windows import FIVE_HOUR, SEVEN_DAY, SEVEN_DAY_OPUS, SEVEN_DAY_SONNET
@@ -79,10 +80,17 @@ class Amount:
 
     def __str__(self) -> str:
         if self.kind == "pct":
-            return f"{self.value:g}%{_CANONICAL.get(self.window or '', self.window)}"
+            return f"{_number(self.value)}%{_CANONICAL.get(self.window or '', self.window)}"
         if self.kind == "usd":
-            return f"${self.value:g}"
+            return f"${_number(self.value)}"
         return token_text(self.value)
+
+
+def _number(value: float) -> str:
+    """`5`, `2.5`, `0.0000001`, `33.333333333333336`: the shortest digits that read back
+    exactly (`repr`'s), without an exponent, which `parse_amount` does not read."""
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def token_text(tokens: float) -> str:

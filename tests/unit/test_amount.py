@@ -3,7 +3,11 @@ back the same; garbage, zero, negatives, nan, inf and absurd sizes are one-line 
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from collectors.windows import FIVE_HOUR, SEVEN_DAY, SEVEN_DAY_OPUS, SEVEN_DAY_SONNET
 from sessions.fill.amount import Amount, parse_amount, parse_duration
@@ -106,3 +110,32 @@ def test_bad_durations_are_one_line_errors(text: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_duration(text)
     assert "\n" not in str(caught.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+@example("1" * 64)
+@example("9" * 15 + "M")
+@example(".5%5h")
+@example("33.333333333333333%5h")
+@example("$1234567.5")
+@example("$0.0000001")
+def test_any_text_is_an_amount_that_reads_back_or_a_one_line_error(text: str) -> None:
+    try:
+        amount = parse_amount(text)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert math.isfinite(amount.value) and amount.value > 0
+    assert parse_amount(str(amount)) == amount
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_any_text_is_a_duration_or_a_one_line_error(text: str) -> None:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert 0 < seconds <= 2**31 - 1
