@@ -12,7 +12,9 @@ The engine tails that file (complete lines from a byte offset kept in
 `queue_runs.stream_offset`): every line goes to the usage monitor (its
 `rate_limit_event`s are limit samples), the init line gives the Claude session
 id, and the final `result` line's cost, tokens, turns, `is_error`,
-`api_error_status` and `terminal_reason` are stored. A result that hit a usage
+`api_error_status` and `terminal_reason` are stored; every line also goes to the
+run's spend (`sessions.fill.spend`, read through `Runner.spend`), and a run past its
+task's budget or timeout is stopped with the reason (`_over_limits`). A result that hit a usage
 limit defers the task to the reset (the `rate_limit_event`'s `resetsAt`, else
 the limit text's time); the scheduler later launches it again with
 `--resume <session id>`. Runs survive an engine restart: a live pane is
