@@ -147,7 +147,7 @@ class Runner:
         # When the official figures say the account can work again (`UsageMonitor`).
         self.full_until = full_until
         # Weighted tokens of a full window (`UsageMonitor.capacity`): what a budget such as
-        # `5%week` is in tokens. None: share budgets cannot be checked (said once per run).
+        # `5%week` is in tokens. None (a test's runner): share budgets are not checked.
         self.capacity = capacity
         # Each live run's spend, from its stream (`Runner.spend`), and its task's limits.
         self._spend: dict[int, SpendFollower] = {}
