@@ -404,23 +404,25 @@ def _pane_gone(env: Any, pane_id: str) -> bool:
 
 
 @pytest.mark.claude
-def test_a_run_past_its_token_budget_is_stopped_with_the_reason(
-    make_claude_podium: Any, podium_env: Any
+@pytest.mark.parametrize("budget", ["2k", "2%5h"])
+def test_a_run_past_its_budget_is_stopped_with_the_reason(
+    make_claude_podium: Any, podium_env: Any, budget: str
 ) -> None:
     """The fake API's first answer spends 3,000 input tokens and asks for a long Bash
     command: the run's stream shows 3,005 weighted tokens (its line carries the answer's
-    first output token only: `sessions.fill.spend`) against a budget of 2k, and podium
-    stops it there, before the tool's result goes back to the API."""
+    first output token only: `sessions.fill.spend`) against a budget of 2k (or 2% of a
+    5-hour window of 100k, the engine's capacity), and podium stops it there, before
+    the tool's result goes back to the API."""
     fast_fill(podium_env)
-    env = make_claude_podium()
+    env = make_claude_podium(PODIUM_USAGE__FIVE_HOUR_CAPACITY="100000")
     prompt = f"USAGE 3000 10\nRUN_BASH {LONG_COMMAND}"
-    task = add(env, prompt, "--budget", "2k", "--allowed-tools", "Bash", "--timeout", "10m")
-    assert (task["budget"], task["timeout_s"]) == ("2k", 600)
+    task = add(env, prompt, "--budget", budget, "--allowed-tools", "Bash", "--timeout", "10m")
+    assert (task["budget"], task["timeout_s"]) == (budget, 600)
     listing = env.run("queue", "ls")
-    assert "2k 10m" in listing.stdout, listing.stdout
+    assert f"{budget} 10m" in listing.stdout, listing.stdout
     call(env, "queue.fill", enabled=True)
     failed = wait_task(env, task["id"], "failed", "done")
-    reason = "stopped at its budget 2k: 3,005 of 2,000 weighted tokens"
+    reason = f"stopped at its budget {budget}: 3,005 of 2,000 weighted tokens"
     assert failed["task"]["state"] == "failed", json.dumps(failed["runs"])
     assert failed["task"]["last_result"] == reason
     [run] = failed["runs"]
@@ -429,8 +431,9 @@ def test_a_run_past_its_token_budget_is_stopped_with_the_reason(
     # Stopped while the tool ran: no request ever carried its result back.
     assert not [r for r in env.api.main_requests() if _has_tool_result(r.body)]
     shown = env.run("queue", "show", str(task["id"]))
-    assert reason in shown.stdout and "budget      2k (the run is stopped there)" in shown.stdout
-    assert "stopped at its budget 2k" in env.run("queue", "ls").stdout  # cut to fit
+    assert reason in shown.stdout
+    assert f"budget      {budget} (the run is stopped there)" in shown.stdout
+    assert f"stopped at its budget {budget}" in env.run("queue", "ls").stdout  # cut to fit
     # Not retried: the next rounds leave it failed with one run.
     wait_rounds(env, 2)
     again = task_of(env, task["id"])
