@@ -545,10 +545,6 @@ class Runner:
         await self._close_window(run)
         self._done(run)
 
-    def spend(self, run_id: int) -> None:
-        """What a live run spent so far (its stream's usage): replaced by the budget work."""
-        return None
-
     def wake(self) -> None:
         self._wake.set()
 
