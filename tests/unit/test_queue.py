@@ -524,3 +524,13 @@ def test_an_adopted_run_counts_what_the_last_engine_read(tmp_path: Path) -> None
     runner._read(run)
     spend = runner.spend(run.id)
     assert spend is not None and spend.weighted_tokens == 700 + 5 + 300 + 5
+
+
+def test_a_tasks_estimate_in_weighted_tokens() -> None:
+    capacity = {"five_hour": 200_000.0, "seven_day": 1_600_000.0}.__getitem__
+    assert Task(id=1, prompt="p", cwd="/", estimate="2%week").estimate_units(capacity) == 32_000
+    assert Task(id=1, prompt="p", cwd="/", estimate="50k").estimate_units(capacity) == 50_000
+    assert Task(id=1, prompt="p", cwd="/", est_pct=5.0).estimate_units(capacity) == 10_000
+    assert Task(id=1, prompt="p", cwd="/").estimate_units(capacity) is None
+    hand_edited = Task(id=1, prompt="p", cwd="/", estimate="lots", est_pct=1.0)
+    assert hand_edited.estimate_units(capacity) == 2_000
