@@ -27,7 +27,8 @@ HEARTBEAT_S = 60.0
 # Windows seen this recently are kept in the series even when no source repeats them.
 KEEP_WINDOWS_DAYS = 8
 
-# Tokens weighted as plan limits count them; the fill forecast sums them too.
+# Tokens weighted as plan limits count them; the fill forecast sums them too. Its Python
+# twin is `collectors.limits.weighted_tokens` (a test holds them equal).
 WEIGHTED_TOKENS_SQL = (
     f"coalesce(input_tokens, 0) * {TOKEN_WEIGHTS['input']}"
     f" + coalesce(cache_creation_tokens, 0) * {TOKEN_WEIGHTS['cache_creation']}"

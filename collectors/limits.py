@@ -45,6 +45,24 @@ MAX_PCT = 101.0
 TOKEN_WEIGHTS = {"input": 1.0, "cache_creation": 1.0, "cache_read": 0.1, "output": 5.0}
 
 
+def weighted_tokens(
+    input_tokens: float,
+    cache_creation_tokens: float,
+    cache_read_tokens: float,
+    output_tokens: float,
+) -> float:
+    """One message's tokens weighted by `TOKEN_WEIGHTS`: the Python twin of
+    `collectors.limit_log.WEIGHTED_TOKENS_SQL` (a test holds the two equal), for what
+    is counted before it reaches the log (a background run's live spend)."""
+    w = TOKEN_WEIGHTS
+    return (
+        input_tokens * w["input"]
+        + cache_creation_tokens * w["cache_creation"]
+        + cache_read_tokens * w["cache_read"]
+        + output_tokens * w["output"]
+    )
+
+
 @dataclass(frozen=True)
 class LimitSample:
     """One figure of one window: `used_pct` of it was used at `ts`."""

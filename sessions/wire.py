@@ -173,6 +173,12 @@ class TaskRecord(_Wire):
     last_result: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    estimate: str | None = None
+    """An amount spec (`sessions.fill.amount`): "5%5h", "30%week", "200k"."""
+    budget: str | None = None
+    """An amount spec where its run is stopped; dollars ("$1.5") go to --max-budget-usd."""
+    timeout_s: int | None = None
+    """Wall-clock seconds a run may take before podium stops it."""
     schedule_text: str = ""
 
 
@@ -668,6 +674,10 @@ class QueueAddParams(_Wire):
     on_change: str | None = None
     schedule: str | None = None
     budget: str | None = None
+    """An amount spec (`sessions.fill.amount.parse_amount`): "30%5h", "200k", "$1.50"."""
+    estimate: str | None = None
+    """An amount spec of what the task should spend: "5%5h", "2%week", "50k"."""
+    timeout_s: PositiveInt32 | None = None
 
 
 class ReprioritiseParams(TaskRef, kw_only=True):

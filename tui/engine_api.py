@@ -184,9 +184,14 @@ def toggle_fill(request: Request) -> wire.FillState:
 
 
 def budget_text(task: wire.TaskRecord) -> str | None:
-    """A task's budget as the queue shows it: '$2', '5%' (of the 5-hour window)."""
+    """A task's budget as the queue shows it: its amount ('30%5h', '200k', '$2'), else its
+    estimate ('~5%5h'; '5%' of the 5-hour window for tasks from before amounts)."""
+    if task.budget:
+        return task.budget
     if task.budget_usd is not None:
         return f"${task.budget_usd:g}"
+    if task.estimate:
+        return f"~{task.estimate}"
     if task.est_pct is not None:
         return f"{task.est_pct:g}%"
     return None

@@ -236,6 +236,8 @@ class Engine:
             record_usage=self.usage.record,
             may_start_server=self.server.may_start,
             full_until=self.usage.full_until,
+            # What a share budget ("5%week") is in weighted tokens, as the policy counts.
+            capacity=self.usage.capacity,
         )
         return Scheduler(
             store,

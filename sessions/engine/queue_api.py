@@ -6,20 +6,19 @@ Params and results are `sessions.wire`'s (`QueueAddParams`, `Task`, `QueueList`,
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from collectors.windows import FIVE_HOUR
 from sessions import wire
 from sessions.engine.events import EventBus
+from sessions.fill.amount import MAX_USD, parse_amount
 from sessions.fill.queue import FINAL_TASK_STATES, Task, schedule_text
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
 from sessions.fill.scheduler import Scheduler
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
 from sessions.protocol import ApiError
-
-_BUDGET = re.compile(r"^\s*(?:\$\s*(?P<usd>\d+(?:\.\d+)?)|(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?)")
 
 
 def queue_handlers(api: QueueApi) -> dict[str, Any]:
@@ -115,7 +114,7 @@ class QueueApi:
                 "bad_request",
                 f"unknown permission mode {mode!r}; choose one of {', '.join(PERMISSION_MODES)}",
             )
-        budget_usd, est_pct = _budget(params)
+        budget_usd, est_pct, budget, estimate = _amounts(params)
         tools = params.allowed_tools or []
         try:
             # One string is a list as Claude Code reads one: "Bash(git *) Edit" is two
@@ -136,6 +135,9 @@ class QueueApi:
             max_turns=params.max_turns,
             budget_usd=budget_usd,
             est_pct=est_pct,
+            budget=budget,
+            estimate=estimate,
+            timeout_s=params.timeout_s,
             allowed_tools=list(tools),
             permission_mode=mode,
             schedule_kind=schedule.kind,
@@ -195,27 +197,45 @@ class QueueApi:
         return self.sched.dry_run(_reserve(params.reserve_pct))
 
 
-def _budget(params: wire.QueueAddParams) -> tuple[float | None, float | None]:
-    """budget_usd (a number), est_pct, or the tower's free text: '$2', '1.5', '5%'."""
+def _amounts(
+    params: wire.QueueAddParams,
+) -> tuple[float | None, float | None, str | None, str | None]:
+    """(budget_usd, est_pct, budget, estimate) from the params: `budget` and `estimate`
+    are amount specs (`sessions.fill.amount`), kept in their canonical text; a dollar
+    budget also becomes `budget_usd` (Claude Code's own --max-budget-usd stops the run),
+    and an estimate in % of the 5-hour window `est_pct`, which the scheduler reads."""
     usd, pct = params.budget_usd, params.est_pct
-    text = params.budget
-    if text and text.strip():
-        m = _BUDGET.match(text)
-        if m is None:
+    budget = estimate = None
+    if params.budget is not None and params.budget.strip():
+        try:
+            amount = parse_amount(params.budget)
+        except ValueError as exc:
+            raise ApiError("bad_request", f"budget: {exc}") from None
+        if amount.kind == "usd":
+            if usd is not None and usd != amount.value:
+                raise ApiError("bad_request", "give the dollars once: --budget or --budget-usd")
+            usd = amount.value
+        budget = str(amount)
+    if params.estimate is not None and params.estimate.strip():
+        try:
+            amount = parse_amount(params.estimate)
+        except ValueError as exc:
+            raise ApiError("bad_request", f"estimate: {exc}") from None
+        if amount.kind == "usd":
             raise ApiError(
                 "bad_request",
-                f"cannot read the budget {text!r}: use dollars ('$2') or a share of the "
-                "5-hour window ('5%')",
+                "an estimate is a share of a window (5%5h, 2%week) or tokens (50k), not dollars",
             )
-        if m["usd"]:
-            usd = float(m["usd"])
-        elif m["pct"]:
-            pct = float(m["num"])
-        else:
-            usd = float(m["num"])
-    if usd is not None and usd <= 0:
-        raise ApiError("bad_request", "the budget must be more than $0")
-    return usd, pct
+        if amount.kind == "pct" and amount.window == FIVE_HOUR:
+            pct = amount.value
+        estimate = str(amount)
+    if usd is not None and not 0 < usd <= MAX_USD:
+        raise ApiError(
+            "bad_request", f"the budget must be more than $0 and at most ${MAX_USD:,.0f}"
+        )
+    if pct is not None and not 0 < pct <= 100:
+        raise ApiError("bad_request", "the estimate must be more than 0% and at most 100%")
+    return usd, pct, budget, estimate
 
 
 def _reserve(value: float | None) -> float | None:

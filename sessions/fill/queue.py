@@ -1,4 +1,4 @@
-"""The queue store: tasks, their runs and fill's switch in DuckDB (migration 0008).
+"""The queue store: tasks, their runs and fill's switch in DuckDB (migrations 0008, 0012).
 
 Used on the engine's loop thread only, like every other table. Task states:
 `queued` (waiting for its time and for fill), `running`, `deferred` (a usage
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,9 @@ import duckdb
 
 from collectors import safe_json
 from collectors.limit_log import WEIGHTED_TOKENS_SQL
+from collectors.windows import FIVE_HOUR
 from sessions import wire
+from sessions.fill.amount import parse_amount
 
 log = logging.getLogger("podium.fill.queue")
 
@@ -54,6 +57,24 @@ class Task:
     last_result: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Amount specs (`sessions.fill.amount`, migration 0012): what the task is expected to
+    # spend, and where its run is stopped ("5%week", "200k"; a budget may be "$1.5").
+    estimate: str | None = None
+    budget: str | None = None
+    timeout_s: int | None = None  # wall-clock seconds a run may take before it is stopped
+
+    def estimate_units(self, capacity: Callable[[str], float]) -> float | None:
+        """The person's estimate in weighted tokens (`--estimate 2%week` through
+        `capacity(window)`, `UsageMonitor.capacity`; `--estimate 50k` as it is), else
+        `est_pct` of the 5-hour window (tasks from before estimates); None: neither."""
+        if self.estimate:
+            try:
+                return parse_amount(self.estimate).units(capacity)
+            except ValueError:  # checked when added: only a hand-edited row
+                log.warning("task %d: its estimate %r is ignored", self.id, self.estimate)
+        if self.est_pct is not None:
+            return self.est_pct * capacity(FIVE_HOUR) / 100
+        return None
 
     def to_wire(self) -> wire.TaskRecord:
         return wire.from_record(self, wire.TaskRecord, schedule_text=schedule_text(self))

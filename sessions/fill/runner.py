@@ -12,7 +12,9 @@ The engine tails that file (complete lines from a byte offset kept in
 `queue_runs.stream_offset`): every line goes to the usage monitor (its
 `rate_limit_event`s are limit samples), the init line gives the Claude session
 id, and the final `result` line's cost, tokens, turns, `is_error`,
-`api_error_status` and `terminal_reason` are stored. A result that hit a usage
+`api_error_status` and `terminal_reason` are stored; every line also goes to the
+run's spend (`sessions.fill.spend`, read through `Runner.spend`), and a run past its
+task's budget or timeout is stopped with the reason (`_over_limits`). A result that hit a usage
 limit defers the task to the reset (the `rate_limit_event`'s `resetsAt`, else
 the limit text's time); the scheduler later launches it again with
 `--resume <session id>`. Runs survive an engine restart: a live pane is
@@ -28,20 +30,23 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from collectors import safe_json
 from collectors.limit_text import parse_reset
-from collectors.limits import LimitSample, samples_from_stream_json_line
+from collectors.limits import LimitSample, samples_from_stream_json_line, weighted_tokens
 from collectors.paths import Paths, ensure_private_dir
 from collectors.settings import AgentSettings, FillSettings, TmuxSettings
 from collectors.tail import Cursor, read_lines
 from sessions.agent_env import agent_env
 from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
 from sessions.engine.parts import Blocking
+from sessions.fill.amount import Amount, parse_amount
 from sessions.fill.queue import QueueStore, Run, Task
+from sessions.fill.spend import RunSpend, SpendFollower
 from sessions.launch import read_failure, write_spec
 from sessions.tmux import PaneInfo, Tmux, TmuxError, TmuxServerGone
 from sessions.worktree import WorktreeError
@@ -126,6 +131,7 @@ class Runner:
         record_usage: Callable[[list[LimitSample]], object],
         may_start_server: Callable[[], bool] = lambda: True,
         full_until: Callable[[datetime], datetime | None] = lambda now: None,
+        capacity: Callable[[str], float] | None = None,
     ) -> None:
         self.store = store
         self.tmux = tmux
@@ -140,6 +146,12 @@ class Runner:
         self.may_start_server = may_start_server
         # When the official figures say the account can work again (`UsageMonitor`).
         self.full_until = full_until
+        # Weighted tokens of a full window (`UsageMonitor.capacity`): what a budget such as
+        # `5%week` is in tokens. None (a test's runner): share budgets are not checked.
+        self.capacity = capacity
+        # Each live run's spend, from its stream (`Runner.spend`), and its task's limits.
+        self._spend: dict[int, SpendFollower] = {}
+        self._limits: dict[int, _Limits] = {}
         self.dir = paths.data / "queue"
         self._cursors: dict[int, Cursor] = {}
         # resetsAt of a rejected rate_limit_event, per run, until its result comes.
@@ -333,6 +345,8 @@ class Runner:
             return
         alive = pane is not None and pane.pid == run.pid and not pane.dead
         if alive or not seen:
+            if why := self._over_limits(run):
+                await self._stop(run, why)
             return
         # The pane ended or vanished: one last read (the agent may have written just now).
         result = self._read(run)
@@ -374,6 +388,7 @@ class Runner:
             if not isinstance(obj, dict):
                 continue
             samples += samples_from_stream_json_line(obj)
+            self._follow_spend(run, obj)
             kind = obj.get("type")
             # Not a UUID: not a session id (the stream is the agent's to write).
             sid = claude_session_id(obj.get("session_id"))
@@ -510,6 +525,8 @@ class Runner:
         self._cursors.pop(run.id, None)
         self._started.pop(run.id, None)
         self._rejected_until.pop(run.id, None)
+        self._spend.pop(run.id, None)
+        self._limits.pop(run.id, None)
         for callback in self.on_change:
             callback(run)
 
@@ -528,12 +545,112 @@ class Runner:
         await self._close_window(run)
         self._done(run)
 
-    def spend(self, run_id: int) -> None:
-        """What a live run spent so far (its stream's usage): replaced by the budget work."""
-        return None
-
     def wake(self) -> None:
         self._wake.set()
+
+    # -- spend, budget and timeout ----------------------------------------------------------------
+    def spend(self, run_id: int) -> RunSpend | None:
+        """What a live run has spent so far, from its stream (None: nothing yet, or not a
+        live run). The fill policy's view of running tasks reads it."""
+        follower = self._spend.get(run_id)
+        return follower.spend() if follower is not None else None
+
+    def _follow_spend(self, run: Run, obj: dict[str, Any]) -> None:
+        """Count one stream line into the run's spend. A run adopted after an engine
+        restart first reads again what the last engine had read, so its spend is whole."""
+        self._follower(run).feed(obj, datetime.now(UTC))
+
+    def _follower(self, run: Run) -> SpendFollower:
+        follower = self._spend.get(run.id)
+        if follower is None:
+            follower = self._spend[run.id] = SpendFollower()
+            _catch_up(follower, run)
+        return follower
+
+    def _over_limits(self, run: Run, now: datetime | None = None) -> str | None:
+        """Why a live run must stop now: past its task's timeout or budget; else None."""
+        now = now or datetime.now(UTC)
+        limits = self._limits.get(run.id)
+        if limits is None:
+            limits = self._limits[run.id] = self._limits_of(run)
+        if limits.timeout_s is not None and now - run.started_at >= timedelta(
+            seconds=limits.timeout_s
+        ):
+            return f"timed out after {_duration_text(limits.timeout_s)}"
+        budget = limits.budget
+        if budget is None or budget.kind == "usd":
+            return None  # dollars: Claude Code's own --max-budget-usd stops the run
+        if budget.kind == "pct" and self.capacity is None:
+            return None
+        spend = self._follower(run).spend()
+        if spend is None and not limits.earlier:
+            return None
+        units = budget.units(self.capacity or (lambda _window: 0.0))
+        if units is None or units <= 0:
+            return None
+        spent = limits.earlier + (spend.weighted_tokens if spend is not None else 0.0)
+        if spent < units:
+            return None
+        earlier = f" (with {limits.earlier:,.0f} of its earlier runs)" if limits.earlier else ""
+        return (
+            f"stopped at its budget {budget}: {spent:,.0f} of {units:,.0f} weighted tokens{earlier}"
+        )
+
+    def _limits_of(self, run: Run) -> _Limits:
+        """The run's task's budget and timeout, and what its earlier runs spent (the
+        budget is the task's: a run resumed after a limit goes on spending it)."""
+        task = self.store.get(run.task_id)
+        if task is None:
+            return _Limits(None, None, 0.0)
+        budget = None
+        if task.budget:
+            try:
+                budget = parse_amount(task.budget)
+            except ValueError as exc:  # checked when added: only a hand-edited row
+                log.warning("task %d: its budget is ignored: %s", task.id, exc)
+        earlier = sum(
+            weighted_tokens(
+                r.input_tokens or 0,
+                r.cache_creation_tokens or 0,
+                r.cache_read_tokens or 0,
+                r.output_tokens or 0,
+            )
+            for r in self.store.runs(task.id)
+            if r.id != run.id and r.attempt < run.attempt
+        )
+        return _Limits(budget, task.timeout_s, earlier)
+
+    async def _stop(self, run: Run, reason: str) -> None:
+        """Stop a live run at its budget or timeout (the cancel path: its pane is killed);
+        the run and its task end `failed` with `reason`, never retried by podium."""
+        if not self._settle(run):
+            return
+        self._read(run)
+        now = datetime.now(UTC)
+        spend = self.spend(run.id)
+        kind = "timeout" if reason.startswith("timed out") else "budget"
+        self.store.update_run(
+            run,
+            state="failed",
+            ended_at=now,
+            result=reason,
+            # What stopped it, for whoever decides on retries: podium, not the agent.
+            terminal_reason=kind,
+            is_error=True,
+            total_cost_usd=spend.cost_usd if spend is not None else None,
+            duration_ms=int((now - run.started_at).total_seconds() * 1000),
+        )
+        task = self.store.get(run.task_id)
+        if task is not None and task.state == "running":
+            self.store.update(
+                task,
+                state="failed",
+                last_result=reason,
+                claude_session_id=run.claude_session_id or task.claude_session_id,
+            )
+        log.info("task %d: run %d %s", run.task_id, run.id, reason)
+        await self._close_window(run)
+        self._done(run)
 
 
 def _first_line(text: str) -> str:
@@ -559,3 +676,35 @@ def _stored_cursor(run: Run) -> Cursor:
     with contextlib.suppress(OSError):
         cursor.inode = os.stat(cursor.path).st_ino
     return cursor
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """A run's task's budget and timeout, and the weighted tokens its earlier runs spent."""
+
+    budget: Amount | None
+    timeout_s: int | None
+    earlier: float
+
+
+def _duration_text(seconds: int) -> str:
+    """'45m', '90s', '2h', '1h30m': as the person wrote it (`parse_duration` reads it)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{secs}s" if secs or not text else "")
+
+
+def _catch_up(follower: SpendFollower, run: Run) -> None:
+    """Feed `follower` the lines of the run's stream before its stored offset: what an
+    earlier engine read before this one adopted the run (nothing for a new run)."""
+    if not run.stream_path or run.stream_offset <= 0:
+        return
+    cursor = Cursor(run.stream_path)
+    now = datetime.now(UTC)
+    for raw in _lines(cursor):
+        obj, _why = safe_json.loads(raw)
+        if isinstance(obj, dict):
+            follower.feed(obj, now)
+        if cursor.offset >= run.stream_offset:
+            break

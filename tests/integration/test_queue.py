@@ -391,3 +391,101 @@ def test_task_whose_program_is_missing_fails_with_the_fix(podium_env: Any) -> No
     assert failed["runs"] == []  # nothing was launched
     assert "'/nonexistent/claude' not found" in failed["task"]["last_result"]
     assert "agents.claude_bin" in failed["task"]["last_result"]
+
+
+# A Bash command that outlasts the test's limits. Not `sleep 60`: Claude Code 2.1.328
+# refuses a standalone sleep ("Blocked: standalone sleep 60 ...").
+LONG_COMMAND = "python3 -c 'import time; time.sleep(60)'"
+
+
+def _pane_gone(env: Any, pane_id: str) -> bool:
+    out = env.tmux("list-panes", "-a", "-F", "#{pane_id}")
+    return pane_id not in out.stdout.split()
+
+
+@pytest.mark.claude
+@pytest.mark.parametrize("budget", ["2k", "2%5h"])
+def test_a_run_past_its_budget_is_stopped_with_the_reason(
+    make_claude_podium: Any, podium_env: Any, budget: str
+) -> None:
+    """The fake API's first answer spends 3,000 input tokens and asks for a long Bash
+    command: the run's stream shows 3,005 weighted tokens (its line carries the answer's
+    first output token only: `sessions.fill.spend`) against a budget of 2k (or 2% of a
+    5-hour window of 100k, the engine's capacity), and podium stops it there, before
+    the tool's result goes back to the API."""
+    fast_fill(podium_env)
+    env = make_claude_podium(PODIUM_USAGE__FIVE_HOUR_CAPACITY="100000")
+    prompt = f"USAGE 3000 10\nRUN_BASH {LONG_COMMAND}"
+    task = add(env, prompt, "--budget", budget, "--allowed-tools", "Bash", "--timeout", "10m")
+    assert (task["budget"], task["timeout_s"]) == (budget, 600)
+    listing = env.run("queue", "ls")
+    assert f"{budget} 10m" in listing.stdout, listing.stdout
+    call(env, "queue.fill", enabled=True)
+    failed = wait_task(env, task["id"], "failed", "done")
+    reason = f"stopped at its budget {budget}: 3,005 of 2,000 weighted tokens"
+    assert failed["task"]["state"] == "failed", json.dumps(failed["runs"])
+    assert failed["task"]["last_result"] == reason
+    [run] = failed["runs"]
+    assert (run["state"], run["result"], run["terminal_reason"]) == ("failed", reason, "budget")
+    assert env.wait_for(lambda: _pane_gone(env, run["pane_id"]), 20)
+    # Stopped while the tool ran: no request ever carried its result back.
+    assert not [r for r in env.api.main_requests() if _has_tool_result(r.body)]
+    shown = env.run("queue", "show", str(task["id"]))
+    assert reason in shown.stdout
+    assert f"budget      {budget} (the run is stopped there)" in shown.stdout
+    assert f"stopped at its budget {budget}" in env.run("queue", "ls").stdout  # cut to fit
+    # Not retried: the next rounds leave it failed with one run.
+    wait_rounds(env, 2)
+    again = task_of(env, task["id"])
+    assert again["task"]["state"] == "failed" and len(again["runs"]) == 1
+
+
+def _has_tool_result(body: Any) -> bool:
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, list) and any(
+            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        ):
+            return True
+    return False
+
+
+@pytest.mark.claude
+def test_a_run_past_its_timeout_is_stopped(make_claude_podium: Any, podium_env: Any) -> None:
+    fast_fill(podium_env)
+    env = make_claude_podium()
+    task = add(env, f"RUN_BASH {LONG_COMMAND}", "--timeout", "5s", "--allowed-tools", "Bash")
+    call(env, "queue.fill", enabled=True)
+    failed = wait_task(env, task["id"], "failed", "done", seconds=60)
+    assert failed["task"]["state"] == "failed", json.dumps(failed["runs"])
+    assert failed["task"]["last_result"] == "timed out after 5s"
+    [run] = failed["runs"]
+    assert (run["state"], run["terminal_reason"]) == ("failed", "timeout")
+    took = datetime.fromisoformat(run["ended_at"]) - datetime.fromisoformat(run["started_at"])
+    assert 5 <= took.total_seconds() < 30, took
+    assert not [r for r in env.api.main_requests() if _has_tool_result(r.body)]
+    assert env.wait_for(lambda: _pane_gone(env, run["pane_id"]), 20)
+
+
+def test_bad_amounts_and_durations_are_one_line_errors(engine: Any) -> None:
+    cases = {
+        ("--budget", "lots"): "cannot read the amount 'lots'",
+        ("--budget", "5%"): "say which window",
+        ("--estimate", "0k"): "at least 1",
+        ("--timeout", "soon"): "cannot read the duration 'soon'",
+        ("--timeout", "0s"): "out of range",
+    }
+    for args, reason in cases.items():
+        out = engine.run("queue", "add", "x", *args)
+        assert out.returncode == 2 and reason in out.stderr, (args, out.stderr)
+        assert out.stderr.count("\n") == 1, out.stderr
+    # The engine's own check, for a client that is not the CLI.
+    for params in ({"budget": "nan"}, {"estimate": "$2"}, {"timeout_s": 0}):
+        with pytest.raises(ApiError) as caught:
+            call(engine, "queue.add", prompt="x", cwd=str(engine.workdir), **params)
+        assert caught.value.code == "bad_request" and "\n" not in str(caught.value)
+    task = call(engine, "queue.add", prompt="x", cwd=str(engine.workdir), budget="$1.50",
+                estimate="5%5h")  # fmt: skip
+    assert (task["budget"], task["budget_usd"], task["estimate"]) == ("$1.5", 1.5, "5%5h")
+    assert task["est_pct"] == 5.0  # what the scheduler reads today
+    assert call(engine, "queue.list")["tasks"][0]["id"] == task["id"]

@@ -311,6 +311,9 @@ TASK_SHOWN: dict[str, tuple[object, str]] = {
     "runs": (1, "1 run(s)"),
     "last_run": (None, "run 11 (task 7, attempt 2)"),  # the last of the runs listed
     "cost_usd": (0.125, "$0.1250 in all"),
+    "budget": ("30%5h", "budget      30%5h (the run is stopped there)"),
+    "estimate": ("2%week", "estimate 2%week"),
+    "timeout_s": (2700, "timeout     45m of wall-clock time"),
 }
 RUN_SHOWN: dict[str, tuple[object, str]] = {
     "id": (11, "run 11"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -413,3 +414,123 @@ def test_a_limit_without_a_reset_time_defers_to_the_official_one(
         assert ended.resets_at == reset
     else:
         assert before + UNKNOWN_RESET <= ended.resets_at <= datetime.now(UTC) + UNKNOWN_RESET
+
+
+def _live_run(store: QueueStore, tmp_path: Path, task: Task, lines: list[str], **run: Any) -> Run:
+    path = tmp_path / f"run-{task.id}.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    added = store.add_run(
+        Run(id=0, task_id=task.id, attempt=run.pop("attempt", 1), state="running", **run)
+    )
+    store.update_run(added, stream_path=str(path))
+    return added
+
+
+def _assistant(msg_id: str, inp: int, out: int = 1) -> str:
+    usage = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": 0,
+             "cache_read_input_tokens": 0}  # fmt: skip
+    message = {"id": msg_id, "model": "claude-sonnet-4-5", "role": "assistant", "usage": usage}
+    return json.dumps({"type": "assistant", "message": message, "session_id": "s"})
+
+
+def test_the_new_columns_round_trip(tmp_path: Path) -> None:
+    store = QueueStore(open_store(tmp_path / "p.duckdb"))
+    task = store.add(Task(id=0, prompt="p", cwd="/", estimate="5%5h", budget="2k", timeout_s=45))
+    again = store.get(task.id)
+    assert again is not None
+    assert (again.estimate, again.budget, again.timeout_s) == ("5%5h", "2k", 45)
+    assert task.to_wire().budget == "2k"
+
+
+def test_a_run_past_its_token_budget_is_stopped_with_the_reason(tmp_path: Path) -> None:
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    ended: list[Run] = []
+    runner = engine.runner(store, capacity=lambda window: 1_000_000.0)
+    runner.on_change.append(ended.append)
+    task = store.add(Task(id=0, prompt="p", cwd="/", budget="2k", state="running"))
+    # Two lines of one answer (counted once), then a second answer past the budget.
+    lines = [_assistant("m1", 1500), _assistant("m1", 1500), _assistant("m2", 1000, 3)]
+    run = _live_run(store, tmp_path, task, lines, started_at=datetime.now(UTC))
+    asyncio.run(runner._check(run, None, seen=False))
+    [stopped] = store.runs(task.id)
+    reason = "stopped at its budget 2k: 2,520 of 2,000 weighted tokens"
+    assert (stopped.state, stopped.result, stopped.terminal_reason) == ("failed", reason, "budget")
+    final = store.get(task.id)
+    assert final is not None and (final.state, final.last_result) == ("failed", reason)
+    assert ended == [run]
+    assert runner.spend(run.id) is None  # a live run's only
+
+
+def test_a_share_budget_counts_in_the_windows_capacity_and_earlier_runs(tmp_path: Path) -> None:
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    capacity = {"seven_day": 100_000.0}
+    runner = engine.runner(store, capacity=capacity.__getitem__)
+    task = store.add(Task(id=0, prompt="p", cwd="/", budget="5%week", state="running"))
+    # A first run, limited and resumed, spent 4,000 already.
+    earlier = store.add_run(Run(id=0, task_id=task.id, attempt=1, state="limited", started_at=NOW))
+    store.update_run(earlier, input_tokens=4000, output_tokens=0)
+    run = _live_run(store, tmp_path, task, [_assistant("m", 500)], attempt=2,
+                    started_at=datetime.now(UTC))  # fmt: skip
+    asyncio.run(runner._check(run, None, seen=False))
+    assert store.get(task.id).state == "running"  # type: ignore[union-attr]
+    spend = runner.spend(run.id)
+    assert spend is not None and spend.weighted_tokens == 505
+    assert spend.by_model == {"claude-sonnet-4-5": 505}
+    run.stream_offset = Path(run.stream_path or "").stat().st_size
+    with open(run.stream_path or "", "a") as fh:
+        fh.write(_assistant("m2", 600) + "\n")
+    asyncio.run(runner._check(run, None, seen=False))
+    final = store.get(task.id)
+    assert final is not None and final.state == "failed"
+    assert final.last_result == (
+        "stopped at its budget 5%week: 5,110 of 5,000 weighted tokens "
+        "(with 4,000 of its earlier runs)"
+    )
+
+
+def test_a_run_past_its_timeout_is_stopped(tmp_path: Path) -> None:
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    runner = engine.runner(store)
+    task = store.add(Task(id=0, prompt="p", cwd="/", timeout_s=2700, state="running"))
+    run = _live_run(store, tmp_path, task, [], started_at=datetime.now(UTC) - timedelta(minutes=44))
+    asyncio.run(runner._check(run, None, seen=False))
+    assert store.get(task.id).state == "running"  # type: ignore[union-attr]
+    assert runner._over_limits(run, datetime.now(UTC) + timedelta(minutes=1)) == (
+        "timed out after 45m"
+    )
+    run.started_at -= timedelta(minutes=2)
+    asyncio.run(runner._check(run, None, seen=False))
+    final = store.get(task.id)
+    assert final is not None and (final.state, final.last_result) == (
+        "failed",
+        "timed out after 45m",
+    )
+    [stopped] = store.runs(task.id)
+    assert stopped.terminal_reason == "timeout" and stopped.is_error is True
+
+
+def test_an_adopted_run_counts_what_the_last_engine_read(tmp_path: Path) -> None:
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    runner = engine.runner(store)
+    task = store.add(Task(id=0, prompt="p", cwd="/", state="running"))
+    run = _live_run(store, tmp_path, task, [_assistant("m1", 700)], started_at=NOW)
+    store.update_run(run, stream_offset=Path(run.stream_path or "").stat().st_size)
+    with open(run.stream_path or "", "a") as fh:
+        fh.write(_assistant("m2", 300) + "\n")
+    runner._read(run)
+    spend = runner.spend(run.id)
+    assert spend is not None and spend.weighted_tokens == 700 + 5 + 300 + 5
+
+
+def test_a_tasks_estimate_in_weighted_tokens() -> None:
+    capacity = {"five_hour": 200_000.0, "seven_day": 1_600_000.0}.__getitem__
+    assert Task(id=1, prompt="p", cwd="/", estimate="2%week").estimate_units(capacity) == 32_000
+    assert Task(id=1, prompt="p", cwd="/", estimate="50k").estimate_units(capacity) == 50_000
+    assert Task(id=1, prompt="p", cwd="/", est_pct=5.0).estimate_units(capacity) == 10_000
+    assert Task(id=1, prompt="p", cwd="/").estimate_units(capacity) is None
+    hand_edited = Task(id=1, prompt="p", cwd="/", estimate="lots", est_pct=1.0)
+    assert hand_edited.estimate_units(capacity) == 2_000

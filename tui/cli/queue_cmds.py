@@ -15,6 +15,7 @@ import click
 
 from collectors import safe_json
 from collectors.durations import duration
+from sessions.fill.amount import parse_amount, parse_duration
 from sessions.fill.schedule import (
     WINDOWS,
     Cron,
@@ -83,6 +84,16 @@ def _tool_rules(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     return rules
 
 
+def _seconds(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """`--timeout 45m` as seconds; what does not read is bad usage (exit 2), one line."""
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 # The queue's INTEGER columns: a bigger number is a one-line usage error.
 PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
 
@@ -104,6 +115,27 @@ PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
 @click.option("--model", help="Model for the run (claude --model).")
 @click.option("--max-turns", type=click.IntRange(1, 2**31 - 1), help="Stop after N turns.")
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), help="Stop at $X.")
+@click.option(
+    "--budget",
+    metavar="AMOUNT",
+    callback=_checked(parse_amount),
+    help="Stop the run when it has spent this: a share of a window (30%5h, 5%week, "
+    "10%sonnet-week), weighted tokens (200k, 1.5M) or dollars ($1.50: Claude Code's "
+    "--max-budget-usd).",
+)
+@click.option(
+    "--estimate",
+    metavar="AMOUNT",
+    callback=_checked(parse_amount),
+    help="What the task should spend, for the fill policy: 5%5h, 2%week or tokens (50k).",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    metavar="DURATION",
+    callback=_seconds,
+    help="Stop a run that takes longer than this (90s, 45m, 2h, 1h30m).",
+)
 @click.option(
     "--allowed-tools",
     "allowed_tools",
@@ -153,6 +185,9 @@ def add(
     model: str | None,
     max_turns: int | None,
     budget_usd: float | None,
+    budget: str | None,
+    estimate: str | None,
+    timeout_s: int | None,
     allowed_tools: list[str],
     permission_mode: str | None,
     at: str | None,
@@ -178,6 +213,9 @@ def add(
         "model": model,
         "max_turns": max_turns,
         "budget_usd": budget_usd,
+        "budget": budget,
+        "estimate": estimate,
+        "timeout_s": timeout_s,
         "allowed_tools": allowed_tools,
         "permission_mode": permission_mode,
         "at": at,
@@ -254,10 +292,16 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
     # schedule_text is kind and expression ("cron 0 3 * * 1-5", "on change src/*.py").
     schedule = t["schedule_text"] or f"{t['schedule_kind']}: as soon as fill runs it"
     budget = []
-    if t["budget_usd"] is not None:
+    if t.get("budget"):
+        budget.append(f"{t['budget']} (the run is stopped there)")
+    if t["budget_usd"] is not None and t.get("budget") != f"${t['budget_usd']:g}":
         budget.append(f"${t['budget_usd']:g}")
-    if t["est_pct"] is not None:
+    if t.get("estimate"):
+        budget.append(f"estimate {t['estimate']}")
+    # Unless the estimate says it already (an estimate of the 5-hour window sets it).
+    if t["est_pct"] is not None and t.get("estimate") != f"{t['est_pct']:g}%5h":
         budget.append(f"~{t['est_pct']:g}% of the 5-hour window (estimate)")
+    timeout = t.get("timeout_s")
     tools = ", ".join(t["allowed_tools"]) or "none beyond Claude Code's defaults"
     parent = f"task {t['parent_id']} (an occurrence of it)" if t["parent_id"] else "-"
     runs = f"{t['runs']} run(s), {_money(t['cost_usd'])} in all; {t['attempts']} attempt(s)"
@@ -272,6 +316,7 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
         f"  model       {_or(t['model'], 'the default')}",
         f"  max turns   {_or(t['max_turns'])}",
         f"  budget      {', '.join(budget) or '-'}",
+        f"  timeout     {duration(timeout) + ' of wall-clock time' if timeout else '-'}",
         f"  tools       {tools}",
         f"  permission  {_or(t['permission_mode'], 'default')}",
         f"  session     {_or(t['claude_session_id'], '- (none yet)')}",

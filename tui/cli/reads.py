@@ -254,19 +254,36 @@ def list_tasks(as_json: bool) -> None:
             schedule_cell(t),
             str(t["runs"]),
             f"${t['cost_usd']:.4f}",
+            limits_cell(t),
             age(t.get("created_at")),
             one_line(t["prompt"], 32),
             one_line(t.get("last_result") or "", 40),
         ]
         for t in tasks
     ]
-    headers = ["ID", "STATE", "PRIO", "SCHEDULE", "RUNS", "COST", "AGE", "PROMPT", "LAST RESULT"]
+    headers = [
+        "ID", "STATE", "PRIO", "SCHEDULE", "RUNS", "COST", "BUDGET", "AGE", "PROMPT", "LAST RESULT"
+    ]  # fmt: skip
     echo(table(rows, headers))
 
 
 def one_line(text: str, width: int = 48) -> str:
     line = " ".join((text or "").split())
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def limits_cell(t: dict[str, Any]) -> str:
+    """A task's budget, estimate and timeout in one cell: '30%5h ~5%5h 45m', or '-'."""
+    parts = []
+    if t.get("budget"):
+        parts.append(t["budget"])
+    elif t.get("budget_usd") is not None:
+        parts.append(f"${t['budget_usd']:g}")
+    if t.get("estimate"):
+        parts.append(f"~{t['estimate']}")
+    if t.get("timeout_s"):
+        parts.append(duration(t["timeout_s"]))
+    return " ".join(parts) or "-"
 
 
 def schedule_cell(t: dict[str, Any]) -> str:

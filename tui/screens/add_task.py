@@ -26,7 +26,7 @@ class AddTaskDialog(Dialog[wire.QueueAddParams | None]):
             yield titled(
                 Input(placeholder="empty: whenever capacity is spare", id="schedule"), "schedule"
             )
-            yield titled(Input(placeholder="e.g. 5% of the week", id="budget"), "budget")
+            yield titled(Input(placeholder="e.g. 5%week, 30%5h, 200k or $2", id="budget"), "budget")
             yield Label("", classes="problem", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -116,6 +116,8 @@ def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Conte
     budget = budget_text(task)
     if budget:
         facts.append(f"budget {budget}")
+    if task.timeout_s:
+        facts.append(f"timeout {duration(task.timeout_s)}")
     if task.model:
         facts.append(f"model {task.model}")
     lines.append(Content.styled(" · ".join(facts), "$foreground-muted"))
