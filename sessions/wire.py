@@ -231,7 +231,9 @@ class Decision(_Wire):
     until: str | None = None
     kind: str = ""
     """What it comes from (`sessions.fill.policy`): limit, busy, idle, cap, reserve,
-    pacing, spare."""
+    pacing, night_budget, spare."""
+    model: str | None = None
+    """A launch on the task's fallback model (`--model-fallback`), not its own."""
 
 
 class StageLayout(_Wire):

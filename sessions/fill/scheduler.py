@@ -374,6 +374,10 @@ class Scheduler:
         names = [w.name for w in found] or [FIVE_HOUR, SEVEN_DAY]
         capacity = {name: self.usage.capacity(name) for name in {*names, FIVE_HOUR, SEVEN_DAY}}
         resets = {w.name: w.resets_at for w in found}
+
+        def measured(window: str) -> float:
+            return capacity.get(window) or self.usage.capacity(window)
+
         active = sum(1 for r in self.registry.listed() if r.state not in FINAL_STATES)
         weeks = [n for n in capacity if n != FIVE_HOUR]
         humans = {
@@ -395,9 +399,7 @@ class Scheduler:
                 id=str(t.id),
                 priority=t.priority,
                 kind=inputs.task_kind(t.prompt, t.parent_id),
-                estimate_units=(
-                    t.est_pct * capacity[FIVE_HOUR] / 100 if t.est_pct is not None else None
-                ),
+                estimate_units=t.estimate_units(measured),
                 model=t.model,
                 not_before=t.not_before,
                 defer_until=t.defer_until,
@@ -413,11 +415,7 @@ class Scheduler:
                     kind=inputs.task_kind(task.prompt, task.parent_id) if task else "",
                     started_at=r.started_at,
                     spent_units=_weighted(self.runner.spend(r.id)),
-                    estimate_units=(
-                        task.est_pct * capacity[FIVE_HOUR] / 100
-                        if task and task.est_pct is not None
-                        else None
-                    ),
+                    estimate_units=task.estimate_units(measured) if task else None,
                     model=task.model if task else None,
                 )
             )
@@ -534,6 +532,7 @@ class Scheduler:
             reason=d.reason,
             until=until.isoformat() if isinstance(until, datetime) else until,
             kind=d.kind,
+            model=d.model,
         )
 
     def _publish(self, decisions: list[Any], now: datetime) -> None:
