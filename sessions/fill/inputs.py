@@ -34,6 +34,10 @@ from sessions.fill import policy
 # expected eats the person's reserve and one that costs less only waits.
 LEARN_FROM = 8
 LEARN_QUANTILE = 0.75
+# Estimated tasks to finish before the person's estimates are trusted as learned,
+# and what an estimate counts meanwhile (the spread of estimates is unknown yet).
+TRUST_AFTER = 3
+UNTRIED = 1.5
 
 
 @dataclass(frozen=True)
@@ -166,37 +170,61 @@ class Inputs:
 
 class Estimator:
     """What a task is expected to cost, in capacity units: the person's estimate,
-    else learned from finished runs of the same kind, else of any kind, else the
-    configured default share of the 5-hour window."""
+    scaled by how far their estimates were off before; else learned from finished
+    runs of the same kind, else of any kind; else the configured default share of
+    the 5-hour window.
+
+    Both sides are taken above the median (`LEARN_QUANTILE`): a task that costs
+    more than expected eats the person's reserve, one that costs less only waits.
+    Until `TRUST_AFTER` estimated tasks have finished, an estimate counts
+    `UNTRIED` times what it says."""
 
     def __init__(self) -> None:
         self._by_kind: dict[str, list[float]] = {}
         self._all: list[float] = []
+        self._ratios: list[float] = []  # real cost / the person's estimate
         self._learned: dict[str, float | None] = {}
+        self._bias: float | None = None
 
-    def learn(self, kind: str, units: float) -> None:
-        """A task of `kind` finished having cost `units`."""
+    def learn(self, kind: str, units: float, estimate: float | None = None) -> None:
+        """A task of `kind` finished having cost `units` (its estimate was `estimate`)."""
         if units <= 0:
             return
         self._by_kind.setdefault(kind, []).append(units)
         self._all.append(units)
+        if estimate is not None and estimate > 0:
+            self._ratios.append(units / estimate)
         self._learned.clear()
+        self._bias = None
 
     def learned(self, kind: str) -> float | None:
         """The learned cost of `kind` (or of any task, while `kind` has no run)."""
         if kind not in self._learned:
             runs = self._by_kind.get(kind) or self._all
-            recent = sorted(runs[-LEARN_FROM:])
-            self._learned[kind] = (
-                recent[min(len(recent) - 1, int(LEARN_QUANTILE * len(recent)))] if recent else None
-            )
+            self._learned[kind] = _quantile(runs[-LEARN_FROM:])
         return self._learned[kind]
+
+    def bias(self) -> float:
+        """How much more than their estimates the person's tasks cost."""
+        if self._bias is None:
+            found = _quantile(self._ratios[-LEARN_FROM * 2 :])
+            self._bias = (
+                found if found is not None and len(self._ratios) >= TRUST_AFTER else UNTRIED
+            )
+        return self._bias
 
     def units(self, kind: str, declared: float | None, default: float) -> float:
         if declared is not None and declared > 0:
-            return declared
+            return declared * self.bias()
         learned = self.learned(kind)
         return learned if learned is not None else default
+
+
+def _quantile(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(LEARN_QUANTILE * len(ordered)))]
 
 
 def task_kind(prompt: str, parent_id: int | None) -> str:

@@ -243,13 +243,24 @@ def decide(
             if short_week is not None
             else ""
         )
-        if config.pause_mode == "interrupt":
+        # Whatever the pause mode, fill never runs the person out of a window: when
+        # what the runs still need and what the person needs pass the limit itself,
+        # runs stop (they resume later) rather than finish.
+        over_five = human.active_sessions > 0 and five_used + committed + human_need > 100.0
+        over_week = short_week is not None and (
+            short_week.used_pct
+            + config.ratio(short_week.name) * committed_in.get(short_week.name, 0.0)
+            + human.week(short_week.name)[0]
+            > 100.0
+        )
+        if config.pause_mode == "interrupt" or over_five or over_week:
             # Newest first: least work is lost, and the oldest is nearest its end.
+            limit = 100.0 - reserve_now if config.pause_mode == "interrupt" else 100.0
             left = five_used + committed
             for r in reversed(active):
                 decisions.append(Decision(PAUSE, r.id, why, kind=BUSY))
                 left -= remaining(r)
-                if threatened and left + human_need <= 100.0 - reserve_now:
+                if threatened and not over_week and left + human_need <= limit:
                     break
         return [*decisions, Decision(HOLD, _first(due), f"{why}; launching nothing", kind=BUSY)]
 

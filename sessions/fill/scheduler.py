@@ -436,7 +436,11 @@ class Scheduler:
         if self._estimator is None:
             estimator = inputs.Estimator()
             for task, units in self.store.task_costs():
-                estimator.learn(inputs.task_kind(task.prompt, task.parent_id), units)
+                estimator.learn(
+                    inputs.task_kind(task.prompt, task.parent_id),
+                    units,
+                    task.estimate_units(self.usage.capacity),
+                )
             self._estimator = estimator
         return self._estimator
 

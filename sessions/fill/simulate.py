@@ -111,6 +111,9 @@ class Row:
     weekly_utilization: float  # mean over the seeds
     of_oracle: float | None  # mean of utilization / the oracle's, seed by seed
     worst_of_oracle: float | None
+    # Fill's own work as a share of the oracle's fill (mean over the seeds): the
+    # stricter figure, as the person's use counts in both utilizations.
+    of_oracle_fill: float | None
     fill_caused_blocked_minutes: int  # the worst seed's
     tasks_done: float  # mean
 
@@ -124,6 +127,9 @@ class Row:
             "worst_of_oracle": None
             if self.worst_of_oracle is None
             else round(self.worst_of_oracle, 4),
+            "of_oracle_fill": None
+            if self.of_oracle_fill is None
+            else round(self.of_oracle_fill, 4),
             "fill_caused_blocked_minutes": self.fill_caused_blocked_minutes,
             "tasks_done": round(self.tasks_done, 2),
         }
@@ -146,6 +152,11 @@ def compare(
             for r in results
             if oracle[r.seed].weekly_utilization > 0
         ]
+        fills = [
+            r.fill_units / oracle[r.seed].fill_units
+            for r in results
+            if oracle[r.seed].fill_units > 0
+        ]
         rows.append(
             Row(
                 scenario=scenario.name,
@@ -154,6 +165,7 @@ def compare(
                 weekly_utilization=sum(r.weekly_utilization for r in results) / len(results),
                 of_oracle=sum(shares) / len(shares) if shares else None,
                 worst_of_oracle=min(shares) if shares else None,
+                of_oracle_fill=sum(fills) / len(fills) if fills else None,
                 fill_caused_blocked_minutes=max(r.fill_caused_blocked_minutes for r in results),
                 tasks_done=sum(r.tasks_done for r in results) / len(results),
             )
@@ -204,6 +216,7 @@ class _Sim:
         self._capacity: dict[str, float] = dict(s.capacity)
         self._measured_at: datetime | None = None
         self.blocked_at: list[datetime] = []  # minutes the person was blocked (measured)
+        self.launched_at: list[datetime] = []  # when each launch happened
 
     # -- the loop -------------------------------------------------------------------------
     def play(self) -> Result:
@@ -247,10 +260,11 @@ class _Sim:
                         task = next(t for t in queue if t.spec.id == task_id)
                         queue.remove(task)
                         task.started_at, task.spent = now, 0.0
+                        self.launched_at.append(now)
                         task.model = model or task.spec.model
                         task.weeks = inputs.model_weeks(task.model, self.names)
                         running.append(task)
-                    elif action == policy.PAUSE and self.knobs.pause_mode == "interrupt":
+                    elif action == policy.PAUSE:
                         task = next(t for t in running if t.spec.id == task_id)
                         running.remove(task)
                         queue.append(task)
@@ -287,7 +301,7 @@ class _Sim:
                 if task.left <= EPS:
                     running.remove(task)
                     done += 1
-                    self.estimator.learn(task.spec.kind, task.spent)
+                    self.estimator.learn(task.spec.kind, task.spent, task.spec.estimate)
             self._measured()
             for name, forecast in self.forecasts.items():
                 forecast.record(human_local[name])

@@ -102,3 +102,60 @@ def test_an_empty_log_forecasts_nothing(conn: duckdb.DuckDBPyConnection) -> None
         0,
         0,
     )
+
+
+# -- history before podium, weighted to recent weeks, cautious when short -----------
+
+SAT = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)  # the Saturday before NOW (a Thursday)
+
+
+def _weekly(conn: duckdb.DuckDBPyConnection, week_reset: datetime) -> float:
+    forecast, minute, reset = forecast_from_log(conn, NOW, UTC, FIVE, SEVEN, week_reset)
+    return forecast.human_use(minute, NOW.replace(second=0), 0, reset).forecast_week_pct
+
+
+def test_transcripts_from_weeks_before_podium_forecast_the_weekend(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    # Three Saturday mornings of work, the oldest 19 days back: podium never ran then,
+    # the log holds them as it holds ingested transcripts. The week resets on Monday.
+    for weeks in (1, 2, 3):
+        _hour_of_use(conn, SAT - timedelta(weeks=weeks - 1), f"sat{weeks}", 100 * OUT)
+    # Weighted to recent weeks, 1 : 1/2 : 1/4 of the same hour each week: one hour.
+    assert _weekly(conn, datetime(2026, 11, 30, tzinfo=UTC)) == pytest.approx(
+        100 * 60 * 100 * OUT / SEVEN
+    )
+
+
+def test_recent_weeks_weigh_more(conn: duckdb.DuckDBPyConnection) -> None:
+    # The last Saturday 3 hours' worth, the two before it none: 3 / (1 + 1/2 + 1/4).
+    _hour_of_use(conn, SAT, "recent", 300 * OUT)
+    _message(conn, SAT - timedelta(weeks=3), "old", 1.0)  # the log began 3 weeks ago
+    got = _weekly(conn, datetime(2026, 11, 30, tzinfo=UTC))
+    assert got == pytest.approx(100 * 60 * 300 * OUT / SEVEN / 1.75)
+
+
+def test_with_little_history_the_forecast_is_cautious(conn: duckdb.DuckDBPyConnection) -> None:
+    # The log began yesterday: its busiest day, for each day left, plus a quarter.
+    _hour_of_use(conn, datetime(2026, 11, 25, 10, 0, tzinfo=UTC), "h", 100 * OUT)
+    reset = NOW.replace(second=0) + timedelta(days=2)
+    day = 60 * 100 * OUT
+    assert _weekly(conn, reset) == pytest.approx(100 * day * 2 * 1.25 / SEVEN)
+
+
+def test_use_only_the_official_figures_show_counts_as_the_persons(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    # Last Saturday the weekly figure stood at 10%, then 15%, while the local log saw
+    # nothing of that week: claude.ai or another machine. It comes round this Saturday.
+    reset_then = datetime(2026, 11, 23, tzinfo=UTC)
+    _message(conn, SAT - timedelta(weeks=3), "old", 1.0)
+    for hour, pct in ((9, 10.0), (10, 12.0), (11, 15.0)):
+        conn.execute(
+            "INSERT INTO limit_samples VALUES (?, 'seven_day', ?, ?, 'statusline', NULL)",
+            [SAT.replace(hour=hour, minute=30), pct, reset_then],
+        )
+    got = _weekly(conn, datetime(2026, 11, 30, tzinfo=UTC))
+    # All 15% appeared with no local use, a week ago only (the two weeks before had
+    # none): weighted 1 of 1.75.
+    assert got == pytest.approx(15 / 1.75, rel=0.01)

@@ -210,9 +210,14 @@ def test_busy_human_and_threatened_reserve_pause_fill_in_interrupt_mode() -> Non
     # until the rest fits (without "new": 40 + 20 + 40 = 100 > 70, so both).
     assert actions(ds) == [("pause", "new"), ("pause", "old"), ("hold", "t")]
     assert "your reserve is threatened" in ds[0].reason
-    # Finish mode lets them run out but launches nothing.
-    ds = decide(at, win, config(pause_mode="finish", max_concurrent=3), [task()], running, busy)
+    # Finish mode lets them run out but launches nothing...
+    finish = config(pause_mode="finish", max_concurrent=3)
+    ds = decide(at, win, finish, [task()], running[:1], busy)
     assert actions(ds) == [("hold", "t")] and "launching nothing" in ds[0].reason
+    # ...unless finishing would run the person out of the window itself (40 used +
+    # 55 to come + 40 > 100): then the newest stops until the rest fits in 100.
+    ds = decide(at, win, finish, [task()], running, busy)
+    assert actions(ds) == [("pause", "new"), ("hold", "t")]
 
 
 def test_no_pause_while_the_human_is_away_and_the_reserve_is_whole() -> None:
@@ -220,3 +225,73 @@ def test_no_pause_while_the_human_is_away_and_the_reserve_is_whole() -> None:
     running = [RunningView("r", at - timedelta(minutes=5), 5, est_pct=20)]
     ds = decide(at, windows(at, five=30), config(pause_mode="interrupt"), [task()], running, IDLE)
     assert [d.action for d in ds] == ["hold"]  # at the cap of 1, nothing paused
+
+
+# -- model-scoped weeks, the night's budget, a fresh week ------------------------------
+
+SONNET = "seven_day_sonnet"
+
+
+def sonnet_windows(now: datetime, sonnet: float, week: float = 10) -> list[Window]:
+    return [
+        *windows(now, week=week),
+        Window(SONNET, sonnet, MON + timedelta(days=7), timedelta(days=7)),
+    ]
+
+
+def test_a_spent_model_week_defers_its_tasks_and_launches_the_rest() -> None:
+    at = MON + timedelta(days=3)
+    on_sonnet = task("s", est=10, priority=2, windows=("seven_day", SONNET))
+    other = task("o", est=10)
+    ds = decide(at, sonnet_windows(at, 100), config(max_concurrent=2), [on_sonnet, other], [], IDLE)
+    assert actions(ds) == [("defer", "s"), ("launch", "o")]
+    assert ds[0].until == MON + timedelta(days=7) and "weekly sonnet limit" in ds[0].reason
+
+
+def test_a_task_runs_on_its_fallback_when_its_models_week_has_no_room() -> None:
+    at = MON + timedelta(days=3)
+    either = task(
+        "e", est=10, windows=("seven_day", SONNET), fallback="opus", fallback_windows=("seven_day",)
+    )
+    ds = decide(at, sonnet_windows(at, 100), config(), [either], [], IDLE)
+    assert actions(ds) == [("launch", "e")] and ds[0].model == "opus"
+    assert "on opus, its fallback" in ds[0].reason
+    # With room on its own model it stays there.
+    ds = decide(at, sonnet_windows(at, 0), config(), [either], [], IDLE)
+    assert ds[0].model is None
+
+
+def test_a_model_week_ahead_of_its_line_holds_only_its_own_tasks() -> None:
+    at = MON + timedelta(days=1)  # 1/7 of the week gone: the Sonnet line is low
+    on_sonnet = task("s", est=10, priority=2, windows=("seven_day", SONNET))
+    ds = decide(
+        at, sonnet_windows(at, 60), config(max_concurrent=2), [on_sonnet, task("o")], [], IDLE
+    )
+    assert actions(ds) == [("hold", "s"), ("launch", "o")]
+    assert ds[0].reason.startswith("weekly sonnet pacing")
+
+
+def test_the_night_has_a_budget_of_its_own() -> None:
+    night = config(night_start=time(1), night_end=time(7), night_budget_pct=3.0)
+    at = MON + timedelta(days=6, hours=3)  # 03:00, late in the week: plenty to spend
+    # 5-hour 30% is 5% of the week (ratio 1/6): 2% spent tonight + 5% > 3%.
+    ds = decide(at, windows(at), night, [task(est=30)], [], IDLE, fill_tonight_pct=2.0)
+    assert actions(ds) == [("hold", "t")] and ds[0].kind == "night_budget"
+    assert decide(at, windows(at), night, [task(est=6)], [], IDLE)[0].action == "launch"
+    # By day the night's budget does not apply.
+    day = MON + timedelta(days=6, hours=12)
+    assert (
+        decide(day, windows(day), night, [task(est=30)], [], IDLE, fill_tonight_pct=9)[0].action
+        == "launch"
+    )
+
+
+def test_the_first_minutes_of_a_fresh_week_launch_when_the_reserve_allows() -> None:
+    # Once the week stood at "0.0% used, paced to 0.1%, needs 0.1%" and held for 13 minutes.
+    at = MON + timedelta(minutes=1)
+    ds = decide(at, windows(at, week=0.0), config(), [task(est=3)], [], IDLE)
+    assert actions(ds) == [("launch", "t")]
+    # Ahead of the line it says in words when it goes on.
+    ahead = decide(at, windows(at, week=1.0), config(), [task(est=3)], [], IDLE)[0]
+    assert ahead.action == "hold" and ahead.until is not None
+    assert "ahead of the week's line" in ahead.reason and "launches when" in ahead.reason

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sessions.fill.simulate import ScenarioError, parse_scenario, run, simulate
+from sessions.fill.simulate import ScenarioError, _Sim, compare, parse_scenario, run, simulate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,11 +116,55 @@ def test_recurring_human_sessions_and_task_copies_expand() -> None:
     assert [t.id for t in s.tasks] == ["x-1", "x-2", "x-3"]
 
 
-def test_targets_hold_on_the_normal_week() -> None:
-    path = REPO / "bench" / "scenarios" / "normal-week.json"
+SCENARIOS = sorted((REPO / "bench" / "scenarios").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_targets_hold_on_every_bench_scenario(path: Path) -> None:
+    """Issue 15's targets, with live-like inputs and estimate noise: fill blocks the
+    person for 0 minutes, and reaches 0.90 of the oracle's utilization where history
+    exists (0.75 without). One seed here; bench/fill_sim.py plays three."""
     s = parse_scenario(json.loads(path.read_text()))
-    podium = run(s, "podium")
-    assert podium.fill_caused_blocked_minutes == 0
-    assert podium.weekly_utilization >= 0.90
-    greedy = run(s, "greedy")
-    assert greedy.fill_caused_blocked_minutes > 0
+    [row] = compare(s, ["podium"], [1])
+    assert row.fill_caused_blocked_minutes == 0
+    assert row.of_oracle is not None
+    assert row.of_oracle >= (0.90 if s.history_days > 0 else 0.75)
+
+
+def test_greedy_blocks_the_person_on_the_normal_week() -> None:
+    # The metric bites: launching whenever the windows have room blocks the person.
+    s = parse_scenario(json.loads((REPO / "bench" / "scenarios" / "normal-week.json").read_text()))
+    assert run(s, "greedy", 1).fill_caused_blocked_minutes > 0
+
+
+def test_the_oracle_knows_the_future_and_the_night_baseline_waits_for_night() -> None:
+    s = parse_scenario(_small())
+    oracle, night = run(s, "oracle"), run(s, "night")
+    assert oracle.fill_caused_blocked_minutes == 0
+    assert oracle.fill_units >= run(s, "podium").fill_units
+    # Everything the night baseline ran, it launched in the night window (01:00-07:00).
+    sim = _Sim(s, "night")
+    sim.play()
+    assert night.tasks_done > 0 and sim.launched_at
+    assert all(1 <= at.hour < 7 for at in sim.launched_at)
+
+
+def test_seeds_draw_other_costs_and_the_same_seed_the_same() -> None:
+    s = parse_scenario({**_small(), "estimate_noise": 0.4, "human_jitter_minutes": 15})
+    one, again, two = s.drawn(1), s.drawn(1), s.drawn(2)
+    assert one == again and one != two
+    # The estimate stays what the person said; only the real cost moves.
+    assert [t.estimate for t in one.tasks] == [t.estimate for t in s.tasks]
+    assert [t.units for t in one.tasks] != [t.units for t in s.tasks]
+
+
+def test_history_before_podium_is_played_but_not_measured() -> None:
+    base = {**_small(), "capacity": {"five_hour": 1.0, "seven_day": 6.0}}
+    # The same morning session every day for a week before podium: no fill then,
+    # and none of those sessions count in the figures.
+    daily = [{"at": "09:30", "minutes": 120, "units_per_hour": 0.18}]
+    with_history = parse_scenario({**base, "human": daily, "history_days": 7})
+    without = parse_scenario({**base, "human": daily})
+    a, b = run(with_history, "none"), run(without, "none")
+    assert a.weekly_utilization == pytest.approx(b.weekly_utilization)
+    assert a.human_blocked_minutes == b.human_blocked_minutes == 0
