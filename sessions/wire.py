@@ -176,6 +176,21 @@ class TaskRecord(_Wire):
     schedule_text: str = ""
 
 
+class RetryInfo(_Wire):
+    """A live run in Claude Code's own retry loop: the last `system`/`api_retry` line of
+    its stream (`sessions.fill.retrying`). Kept in the engine's memory only: a restarted
+    engine learns it again at the run's next retry."""
+
+    attempt: int
+    max_retries: int
+    status: int | None = None
+    error: str | None = None
+    # When Claude Code tries again (the line's arrival + its retry_delay_ms).
+    next_at: str | None = None
+    # When this loop's first retry was seen.
+    since: str | None = None
+
+
 class RunRecord(_Wire):
     """One run of a background task."""
 
@@ -208,6 +223,8 @@ class RunRecord(_Wire):
     duration_ms: int | None = None
     resets_at: str | None = None
     result: str | None = None
+    # Set while the run is live and Claude Code retries a failed API request.
+    retrying: RetryInfo | None = None
 
 
 class Task(TaskRecord, kw_only=True):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sessions import wire
 from sessions.engine.events import EventBus
-from sessions.fill.queue import FINAL_TASK_STATES, Task, schedule_text
+from sessions.fill.queue import FINAL_TASK_STATES, Run, Task, schedule_text
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
 from sessions.fill.scheduler import Scheduler
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
@@ -59,9 +59,12 @@ class QueueApi:
             wire.Task,
             schedule_text=schedule_text(task),
             runs=len(runs),
-            last_run=runs[-1].to_wire() if runs else None,
+            last_run=runs[-1].to_wire(self._retrying(runs[-1])) if runs else None,
             cost_usd=round(sum(r.total_cost_usd or 0.0 for r in runs), 6),
         )
+
+    def _retrying(self, run: Run) -> wire.RetryInfo | None:
+        return self.sched.runner.retry_info(run.id) if run.state == "running" else None
 
     async def list(self, params: wire.QueueListParams) -> wire.QueueList:
         tasks = self.sched.store.tasks(include_final=params.all)
@@ -76,7 +79,7 @@ class QueueApi:
         task = self._task(params)
         return wire.QueueShow(
             task=self._task_json(task),
-            runs=[r.to_wire() for r in self.sched.store.runs(task.id)],
+            runs=[r.to_wire(self._retrying(r)) for r in self.sched.store.runs(task.id)],
             occurrences=[t.to_wire() for t in self.sched.store.children(task.id)],
         )
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import msgspec
 
 from collectors import safe_json
 from sessions import wire
@@ -90,8 +91,10 @@ class Run:
     resets_at: datetime | None = None
     result: str | None = None
 
-    def to_wire(self) -> wire.RunRecord:
-        return wire.from_record(self, wire.RunRecord)
+    def to_wire(self, retrying: wire.RetryInfo | None = None) -> wire.RunRecord:
+        """The run on the wire; `retrying` is the runner's (it is not stored)."""
+        extra = {"retrying": msgspec.to_builtins(retrying)} if retrying else {}
+        return wire.from_record(self, wire.RunRecord, **extra)
 
 
 _TASK_COLS = [f.name for f in fields(Task)]

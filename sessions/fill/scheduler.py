@@ -75,6 +75,7 @@ class Scheduler:
         self.store = store
         self.runner = runner
         self.runner.on_change.append(self._run_ended)
+        self.runner.on_retry.append(self._run_retrying)
         self.conn = conn
         self.registry = registry
         self.usage = usage
@@ -498,6 +499,16 @@ class Scheduler:
             )
         )
         self.wake()
+
+    def _run_retrying(self, run: Run) -> None:
+        """A live run entered Claude Code's retry loop, retried again or got through."""
+        task = self.store.get(run.task_id)
+        retry = self.runner.retry_info(run.id)
+        self.bus.publish(
+            wire.QueueEvent(
+                data=wire.QueueChange(run=run.to_wire(retry), task=task.to_wire() if task else None)
+            )
+        )
 
 
 def _delete_streams(runs: list[Run]) -> set[int]:
