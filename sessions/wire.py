@@ -225,6 +225,8 @@ class RunRecord(_Wire):
     result: str | None = None
     # Set while the run is live and Claude Code retries a failed API request.
     retrying: RetryInfo | None = None
+    # How the attempt ended, in a few words (`Run.reason`): what `queue show` lists.
+    reason: str = ""
 
 
 class Task(TaskRecord, kw_only=True):

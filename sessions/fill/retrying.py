@@ -143,21 +143,6 @@ def retryable(run: Run) -> bool:
     )
 
 
-def reason(run: Run) -> str:
-    """One attempt's reason, in a few words: 'limited until 14:05Z', 'API error 529'."""
-    if run.state == "limited":
-        until = f" until {run.resets_at.astimezone(UTC):%H:%MZ}" if run.resets_at else ""
-        return f"usage limit{until}"
-    if run.state == "interrupted":
-        return "interrupted"
-    if run.api_error_status is not None:
-        return f"API error {run.api_error_status}"
-    if run.subtype and run.subtype != "success":
-        return run.subtype
-    first = next((ln.strip() for ln in (run.result or "").splitlines() if ln.strip()), "")
-    return first[:80] or run.state
-
-
 def backoff(attempt: int, base: float) -> timedelta:
     """The wait after the `attempt`-th attempt failed: base, 2×base, 4×base … ≤ 1 hour."""
     return min(timedelta(seconds=base * 2 ** max(attempt - 1, 0)), MAX_BACKOFF)
@@ -180,7 +165,7 @@ def after_run(
                 "defer_until": None, "last_result": result_line}  # fmt: skip
     if attempts >= max_attempts:
         tried = [r for r in runs if r.state not in ("running", "cancelled")]
-        reasons = "; ".join(f"{r.attempt}: {reason(r)}" for r in tried[-max_attempts:])
+        reasons = "; ".join(f"{r.attempt}: {r.reason()}" for r in tried[-max_attempts:])
         return {
             "state": "failed",
             "defer_until": None,
@@ -194,7 +179,7 @@ def after_run(
         "state": "deferred",
         "defer_until": until,
         "last_result": (
-            f"{reason(run)}; attempt {attempts} of {max_attempts}, "
+            f"{run.reason()}; attempt {attempts} of {max_attempts}, "
             f"tried again at {until.astimezone(UTC):%H:%M:%SZ}"
         ),
     }

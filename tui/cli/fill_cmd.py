@@ -12,7 +12,12 @@ import msgspec
 from sessions import wire
 from sessions.fill.schedule import ScheduleError, parse_at
 from tui.cli.common import engine, print_json
+from tui.cli.queue_cmds import retry_text
 from tui.format import clock, percent, window_title
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _decision_line(d: dict[str, Any]) -> str:
@@ -115,8 +120,15 @@ def _follow(events: Any, stop_at: datetime | None, as_json: bool) -> None:
             elif isinstance(event, wire.QueueEvent) and event.data.run:
                 run = event.data.run
                 cost = run.total_cost_usd
+                state = run.state
+                if run.state == "running":
+                    retry = run.retrying
+                    if retry is None:
+                        state = "running (got through)"
+                    else:
+                        state = f"retrying ({retry_text(msgspec.to_builtins(retry), now())})"
                 click.echo(
-                    f"run {run.id} of task {run.task_id}: {run.state}"
+                    f"run {run.id} of task {run.task_id}: {state}"
                     + (f", ${cost:.4f}" if cost is not None else "")
                 )
     except TimeoutError:

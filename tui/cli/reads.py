@@ -249,7 +249,7 @@ def list_tasks(as_json: bool) -> None:
     rows = [
         [
             str(t["id"]),
-            t["state"],
+            state_cell(t),
             str(t["priority"]),
             schedule_cell(t),
             str(t["runs"]),
@@ -267,6 +267,14 @@ def list_tasks(as_json: bool) -> None:
 def one_line(text: str, width: int = 48) -> str:
     line = " ".join((text or "").split())
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def state_cell(t: dict[str, Any]) -> str:
+    """The task's state; a run in Claude Code's retry loop shows as 'retrying 3/10'."""
+    retry = (t.get("last_run") or {}).get("retrying") if t.get("state") == "running" else None
+    if retry:
+        return f"retrying {retry['attempt']}/{retry['max_retries']}"
+    return str(t["state"])
 
 
 def schedule_cell(t: dict[str, Any]) -> str:
