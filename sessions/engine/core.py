@@ -247,6 +247,7 @@ class Engine:
             settings=self.settings.fill,
             blocking=self.blocking,
             spawn=self.spawn,
+            notify=self.cues.notify,
         )
 
     def handlers(self) -> dict[str, Any]:

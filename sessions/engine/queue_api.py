@@ -13,6 +13,8 @@ from typing import Any
 
 from sessions import wire
 from sessions.engine.events import EventBus
+from sessions.fill.night_report import night_report
+from sessions.fill.nightly import last_night
 from sessions.fill.queue import FINAL_TASK_STATES, Run, Task, schedule_text
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
 from sessions.fill.scheduler import Scheduler
@@ -31,6 +33,7 @@ def queue_handlers(api: QueueApi) -> dict[str, Any]:
         "queue.reprioritise": api.reprioritise,
         "queue.fill": api.fill,
         "queue.decide": api.decide,
+        "reports.night": api.night,
     }
 
 
@@ -181,6 +184,8 @@ class QueueApi:
         sched = self.sched
         if params.toggle:
             return sched.set_enabled(not sched.enabled)
+        if params.nightly is not None and params.enabled is None:
+            return sched.set_nightly(params.nightly)
         if params.enabled is None:
             return sched.fill_state()
         reserve = _reserve(params.reserve_pct)
@@ -196,6 +201,33 @@ class QueueApi:
 
     async def decide(self, params: wire.DecideParams) -> wire.Decided:
         return self.sched.dry_run(_reserve(params.reserve_pct))
+
+    async def night(self, params: wire.NightParams) -> wire.NightReport:
+        """The morning report. Without `since`: the last night that began (the [fill]
+        night window), to its end or now."""
+        sched = self.sched
+        now = datetime.now(UTC)
+        start, end = last_night(sched.night(), now)
+        try:
+            tz = sched._tz()
+            since = _when(params.since, tz) if params.since else start
+            until = _when(params.until, tz) if params.until else None
+        except ValueError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+        if until is None:
+            until = min(end, now) if not params.since else now
+        if until <= since:
+            raise ApiError("bad_request", "the period ends before it starts")
+        return night_report(sched.store, sched.conn, since, until)
+
+
+def _when(text: str, tz: Any) -> datetime:
+    """ISO 8601 (a naive one in the [fill] zone) or a date (its midnight there)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"bad time {text!r}; use YYYY-MM-DD or ISO 8601") from None
+    return when if when.tzinfo else when.replace(tzinfo=tz)
 
 
 def _budget(params: wire.QueueAddParams) -> tuple[float | None, float | None]:
