@@ -92,6 +92,7 @@ COMMAND_HELP: dict[str, str] = {
     "report": "Reports from podium's log; alone: tokens and estimated cost...",
     "resume": "Relaunch ended Claude session NAME with `claude --resume`, in...",
     "send": "Type TEXT into session NAME (use - to read it from stdin).",
+    "service": "Start the engine at login (a systemd user unit, else a...",
     "simulate": "Simulate a week of background fill against a scenario and...",
     "stage": "Show who is on stage and who is parked; with NAME, bring that...",
     "tower": "Run the control tower here: who needs you, usage, and keys to...",
