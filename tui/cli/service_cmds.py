@@ -42,3 +42,6 @@ def uninstall_cmd() -> None:
 def status_cmd() -> None:
     """Whether the unit is installed, enabled and active."""
     _say(status())
+
+
+COMMANDS = [service]
