@@ -140,13 +140,15 @@ class Scheduler:
         until: datetime | None = None,
         source: str = "you",
     ) -> wire.FillState:
+        was_on = self.enabled
         self.store.set_state("fill_enabled", enabled)
         # Overrides belong to one fill: switching on or off clears what was not given.
         self.store.set_state("fill_reserve_pct", reserve_pct if enabled else None)
         self.store.set_state("fill_until", until.isoformat() if enabled and until else None)
         if enabled:
             self.store.set_state("fill_source", source)
-            self.store.set_state("fill_since", datetime.now(UTC).isoformat())
+            if not was_on:  # a fill that goes on (a new --until, say) keeps its start
+                self.store.set_state("fill_since", datetime.now(UTC).isoformat())
         self._last = []
         log.info("fill %s", "on" if enabled else "off")
         state = self.fill_state()
