@@ -115,3 +115,22 @@ def test_a_run_retrying_an_overloaded_api_is_shown_as_retrying(
     [run] = done["runs"]
     assert run["result"] == "got through" and run.get("retrying") is None
     assert _main(env) == 3  # two failures the CLI retried, then the answer
+
+
+def test_api_errors_are_tried_max_attempts_times_then_fail_with_each_reason(
+    make_claude_podium: Any, podium_env: Any
+) -> None:
+    fast_fill(podium_env)
+    podium_env.env.update(PODIUM_FILL__MAX_ATTEMPTS="2", PODIUM_FILL__RETRY_BACKOFF="0.5")
+    env = make_claude_podium()
+    task = add(env, "ERROR 500\nREPLY never")
+    call(env, "queue.fill", enabled=True)
+    failed = wait_task(env, task["id"], "failed", "done", seconds=90)
+    assert failed["task"]["state"] == "failed", failed
+    assert [r["state"] for r in failed["runs"]] == ["failed", "failed"]
+    assert failed["task"]["attempts"] == 2
+    assert failed["task"]["last_result"] == (
+        "gave up after 2 attempts: 1: API error 500; 2: API error 500"
+    )
+    shown = env.run("queue", "show", str(task["id"])).stdout
+    assert "attempts    1: API error 500; 2: API error 500" in shown, shown
