@@ -74,6 +74,7 @@ def test_nightly_fill_switches_itself_on_survives_a_restart_and_reports_its_end(
     state = call(env, "queue.fill")
     assert state["enabled"] is True and state["nightly"] is True, state
     assert "nightly: the engine switches fill on at" in env.run("fill", "--status").stdout
+    assert "on every night" in env.run("queue", "ls").stdout
 
     # The fill ends at its time (brought forward here): the morning report goes out.
     soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat(timespec="seconds")

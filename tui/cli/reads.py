@@ -242,6 +242,8 @@ def list_tasks(as_json: bool) -> None:
         kept = f"reserve {reserve:g}%"
     if fill.get("enabled") and fill.get("until"):
         kept += f", until {clock(fill['until'])}"
+    if fill.get("nightly"):
+        kept += f"; on every night {fill.get('night') or ''}".rstrip()
     echo(f"fill {'on' if fill.get('enabled') else 'off'}, {kept}")
     if not tasks:
         echo("the queue is empty: `podium queue add PROMPT`")

@@ -93,6 +93,8 @@ def fill_line(listed: wire.QueueList, now: datetime, fill_key: str) -> Content:
         state = Content.assemble(("fill on", "bold $success"), until)
     else:
         state = Content.assemble(("fill off", "bold $warning"), f" ({fill_key} switches it on)")
+    if fill.nightly:
+        state = Content.assemble(state, f", on every night {fill.night}")
     reserve = listed.reserve
     if reserve is None:
         return state
