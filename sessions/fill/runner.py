@@ -373,7 +373,7 @@ class Runner:
             return None
         result = None
         samples = []
-        retried = run.id in self._retries
+        retry_changed = False  # a retry line came, or a line that ends the loop
         for raw in _lines(cursor):
             # Written by an agent working in someone else's repo: anything, any depth.
             obj, _why = safe_json.loads(raw)
@@ -389,12 +389,13 @@ class Runner:
             if retry is not None:
                 _, since = self._retries.get(run.id, (retry, retry.seen_at))
                 self._retries[run.id] = (retry, since)
+                retry_changed = True
                 if retry.rate_limited:
                     # A limit: stop here and defer, rather than hold a slot through the loop.
                     result = retrying.stopped_result(retry)
                     break
-            elif kind != "rate_limit_event":
-                self._retries.pop(run.id, None)
+            elif kind != "rate_limit_event" and self._retries.pop(run.id, None):
+                retry_changed = True
             if kind == "rate_limit_event":
                 info = obj.get("rate_limit_info") or {}
                 reset = info.get("resetsAt")
@@ -407,7 +408,7 @@ class Runner:
             self.record_usage(samples)  # the usage log's `headless` source
         if cursor.offset != run.stream_offset:
             self.store.update_run(run, stream_offset=cursor.offset)
-        if result is None and (retried or run.id in self._retries):
+        if result is None and retry_changed:
             for callback in self.on_retry:
                 callback(run)
         return result

@@ -80,6 +80,8 @@ def test_a_run_retrying_a_529_is_shown_until_a_retry_gets_through(tmp_path: Path
     assert info.since is not None and info.next_at is not None
     assert run.to_wire(info).retrying == info
     assert told == [run.id]
+    assert runner._read(run) is None
+    assert told == [run.id]  # nothing new read: nothing told again
     _append(stream, {"type": "assistant", "message": {}})
     assert runner._read(run) is None
     assert runner.retry_info(run.id) is None  # it got through

@@ -124,6 +124,8 @@ def fill(
             + (f", until {clock(state['until'])}" if stop_at else "")
             + "; Ctrl-C stops"
         )
+        if state.get("nightly"):
+            click.echo(status_lines(state)[1])  # the night switches it on again anyway
         try:
             _follow(events, stop_at, as_json)
         except KeyboardInterrupt:
