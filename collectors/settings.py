@@ -422,6 +422,19 @@ class FillSettings(_Section):
     default_estimate_pct: Annotated[float, Meta(gt=0, le=100)] = 5.0
     """What a task with no `--estimate` and no earlier run of its kind is expected to
     cost, in % of the 5-hour window (later runs of the same kind learn the real cost)."""
+    max_attempts: Annotated[int, Meta(ge=1, le=100)] = 5
+    """Runs a task gets at most: a usage limit defers it to the reset and an API
+    error, an interrupted run or `error_during_execution` to a backoff, each an
+    attempt; after the last the task fails with every attempt's reason."""
+    retry_backoff: Annotated[float, Meta(ge=0, le=3600)] = 60.0
+    """Seconds before the second attempt after a transient failure; doubled at each
+    further attempt, up to an hour."""
+    enabled: bool = False
+    """Switch fill on whenever the engine starts (it stays on without a terminal held
+    open; `podium fill --off`, the tower's `f` or `podium engine stop` stop it)."""
+    schedule: Literal["", "night"] = ""
+    """"night": switch fill on at `night_start` and off at `night_end`, every day, from
+    the engine (as `podium fill --nightly`); "" leaves the switch to you."""
 
 
 # A comma-separated list of Textual key names ("tab,space", "ctrl+p", "question_mark"

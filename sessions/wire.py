@@ -144,6 +144,16 @@ class FillState(_Wire):
     enabled: bool
     reserve_pct: float | None = None
     until: str | None = None
+    # Who switched it on: "you" (`podium fill`, the tower), "config" (`[fill] enabled`)
+    # or "nightly" (the night schedule); and when.
+    source: str | None = None
+    since: str | None = None
+    # Fill switches itself on at each night's start and off at its end: from
+    # `podium fill --nightly` ("fill") or `[fill] schedule = "night"` ("config").
+    nightly: bool = False
+    nightly_from: str | None = None
+    # The night window, "01:00-07:00" in the [fill] zone.
+    night: str = ""
 
 
 class TaskRecord(_Wire):
@@ -182,6 +192,21 @@ class TaskRecord(_Wire):
     schedule_text: str = ""
 
 
+class RetryInfo(_Wire):
+    """A live run in Claude Code's own retry loop: the last `system`/`api_retry` line of
+    its stream (`sessions.fill.retrying`). Kept in the engine's memory only: a restarted
+    engine learns it again at the run's next retry."""
+
+    attempt: int
+    max_retries: int
+    status: int | None = None
+    error: str | None = None
+    # When Claude Code tries again (the line's arrival + its retry_delay_ms).
+    next_at: str | None = None
+    # When this loop's first retry was seen.
+    since: str | None = None
+
+
 class RunRecord(_Wire):
     """One run of a background task."""
 
@@ -214,6 +239,10 @@ class RunRecord(_Wire):
     duration_ms: int | None = None
     resets_at: str | None = None
     result: str | None = None
+    # Set while the run is live and Claude Code retries a failed API request.
+    retrying: RetryInfo | None = None
+    # How the attempt ended, in a few words (`Run.reason`): what `queue show` lists.
+    reason: str = ""
 
 
 class Task(TaskRecord, kw_only=True):
@@ -694,6 +723,8 @@ class FillParams(_Wire):
     enabled: bool | None = None
     reserve_pct: float | None = None
     until: str | None = None
+    # `podium fill --nightly` (true) or `--no-nightly` (false); alone, the switch is left.
+    nightly: bool | None = None
 
 
 class DecideParams(_Wire):
@@ -734,6 +765,54 @@ class RunRow(_Wire):
 class RunsReport(_Wire):
     since: str | None
     runs: list[RunRow]
+
+
+class NightParams(_Wire):
+    """`reports.night`: a period (ISO 8601 or YYYY-MM-DD); no `since`: the last night
+    window that began, no `until`: its end, or now while it lasts."""
+
+    since: str | None = None
+    until: str | None = None
+
+
+class NightTask(_Wire):
+    """One task that ran in the period, as it stands now."""
+
+    task_id: int
+    prompt: str
+    state: str
+    runs: int
+    tokens: int = 0
+    cost_usd: float = 0.0
+    # Why it failed (or the last attempt's result); a deferred one's reason.
+    reason: str | None = None
+    # A deferred task's time to run again.
+    until: str | None = None
+
+
+class NightWindow(_Wire):
+    """A usage window over the period, by the per-minute series: capacity used."""
+
+    window: str
+    start_pct: float
+    end_pct: float
+    peak_pct: float
+
+
+class NightReport(_Wire):
+    """`podium report night`: what background fill did in a period (the morning report)."""
+
+    since: str
+    until: str
+    done: list[NightTask] = []
+    failed: list[NightTask] = []
+    deferred: list[NightTask] = []
+    # Still open otherwise: running, queued again.
+    other: list[NightTask] = []
+    runs: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    windows: list[NightWindow] = []
 
 
 class Subscribed(_Wire):
@@ -794,6 +873,7 @@ QUEUE_REPRIORITISE = _m("queue.reprioritise", ReprioritiseParams, Task)
 QUEUE_FILL = _m("queue.fill", FillParams, FillState)
 QUEUE_DECIDE = _m("queue.decide", DecideParams, Decided)
 REPORTS_RUNS = _m("reports.runs", SinceParams, RunsReport)
+REPORTS_NIGHT = _m("reports.night", NightParams, NightReport)
 # Not a handler: the server turns the connection into an event stream.
 EVENTS_SUBSCRIBE = _m("events.subscribe", NoParams, Subscribed)
 

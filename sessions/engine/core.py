@@ -249,6 +249,7 @@ class Engine:
             settings=self.settings.fill,
             blocking=self.blocking,
             spawn=self.spawn,
+            notify=self.cues.notify,
         )
 
     def handlers(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from collectors.settings import CuesSettings
 from sessions.attention import AttentionBook
 from sessions.claude_settings import podium_command
 from sessions.cues import (
+    Alert,
     AlertGate,
     Key,
     SessionCue,
@@ -232,6 +233,23 @@ class EngineCues:
             self._record(now, kind, alert.session_ids, how)
         done = ", ".join(delivered.done) or "nobody attached, no notifier"
         log.info("cue: %s (%s)", alert.body, done)
+
+    def notify(self, title: str, body: str) -> None:
+        """A notice about no session (fill's morning report), given as alerts are, by
+        `[cues]`: a message in each attached client, a desktop notification when none
+        of their terminals has the focus. Not counted in `alerts` (no session waited)."""
+        cfg = self.cfg
+        if not (cfg.message or cfg.notify != "off"):
+            return
+        self.spawn(self._notice(Alert(title, body, ())), "cues-notice")
+
+    async def _notice(self, alert: Alert) -> None:
+        try:
+            delivered = await self.blocking(deliver, self.tmux, alert, self.cfg)
+        except Exception:
+            log.exception("cues: notice %r failed", alert.body)
+            return
+        log.info("notice: %s (%s)", alert.body, ", ".join(delivered.done) or "no one to tell")
 
     def _record(self, at: datetime, kind: str, session_ids: Sequence[str], detail: str) -> None:
         """Count an alert for the attention report; counting never stops an alert."""

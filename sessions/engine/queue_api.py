@@ -14,7 +14,9 @@ from collectors.windows import FIVE_HOUR
 from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.fill.amount import MAX_USD, parse_amount
-from sessions.fill.queue import FINAL_TASK_STATES, Task, schedule_text
+from sessions.fill.night_report import night_report
+from sessions.fill.nightly import last_night
+from sessions.fill.queue import FINAL_TASK_STATES, Run, Task, schedule_text
 from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
 from sessions.fill.scheduler import Scheduler
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
@@ -30,6 +32,7 @@ def queue_handlers(api: QueueApi) -> dict[str, Any]:
         "queue.reprioritise": api.reprioritise,
         "queue.fill": api.fill,
         "queue.decide": api.decide,
+        "reports.night": api.night,
     }
 
 
@@ -58,9 +61,12 @@ class QueueApi:
             wire.Task,
             schedule_text=schedule_text(task),
             runs=len(runs),
-            last_run=runs[-1].to_wire() if runs else None,
+            last_run=runs[-1].to_wire(self._retrying(runs[-1])) if runs else None,
             cost_usd=round(sum(r.total_cost_usd or 0.0 for r in runs), 6),
         )
+
+    def _retrying(self, run: Run) -> wire.RetryInfo | None:
+        return self.sched.runner.retry_info(run.id) if run.state == "running" else None
 
     async def list(self, params: wire.QueueListParams) -> wire.QueueList:
         tasks = self.sched.store.tasks(include_final=params.all)
@@ -75,7 +81,7 @@ class QueueApi:
         task = self._task(params)
         return wire.QueueShow(
             task=self._task_json(task),
-            runs=[r.to_wire() for r in self.sched.store.runs(task.id)],
+            runs=[r.to_wire(self._retrying(r)) for r in self.sched.store.runs(task.id)],
             occurrences=[t.to_wire() for t in self.sched.store.children(task.id)],
         )
 
@@ -180,6 +186,8 @@ class QueueApi:
         sched = self.sched
         if params.toggle:
             return sched.set_enabled(not sched.enabled)
+        if params.nightly is not None and params.enabled is None:
+            return sched.set_nightly(params.nightly)
         if params.enabled is None:
             return sched.fill_state()
         reserve = _reserve(params.reserve_pct)
@@ -195,6 +203,33 @@ class QueueApi:
 
     async def decide(self, params: wire.DecideParams) -> wire.Decided:
         return self.sched.dry_run(_reserve(params.reserve_pct))
+
+    async def night(self, params: wire.NightParams) -> wire.NightReport:
+        """The morning report. Without `since`: the last night that began (the [fill]
+        night window), to its end or now."""
+        sched = self.sched
+        now = datetime.now(UTC)
+        start, end = last_night(sched.night(), now)
+        try:
+            tz = sched._tz()
+            since = _when(params.since, tz) if params.since else start
+            until = _when(params.until, tz) if params.until else None
+        except ValueError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+        if until is None:
+            until = min(end, now) if not params.since else now
+        if until <= since:
+            raise ApiError("bad_request", "the period ends before it starts")
+        return night_report(sched.store, sched.conn, since, until)
+
+
+def _when(text: str, tz: Any) -> datetime:
+    """ISO 8601 (a naive one in the [fill] zone) or a date (its midnight there)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"bad time {text!r}; use YYYY-MM-DD or ISO 8601") from None
+    return when if when.tzinfo else when.replace(tzinfo=tz)
 
 
 def _amounts(

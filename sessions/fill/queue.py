@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import msgspec
 
 from collectors import safe_json
 from collectors.limit_log import WEIGHTED_TOKENS_SQL
@@ -112,8 +113,25 @@ class Run:
     resets_at: datetime | None = None
     result: str | None = None
 
-    def to_wire(self) -> wire.RunRecord:
-        return wire.from_record(self, wire.RunRecord)
+    def reason(self) -> str:
+        """How the attempt ended, in a few words: 'usage limit until 14:05Z',
+        'API error 529', 'interrupted', 'error_max_turns', 'done'."""
+        if self.state == "limited":
+            until = f" until {self.resets_at.astimezone(UTC):%H:%MZ}" if self.resets_at else ""
+            return f"usage limit{until}"
+        if self.state in ("interrupted", "running", "cancelled", "done"):
+            return self.state
+        if self.api_error_status is not None:
+            return f"API error {self.api_error_status}"
+        if self.subtype and self.subtype != "success":
+            return self.subtype
+        first = next((ln.strip() for ln in (self.result or "").splitlines() if ln.strip()), "")
+        return first[:80] or self.state
+
+    def to_wire(self, retrying: wire.RetryInfo | None = None) -> wire.RunRecord:
+        """The run on the wire; `retrying` is the runner's (it is not stored)."""
+        extra = {"retrying": msgspec.to_builtins(retrying)} if retrying else {}
+        return wire.from_record(self, wire.RunRecord, reason=self.reason(), **extra)
 
 
 _TASK_COLS = [f.name for f in fields(Task)]

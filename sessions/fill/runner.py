@@ -17,9 +17,11 @@ run's spend (`sessions.fill.spend`, read through `Runner.spend`), and a run past
 task's budget or timeout is stopped with the reason (`_over_limits`). A result that hit a usage
 limit defers the task to the reset (the `rate_limit_event`'s `resetsAt`, else
 the limit text's time); the scheduler later launches it again with
-`--resume <session id>`. Runs survive an engine restart: a live pane is
-adopted again and read on from its offset; a vanished one is `interrupted`
-and its task queued again (resumed when its session id is known).
+`--resume <session id>`. Claude Code's own retries (`api_retry` lines) are
+`sessions.fill.retrying`'s: shown, or, for a rate limit, stopped at the first;
+so are a task's further attempts. Runs survive an engine restart: a live pane
+is adopted again and read on from its offset; a vanished one is `interrupted`
+and its task tried again (resumed when its session id is known).
 """
 
 from __future__ import annotations
@@ -36,14 +38,15 @@ from pathlib import Path
 from typing import Any
 
 from collectors import safe_json
-from collectors.limit_text import parse_reset
 from collectors.limits import LimitSample, samples_from_stream_json_line, weighted_tokens
 from collectors.paths import Paths, ensure_private_dir
 from collectors.settings import AgentSettings, FillSettings, TmuxSettings
 from collectors.tail import Cursor, read_lines
+from sessions import wire
 from sessions.agent_env import agent_env
 from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
 from sessions.engine.parts import Blocking
+from sessions.fill import retrying
 from sessions.fill.amount import Amount, parse_amount
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.spend import RunSpend, SpendFollower
@@ -71,9 +74,7 @@ def _lines(cursor: Cursor) -> Iterator[bytes]:
 # While runs are live the stream files are read this often (seconds). Their panes'
 # deaths come from the engine's tmux sweep (`after_sweep`), not from a poll here.
 POLL = 0.5
-# A limit hit whose reset time neither the stream, the result's text nor the official
-# figures tell: try again this much later.
-UNKNOWN_RESET = timedelta(minutes=30)
+UNKNOWN_RESET = retrying.UNKNOWN_RESET
 
 
 class LaunchFailed(Exception):
@@ -156,8 +157,12 @@ class Runner:
         self._cursors: dict[int, Cursor] = {}
         # resetsAt of a rejected rate_limit_event, per run, until its result comes.
         self._rejected_until: dict[int, datetime] = {}
+        # The last api_retry of each live run in Claude Code's retry loop, and when that
+        # loop began; cleared by the next line that is not one (the retry got through).
+        self._retries: dict[int, tuple[retrying.ApiRetry, datetime]] = {}
         self._wake = asyncio.Event()
         self.on_change: list[Any] = []  # callbacks(run) after a run ended
+        self.on_retry: list[Any] = []  # callbacks(run) when its retrying changed
         # Runs already settled: a cancel and the follower may both get to one.
         self._settled: set[int] = set()
         # The engine sweep's last panes, and when its `list-panes` began (monotonic).
@@ -382,6 +387,7 @@ class Runner:
             return None
         result = None
         samples = []
+        retry_changed = False  # a retry line came, or a line that ends the loop
         for raw in _lines(cursor):
             # Written by an agent working in someone else's repo: anything, any depth.
             obj, _why = safe_json.loads(raw)
@@ -394,6 +400,17 @@ class Runner:
             sid = claude_session_id(obj.get("session_id"))
             if sid and sid != run.claude_session_id:
                 self.store.update_run(run, claude_session_id=sid)
+            retry = retrying.api_retry(obj, datetime.now(UTC))
+            if retry is not None:
+                _, since = self._retries.get(run.id, (retry, retry.seen_at))
+                self._retries[run.id] = (retry, since)
+                retry_changed = True
+                if retry.rate_limited:
+                    # A limit: stop here and defer, rather than hold a slot through the loop.
+                    result = retrying.stopped_result(retry)
+                    break
+            elif kind != "rate_limit_event" and self._retries.pop(run.id, None):
+                retry_changed = True
             if kind == "rate_limit_event":
                 info = obj.get("rate_limit_info") or {}
                 reset = info.get("resetsAt")
@@ -406,7 +423,15 @@ class Runner:
             self.record_usage(samples)  # the usage log's `headless` source
         if cursor.offset != run.stream_offset:
             self.store.update_run(run, stream_offset=cursor.offset)
+        if result is None and retry_changed:
+            for callback in self.on_retry:
+                callback(run)
         return result
+
+    def retry_info(self, run_id: int) -> wire.RetryInfo | None:
+        """The live run's retry loop, if it is in one (`RunRecord.retrying`)."""
+        retry = self._retries.get(run_id)
+        return retry[0].to_wire(retry[1]) if retry else None
 
     async def _finish(
         self,
@@ -458,34 +483,17 @@ class Runner:
             fields["api_error_status"] == 429 or run.id in self._rejected_until
         )
         if limited:
-            resets = (
-                self._rejected_until.pop(run.id, None)
-                or parse_reset(text, now)
-                or self.full_until(now)
-            )
-            resets = resets if resets and resets > now else now + UNKNOWN_RESET
+            rejected = self._rejected_until.pop(run.id, None)
+            resets = retrying.limit_reset(now, rejected, text, self.full_until(now))
             fields.update(state="limited", resets_at=resets)
         else:
             fields["state"] = "failed" if fields["is_error"] else "done"
         self.store.update_run(run, **fields)
         if task is not None and task.state == "running":
-            sid = fields["claude_session_id"]
-            if limited:
-                # Deferred to the reset, then resumed: never retried in a loop.
-                self.store.update(
-                    task,
-                    state="deferred",
-                    defer_until=fields["resets_at"],
-                    claude_session_id=sid,
-                    last_result=_first_line(text),
-                )
-            else:
-                self.store.update(
-                    task,
-                    state=fields["state"],
-                    claude_session_id=sid,
-                    last_result=_first_line(text),
-                )
+            # A limit: deferred to the reset, then resumed (never retried in a loop);
+            # a transient failure: deferred by a backoff; both up to [fill] max_attempts.
+            after = self._after(task, run, now, _first_line(text))
+            self.store.update(task, claude_session_id=fields["claude_session_id"], **after)
         log.info("task %d: run %d %s", run.task_id, run.id, fields["state"])
         await self._close_window(run)
         self._done(run)
@@ -502,14 +510,24 @@ class Runner:
         )
         task = self.store.get(run.task_id)
         if task is not None and task.state == "running":
+            after = self._after(task, run, datetime.now(UTC), "interrupted")
             self.store.update(
-                task,
-                state="queued",
-                claude_session_id=run.claude_session_id or task.claude_session_id,
-                last_result="interrupted; queued again",
+                task, claude_session_id=run.claude_session_id or task.claude_session_id, **after
             )
-        log.info("task %d: run %d interrupted, queued again", run.task_id, run.id)
+        log.info("task %d: run %d interrupted", run.task_id, run.id)
         self._done(run)
+
+    def _after(self, task: Task, run: Run, now: datetime, line: str) -> dict[str, Any]:
+        """The task's state, defer_until and last_result now that `run` ended."""
+        return retrying.after_run(
+            run,
+            self.store.runs(task.id),
+            attempts=max(task.attempts, run.attempt),
+            max_attempts=self.fill.max_attempts,
+            base_backoff=self.fill.retry_backoff,
+            now=now,
+            result_line=line,
+        )
 
     def _spec(self, run: Run) -> Path:
         """The run's launch spec; `sessions.launch` leaves a failed start beside it."""
@@ -527,6 +545,7 @@ class Runner:
         self._rejected_until.pop(run.id, None)
         self._spend.pop(run.id, None)
         self._limits.pop(run.id, None)
+        self._retries.pop(run.id, None)
         for callback in self.on_change:
             callback(run)
 

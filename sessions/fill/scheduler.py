@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,8 @@ from sessions.fill import inputs, policy
 from sessions.fill.forecast import Forecast
 from sessions.fill.held import why_held
 from sessions.fill.history import MINUTE, fill_tokens, forecast_from_log
+from sessions.fill.night_report import night_report, summary
+from sessions.fill.nightly import night_due, night_text
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import SERVER_WAIT, LaunchFailed, LaunchWaits, Runner
 from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
@@ -71,10 +74,15 @@ class Scheduler:
         settings: FillSettings,
         blocking: Blocking,
         spawn: Spawn,
+        notify: Callable[[str, str], object] = lambda title, body: None,
     ) -> None:
         self.store = store
+        # Where the morning report's summary goes when a nightly or --until fill ends
+        # (the engine's alerts: `EngineCues.notify`).
+        self.notify = notify
         self.runner = runner
         self.runner.on_change.append(self._run_ended)
+        self.runner.on_retry.append(self._run_retrying)
         self.conn = conn
         self.registry = registry
         self.usage = usage
@@ -97,20 +105,52 @@ class Scheduler:
     def enabled(self) -> bool:
         return bool(self.store.state("fill_enabled", False))
 
+    @property
+    def nightly(self) -> str | None:
+        """Where the night schedule comes from ("fill": `podium fill --nightly`, "config":
+        `[fill] schedule`), or None when fill is not switched by the night."""
+        if self.store.state("fill_nightly", False):
+            return "fill"
+        return "config" if self.settings.schedule == "night" else None
+
+    def set_nightly(self, on: bool) -> wire.FillState:
+        """`podium fill --nightly` / `--no-nightly`: kept in the store, so an engine
+        restart keeps it. Switching it on inside a night switches fill on now."""
+        self.store.set_state("fill_nightly", on)
+        log.info("nightly fill %s", "on" if on else "off")
+        self.wake()
+        return self.fill_state()
+
     def fill_state(self) -> wire.FillState:
+        enabled = self.enabled
         return wire.FillState(
-            enabled=self.enabled,
+            enabled=enabled,
             reserve_pct=self.reserve_pct(),
             until=self.store.state("fill_until"),
+            source=self.store.state("fill_source") if enabled else None,
+            since=self.store.state("fill_since") if enabled else None,
+            nightly=self.nightly is not None,
+            nightly_from=self.nightly,
+            night=night_text(self.night()),
         )
 
     def set_enabled(
-        self, enabled: bool, *, reserve_pct: float | None = None, until: datetime | None = None
+        self,
+        enabled: bool,
+        *,
+        reserve_pct: float | None = None,
+        until: datetime | None = None,
+        source: str = "you",
     ) -> wire.FillState:
+        was_on = self.enabled
         self.store.set_state("fill_enabled", enabled)
         # Overrides belong to one fill: switching on or off clears what was not given.
         self.store.set_state("fill_reserve_pct", reserve_pct if enabled else None)
         self.store.set_state("fill_until", until.isoformat() if enabled and until else None)
+        if enabled:
+            self.store.set_state("fill_source", source)
+            if not was_on:  # a fill that goes on (a new --until, say) keeps its start
+                self.store.set_state("fill_since", datetime.now(UTC).isoformat())
         self._last = []
         log.info("fill %s", "on" if enabled else "off")
         state = self.fill_state()
@@ -143,6 +183,8 @@ class Scheduler:
     async def start(self) -> None:
         """After the engine opened the store: adopt live runs, then run the loops."""
         await self.runner.recover()
+        if self.settings.enabled and not self.enabled:
+            self.set_enabled(True, source="config")  # [fill] enabled: on at every start
         self.spawn(self.runner.run(), "fill-runs")
         self.spawn(self._loop(), "fill-scheduler")
         self.sync_watchers()
@@ -177,9 +219,13 @@ class Scheduler:
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
             await self.prune_streams(now)
+        self._switch_nightly(now)
         until = self.store.state("fill_until")
         if self.enabled and until and datetime.fromisoformat(until) <= now:
+            since = self.store.state("fill_since")
             self.set_enabled(False)
+            if since:
+                self._morning_report(datetime.fromisoformat(since), now)
         if not self.enabled:
             return []
         decisions = self.decide(now)
@@ -246,6 +292,25 @@ class Scheduler:
             source=source,
             rules=rules if source == "schedule" else [],
         )
+
+    def _switch_nightly(self, now: datetime) -> None:
+        """Fill on at a night's start (until its end), once per night (`nightly`)."""
+        if self.nightly is None:
+            return
+        due = night_due(self.night(), now, self.store.state("fill_nightly_night"))
+        if due is None:
+            return
+        self.store.set_state("fill_nightly_night", due[0].isoformat())
+        if not self.enabled:
+            self.set_enabled(True, until=due[1], source="nightly")
+
+    def _morning_report(self, since: datetime, until: datetime) -> None:
+        """A fill that ended at its time: what it did, as a desktop notification."""
+        try:
+            report = night_report(self.store, self.conn, since, until)
+            self.notify("podium: background fill ended", summary(report))
+        except Exception:
+            log.exception("the morning report failed")
 
     # -- schedules ----------------------------------------------------------------------------
     def _tz(self) -> Any:
@@ -565,6 +630,16 @@ class Scheduler:
             )
         )
         self.wake()
+
+    def _run_retrying(self, run: Run) -> None:
+        """A live run entered Claude Code's retry loop, retried again or got through."""
+        task = self.store.get(run.task_id)
+        retry = self.runner.retry_info(run.id)
+        self.bus.publish(
+            wire.QueueEvent(
+                data=wire.QueueChange(run=run.to_wire(retry), task=task.to_wire() if task else None)
+            )
+        )
 
 
 def _weighted(spend: Any) -> float:

@@ -14,11 +14,13 @@ anywhere in the text; ``<system-reminder>`` sections that Claude Code adds are i
                            reset), so a run resumed after the reset gets a normal answer
 ``ERROR <status>``         HTTP <status> ``api_error`` (``x-should-retry: false``); 529 gives an
                            ``overloaded_error``
-``RETRY <status> [<times>]``  HTTP <status> that Claude Code retries (``x-should-retry: true``;
-                           429 is a ``rate_limit_error``, 529 ``overloaded_error``): the first
-                           ``<times>`` attempts of the same request fail (default: all of
-                           them), later ones get the normal answer; the server counts the
-                           attempts and passes ``attempt`` to ``plan_reply``
+``RETRY <status> [<times>] [<epoch>]``  HTTP <status> that Claude Code retries
+                           (``x-should-retry: true``; 429 is a ``rate_limit_error``, 529
+                           ``overloaded_error``): the first ``<times>`` attempts of the same
+                           request fail (default: all of them), later ones get the normal
+                           answer; the server counts the attempts and passes ``attempt`` to
+                           ``plan_reply``; once ``<epoch>`` has passed the directive is
+                           ignored (as ``RATE_LIMIT``'s: a resumed run gets through)
 ``SLOW <seconds>``         wait that long before answering (bounded by the server's lifetime)
 ``REPLY <text…>``          answer with that text (the rest of the line) instead of the default;
                            put other directives on other lines; ``\\n`` in it is a line break
@@ -83,7 +85,7 @@ _RATE_LIMIT = re.compile(
 )
 _SLOW = re.compile(r"\bSLOW\s+(\d+(?:\.\d+)?)")
 _ERROR = re.compile(r"\bERROR\s+(\d{3})\b")
-_RETRY = re.compile(r"\bRETRY\s+(\d{3})(?:[ \t]+(\d+))?")
+_RETRY = re.compile(r"\bRETRY\s+(\d{3})(?:[ \t]+(\d{1,8})\b)?(?:[ \t]+(\d{9,11})\b)?")
 _REPLY = re.compile(r"\bREPLY\s+([^\n]+)")
 _USAGE = re.compile(r"\bUSAGE\s+(\d+)\s+(\d+)(?:\s+(\d+)\s+(\d+))?")
 
@@ -266,7 +268,10 @@ def plan_reply(
         reply.error_message = "This request would exceed your account's rate limit."
         reply.headers = rate_limit_headers(int(m[2]) if m[2] else None, claim=m[1] or "five_hour")
         return reply
-    if (m := _RETRY.search(text)) and (m[2] is None or attempt < int(m[2])):
+    m = _RETRY.search(text)
+    if m and m[3] and int(m[3]) <= time.time():
+        m = None  # past its epoch: answer as usual
+    if m and (m[2] is None or attempt < int(m[2])):
         status = int(m[1])
         reply.kind, reply.status = "error", status
         reply.error_type = {429: "rate_limit_error", 529: "overloaded_error"}.get(

@@ -12,7 +12,13 @@ from textual.widgets import DataTable, Static
 from tower_helpers import run, tower_app, tower_env_fixture, until  # noqa: F401 - a fixture
 
 from sessions import wire
-from tui.screens.background import BackgroundScreen, rule_text, waits_for
+from tui.screens.background import (
+    BackgroundScreen,
+    rule_text,
+    state_text,
+    task_detail,
+    waits_for,
+)
 
 
 def _text(screen: Any, selector: str) -> str:
@@ -86,3 +92,19 @@ def test_reserve_rules_and_waits_read_as_words() -> None:
     local = datetime.fromisoformat(soon).astimezone()
     assert waits_for(held("deferred", soon), now) == f"until {local:%H:%M}"
     assert waits_for(held("something new"), now) == "something new"
+
+
+def test_a_task_whose_run_claude_code_retries_says_so() -> None:
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    retry = wire.RetryInfo(
+        attempt=3, max_retries=10, status=529, error="overloaded",
+        next_at=(now + timedelta(seconds=40)).isoformat(), since=now.isoformat(),
+    )  # fmt: skip
+    run = wire.RunRecord(id=4, task_id=2, attempt=1, state="running", retrying=retry)
+    task = wire.Task(id=2, prompt="p", cwd="/w", state="running", runs=1, last_run=run)
+    assert state_text(task) == "retrying 3/10"
+    detail = str(task_detail(task, None, now))
+    assert "Claude Code retries (529 overloaded): 3/10, next at" in detail
+    quiet = wire.RunRecord(id=4, task_id=2, attempt=1, state="running")
+    calm = wire.Task(id=2, prompt="p", cwd="/w", state="running", runs=1, last_run=quiet)
+    assert state_text(calm) == "running"

@@ -348,6 +348,18 @@ RUN_SHOWN: dict[str, tuple[object, str]] = {
     "duration_ms": (123000, "took 2m"),
     "resets_at": ("2026-11-15T00:00:00+00:00", "limit   resets Sun 01:00"),
     "result": ("5-hour limit reached", "result  5-hour limit reached"),
+    "retrying": (
+        wire.RetryInfo(
+            attempt=3,
+            max_retries=10,
+            status=529,
+            error="overloaded",
+            next_at="2026-11-14T21:30:40+00:00",
+            since="2026-11-14T21:29:00+00:00",
+        ),
+        "retrying HTTP 529 overloaded, retry 3/10, next in 40s",
+    ),
+    "reason": ("usage limit until 00:00Z", "attempts    2: usage limit until 00:00Z"),
 }
 
 

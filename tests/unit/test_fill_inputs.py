@@ -98,9 +98,10 @@ def test_the_simulator_feeds_decide_only_what_inputs_built(monkeypatch: pytest.M
     first = built[0].queue
     said = next(t for t in first if t.id == "said")
     unsaid = next(t for t in first if t.id == "unsaid")
-    # The estimate is what the person said (10% of the 5-hour window), not the 40%
-    # it will cost; with no estimate and no run yet, the configured default (5%).
-    assert said.est_pct == pytest.approx(10)
+    # The estimate is what the person said (10% of the 5-hour window; counted 1.5×
+    # until their estimates are learned), not the 40% it will cost; with no estimate
+    # and no run yet, the configured default (5%).
+    assert said.est_pct == pytest.approx(10 * inputs.UNTRIED)
     assert unsaid.est_pct == pytest.approx(5)
 
 
@@ -111,8 +112,16 @@ def test_the_estimator_learns_a_kind_from_its_runs_and_a_quantile_above_the_medi
         e.learn("fix", cost)
     # The latest eight (3..10), at the 75th percentile.
     assert e.units("fix", None, 7.0) == 9
-    assert e.units("fix", 2.5, 7.0) == 2.5  # the person's own estimate wins
+    # The person's own estimate wins; until three estimated tasks finished it counts
+    # 1.5×, then as far off as their estimates were (the 75th percentile).
+    assert e.units("fix", 2.5, 7.0) == 2.5 * inputs.UNTRIED
     assert e.units("other", None, 7.0) == 9  # an unknown kind: what any task cost
+    for real, said in ((2.0, 2.0), (3.0, 2.0), (4.0, 2.0), (1.0, 2.0)):
+        e.learn("est", real, said)
+    assert e.units("fix", 2.5, 7.0) == pytest.approx(2.5 * 2.0)  # of .5 1 1.5 2
+    for _ in range(3):
+        e.learn("est", 2.0, 2.0)
+    assert e.units("fix", 2.5, 7.0) == pytest.approx(2.5 * 1.5)  # of .5 1 1 1 1 1.5 2
 
 
 def test_capacities_as_measured_set_the_window_ratios() -> None:

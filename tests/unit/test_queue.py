@@ -386,9 +386,9 @@ def test_a_run_learns_its_panes_end_from_a_sweep_begun_after_it_started(tmp_path
     assert asyncio.run(check()) == "running"
     runner.after_sweep([pane], 101.0)
     assert asyncio.run(check()) == "running"
-    runner.after_sweep([], 102.0)  # gone since: interrupted, and the task queued again
+    runner.after_sweep([], 102.0)  # gone since: interrupted, the task tried again later
     assert asyncio.run(check()) == "interrupted"
-    assert store.get(task.id).state == "queued"  # type: ignore[union-attr]
+    assert store.get(task.id).state == "deferred"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("official", [True, False])

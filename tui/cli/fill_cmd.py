@@ -12,7 +12,12 @@ import msgspec
 from sessions import wire
 from sessions.fill.schedule import ScheduleError, parse_at
 from tui.cli.common import engine, print_json
+from tui.cli.queue_cmds import retry_text
 from tui.format import clock, percent, window_title
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _decision_line(d: dict[str, Any]) -> str:
@@ -55,11 +60,44 @@ def _check_until(ctx: click.Context, param: click.Parameter, value: str | None) 
     help="Stop at this time (HH:MM: the next one, or ISO 8601).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what fill would do now, and why; do nothing.")
+@click.option(
+    "--nightly/--no-nightly",
+    default=None,
+    help="Let the engine switch fill on every night ([fill] night_start-night_end), "
+    "without a terminal; or stop that.",
+)
+@click.option("--status", is_flag=True, help="Print whether fill is on, since when, and why.")
+@click.option("--off", is_flag=True, help="Switch fill off (a nightly schedule stays).")
 @click.option("--json", "as_json", is_flag=True, help="Print decisions as JSON lines.")
-def fill(reserve: float | None, until: str | None, dry_run: bool, as_json: bool) -> None:
+def fill(
+    reserve: float | None,
+    until: str | None,
+    dry_run: bool,
+    nightly: bool | None,
+    status: bool,
+    off: bool,
+    as_json: bool,
+) -> None:
     """Run the queue in spare capacity until Ctrl-C or --until, printing each decision."""
     if dry_run and until is not None:
         raise click.UsageError("--dry-run decides for now only: it takes no --until")
+    once = [flag for flag, on in (("--nightly", nightly is not None), ("--status", status),
+                                  ("--off", off), ("--dry-run", dry_run)) if on]  # fmt: skip
+    if len(once) > 1 or (once and once[0] != "--dry-run" and (until or reserve is not None)):
+        raise click.UsageError(f"{' and '.join(once)}: each goes alone, without --until/--reserve")
+    if nightly is not None or status or off:
+        with engine() as client:
+            if nightly is not None:
+                state = client.call("queue.fill", nightly=nightly)
+            elif off:
+                state = client.call("queue.fill", enabled=False)
+            else:
+                state = client.call("queue.fill")
+        if as_json:
+            print_json(state)
+        else:
+            click.echo("\n".join(status_lines(state)))
+        return
     if dry_run:
         with engine() as client:
             result = client.call("queue.decide", reserve_pct=reserve)
@@ -86,6 +124,8 @@ def fill(reserve: float | None, until: str | None, dry_run: bool, as_json: bool)
             + (f", until {clock(state['until'])}" if stop_at else "")
             + "; Ctrl-C stops"
         )
+        if state.get("nightly"):
+            click.echo(status_lines(state)[1])  # the night switches it on again anyway
         try:
             _follow(events, stop_at, as_json)
         except KeyboardInterrupt:
@@ -93,6 +133,34 @@ def fill(reserve: float | None, until: str | None, dry_run: bool, as_json: bool)
         finally:
             client.call("queue.fill", enabled=False)
             click.echo("fill off")
+
+
+def status_lines(state: dict[str, Any]) -> list[str]:
+    """Fill's switch in words: on or off, who switched it and when, the night schedule."""
+    lines = []
+    if state["enabled"]:
+        by = {
+            "config": "[fill] enabled, at the engine's start",
+            "nightly": "the night schedule",
+            "you": "you",
+        }.get(state.get("source") or "", "you")
+        since = f" since {clock(state['since'])}" if state.get("since") else ""
+        until = f", until {clock(state['until'])}" if state.get("until") else ""
+        lines.append(f"fill on{since}{until} (switched on by {by})")
+    else:
+        lines.append("fill off")
+    night = state.get("night") or "the night window"
+    if state.get("nightly"):
+        where = "`podium fill --nightly`" if state.get("nightly_from") == "fill" else (
+            '[fill] schedule = "night"')  # fmt: skip
+        lines.append(
+            f"nightly: the engine switches fill on at {night.replace('-', ' and off at ')} "
+            f"every day ({where}); it needs no terminal, only a running engine "
+            "(`podium service install` starts one at login)"
+        )
+    else:
+        lines.append(f"nightly: no (`podium fill --nightly` runs fill every night, {night})")
+    return lines
 
 
 def _follow(events: Any, stop_at: datetime | None, as_json: bool) -> None:
@@ -115,8 +183,15 @@ def _follow(events: Any, stop_at: datetime | None, as_json: bool) -> None:
             elif isinstance(event, wire.QueueEvent) and event.data.run:
                 run = event.data.run
                 cost = run.total_cost_usd
+                state = run.state
+                if run.state == "running":
+                    retry = run.retrying
+                    if retry is None:
+                        state = "running (got through)"
+                    else:
+                        state = f"retrying ({retry_text(msgspec.to_builtins(retry), now())})"
                 click.echo(
-                    f"run {run.id} of task {run.task_id}: {run.state}"
+                    f"run {run.id} of task {run.task_id}: {state}"
                     + (f", ${cost:.4f}" if cost is not None else "")
                 )
     except TimeoutError:

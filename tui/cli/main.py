@@ -41,6 +41,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "simulate": ("simulate_cmd", "simulate"),
     "queue": ("queue_cmds", "queue"),
     "fill": ("fill_cmd", "fill"),
+    "service": ("service_cmds", "service"),
 }
 
 

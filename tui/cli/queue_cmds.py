@@ -375,8 +375,13 @@ def _run_lines(r: dict[str, Any], now: datetime) -> list[str]:
     stream = "-"
     if r["stream_path"]:
         stream = f"{r['stream_path']} ({r['stream_offset']:,} bytes read)"
+    retry = r.get("retrying")
+    lines = []
+    if retry:
+        lines.append(f"      retrying {retry_text(retry, now)}")
     return [
         f"  run {r['id']} (task {r['task_id']}, attempt {r['attempt']}): {r['state']}{resumed}",
+        *lines,
         f"      started {_when(r['started_at'], now)}; ended {_when(r['ended_at'], now)}; "
         f"took {took}",
         f"      outcome {_or(r['subtype'])}, {_or(r['terminal_reason'])}; error {error}; "
@@ -393,11 +398,27 @@ def _run_lines(r: dict[str, Any], now: datetime) -> list[str]:
     ]
 
 
+def retry_text(retry: dict[str, Any], now: datetime) -> str:
+    """'HTTP 529 overloaded, retry 3/10, next in 40s': Claude Code's own retry loop."""
+    what = " ".join(p for p in (retry.get("status") and f"HTTP {retry['status']}",
+                                retry.get("error")) if p)  # fmt: skip
+    text = f"{what or 'an API error'}, retry {retry['attempt']}/{retry['max_retries']}"
+    if retry.get("next_at"):
+        left = (datetime.fromisoformat(retry["next_at"]) - now).total_seconds()
+        text += f", next in {duration(left)}" if left > 0 else ", trying again now"
+    return text
+
+
 def show_lines(result: dict[str, Any], now: datetime | None = None) -> list[str]:
     """`queue show`'s text: every field `--json` has, the task first, then each run
     (its `last_run` is the last of them), then the occurrences a recurring task queued."""
     now = now or datetime.now(UTC)
     lines = _task_lines(result["task"], now)
+    tried = [r for r in result["runs"] if r["state"] not in ("running", "cancelled")]
+    if tried:
+        # Each attempt's reason, as `[fill] max_attempts` counts them.
+        reasons = "; ".join(f"{r['attempt']}: {r.get('reason') or r['state']}" for r in tried)
+        lines.append(f"  attempts    {reasons}")
     for run in result["runs"]:
         lines += _run_lines(run, now)
     occurrences = result.get("occurrences") or []

@@ -242,6 +242,8 @@ def list_tasks(as_json: bool) -> None:
         kept = f"reserve {reserve:g}%"
     if fill.get("enabled") and fill.get("until"):
         kept += f", until {clock(fill['until'])}"
+    if fill.get("nightly"):
+        kept += f"; on every night {fill.get('night') or ''}".rstrip()
     echo(f"fill {'on' if fill.get('enabled') else 'off'}, {kept}")
     if not tasks:
         echo("the queue is empty: `podium queue add PROMPT`")
@@ -249,7 +251,7 @@ def list_tasks(as_json: bool) -> None:
     rows = [
         [
             str(t["id"]),
-            t["state"],
+            state_cell(t),
             str(t["priority"]),
             schedule_cell(t),
             str(t["runs"]),
@@ -284,6 +286,14 @@ def limits_cell(t: dict[str, Any]) -> str:
     if t.get("timeout_s"):
         parts.append(duration(t["timeout_s"]))
     return " ".join(parts) or "-"
+
+
+def state_cell(t: dict[str, Any]) -> str:
+    """The task's state; a run in Claude Code's retry loop shows as 'retrying 3/10'."""
+    retry = (t.get("last_run") or {}).get("retrying") if t.get("state") == "running" else None
+    if retry:
+        return f"retrying {retry['attempt']}/{retry['max_retries']}"
+    return str(t["state"])
 
 
 def schedule_cell(t: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from tui.format import (
     count,
     waste_cells,
     waste_total,
+    window_title,
 )
 
 BY_OPTIONS = tuple(b for b in BY_CHOICES if b != "day_model")
@@ -246,6 +247,65 @@ def report_runs(since: str | None, as_json: bool) -> None:
         click.echo(f"    task: {prompt}")
         for line in (r["result"] or "").splitlines()[:3]:
             click.echo(f"    > {line}")
+
+
+@report.command("night")
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Start of the period (YYYY-MM-DD or ISO 8601, in the [fill] zone); "
+    "default: the last night window's start.",
+)
+@click.option(
+    "--until", metavar="TIME", help="End of the period (default: the night's end, or now)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def report_night(since: str | None, until: str | None, as_json: bool) -> None:
+    """What background fill did last night (or since TIME): done, failed (why),
+    deferred (until when), tokens, cost and the capacity used."""
+    with engine() as client:
+        result = client.call("reports.night", since=since, until=until)
+    if as_json:
+        print_json(result)
+        return
+    click.echo("\n".join(night_lines(result)))
+
+
+def night_lines(r: dict[str, Any]) -> list[str]:
+    """The morning report in words, one task a line under each outcome."""
+    lines = [
+        f"background fill {clock(r['since'])} to {clock(r['until'])}: {r['runs']} run(s), "
+        f"{r['tokens']:,} tokens, ${r['cost_usd']:.4f}"
+    ]
+    sections = [
+        ("done", r["done"]),
+        ("failed", r["failed"]),
+        ("deferred", r["deferred"]),
+        ("still open", r["other"]),
+    ]
+    for title, tasks in sections:
+        if not tasks:
+            continue
+        lines.append(f"{title}:")
+        for t in tasks:
+            tail = f"{t['runs']} run(s), {t['tokens']:,} tokens, ${t['cost_usd']:.4f}"
+            lines.append(f"  task {t['task_id']}  {' '.join(t['prompt'].split())[:60]}  ({tail})")
+            if t.get("until"):
+                lines.append(f"      until {clock(t['until'])}: {t.get('reason') or '-'}")
+            elif t.get("reason"):
+                lines.append(f"      {t['reason']}")
+    if not r["runs"]:
+        lines.append("nothing ran")
+    if r["windows"]:
+        used = ", ".join(
+            f"{window_title(w['window'])} {w['start_pct']:.0f}% → {w['end_pct']:.0f}% "
+            f"(peak {w['peak_pct']:.0f}%)"
+            for w in r["windows"]
+        )
+        lines.append(f"capacity used: {used}")
+    else:
+        lines.append("capacity used: no usage figures in the period")
+    return lines
 
 
 COMMANDS = [report, export]

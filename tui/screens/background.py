@@ -67,6 +67,14 @@ def waits_for(held: wire.Held | None, now: datetime) -> str:
     }.get(held.kind, held.kind)
 
 
+def state_text(task: wire.Task) -> str:
+    """The task's state; a run in Claude Code's retry loop shows as 'retrying 3/10'."""
+    retry = task.last_run.retrying if task.last_run and task.state == "running" else None
+    if retry is not None:
+        return f"retrying {retry.attempt}/{retry.max_retries}"
+    return task.state
+
+
 def rule_text(rule: wire.ReserveRule) -> str:
     """'30% mon-fri 09:00-19:00'; a rule for all times: 'otherwise 5%'."""
     when = " ".join(
@@ -85,6 +93,8 @@ def fill_line(listed: wire.QueueList, now: datetime, fill_key: str) -> Content:
         state = Content.assemble(("fill on", "bold $success"), until)
     else:
         state = Content.assemble(("fill off", "bold $warning"), f" ({fill_key} switches it on)")
+    if fill.nightly:
+        state = Content.assemble(state, f", on every night {fill.night}")
     reserve = listed.reserve
     if reserve is None:
         return state
@@ -131,6 +141,12 @@ def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Conte
             last = f"; the last {run.state}{took}"
         runs = f"{task.runs} run{'s' if task.runs != 1 else ''}, {usd(task.cost_usd)}{last}"
         lines.append(Content.styled(runs, "$foreground-muted"))
+        retry = run.retrying if run is not None else None
+        if retry is not None and task.state == "running":
+            what = " ".join(str(p) for p in (retry.status, retry.error) if p)
+            at = f", next at {clock(retry.next_at, now)}" if retry.next_at else ""
+            text = f"Claude Code retries ({what}): {retry.attempt}/{retry.max_retries}{at}"
+            lines.append(Content.styled(text, "$warning"))
     if task.last_result:
         lines.append(Content.assemble(("result: ", "bold"), task.last_result))
     return Content("\n").join(lines)
@@ -251,7 +267,7 @@ class BackgroundScreen(WideScreen):
     def _cells(self, task: wire.Task, now: datetime) -> list[str]:
         return [
             str(task.id),
-            task.state,
+            state_text(task),
             str(task.priority),
             task.schedule_text or "-",
             budget_text(task) or "-",
