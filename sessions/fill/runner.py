@@ -31,6 +31,7 @@ import contextlib
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -93,14 +94,19 @@ _NO_SERVER = (
 )
 
 
-def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None) -> list[str]:
+def headless_argv(
+    task: Task, claude_bin: str, *, resume_id: str | None, session_id: str | None = None
+) -> list[str]:
     """The agent's headless argv. The prompt is not in it: it goes on stdin (see
     `Runner._launch`), as one argument may hold at most 128 KiB (Linux's
     MAX_ARG_STRLEN) and a longer prompt made exec fail with E2BIG (exit 126).
 
     Every value rides in its option as `--opt=value`, so none (a model named
     `--dangerously-skip-permissions`, say) can be read as an option. A
-    `resume_id` that is not a Claude session id raises `AgentError`.
+    `resume_id` that is not a Claude session id raises `AgentError`. A new run gets
+    the `session_id` podium chose (`--session-id`): its messages are known as fill's
+    from the first one, before the stream's init line is read, so the forecast never
+    takes them for the person's.
     """
     argv = [claude_bin, "-p", "--output-format=stream-json", "--verbose"]
     if task.model:
@@ -115,6 +121,10 @@ def headless_argv(task: Task, claude_bin: str, *, resume_id: str | None) -> list
     argv += [f"--allowedTools={tool}" for tool in task.allowed_tools]
     if resume_id:
         argv.append(resume_arg(resume_id))
+    elif session_id:
+        if claude_session_id(session_id) is None:
+            raise AgentError(f"refusing session id {session_id!r}: not a UUID")
+        argv.append(f"--session-id={session_id}")
     return argv
 
 
@@ -198,8 +208,9 @@ class Runner:
             raise LaunchWaits(_NO_SERVER)
         resume_id = task.claude_session_id
         prompt = self.fill.resume_prompt if resume_id else task.prompt
+        new_id = None if resume_id else str(uuid.uuid4())
         try:
-            argv = headless_argv(task, claude, resume_id=resume_id)
+            argv = headless_argv(task, claude, resume_id=resume_id, session_id=new_id)
         except AgentError as exc:
             raise LaunchFailed(str(exc)) from None
         ensure_private_dir(self.dir)
@@ -213,6 +224,7 @@ class Runner:
                 argv=argv,
                 cwd=str(cwd),
                 resumed_from=resume_id,
+                claude_session_id=resume_id or new_id,
             )
         )
         stream = self.dir / f"run-{run.id}.jsonl"

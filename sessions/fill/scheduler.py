@@ -623,6 +623,7 @@ class Scheduler:
 
     def _run_ended(self, run: Run) -> None:
         self._estimator = None  # a finished run teaches what its kind of task costs
+        self._forecasts = {}  # and its messages are fill's, not the person's
         task = self.store.get(run.task_id)
         self.bus.publish(
             wire.QueueEvent(
