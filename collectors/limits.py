@@ -145,14 +145,31 @@ def samples_from_statusline(payload: Mapping[str, Any], at: datetime) -> list[Li
             s = _sample(at, window, pct, resets, STATUSLINE)
             if s is not None:
                 found.setdefault(window, s)
-    rows = limits.get("limits")
+    for s in samples_from_limit_rows(limits.get("limits"), at, STATUSLINE):
+        found.setdefault(s.window, s)
+    return list(found.values())
+
+
+def samples_from_limit_rows(
+    rows: Any, at: datetime, source: str, detail: str | None = None
+) -> list[LimitSample]:
+    """The server's usage rows, `limits[]`: the statusline's newer `rate_limits.limits`,
+    the usage endpoint's body and `.claude.json`'s `cachedUsageUtilization` carry them
+    alike, `{kind, group, percent (0-100), resets_at (ISO or null), scope{model{display_name}},
+    severity, is_active}`. `session` is the 5-hour window, `weekly_all` the week,
+    `weekly_scoped` with a model the model's week (`Sonnet` → `seven_day_sonnet`); a row
+    of another kind, one scoped to a surface rather than a model, or one that is not
+    an object or has no usable percentage is skipped. The first row of a window wins."""
+    found: dict[str, LimitSample] = {}
     for row in rows if isinstance(rows, list) else []:
         if not isinstance(row, dict):
             continue
         window = _limits_row_window(row)
-        s = _sample(at, window, row.get("percent"), row.get("resets_at"), STATUSLINE)
-        if s is not None and window is not None:
-            found.setdefault(window, s)
+        if window is None or window in found:
+            continue
+        s = _sample(at, window, row.get("percent"), row.get("resets_at"), source, detail)
+        if s is not None:
+            found[window] = s
     return list(found.values())
 
 
@@ -166,7 +183,7 @@ def _limits_row_window(row: Mapping[str, Any]) -> str | None:
         scope = row.get("scope")
         model = scope.get("model") if isinstance(scope, dict) else None
         name = model.get("display_name") if isinstance(model, dict) else None
-        return scoped_window(name) if isinstance(name, str) and name else None
+        return scoped_window(name) if isinstance(name, str) and name.strip() else None
     return None
 
 
@@ -242,22 +259,31 @@ def samples_from_usage_body(
     """The usage endpoint's body: `{five_hour: {utilization: 22.0, resets_at: ISO}, ...}`.
 
     Utilization is 0-100 here. A null window (e.g. no Opus week) gives nothing;
-    `extra_usage` is money, not a window."""
-    out: list[LimitSample] = []
+    `extra_usage` is money, not a window. Newer bodies add the server's rows,
+    `limits[]` (`samples_from_limit_rows`): a window they name that no key gave
+    (a model's week as a `weekly_scoped` row) is taken from them."""
+    found: dict[str, LimitSample] = {}
     for window, value in body.items():
         if not isinstance(value, dict):
             continue
         s = _sample(at, window, value.get("utilization"), value.get("resets_at"), source, detail)
         if s is not None:
-            out.append(s)
-    return out
+            found[window] = s
+    for s in samples_from_limit_rows(body.get("limits"), at, source, detail):
+        found.setdefault(s.window, s)
+    return list(found.values())
 
 
 def samples_from_claude_json(data: Mapping[str, Any]) -> list[LimitSample]:
-    """`cachedUsageUtilization {fetchedAtMs, utilization{...}}` of `.claude.json`.
+    """`cachedUsageUtilization {fetchedAtMs, accountUuid?, utilization{...}}` of
+    `.claude.json`: the usage endpoint's body as Claude Code last fetched it.
 
-    The figures are as old as `fetchedAtMs` (it can be days): that is their time.
-    Without it they cannot be placed in time and are ignored."""
+    Both shapes Claude Code writes are read: per window (`seven_day_sonnet:
+    {utilization, resets_at}`, null when not reported) and the newer server rows
+    `utilization.limits[]` (`weekly_scoped` with `scope.model.display_name`); rows
+    placed beside `utilization` rather than in it are taken too. The figures are
+    as old as `fetchedAtMs` (it can be days): that is their time. Without it they
+    cannot be placed in time and are ignored."""
     cached = data.get("cachedUsageUtilization")
     if not isinstance(cached, dict):
         return []
@@ -268,7 +294,11 @@ def samples_from_claude_json(data: Mapping[str, Any]) -> list[LimitSample]:
     body = cached.get("utilization")
     if at is None or not isinstance(body, dict):
         return []
-    return samples_from_usage_body(body, at, CLAUDE_JSON, f"fetchedAtMs {int(fetched)}")
+    detail = f"fetchedAtMs {int(fetched)}"
+    found = {s.window: s for s in samples_from_usage_body(body, at, CLAUDE_JSON, detail)}
+    for s in samples_from_limit_rows(cached.get("limits"), at, CLAUDE_JSON, detail):
+        found.setdefault(s.window, s)
+    return list(found.values())
 
 
 # -- the figure to believe, burn rate, projection, estimate -----------------------------
