@@ -1,0 +1,182 @@
+"""Model-scoped weeks end to end: each source that reports the Sonnet or Opus week
+(the statusline's `limits[]` rows through `podium statusline`, a run's stream-json
+`rate_limit_event` through `usage.record`, `.claude.json`'s newer
+`cachedUsageUtilization`) reaches the engine, which logs the week every minute like
+the 5-hour window and the week, and `podium usage` (text and `--json`) and `podium
+report waste` show it. Malformed rows in each source are skipped without a trace
+in the engine's log.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+from conftest import PodiumEnv
+
+from collectors.paths import Paths
+from collectors.store import open_store
+from sessions.client import EngineClient
+
+RESET = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+BAD_ROWS: list[Any] = [
+    None,
+    "weekly_scoped",
+    {"kind": "weekly_scoped", "percent": 10, "scope": {"surface": {"display_name": "Web"}}},
+    {"kind": "weekly_scoped", "percent": "12", "scope": {"model": {"display_name": "Opus"}}},
+    {"kind": "weekly_scoped", "percent": 1796083200, "scope": {"model": {"display_name": "Opus"}}},
+    {"kind": "weekly_scoped", "scope": {"model": None}},
+]
+
+
+def windows(env: PodiumEnv) -> dict[str, dict[str, Any]]:
+    return {w["window"]: w for w in env.json("usage")["windows"]}
+
+
+def usage_ticks(env: PodiumEnv) -> int:
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        return int(client.call("status")["usage_ticks"])
+
+
+def test_model_weeks_from_every_source_are_logged_each_minute_and_shown(
+    podium_env: PodiumEnv,
+) -> None:
+    env = podium_env
+    now = datetime.now(UTC)
+    # .claude.json, the newer shape: the server's rows under `utilization.limits`.
+    sonnet_row = {
+        "kind": "weekly_scoped",
+        "group": "weekly",
+        "percent": 61,
+        "resets_at": RESET.isoformat(),
+        "severity": "warning",
+        "is_active": False,
+        "scope": {"model": {"display_name": "Sonnet"}},
+    }
+    (env.claude_dir / ".claude.json").write_text(
+        json.dumps(
+            {
+                "cachedUsageUtilization": {
+                    "fetchedAtMs": int(now.timestamp() * 1000) - 30_000,
+                    "accountUuid": "3c1e0c6e-0000-4000-8000-000000000000",
+                    "utilization": {
+                        "five_hour": None,
+                        "seven_day": None,
+                        "seven_day_opus": None,
+                        "limits": [*BAD_ROWS, sonnet_row],
+                    },
+                }
+            }
+        )
+    )
+    env.env["PODIUM_USAGE__TICK_INTERVAL"] = "0.5"
+    assert env.run("engine", "start").returncode == 0
+
+    # The statusline's rows, as Claude Code pipes them to `podium statusline`.
+    statusline = {
+        "session_id": "0145b08f-0000-4000-8000-000000000000",
+        "model": {"id": "claude-sonnet-4-5", "display_name": "Sonnet 4.5"},
+        "rate_limits": {
+            "five_hour": {"used_percentage": 23.5, "resets_at": int(RESET.timestamp()) - 86400},
+            "seven_day": {"used_percentage": 41.0, "resets_at": int(RESET.timestamp())},
+            "limits": BAD_ROWS,
+        },
+    }
+    out = env.run("statusline", input=json.dumps(statusline))
+    assert out.returncode == 0, out.stderr
+    # A run's stream: an Opus warning, and lines that say nothing usable.
+    lines = [
+        {
+            "type": "rate_limit_event",
+            "rate_limit_info": {
+                "status": "allowed_warning",
+                "resetsAt": int(RESET.timestamp()),
+                "rateLimitType": "seven_day_opus",
+                "utilization": 0.3,
+            },
+        },
+        {"type": "rate_limit_event", "rate_limit_info": "seven_day_sonnet"},
+        {"type": "rate_limit_event", "rate_limit_info": {"rateLimitType": "seven_day_opus"}},
+        {"type": "rate_limit_event", "rate_limit_info": {"rateLimitType": 7, "utilization": 1}},
+    ]
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        assert client.call("usage.record", lines=lines)["samples"] == 1
+
+    def all_four() -> bool:
+        got = windows(env)
+        return {"seven_day_sonnet", "seven_day_opus", "five_hour"} <= set(got) and (
+            got["five_hour"]["source"] == "statusline"
+        )
+
+    assert env.wait_for(all_four, 30), windows(env)
+    got = windows(env)
+    sonnet, opus = got["seven_day_sonnet"], got["seven_day_opus"]
+    assert (sonnet["used_pct"], sonnet["source"]) == (61, "claude_json")
+    assert datetime.fromisoformat(sonnet["resets_at"]) == RESET
+    assert (opus["used_pct"], opus["source"]) == (30, "headless")
+    text = env.run("usage")
+    assert text.returncode == 0, text.stderr
+    assert "week sonnet" in text.stdout and "week opus" in text.stdout, text.stdout
+    assert "claude_json" in text.stdout and "headless" in text.stdout
+
+    goal = usage_ticks(env) + 3
+    assert env.wait_for(lambda: usage_ticks(env) >= goal, 30)
+    assert env.run("engine", "stop").returncode == 0
+    log = (env.data / "engine.log").read_text()
+    assert "Traceback" not in log and "usage tick failed" not in log, log
+
+    conn = duckdb.connect(str(env.data / "podium.duckdb"), read_only=True)
+    try:
+        series = conn.execute(
+            'SELECT "window", count(DISTINCT minute), max(used_pct), any_value(source) '
+            "FROM limit_series GROUP BY ALL"
+        ).fetchall()
+    finally:
+        conn.close()
+    per_window = {w: (n, pct, source) for w, n, pct, source in series}
+    # Every tick wrote a row for each week, as for the main windows.
+    assert per_window["seven_day_sonnet"][0] >= 3, per_window
+    assert per_window["seven_day_opus"][0] >= 3, per_window
+    # From the first tick on: `.claude.json` is read before the statusline came.
+    assert per_window["seven_day_sonnet"][0] >= per_window["five_hour"][0], per_window
+    assert per_window["seven_day_sonnet"][1:] == (61, "claude_json")
+    assert set(per_window) == {"five_hour", "seven_day", "seven_day_sonnet", "seven_day_opus"}
+
+
+def test_report_waste_counts_what_the_sonnet_week_left_at_its_reset(
+    podium_env: PodiumEnv,
+) -> None:
+    """A Sonnet week that ended 94% used (its series as the engine writes it each
+    minute) left 6% unused at its reset: the report says so, beside the week."""
+    env = podium_env
+    reset = (datetime.now(UTC) - timedelta(days=1)).replace(second=0, microsecond=0)
+    start = reset - timedelta(days=7)
+    conn = open_store(env.data / "podium.duckdb")
+    try:
+        rows = []
+        for i in range(0, 7 * 24 * 60, 10):  # a row every 10 minutes (enough to count)
+            minute = start + timedelta(minutes=i)
+            share = (i + 10) / (7 * 24 * 60)  # the last row, before the reset: 94%
+            rows.append((minute, "seven_day_sonnet", round(94 * share, 2), reset, "endpoint"))
+            rows.append((minute, "seven_day", round(70 * share, 2), reset, "endpoint"))
+        conn.executemany(
+            'INSERT INTO limit_series (minute, "window", used_pct, resets_at, source, age_s) '
+            "VALUES (?, ?, ?, ?, ?, 0)",
+            rows,
+        )
+    finally:
+        conn.close()
+    assert env.run("engine", "start").returncode == 0
+    report = env.json("report", "waste")
+    ended = {r["window"]: r for r in report["windows"]}
+    assert ended["seven_day_sonnet"]["unused_at_reset_pct"] == 6.0
+    assert ended["seven_day"]["unused_at_reset_pct"] == 30.0
+    assert report["total"]["seven_day_sonnet"]["windows_ended"] == 1
+    text = env.run("report", "waste")
+    assert text.returncode == 0, text.stderr
+    assert "week sonnet" in text.stdout, text.stdout
+    assert "week sonnet: 1 reset, leaving 0.06 windows' worth unused" in text.stdout
+    only = env.json("report", "waste", "--window", "seven_day_sonnet")
+    assert {r["window"] for r in only["windows"]} == {"seven_day_sonnet"}
