@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
+import pytest
 from conftest import PodiumEnv
 
 from collectors.paths import Paths
@@ -180,3 +181,39 @@ def test_report_waste_counts_what_the_sonnet_week_left_at_its_reset(
     assert "week sonnet: 1 reset, leaving 0.06 windows' worth unused" in text.stdout
     only = env.json("report", "waste", "--window", "seven_day_sonnet")
     assert {r["window"] for r in only["windows"]} == {"seven_day_sonnet"}
+
+
+@pytest.mark.tmux
+@pytest.mark.claude
+def test_a_task_with_a_fallback_runs_on_its_model_and_says_which(make_claude_podium: Any) -> None:
+    """The real CLI: `queue add --model opus --model-fallback sonnet` keeps both; fill
+    runs it on opus (the scheduler passes the fallback only when opus's week is
+    short), the run records the model, and `queue ls/show/log` name it."""
+    env = make_claude_podium()
+    out = env.run(
+        "queue", "add", "REPLY done on a model", "--cwd", str(env.workdir),
+        "--model", "opus", "--model-fallback", "sonnet", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    task = json.loads(out.stdout)
+    assert (task["model"], task["model_fallback"]) == ("opus", "sonnet")
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        assert client.call("queue.fill", enabled=True)["enabled"] is True
+
+    def done() -> bool:
+        shown = env.json("queue", "show", str(task["id"]))
+        return shown["task"]["state"] in ("done", "failed")
+
+    assert env.wait_for(done, 90)
+    shown = env.json("queue", "show", str(task["id"]))
+    assert shown["task"]["state"] == "done", shown
+    (run,) = shown["runs"]
+    assert run["model"] == "opus" and "--model=opus" in run["argv"], run
+    asked = [r.model for r in env.api.main_requests()]
+    assert asked and all("opus" in m for m in asked), asked
+    listing = env.run("queue", "ls").stdout
+    assert "MODEL" in listing and " opus " in listing, listing
+    text = env.run("queue", "show", str(task["id"])).stdout
+    assert "model       opus, else sonnet" in text and "model   opus" in text, text
+    log = env.run("queue", "log", str(task["id"]))
+    assert log.returncode == 0 and "on opus" in log.stderr, log.stderr
