@@ -315,8 +315,10 @@ def is_current(sample: LimitSample, now: datetime) -> bool:
 def freshest(samples: Iterable[LimitSample]) -> LimitSample | None:
     """The latest official figure; at equal times a full limit text loses to a number.
 
-    A limit text gives its reset to the minute, rounded up; when another source gave
-    the same reset to the second (less than a minute before it), the window resets then.
+    A limit text gives its reset to the minute: cut short ("resets 5:21am" for
+    05:21:47), or, read in the minute it names, rounded up (`parse_reset`). When
+    another source gave a reset to the second less than a minute from it, that is
+    the same reset, and the window resets then.
     """
     official = [s for s in samples if s.source != ESTIMATE]
     best: LimitSample | None = None
@@ -331,7 +333,7 @@ def freshest(samples: Iterable[LimitSample]) -> LimitSample | None:
         for s in official
         if s.source != LIMIT_TEXT
         and s.resets_at is not None
-        and timedelta(0) <= text_reset - s.resets_at < timedelta(minutes=1)
+        and abs(text_reset - s.resets_at) < timedelta(minutes=1)
     ]
     return replace(best, resets_at=max(exact)) if exact else best
 

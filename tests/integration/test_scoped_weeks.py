@@ -10,6 +10,7 @@ in the engine's log.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -217,3 +218,48 @@ def test_a_task_with_a_fallback_runs_on_its_model_and_says_which(make_claude_pod
     assert "model       opus, else sonnet" in text and "model   opus" in text, text
     log = env.run("queue", "log", str(task["id"]))
     assert log.returncode == 0 and "on opus" in log.stderr, log.stderr
+
+
+@pytest.mark.tmux
+@pytest.mark.claude
+def test_a_runs_sonnet_limit_from_the_real_cli_is_logged_and_shown(
+    make_claude_podium: Any,
+) -> None:
+    """The real CLI's stream-json, as the runner reads it: a 429 whose claim is the
+    Sonnet week gives a `rate_limit_event` of `seven_day_sonnet`, full until its reset."""
+    env = make_claude_podium(auth="gateway")
+    reset = int(time.time()) + 2 * 86400 + 3 * 3600  # a week's reset, days away
+    out = env.run(
+        "queue", "add", f"RATE_LIMIT seven_day_sonnet {reset}", "--cwd", str(env.workdir),
+        "--model", "sonnet", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    task = json.loads(out.stdout)
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        client.call("queue.fill", enabled=True)
+
+    def sonnet_week() -> dict[str, Any] | None:
+        return windows(env).get("seven_day_sonnet")
+
+    assert env.wait_for(lambda: sonnet_week() is not None, 90), windows(env)
+    week = sonnet_week()
+    assert week is not None
+    # The result's text ("You've hit your Sonnet limit · resets 2:21am (UTC)") comes
+    # after the event and is the latest figure; its reset, to the minute, takes the
+    # event's to the second.
+    assert week["used_pct"] == 100 and week["source"] in ("headless", "limit_text"), week
+    assert datetime.fromisoformat(week["resets_at"]).timestamp() == reset
+    assert "week sonnet" in env.run("usage").stdout
+    shown = env.json("queue", "show", str(task["id"]))
+    assert shown["runs"][0]["model"] == "sonnet"
+    assert env.run("queue", "cancel", str(task["id"])).returncode == 0
+    assert env.run("engine", "stop").returncode == 0
+    conn = duckdb.connect(str(env.data / "podium.duckdb"), read_only=True)
+    try:
+        stored = conn.execute(
+            "SELECT source, used_pct, epoch(resets_at) FROM limit_samples "
+            "WHERE \"window\" = 'seven_day_sonnet' ORDER BY ts"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert ("headless", 100.0, reset) in stored, stored
