@@ -22,6 +22,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings
 from sessions import stage, wire
 from tui.app import PodiumApp
+from tui.screens.background import task_detail
 from tui.widgets.gauge import gauge_content, label_width
 from tui.widgets.session_list import SessionList
 from tui.widgets.usage_header import UsageHeader
@@ -192,3 +193,14 @@ def test_a_window_no_source_reported_is_not_shown(tmp_path: Path) -> None:
 
 def test_four_weeks_answer_is_what_the_engine_could_send() -> None:
     msgspec.convert(msgspec.to_builtins(four_weeks()["usage.windows"]), wire.UsageWindows)
+
+
+def test_the_background_screen_names_the_fallback_and_the_model_a_run_ran_on() -> None:
+    run = wire.RunRecord(id=3, task_id=1, attempt=1, state="done", model="sonnet")
+    task = wire.Task(
+        id=1, prompt="port the parser", cwd="/src", model="opus", model_fallback="sonnet"
+    )
+    text = task_detail(task, None, NOW).plain
+    assert "model opus, else sonnet" in text
+    ran = msgspec.structs.replace(task, runs=1, last_run=run, cost_usd=0.5)
+    assert "the last done on sonnet" in task_detail(ran, None, NOW).plain
