@@ -9,7 +9,8 @@ Sources (reference §4-5): `statusline` (the `rate_limits` Claude Code pipes to
 `podium statusline`), `headless` (stream-json `rate_limit_event`), `limit_text`
 (the usage-limit message: 100% until its reset), `claude_json`
 (`cachedUsageUtilization` in `.claude.json`), `endpoint` (the opt-in usage
-endpoint) and `estimate` (local tokens; never official).
+endpoint), `transcript` (the `rate_limit_info` Claude Code writes into a
+transcript's usage-limit record) and `estimate` (local tokens; never official).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ HEADLESS = "headless"
 LIMIT_TEXT = "limit_text"
 CLAUDE_JSON = "claude_json"
 ENDPOINT = "endpoint"
+TRANSCRIPT = "transcript"
 ESTIMATE = "estimate"
-OFFICIAL_SOURCES = (STATUSLINE, HEADLESS, LIMIT_TEXT, CLAUDE_JSON, ENDPOINT)
+OFFICIAL_SOURCES = (STATUSLINE, HEADLESS, LIMIT_TEXT, CLAUDE_JSON, ENDPOINT, TRANSCRIPT)
 
 # A known Claude Code bug can put the reset epoch into `used_percentage`; the
 # server itself never reports more than 100 (101 leaves room for rounding).
@@ -215,16 +217,31 @@ def samples_from_stream_json_line(
             s = _from_info(at, window, value, "unifiedWindows")
             if s is not None:
                 found[window] = s
-    window = info.get("rateLimitType")
-    if is_window(window) and window not in found:
-        s = _from_info(at, window, info, f"status {info.get('status')}")
-        if s is not None:
-            found[window] = s
+    for s in samples_from_rate_limit_info(info, at):
+        found.setdefault(s.window, s)
     return list(found.values())
 
 
+def samples_from_rate_limit_info(
+    info: Any, at: datetime, source: str = HEADLESS
+) -> list[LimitSample]:
+    """The window a `rate_limit_info {status, resetsAt, rateLimitType, utilization?}`
+    names (`five_hour`, `seven_day`, `seven_day_sonnet`, `seven_day_opus`; `overage`
+    is none): its figure, or 100% when `rejected` without one. Stream-json's
+    `rate_limit_event` carries it, and so does a transcript's usage-limit record
+    (`apiErrorParams.rate_limit_info`, source `transcript`). Anything malformed
+    gives nothing."""
+    if not isinstance(info, dict):
+        return []
+    window = info.get("rateLimitType")
+    if not is_window(window):
+        return []
+    s = _from_info(at, window, info, f"status {info.get('status')}", source)
+    return [s] if s is not None else []
+
+
 def _from_info(
-    at: datetime, window: str, value: Mapping[str, Any], detail: str
+    at: datetime, window: str, value: Mapping[str, Any], detail: str, source: str = HEADLESS
 ) -> LimitSample | None:
     util = value.get("utilization")
     if isinstance(util, (int, float)) and not isinstance(util, bool):
@@ -233,7 +250,7 @@ def _from_info(
         pct = 100.0
     else:
         return None  # allowed, no figure: nothing learned
-    return _sample(at, window, pct, value.get("resetsAt"), HEADLESS, detail)
+    return _sample(at, window, pct, value.get("resetsAt"), source, detail)
 
 
 # -- limit texts ------------------------------------------------------------------------

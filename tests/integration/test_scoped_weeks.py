@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -147,6 +148,41 @@ def test_model_weeks_from_every_source_are_logged_each_minute_and_shown(
     assert set(per_window) == {"five_hour", "seven_day", "seven_day_sonnet", "seven_day_opus"}
 
 
+REAL_TRANSCRIPT = (
+    Path(__file__).parents[1] / "unit" / "data" / "transcript_sonnet_limit_2.1.328.jsonl"
+)
+
+
+def test_a_transcripts_limit_record_reaches_podium_usage(podium_env: PodiumEnv) -> None:
+    """A session podium did not start hit the Sonnet week: Claude Code's transcript
+    (the real CLI's record, its times moved to now) is the only source that says so."""
+    env = podium_env
+    now = datetime.now(UTC)
+    lines = []
+    for line in REAL_TRANSCRIPT.read_text().splitlines():
+        record = json.loads(line)
+        record["timestamp"] = now.isoformat().replace("+00:00", "Z")
+        for key in ("apiErrorParams", "quotaLimits"):
+            info = record.get(key)
+            info = info.get("rate_limit_info", info) if isinstance(info, dict) else None
+            if isinstance(info, dict):
+                info["resetsAt"] = int(RESET.timestamp())
+        lines.append(json.dumps(record))
+    project = env.claude_dir / "projects" / "-home-me-proj"
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "11196e3c-0a58-4e9b-a066-cbf1f0e51acf.jsonl").write_text("\n".join(lines) + "\n")
+    assert env.run("engine", "start").returncode == 0
+
+    def seen() -> bool:
+        return "seven_day_sonnet" in windows(env)
+
+    assert env.wait_for(seen, 30), windows(env)
+    week = windows(env)["seven_day_sonnet"]
+    assert (week["used_pct"], week["source"]) == (100, "transcript"), week
+    assert datetime.fromisoformat(week["resets_at"]) == RESET
+    assert "week sonnet" in env.run("usage").stdout
+
+
 def test_report_waste_counts_what_the_sonnet_week_left_at_its_reset(
     podium_env: PodiumEnv,
 ) -> None:
@@ -253,6 +289,8 @@ def test_a_runs_sonnet_limit_from_the_real_cli_is_logged_and_shown(
     shown = env.json("queue", "show", str(task["id"]))
     assert shown["runs"][0]["model"] == "sonnet"
     assert env.run("queue", "cancel", str(task["id"])).returncode == 0
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        client.call("usage.ingest")  # the run's transcript, read now rather than when watched
     assert env.run("engine", "stop").returncode == 0
     conn = duckdb.connect(str(env.data / "podium.duckdb"), read_only=True)
     try:
@@ -262,4 +300,6 @@ def test_a_runs_sonnet_limit_from_the_real_cli_is_logged_and_shown(
         ).fetchall()
     finally:
         conn.close()
+    # The stream's event, and the same limit in the run's transcript.
     assert ("headless", 100.0, reset) in stored, stored
+    assert ("transcript", 100.0, reset) in stored, stored

@@ -21,14 +21,18 @@ import pytest
 from collectors.limit_files import read_claude_json
 from collectors.limit_log import LimitLog, SeriesRow
 from collectors.limits import (
+    TRANSCRIPT,
     LimitSample,
     samples_from_claude_json,
     samples_from_limit_rows,
+    samples_from_rate_limit_info,
     samples_from_statusline,
     samples_from_stream_json_line,
     samples_from_usage_body,
 )
 from collectors.store import migrate
+from collectors.transcripts import Job, parse_range
+from collectors.usage_log import UsageLog
 from collectors.windows import (
     FIVE_HOUR,
     SEVEN_DAY,
@@ -37,6 +41,7 @@ from collectors.windows import (
     model_windows,
 )
 
+DATA = Path(__file__).parent / "data"
 AT = datetime(2026, 11, 28, 17, 30, tzinfo=UTC)
 RESET = datetime(2026, 12, 1, 8, tzinfo=UTC)
 
@@ -354,3 +359,85 @@ def test_the_log_records_and_samples_the_model_weeks_each_minute(conn: Any) -> N
 def test_model_windows(model: str | None, windows: tuple[str, ...]) -> None:
     assert model_windows(model) == windows
     assert FIVE_HOUR not in windows  # spent by every model: not named
+
+
+# -- transcripts ------------------------------------------------------------------------
+# Claude Code 2.1.328 (`claude -p` against the loopback API answering a 429 whose claim
+# is the Sonnet week) writes the limit into the transcript's synthetic assistant record:
+# `apiErrorParams.rate_limit_info` and `quotaLimits` beside the "You've hit your Sonnet
+# limit" text.
+REAL_TRANSCRIPT = DATA / "transcript_sonnet_limit_2.1.328.jsonl"
+
+
+def _parse(path: Path) -> Any:
+    return parse_range(Job(str(path), 0, path.stat().st_size, True, "s"))
+
+
+def test_a_transcripts_usage_limit_record_gives_the_sonnet_week() -> None:
+    result = _parse(REAL_TRANSCRIPT)
+    (seen,) = result.rate_limits
+    assert seen.ts == datetime(2026, 12, 6, 2, 25, 44, 626000, tzinfo=UTC)
+    (s,) = samples_from_rate_limit_info(seen.info, seen.ts, TRANSCRIPT)
+    assert (s.window, s.used_pct, s.source) == (SEVEN_DAY_SONNET, 100.0, "transcript")
+    assert s.resets_at == datetime.fromtimestamp(1796696744, UTC)
+    assert len(result.rows) == 1 and result.bad_lines == 0  # its (zero) usage still counts
+
+
+def _limit_record(**fields: Any) -> str:
+    base = json.loads(REAL_TRANSCRIPT.read_text().splitlines()[-1])
+    base.pop("apiErrorParams")
+    base.pop("quotaLimits")
+    return json.dumps({**base, **fields})
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"apiErrorParams": None},
+        {"apiErrorParams": "rate_limit"},
+        {"apiErrorParams": [1, 2]},
+        {"apiErrorParams": {"rate_limit_info": "seven_day_sonnet"}},
+        {"apiErrorParams": {"rate_limit_info": {"rateLimitType": ["seven_day_sonnet"]}}},
+        {"apiErrorParams": {"rate_limit_info": {"status": "rejected"}}},
+        {"quotaLimits": 429},
+        {"apiErrorParams": {"rate_limit_info": [[[[[[[[[[1]]]]]]]]]]}},
+    ],
+)
+def test_malformed_limit_records_keep_their_tokens_and_give_no_figure(
+    tmp_path: Path, fields: dict[str, Any]
+) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(_limit_record(**fields) + "\n")
+    result = _parse(path)
+    assert result.rate_limits == [] and len(result.rows) == 1 and result.bad_lines == 0
+
+
+def test_limit_records_deeply_nested_or_only_in_quota_limits(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    line = _limit_record().removesuffix("}") + f', "apiErrorParams": {deep}}}'
+    quota = _limit_record(
+        quotaLimits={
+            "status": "rejected",
+            "resetsAt": 1796696744,
+            "rateLimitType": "seven_day_opus",
+        }
+    )
+    path = tmp_path / "t.jsonl"
+    path.write_text(line + "\n" + quota + "\n")
+    result = _parse(path)  # no traceback: the deep line is one bad line at most
+    assert [seen.info["rateLimitType"] for seen in result.rate_limits] == ["seven_day_opus"]
+
+
+def test_an_ingest_pass_hands_the_limit_records_on(conn: Any, tmp_path: Path) -> None:
+    projects = tmp_path / "config" / "projects" / "-home-me-proj"
+    projects.mkdir(parents=True)
+    (projects / "11196e3c-0a58-4e9b-a066-cbf1f0e51acf.jsonl").write_bytes(
+        REAL_TRANSCRIPT.read_bytes()
+    )
+    from collectors.prices import price_table
+    from collectors.settings import Settings
+
+    stats = UsageLog(conn, price_table(Settings().prices.models), scratch_dir=tmp_path).ingest(
+        [tmp_path / "config"]
+    )
+    assert [seen.info["rateLimitType"] for seen in stats.rate_limits] == ["seven_day_sonnet"]
