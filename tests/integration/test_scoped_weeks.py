@@ -304,3 +304,53 @@ def test_a_runs_sonnet_limit_from_the_real_cli_is_logged_and_shown(
     # The stream's event, and the same limit in the run's transcript.
     assert ("headless", 100.0, reset) in stored, stored
     assert ("transcript", 100.0, reset) in stored, stored
+
+
+@pytest.mark.tmux
+@pytest.mark.claude
+def test_a_full_opus_week_runs_the_task_on_its_fallback(make_claude_podium: Any) -> None:
+    """The live path with the real CLI: the account says the Opus week is used up
+    (`.claude.json`), so fill launches the task queued `--model opus --model-fallback
+    sonnet` on sonnet, and the run and the API request say so."""
+    env = make_claude_podium(
+        PODIUM_FILL__RESERVE_PCT="0",
+        PODIUM_FILL__INTERVAL="0.5",
+        PODIUM_USAGE__TICK_INTERVAL="0.5",
+    )
+    now = datetime.now(UTC)
+    week = (now + timedelta(days=3)).isoformat()
+    body = {
+        "five_hour": {"utilization": 5.0, "resets_at": (now + timedelta(hours=3)).isoformat()},
+        "seven_day": {"utilization": 20.0, "resets_at": week},
+        "seven_day_opus": {"utilization": 100.0, "resets_at": week},
+        "seven_day_sonnet": {"utilization": 10.0, "resets_at": week},
+    }
+    claude_json = env.claude_dir / ".claude.json"
+    data = json.loads(claude_json.read_text()) if claude_json.exists() else {}
+    data["cachedUsageUtilization"] = {
+        "fetchedAtMs": int(now.timestamp() * 1000),
+        "utilization": body,
+    }
+    claude_json.write_text(json.dumps(data))
+    assert env.wait_for(lambda: "seven_day_opus" in windows(env), 30), windows(env)
+    out = env.run(
+        "queue", "add", "REPLY ported", "--cwd", str(env.workdir),
+        "--model", "opus", "--model-fallback", "sonnet", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    task = json.loads(out.stdout)
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        client.call("queue.fill", enabled=True)
+
+    def ended() -> bool:
+        return env.json("queue", "show", str(task["id"]))["task"]["state"] in ("done", "failed")
+
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        why = client.call("queue.decide")  # what fill would do, should the wait fail
+    assert env.wait_for(ended, 60), why
+    shown = env.json("queue", "show", str(task["id"]))
+    assert shown["task"]["state"] == "done", shown
+    (run,) = shown["runs"]
+    assert run["model"] == "sonnet" and "--model=sonnet" in run["argv"], run
+    asked = [r.model for r in env.api.main_requests()]
+    assert asked and all("sonnet" in m for m in asked), asked

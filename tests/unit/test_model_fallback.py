@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sessions import wire
 from sessions.engine.queue_api import _model
 from sessions.fill.queue import QueueStore, Task
 from sessions.fill.runner import Runner, headless_argv
+from sessions.fill.scheduler import Scheduler
 from tui.cli.reads import model_cell
 
 
@@ -137,3 +139,82 @@ def test_queue_ls_model_column() -> None:
     )
     assert model_cell(task) == "sonnet"  # what it ran on, once it ran
     assert model_cell(msgspec.to_builtins(wire.Task(id=2, prompt="p", cwd="/"))) == "-"
+
+
+class _Runner:
+    """What the scheduler asks of a runner here: start (recorded) and its callbacks."""
+
+    def __init__(self) -> None:
+        self.on_change: list[Any] = []
+        self.started: list[tuple[int, str | None]] = []
+
+    async def start(self, task: Task, *, model: str | None = None) -> None:
+        self.started.append((task.id, model))
+
+
+class _Usage:
+    """The Opus week full, every other window with room."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def windows(self, now: datetime | None = None) -> list[wire.UsageWindow]:
+        week = (self.now + timedelta(days=3)).isoformat()
+        five = (self.now + timedelta(hours=3)).isoformat()
+
+        def w(name: str, pct: float, resets: str) -> wire.UsageWindow:
+            return wire.UsageWindow(window=name, used_pct=pct, resets_at=resets, source="endpoint")
+
+        return [
+            w("five_hour", 5.0, five),
+            w("seven_day", 20.0, week),
+            w("seven_day_opus", 100.0, week),
+            w("seven_day_sonnet", 10.0, week),
+        ]
+
+    def capacity(self, window: str) -> float:
+        return 1_000_000.0 if window == "five_hour" else 10_000_000.0
+
+
+class _Registry:
+    def listed(self) -> list[Any]:
+        return []
+
+
+def test_the_scheduler_launches_on_the_fallback_when_the_policy_says_so(tmp_path: Path) -> None:
+    """End to end through the live scheduler: a task queued `--model opus
+    --model-fallback sonnet` while the Opus week is full is launched on sonnet."""
+    conn = open_store(tmp_path / "podium.duckdb")
+    store = QueueStore(conn)
+    task = store.add(
+        Task(id=0, prompt="port it", cwd=str(tmp_path), model="opus", model_fallback="sonnet")
+    )
+    # The same task without a fallback waits for the Opus week.
+    held = store.add(Task(id=0, prompt="port it", cwd=str(tmp_path), model="opus"))
+    store.set_state("fill_enabled", True)
+    runner = _Runner()
+    now = datetime.now(UTC)
+
+    async def blocking(fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    settings = msgspec.structs.replace(Settings().fill, reserve_pct=0.0)
+    sched = Scheduler(
+        store,
+        runner,  # type: ignore[arg-type]
+        conn=conn,
+        registry=_Registry(),  # type: ignore[arg-type]
+        usage=_Usage(now),
+        bus=None,  # type: ignore[arg-type]
+        settings=settings,
+        blocking=blocking,
+        spawn=None,  # type: ignore[arg-type]
+    )
+    decisions = sched.decide(now)
+    launch = [d for d in decisions if d.action == "launch"]
+    assert [(d.task_id, d.model) for d in launch] == [(str(task.id), "sonnet")], decisions
+    for d in launch:
+        asyncio.run(sched._act(d))
+    assert runner.started == [(task.id, "sonnet")]
+    assert str(held.id) not in {d.task_id for d in launch}
+    conn.close()
