@@ -146,6 +146,7 @@ class _Runner:
 
     def __init__(self) -> None:
         self.on_change: list[Any] = []
+        self.on_retry: list[Any] = []
         self.started: list[tuple[int, str | None]] = []
 
     async def start(self, task: Task, *, model: str | None = None) -> None:
