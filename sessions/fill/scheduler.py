@@ -482,7 +482,9 @@ class Scheduler:
                     started_at=r.started_at,
                     spent_units=_weighted(self.runner.spend(r.id)),
                     estimate_units=task.estimate_units(measured) if task else None,
-                    model=task.model if task else None,
+                    # The model it runs on (its fallback, maybe): the weeks it spends.
+                    # Runs from before migration 0013 have none: the task's model.
+                    model=r.model or (task.model if task else None),
                 )
             )
         return inputs.Facts(

@@ -22,7 +22,7 @@ from collectors.settings import Settings
 from collectors.store import open_store
 from sessions import wire
 from sessions.engine.queue_api import _model
-from sessions.fill.queue import QueueStore, Task
+from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import Runner, headless_argv
 from sessions.fill.scheduler import Scheduler
 from tui.cli.reads import model_cell
@@ -152,6 +152,9 @@ class _Runner:
     async def start(self, task: Task, *, model: str | None = None) -> None:
         self.started.append((task.id, model))
 
+    def spend(self, run_id: int) -> None:
+        return None  # nothing read from its stream yet
+
 
 class _Usage:
     """The Opus week full, every other window with room."""
@@ -218,4 +221,9 @@ def test_the_scheduler_launches_on_the_fallback_when_the_policy_says_so(tmp_path
         asyncio.run(sched._act(d))
     assert runner.started == [(task.id, "sonnet")]
     assert str(held.id) not in {d.task_id for d in launch}
+    # Running on sonnet, it spends the Sonnet week, not the full Opus one: not paused.
+    store.add_run(Run(0, task.id, 1, "running", now, model="sonnet"))
+    store.update(task, state="running", attempts=1)
+    later = sched.decide(now + timedelta(minutes=1))
+    assert not [d for d in later if d.task_id == str(task.id) and d.action == "pause"], later
     conn.close()
