@@ -9,7 +9,8 @@ Sources (reference §4-5): `statusline` (the `rate_limits` Claude Code pipes to
 `podium statusline`), `headless` (stream-json `rate_limit_event`), `limit_text`
 (the usage-limit message: 100% until its reset), `claude_json`
 (`cachedUsageUtilization` in `.claude.json`), `endpoint` (the opt-in usage
-endpoint) and `estimate` (local tokens; never official).
+endpoint), `transcript` (the `rate_limit_info` Claude Code writes into a
+transcript's usage-limit record) and `estimate` (local tokens; never official).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ HEADLESS = "headless"
 LIMIT_TEXT = "limit_text"
 CLAUDE_JSON = "claude_json"
 ENDPOINT = "endpoint"
+TRANSCRIPT = "transcript"
 ESTIMATE = "estimate"
-OFFICIAL_SOURCES = (STATUSLINE, HEADLESS, LIMIT_TEXT, CLAUDE_JSON, ENDPOINT)
+OFFICIAL_SOURCES = (STATUSLINE, HEADLESS, LIMIT_TEXT, CLAUDE_JSON, ENDPOINT, TRANSCRIPT)
 
 # A known Claude Code bug can put the reset epoch into `used_percentage`; the
 # server itself never reports more than 100 (101 leaves room for rounding).
@@ -145,14 +147,31 @@ def samples_from_statusline(payload: Mapping[str, Any], at: datetime) -> list[Li
             s = _sample(at, window, pct, resets, STATUSLINE)
             if s is not None:
                 found.setdefault(window, s)
-    rows = limits.get("limits")
+    for s in samples_from_limit_rows(limits.get("limits"), at, STATUSLINE):
+        found.setdefault(s.window, s)
+    return list(found.values())
+
+
+def samples_from_limit_rows(
+    rows: Any, at: datetime, source: str, detail: str | None = None
+) -> list[LimitSample]:
+    """The server's usage rows, `limits[]`: the statusline's newer `rate_limits.limits`,
+    the usage endpoint's body and `.claude.json`'s `cachedUsageUtilization` carry them
+    alike, `{kind, group, percent (0-100), resets_at (ISO or null), scope{model{display_name}},
+    severity, is_active}`. `session` is the 5-hour window, `weekly_all` the week,
+    `weekly_scoped` with a model the model's week (`Sonnet` → `seven_day_sonnet`); a row
+    of another kind, one scoped to a surface rather than a model, or one that is not
+    an object or has no usable percentage is skipped. The first row of a window wins."""
+    found: dict[str, LimitSample] = {}
     for row in rows if isinstance(rows, list) else []:
         if not isinstance(row, dict):
             continue
         window = _limits_row_window(row)
-        s = _sample(at, window, row.get("percent"), row.get("resets_at"), STATUSLINE)
-        if s is not None and window is not None:
-            found.setdefault(window, s)
+        if window is None or window in found:
+            continue
+        s = _sample(at, window, row.get("percent"), row.get("resets_at"), source, detail)
+        if s is not None:
+            found[window] = s
     return list(found.values())
 
 
@@ -166,7 +185,7 @@ def _limits_row_window(row: Mapping[str, Any]) -> str | None:
         scope = row.get("scope")
         model = scope.get("model") if isinstance(scope, dict) else None
         name = model.get("display_name") if isinstance(model, dict) else None
-        return scoped_window(name) if isinstance(name, str) and name else None
+        return scoped_window(name) if isinstance(name, str) and name.strip() else None
     return None
 
 
@@ -198,16 +217,31 @@ def samples_from_stream_json_line(
             s = _from_info(at, window, value, "unifiedWindows")
             if s is not None:
                 found[window] = s
-    window = info.get("rateLimitType")
-    if is_window(window) and window not in found:
-        s = _from_info(at, window, info, f"status {info.get('status')}")
-        if s is not None:
-            found[window] = s
+    for s in samples_from_rate_limit_info(info, at):
+        found.setdefault(s.window, s)
     return list(found.values())
 
 
+def samples_from_rate_limit_info(
+    info: Any, at: datetime, source: str = HEADLESS
+) -> list[LimitSample]:
+    """The window a `rate_limit_info {status, resetsAt, rateLimitType, utilization?}`
+    names (`five_hour`, `seven_day`, `seven_day_sonnet`, `seven_day_opus`; `overage`
+    is none): its figure, or 100% when `rejected` without one. Stream-json's
+    `rate_limit_event` carries it, and so does a transcript's usage-limit record
+    (`apiErrorParams.rate_limit_info`, source `transcript`). Anything malformed
+    gives nothing."""
+    if not isinstance(info, dict):
+        return []
+    window = info.get("rateLimitType")
+    if not is_window(window):
+        return []
+    s = _from_info(at, window, info, f"status {info.get('status')}", source)
+    return [s] if s is not None else []
+
+
 def _from_info(
-    at: datetime, window: str, value: Mapping[str, Any], detail: str
+    at: datetime, window: str, value: Mapping[str, Any], detail: str, source: str = HEADLESS
 ) -> LimitSample | None:
     util = value.get("utilization")
     if isinstance(util, (int, float)) and not isinstance(util, bool):
@@ -216,7 +250,7 @@ def _from_info(
         pct = 100.0
     else:
         return None  # allowed, no figure: nothing learned
-    return _sample(at, window, pct, value.get("resetsAt"), HEADLESS, detail)
+    return _sample(at, window, pct, value.get("resetsAt"), source, detail)
 
 
 # -- limit texts ------------------------------------------------------------------------
@@ -242,22 +276,31 @@ def samples_from_usage_body(
     """The usage endpoint's body: `{five_hour: {utilization: 22.0, resets_at: ISO}, ...}`.
 
     Utilization is 0-100 here. A null window (e.g. no Opus week) gives nothing;
-    `extra_usage` is money, not a window."""
-    out: list[LimitSample] = []
+    `extra_usage` is money, not a window. Newer bodies add the server's rows,
+    `limits[]` (`samples_from_limit_rows`): a window they name that no key gave
+    (a model's week as a `weekly_scoped` row) is taken from them."""
+    found: dict[str, LimitSample] = {}
     for window, value in body.items():
         if not isinstance(value, dict):
             continue
         s = _sample(at, window, value.get("utilization"), value.get("resets_at"), source, detail)
         if s is not None:
-            out.append(s)
-    return out
+            found[window] = s
+    for s in samples_from_limit_rows(body.get("limits"), at, source, detail):
+        found.setdefault(s.window, s)
+    return list(found.values())
 
 
 def samples_from_claude_json(data: Mapping[str, Any]) -> list[LimitSample]:
-    """`cachedUsageUtilization {fetchedAtMs, utilization{...}}` of `.claude.json`.
+    """`cachedUsageUtilization {fetchedAtMs, accountUuid?, utilization{...}}` of
+    `.claude.json`: the usage endpoint's body as Claude Code last fetched it.
 
-    The figures are as old as `fetchedAtMs` (it can be days): that is their time.
-    Without it they cannot be placed in time and are ignored."""
+    Both shapes Claude Code writes are read: per window (`seven_day_sonnet:
+    {utilization, resets_at}`, null when not reported) and the newer server rows
+    `utilization.limits[]` (`weekly_scoped` with `scope.model.display_name`); rows
+    placed beside `utilization` rather than in it are taken too. The figures are
+    as old as `fetchedAtMs` (it can be days): that is their time. Without it they
+    cannot be placed in time and are ignored."""
     cached = data.get("cachedUsageUtilization")
     if not isinstance(cached, dict):
         return []
@@ -268,7 +311,11 @@ def samples_from_claude_json(data: Mapping[str, Any]) -> list[LimitSample]:
     body = cached.get("utilization")
     if at is None or not isinstance(body, dict):
         return []
-    return samples_from_usage_body(body, at, CLAUDE_JSON, f"fetchedAtMs {int(fetched)}")
+    detail = f"fetchedAtMs {int(fetched)}"
+    found = {s.window: s for s in samples_from_usage_body(body, at, CLAUDE_JSON, detail)}
+    for s in samples_from_limit_rows(cached.get("limits"), at, CLAUDE_JSON, detail):
+        found.setdefault(s.window, s)
+    return list(found.values())
 
 
 # -- the figure to believe, burn rate, projection, estimate -----------------------------
@@ -285,8 +332,10 @@ def is_current(sample: LimitSample, now: datetime) -> bool:
 def freshest(samples: Iterable[LimitSample]) -> LimitSample | None:
     """The latest official figure; at equal times a full limit text loses to a number.
 
-    A limit text gives its reset to the minute, rounded up; when another source gave
-    the same reset to the second (less than a minute before it), the window resets then.
+    A limit text gives its reset to the minute: cut short ("resets 5:21am" for
+    05:21:47), or, read in the minute it names, rounded up (`parse_reset`). When
+    another source gave a reset to the second less than a minute from it, that is
+    the same reset, and the window resets then.
     """
     official = [s for s in samples if s.source != ESTIMATE]
     best: LimitSample | None = None
@@ -301,7 +350,7 @@ def freshest(samples: Iterable[LimitSample]) -> LimitSample | None:
         for s in official
         if s.source != LIMIT_TEXT
         and s.resets_at is not None
-        and timedelta(0) <= text_reset - s.resets_at < timedelta(minutes=1)
+        and abs(text_reset - s.resets_at) < timedelta(minutes=1)
     ]
     return replace(best, resets_at=max(exact)) if exact else best
 

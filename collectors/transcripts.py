@@ -37,7 +37,7 @@ import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -101,6 +101,11 @@ class _Progress(msgspec.Struct, gc=False):
 class _Record(_Entry):
     type: str | None = None
     data: _Progress | None = None
+    # A usage-limit record's `rate_limit_info` (the window that refused, its reset):
+    # raw, decoded on its own, so a malformed one never costs the record's tokens
+    # (msgspec takes no `Raw | None`: empty is absent).
+    apiErrorParams: msgspec.Raw = msgspec.Raw()
+    quotaLimits: msgspec.Raw = msgspec.Raw()
 
 
 class _Anything(msgspec.Struct, gc=False):
@@ -155,6 +160,15 @@ def wins(new: Row, old: Row) -> bool:
     return new.total > old.total
 
 
+class RateLimitSeen(msgspec.Struct, array_like=True, gc=False):
+    """A usage-limit record's `rate_limit_info` (`{status, resetsAt, rateLimitType}`),
+    as Claude Code wrote it into a transcript at `ts`: the limit log reads it as the
+    stream's `rate_limit_event` (`collectors.limits.samples_from_rate_limit_info`)."""
+
+    ts: datetime
+    info: dict[str, Any]
+
+
 class Job(msgspec.Struct, array_like=True, gc=False):
     """Read [start, end) of `path`. `start` is a line start; `end` is just after a newline,
     or, for the last range of a file (`last`), the file's size when the pass began."""
@@ -179,6 +193,7 @@ class RangeResult(msgspec.Struct, array_like=True):
     torn: bool = False
     # The file could not be read (the reason is in `problems`): try again next pass.
     failed: bool = False
+    rate_limits: list[RateLimitSeen] = []
 
 
 def entrypoint_kind(raw: str | None) -> str | None:
@@ -219,7 +234,9 @@ def find_transcripts(projects: Path) -> list[str]:
 class _Parser:
     def __init__(self, job: Job) -> None:
         self.job = job
-        self.result = RangeResult(job.path, job.start, job.start, problems=[], rows=[])
+        self.result = RangeResult(
+            job.path, job.start, job.start, problems=[], rows=[], rate_limits=[]
+        )
         self.keyed: dict[str, int] = {}
 
     def problem(self, offset: int, what: str) -> None:
@@ -294,6 +311,8 @@ class _Parser:
             return
         if ts.tzinfo is None:
             ts = ts.replace(tzinfo=UTC)  # Claude Code writes UTC ("…Z")
+        if outer.apiErrorParams or outer.quotaLimits:
+            self.rate_limit(outer, ts)
         if usage.cache_creation is not None:
             one_hour = usage.cache_creation.ephemeral_1h_input_tokens
             creation = usage.cache_creation.ephemeral_5m_input_tokens + one_hour
@@ -333,6 +352,30 @@ class _Parser:
             rows.append(row)
         elif wins(row, rows[at]):
             rows[at] = row
+
+    def rate_limit(self, record: _Record, ts: datetime) -> None:
+        """The `rate_limit_info` of a usage-limit record (`apiErrorParams`, else the
+        same figures in `quotaLimits`). Decoded now: the raw bytes point into the read
+        buffer, which the next read overwrites. Anything that is not an object with a
+        `rateLimitType` is passed over: the record's tokens still count."""
+        info: Any = None
+        params = _raw_object(record.apiErrorParams)
+        if params is not None:
+            info = params.get("rate_limit_info")
+        if not isinstance(info, dict):
+            info = _raw_object(record.quotaLimits)
+        if isinstance(info, dict) and isinstance(info.get("rateLimitType"), str):
+            self.result.rate_limits.append(RateLimitSeen(ts, info))
+
+
+def _raw_object(raw: msgspec.Raw) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        value = _any_decoder.decode(raw)
+    except (msgspec.DecodeError, RecursionError, MemoryError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _looks_like_object(data: bytes | bytearray, start: int, end: int) -> bool:

@@ -47,6 +47,7 @@ from collectors.tail import Cursor, CursorStore, NotRegularFile, check_cursor, f
 from collectors.transcripts import (
     Job,
     RangeResult,
+    RateLimitSeen,
     Row,
     find_transcripts,
     parse_range_safe,
@@ -158,6 +159,8 @@ class PassStats:
     seconds: float = 0.0
     workers: int = 0
     stopped: bool = False
+    # Usage-limit records' `rate_limit_info`, for the limit log (not this table's).
+    rate_limits: list[RateLimitSeen] = field(default_factory=list)
 
     def problem(self, text: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -458,6 +461,7 @@ class UsageLog:
                 stats.bad_lines += result.bad_lines
                 stats.torn += int(result.torn)
                 stats.records += len(result.rows)
+                stats.rate_limits += result.rate_limits
                 for text in result.problems:
                     stats.problem(text)
                 for row in result.rows:

@@ -46,6 +46,26 @@ def scoped_window(model_name: str) -> str:
     return f"{SEVEN_DAY}_{family}"
 
 
+# The model families with a week of their own, by the word that names them in a
+# model id or alias ("claude-opus-4-1-20250805", "sonnet", "sonnet[1m]").
+_SCOPED_FAMILIES = (("opus", SEVEN_DAY_OPUS), ("sonnet", SEVEN_DAY_SONNET))
+# Claude Code's `opusplan` alias plans on Opus and works on Sonnet: it spends both.
+_BOTH = "opusplan"
+
+
+def model_windows(model: str | None) -> tuple[str, ...]:
+    """The weekly windows a run on `model` spends: the week of all models, and the
+    model's own week where it has one (`sonnet` → seven_day and seven_day_sonnet;
+    `claude-opus-4-1-20250805` → seven_day and seven_day_opus). The 5-hour window is
+    spent by every model and is not named. No model (Claude Code's default) or one
+    without a week of its own (haiku, an unknown name) spends the week alone: which
+    model the default is depends on the account, so no scoped week is assumed."""
+    words = re.findall(r"[a-z]+", (model or "").lower())
+    if _BOTH in words:
+        return (SEVEN_DAY, SEVEN_DAY_OPUS, SEVEN_DAY_SONNET)
+    return (SEVEN_DAY, *(window for family, window in _SCOPED_FAMILIES if family in words))
+
+
 # What the CLI's tables call the two main windows, accepted back as names too.
 WINDOW_ALIASES = {"5-hour": FIVE_HOUR, "5h": FIVE_HOUR, "week": SEVEN_DAY}
 _WINDOW_NAME = re.compile(rf"{FIVE_HOUR}|{SEVEN_DAY}(?:_[a-z]+)?")

@@ -167,6 +167,7 @@ class TaskRecord(_Wire):
     worktree_path: str | None = None
     priority: int = 0
     model: str | None = None
+    model_fallback: str | None = None
     max_turns: int | None = None
     budget_usd: float | None = None
     est_pct: float | None = None
@@ -243,6 +244,7 @@ class RunRecord(_Wire):
     retrying: RetryInfo | None = None
     # How the attempt ended, in a few words (`Run.reason`): what `queue show` lists.
     reason: str = ""
+    model: str | None = None  # what it ran on; None: the agent's default
 
 
 class Task(TaskRecord, kw_only=True):
@@ -694,6 +696,7 @@ class QueueAddParams(_Wire):
     worktree: bool = False
     priority: Int32 = 0
     model: str | None = None
+    model_fallback: str | None = None
     max_turns: PositiveInt32 | None = None
     budget_usd: float | None = None
     est_pct: float | None = None

@@ -211,6 +211,8 @@ class Engine:
             today=self.today,
             prices=settings.prices,
             scratch_dir=self.paths.data,
+            # Late-bound: the usage monitor is made next (it takes the passes' refresh).
+            record_limits=lambda samples: self.usage.record(samples),
         )
         # Limit figures and the per-minute usage series.
         self.usage = UsageMonitor(

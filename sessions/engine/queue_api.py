@@ -137,7 +137,8 @@ class QueueApi:
             cwd=str(cwd),
             worktree=params.worktree,
             priority=params.priority,
-            model=params.model or None,
+            model=_model(params.model),
+            model_fallback=_model(params.model_fallback),
             max_turns=params.max_turns,
             budget_usd=budget_usd,
             est_pct=est_pct,
@@ -230,6 +231,13 @@ def _when(text: str, tz: Any) -> datetime:
     except ValueError:
         raise ValueError(f"bad time {text!r}; use YYYY-MM-DD or ISO 8601") from None
     return when if when.tzinfo else when.replace(tzinfo=tz)
+
+
+def _model(name: str | None) -> str | None:
+    """A model name as `claude --model` takes it, or None for the agent's default. It
+    goes into argv as `--model=<name>` (never an option of its own), so any text is
+    safe; blank is none."""
+    return (name.strip() or None) if name else None
 
 
 def _amounts(

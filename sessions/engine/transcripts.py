@@ -42,6 +42,7 @@ import duckdb
 import msgspec
 import watchfiles
 
+from collectors.limits import TRANSCRIPT, LimitSample, samples_from_rate_limit_info
 from collectors.paths import claude_config_dirs
 from collectors.prices import price_table
 from collectors.report_args import check_tz, local_tz_name
@@ -144,6 +145,7 @@ class TranscriptIngest:
         today: dict[str, Today],
         prices: PriceSettings,
         scratch_dir: Path,
+        record_limits: Callable[[list[LimitSample]], object] = lambda samples: None,
     ) -> None:
         self.conn = conn
         self.registry = registry
@@ -155,6 +157,8 @@ class TranscriptIngest:
         self.today = today
         self.prices = prices
         self.scratch_dir = scratch_dir
+        # The limit log's `UsageMonitor.record`: the usage-limit records a pass read.
+        self.record_limits = record_limits
         self.dirs = claude_config_dirs()
         self.last_pass: wire.Ingested | None = None
         self._today_key: tuple[date, dict[str, str | None]] | None = None
@@ -217,6 +221,8 @@ class TranscriptIngest:
             self._tasks.append(asyncio.create_task(self._release(), name="usage-release"))
         for problem in stats.problems:
             log.warning("transcript: %s", problem)
+        if stats.rate_limits:
+            self._record_limits(stats)
         result = msgspec.convert({**stats.as_dict(), **whole}, wire.Ingested)
         self.last_pass = result
         if stats.lines:
@@ -230,6 +236,20 @@ class TranscriptIngest:
             )
         await self.refresh_today(force=bool(stats.lines))
         return result
+
+    def _record_limits(self, stats: PassStats) -> None:
+        """The usage-limit records' windows (a Sonnet week, say, that refused a session
+        podium did not start) as limit samples of source `transcript`, at their time.
+        A full disk loses them, not the pass: the transcripts' rows are stored."""
+        samples = [
+            sample
+            for seen in stats.rate_limits
+            for sample in samples_from_rate_limit_info(seen.info, seen.ts, TRANSCRIPT)
+        ]
+        try:
+            self.record_limits(samples)
+        except duckdb.Error as exc:
+            log.warning("transcript: %d limit figure(s) not stored: %s", len(samples), exc)
 
     async def _release(self) -> None:
         """Give back the memory a big pass left in DuckDB (`UsageLog.release_memory`)."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 
 from collectors.settings import FillSettings
-from collectors.windows import FIVE_HOUR, SEVEN_DAY, window_length
+from collectors.windows import FIVE_HOUR, SEVEN_DAY, model_windows, window_length
 from sessions.fill import policy
 
 # Runs of one kind an estimate is learned from (the latest), and the share of
@@ -237,14 +237,9 @@ def task_kind(prompt: str, parent_id: int | None) -> str:
 
 @functools.cache
 def model_weeks(model: str | None, present: tuple[str, ...]) -> tuple[str, ...]:
-    """The weekly windows a run on `model` spends, of those the account reports."""
-    weeks = [SEVEN_DAY]
-    family = (model or "").lower()
-    for name in present:
-        scoped = name.removeprefix(SEVEN_DAY + "_")
-        if name.startswith(SEVEN_DAY + "_") and scoped and scoped in family:
-            weeks.append(name)
-    return tuple(w for w in weeks if w in present or w == SEVEN_DAY)
+    """The weekly windows a run on `model` spends (`model_windows`), of those the
+    account reports (`present`); the week of all models always."""
+    return tuple(w for w in model_windows(model) if w == SEVEN_DAY or w in present)
 
 
 def policy_config(knobs: Knobs, capacity: Mapping[str, float]) -> policy.PolicyConfig:

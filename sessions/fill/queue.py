@@ -42,6 +42,8 @@ class Task:
     worktree_path: str | None = None
     priority: int = 0
     model: str | None = None
+    # The model to run on instead when the scheduler says so (migration 0013).
+    model_fallback: str | None = None
     max_turns: int | None = None
     budget_usd: float | None = None
     est_pct: float | None = None
@@ -112,6 +114,8 @@ class Run:
     duration_ms: int | None = None
     resets_at: datetime | None = None
     result: str | None = None
+    # The model this run was started on (`--model`); None: the agent's default.
+    model: str | None = None
 
     def reason(self) -> str:
         """How the attempt ended, in a few words: 'usage limit until 14:05Z',

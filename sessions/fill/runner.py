@@ -95,13 +95,20 @@ _NO_SERVER = (
 
 
 def headless_argv(
-    task: Task, claude_bin: str, *, resume_id: str | None, session_id: str | None = None
+    task: Task,
+    claude_bin: str,
+    *,
+    resume_id: str | None,
+    model: str | None = None,
+    session_id: str | None = None,
 ) -> list[str]:
     """The agent's headless argv. The prompt is not in it: it goes on stdin (see
     `Runner._launch`), as one argument may hold at most 128 KiB (Linux's
     MAX_ARG_STRLEN) and a longer prompt made exec fail with E2BIG (exit 126).
 
-    Every value rides in its option as `--opt=value`, so none (a model named
+    `model` runs it on another model than the task's own (its `model_fallback`,
+    when the scheduler says the task's model's week is short). Every value rides
+    in its option as `--opt=value`, so none (a model named
     `--dangerously-skip-permissions`, say) can be read as an option. A
     `resume_id` that is not a Claude session id raises `AgentError`. A new run gets
     the `session_id` podium chose (`--session-id`): its messages are known as fill's
@@ -109,8 +116,8 @@ def headless_argv(
     takes them for the person's.
     """
     argv = [claude_bin, "-p", "--output-format=stream-json", "--verbose"]
-    if task.model:
-        argv.append(f"--model={task.model}")
+    if model or task.model:
+        argv.append(f"--model={model or task.model}")
     if task.max_turns is not None:
         argv.append(f"--max-turns={task.max_turns}")
     if task.budget_usd is not None:
@@ -183,8 +190,10 @@ class Runner:
         self._started: dict[int, float] = {}
 
     # -- starting ---------------------------------------------------------------------------
-    async def start(self, task: Task) -> Run:
-        """Launch one run of `task` (resuming its Claude session when it has one)."""
+    async def start(self, task: Task, *, model: str | None = None) -> Run:
+        """Launch one run of `task` (resuming its Claude session when it has one), on
+        `model` instead of the task's own when given (the scheduler passes the task's
+        `model_fallback`); the run records the model it ran on."""
         cwd = Path(task.worktree_path or task.cwd)
         if not Path(task.cwd).is_dir():
             raise LaunchFailed(f"its directory {task.cwd} is gone")
@@ -210,7 +219,7 @@ class Runner:
         prompt = self.fill.resume_prompt if resume_id else task.prompt
         new_id = None if resume_id else str(uuid.uuid4())
         try:
-            argv = headless_argv(task, claude, resume_id=resume_id, session_id=new_id)
+            argv = headless_argv(task, claude, resume_id=resume_id, model=model, session_id=new_id)
         except AgentError as exc:
             raise LaunchFailed(str(exc)) from None
         ensure_private_dir(self.dir)
@@ -225,6 +234,7 @@ class Runner:
                 cwd=str(cwd),
                 resumed_from=resume_id,
                 claude_session_id=resume_id or new_id,
+                model=model or task.model,
             )
         )
         stream = self.dir / f"run-{run.id}.jsonl"

@@ -466,6 +466,7 @@ class Scheduler:
                 kind=inputs.task_kind(t.prompt, t.parent_id),
                 estimate_units=t.estimate_units(measured),
                 model=t.model,
+                fallback=t.model_fallback,
                 not_before=t.not_before,
                 defer_until=t.defer_until,
             )
@@ -481,7 +482,9 @@ class Scheduler:
                     started_at=r.started_at,
                     spent_units=_weighted(self.runner.spend(r.id)),
                     estimate_units=task.estimate_units(measured) if task else None,
-                    model=task.model if task else None,
+                    # The model it runs on (its fallback, maybe): the weeks it spends.
+                    # Runs from before migration 0013 have none: the task's model.
+                    model=r.model or (task.model if task else None),
                 )
             )
         return inputs.Facts(
@@ -563,7 +566,9 @@ class Scheduler:
         task = self.store.get(int(d.task_id)) if d.task_id is not None else None
         if d.action == "launch" and task is not None and task.state in ("queued", "deferred"):
             try:
-                await self.runner.start(task)
+                # On the fallback model when the policy chose it (its own model's week
+                # has no room); None: the task's own model.
+                await self.runner.start(task, model=d.model)
             except LaunchWaits as exc:
                 log.info("task %d waits: %s", task.id, exc)
                 until = datetime.now(UTC) + SERVER_WAIT

@@ -291,6 +291,7 @@ TASK_SHOWN: dict[str, tuple[object, str]] = {
     "worktree_path": ("/src/api.worktrees/queue-7", "/src/api.worktrees/queue-7"),
     "priority": (5, "priority 5"),
     "model": ("opus", "model       opus"),
+    "model_fallback": ("sonnet", "model       opus, else sonnet"),
     "max_turns": (20, "max turns   20"),
     "budget_usd": (2.5, "$2.5"),
     "est_pct": (4.0, "~4% of the 5-hour window"),
@@ -360,6 +361,7 @@ RUN_SHOWN: dict[str, tuple[object, str]] = {
         "retrying HTTP 529 overloaded, retry 3/10, next in 40s",
     ),
     "reason": ("usage limit until 00:00Z", "attempts    2: usage limit until 00:00Z"),
+    "model": ("sonnet", "model   sonnet"),
 }
 
 

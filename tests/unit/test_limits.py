@@ -311,6 +311,9 @@ def test_freshest_official_figure() -> None:
     assert freshest([header, text]) == LimitSample(
         text.ts, "five_hour", 100, resets_at=exact, source="limit_text"
     )
+    # The text cuts a later reset short ("resets 7pm" for 19:00:47): the same reset too.
+    later = sample(100, 2, "headless", resets_at=FIVE_RESET + timedelta(seconds=47))
+    assert freshest([later, text]).resets_at == FIVE_RESET + timedelta(seconds=47)  # type: ignore[union-attr]
     earlier = sample(100, 2, "headless", resets_at=FIVE_RESET - timedelta(minutes=2))
     assert freshest([earlier, text]) == text  # another reset: the text's holds
     # a figure without a reset time holds one window length at most

@@ -113,6 +113,12 @@ PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
 @click.option("--worktree", is_flag=True, help="Run in a git worktree of its own.")
 @click.option("--priority", type=PRIORITY, default=0, show_default=True, help="Higher runs first.")
 @click.option("--model", help="Model for the run (claude --model).")
+@click.option(
+    "--model-fallback",
+    metavar="MODEL",
+    help="Model it may run on instead when its own model's week is short "
+    "(e.g. --model opus --model-fallback sonnet).",
+)
 @click.option("--max-turns", type=click.IntRange(1, 2**31 - 1), help="Stop after N turns.")
 @click.option("--budget-usd", type=click.FloatRange(min=0, min_open=True), help="Stop at $X.")
 @click.option(
@@ -183,6 +189,7 @@ def add(
     worktree: bool,
     priority: int,
     model: str | None,
+    model_fallback: str | None,
     max_turns: int | None,
     budget_usd: float | None,
     budget: str | None,
@@ -211,6 +218,7 @@ def add(
         "worktree": worktree,
         "priority": priority,
         "model": model,
+        "model_fallback": model_fallback,
         "max_turns": max_turns,
         "budget_usd": budget_usd,
         "budget": budget,
@@ -305,6 +313,7 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
     tools = ", ".join(t["allowed_tools"]) or "none beyond Claude Code's defaults"
     parent = f"task {t['parent_id']} (an occurrence of it)" if t["parent_id"] else "-"
     runs = f"{t['runs']} run(s), {_money(t['cost_usd'])} in all; {t['attempts']} attempt(s)"
+    fallback = f", else {t['model_fallback']}" if t.get("model_fallback") else ""
     return [
         f"task {t['id']}  {t['state']}  priority {t['priority']}  agent {t['agent']}",
         "  prompt      " + _indented(t["prompt"], " " * 14),
@@ -313,7 +322,7 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
         f"  schedule    {schedule}",
         f"  not before  {_when(t['not_before'], now)}",
         f"  deferred    {'until ' + _when(t['defer_until'], now) if t['defer_until'] else '-'}",
-        f"  model       {_or(t['model'], 'the default')}",
+        f"  model       {_or(t['model'], 'the default')}{fallback}",
         f"  max turns   {_or(t['max_turns'])}",
         f"  budget      {', '.join(budget) or '-'}",
         f"  timeout     {duration(timeout) + ' of wall-clock time' if timeout else '-'}",
@@ -382,6 +391,7 @@ def _run_lines(r: dict[str, Any], now: datetime) -> list[str]:
     return [
         f"  run {r['id']} (task {r['task_id']}, attempt {r['attempt']}): {r['state']}{resumed}",
         *lines,
+        f"      model   {ran_on(r)}",
         f"      started {_when(r['started_at'], now)}; ended {_when(r['ended_at'], now)}; "
         f"took {took}",
         f"      outcome {_or(r['subtype'])}, {_or(r['terminal_reason'])}; error {error}; "
@@ -407,6 +417,11 @@ def retry_text(retry: dict[str, Any], now: datetime) -> str:
         left = (datetime.fromisoformat(retry["next_at"]) - now).total_seconds()
         text += f", next in {duration(left)}" if left > 0 else ", trying again now"
     return text
+
+
+def ran_on(run: dict[str, Any]) -> str:
+    """The model a run was started on; runs on the agent's default say so."""
+    return run.get("model") or "the default"
 
 
 def show_lines(result: dict[str, Any], now: datetime | None = None) -> list[str]:
@@ -477,6 +492,8 @@ def log(task_id: int, run_id: int | None, follow: bool, raw: bool) -> None:
         if not run.get("stream_path") or not path.exists():
             gone = "it never started, or was cleaned up"
             raise CliFailure(f"run {run['id']} kept no stream ({gone})")
+        # On stderr: stdout stays the stream alone, so `--raw` pipes into jq as it is.
+        click.echo(f"(run {run['id']}, attempt {run['attempt']}, on {ran_on(run)})", err=True)
         offset, pending = 0, b""
         while True:
             with path.open("rb") as fh:
@@ -493,6 +510,7 @@ def log(task_id: int, run_id: int | None, follow: bool, raw: bool) -> None:
             run = _run_of(client.call("queue.show", id=task_id), run["id"])
         if pending:
             _print_lines(pending, raw)
+
     if not follow and run["state"] == "running":
         click.echo(f"(run {run['id']} is still running: --follow to keep watching)", err=True)
 

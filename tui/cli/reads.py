@@ -254,6 +254,7 @@ def list_tasks(as_json: bool) -> None:
             state_cell(t),
             str(t["priority"]),
             schedule_cell(t),
+            model_cell(t),
             str(t["runs"]),
             f"${t['cost_usd']:.4f}",
             limits_cell(t),
@@ -264,7 +265,8 @@ def list_tasks(as_json: bool) -> None:
         for t in tasks
     ]
     headers = [
-        "ID", "STATE", "PRIO", "SCHEDULE", "RUNS", "COST", "BUDGET", "AGE", "PROMPT", "LAST RESULT"
+        "ID", "STATE", "PRIO", "SCHEDULE", "MODEL", "RUNS", "COST", "BUDGET", "AGE", "PROMPT",
+        "LAST RESULT",
     ]  # fmt: skip
     echo(table(rows, headers))
 
@@ -294,6 +296,16 @@ def state_cell(t: dict[str, Any]) -> str:
     if retry:
         return f"retrying {retry['attempt']}/{retry['max_retries']}"
     return str(t["state"])
+
+
+def model_cell(t: dict[str, Any]) -> str:
+    """The model a task's last run ran on; before its first run, its model and the
+    fallback it allows ('opus→sonnet'); '-' for the agent's default."""
+    last = t.get("last_run")
+    if last:
+        return last.get("model") or "-"
+    model = t.get("model") or "-"
+    return f"{model}→{t['model_fallback']}" if t.get("model_fallback") else model
 
 
 def schedule_cell(t: dict[str, Any]) -> str:

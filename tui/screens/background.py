@@ -128,8 +128,9 @@ def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Conte
         facts.append(f"budget {budget}")
     if task.timeout_s:
         facts.append(f"timeout {duration(task.timeout_s)}")
-    if task.model:
-        facts.append(f"model {task.model}")
+    if task.model or task.model_fallback:
+        fallback = f", else {task.model_fallback}" if task.model_fallback else ""
+        facts.append(f"model {task.model or 'the default'}{fallback}")
     lines.append(Content.styled(" · ".join(facts), "$foreground-muted"))
     if task.runs:
         run = task.last_run
@@ -138,7 +139,8 @@ def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Conte
             took = ""
             if run.duration_ms is not None:
                 took = f", {duration(run.duration_ms / 1000)}"
-            last = f"; the last {run.state}{took}"
+            on = f" on {run.model}" if run.model else ""
+            last = f"; the last {run.state}{on}{took}"
         runs = f"{task.runs} run{'s' if task.runs != 1 else ''}, {usd(task.cost_usd)}{last}"
         lines.append(Content.styled(runs, "$foreground-muted"))
         retry = run.retrying if run is not None else None

@@ -17,7 +17,8 @@ from collectors.durations import duration
 from sessions import wire
 from tui.engine_api import official, pace_pct, reset_in_s, window_label
 
-LABEL_WIDTH = 10
+# "week sonnet" and a space: the longest label of the windows Claude Code reports.
+LABEL_WIDTH = 12
 SOURCE_WIDTH = 9
 # Numbers older than this are shown with their age (a session stopped reporting).
 STALE_S = 900
@@ -62,10 +63,12 @@ RESET_CELLS = 8
 
 def label_width(windows: list[wire.UsageWindow], width: int) -> int:
     """The label column for all gauges of `width` cells (so their bars line up): the
-    longest label and a space, LABEL_WIDTH at most; the short labels where the full
-    ones would leave the bar less than BAR_USEFUL beside the percentage and reset."""
+    longest label and a space; the short labels where the full ones would leave the
+    bar less than BAR_USEFUL beside the percentage and reset, or would not fit
+    LABEL_WIDTH. All model weeks are then named alike ('opus', 'sonnet'), never
+    one in full beside another cut short."""
     full = max([0, *(len(window_label(w.window)) for w in windows)]) + 1
-    if width - full - USED_CELLS - RESET_CELLS < BAR_USEFUL:
+    if full > LABEL_WIDTH or width - full - USED_CELLS - RESET_CELLS < BAR_USEFUL:
         full = max([0, *(len(short_label(w.window)) for w in windows)]) + 1
     return min(LABEL_WIDTH, full)
 
