@@ -57,6 +57,7 @@ def main() -> None:
         "weekly",
         "of oracle",
         "worst seed",
+        "fill of oracle's",
         "fill-caused blocked min",
         "tasks",
     ]

@@ -88,6 +88,7 @@ class Forecast:
         self.history_from = history_from  # the first minute the log knows
         self.prefix = [0.0]  # cumulative use, by minute
         self._week_cache: tuple[int, float] | None = None
+        self._hours_cache: tuple[tuple[int, datetime], tuple[float, ...]] | None = None
         self._weekends: dict[int, bool] = {}
         self.week_start = 0  # minute the current weekly window began (or the series did)
 
@@ -108,7 +109,7 @@ class Forecast:
             return
         for i in range(n):
             self.prefix[len(self.prefix) - n + i] += units * (i + 1) / n
-        self._week_cache = None
+        self._week_cache = self._hours_cache = None
 
     def _sum(self, a: int, b: int) -> float:
         a, b = max(0, a), min(len(self.prefix) - 1, b)
@@ -155,7 +156,31 @@ class Forecast:
             active_sessions=active,
             forecast_week_pct=100 * self.week_rest(m, now, week_reset) / self.seven_day,
             week_used_pct=100 * self._sum(self.week_start, m) / self.seven_day,
+            hours_ahead=self.hours_ahead(m, now, week_reset),
         )
+
+    def hours_ahead(self, m: int, now: datetime, week_reset: datetime) -> tuple[float, ...]:
+        """The most the person used in each coming hour until the weekly reset, in % of
+        the 5-hour window: that hour of past weeks, else of past days of its kind (the
+        safe side: what is left of each window for fill). Recomputed once an hour."""
+        hour = m // 60
+        if self._hours_cache and self._hours_cache[0] == (hour, week_reset):
+            return self._hours_cache[1]
+        left = max(0, int((week_reset - now) / MINUTE))
+        out = []
+        for start in range(m, m + left, 60):
+            past = [
+                self._sum(start - w * WEEK_MINUTES, start - w * WEEK_MINUTES + 60)
+                for w in range(1, WEEKS_BACK + 1)
+                if self._known(start - w * WEEK_MINUTES, start - w * WEEK_MINUTES + 60)
+            ] or [
+                self._sum(start - k * DAY_MINUTES, start - k * DAY_MINUTES + 60)
+                for k in self._past_days(start, 60)
+            ]
+            out.append(100 * max(past, default=0.0) / self.five_hour)
+        found = tuple(out)
+        self._hours_cache = ((hour, week_reset), found)
+        return found
 
     def week_rest(self, m: int, now: datetime, week_reset: datetime) -> float:
         """The person's expected use from minute `m` to the weekly reset (units).

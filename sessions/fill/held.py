@@ -10,7 +10,8 @@ does:
   time (a limit's reset, the tmux server);
 - due: the policy's hold or defer (a limit, your reserve, weekly pacing, you are
   busy, the run cap), or behind the task the policy stopped at (it takes tasks in
-  priority order and never skips one that does not fit);
+  priority order; past one that waits for room only a smaller one that fits
+  goes);
 - a recurring template: its next cron time, or the change it watches for;
 - fill off: that first, then what it would wait for with fill on.
 """

@@ -171,8 +171,9 @@ class Inputs:
 class Estimator:
     """What a task is expected to cost, in capacity units: the person's estimate,
     scaled by how far their estimates were off before; else learned from finished
-    runs of the same kind, else of any kind; else the configured default share of
-    the 5-hour window.
+    runs of the same kind; else the configured default share of the 5-hour window
+    (`[fill] default_estimate_pct`; a task that costs more is paused before it
+    runs the person out of a window).
 
     Both sides are taken above the median (`LEARN_QUANTILE`): a task that costs
     more than expected eats the person's reserve, one that costs less only waits.
@@ -198,9 +199,10 @@ class Estimator:
         self._bias = None
 
     def learned(self, kind: str) -> float | None:
-        """The learned cost of `kind` (or of any task, while `kind` has no run)."""
+        """The learned cost of `kind`; None while no task of its kind finished (other
+        kinds say little: a chore costs what it costs, not what a migration did)."""
         if kind not in self._learned:
-            runs = self._by_kind.get(kind) or self._all
+            runs = self._by_kind.get(kind, [])
             self._learned[kind] = _quantile(runs[-LEARN_FROM:])
         return self._learned[kind]
 

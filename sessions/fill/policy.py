@@ -27,6 +27,7 @@ is knowable (the queue, the runs' streams, the log, the settings) into them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -102,6 +103,9 @@ class HumanUse:
     # The human's own use since the weekly window opened (% of the weekly window),
     # when the log can tell it from fill's; pacing then spreads fill evenly.
     week_used_pct: float | None = None
+    # The most the person is forecast to use in each coming hour until the weekly
+    # reset (% of the 5-hour window): where fill will find room, and where not.
+    hours_ahead: tuple[float, ...] = ()
     # The same two figures for a model's week (`seven_day_sonnet`…): window ->
     # (forecast until its reset, used so far), each in % of that window.
     scoped: Mapping[str, tuple[float, float | None]] = field(default_factory=dict)
@@ -280,6 +284,7 @@ def decide(
         ]
 
     tonight = _night_budget_left(now, config, fill_tonight_pct)
+    stopped = False  # a task waits for room: only smaller ones may pass it
     for task in due:
         if slots <= 0:
             break
@@ -289,18 +294,24 @@ def decide(
         # No room at all (the reserve and the forecast take the whole window): hold.
         if five_cap <= 0 or five_used + committed + cost > five_cap:
             free = max(0.0, five_cap - five_used - committed)
-            decisions.append(
-                Decision(
-                    HOLD,
-                    task.id,
-                    f"5-hour reserve: {reserve:.0f}% kept for you until "
-                    f"{five_end.astimezone(config.tz):%H:%M} plus ~{human_need:.0f}% forecast; "
-                    f"{free:.0f}% free, the task needs ~{task.est_pct:.0f}%",
-                    kind=RESERVE,
+            if not stopped:
+                decisions.append(
+                    Decision(
+                        HOLD,
+                        task.id,
+                        f"5-hour reserve: {reserve:.0f}% kept for you until "
+                        f"{five_end.astimezone(config.tz):%H:%M} plus ~{human_need:.0f}% "
+                        f"forecast; {free:.0f}% free, the task needs ~{task.est_pct:.0f}%",
+                        kind=RESERVE,
+                    )
                 )
-            )
-            break
+                stopped = True
+            # A smaller task may still fit the room this one cannot use (it gets the
+            # next window first all the same: it comes first in the order).
+            continue
         if tonight is not None and config.weekly_per_five_hour * (committed + cost) > tonight:
+            if stopped:
+                break
             decisions.append(
                 Decision(
                     HOLD,
@@ -315,7 +326,7 @@ def decide(
         routes = [(None, task.windows)]
         if task.fallback:
             routes.append((task.fallback, task.fallback_windows))
-        held: list[tuple[Decision, str]] = []
+        held: list[tuple[Decision, str, bool]] = []
         for model, spends in routes:
             blocked = _week_blocks(now, task, spends, by_name, committed_in, cost, config, human)
             if blocked is not None:
@@ -341,13 +352,19 @@ def decide(
             break
         if len(held) < len(routes):
             continue
-        # Its own model's reason (the fallback's, when there is one, is the same or less).
-        decisions.append(held[0][0])
-        if all(window != SEVEN_DAY for _d, window in held):
+        if all(window != SEVEN_DAY for _d, window, _room in held):
             # Only a model's week stops it: tasks on other models do not compete for
             # that week, so they need not wait behind it.
+            decisions.append(held[0][0])
             continue
-        break
+        if not stopped:
+            # Its own model's reason (the fallback's, when there is one, is the same or less).
+            decisions.append(held[0][0])
+        if all(room for _d, _w, room in held):
+            # The week's room is too small for it before the reset: a smaller one may fit.
+            stopped = True
+            continue
+        break  # ahead of the week's line: every task is
     return decisions
 
 
@@ -360,9 +377,10 @@ def _week_blocks(
     cost: float,
     config: PolicyConfig,
     human: HumanUse,
-) -> tuple[Decision, str] | None:
+) -> tuple[Decision, str, bool] | None:
     """Why the weekly windows `spends` cannot take `task` now (a hold, or a deferral
-    when a model's week is spent) and which window says so, or None when they can."""
+    when a model's week is spent), which window says so and whether it is for want of
+    room (True) or for being ahead of the week's line (False); None when they can."""
     for name in spends:
         week = by_name.get(name)
         if week is None:
@@ -378,6 +396,7 @@ def _week_blocks(
                     LIMIT,
                 ),
                 name,
+                True,
             )
         ratio = config.ratio(name)
         spoken = week.used_pct + ratio * committed_in.get(name, 0.0)
@@ -395,6 +414,7 @@ def _week_blocks(
                     kind=PACING,
                 ),
                 name,
+                True,
             )
         # Below the line fill may launch (it overshoots by one task at most);
         # ahead of it, it waits until the line passes where the week stands.
@@ -411,6 +431,7 @@ def _week_blocks(
                     kind=PACING,
                 ),
                 name,
+                False,
             )
     return None
 
@@ -436,6 +457,24 @@ def _night_budget_left(now: datetime, config: PolicyConfig, spent_pct: float) ->
     if not _in_span(clock, config.night_start, config.night_end):
         return None
     return max(0.0, config.night_budget_pct - spent_pct)
+
+
+# Fill catches up once what it has left to spend passes this share of the room
+# the coming hours leave it.
+CATCH_UP = 0.8
+
+
+@functools.lru_cache(maxsize=64)
+def _room_ahead(
+    hour: datetime, ahead: tuple[float, ...], reserve: tuple[ReserveRule, ...], tz: tzinfo
+) -> float:
+    """The % of the 5-hour window fill could take over the coming hours: each hour's
+    fifth of what its reserve and the person's forecast use leave."""
+    config = PolicyConfig(reserve=reserve, tz=tz)
+    return sum(
+        max(0.0, (100.0 - _rule_pct(config, hour + timedelta(hours=i))) / 5 - used)
+        for i, used in enumerate(ahead)
+    )
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -526,7 +565,15 @@ def _weekly_line(
         share = min(1.0, FIVE_HOURS / week.length)
         return ceiling * share, ceiling, share, None
     left = week.resets_at - now
-    if left <= config.spend_all_within:
+    # When what fill has left to spend is near all the room the coming hours will
+    # leave it (the person busy until the reset, say, in a crunch before it), a
+    # steady pace would leave it unspent at the reset: fill catches up.
+    behind = bool(human.hours_ahead) and ceiling - stands_at > CATCH_UP * config.ratio(
+        week.name
+    ) * _room_ahead(
+        now.replace(minute=0, second=0, microsecond=0), human.hours_ahead, config.reserve, config.tz
+    )
+    if left <= config.spend_all_within or behind:
         return ceiling, ceiling, 1.0, None
     gone = min(1.0, max(0.0, 1.0 - left / week.length))
     human_so_far = min(used_so_far or 0.0, week.used_pct)

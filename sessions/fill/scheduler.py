@@ -34,9 +34,8 @@ from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Spawn
 from sessions.fill import inputs, policy
-from sessions.fill.forecast import Forecast
 from sessions.fill.held import why_held
-from sessions.fill.history import MINUTE, fill_tokens, forecast_from_log
+from sessions.fill.history import MINUTE, LogForecast, fill_tokens
 from sessions.fill.night_report import night_report, summary
 from sessions.fill.nightly import night_due, night_text
 from sessions.fill.queue import QueueStore, Run, Task
@@ -45,8 +44,6 @@ from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zon
 from sessions.registry import Registry
 from sessions.state import FINAL_STATES
 from sessions.tmux import PaneInfo
-
-_ForecastKey = tuple[datetime, str, datetime | None]
 
 log = logging.getLogger("podium.fill")
 # How often old run streams are looked for (they age by days).
@@ -95,8 +92,8 @@ class Scheduler:
         self._watchers: dict[int, asyncio.Task[None]] = {}
         self.rounds = 0
         self._pruned_at: datetime | None = None
-        # The forecasts built from the log, by (minute, weekly window, its reset).
-        self._forecasts: dict[_ForecastKey, tuple[Forecast, int, datetime]] = {}
+        # The forecasts read from the log, by weekly window.
+        self._forecasts: dict[str, LogForecast] = {}
         # Learned task costs, rebuilt from the queue's runs when one ends.
         self._estimator: inputs.Estimator | None = None
 
@@ -521,23 +518,16 @@ class Scheduler:
         capacity: dict[str, float] | None = None,
     ) -> policy.HumanUse:
         """The person's use of weekly `window` and its forecast, from the usage log
-        (background runs left out). Rebuilt once a minute: the log is read by the minute."""
-        key = (now.replace(second=0, microsecond=0), window, week_reset)
-        if key not in self._forecasts:
-            cap = capacity or {}
-            built = forecast_from_log(
-                self.conn,
-                now,
-                zone(self.settings.tz),
-                cap.get(FIVE_HOUR) or self.usage.capacity(FIVE_HOUR),
-                cap.get(window) or self.usage.capacity(window),
-                week_reset,
-                window,
-            )
-            # Only this minute's are kept: a new minute reads the log again.
-            self._forecasts = {k: v for k, v in self._forecasts.items() if k[0] == key[0]}
-            self._forecasts[key] = built
-        forecast, minute, reset = self._forecasts[key]
+        (background runs left out; `LogForecast` keeps it between rounds)."""
+        cap = capacity or {}
+        forecast, minute, reset = self._forecasts.setdefault(window, LogForecast(window)).at(
+            self.conn,
+            now,
+            zone(self.settings.tz),
+            cap.get(FIVE_HOUR) or self.usage.capacity(FIVE_HOUR),
+            cap.get(window) or self.usage.capacity(window),
+            week_reset,
+        )
         return forecast.human_use(minute, forecast.start + minute * MINUTE, active, reset)
 
     async def prune_streams(self, now: datetime) -> int:
@@ -628,7 +618,8 @@ class Scheduler:
 
     def _run_ended(self, run: Run) -> None:
         self._estimator = None  # a finished run teaches what its kind of task costs
-        self._forecasts = {}  # and its messages are fill's, not the person's
+        for forecast in self._forecasts.values():
+            forecast.invalidate()  # and its messages are fill's, not the person's
         task = self.store.get(run.task_id)
         self.bus.publish(
             wire.QueueEvent(

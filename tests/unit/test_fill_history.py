@@ -12,7 +12,7 @@ import pytest
 
 from collectors.limits import TOKEN_WEIGHTS
 from collectors.store import open_store
-from sessions.fill.history import forecast_from_log, human_minutes
+from sessions.fill.history import MINUTE, LogForecast, forecast_from_log, human_minutes
 
 # Thursday 2026-11-26, 09:00 UTC; yesterday was a weekday too.
 NOW = datetime(2026, 11, 26, 9, 0, 20, tzinfo=UTC)
@@ -159,3 +159,26 @@ def test_use_only_the_official_figures_show_counts_as_the_persons(
     # All 15% appeared with no local use, a week ago only (the two weeks before had
     # none): weighted 1 of 1.75.
     assert got == pytest.approx(15 / 1.75, rel=0.01)
+
+
+def test_a_kept_forecast_reads_only_the_new_minutes_and_agrees_with_a_full_read(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    _hour_of_use(conn, datetime(2026, 11, 25, 10, 0, tzinfo=UTC), "h", 100 * OUT)
+    kept = LogForecast()
+    reset = NOW + timedelta(days=2)
+    kept.at(conn, NOW, UTC, FIVE, SEVEN, reset)
+    # Five minutes on, the person worked in them: brought up to date, not read again.
+    later = NOW + timedelta(minutes=5)
+    for i in range(4):
+        _message(conn, NOW + timedelta(minutes=i + 1), "h2", 200 * OUT)
+    forecast, minute, _ = kept.at(conn, later, UTC, FIVE, SEVEN, reset)
+    full, full_minute, _ = forecast_from_log(conn, later, UTC, FIVE, SEVEN, reset)
+    # The same minute of the clock, though the kept series began five minutes earlier.
+    assert forecast.start + minute * MINUTE == full.start + full_minute * MINUTE
+    got = forecast.human_use(minute, later.replace(second=0), 1, reset)
+    want = full.human_use(full_minute, later.replace(second=0), 1, reset)
+    assert got.pct_per_hour_now == pytest.approx(want.pct_per_hour_now)
+    assert got.pct_per_hour_now > 0
+    assert got.week_used_pct == pytest.approx(want.week_used_pct)
+    assert got.forecast_pct_next_hours == pytest.approx(want.forecast_pct_next_hours)

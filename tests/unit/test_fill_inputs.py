@@ -115,7 +115,7 @@ def test_the_estimator_learns_a_kind_from_its_runs_and_a_quantile_above_the_medi
     # The person's own estimate wins; until three estimated tasks finished it counts
     # 1.5×, then as far off as their estimates were (the 75th percentile).
     assert e.units("fix", 2.5, 7.0) == 2.5 * inputs.UNTRIED
-    assert e.units("other", None, 7.0) == 9  # an unknown kind: what any task cost
+    assert e.units("other", None, 7.0) == 7.0  # another kind: the default, not fix's cost
     for real, said in ((2.0, 2.0), (3.0, 2.0), (4.0, 2.0), (1.0, 2.0)):
         e.learn("est", real, said)
     assert e.units("fix", 2.5, 7.0) == pytest.approx(2.5 * 2.0)  # of .5 1 1.5 2

@@ -89,17 +89,23 @@ def test_tasks_not_due_say_what_they_wait_for() -> None:
 
 def test_due_tasks_carry_the_policys_own_reason() -> None:
     # 30% is kept for you on weekdays from 09:00, the window is at 60%: the urgent small
-    # task fits, the next one (in priority order) does not, and the policy never skips
-    # it for a smaller one.
-    tasks = [task(1, est_pct=20), task(2, est_pct=1, priority=5), task(3, est_pct=1)]
+    # task fits, the next one (in priority order) does not; a smaller one after it may
+    # use the room it cannot, a bigger one waits behind it.
+    tasks = [
+        task(1, est_pct=20),
+        task(2, est_pct=1, priority=5),
+        task(3, est_pct=1),
+        task(4, est_pct=25),
+    ]
     ds = decide(tasks, five=60, cap=3)
-    assert [(d.action, d.task_id) for d in ds] == [("launch", "2"), ("hold", "1")]
+    assert [(d.action, d.task_id) for d in ds] == [("launch", "2"), ("hold", "1"), ("launch", "3")]
     got = held(tasks, five=60, cap=3)
     assert got[2].kind == policy.SPARE and got[2].reason.startswith("starts now: spare capacity")
+    assert got[3].kind == policy.SPARE
     first = next(d for d in ds if d.task_id == "1")
     assert got[1].kind == policy.RESERVE and got[1].reason == first.reason
     assert "30% kept for you until 12:00" in got[1].reason
-    assert got[3].kind == BEHIND and got[3].reason == f"after task 1, which waits: {first.reason}"
+    assert got[4].kind == BEHIND and got[4].reason == f"after task 1, which waits: {first.reason}"
 
 
 def test_a_limit_defers_and_the_cap_holds_every_due_task() -> None:
