@@ -54,7 +54,8 @@ class OfficialGap:
     local log's use of the same window (both in the forecast's unit), it says
     how much new unexplained use appeared. Only the running maximum of the gap
     counts: rounding of the official figure makes it jitter both ways, and a
-    jitter must not be read as use.
+    jitter must not be read as use. A window's first figure sets the baseline:
+    when its gap was used is unknown.
     """
 
     def __init__(self) -> None:
@@ -62,9 +63,12 @@ class OfficialGap:
         self._high = 0.0
 
     def unexplained(self, window: object, official: float, local: float) -> float:
-        if window != self._window:
-            self._window, self._high = window, 0.0
         gap = official - local
+        if window != self._window:
+            # The first figure of a window: what it shows beyond the local log was
+            # used at some time before, not in this hour. It is the baseline.
+            self._window, self._high = window, gap
+            return 0.0
         extra = max(0.0, gap - self._high)
         self._high = max(self._high, gap)
         return extra

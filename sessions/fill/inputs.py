@@ -38,6 +38,8 @@ LEARN_QUANTILE = 0.75
 # and what an estimate counts meanwhile (the spread of estimates is unknown yet).
 TRUST_AFTER = 3
 UNTRIED = 1.5
+# The share of a weekly window one 5-hour window's capacity may be (`policy_config`).
+RATIO_MIN, RATIO_MAX = 1 / 30, 1 / 2
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,14 @@ def model_weeks(model: str | None, present: tuple[str, ...]) -> tuple[str, ...]:
 def policy_config(knobs: Knobs, capacity: Mapping[str, float]) -> policy.PolicyConfig:
     """The policy's config: the knobs, and the window ratios from measured capacities."""
     five = capacity.get(FIVE_HOUR, 0.0)
-    ratios = {name: five / cap for name, cap in capacity.items() if name != FIVE_HOUR and cap > 0}
+    # Within what plans are: a week holds between 2 and 30 five-hour windows. A
+    # ratio outside comes from a window measured against one left at the plan's
+    # default (its figures too small to learn from), not from the plan.
+    ratios = {
+        name: min(RATIO_MAX, max(RATIO_MIN, five / cap))
+        for name, cap in capacity.items()
+        if name != FIVE_HOUR and cap > 0 and five > 0
+    }
     return policy.PolicyConfig(
         reserve=knobs.reserve,
         tz=knobs.tz,
@@ -327,12 +336,25 @@ def build(facts: Facts, knobs: Knobs, estimator: Estimator) -> Inputs:
         official = week.used_pct - 100 * facts.fill_week_units.get(name, 0.0) / cap
         return max(human.week_used_pct or 0.0, official)
 
+    def forecast(name: str, human: policy.HumanUse) -> float:
+        """The forecast of the rest of the week, at most what is left of it: the
+        person cannot use more (a capacity measured from a few tokens can make a
+        forecast of several weeks)."""
+        week = by_name.get(name)
+        left = 100.0 - week.used_pct if week is not None else 100.0
+        return min(human.forecast_week_pct, max(0.0, left))
+
     scoped = {
-        name: (h.forecast_week_pct, used_so_far(name, h))
+        name: (forecast(name, h), used_so_far(name, h))
         for name, h in facts.scoped_human.items()
         if name in by_name
     }
-    human = replace(facts.human, week_used_pct=used_so_far(SEVEN_DAY, facts.human), scoped=scoped)
+    human = replace(
+        facts.human,
+        forecast_week_pct=forecast(SEVEN_DAY, facts.human),
+        week_used_pct=used_so_far(SEVEN_DAY, facts.human),
+        scoped=scoped,
+    )
     cap7 = facts.capacity.get(SEVEN_DAY) or 1.0
     return Inputs(
         now=facts.now,

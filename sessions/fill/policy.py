@@ -336,9 +336,16 @@ def decide(
                 Decision(
                     LAUNCH,
                     task.id,
-                    f"spare capacity: 5-hour {five_used:.0f}%, "
+                    "spare capacity: "
                     + ", ".join(
-                        _week_state(now, by_name[n], config, human) for n in spends if n in by_name
+                        [
+                            f"5-hour {five_used:.0f}%",
+                            *(
+                                _week_state(now, by_name[n], config, human)
+                                for n in spends
+                                if n in by_name
+                            ),
+                        ]
                     )
                     + (f"; on {model}, its fallback" if model else ""),
                     kind=SPARE,

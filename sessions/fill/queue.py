@@ -272,6 +272,11 @@ class QueueStore:
         tasks = {t.id: t for t in self.in_state("done")}
         return [(tasks[tid], float(units)) for tid, units in rows if tid in tasks and units]
 
+    def last_run(self, task_id: int) -> Run | None:
+        """The task's latest run, if it ever ran."""
+        runs = self._runs("WHERE task_id = ? ORDER BY id DESC LIMIT 1", [task_id])
+        return runs[0] if runs else None
+
     def running_runs(self) -> list[Run]:
         return self._runs("WHERE state = 'running' ORDER BY id", [])
 

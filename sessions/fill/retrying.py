@@ -118,14 +118,16 @@ def limit_reset(
     rejected_until: datetime | None,
     text: str,
     official: datetime | None,
-) -> datetime:
+) -> datetime | None:
     """When a task that hit a limit may run again: the stream's rejected
     `rate_limit_event` reset, else the limit text's time, else the official figures'
-    reset of the full window (`official`), each only if still ahead; else a guess."""
+    reset of the full window (`official`), each only if still ahead; else None (the
+    task waits `UNKNOWN_RESET`, a guess the scheduler corrects as soon as the official
+    figures tell the reset: `Scheduler._due`)."""
     for reset in (rejected_until, parse_reset(text, now), official):
         if reset is not None and reset > now:
             return reset
-    return now + UNKNOWN_RESET
+    return None
 
 
 def retryable(run: Run) -> bool:

@@ -188,6 +188,7 @@ class Runner:
         # When each run started here (monotonic): a sweep older than that has not seen
         # its pane, so it says nothing of it. Runs adopted at start are not in it.
         self._started: dict[int, float] = {}
+        self._launching: set[int] = set()  # runs added whose pane does not exist yet
 
     # -- starting ---------------------------------------------------------------------------
     async def start(self, task: Task, *, model: str | None = None) -> Run:
@@ -237,6 +238,25 @@ class Runner:
                 model=model or task.model,
             )
         )
+        # Until its pane exists the run is launching: a sweep cannot have seen it, and
+        # one whose `list-panes` ran meanwhile must not call it gone (`_pane_of`).
+        self._launching.add(run.id)
+        try:
+            return await self._launch(task, run, cwd, argv, prompt, resume_id, may_start)
+        finally:
+            self._launching.discard(run.id)
+
+    async def _launch(
+        self,
+        task: Task,
+        run: Run,
+        cwd: Path,
+        argv: list[str],
+        prompt: str,
+        resume_id: str | None,
+        may_start: bool,
+    ) -> Run:
+        """Write the run's prompt and spec and start its window (`start`'s second half)."""
         stream = self.dir / f"run-{run.id}.jsonl"
         # The prompt goes on the agent's stdin (`claude -p` reads it there when argv has
         # none): any size, byte for byte, and never on a command line. Kept beside the
@@ -313,6 +333,13 @@ class Runner:
         """After an engine start (and its first sweep): adopt live runs, settle the ones
         whose pane is gone. Without a sweep yet (tmux failed), the follower does it later."""
         runs = self.store.running_runs()
+        live = {run.task_id for run in runs}
+        for task in self.store.in_state("running"):
+            if task.id not in live:
+                # A task left running with no run (its run settled while it started, as
+                # an engine before this one could do): it is queued to run again.
+                log.warning("task %d: running without a run; queued again", task.id)
+                self.store.update(task, state="queued", last_result="queued again: no run was live")
         if not runs:
             return
         for run in runs:
@@ -336,6 +363,8 @@ class Runner:
         """(whether a sweep since the run started has looked, the run's pane if it saw it:
         same id and pid)."""
         taken = self._panes_taken
+        if run.id in self._launching:
+            return False, None
         if taken is None or taken <= self._started.get(run.id, float("-inf")):
             return False, None
         pane = self._panes.get(run.pane_id or "")

@@ -326,9 +326,23 @@ class Scheduler:
                 self.enqueue_occurrence(tmpl, f"cron {tmpl.schedule}")
                 nxt = Cron.parse(tmpl.schedule or "").next_after(now, self._tz())
                 self.store.update(tmpl, not_before=nxt)
+        official = None
         for task in self.store.in_state("deferred"):
             if task.defer_until is None or task.defer_until <= now:
                 self.store.update(task, state="queued")
+                continue
+            # A limit whose reset nobody told waits a guess (`UNKNOWN_RESET`); once
+            # the official figures tell when the full window resets, it waits for that.
+            last = self.store.last_run(task.id)
+            if last is not None and last.state == "limited" and last.resets_at is None:
+                official = official or self.runner.full_until(now)
+                if official is not None and official < task.defer_until:
+                    log.info(
+                        "task %d: the official figures say the limit resets %s",
+                        task.id,
+                        official.isoformat(),
+                    )
+                    self.store.update(task, defer_until=official)
         night = self.night()
         for task in self.store.in_state("queued"):
             if task.schedule_kind == "window" and not night.contains(now):

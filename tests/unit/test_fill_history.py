@@ -146,8 +146,8 @@ def test_with_little_history_the_forecast_is_cautious(conn: duckdb.DuckDBPyConne
 def test_use_only_the_official_figures_show_counts_as_the_persons(
     conn: duckdb.DuckDBPyConnection,
 ) -> None:
-    # Last Saturday the weekly figure stood at 10%, then 15%, while the local log saw
-    # nothing of that week: claude.ai or another machine. It comes round this Saturday.
+    # Last Saturday the weekly figure rose from 10% to 15% while the local log saw
+    # nothing: claude.ai or another machine. It comes round this Saturday.
     reset_then = datetime(2026, 11, 23, tzinfo=UTC)
     _message(conn, SAT - timedelta(weeks=3), "old", 1.0)
     for hour, pct in ((9, 10.0), (10, 12.0), (11, 15.0)):
@@ -156,9 +156,10 @@ def test_use_only_the_official_figures_show_counts_as_the_persons(
             [SAT.replace(hour=hour, minute=30), pct, reset_then],
         )
     got = _weekly(conn, datetime(2026, 11, 30, tzinfo=UTC))
-    # All 15% appeared with no local use, a week ago only (the two weeks before had
+    # The first figure is the baseline (its 10% was used at some unknown time); the
+    # 5% after it appeared in those hours, a week ago only (the two weeks before had
     # none): weighted 1 of 1.75.
-    assert got == pytest.approx(15 / 1.75, rel=0.01)
+    assert got == pytest.approx(5 / 1.75, rel=0.01)
 
 
 def test_a_kept_forecast_reads_only_the_new_minutes_and_agrees_with_a_full_read(

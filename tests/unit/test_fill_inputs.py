@@ -161,3 +161,20 @@ def test_every_policy_knob_is_a_fill_setting() -> None:
     assert knobs.pause_mode == scenario["policy"]["pause_mode"]
     assert knobs.weekly_margin_pct == scenario["policy"]["weekly_margin_pct"]
     assert knobs.max_concurrent == scenario["policy"]["max_concurrent"]
+
+
+def test_a_ratio_beyond_any_plan_and_a_forecast_beyond_the_week_are_bounded() -> None:
+    # The 5-hour window at the plan's default (millions), the week learned from a few
+    # tokens: the "ratio" says a 5-hour window is 2,500 weeks.
+    knobs = inputs.Knobs(reserve=(policy.ReserveRule(5),), tz=UTC)
+    config = inputs.policy_config(knobs, {FIVE_HOUR: 2_500_000.0, SEVEN_DAY: 1000.0})
+    assert config.ratio(SEVEN_DAY) == inputs.RATIO_MAX
+    facts = inputs.Facts(
+        now=NOW,
+        windows=[inputs.WindowFacts(SEVEN_DAY, 20, NOW + timedelta(days=3))],
+        capacity={FIVE_HOUR: 100.0, SEVEN_DAY: 1000.0},
+        tasks=[],
+        runs=[],
+        human=policy.HumanUse(0, 0, 0, forecast_week_pct=500.0),
+    )
+    assert inputs.build(facts, knobs, inputs.Estimator()).human.forecast_week_pct == 80.0

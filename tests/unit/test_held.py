@@ -27,7 +27,7 @@ from sessions.fill.held import (
     SCHEDULED,
     why_held,
 )
-from sessions.fill.queue import QueueStore, Task
+from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import Runner
 from sessions.fill.scheduler import Scheduler
 
@@ -236,3 +236,25 @@ def test_decisions_on_the_wire_carry_their_kind(kind: str) -> None:
     assert sched._decision_json(d) == wire.Decision(
         action="hold", task_id=3, reason="why", kind=kind
     )
+
+
+def test_a_guessed_limit_reset_gives_way_to_the_official_one(tmp_path: Path) -> None:
+    # A 429 whose reset nobody told: the task waits the 30-minute guess. Then the
+    # official figures say the full window resets in 5 minutes: it waits for that.
+    sched = _scheduler(tmp_path, FillSettings())
+    store = sched.store
+    now = datetime.now(UTC)
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    run = store.add_run(Run(id=0, task_id=task.id, attempt=1, state="limited", started_at=now))
+    guess = now + timedelta(minutes=30)
+    store.update(task, state="deferred", defer_until=guess)
+    sched._due(now)
+    assert store.get(task.id).defer_until == guess  # nothing official yet: the guess stands
+    sched.runner.full_until = lambda at: now + timedelta(minutes=5)
+    sched._due(now)
+    assert store.get(task.id).defer_until == now + timedelta(minutes=5)
+    # A reset the server gave is not second-guessed.
+    store.update_run(run, resets_at=now + timedelta(minutes=20))
+    store.update(task, defer_until=now + timedelta(minutes=20))
+    sched._due(now)
+    assert store.get(task.id).defer_until == now + timedelta(minutes=20)

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -409,11 +411,14 @@ def test_a_limit_without_a_reset_time_defers_to_the_official_one(
     asyncio.run(runner._finish(run, result))
     [ended] = store.runs(task.id)
     assert ended.state == "limited"
-    assert ended.resets_at is not None
+    waits = store.get(task.id).defer_until
+    assert waits is not None
     if official:
-        assert ended.resets_at == reset
+        assert ended.resets_at == reset == waits
     else:
-        assert before + UNKNOWN_RESET <= ended.resets_at <= datetime.now(UTC) + UNKNOWN_RESET
+        # Nobody knows the reset: the run says so, and the task waits the guess.
+        assert ended.resets_at is None
+        assert before + UNKNOWN_RESET <= waits <= datetime.now(UTC) + UNKNOWN_RESET
 
 
 def _live_run(store: QueueStore, tmp_path: Path, task: Task, lines: list[str], **run: Any) -> Run:
@@ -534,3 +539,45 @@ def test_a_tasks_estimate_in_weighted_tokens() -> None:
     assert Task(id=1, prompt="p", cwd="/").estimate_units(capacity) is None
     hand_edited = Task(id=1, prompt="p", cwd="/", estimate="lots", est_pct=1.0)
     assert hand_edited.estimate_units(capacity) == 2_000
+
+
+def test_a_sweep_while_a_run_launches_does_not_call_it_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's row exists before its pane: a sweep whose list-panes ran in between
+    once marked a resumed run `interrupted` while it started, and its task stayed
+    `running` with no run at all."""
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    seen_during: list[tuple[bool, Any]] = []
+
+    class Spawning:
+        def spawn(self, *args: Any, **kw: Any) -> Any:
+            # The engine's sweep runs now and finds no pane for the new run.
+            runner.after_sweep([], time.monotonic())
+            [live] = store.running_runs()
+            seen_during.append(runner._pane_of(live))
+            return SimpleNamespace(window_id="@1", pane_id="%1", pid=4242)
+
+    runner = engine.runner(store, may_start_server=lambda: True)
+    runner.tmux = Spawning()  # type: ignore[assignment]
+    monkeypatch.setattr("sessions.fill.runner.resolve_bin", lambda name: "/bin/true")
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    run = asyncio.run(runner.start(task))
+    assert seen_during == [(False, None)]  # not looked at yet: not gone
+    assert store.get(task.id).state == "running"
+    # Once started, a sweep that does not find its pane does call it gone.
+    runner.after_sweep([], time.monotonic() + 1)
+    assert runner._pane_of(store.runs(task.id)[0]) == (True, None)
+    assert run.id == store.runs(task.id)[0].id
+
+
+def test_a_task_left_running_without_a_run_is_queued_again_at_start(tmp_path: Path) -> None:
+    engine = _Engine(tmp_path)
+    store = QueueStore(engine.conn)
+    task = store.add(Task(id=0, prompt="p", cwd=str(tmp_path)))
+    store.update(task, state="running")
+    store.add_run(Run(id=0, task_id=task.id, attempt=1, state="interrupted", started_at=NOW))
+    asyncio.run(engine.runner(store).recover())
+    again = store.get(task.id)
+    assert again.state == "queued" and "no run was live" in (again.last_result or "")
