@@ -183,3 +183,17 @@ def test_a_kept_forecast_reads_only_the_new_minutes_and_agrees_with_a_full_read(
     assert got.pct_per_hour_now > 0
     assert got.week_used_pct == pytest.approx(want.week_used_pct)
     assert got.forecast_pct_next_hours == pytest.approx(want.forecast_pct_next_hours)
+
+
+def test_the_hours_ahead_show_where_the_person_will_leave_no_room(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    for weeks in (1, 2):
+        _hour_of_use(conn, SAT - timedelta(weeks=weeks - 1), f"sat{weeks}", 100 * OUT)
+    reset = datetime(2026, 11, 30, tzinfo=UTC)
+    forecast, minute, _ = forecast_from_log(conn, NOW, UTC, FIVE, SEVEN, reset)
+    ahead = forecast.human_use(minute, NOW.replace(second=0), 0, reset).hours_ahead
+    assert len(ahead) == 87  # Thursday 09:00 to Monday 00:00, hour by hour
+    # Saturday 10:00 is 49 hours from Thursday 09:00: the most of that hour, all others 0.
+    assert ahead[49] == pytest.approx(100 * 60 * 100 * OUT / FIVE)
+    assert sum(ahead) == pytest.approx(ahead[49])

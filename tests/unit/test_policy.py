@@ -295,3 +295,25 @@ def test_the_first_minutes_of_a_fresh_week_launch_when_the_reserve_allows() -> N
     ahead = decide(at, windows(at, week=1.0), config(), [task(est=3)], [], IDLE)[0]
     assert ahead.action == "hold" and ahead.until is not None
     assert "ahead of the week's line" in ahead.reason and "launches when" in ahead.reason
+
+
+def test_fill_catches_up_when_the_hours_left_will_leave_it_no_room() -> None:
+    # Early Tuesday, fill ahead of the week's line: it waits...
+    at = MON + timedelta(days=1, hours=2)
+    human = HumanUse(0, 0, 0, forecast_week_pct=40, week_used_pct=5)
+    steady = decide(at, windows(at, week=20), config(), [task(est=12)], [], human)
+    assert steady[0].action == "hold" and "ahead of the week's line" in steady[0].reason
+    # ...unless the person will be busy every hour until the reset (19% of the
+    # 5-hour window each hour leaves nothing beside a 5% reserve): what fill has
+    # left to spend then goes now.
+    busy_to_the_end = HumanUse(
+        0, 0, 0, forecast_week_pct=40, week_used_pct=5, hours_ahead=(19.0,) * 142
+    )
+    ds = decide(at, windows(at, week=20), config(), [task(est=12)], [], busy_to_the_end)
+    assert ds[0].action == "launch"
+    # Room enough ahead: the steady pace again.
+    idle_ahead = HumanUse(0, 0, 0, forecast_week_pct=40, week_used_pct=5, hours_ahead=(0.0,) * 142)
+    assert (
+        decide(at, windows(at, week=20), config(), [task(est=12)], [], idle_ahead)[0].action
+        == "hold"
+    )
