@@ -174,6 +174,13 @@ def after_run(
             "last_result": f"gave up after {attempts} attempts: {reasons}",
         }
     if run.state == "limited":
+        if run.resets_at is None:
+            # Say that the time is a guess, and what replaces it.
+            minutes = int(UNKNOWN_RESET.total_seconds() // 60)
+            result_line = (
+                f"{result_line} (reset unknown: tried again in {minutes} minutes, or at the "
+                "reset as soon as the official figures tell it)"
+            )
         until = run.resets_at or now + UNKNOWN_RESET
         return {"state": "deferred", "defer_until": until, "last_result": result_line}
     until = now + backoff(attempts, base_backoff)
