@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
@@ -170,6 +171,9 @@ class Inputs:
         )
 
 
+_ESTIMATORS = itertools.count()
+
+
 class Estimator:
     """What a task is expected to cost, in capacity units: the person's estimate,
     scaled by how far their estimates were off before; else learned from finished
@@ -188,6 +192,8 @@ class Estimator:
         self._ratios: list[float] = []  # real cost / the person's estimate
         self._learned: dict[str, float | None] = {}
         self._bias: float | None = None
+        self.lessons = 0  # finished tasks learned from: what a cached view depends on
+        self.token = next(_ESTIMATORS)  # this estimator among all (ids are reused)
 
     def learn(self, kind: str, units: float, estimate: float | None = None) -> None:
         """A task of `kind` finished having cost `units` (its estimate was `estimate`)."""
@@ -199,6 +205,7 @@ class Estimator:
             self._ratios.append(units / estimate)
         self._learned.clear()
         self._bias = None
+        self.lessons += 1
 
     def learned(self, kind: str) -> float | None:
         """The learned cost of `kind`; None while no task of its kind finished (other
@@ -299,21 +306,7 @@ def build(facts: Facts, knobs: Knobs, estimator: Estimator) -> Inputs:
     def pct(units: float) -> float:
         return 100 * units / cap5
 
-    queue = []
-    for t in facts.tasks:
-        weeks = model_weeks(t.model, present)
-        queue.append(
-            policy.TaskView(
-                id=t.id,
-                priority=t.priority,
-                est_pct=pct(estimator.units(t.kind, t.estimate_units, default)),
-                not_before=t.not_before,
-                defer_until=t.defer_until,
-                windows=weeks,
-                fallback=t.fallback,
-                fallback_windows=model_weeks(t.fallback, present) if t.fallback else (),
-            )
-        )
+    queue = [_task_view(t, cap5, present, estimator, default) for t in facts.tasks]
     running = [
         policy.RunningView(
             id=r.id,
@@ -365,6 +358,32 @@ def build(facts: Facts, knobs: Knobs, estimator: Estimator) -> Inputs:
         human=human,
         fill_tonight_pct=100 * facts.fill_tonight_units / cap7,
     )
+
+
+# TaskViews by what they are made of: a queue of a hundred tasks is asked about
+# every round, and a task's view changes only with it, the capacity or a lesson.
+_VIEWS: dict[tuple[object, ...], policy.TaskView] = {}
+
+
+def _task_view(
+    t: TaskFacts, cap5: float, present: tuple[str, ...], estimator: Estimator, default: float
+) -> policy.TaskView:
+    key = (t, cap5, present, estimator.token, estimator.lessons, default)
+    view = _VIEWS.get(key)
+    if view is None:
+        if len(_VIEWS) > 20_000:
+            _VIEWS.clear()
+        view = _VIEWS[key] = policy.TaskView(
+            id=t.id,
+            priority=t.priority,
+            est_pct=100 * estimator.units(t.kind, t.estimate_units, default) / cap5,
+            not_before=t.not_before,
+            defer_until=t.defer_until,
+            windows=model_weeks(t.model, present),
+            fallback=t.fallback,
+            fallback_windows=model_weeks(t.fallback, present) if t.fallback else (),
+        )
+    return view
 
 
 def decide(facts: Facts, knobs: Knobs, estimator: Estimator) -> list[policy.Decision]:

@@ -56,6 +56,31 @@ class _Task:
     spent: float = 0.0
     model: str | None = None  # what it runs on (its own model, or its fallback)
     weeks: tuple[str, ...] = (SEVEN_DAY,)
+    _facts: tuple[tuple[float, datetime | None], inputs.TaskFacts] | None = None
+
+    def facts(self) -> inputs.TaskFacts:
+        """What the queue knows of it (rebuilt only when what it spent or its deferral
+        changed)."""
+        key = (self.spent, self.defer_until)
+        if self._facts is None or self._facts[0] != key:
+            spec = self.spec
+            self._facts = (
+                key,
+                inputs.TaskFacts(
+                    id=spec.id,
+                    priority=spec.priority,
+                    kind=spec.kind,
+                    # An interrupted task is expected to need what its estimate left.
+                    estimate_units=(max(0.0, spec.estimate - self.spent) or None)
+                    if spec.estimate is not None
+                    else None,
+                    model=spec.model,
+                    fallback=spec.fallback,
+                    not_before=spec.not_before,
+                    defer_until=self.defer_until,
+                ),
+            )
+        return self._facts[1]
 
 
 @dataclass
@@ -427,22 +452,7 @@ class _Sim:
             now=now,
             windows=windows,
             capacity=measured,
-            tasks=[
-                inputs.TaskFacts(
-                    id=t.spec.id,
-                    priority=t.spec.priority,
-                    kind=t.spec.kind,
-                    # An interrupted task is expected to need what its estimate left.
-                    estimate_units=max(0.0, t.spec.estimate - t.spent) or None
-                    if t.spec.estimate is not None
-                    else None,
-                    model=t.spec.model,
-                    fallback=t.spec.fallback,
-                    not_before=t.spec.not_before,
-                    defer_until=t.defer_until,
-                )
-                for t in queue
-            ],
+            tasks=[t.facts() for t in queue],
             runs=[
                 inputs.RunFacts(
                     id=t.spec.id,
