@@ -16,6 +16,7 @@ from collectors.settings import FillSettings
 from collectors.windows import FIVE_HOUR, SEVEN_DAY, SEVEN_DAY_SONNET
 from sessions.fill import inputs, policy
 from sessions.fill.simulate import parse_scenario, simulate
+from tests.unit.test_simulate import scenario
 
 REPO = Path(__file__).resolve().parents[2]
 # What `decide` is fed, and `decide` itself: only `sessions.fill.inputs` builds or calls them.
@@ -51,19 +52,6 @@ def test_neither_side_builds_a_policy_input_itself(module: str) -> None:
     assert built == set(), f"{module} builds {built} itself; go through sessions.fill.inputs"
 
 
-def _scenario(**kw: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "start": "2026-11-02T00:00:00Z",
-        "days": 1,
-        "capacity": {"five_hour": 1.0, "seven_day": 6.0},
-        "weekly_reset": "2026-11-09T00:00:00Z",
-        "reserve": [{"five_hour_pct": 5}],
-        "human": [],
-        "tasks": [],
-    }
-    return {**base, **kw}
-
-
 def test_the_simulator_feeds_decide_only_what_inputs_built(monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[inputs.Inputs] = []
     fed: list[tuple[Any, ...]] = []
@@ -81,7 +69,7 @@ def test_the_simulator_feeds_decide_only_what_inputs_built(monkeypatch: pytest.M
     monkeypatch.setattr(policy, "decide", spy_decide)
     # Each task really costs four times what the person said.
     s = parse_scenario(
-        _scenario(
+        scenario(
             tasks=[
                 {"id": "said", "units": 0.1, "minutes": 30},
                 {"id": "unsaid", "units": 0.1, "minutes": 30, "estimate": False},
@@ -154,13 +142,13 @@ def test_official_use_beyond_fill_counts_as_the_persons_week() -> None:
 
 
 def test_every_policy_knob_is_a_fill_setting() -> None:
-    scenario = json.loads((REPO / "bench" / "scenarios" / "heavy-human.json").read_text())
-    settings = parse_scenario(scenario).settings
+    data = json.loads((REPO / "bench" / "scenarios" / "heavy-human.json").read_text())
+    settings = parse_scenario(data).settings
     assert isinstance(settings, FillSettings)
     knobs = inputs.Knobs.from_settings(settings, UTC)
-    assert knobs.pause_mode == scenario["policy"]["pause_mode"]
-    assert knobs.weekly_margin_pct == scenario["policy"]["weekly_margin_pct"]
-    assert knobs.max_concurrent == scenario["policy"]["max_concurrent"]
+    assert knobs.pause_mode == data["policy"]["pause_mode"]
+    assert knobs.weekly_margin_pct == data["policy"]["weekly_margin_pct"]
+    assert knobs.max_concurrent == data["policy"]["max_concurrent"]
 
 
 def test_a_ratio_beyond_any_plan_and_a_forecast_beyond_the_week_are_bounded() -> None:
