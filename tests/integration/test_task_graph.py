@@ -40,4 +40,3 @@ def test_a_dependent_runs_after_its_dependency_with_its_result(
     assert not any("alpha" in arg for arg in b_run["argv"])
     shown = call(env, "queue.show", id=a["id"])["task"]
     assert [(d["id"], d["state"]) for d in shown["before"]] == [(b["id"], "done")]
-
