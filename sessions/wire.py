@@ -891,6 +891,8 @@ QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
 QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
 QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)
 QUEUE_CANCEL = _m("queue.cancel", TaskRef, Task)
+# A failed or cancelled task queued again (a fresh run): its dependents go on once it is done.
+QUEUE_RETRY = _m("queue.retry", TaskRef, Task)
 QUEUE_REPRIORITISE = _m("queue.reprioritise", ReprioritiseParams, Task)
 QUEUE_FILL = _m("queue.fill", FillParams, FillState)
 QUEUE_DECIDE = _m("queue.decide", DecideParams, Decided)

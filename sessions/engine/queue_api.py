@@ -30,6 +30,7 @@ def queue_handlers(api: QueueApi) -> dict[str, Any]:
         "queue.add": api.add,
         "queue.show": api.show,
         "queue.cancel": api.cancel,
+        "queue.retry": api.retry,
         "queue.reprioritise": api.reprioritise,
         "queue.fill": api.fill,
         "queue.decide": api.decide,
@@ -194,6 +195,31 @@ class QueueApi:
         fresh = store.get(task.id) or task
         self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
         return self._task_json(fresh)
+
+    async def retry(self, params: wire.TaskRef) -> wire.Task:
+        """Queue a failed or cancelled task again, as new: a fresh Claude session (its
+        prompt and its dependencies' results again, not a resume of what failed), its
+        attempts counted from 0. The tasks held after it go on once it is done."""
+        task = self._task(params)
+        if task.state not in ("failed", "cancelled"):
+            raise ApiError(
+                "conflict", f"task {task.id} is {task.state}: only a failed or cancelled one"
+            )
+        if task.schedule_kind in ("cron", "on_change"):
+            raise ApiError(
+                "conflict", f"task {task.id} is a cancelled template: add it anew to repeat it"
+            )
+        self.sched.store.update(
+            task,
+            state="queued",
+            attempts=0,
+            claude_session_id=None,
+            defer_until=None,
+            last_result=f"queued again after it {task.state}",
+        )
+        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
+        self.sched.wake()
+        return self._task_json(task)
 
     async def reprioritise(self, params: wire.ReprioritiseParams) -> wire.Task:
         task = self._task(params)

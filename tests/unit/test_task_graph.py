@@ -219,3 +219,24 @@ def test_cli_sends_after_and_says_an_engine_refusal_in_one_line(
     assert run(["queue", "add", "x", "--cwd", str(tmp_path), "--after", "9"]) == 2
     err = capsys.readouterr().err
     assert err == f"podium: {refusal}\n"
+
+
+def test_retrying_a_failed_dependency_lets_its_dependent_go_on(sched: Any, tmp_path: Path) -> None:
+    api = QueueApi(sched, sched.bus)
+    store: QueueStore = sched.store
+    a = asyncio.run(api.add(wire.QueueAddParams(prompt="a", cwd=str(tmp_path))))
+    b = asyncio.run(api.add(wire.QueueAddParams(prompt="b", cwd=str(tmp_path), after=[a.id])))
+    with pytest.raises(ApiError, match="only a failed or cancelled one"):
+        asyncio.run(api.retry(wire.TaskRef(id=a.id)))
+    task_a = store.get(a.id)
+    _finish(store, task_a, "failed", "gave up after 5 attempts")
+    store.update(task_a, attempts=5, claude_session_id="5764008a-f82f-46dd-80a9-0507eb7b5e25")
+    assert asyncio.run(api.show(wire.TaskRef(id=b.id))).task.waits == (
+        f"after task {a.id}, which failed: gave up after 5 attempts"
+    )
+    again = asyncio.run(api.retry(wire.TaskRef(id=a.id)))
+    assert (again.state, again.attempts, again.claude_session_id) == ("queued", 0, None)
+    assert [int(t.id) for t in sched.facts(NOW).tasks] == [a.id]  # b still waits for it
+    _finish(store, store.get(a.id), "done", "alpha")
+    assert [int(t.id) for t in sched.facts(NOW).tasks] == [b.id]
+    assert asyncio.run(api.show(wire.TaskRef(id=b.id))).task.waits is None

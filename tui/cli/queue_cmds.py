@@ -568,4 +568,14 @@ def cancel(task_id: int) -> None:
     click.echo(f"task {task['id']} cancelled")
 
 
+@queue.command("retry")
+@click.argument("task_id", type=TASK_ID)
+def retry(task_id: int) -> None:
+    """Queue a failed or cancelled task again (a fresh run); the tasks that come after
+    it (`--after`) go on once it is done."""
+    with engine() as client:
+        task = client.call("queue.retry", id=task_id)
+    click.echo(f"task {task['id']} {task['state']} again")
+
+
 COMMANDS = [queue]
