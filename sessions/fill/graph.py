@@ -82,7 +82,8 @@ def hold_reason(deps: Sequence[Dep]) -> str | None:
         d = stuck[0]
         why = _first_line(d.last_result) or d.state
         more = f" (and {len(open_) - 1} more)" if len(open_) > 1 else ""
-        return f"after task {d.id}, which {d.state}: {why}{more}"
+        verb = "was cancelled" if d.state == "cancelled" else d.state
+        return f"after task {d.id}, which {verb}: {why}{more}"
     if len(open_) == 1:
         return f"after task {open_[0].id}, which is {open_[0].state}"
     listed = ", ".join(f"{d.id} ({d.state})" for d in open_)

@@ -102,7 +102,7 @@ def test_hold_reasons_name_the_open_dependencies() -> None:
     deps = [Dep(3, "running"), Dep(4, "queued"), Dep(5, "done")]
     assert graph.hold_reason(deps) == "after tasks 3 (running), 4 (queued)"
     deps.append(Dep(6, "cancelled", "cancelled"))
-    assert graph.hold_reason(deps) == "after task 6, which cancelled: cancelled (and 2 more)"
+    assert graph.hold_reason(deps) == "after task 6, which was cancelled: cancelled (and 2 more)"
     assert graph.hold_reason([Dep(3, "done")]) is None and graph.hold_reason([]) is None
 
 
