@@ -247,12 +247,27 @@ class RunRecord(_Wire):
     model: str | None = None  # what it ran on; None: the agent's default
 
 
+class TaskDep(_Wire):
+    """A task on the other end of an `--after` edge, with its state now."""
+
+    id: int
+    state: str
+    last_result: str | None = None
+
+
 class Task(TaskRecord, kw_only=True):
     """A task as `queue.*` answers: with its runs counted, the last one, and its cost."""
 
     runs: int = 0
     last_run: RunRecord | None = None
     cost_usd: float = 0.0
+    after: list[TaskDep] = []
+    """The tasks it comes after (`--after`): it runs once they are all done."""
+    before: list[TaskDep] = []
+    """The tasks that come after it (its dependents)."""
+    waits: str | None = None
+    """Why it cannot run yet for its dependencies ("after task 3, which failed: …");
+    None when it has none open."""
 
 
 class Decision(_Wire):
@@ -656,7 +671,8 @@ class Held(_Wire):
 
     task_id: int
     kind: str
-    """fill_off, scheduled, night, deferred, cron, on_change, behind, or the policy's
+    """fill_off, scheduled, night, deferred, cron, on_change, behind, after (its
+    dependencies are not done), held (one failed or was cancelled), or the policy's
     own (`Decision.kind`: limit, busy, cap, reserve, pacing, spare)."""
     reason: str
     until: str | None = None
@@ -712,6 +728,9 @@ class QueueAddParams(_Wire):
     estimate: str | None = None
     """An amount spec of what the task should spend: "5%5h", "2%week", "50k"."""
     timeout_s: PositiveInt32 | None = None
+    after: list[int] = []
+    """Task ids it comes after: it runs once every one is done, and their results are
+    handed to it in its prompt. An unknown task or a cycle is refused."""
 
 
 class ReprioritiseParams(TaskRef, kw_only=True):
@@ -872,6 +891,8 @@ QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
 QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
 QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)
 QUEUE_CANCEL = _m("queue.cancel", TaskRef, Task)
+# A failed or cancelled task queued again (a fresh run): its dependents go on once it is done.
+QUEUE_RETRY = _m("queue.retry", TaskRef, Task)
 QUEUE_REPRIORITISE = _m("queue.reprioritise", ReprioritiseParams, Task)
 QUEUE_FILL = _m("queue.fill", FillParams, FillState)
 QUEUE_DECIDE = _m("queue.decide", DecideParams, Decided)

@@ -14,6 +14,7 @@ from collectors.windows import FIVE_HOUR
 from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.fill.amount import MAX_USD, parse_amount
+from sessions.fill.graph import Dep, GraphError, hold_reason
 from sessions.fill.night_report import night_report
 from sessions.fill.nightly import last_night
 from sessions.fill.queue import FINAL_TASK_STATES, Run, Task, schedule_text
@@ -29,6 +30,7 @@ def queue_handlers(api: QueueApi) -> dict[str, Any]:
         "queue.add": api.add,
         "queue.show": api.show,
         "queue.cancel": api.cancel,
+        "queue.retry": api.retry,
         "queue.reprioritise": api.reprioritise,
         "queue.fill": api.fill,
         "queue.decide": api.decide,
@@ -55,7 +57,9 @@ class QueueApi:
         return task
 
     def _task_json(self, task: Task) -> wire.Task:
-        runs = self.sched.store.runs(task.id)
+        store = self.sched.store
+        runs = store.runs(task.id)
+        after = store.after(task.id)
         return wire.from_record(
             task,
             wire.Task,
@@ -63,6 +67,9 @@ class QueueApi:
             runs=len(runs),
             last_run=runs[-1].to_wire(self._retrying(runs[-1])) if runs else None,
             cost_usd=round(sum(r.total_cost_usd or 0.0 for r in runs), 6),
+            after=[_dep(d) for d in after],
+            before=[_dep(d) for d in store.before(task.id)],
+            waits=hold_reason(after) if task.state in ("queued", "deferred") else None,
         )
 
     def _retrying(self, run: Run) -> wire.RetryInfo | None:
@@ -152,7 +159,19 @@ class QueueApi:
             not_before=schedule.not_before,
             state="recurring" if schedule.kind in ("cron", "on_change") else "queued",
         )
+        after = list(dict.fromkeys(params.after))
+        if after and task.state == "recurring":
+            raise ApiError(
+                "bad_request", "--after does not go with --cron or --on-change: name it on a task"
+            )
+        # The edges are checked before the task is stored, so a refused `--after`
+        # leaves no task behind (its id is not known yet: 0 is no task's).
+        try:
+            sched.store.add_deps(0, after, dry_run=True)
+        except GraphError as exc:
+            raise ApiError("bad_request", str(exc)) from None
         task = sched.store.add(task)
+        sched.store.add_deps(task.id, after)
         if task.state == "recurring":
             sched.sync_watchers()
         self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
@@ -176,6 +195,31 @@ class QueueApi:
         fresh = store.get(task.id) or task
         self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
         return self._task_json(fresh)
+
+    async def retry(self, params: wire.TaskRef) -> wire.Task:
+        """Queue a failed or cancelled task again, as new: a fresh Claude session (its
+        prompt and its dependencies' results again, not a resume of what failed), its
+        attempts counted from 0. The tasks held after it go on once it is done."""
+        task = self._task(params)
+        if task.state not in ("failed", "cancelled"):
+            raise ApiError(
+                "conflict", f"task {task.id} is {task.state}: only a failed or cancelled one"
+            )
+        if task.schedule_kind in ("cron", "on_change"):
+            raise ApiError(
+                "conflict", f"task {task.id} is a cancelled template: add it anew to repeat it"
+            )
+        self.sched.store.update(
+            task,
+            state="queued",
+            attempts=0,
+            claude_session_id=None,
+            defer_until=None,
+            last_result=f"queued again after it {task.state}",
+        )
+        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
+        self.sched.wake()
+        return self._task_json(task)
 
     async def reprioritise(self, params: wire.ReprioritiseParams) -> wire.Task:
         task = self._task(params)
@@ -288,3 +332,7 @@ def _reserve(value: float | None) -> float | None:
     if not 0 <= value <= 100:
         raise ApiError("bad_request", f"reserve must be 0-100%, not {value:g}")
     return value
+
+
+def _dep(dep: Dep) -> wire.TaskDep:
+    return wire.TaskDep(id=dep.id, state=dep.state, last_result=dep.last_result)

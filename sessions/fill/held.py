@@ -12,17 +12,19 @@ does:
   busy, the run cap), or behind the task the policy stopped at (it takes tasks in
   priority order; past one that waits for room only a smaller one that fits
   goes);
+- after other tasks (`--after`): the ones not done yet, a failed or cancelled one
+  first with its reason (the scheduler never offers such a task to the policy);
 - a recurring template: its next cron time, or the change it watches for;
 - fill off: that first, then what it would wait for with fill on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from sessions.fill import policy
+from sessions.fill import graph, policy
 from sessions.fill.queue import Task
 
 FILL_OFF = "fill_off"
@@ -32,6 +34,8 @@ DEFERRED = "deferred"
 CRON = "cron"
 ON_CHANGE = "on_change"
 BEHIND = "behind"
+AFTER = "after"  # waits for the tasks it comes after (`--after`) to be done
+HELD = "held"  # one of those failed or was cancelled: held until it is run again and done
 # The policy's own kinds (`policy.Decision.kind`) are used as they are: limit,
 # busy, cap, reserve, pacing, and spare (it would start now).
 
@@ -52,9 +56,11 @@ def why_held(
     enabled: bool,
     tz: tzinfo,
     max_concurrent: int,
+    deps: Mapping[int, Sequence[graph.Dep]] | None = None,
 ) -> list[Held]:
     """One `Held` per open task that is not running (templates included), in the
-    order of `tasks`; `max_concurrent` is the cap on runs at once the policy had."""
+    order of `tasks`; `max_concurrent` is the cap on runs at once the policy had;
+    `deps` maps a task to the tasks it comes after (`QueueStore.deps_of`)."""
     mine = {int(d.task_id): d for d in decisions if d.task_id is not None}
     overall = next((d for d in decisions if d.task_id is None), None)
     # Where the policy stopped: every due task after it waits behind it.
@@ -67,9 +73,8 @@ def why_held(
             continue
         if task.state not in ("queued", "deferred"):
             continue
-        held = _waiting(task, now, tz, overall) or _due(
-            task, mine.get(task.id), stop, launched, enabled, max_concurrent
-        )
+        held = _after(task, (deps or {}).get(task.id, ())) or _waiting(task, now, tz, overall)
+        held = held or _due(task, mine.get(task.id), stop, launched, enabled, max_concurrent)
         if not enabled:
             held = Held(
                 task.id,
@@ -80,6 +85,15 @@ def why_held(
             )
         out.append(held)
     return out
+
+
+def _after(task: Task, deps: Sequence[graph.Dep]) -> Held | None:
+    """Its dependencies first: the policy was never asked about a task that waits on
+    them, so nothing else it could say would be true."""
+    reason = graph.hold_reason(deps)
+    if reason is None:
+        return None
+    return Held(task.id, HELD if graph.is_stuck(deps) else AFTER, reason)
 
 
 def _template(task: Task, now: datetime, tz: tzinfo) -> Held:

@@ -1,4 +1,5 @@
-"""The queue store: tasks, their runs and fill's switch in DuckDB (migrations 0008, 0012).
+"""The queue store: tasks, their runs, the edges of task graphs and fill's switch in
+DuckDB (migrations 0008, 0012, 0014).
 
 Used on the engine's loop thread only, like every other table. Task states:
 `queued` (waiting for its time and for fill), `running`, `deferred` (a usage
@@ -25,6 +26,7 @@ from collectors.limit_log import WEIGHTED_TOKENS_SQL
 from collectors.windows import FIVE_HOUR
 from sessions import wire
 from sessions.fill.amount import parse_amount
+from sessions.fill.graph import Dep, GraphError, check_edges
 
 log = logging.getLogger("podium.fill.queue")
 
@@ -228,6 +230,85 @@ class QueueStore:
         if column in ("allowed_tools", "argv"):
             return json.dumps(value or [])
         return value
+
+    # -- task graphs (migration 0014) ----------------------------------------------------------
+    def add_deps(self, task_id: int, after: list[int], *, dry_run: bool = False) -> None:
+        """Make `task_id` come after each task of `after` (duplicates count once).
+        Raises `GraphError` (one line) for an unknown task, the task itself, a recurring
+        template (it never ends) or a cycle; nothing is written then, nor with
+        `dry_run` (the check alone)."""
+        wanted = list(dict.fromkeys(after))
+        for dep in wanted:
+            if dep == task_id:
+                raise GraphError(f"task {task_id} cannot come after itself")
+            found = self.get(dep)
+            if found is None:
+                raise GraphError(f"--after {dep}: no task {dep}; `podium queue ls` lists them")
+            if found.state == "recurring":
+                raise GraphError(
+                    f"--after {dep}: task {dep} is a recurring template and never ends; "
+                    "name one of its copies"
+                )
+        check_edges(task_id, wanted, self._edges())
+        if dry_run:
+            return
+        for dep in wanted:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO queue_task_deps (task_id, after_id) VALUES (?, ?)",
+                [task_id, dep],
+            )
+
+    def _edges(self) -> dict[int, list[int]]:
+        edges: dict[int, list[int]] = {}
+        for tid, dep in self.conn.execute(
+            "SELECT task_id, after_id FROM queue_task_deps ORDER BY task_id, after_id"
+        ).fetchall():
+            edges.setdefault(int(tid), []).append(int(dep))
+        return edges
+
+    def after(self, task_id: int) -> list[Dep]:
+        """The tasks `task_id` comes after, with their states, by id."""
+        return self.deps_of([task_id]).get(task_id, [])
+
+    def before(self, task_id: int) -> list[Dep]:
+        """The tasks that come after `task_id` (its dependents), with their states."""
+        rows = self.conn.execute(
+            "SELECT t.id, t.state, t.last_result FROM queue_task_deps d "
+            "JOIN queue_tasks t ON t.id = d.task_id WHERE d.after_id = ? ORDER BY t.id",
+            [task_id],
+        ).fetchall()
+        return [Dep(int(i), st, res) for i, st, res in rows]
+
+    def deps_of(self, task_ids: list[int]) -> dict[int, list[Dep]]:
+        """For each of `task_ids` that comes after others: those tasks, with their
+        states (one query for a whole list, as a scheduler round asks)."""
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" for _ in task_ids)
+        rows = self.conn.execute(
+            "SELECT d.task_id, t.id, t.state, t.last_result FROM queue_task_deps d "
+            f"JOIN queue_tasks t ON t.id = d.after_id WHERE d.task_id IN ({marks}) "
+            "ORDER BY d.task_id, t.id",
+            task_ids,
+        ).fetchall()
+        out: dict[int, list[Dep]] = {}
+        for tid, dep, state, result in rows:
+            out.setdefault(int(tid), []).append(Dep(int(dep), state, result))
+        return out
+
+    def dep_results(self, task_id: int) -> list[tuple[int, str]]:
+        """Each dependency's final message, by id: its last done run's `result`, else
+        the task's `last_result` (what `queue show` shows)."""
+        out = []
+        for dep in self.after(task_id):
+            row = self.conn.execute(
+                "SELECT result FROM queue_runs WHERE task_id = ? AND state = 'done' "
+                "ORDER BY id DESC LIMIT 1",
+                [dep.id],
+            ).fetchone()
+            text = row[0] if row and row[0] is not None else dep.last_result
+            out.append((dep.id, text or ""))
+        return out
 
     # -- runs --------------------------------------------------------------------------------
     def add_run(self, run: Run) -> Run:

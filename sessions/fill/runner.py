@@ -40,7 +40,7 @@ from typing import Any
 
 from collectors import safe_json
 from collectors.limits import LimitSample, samples_from_stream_json_line, weighted_tokens
-from collectors.paths import Paths, ensure_private_dir
+from collectors.paths import Paths, UnsafePath, ensure_private_dir
 from collectors.settings import AgentSettings, FillSettings, TmuxSettings
 from collectors.tail import Cursor, read_lines
 from sessions import wire
@@ -49,6 +49,7 @@ from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_a
 from sessions.engine.parts import Blocking
 from sessions.fill import retrying
 from sessions.fill.amount import Amount, parse_amount
+from sessions.fill.graph import prompt_with_results
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.spend import RunSpend, SpendFollower
 from sessions.launch import read_failure, write_spec
@@ -217,7 +218,8 @@ class Runner:
         if not may_start and not await self.blocking(self.tmux.alive):
             raise LaunchWaits(_NO_SERVER)
         resume_id = task.claude_session_id
-        prompt = self.fill.resume_prompt if resume_id else task.prompt
+        # A resumed run's conversation already holds what its dependencies gave it.
+        prompt = self.fill.resume_prompt if resume_id else self._with_results(task)
         new_id = None if resume_id else str(uuid.uuid4())
         try:
             argv = headless_argv(task, claude, resume_id=resume_id, model=model, session_id=new_id)
@@ -245,6 +247,33 @@ class Runner:
             return await self._launch(task, run, cwd, argv, prompt, resume_id, may_start)
         finally:
             self._launching.discard(run.id)
+
+    def _with_results(self, task: Task) -> str:
+        """The task's prompt with the final message of each task it comes after
+        (`--after`), a long one through a 0600 file of the queue's private directory
+        that the prompt names (`graph.prompt_with_results`)."""
+        results = self.store.dep_results(task.id)
+        if not results:
+            return task.prompt
+
+        def write_file(dep_id: int, text: str) -> str:
+            ensure_private_dir(self.dir)
+            folder = ensure_private_dir(self.dir / "results")
+            path = folder / f"task-{dep_id}.md"
+            # Created 0600 before a byte is written (a result may hold anything), and
+            # never through a symlink someone left in its place.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+            fd = os.open(path, flags, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.chmod(path, 0o600)  # an older file keeps its mode through O_CREAT
+            return str(path)
+
+        try:
+            return prompt_with_results(task.prompt, results, write_file)
+        except (OSError, UnsafePath) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise LaunchFailed(f"cannot write its dependencies' results: {why}") from None
 
     async def _launch(
         self,

@@ -34,6 +34,7 @@ from sessions import wire
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Spawn
 from sessions.fill import inputs, policy
+from sessions.fill.graph import waiting_on
 from sessions.fill.held import why_held
 from sessions.fill.history import MINUTE, LogForecast, fill_tokens
 from sessions.fill.night_report import night_report, summary
@@ -250,13 +251,15 @@ class Scheduler:
         own reasons for this moment, asked as a round would (also while fill is off)."""
         windows = self.windows(now)
         decisions = self.decide(now, windows=windows)
+        open_tasks = self.store.tasks(include_final=False)
         held = why_held(
             now,
-            self.store.tasks(include_final=False),
+            open_tasks,
             decisions,
             enabled=self.enabled,
             tz=self._tz(),
             max_concurrent=self.settings.max_concurrent,
+            deps=self.store.deps_of([t.id for t in open_tasks]),
         )
         return self.reserve(now, windows), [
             wire.Held(
@@ -470,6 +473,10 @@ class Scheduler:
             if night.contains(now) and self.settings.night_budget_pct is not None
             else 0.0
         )
+        # A task that comes after others is offered to the policy only once they are
+        # all done (`--after`); until then `held.py` says which it waits on.
+        due = self.store.in_state("queued", "deferred")
+        deps = self.store.deps_of([t.id for t in due])
         tasks = [
             inputs.TaskFacts(
                 id=str(t.id),
@@ -481,7 +488,8 @@ class Scheduler:
                 not_before=t.not_before,
                 defer_until=t.defer_until,
             )
-            for t in self.store.in_state("queued", "deferred")
+            for t in due
+            if not waiting_on(deps.get(t.id, []))
         ]
         runs = []
         for r in self.store.running_runs():

@@ -108,3 +108,20 @@ def test_a_task_whose_run_claude_code_retries_says_so() -> None:
     quiet = wire.RunRecord(id=4, task_id=2, attempt=1, state="running")
     calm = wire.Task(id=2, prompt="p", cwd="/w", state="running", runs=1, last_run=quiet)
     assert state_text(calm) == "running"
+
+
+def test_a_task_in_a_graph_shows_what_it_comes_after_and_before() -> None:
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    task = wire.Task(
+        id=5, prompt="merge", cwd="/w",
+        after=[wire.TaskDep(id=3, state="failed", last_result="boom"),
+               wire.TaskDep(id=4, state="done")],
+        before=[wire.TaskDep(id=6, state="queued")],
+        waits="after task 3, which failed: boom",
+    )  # fmt: skip
+    why = wire.Held(task_id=5, kind="held", reason="after task 3, which failed: boom")
+    detail = str(task_detail(task, why, now))
+    assert "scheduler: after task 3, which failed: boom" in detail
+    assert "after tasks: 3 failed, 4 done" in detail and "before tasks: 6 queued" in detail
+    assert waits_for(why, now) == "a failed task"
+    assert waits_for(wire.Held(task_id=5, kind="after", reason=""), now) == "other tasks"

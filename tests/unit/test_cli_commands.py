@@ -163,6 +163,8 @@ BAD_USAGE: list[tuple[list[str], str]] = [
     (["queue", "priority", "1", "99999999999999999999"], "is not in the range"),
     (["queue", "add", "x", "--prompt-file", "{tmp}/a-file"], "give PROMPT or --prompt-file"),
     (["queue", "add", "--prompt-file", MISSING], "does not exist"),
+    (["queue", "add", "x", "--after", "3,four"], "'four' is not a task id"),
+    (["queue", "add", "x", "--after", "0"], "'0' is not a task id"),
 ]
 
 
@@ -315,6 +317,12 @@ TASK_SHOWN: dict[str, tuple[object, str]] = {
     "budget": ("30%5h", "budget      30%5h (the run is stopped there)"),
     "estimate": ("2%week", "estimate 2%week"),
     "timeout_s": (2700, "timeout     45m of wall-clock time"),
+    "after": (
+        [wire.TaskDep(id=3, state="failed", last_result="boom"), wire.TaskDep(id=4, state="done")],
+        "after       task 3 failed, task 4 done",
+    ),
+    "before": ([wire.TaskDep(id=9, state="queued")], "before      task 9 queued"),
+    "waits": ("after task 3, which failed: boom", "waits       after task 3, which failed: boom"),
 }
 RUN_SHOWN: dict[str, tuple[object, str]] = {
     "id": (11, "run 11"),

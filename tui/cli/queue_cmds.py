@@ -94,6 +94,22 @@ def _seconds(ctx: click.Context, param: click.Parameter, value: str | None) -> i
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
+def _task_ids(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int]:
+    """`--after 3,4` (or `#3 4`) as task ids; anything else is bad usage, one line.
+    Whether they exist, and make no cycle, is the engine's to say."""
+    if not value:
+        return []
+    ids = []
+    for part in value.replace(",", " ").split():
+        text = part.lstrip("#")
+        if not text.isdigit() or int(text) < 1:
+            raise click.BadParameter(
+                f"{part!r} is not a task id: give ids like 3,4", ctx, param
+            ) from None
+        ids.append(int(text))
+    return list(dict.fromkeys(ids))
+
+
 # The queue's INTEGER columns: a bigger number is a one-line usage error.
 PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
 
@@ -181,6 +197,12 @@ PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
     callback=_checked(check_glob),
     help="Recurring: when files matching GLOB (relative to --cwd) change.",
 )
+@click.option(
+    "--after",
+    metavar="IDS",
+    callback=_task_ids,
+    help="Run only once these tasks are done (3,4); their results are added to its prompt.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
 def add(
     prompt: str | None,
@@ -201,6 +223,7 @@ def add(
     cron: str | None,
     window: str | None,
     on_change: str | None,
+    after: list[int],
     as_json: bool,
 ) -> None:
     """Queue PROMPT as a headless agent run (it reaches the agent byte for byte, on its
@@ -230,6 +253,7 @@ def add(
         "cron": cron,
         "window": window,
         "on_change": on_change,
+        "after": after,
     }
     with engine() as client:
         task = client.call("queue.add", **params)
@@ -241,6 +265,8 @@ def add(
     if task.get("not_before"):
         when += f", not before {clock(task['not_before'])}"
     click.echo(f"task {task['id']} {task['state']}{when}")
+    if task.get("waits"):
+        click.echo(f"  {task['waits']}")
     if not fill.get("enabled"):
         click.echo("fill is off: `podium fill` runs the queue")
 
@@ -333,7 +359,25 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
         f"  runs        {runs}",
         f"  created     {_when(t['created_at'], now)}; updated {_when(t['updated_at'], now)}",
         "  last result " + _indented(_or(t["last_result"]), " " * 14),
+        *_graph_lines(t),
     ]
+
+
+def _graph_lines(t: dict[str, Any]) -> list[str]:
+    """Its place in a task graph: what it comes after (with their states), why that
+    holds it, and what comes after it."""
+    lines = []
+    if t.get("after"):
+        lines.append(f"  after       {_deps(t['after'])}")
+    if t.get("waits"):
+        lines.append(f"  waits       {t['waits']}")
+    if t.get("before"):
+        lines.append(f"  before      {_deps(t['before'])}")
+    return lines
+
+
+def _deps(deps: list[dict[str, Any]]) -> str:
+    return ", ".join(f"task {d['id']} {d['state']}" for d in deps)
 
 
 def _prompt_text(prompt: str | None, prompt_file: str | None) -> str:
@@ -522,6 +566,16 @@ def cancel(task_id: int) -> None:
     with engine() as client:
         task = client.call("queue.cancel", id=task_id)
     click.echo(f"task {task['id']} cancelled")
+
+
+@queue.command("retry")
+@click.argument("task_id", type=TASK_ID)
+def retry(task_id: int) -> None:
+    """Queue a failed or cancelled task again (a fresh run); the tasks that come after
+    it (`--after`) go on once it is done."""
+    with engine() as client:
+        task = client.call("queue.retry", id=task_id)
+    click.echo(f"task {task['id']} {task['state']} again")
 
 
 COMMANDS = [queue]

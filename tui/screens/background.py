@@ -64,6 +64,8 @@ def waits_for(held: wire.Held | None, now: datetime) -> str:
         "reserve": "room (reserve)",
         "pacing": "weekly pace",
         "spare": "starting",
+        "after": "other tasks",
+        "held": "a failed task",
     }.get(held.kind, held.kind)
 
 
@@ -132,6 +134,13 @@ def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Conte
         fallback = f", else {task.model_fallback}" if task.model_fallback else ""
         facts.append(f"model {task.model or 'the default'}{fallback}")
     lines.append(Content.styled(" · ".join(facts), "$foreground-muted"))
+    # Its place in a task graph (`--after`): the scheduler line above says why it waits.
+    if task.after:
+        deps = ", ".join(f"{d.id} {d.state}" for d in task.after)
+        lines.append(Content.styled(f"after tasks: {deps}", "$foreground-muted"))
+    if task.before:
+        deps = ", ".join(f"{d.id} {d.state}" for d in task.before)
+        lines.append(Content.styled(f"before tasks: {deps}", "$foreground-muted"))
     if task.runs:
         run = task.last_run
         last = ""
