@@ -671,7 +671,7 @@ class Held(_Wire):
 
     task_id: int
     kind: str
-    """fill_off, scheduled, night, deferred, cron, on_change, behind, after (its
+    """fill_off, scheduled, night, deferred, cron, on_change, on_event, behind, after (its
     dependencies are not done), held (one failed or was cancelled), or the policy's
     own (`Decision.kind`: limit, busy, cap, reserve, pacing, spare)."""
     reason: str
@@ -722,6 +722,10 @@ class QueueAddParams(_Wire):
     cron: str | None = None
     window: str | None = None
     on_change: str | None = None
+    on_event: str | None = None
+    """A podium event that queues the task each time (`sessions.fill.triggers`):
+    "turn-end:NAME", "idle:NAME:MINUTES", "task-done:ID", "reset-unused:WINDOW:PCT",
+    "commit:PATH"."""
     schedule: str | None = None
     budget: str | None = None
     """An amount spec (`sessions.fill.amount.parse_amount`): "30%5h", "200k", "$1.50"."""

@@ -18,9 +18,16 @@ from sessions.fill.graph import Dep, GraphError, hold_reason
 from sessions.fill.night_report import night_report
 from sessions.fill.nightly import last_night
 from sessions.fill.queue import FINAL_TASK_STATES, Run, Task, schedule_text
-from sessions.fill.schedule import ScheduleError, parse_at, parse_free_schedule, parse_schedule
+from sessions.fill.schedule import (
+    RECURRING_KINDS,
+    ScheduleError,
+    parse_at,
+    parse_free_schedule,
+    parse_schedule,
+)
 from sessions.fill.scheduler import Scheduler
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
+from sessions.fill.triggers import normalized
 from sessions.protocol import ApiError
 
 
@@ -106,7 +113,7 @@ class QueueApi:
         try:
             tz = sched._tz()
             if params.schedule and not any(
-                (params.at, params.cron, params.window, params.on_change)
+                (params.at, params.cron, params.window, params.on_change, params.on_event)
             ):
                 schedule = parse_free_schedule(params.schedule, now, tz, sched.night())
             else:
@@ -118,6 +125,7 @@ class QueueApi:
                     now=now,
                     tz=tz,
                     night=sched.night(),
+                    on_event=normalized(params.on_event) if params.on_event else None,
                 )
         except ScheduleError as exc:
             raise ApiError("bad_request", str(exc)) from None
@@ -157,12 +165,13 @@ class QueueApi:
             schedule_kind=schedule.kind,
             schedule=schedule.expr,
             not_before=schedule.not_before,
-            state="recurring" if schedule.kind in ("cron", "on_change") else "queued",
+            state="recurring" if schedule.kind in RECURRING_KINDS else "queued",
         )
         after = list(dict.fromkeys(params.after))
         if after and task.state == "recurring":
             raise ApiError(
-                "bad_request", "--after does not go with --cron or --on-change: name it on a task"
+                "bad_request",
+                "--after does not go with --cron, --on-change or --on: name it on a task",
             )
         # The edges are checked before the task is stored, so a refused `--after`
         # leaves no task behind (its id is not known yet: 0 is no task's).
@@ -205,7 +214,7 @@ class QueueApi:
             raise ApiError(
                 "conflict", f"task {task.id} is {task.state}: only a failed or cancelled one"
             )
-        if task.schedule_kind in ("cron", "on_change"):
+        if task.schedule_kind in RECURRING_KINDS:
             raise ApiError(
                 "conflict", f"task {task.id} is a cancelled template: add it anew to repeat it"
             )

@@ -14,7 +14,8 @@ does:
   goes);
 - after other tasks (`--after`): the ones not done yet, a failed or cancelled one
   first with its reason (the scheduler never offers such a task to the policy);
-- a recurring template: its next cron time, or the change it watches for;
+- a recurring template: its next cron time, the change it watches for, or the
+  podium event it waits for (`sessions.fill.triggers`);
 - fill off: that first, then what it would wait for with fill on.
 """
 
@@ -33,6 +34,7 @@ NIGHT = "night"
 DEFERRED = "deferred"
 CRON = "cron"
 ON_CHANGE = "on_change"
+ON_EVENT = "on_event"
 BEHIND = "behind"
 AFTER = "after"  # waits for the tasks it comes after (`--after`) to be done
 HELD = "held"  # one of those failed or was cancelled: held until it is run again and done
@@ -97,6 +99,12 @@ def _after(task: Task, deps: Sequence[graph.Dep]) -> Held | None:
 
 
 def _template(task: Task, now: datetime, tz: tzinfo) -> Held:
+    if task.schedule_kind == "on_event":
+        return Held(
+            task.id,
+            ON_EVENT,
+            f"waits for the event {task.schedule}: each time queues a copy of it",
+        )
     if task.schedule_kind == "on_change":
         return Held(
             task.id,

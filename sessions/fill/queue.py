@@ -150,6 +150,8 @@ def schedule_text(task: Task) -> str:
         return ""
     if task.schedule_kind == "on_change":
         return f"on change {task.schedule}"
+    if task.schedule_kind == "on_event":
+        return f"on {task.schedule}"
     return f"{task.schedule_kind} {task.schedule}"
 
 

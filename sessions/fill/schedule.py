@@ -225,9 +225,13 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 # -- a task's schedule as a whole -------------------------------------------------------------
+# Kinds of templates that queue a task per occurrence (state `recurring`).
+RECURRING_KINDS = ("cron", "on_change", "on_event")
+
+
 @dataclass(frozen=True)
 class Schedule:
-    kind: str  # now | at | cron | window | on_change
+    kind: str  # now | at | cron | window | on_change | on_event
     expr: str | None = None
     not_before: datetime | None = None
 
@@ -241,8 +245,9 @@ def parse_schedule(
     now: datetime,
     tz: tzinfo,
     night: Night,
+    on_event: str | None = None,
 ) -> Schedule:
-    """The one schedule a `queue add` asked for; at most one of the four may be given."""
+    """The one schedule a `queue add` asked for; at most one of the five may be given."""
     given = [
         k
         for k, v in (
@@ -250,6 +255,7 @@ def parse_schedule(
             ("--cron", cron),
             ("--window", window),
             ("--on-change", on_change),
+            ("--on", on_event),
         )
         if v
     ]
@@ -265,6 +271,10 @@ def parse_schedule(
         return Schedule("window", window, night.next_start(now))
     if on_change:
         return Schedule("on_change", check_glob(on_change))
+    if on_event:
+        # Checked by the caller (`sessions.fill.triggers.parse_trigger`, which needs
+        # this module's ScheduleError): stored as given.
+        return Schedule("on_event", on_event.strip())
     return Schedule("now")
 
 

@@ -42,6 +42,7 @@ from sessions.fill.nightly import night_due, night_text
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import SERVER_WAIT, LaunchFailed, LaunchWaits, Runner
 from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
+from sessions.fill.triggers import Trigger, Triggers, head_of, parse_trigger
 from sessions.registry import Registry
 from sessions.state import FINAL_STATES
 from sessions.tmux import PaneInfo
@@ -91,6 +92,12 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._last: list[tuple[str, Any, str]] = []
         self._watchers: dict[int, asyncio.Task[None]] = {}
+        # Templates queued by podium's own events (`--on`): sessions' turns and tasks'
+        # ends from the bus, idleness, resets and commits each round.
+        self.triggers = Triggers(
+            self._event_templates, self._fire_template, settings.on_change_debounce
+        )
+        bus.listen(self.triggers.on_event)
         self.rounds = 0
         self._pruned_at: datetime | None = None
         # The forecasts read from the log, by weekly window.
@@ -214,6 +221,7 @@ class Scheduler:
         self.rounds += 1
         now = datetime.now(UTC)
         self._due(now)
+        await self._tick_triggers(now)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             self._pruned_at = now
             await self.prune_streams(now)
@@ -379,6 +387,41 @@ class Scheduler:
         self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=child.to_wire())))
         self.wake()
         return child
+
+    # -- podium's own events ---------------------------------------------------------------------
+    def _event_templates(self) -> list[tuple[int, Trigger]]:
+        """The live `--on` templates and their triggers (one that no longer reads is
+        logged and left out)."""
+        out = []
+        for tmpl in self.store.in_state("recurring"):
+            if tmpl.schedule_kind != "on_event":
+                continue
+            try:
+                out.append((tmpl.id, parse_trigger(tmpl.schedule or "")))
+            except ScheduleError as exc:
+                log.warning("task %d: its event cannot be read: %s", tmpl.id, exc)
+        return out
+
+    def _fire_template(self, template_id: int, why: str) -> None:
+        # Called from inside the bus's publish: only schedule the queueing.
+        asyncio.get_running_loop().call_soon(self._queue_occurrence, template_id, why)
+
+    def _queue_occurrence(self, template_id: int, why: str) -> None:
+        tmpl = self.store.get(template_id)
+        if tmpl is not None and tmpl.state == "recurring":
+            self.enqueue_occurrence(tmpl, why)
+
+    async def _tick_triggers(self, now: datetime) -> None:
+        templates = self._event_templates()
+        if not templates:
+            return
+        heads = {}
+        for tid, trigger in templates:
+            if trigger.kind == "commit":
+                heads[tid] = await self.blocking(head_of, trigger.target)
+        sessions = [(r.name, r.state, r.state_since) for r in self.registry.listed()]
+        windows = [(w.window, float(w.used_pct), w.resets_at) for w in self.usage.windows(now)]
+        self.triggers.tick(now, sessions, windows, heads)
 
     def sync_watchers(self) -> None:
         """One watchfiles task per live on-change template; none for cancelled ones."""

@@ -15,6 +15,7 @@ from collectors.paths import Paths
 from collectors.settings import FillSettings, ReserveRuleSettings, Settings
 from collectors.store import open_store
 from sessions import wire
+from sessions.engine.events import EventBus
 from sessions.engine.queue_api import QueueApi
 from sessions.fill import policy
 from sessions.fill.held import (
@@ -181,7 +182,7 @@ def _scheduler(tmp_path: Path, fill: FillSettings) -> Scheduler:
         conn=conn,
         registry=SimpleNamespace(listed=lambda: []),  # type: ignore[arg-type]
         usage=_Usage(five=10),
-        bus=SimpleNamespace(publish=lambda event: None),  # type: ignore[arg-type]
+        bus=EventBus(),
         settings=fill,
         blocking=blocking,
         spawn=None,  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings
 from collectors.store import open_store
 from sessions import wire
+from sessions.engine.events import EventBus
 from sessions.engine.queue_api import _model
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import Runner, headless_argv
@@ -209,7 +210,7 @@ def test_the_scheduler_launches_on_the_fallback_when_the_policy_says_so(tmp_path
         conn=conn,
         registry=_Registry(),  # type: ignore[arg-type]
         usage=_Usage(now),
-        bus=None,  # type: ignore[arg-type]
+        bus=EventBus(),
         settings=settings,
         blocking=blocking,
         spawn=None,  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from collectors.paths import Paths
 from collectors.settings import Settings
 from collectors.store import open_store
 from sessions.agents import AgentError
+from sessions.engine.events import EventBus
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import UNKNOWN_RESET, Runner, headless_argv
 from sessions.fill.schedule import (
@@ -263,7 +264,7 @@ class _Engine:
             conn=self.conn,
             registry=None,  # type: ignore[arg-type]
             usage=None,  # type: ignore[arg-type]
-            bus=None,  # type: ignore[arg-type]
+            bus=EventBus(),
             settings=self.settings.fill,
             blocking=self.blocking,
             spawn=None,  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from sessions.fill.schedule import (
     parse_at,
 )
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
+from sessions.fill.triggers import normalized, parse_trigger
 from sessions.stream_view import describe
 from tui.cli.common import CliFailure, engine, print_json
 from tui.cli.reads import list_tasks, one_line
@@ -198,6 +199,14 @@ PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
     help="Recurring: when files matching GLOB (relative to --cwd) change.",
 )
 @click.option(
+    "--on",
+    "on_event",
+    metavar="EVENT",
+    callback=_checked(parse_trigger),
+    help="Recurring: on a podium event: turn-end:NAME, idle:NAME:MINUTES, task-done:ID, "
+    "task-failed:ID, reset-unused:WINDOW[:PCT], commit:PATH.",
+)
+@click.option(
     "--after",
     metavar="IDS",
     callback=_task_ids,
@@ -223,6 +232,7 @@ def add(
     cron: str | None,
     window: str | None,
     on_change: str | None,
+    on_event: str | None,
     after: list[int],
     as_json: bool,
 ) -> None:
@@ -231,7 +241,13 @@ def add(
     prompt = _prompt_text(prompt, prompt_file)
     if not prompt.strip():
         raise click.BadParameter("the prompt is empty", param_hint="PROMPT")
-    schedules = (("--at", at), ("--cron", cron), ("--window", window), ("--on-change", on_change))
+    schedules = (
+        ("--at", at),
+        ("--cron", cron),
+        ("--window", window),
+        ("--on-change", on_change),
+        ("--on", on_event),
+    )
     given = [name for name, value in schedules if value]
     if len(given) > 1:
         raise click.UsageError(f"give one schedule, not {' and '.join(given)}")
@@ -253,6 +269,7 @@ def add(
         "cron": cron,
         "window": window,
         "on_change": on_change,
+        "on_event": normalized(on_event) if on_event else None,
         "after": after,
     }
     with engine() as client:
