@@ -1,0 +1,193 @@
+"""`podium mcp`'s tools, asked through the MCP SDK's own client, against a real engine.
+
+The server runs in-process (the SDK's memory transport): what crosses is MCP itself,
+and every tool's answer comes from the engine's typed API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp.shared.memory import create_connected_server_and_client_session
+
+from collectors.paths import Paths
+from sessions.client import EngineClient
+from sessions.mcp_server import build_server, last_assistant_text
+
+pytestmark = [pytest.mark.tmux]
+
+TOOLS = {
+    "capacity",
+    "queue_task",
+    "task_status",
+    "task_result",
+    "wait_tasks",
+    "sessions",
+    "session_tail",
+}
+
+
+def call(env: Any, method: str, **params: Any) -> Any:
+    with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+        return client.call(method, **params)
+
+
+def ask(env: Any, steps: list[tuple[str, dict[str, Any]]]) -> list[tuple[bool, Any]]:
+    """Each (tool, arguments) through an MCP client session: (is_error, answer), the
+    answer as JSON when it is JSON, else its text."""
+
+    async def run() -> list[tuple[bool, Any]]:
+        server = build_server(Paths(data=env.data, runtime=env.runtime))
+        out = []
+        async with create_connected_server_and_client_session(server) as client:
+            for name, args in steps:
+                if name == "list_tools":
+                    listed = await client.list_tools()
+                    out.append((False, {t.name for t in listed.tools}))
+                    continue
+                result = await client.call_tool(name, args)
+                text = "".join(getattr(c, "text", "") for c in result.content)
+                try:
+                    value: Any = json.loads(text)
+                except ValueError:
+                    value = text
+                out.append((bool(result.isError), value))
+        return out
+
+    return anyio.run(run)
+
+
+def test_tools_answer_the_engine_and_refuse_in_words(
+    engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PODIUM_QUEUE_TASK", raising=False)
+    work = engine.workdir
+    [(_, tools), (err, cap), (err2, added), (err3, status), (_, res), (_, waited)] = ask(
+        engine,
+        [
+            ("list_tools", {}),
+            ("capacity", {}),
+            ("queue_task", {"prompt": "look around", "directory": str(work), "budget": "$2"}),
+            ("task_status", {"task_id": 1}),
+            ("task_result", {"task_id": 1}),
+            ("wait_tasks", {"task_ids": [1], "timeout_s": 0.3}),
+        ],
+    )
+    assert tools == TOOLS
+    assert not err and cap["windows"] == []  # a fresh log: no figure yet
+    assert "five_hour_pct" in cap["reserve"] and "next_hours_pct" in cap["person_forecast"]
+    assert cap["this_run"] is None  # a person's session: no budget of a run
+    assert not err2 and added["id"] == 1 and added["state"] == "queued"
+    assert added["parent_id"] is None and added["budget"] == "$2"
+    assert not err3 and status["state"] == "queued"
+    assert res["result"] is None and "no final message yet" in res["note"]
+    assert waited["all_ended"] is False and waited["pending"] == [1]
+
+    call(engine, "queue.cancel", id=1)
+    [(_, waited), (_, res)] = ask(
+        engine, [("wait_tasks", {"task_ids": [1], "timeout_s": 5}), ("task_result", {"task_id": 1})]
+    )
+    assert waited["all_ended"] is True and waited["tasks"][0]["state"] == "cancelled"
+    assert res["state"] == "cancelled" and res["result"] == "cancelled"
+
+    refusals = ask(
+        engine,
+        [
+            ("task_status", {"task_id": 999}),
+            ("task_result", {"task_id": -3}),
+            ("wait_tasks", {"task_ids": [1], "timeout_s": 100000}),
+            ("queue_task", {"prompt": "x", "directory": str(tmp_path / "nowhere")}),
+            ("queue_task", {"prompt": "  ", "directory": str(work)}),
+            ("queue_task", {"prompt": "x", "directory": str(work), "budget": "lots"}),
+            ("session_tail", {"name": "nobody"}),
+        ],
+    )
+    for is_error, text in refusals:
+        assert is_error, text
+        assert "Traceback" not in str(text)
+    words = [str(text) for _, text in refusals]
+    assert "no task 999" in words[0]
+    assert "positive number" in words[1]
+    assert "between 0 and 600" in words[2]
+    assert "no such directory" in words[3]
+    assert "a prompt is required" in words[4]
+    assert "cannot read the amount" in words[5]
+    assert "nobody" in words[6]
+
+
+def test_a_runs_subtasks_spend_its_budget_and_are_capped(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = str(engine.workdir)
+    parent = call(engine, "queue.add", prompt="lead", cwd=work, budget="$1")
+    monkeypatch.setenv("PODIUM_QUEUE_TASK", str(parent["id"]))
+    [(_, cap), (e1, a), (e2, over), (e3, dollars_only), (e4, b), (e5, spent), (_, after)] = ask(
+        engine,
+        [
+            ("capacity", {}),
+            ("queue_task", {"prompt": "part a", "directory": work, "budget": "$0.40"}),
+            ("queue_task", {"prompt": "part c", "directory": work, "budget": "$0.70"}),
+            ("queue_task", {"prompt": "part d", "directory": work, "budget": "50k"}),
+            ("queue_task", {"prompt": "part b", "directory": work}),
+            ("queue_task", {"prompt": "part e", "directory": work}),
+            ("capacity", {}),
+        ],
+    )
+    assert cap["this_run"]["budget"] == "$1" and cap["this_run"]["left"] == "$1"
+    assert not e1 and a["parent_id"] == parent["id"] and a["budget"] == "$0.4"
+    assert e2 and "more than its parent has left: $0.60 of $1" in over
+    assert e3 and "in dollars" in dollars_only
+    # No budget asked: it gets what is left of the parent's, and then nothing is.
+    assert not e4 and b["budget"] == "$0.6"
+    assert e5 and "is spent" in spent
+    assert after["this_run"]["left"] == "$0" and after["this_run"]["children"] == 2
+
+    # Depth: a grandchild's child's child is one level too many.
+    chain = [a["id"]]
+    for _ in range(2):
+        monkeypatch.setenv("PODIUM_QUEUE_TASK", str(chain[-1]))
+        [(err, child)] = ask(engine, [("queue_task", {"prompt": "deeper", "directory": work})])
+        assert not err, child
+        chain.append(child["id"])
+    monkeypatch.setenv("PODIUM_QUEUE_TASK", str(chain[-1]))
+    [(err, deep)] = ask(engine, [("queue_task", {"prompt": "too deep", "directory": work})])
+    assert err and "at most 3 levels" in deep
+
+    # Fan-out: ten children, and the eleventh is refused.
+    free = call(engine, "queue.add", prompt="wide", cwd=work)
+    monkeypatch.setenv("PODIUM_QUEUE_TASK", str(free["id"]))
+    answers = ask(
+        engine, [("queue_task", {"prompt": f"n{i}", "directory": work}) for i in range(11)]
+    )
+    assert [e for e, _ in answers[:10]] == [False] * 10
+    assert answers[10][0] and "already has 10 subtasks" in answers[10][1]
+
+
+def test_last_assistant_text_reads_the_end_of_a_transcript(tmp_path: Path) -> None:
+    lines = [
+        {"type": "user", "message": {"role": "user", "content": "hi"}},
+        {
+            "type": "assistant",
+            "message": {"id": "m1", "content": [{"type": "text", "text": "one"}]},
+        },
+        {
+            "type": "assistant",
+            "isSidechain": True,
+            "message": {"id": "m9", "content": [{"type": "text", "text": "subagent"}]},
+        },
+        {
+            "type": "assistant",
+            "message": {"id": "m2", "content": [{"type": "text", "text": "two"}]},
+        },
+        {
+            "type": "assistant",
+            "message": {"id": "m2", "content": [{"type": "text", "text": "more"}]},
+        },
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"torn')
+    assert last_assistant_text(path) == "two\nmore"
+    assert last_assistant_text(path, max_chars=4) == "…more"
