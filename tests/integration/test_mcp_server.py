@@ -191,3 +191,51 @@ def test_last_assistant_text_reads_the_end_of_a_transcript(tmp_path: Path) -> No
     path.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"torn')
     assert last_assistant_text(path) == "two\nmore"
     assert last_assistant_text(path, max_chars=4) == "…more"
+
+
+def _tool_results(body: Any) -> list[dict[str, Any]]:
+    return [
+        block
+        for message in body.get("messages") or []
+        if isinstance(message.get("content"), list)
+        for block in message["content"]
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+    ]
+
+
+@pytest.mark.claude
+def test_a_real_claude_run_calls_podiums_capacity_tool(
+    make_claude_podium: Any, podium_env: Any
+) -> None:
+    """The real CLI, in a background run, starts `podium mcp` from its `--mcp-config`,
+    the (fake) model calls `mcp__podium__capacity`, and the answer, which knows the
+    calling task (`PODIUM_QUEUE_TASK`, inherited), goes back in the next request."""
+    podium_env.env["PODIUM_FILL__INTERVAL"] = "0.5"
+    env = make_claude_podium()
+    out = env.run(
+        "queue", "add", "CALL_TOOL mcp__podium__capacity", "--cwd", str(env.workdir),
+        "--budget", "$3", "--allowed-tools", "mcp__podium__capacity", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    task = json.loads(out.stdout)
+    call(env, "queue.fill", enabled=True)
+
+    def ended() -> bool:
+        return call(env, "queue.show", id=task["id"])["task"]["state"] in ("done", "failed")
+
+    assert env.wait_for(ended, 90)
+    shown = call(env, "queue.show", id=task["id"])
+    [run] = shown["runs"]
+    config = env.data / "agent-settings" / "mcp.json"
+    assert f"--mcp-config={config}" in run["argv"]
+    assert shown["task"]["state"] == "done", json.dumps(run)
+    # The request after the call carries the tool's answer (MCP tools are deferred
+    # behind ToolSearch in the request's tool list, but the call runs).
+    results = [b for r in env.api.main_requests() for b in _tool_results(r.body)]
+    assert results, "no tool result went back to the API"
+    assert not results[0].get("is_error"), results[0]
+    content = results[0]["content"]
+    text = content if isinstance(content, str) else "".join(c.get("text", "") for c in content)
+    answer = json.loads(text)
+    assert answer["this_run"]["task_id"] == task["id"] and answer["this_run"]["budget"] == "$3"
+    assert answer["reserve"]["source"] == "schedule"
