@@ -193,6 +193,25 @@ def test_last_assistant_text_reads_the_end_of_a_transcript(tmp_path: Path) -> No
     assert last_assistant_text(path, max_chars=4) == "…more"
 
 
+@pytest.mark.parametrize("on", [True, False])
+def test_claude_sessions_get_the_mcp_config_unless_turned_off(
+    podium_env: Any, tmp_path: Path, on: bool
+) -> None:
+    """A claude session's argv names podium's own file, in podium's data dir, and
+    `[agents] mcp = false` leaves it out. (A stand-in `claude`: only the argv counts.)"""
+    fake = tmp_path / "fake-claude"
+    fake.write_text("#!/bin/sh\nexec sleep 30\n")
+    fake.chmod(0o700)
+    podium_env.env["PODIUM_AGENTS__CLAUDE_BIN"] = str(fake)
+    if not on:
+        podium_env.env["PODIUM_AGENTS__MCP"] = "false"
+    rec = podium_env.json("new", "--agent", "claude", "--name", "c", "--cwd", str(tmp_path))
+    config = podium_env.data / "agent-settings" / "mcp.json"
+    flag = f"--mcp-config={config}"
+    assert (flag in rec["argv"]) is on, rec["argv"]
+    assert config.exists() is on
+
+
 def _tool_results(body: Any) -> list[dict[str, Any]]:
     return [
         block

@@ -6,6 +6,7 @@ import json
 import stat
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,7 +15,7 @@ from collectors.settings import AgentSettings
 from sessions.agents import build_launch
 from sessions.claude_settings import mcp_env, podium_command, write_mcp_config
 from sessions.fill.queue import Task
-from sessions.fill.runner import headless_argv
+from sessions.fill.runner import Runner, headless_argv
 
 
 def test_the_file_is_private_names_podium_mcp_and_only_podiums_locations(
@@ -63,3 +64,11 @@ def test_a_background_run_gets_the_flag_inside_its_option() -> None:
 def test_the_setting_is_on_unless_turned_off() -> None:
     assert AgentSettings().mcp is True
     assert AgentSettings(mcp=False).mcp is False
+
+
+def test_a_run_gets_no_config_with_mcp_off(tmp_path: Path) -> None:
+    paths = Paths(data=tmp_path / "data", runtime=tmp_path / "run")
+    off = SimpleNamespace(agents=AgentSettings(mcp=False), paths=paths)
+    assert Runner._mcp_config(off) is None  # type: ignore[arg-type]
+    on = SimpleNamespace(agents=AgentSettings(), paths=paths)
+    assert Runner._mcp_config(on) == paths.agent_settings / "mcp.json"  # type: ignore[arg-type]
