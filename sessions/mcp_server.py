@@ -312,21 +312,24 @@ def build_server(paths: Paths | None = None) -> FastMCP:
             await asyncio.sleep(min(POLL_S, max(0.0, deadline - loop.time())))
 
     @server.tool()
-    async def sessions() -> list[dict[str, Any]]:
+    async def sessions() -> dict[str, Any]:
         """The sessions podium runs: name, agent, state (busy, waiting, permission,
         idle, limited, exited…), since when, directory, and what each is doing."""
         listed = await podium.run(podium.request, wire.SESSIONS_LIST)
-        return [
-            {
-                "name": s.name,
-                "agent": s.agent,
-                "state": s.state,
-                "since": s.state_since,
-                "cwd": s.cwd,
-                "doing": s.doing.text[:200] if s.doing else None,
-            }
-            for s in listed
-        ]
+        # One object: a list would come out as one content block per session.
+        return {
+            "sessions": [
+                {
+                    "name": s.name,
+                    "agent": s.agent,
+                    "state": s.state,
+                    "since": s.state_since,
+                    "cwd": s.cwd,
+                    "doing": s.doing.text[:200] if s.doing else None,
+                }
+                for s in listed
+            ]
+        }
 
     @server.tool()
     async def session_tail(name: str, max_chars: int = 4000) -> dict[str, Any]:

@@ -193,6 +193,29 @@ def test_last_assistant_text_reads_the_end_of_a_transcript(tmp_path: Path) -> No
     assert last_assistant_text(path, max_chars=4) == "…more"
 
 
+def test_sessions_and_the_last_message_of_one(engine: Any) -> None:
+    """The sim agent writes a Claude Code transcript: `session_tail` reads its end."""
+    engine.json("new", "--agent", "sim", "--name", "s1", "--prompt", "[nopermission] hi")
+    rec = engine.wait_state("s1", "waiting", seconds=30)
+    assert engine.wait_for(lambda: engine.session("s1").get("transcript_path"), 20)
+    rec = engine.session("s1")
+    said = last_assistant_text(Path(rec["transcript_path"]))
+    assert said
+    [(e1, listed), (e2, tail), (e3, short)] = ask(
+        engine,
+        [
+            ("sessions", {}),
+            ("session_tail", {"name": "s1"}),
+            ("session_tail", {"name": "s1", "max_chars": 0}),
+        ],
+    )
+    assert not e1 and [(s["name"], s["agent"], s["state"]) for s in listed["sessions"]] == [
+        ("s1", "sim", "waiting")
+    ]
+    assert not e2 and tail == {"name": "s1", "state": "waiting", "last_message": said}
+    assert e3 and "max_chars is between 1 and 20000" in short
+
+
 @pytest.mark.parametrize("on", [True, False])
 def test_claude_sessions_get_the_mcp_config_unless_turned_off(
     podium_env: Any, tmp_path: Path, on: bool
