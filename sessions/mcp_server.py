@@ -71,9 +71,13 @@ class Podium:
         self.paths = paths
 
     def request(self, method: wire.Method[Any, T], params: msgspec.Struct | None = None) -> T:
+        return self.requests(method, [params])[0]
+
+    def requests(self, method: wire.Method[Any, T], params: list[Any]) -> list[T]:
+        """One request per params, in order, over one connection."""
         try:
             with connect(self.paths, start=False, start_timeout=5) as client:
-                return client.request(method, params)
+                return [client.request(method, p) for p in params]
         except ApiError as exc:
             raise ToolError(exc.message) from None
         except (EngineUnavailable, UnsafePath) as exc:
@@ -298,10 +302,8 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
-            tasks = []
-            for tid in ids:
-                shown = await podium.run(podium.request, wire.QUEUE_SHOW, wire.TaskRef(id=tid))
-                tasks.append(shown.task)
+            refs = [wire.TaskRef(id=tid) for tid in ids]
+            tasks = [s.task for s in await podium.run(podium.requests, wire.QUEUE_SHOW, refs)]
             pending = [t.id for t in tasks if t.state in OPEN_STATES]
             if not pending or loop.time() >= deadline:
                 return {

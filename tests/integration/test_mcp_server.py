@@ -11,9 +11,12 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.memory import create_connected_server_and_client_session
 
 from collectors.paths import Paths
+from sessions.claude_settings import mcp_config, podium_command
 from sessions.client import EngineClient
 from sessions.mcp_server import build_server, last_assistant_text
 
@@ -164,6 +167,30 @@ def test_a_runs_subtasks_spend_its_budget_and_are_capped(
     )
     assert [e for e, _ in answers[:10]] == [False] * 10
     assert answers[10][0] and "already has 10 subtasks" in answers[10][1]
+
+
+def test_podium_mcp_serves_over_stdio_from_its_config(engine: Any) -> None:
+    """`podium mcp` as Claude Code starts it: the command, args and env of podium's
+    `--mcp-config`, an MCP session on its stdin and stdout."""
+    env = {"PODIUM_DATA_DIR": str(engine.data), "PODIUM_RUNTIME_DIR": str(engine.runtime)}
+    server = mcp_config(podium_command(), env)["mcpServers"]["podium"]
+
+    async def run() -> tuple[set[str], Any]:
+        params = StdioServerParameters(
+            command=server["command"], args=server["args"], env={**engine.env, **server["env"]}
+        )
+        async with (
+            stdio_client(params) as (read, write),
+            ClientSession(read, write) as client,
+        ):
+            await client.initialize()
+            tools = {t.name for t in (await client.list_tools()).tools}
+            result = await client.call_tool("task_status", {"task_id": 7})
+            return tools, result
+
+    tools, result = anyio.run(run)
+    assert tools == TOOLS
+    assert result.isError and "no task 7" in result.content[0].text
 
 
 def test_last_assistant_text_reads_the_end_of_a_transcript(tmp_path: Path) -> None:
