@@ -16,6 +16,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.memory import create_connected_server_and_client_session
 
 from collectors.paths import Paths
+from sessions import wire
 from sessions.claude_settings import mcp_config, podium_command
 from sessions.client import EngineClient
 from sessions.mcp_server import build_server, last_assistant_text
@@ -106,6 +107,7 @@ def test_tools_answer_the_engine_and_refuse_in_words(
             ("queue_task", {"prompt": "  ", "directory": str(work)}),
             ("queue_task", {"prompt": "x", "directory": str(work), "budget": "lots"}),
             ("session_tail", {"name": "nobody"}),
+            ("queue_task", {"prompt": "x", "directory": str(work), "window": "noon"}),
         ],
     )
     for is_error, text in refusals:
@@ -119,6 +121,25 @@ def test_tools_answer_the_engine_and_refuse_in_words(
     assert "a prompt is required" in words[4]
     assert "cannot read the amount" in words[5]
     assert "nobody" in words[6]
+    assert "noon" in words[7]
+
+    [(e1, night), (e2, day), (e3, ordered)] = ask(
+        engine,
+        [
+            ("queue_task", {"prompt": "tests", "directory": str(work), "window": "night"}),
+            ("queue_task", {"prompt": "ask", "directory": str(work), "window": "day"}),
+            ("queue_task", {"prompt": "then", "directory": str(work), "after": [2]}),
+        ],
+    )
+    assert (
+        not e1 and call(engine, "queue.show", id=night["id"])["task"]["schedule_kind"] == "window"
+    )
+    assert not e2 and "no day window" in day["note"]
+    # `after` goes to the engine only where the wire has it; else it is refused, never dropped.
+    if "after" in wire.QueueAddParams.__struct_fields__:
+        assert not e3, ordered
+    else:
+        assert e3 and "cannot order tasks yet" in ordered
 
 
 def test_a_runs_subtasks_spend_its_budget_and_are_capped(
