@@ -98,6 +98,11 @@ class AgentSettings(_Section):
     """Give claude and sim sessions podium's hooks (a `--settings` file); false reads their
     screens instead. `podium new --no-hooks` does this for one session."""
 
+    mcp: bool = True
+    """Give every Claude session and background run podium starts podium's MCP tools
+    (`podium mcp`: capacity, the queue, the other sessions) through `--mcp-config`, a
+    file of podium's own; the person's Claude config is never written. False: none."""
+
     pass_env: list[str] = field(default_factory=list)
     """More environment variables an agent gets from `podium new`'s caller: names, or
     patterns such as `MY_TOOL_*`. Without them it gets only what a coding agent needs

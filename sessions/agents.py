@@ -131,6 +131,7 @@ def build_launch(
     prompt: str | None = None,
     command: str | None = None,
     settings_file: Path | None = None,
+    mcp_config: Path | None = None,
     resume_id: str | None = None,
     path_env: str | None = None,
     cwd: Path | None = None,
@@ -172,6 +173,9 @@ def build_launch(
         # `--opt=value`: a value can never be read as an option of its own.
         if settings_file is not None:
             argv.append(f"--settings={settings_file}")
+        if mcp_config is not None and agent == "claude":
+            # podium's tools (`podium mcp`); the sim agent takes no MCP servers.
+            argv.append(f"--mcp-config={mcp_config}")
         if resume_id:
             argv.append(resume_arg(resume_id))
         if prompt:

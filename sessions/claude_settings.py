@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from collectors import safe_json
+from collectors.paths import Paths
 
 # The events the state machine listens to (reference §3). PostToolUse costs a
 # hook run per tool call, but it is how podium sees a dialog answered in the
@@ -82,6 +83,45 @@ def write_settings_file(
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(data)
+    return path
+
+
+MCP_SERVER_NAME = "podium"
+"""The server's name in `--mcp-config`: Claude Code shows its tools to the model as
+`mcp__podium__<tool>`."""
+
+
+def mcp_config(command: list[str], env: dict[str, str]) -> dict:
+    """The `--mcp-config` object that runs `podium mcp` (stdio) with `env`."""
+    return {
+        "mcpServers": {
+            MCP_SERVER_NAME: {"command": command[0], "args": [*command[1:], "mcp"], "env": env}
+        }
+    }
+
+
+def mcp_env(paths: Paths) -> dict[str, str]:
+    """What `podium mcp` needs to find this engine, and nothing else: podium's own
+    locations (the config file only when one was named)."""
+    env = {"PODIUM_DATA_DIR": str(paths.data), "PODIUM_RUNTIME_DIR": str(paths.runtime)}
+    if os.environ.get("PODIUM_CONFIG"):
+        env["PODIUM_CONFIG"] = os.environ["PODIUM_CONFIG"]
+    return env
+
+
+def write_mcp_config(directory: Path, env: dict[str, str]) -> Path:
+    """Write `<directory>/mcp.json` (0600) and return its path. One file for every
+    session and run: it names only podium's own locations (`env`), the same for all;
+    who calls is in the agent's own environment (`PODIUM_QUEUE_TASK`), which the
+    server inherits. Replaced whole (a rename), so a starting agent never reads half."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / "mcp.json"
+    tmp = directory / f".mcp.json.{os.getpid()}.tmp"
+    data = json.dumps(mcp_config(podium_command(), env), indent=2)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
     return path
 
 

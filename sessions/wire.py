@@ -735,6 +735,10 @@ class QueueAddParams(_Wire):
     after: list[int] = []
     """Task ids it comes after: it runs once every one is done, and their results are
     handed to it in its prompt. An unknown task or a cycle is refused."""
+    parent_id: int | None = None
+    """The task that asks for this one (a background run's own, `podium mcp`'s
+    `queue_task`): its budget, depth and fan-out cap the child
+    (`sessions.fill.delegation`)."""
 
 
 class ReprioritiseParams(TaskRef, kw_only=True):
@@ -762,6 +766,49 @@ class Decided(_Wire):
     fill: FillState
     windows: list[UsageWindow]
     decisions: list[Decision]
+
+
+class CapacityParams(_Wire):
+    task_id: int | None = None
+    """The calling background run's task: what it may still spend is answered too."""
+
+
+class HumanForecast(_Wire):
+    """The person's own use (background runs left out) and its forecast, from the log."""
+
+    pct_per_hour_now: float
+    """Recent burn of the person's sessions, % of the 5-hour window per hour."""
+    next_hours_pct: float
+    """Expected use over the next few hours, % of the 5-hour window."""
+    active_sessions: int
+    weeks: dict[str, list[float | None]] = {}
+    """Weekly window -> [forecast use until its reset, use so far], % of that window."""
+
+
+class TaskBudget(_Wire):
+    """What a task may still spend: its budget less its runs' spend and its subtasks'."""
+
+    task_id: int
+    budget: str | None = None
+    """The task's budget (an amount's text); None: no budget of its own."""
+    spent_tokens: float = 0.0
+    """Weighted tokens its runs spent, the live one's included."""
+    spent_usd: float = 0.0
+    left: str | None = None
+    """What is left to spend or give to subtasks (an amount's text); None: unbounded
+    by a budget (the person's reserve still holds)."""
+    depth: int = 0
+    """Tasks above it (0: a person's task)."""
+    children: int = 0
+
+
+class Capacity(_Wire):
+    now: str
+    windows: list[UsageWindow]
+    reserve: Reserve
+    human: HumanForecast
+    fill: FillState
+    task: TaskBudget | None = None
 
 
 class RunRow(_Wire):
@@ -900,6 +947,8 @@ QUEUE_RETRY = _m("queue.retry", TaskRef, Task)
 QUEUE_REPRIORITISE = _m("queue.reprioritise", ReprioritiseParams, Task)
 QUEUE_FILL = _m("queue.fill", FillParams, FillState)
 QUEUE_DECIDE = _m("queue.decide", DecideParams, Decided)
+# The windows, reserve, the person's forecast and a task's budget left (`podium mcp`).
+QUEUE_CAPACITY = _m("queue.capacity", CapacityParams, Capacity)
 REPORTS_RUNS = _m("reports.runs", SinceParams, RunsReport)
 REPORTS_NIGHT = _m("reports.night", NightParams, NightReport)
 # Not a handler: the server turns the connection into an event stream.

@@ -10,9 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from collectors.limits import weighted_tokens
 from collectors.windows import FIVE_HOUR
 from sessions import wire
 from sessions.engine.events import EventBus
+from sessions.fill import delegation
 from sessions.fill.amount import MAX_USD, parse_amount
 from sessions.fill.graph import Dep, GraphError, hold_reason
 from sessions.fill.night_report import night_report
@@ -41,6 +45,7 @@ def queue_handlers(api: QueueApi) -> dict[str, Any]:
         "queue.reprioritise": api.reprioritise,
         "queue.fill": api.fill,
         "queue.decide": api.decide,
+        "queue.capacity": api.capacity,
         "reports.night": api.night,
     }
 
@@ -135,6 +140,18 @@ class QueueApi:
                 "bad_request",
                 f"unknown permission mode {mode!r}; choose one of {', '.join(PERMISSION_MODES)}",
             )
+        parent_id = None
+        if params.parent_id is not None:
+            parent = self._parent(params.parent_id)
+            try:
+                asked = params.budget if params.budget and params.budget.strip() else None
+                if asked is None and params.budget_usd is not None:
+                    asked = f"${params.budget_usd:g}"
+                granted = self._child_budget(parent, asked)
+            except ValueError as exc:  # `delegation.Refused`, or an amount it cannot read
+                raise ApiError("refused", str(exc)) from None
+            params = msgspec.structs.replace(params, budget=granted, budget_usd=None)
+            parent_id = parent.id
         budget_usd, est_pct, budget, estimate = _amounts(params)
         tools = params.allowed_tools or []
         try:
@@ -166,7 +183,10 @@ class QueueApi:
             schedule=schedule.expr,
             not_before=schedule.not_before,
             state="recurring" if schedule.kind in RECURRING_KINDS else "queued",
+            parent_id=parent_id,
         )
+        if parent_id is not None and task.state == "recurring":
+            raise ApiError("refused", "refused: a subtask runs once; it cannot recur")
         after = list(dict.fromkeys(params.after))
         if after and task.state == "recurring":
             raise ApiError(
@@ -186,6 +206,114 @@ class QueueApi:
         self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
         sched.wake()
         return self._task_json(task)
+
+    # -- subtasks and what a task may spend (`podium mcp`) ---------------------------------
+    def _parent(self, task_id: int) -> Task:
+        parent = self.sched.store.get(task_id)
+        if parent is None:
+            raise ApiError("not_found", f"no task {task_id} to add a subtask to")
+        if parent.state in FINAL_TASK_STATES:
+            raise ApiError("refused", f"refused: task {task_id} is {parent.state}")
+        try:
+            delegation.check_depth(self._ancestors(parent))
+            delegation.check_fan_out(len(self.sched.store.children(parent.id)))
+        except delegation.Refused as exc:
+            raise ApiError("refused", str(exc)) from None
+        return parent
+
+    def _ancestors(self, task: Task) -> int:
+        """How many tasks lie above `task` (a loop in hand-edited rows ends the count)."""
+        seen = {task.id}
+        count = 0
+        while task.parent_id is not None and task.parent_id not in seen:
+            up = self.sched.store.get(task.parent_id)
+            if up is None:
+                break
+            seen.add(up.id)
+            count += 1
+            task = up
+        return count
+
+    def _spent(self, task: Task) -> delegation.Spent:
+        """Weighted tokens and dollars of `task`'s runs, a live run's so far included."""
+        units = usd = 0.0
+        for run in self.sched.store.runs(task.id):
+            live = self.sched.runner.spend(run.id) if run.state == "running" else None
+            if live is not None:
+                units += live.weighted_tokens
+                usd += live.cost_usd or 0.0
+                continue
+            units += weighted_tokens(
+                run.input_tokens or 0,
+                run.cache_creation_tokens or 0,
+                run.cache_read_tokens or 0,
+                run.output_tokens or 0,
+            )
+            usd += run.total_cost_usd or 0.0
+        return delegation.Spent(units, usd)
+
+    def _child_budget(self, parent: Task, asked: str | None) -> str | None:
+        children = [
+            delegation.Child(c.budget, c.state in FINAL_TASK_STATES, self._spent(c))
+            for c in self.sched.store.children(parent.id)
+        ]
+        budget = parent.budget or (f"${parent.budget_usd:g}" if parent.budget_usd else None)
+        return delegation.child_budget(
+            budget, self._spent(parent), children, asked, self.sched.usage.capacity
+        )
+
+    async def capacity(self, params: wire.CapacityParams) -> wire.Capacity:
+        """The windows now, the reserve in force, the person's own use and its forecast,
+        and with `task_id` what that task may still spend."""
+        sched = self.sched
+        now = datetime.now(UTC)
+        windows = sched.windows(now)
+        facts = sched.facts(now, windows)
+        human = facts.human
+        weeks: dict[str, list[float | None]] = {}
+        for name in [w.name for w in facts.windows if w.name != FIVE_HOUR]:
+            # Each weekly window's own forecast (`Scheduler.human_use` asked per window).
+            use = facts.scoped_human.get(name, human)
+            used = use.week_used_pct
+            weeks[name] = [
+                round(use.forecast_week_pct, 2),
+                None if used is None else round(used, 2),
+            ]
+        answer = wire.Capacity(
+            now=now.isoformat(),
+            windows=sched.usage.windows(now),
+            reserve=sched.reserve(now, windows),
+            human=wire.HumanForecast(
+                pct_per_hour_now=round(human.pct_per_hour_now, 2),
+                next_hours_pct=round(human.forecast_pct_next_hours, 2),
+                active_sessions=human.active_sessions,
+                weeks=weeks,
+            ),
+            fill=sched.fill_state(),
+        )
+        if params.task_id is not None:
+            task = self._task(wire.TaskRef(id=params.task_id))
+            answer.task = self._budget_left(task)
+        return answer
+
+    def _budget_left(self, task: Task) -> wire.TaskBudget:
+        spent = self._spent(task)
+        budget = task.budget or (f"${task.budget_usd:g}" if task.budget_usd else None)
+        left = None
+        if budget:
+            try:
+                left = self._child_budget(task, None)
+            except delegation.Refused:
+                left = "$0" if parse_amount(budget).kind == "usd" else "0"
+        return wire.TaskBudget(
+            task_id=task.id,
+            budget=budget,
+            spent_tokens=round(spent.units, 1),
+            spent_usd=round(spent.usd, 6),
+            left=left,
+            depth=self._ancestors(task),
+            children=len(self.sched.store.children(task.id)),
+        )
 
     async def cancel(self, params: wire.TaskRef) -> wire.Task:
         task = self._task(params)

@@ -40,7 +40,12 @@ from sessions.attention import (
     waiting_first,
 )
 from sessions.changes import start_commit
-from sessions.claude_settings import statusline_chain, write_settings_file
+from sessions.claude_settings import (
+    mcp_env,
+    statusline_chain,
+    write_mcp_config,
+    write_settings_file,
+)
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Sessions, Spawn
 from sessions.engine.stage import StageKeeper
@@ -272,6 +277,9 @@ class SessionApi:
                 self.agents.hook_timeout,
                 chain=statusline_chain(self.statusline.chain, cwd, env),
             )
+        mcp_config = None
+        if agent == "claude" and self.agents.mcp:
+            mcp_config = write_mcp_config(self.paths.agent_settings, mcp_env(self.paths))
         try:
             plan = build_launch(
                 agent,
@@ -279,6 +287,7 @@ class SessionApi:
                 prompt=prompt,
                 command=command,
                 settings_file=settings_file,
+                mcp_config=mcp_config,
                 resume_id=resume_id,
                 path_env=env.get("PATH"),
                 cwd=cwd,

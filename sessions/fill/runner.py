@@ -46,6 +46,7 @@ from collectors.tail import Cursor, read_lines
 from sessions import wire
 from sessions.agent_env import agent_env
 from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
+from sessions.claude_settings import mcp_env, write_mcp_config
 from sessions.engine.parts import Blocking
 from sessions.fill import retrying
 from sessions.fill.amount import Amount, parse_amount
@@ -102,6 +103,7 @@ def headless_argv(
     resume_id: str | None,
     model: str | None = None,
     session_id: str | None = None,
+    mcp_config: Path | None = None,
 ) -> list[str]:
     """The agent's headless argv. The prompt is not in it: it goes on stdin (see
     `Runner._launch`), as one argument may hold at most 128 KiB (Linux's
@@ -133,6 +135,9 @@ def headless_argv(
         if claude_session_id(session_id) is None:
             raise AgentError(f"refusing session id {session_id!r}: not a UUID")
         argv.append(f"--session-id={session_id}")
+    if mcp_config is not None:
+        # podium's tools (`podium mcp`), from podium's own file: see `write_mcp_config`.
+        argv.append(f"--mcp-config={mcp_config}")
     return argv
 
 
@@ -222,7 +227,14 @@ class Runner:
         prompt = self.fill.resume_prompt if resume_id else self._with_results(task)
         new_id = None if resume_id else str(uuid.uuid4())
         try:
-            argv = headless_argv(task, claude, resume_id=resume_id, model=model, session_id=new_id)
+            argv = headless_argv(
+                task,
+                claude,
+                resume_id=resume_id,
+                model=model,
+                session_id=new_id,
+                mcp_config=self._mcp_config(),
+            )
         except AgentError as exc:
             raise LaunchFailed(str(exc)) from None
         ensure_private_dir(self.dir)
@@ -646,6 +658,12 @@ class Runner:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _mcp_config(self) -> Path | None:
+        """podium's MCP config file for a run, written now; None with `[agents] mcp = false`."""
+        if not self.agents.mcp:
+            return None
+        return write_mcp_config(self.paths.agent_settings, mcp_env(self.paths))
 
     # -- spend, budget and timeout ----------------------------------------------------------------
     def spend(self, run_id: int) -> RunSpend | None:

@@ -6,6 +6,9 @@ anywhere in the text; ``<system-reminder>`` sections that Claude Code adds are i
 ``WRITE_FILE <path>``      a ``tool_use`` of ``Write`` {file_path, content}
 ``RUN_BASH <command…>``    a ``tool_use`` of ``Bash`` {command, description}; the command is the
                            rest of that line
+``CALL_TOOL <name> [<json>]``  a ``tool_use`` of any tool the request offers, such as an MCP
+                           server's ``mcp__podium__capacity``, with that JSON object as its
+                           input (the rest of the line; default ``{}``)
 ``RATE_LIMIT [<claim>] [<epoch>]``  HTTP 429 ``rate_limit_error`` with the unified rate-limit
                            headers of a used-up window: ``five_hour`` (default), ``seven_day``,
                            ``seven_day_opus``, ``seven_day_sonnet`` or ``overage``, resetting
@@ -79,6 +82,7 @@ class Reply:
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
 _WRITE = re.compile(r"\bWRITE_FILE\s+(\S+)")
 _BASH = re.compile(r"\bRUN_BASH\s+([^\n]+)")
+_CALL = re.compile(r"\bCALL_TOOL\s+([A-Za-z0-9_-]+)[ \t]*([^\n]*)")
 _RATE_LIMIT = re.compile(
     r"\bRATE_LIMIT\b(?:[ \t]+(five_hour|seven_day_opus|seven_day_sonnet|seven_day|overage))?"
     r"(?:[ \t]+(\d{9,11}))?"
@@ -298,6 +302,15 @@ def plan_reply(
     for m in _BASH.finditer(text):
         cmd = m[1].strip()
         tools.append((m.start(), "Bash", {"command": cmd, "description": "Run a test command"}))
+    for m in _CALL.finditer(text):
+        try:
+            inp = json.loads(m[2]) if m[2].strip() else {}
+        except ValueError:
+            inp = {}
+        # Named as asked even when not offered: Claude Code defers MCP tools behind
+        # ToolSearch (a placeholder in the request) yet runs a call to one it knows.
+        offered.add(m[1])
+        tools.append((m.start(), m[1], inp if isinstance(inp, dict) else {}))
     tools.sort(key=lambda t: t[0])
     blocks = [
         {"type": "tool_use", "id": f"toolu_fake{base:04d}{i:02d}", "name": name, "input": inp}

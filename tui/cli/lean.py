@@ -86,6 +86,7 @@ COMMAND_HELP: dict[str, str] = {
     "fill": "Run the queue in spare capacity until Ctrl-C or --until,...",
     "kill": "Stop session NAME and close every pane of it, dead ones...",
     "ls": "List the sessions: who needs you first ([attention] order:...",
+    "mcp": "Serve podium's tools to its agents over stdio (MCP).",
     "new": "Start an agent session in a new tmux pane.",
     "next": "Focus the session that needs you first (as `podium ls` orders...",
     "queue": "Background tasks that fill spare capacity (run when `podium...",

@@ -42,6 +42,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "queue": ("queue_cmds", "queue"),
     "fill": ("fill_cmd", "fill"),
     "service": ("service_cmds", "service"),
+    "mcp": ("mcp_cmd", "mcp"),
 }
 
 

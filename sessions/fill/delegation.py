@@ -1,0 +1,131 @@
+"""Subtasks an agent queues for itself (`podium mcp`'s `queue_task`): the caps.
+
+A background run may add a child task (its `parent_id`). So that a run can never make
+itself a bigger budget by delegating, and a tree of agents cannot grow without bound:
+- depth: a task is at most `MAX_DEPTH` levels under a task a person queued;
+- fan-out: a task has at most `MAX_CHILDREN` children;
+- budget: a child's budget comes out of its parent's. What is left to give is the
+  parent's budget less what the parent spent, what its finished children spent and
+  the budgets of its open children (each may spend all of its own). A child asked
+  for without a budget under a parent that has one gets what is left.
+Each refusal is a `Refused` with one line that says why. Pure: the queue API passes
+in the records and what they spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sessions.fill.amount import Amount, parse_amount, token_text
+
+MAX_DEPTH = 3
+MAX_CHILDREN = 10
+
+
+class Refused(ValueError):
+    """A subtask the caps refuse; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What a task's runs spent: weighted tokens and dollars."""
+
+    units: float = 0.0
+    usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class Child:
+    """A parent's existing child as the caps see it: its budget, and what it spent
+    once it ended (`final`)."""
+
+    budget: str | None
+    final: bool
+    spent: Spent
+
+
+def check_depth(ancestors: int) -> None:
+    """`ancestors`: how many tasks lie above the parent (0: a person's task)."""
+    if ancestors + 1 > MAX_DEPTH:
+        raise Refused(
+            f"refused: a subtask would be {ancestors + 1} levels deep; at most {MAX_DEPTH} "
+            "levels of subtasks are allowed (do this part yourself)"
+        )
+
+
+def check_fan_out(children: int) -> None:
+    if children >= MAX_CHILDREN:
+        raise Refused(
+            f"refused: this task already has {children} subtasks, the most one task may "
+            f"have ({MAX_CHILDREN}); wait for them or merge the work"
+        )
+
+
+def child_budget(
+    parent_budget: str | None,
+    parent_spent: Spent,
+    children: Sequence[Child],
+    asked: str | None,
+    capacity: Callable[[str], float],
+) -> str | None:
+    """The budget the child gets (an amount's text; None: unlimited, as its parent),
+    or `Refused`. `capacity(window)` turns a share of a window into weighted tokens."""
+    if not parent_budget:
+        return asked
+    parent = parse_amount(parent_budget)
+    want = parse_amount(asked) if asked else None
+    if parent.kind == "usd":
+        if want is not None and want.kind != "usd":
+            raise Refused(
+                f"refused: the parent's budget is in dollars ({parent}); give the subtask's "
+                "budget in dollars too"
+            )
+        used = parent_spent.usd + sum(_committed_usd(c) for c in children)
+        left = parent.value - used
+        if left <= 0.005:
+            raise Refused(f"refused: the parent's budget {parent} is spent (${used:.2f} used)")
+        if want is None:
+            return str(Amount("usd", round(left, 2)))
+        if want.value > left:
+            raise Refused(
+                f"refused: the subtask's budget {want} is more than its parent has left: "
+                f"${left:.2f} of {parent}"
+            )
+        return str(want)
+    if want is not None and want.kind == "usd":
+        raise Refused(
+            f"refused: the parent's budget is in tokens or a share of a window ({parent}); "
+            "give the subtask's budget that way too (50k, 2%5h)"
+        )
+    total = parent.units(capacity) or 0.0
+    used = parent_spent.units + sum(_committed_units(c, capacity) for c in children)
+    left = total - used
+    if left < 1:
+        raise Refused(
+            f"refused: the parent's budget {parent} is spent "
+            f"({used:,.0f} of {total:,.0f} weighted tokens)"
+        )
+    if want is None:
+        return token_text(left)
+    units = want.units(capacity) or 0.0
+    if units > left:
+        raise Refused(
+            f"refused: the subtask's budget {want} ({units:,.0f} weighted tokens) is more than "
+            f"its parent has left: {left:,.0f} of {parent}"
+        )
+    return str(want)
+
+
+def _committed_usd(child: Child) -> float:
+    if child.final or not child.budget:
+        return child.spent.usd
+    amount = parse_amount(child.budget)
+    return amount.value if amount.kind == "usd" else child.spent.usd
+
+
+def _committed_units(child: Child, capacity: Callable[[str], float]) -> float:
+    if child.final or not child.budget:
+        return child.spent.units
+    units = parse_amount(child.budget).units(capacity)
+    return units if units is not None else child.spent.units
