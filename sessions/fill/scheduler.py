@@ -38,10 +38,11 @@ from sessions.fill.graph import waiting_on
 from sessions.fill.held import why_held
 from sessions.fill.history import MINUTE, LogForecast, fill_tokens
 from sessions.fill.night_report import night_report, summary
-from sessions.fill.nightly import night_due, night_text
+from sessions.fill.nightly import current_night, night_due, night_text
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import SERVER_WAIT, LaunchFailed, LaunchWaits, Runner
 from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
+from sessions.fill.spend import RunSpend
 from sessions.fill.triggers import Trigger, Triggers, head_of, parse_trigger
 from sessions.registry import Registry
 from sessions.state import FINAL_STATES
@@ -94,6 +95,7 @@ class Scheduler:
         self._watchers: dict[int, asyncio.Task[None]] = {}
         # Templates queued by podium's own events (`--on`): sessions' turns and tasks'
         # ends from the bus, idleness, resets and commits each round.
+        self._templates: list[tuple[int, Trigger]] | None = None
         self.triggers = Triggers(
             self._event_templates, self._fire_template, settings.on_change_debounce
         )
@@ -391,7 +393,13 @@ class Scheduler:
     # -- podium's own events ---------------------------------------------------------------------
     def _event_templates(self) -> list[tuple[int, Trigger]]:
         """The live `--on` templates and their triggers (one that no longer reads is
-        logged and left out)."""
+        logged and left out). Kept between reads: every bus event asks for them, and
+        templates change only when one is added or cancelled (`sync_watchers`)."""
+        if self._templates is None:
+            self._templates = self._read_event_templates()
+        return self._templates
+
+    def _read_event_templates(self) -> list[tuple[int, Trigger]]:
         out = []
         for tmpl in self.store.in_state("recurring"):
             if tmpl.schedule_kind != "on_event":
@@ -424,7 +432,9 @@ class Scheduler:
         self.triggers.tick(now, sessions, windows, heads)
 
     def sync_watchers(self) -> None:
-        """One watchfiles task per live on-change template; none for cancelled ones."""
+        """One watchfiles task per live on-change template; none for cancelled ones.
+        The `--on` templates are read again too."""
+        self._templates = None
         wanted = {
             t.id: t for t in self.store.in_state("recurring") if t.schedule_kind == "on_change"
         }
@@ -511,9 +521,10 @@ class Scheduler:
             if reset is not None and reset > now:
                 fill_week[name] = fill_tokens(self.conn, reset - WEEK, now, name)
         night = self.night()
+        this_night = current_night(night, now)
         tonight = (
-            fill_tokens(self.conn, _night_opened(night, now), now)
-            if night.contains(now) and self.settings.night_budget_pct is not None
+            fill_tokens(self.conn, this_night[0], now)
+            if this_night is not None and self.settings.night_budget_pct is not None
             else 0.0
         )
         # A task that comes after others is offered to the policy only once they are
@@ -704,16 +715,9 @@ class Scheduler:
         )
 
 
-def _weighted(spend: Any) -> float:
+def _weighted(spend: RunSpend | None) -> float:
     """Weighted tokens a run's stream showed so far (0 before its first response)."""
     return float(spend.weighted_tokens) if spend is not None else 0.0
-
-
-def _night_opened(night: Night, now: datetime) -> datetime:
-    """When the night window `now` is in opened."""
-    local = now.astimezone(night.tz)
-    opened = datetime.combine(local.date(), night.start, tzinfo=night.tz)
-    return opened if opened <= local else opened - timedelta(days=1)
 
 
 def _delete_streams(runs: list[Run]) -> set[int]:

@@ -51,6 +51,13 @@ def _app(tmp_path: Path) -> PodiumApp:
     )
 
 
+async def _open_usage(app: PodiumApp, pilot: Any) -> None:
+    """Once the tower has its state, `u` opens the usage screen; until it has drawn."""
+    await until(pilot, lambda: app.state.loaded)
+    await pilot.press("u")
+    await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+
+
 def _on_screen(app: Any) -> str:
     """The text the terminal shows now."""
     return html.unescape(app.export_screenshot()).replace("\xa0", " ")
@@ -65,9 +72,7 @@ def test_every_row_is_reached_by_the_one_scroll_area(
     async def scenario() -> None:
         app = _app(tmp_path)
         async with app.run_test(size=size) as pilot:
-            await until(pilot, lambda: app.state.loaded)
-            await pilot.press("u")
-            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            await _open_usage(app, pilot)
             screen = app.screen
             assert isinstance(screen, UsageScreen)
             body = screen.query_one("#usage-body")
@@ -114,9 +119,7 @@ def test_the_series_comes_cut_to_the_plots_columns(
     async def scenario() -> None:
         app = _app(tmp_path)
         async with app.run_test(size=size) as pilot:
-            await until(pilot, lambda: app.state.loaded)
-            await pilot.press("u")
-            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            await _open_usage(app, pilot)
             plot = app.screen.query(UsagePlot).first()
             await until(pilot, lambda: plot.content_region.width > 0)
             # Read ahead once the sessions were listed, and again as the screen opened.
@@ -175,9 +178,7 @@ def test_a_wider_screen_reads_the_slices_again(
     async def scenario() -> None:
         app = _app(tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.state.loaded)
-            await pilot.press("u")
-            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            await _open_usage(app, pilot)
             calls = app.link.calls
 
             def asked() -> set[int | None]:
@@ -204,9 +205,7 @@ def test_two_answers_close_together_replace_the_widgets_in_turn(
     async def scenario() -> None:
         app = _app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(pilot, lambda: app.state.loaded)
-            await pilot.press("u")
-            await until(pilot, lambda: getattr(app.screen, "overview", None) is not None)
+            await _open_usage(app, pilot)
             screen = app.screen
             assert isinstance(screen, UsageScreen)
             first = screen.overview

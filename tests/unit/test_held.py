@@ -259,3 +259,24 @@ def test_a_guessed_limit_reset_gives_way_to_the_official_one(tmp_path: Path) -> 
     store.update(task, defer_until=now + timedelta(minutes=20))
     sched._due(now)
     assert store.get(task.id).defer_until == now + timedelta(minutes=20)
+
+
+def test_the_night_budget_counts_what_fill_spent_since_the_night_opened(tmp_path: Path) -> None:
+    fill = FillSettings(night_start="01:00", night_end="07:00", night_budget_pct=10, tz="UTC")
+    sched = _scheduler(tmp_path, fill)
+    conn = sched.conn
+    conn.execute(
+        "INSERT INTO queue_runs (task_id, attempt, state, started_at, claude_session_id) "
+        "VALUES (1, 1, 'done', ?, 'fill-run')",
+        [datetime(2026, 12, 1, 0, tzinfo=UTC)],
+    )
+    for hour, tokens in ((0, 500), (2, 700)):  # before the night opened, then in it
+        conn.execute(
+            "INSERT INTO usage_messages (dedupe_key, ts, claude_session_id, input_tokens, "
+            "output_tokens, cache_creation_tokens, cache_creation_1h_tokens, "
+            "cache_read_tokens, is_sidechain, source_path) "
+            "VALUES (?, ?, 'fill-run', ?, 0, 0, 0, 0, false, 'x.jsonl')",
+            [f"k{hour}", datetime(2026, 12, 1, hour, 30, tzinfo=UTC), tokens],
+        )
+    assert sched.facts(datetime(2026, 12, 1, 3, tzinfo=UTC)).fill_tonight_units == 700
+    assert sched.facts(datetime(2026, 12, 1, 12, tzinfo=UTC)).fill_tonight_units == 0
