@@ -129,3 +129,29 @@ def _committed_units(child: Child, capacity: Callable[[str], float]) -> float:
         return child.spent.units
     units = parse_amount(child.budget).units(capacity)
     return units if units is not None else child.spent.units
+
+
+def capped_budget(cap: str, asked: str | None, capacity: Callable[[str], float]) -> str:
+    """The budget of a task an agent queues with no parent (a person's interactive
+    session): `asked`, if it is within `cap` (`[fill] agent_task_budget`), else
+    `Refused`; without one, the cap itself. Dollars and tokens do not compare: a
+    dollar budget under a cap in tokens (or the other way) is kept as asked, bounded
+    all the same (Claude Code's --max-budget-usd, or podium's stop at the budget)."""
+    limit = parse_amount(cap)
+    if asked is None:
+        return str(limit)
+    want = parse_amount(asked)
+    if limit.kind == "usd" or want.kind == "usd":
+        if limit.kind == want.kind and want.value > limit.value:
+            raise Refused(
+                f"refused: the budget {want} is more than a task an agent queues may have: "
+                f"{limit} ([fill] agent_task_budget)"
+            )
+        return str(want)
+    units, most = want.units(capacity) or 0.0, limit.units(capacity) or 0.0
+    if units > most:
+        raise Refused(
+            f"refused: the budget {want} ({units:,.0f} weighted tokens) is more than a task "
+            f"an agent queues may have: {limit} ({most:,.0f}; [fill] agent_task_budget)"
+        )
+    return str(want)

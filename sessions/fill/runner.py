@@ -223,8 +223,14 @@ class Runner:
         if not may_start and not await self.blocking(self.tmux.alive):
             raise LaunchWaits(_NO_SERVER)
         resume_id = task.claude_session_id
-        # A resumed run's conversation already holds what its dependencies gave it.
-        prompt = self.fill.resume_prompt if resume_id else self._with_results(task)
+        # A resumed run's conversation already holds what its dependencies gave it;
+        # but a continuation's first run (a lead's, `continues_id`) resumes another
+        # task's session to hand it those results: its own prompt, with them.
+        first_of_continuation = task.continues_id is not None and task.attempts == 0
+        if resume_id and not first_of_continuation:
+            prompt = self.fill.resume_prompt
+        else:
+            prompt = self._with_results(task)
         new_id = None if resume_id else str(uuid.uuid4())
         try:
             argv = headless_argv(
@@ -264,7 +270,9 @@ class Runner:
         """The task's prompt with the final message of each task it comes after
         (`--after`), a long one through a 0600 file of the queue's private directory
         that the prompt names (`graph.prompt_with_results`)."""
-        results = self.store.dep_results(task.id)
+        # A continuation's conversation is the task it continues: its final message is
+        # there already.
+        results = [r for r in self.store.dep_results(task.id) if r[0] != task.continues_id]
         if not results:
             return task.prompt
 
