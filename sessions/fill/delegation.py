@@ -104,7 +104,7 @@ def child_budget(
     if left < 1:
         raise Refused(
             f"refused: the parent's budget {parent} is spent "
-            f"({used:,.0f} of {total:,.0f} weighted tokens)"
+            f"({used:,.0f} of {total:,.0f} weighted tokens spent or given to its open subtasks)"
         )
     if want is None:
         return token_text(left)
