@@ -239,6 +239,9 @@ class QueueApi:
             raise ApiError("bad_request", str(exc)) from None
         task = sched.store.add(task)
         sched.store.add_deps(task.id, after)
+        if parent is not None:
+            # Its budget now counts against the parent's live run (`Runner._over_limits`).
+            sched.runner.forget_limits(parent.id)
         if task.state == "recurring":
             sched.sync_watchers()
         self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))

@@ -117,6 +117,12 @@ def child_budget(
     return str(want)
 
 
+def committed_units(children: Sequence[Child], capacity: Callable[[str], float]) -> float:
+    """What `children` hold of their parent's budget in weighted tokens: an open one's
+    budget (it may spend all of it), an ended one's spend."""
+    return sum(_committed_units(c, capacity) for c in children)
+
+
 def _committed_usd(child: Child) -> float:
     if child.final or not child.budget:
         return child.spent.usd
