@@ -142,3 +142,47 @@ def test_a_failed_subtask_holds_its_dependent_with_the_reason(
     assert held[3]["kind"] == "held" and "after task 2, which failed" in held[3]["reason"]
     [listed] = call(env, "team.list")["teams"]
     assert listed["state"] == "waiting" and listed["open_nodes"] == 1
+
+
+def test_a_leads_continuation_resumes_its_conversation_with_the_results(
+    make_claude_podium: Any, podium_env: Any
+) -> None:
+    """Results that come later: the lead queues a subtask and its own continuation
+    (`continue_me`, after it), and ends. Once both are done the continuation resumes
+    the lead's Claude session with the subtask's result, and its final message is the
+    team's report."""
+    _fast(podium_env)
+    env = make_claude_podium()
+    work = env.workdir
+    then = _queue(work, "REPLY integrated the night's work", budget="20k", after=[2])
+    goal = "\n".join(
+        [
+            "Plan the night.",
+            "CALL_TOOL mcp__podium__queue_task " + _queue(work, "REPLY gamma", budget="20k"),
+            "THEN 1 mcp__podium__queue_task " + then.replace("{", '{"continue_me": true, ', 1),
+        ]
+    )
+    _start(env, goal)
+    call(env, "queue.fill", enabled=True)
+    assert wait_task(env, 1, "done", "failed", seconds=60)["task"]["state"] == "done"
+    assert not any(b.get("is_error") for b in _tool_results(env)), _tool_results(env)
+    cont = wait_task(env, 3, "done", "failed", seconds=60)
+    assert cont["task"]["state"] == "done", cont["runs"]
+    lead = call(env, "queue.show", id=1)
+    [lead_run] = lead["runs"]
+    [run] = cont["runs"]
+    assert cont["task"]["continues_id"] == 1
+    assert f"--resume={lead_run['claude_session_id']}" in run["argv"]
+    assert run["started_at"] >= lead_run["ended_at"]
+    # The continuation's request is the lead's conversation, then its prompt with the
+    # subtask's result.
+    last = env.api.main_requests()[-1].body["messages"]
+    assert "Plan the night." in json.dumps(last[0])
+    assert "## Result of task 2\n\ngamma" in json.dumps(last[-1]).replace("\\n", "\n")
+
+    def reported() -> bool:
+        return call(env, "team.list")["teams"][0]["state"] == "done"
+
+    assert env.wait_for(reported, 10)
+    report = Path(call(env, "team.list")["teams"][0]["report_path"]).read_text()
+    assert "integrated the night's work" in report and "task 3" in report

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
 from collectors.settings import FillSettings
@@ -281,6 +282,4 @@ def test_a_leads_live_run_counts_what_it_gave_its_subtasks(sched: Any, tmp_path:
 
 
 def msgspec_replace(params: wire.QueueAddParams, **changes: Any) -> wire.QueueAddParams:
-    import msgspec  # only these tests change a params struct
-
     return msgspec.structs.replace(params, **changes)
