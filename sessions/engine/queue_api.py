@@ -289,7 +289,7 @@ class QueueApi:
             task = up
         return count
 
-    def _spent(self, task: Task) -> delegation.Spent:
+    def spent(self, task: Task) -> delegation.Spent:
         """Weighted tokens and dollars of `task`'s runs, a live run's so far included."""
         units = usd = 0.0
         for run in self.sched.store.runs(task.id):
@@ -309,12 +309,12 @@ class QueueApi:
 
     def _child_budget(self, parent: Task, asked: str | None) -> str | None:
         children = [
-            delegation.Child(c.budget, c.state in FINAL_TASK_STATES, self._spent(c))
+            delegation.Child(c.budget, c.state in FINAL_TASK_STATES, self.spent(c))
             for c in self.sched.store.children(parent.id)
         ]
         budget = parent.budget or (f"${parent.budget_usd:g}" if parent.budget_usd else None)
         return delegation.child_budget(
-            budget, self._spent(parent), children, asked, self.sched.usage.capacity
+            budget, self.spent(parent), children, asked, self.sched.usage.capacity
         )
 
     async def capacity(self, params: wire.CapacityParams) -> wire.Capacity:
@@ -352,7 +352,7 @@ class QueueApi:
         return answer
 
     def _budget_left(self, task: Task) -> wire.TaskBudget:
-        spent = self._spent(task)
+        spent = self.spent(task)
         budget = task.budget or (f"${task.budget_usd:g}" if task.budget_usd else None)
         left = None
         if budget:

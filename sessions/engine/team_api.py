@@ -47,9 +47,9 @@ class TeamApi:
         self.dir = data_dir / "teams"
 
     def listen(self, event: str, data: dict[str, Any]) -> None:
-        """On the bus: a team node's run ended. Only schedules the look (a listener
-        runs inside `publish`)."""
-        task = data.get("task") if event == "queue" and data.get("run") else None
+        """On the bus: a team node changed (a run ended, it was cancelled). Only
+        schedules the look (a listener runs inside `publish`)."""
+        task = data.get("task") if event == "queue" else None
         team_id = task.get("team_id") if isinstance(task, dict) else None
         if isinstance(team_id, int):
             asyncio.get_running_loop().call_soon(self._settle, team_id)
@@ -108,7 +108,7 @@ class TeamApi:
         nodes = self.sched.store.of_team(team.id)
         units = usd = 0.0
         for node in nodes:
-            spent = self.queue._spent(node)
+            spent = self.queue.spent(node)
             units += spent.units
             usd += spent.usd
         amount = parse_amount(team.budget)
@@ -124,7 +124,8 @@ class TeamApi:
         )
 
     def _settle(self, team_id: int) -> None:
-        """Every node ended: write the report from the last lead node's final message."""
+        """Once every node has ended: the report, from the last lead node's final
+        message (nothing while a node is open, or once written)."""
         team = self.teams.get(team_id)
         if team is None or team.report_path:
             return

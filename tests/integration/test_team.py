@@ -113,76 +113,62 @@ def test_a_lead_queues_two_subtasks_waits_and_reports_both(
     assert out.returncode == 0 and "done" in out.stdout and "Find the two words" in out.stdout
 
 
-def test_a_failed_subtask_holds_its_dependent_with_the_reason(
+def test_a_failed_subtask_holds_its_dependent_and_a_continuation_resumes_the_lead(
     make_claude_podium: Any, podium_env: Any
 ) -> None:
+    """Results that come later: the lead queues a subtask that fails and one after it,
+    a subtask that succeeds and its own continuation (`continue_me`, after that one),
+    and ends. The failed subtask holds its dependent with the reason; the continuation
+    resumes the lead's Claude session with the result it waited for, and once the held
+    node is cancelled its final message is the team's report."""
     _fast(podium_env)
     env = make_claude_podium()
     work = env.workdir
     # The JSON escape `\u0045RROR 400` reaches the subtask as "ERROR 400": the lead's
-    # own requests do not carry the directive.
+    # own requests do not carry the directive. Tasks: the lead 1, then 2 to 5.
     failing = _queue(work, "ERROR 400", budget="20k").replace("ERROR", "\\u0045RROR")
-    goal = "\n".join(
-        [
-            "Two steps, the second after the first.",
-            "CALL_TOOL mcp__podium__queue_task " + failing,
-            "THEN 1 mcp__podium__queue_task " + _queue(work, "then this", after=[2], budget="20k"),
-        ]
-    )
-    _start(env, goal)
-    call(env, "queue.fill", enabled=True)
-    lead = wait_task(env, 1, "done", "failed", seconds=60)
-    assert lead["task"]["state"] == "done", lead["runs"][-1]["result"]
-    assert not any(b.get("is_error") for b in _tool_results(env)), _tool_results(env)
-    assert wait_task(env, 2, "done", "failed", seconds=60)["task"]["state"] == "failed"
-
-    shown = call(env, "queue.show", id=3)["task"]
-    assert shown["state"] == "queued" and shown["waits"].startswith("after task 2, which failed")
-    held = {h["task_id"]: h for h in call(env, "queue.list", explain=True)["held"]}
-    assert held[3]["kind"] == "held" and "after task 2, which failed" in held[3]["reason"]
-    [listed] = call(env, "team.list")["teams"]
-    assert listed["state"] == "waiting" and listed["open_nodes"] == 1
-
-
-def test_a_leads_continuation_resumes_its_conversation_with_the_results(
-    make_claude_podium: Any, podium_env: Any
-) -> None:
-    """Results that come later: the lead queues a subtask and its own continuation
-    (`continue_me`, after it), and ends. Once both are done the continuation resumes
-    the lead's Claude session with the subtask's result, and its final message is the
-    team's report."""
-    _fast(podium_env)
-    env = make_claude_podium()
-    work = env.workdir
-    then = _queue(work, "REPLY integrated the night's work", budget="20k", after=[2])
+    then = _queue(work, "REPLY integrated the night's work", budget="20k", after=[4])
     goal = "\n".join(
         [
             "Plan the night.",
-            "CALL_TOOL mcp__podium__queue_task " + _queue(work, "REPLY gamma", budget="20k"),
-            "THEN 1 mcp__podium__queue_task " + then.replace("{", '{"continue_me": true, ', 1),
+            "CALL_TOOL mcp__podium__queue_task " + failing,
+            "THEN 1 mcp__podium__queue_task " + _queue(work, "then this", after=[2], budget="9k"),
+            "THEN 2 mcp__podium__queue_task " + _queue(work, "REPLY gamma", budget="20k"),
+            "THEN 3 mcp__podium__queue_task " + then.replace("{", '{"continue_me": true, ', 1),
         ]
     )
     _start(env, goal)
     call(env, "queue.fill", enabled=True)
     assert wait_task(env, 1, "done", "failed", seconds=60)["task"]["state"] == "done"
     assert not any(b.get("is_error") for b in _tool_results(env)), _tool_results(env)
-    cont = wait_task(env, 3, "done", "failed", seconds=60)
+    assert wait_task(env, 2, "done", "failed", seconds=60)["task"]["state"] == "failed"
+    cont = wait_task(env, 5, "done", "failed", seconds=60)
     assert cont["task"]["state"] == "done", cont["runs"]
-    lead = call(env, "queue.show", id=1)
-    [lead_run] = lead["runs"]
+
+    # The failed subtask holds the one after it, with the reason.
+    shown = call(env, "queue.show", id=3)["task"]
+    assert shown["state"] == "queued" and shown["waits"].startswith("after task 2, which failed")
+    held = {h["task_id"]: h for h in call(env, "queue.list", explain=True)["held"]}
+    assert held[3]["kind"] == "held" and "after task 2, which failed" in held[3]["reason"]
+
+    # The continuation resumed the lead's session once the lead and task 4 were done.
+    [lead_run] = call(env, "queue.show", id=1)["runs"]
     [run] = cont["runs"]
     assert cont["task"]["continues_id"] == 1
     assert f"--resume={lead_run['claude_session_id']}" in run["argv"]
     assert run["started_at"] >= lead_run["ended_at"]
-    # The continuation's request is the lead's conversation, then its prompt with the
-    # subtask's result.
+    # Its request is the lead's conversation, then its prompt with task 4's result.
     last = env.api.main_requests()[-1].body["messages"]
     assert "Plan the night." in json.dumps(last[0])
-    assert "## Result of task 2\n\ngamma" in json.dumps(last[-1]).replace("\\n", "\n")
+    assert "## Result of task 4\n\ngamma" in json.dumps(last[-1]).replace("\\n", "\n")
+
+    [listed] = call(env, "team.list")["teams"]
+    assert listed["state"] == "waiting" and listed["open_nodes"] == 1
+    call(env, "queue.cancel", id=3)
 
     def reported() -> bool:
         return call(env, "team.list")["teams"][0]["state"] == "done"
 
     assert env.wait_for(reported, 10)
     report = Path(call(env, "team.list")["teams"][0]["report_path"]).read_text()
-    assert "integrated the night's work" in report and "task 3" in report
+    assert "integrated the night's work" in report and "task 5" in report
