@@ -51,8 +51,13 @@ class TeamApi:
         schedules the look (a listener runs inside `publish`)."""
         task = data.get("task") if event == "queue" else None
         team_id = task.get("team_id") if isinstance(task, dict) else None
-        if isinstance(team_id, int):
-            asyncio.get_running_loop().call_soon(self._settle, team_id)
+        if not isinstance(team_id, int):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # published off the loop: the next change of the team looks
+            return
+        loop.call_soon(self._settle, team_id)
 
     async def start(self, params: wire.TeamStartParams) -> wire.Team:
         goal = params.goal.strip()

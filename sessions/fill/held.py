@@ -33,6 +33,7 @@ from sessions.fill.queue import Task
 FILL_OFF = "fill_off"
 SCHEDULED = "scheduled"
 NIGHT = "night"
+DAY = "day"  # a `--window day` task waits out the night
 DEFERRED = "deferred"
 CRON = "cron"
 ON_CHANGE = "on_change"
@@ -161,8 +162,9 @@ def _waiting(task: Task, now: datetime, tz: tzinfo, overall: policy.Decision | N
             why = f": {task.last_result}"
         return Held(task.id, DEFERRED, f"deferred until {at}{why}", until)
     if task.schedule_kind == "window":
-        name = task.schedule if task.schedule == "day" else "night"
-        return Held(task.id, NIGHT, f"waits for the {name} window, from {at}", until)
+        if task.schedule == "day":
+            return Held(task.id, DAY, f"waits for the day window, from {at}", until)
+        return Held(task.id, NIGHT, f"waits for the night window, from {at}", until)
     return Held(task.id, SCHEDULED, f"scheduled for {at}", until)
 
 

@@ -18,7 +18,7 @@ from sessions import wire
 from sessions.engine.queue_api import QueueApi
 from sessions.engine.team_api import LEAD_TOOLS, TeamApi
 from sessions.fill import delegation
-from sessions.fill.held import DEADLINE, NIGHT, why_held
+from sessions.fill.held import DAY, DEADLINE, why_held
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import _Limits
 from sessions.fill.team_prompt import lead_prompt
@@ -196,7 +196,7 @@ def test_a_day_task_waits_out_the_night(sched: Any, tmp_path: Path) -> None:
     stored = sched.store.get(task.id)
     assert stored is not None and stored.not_before == datetime(2026, 11, 3, 7, 0, tzinfo=UTC)
     [h] = why_held(night, [stored], [], enabled=True, tz=UTC, max_concurrent=1)
-    assert (h.kind, h.reason) == (NIGHT, "waits for the day window, from 07:00")
+    assert (h.kind, h.reason) == (DAY, "waits for the day window, from 07:00")
 
 
 # -- an agent's own tasks, and a lead's continuation -------------------------------------------
