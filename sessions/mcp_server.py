@@ -226,9 +226,10 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         directory). `window`: night (long research, tests, heavy compute), day (what
         needs the person: reviews, decisions; the hours outside the night), or any (as
         soon as spare capacity allows). `budget`: 50k tokens, 2%5h, 1%week or $1; a
-        background run's subtask spends out of its own budget and gets what is left
-        without one; more than is left is refused, with what is left. `after`: task
-        ids that must be done first (their results are added to its prompt).
+        background run's subtask spends out of its own budget and gets half of what is
+        left without one (you go on spending the rest); more than is left is refused,
+        with what is left. `after`: task ids that must be done first (their results
+        are added to its prompt).
         `continue_me`: this task continues YOUR conversation (resumes your Claude
         session) once you and its `after` tasks are done, with their results: queue it
         when results come only later, then end your turn. Answers the new task's id."""

@@ -307,14 +307,20 @@ class QueueApi:
             usd += run.total_cost_usd or 0.0
         return delegation.Spent(units, usd)
 
-    def _child_budget(self, parent: Task, asked: str | None) -> str | None:
+    def _child_budget(
+        self, parent: Task, asked: str | None, share: float | None = None
+    ) -> str | None:
         children = [
             delegation.Child(c.budget, c.state in FINAL_TASK_STATES, self.spent(c))
             for c in self.sched.store.children(parent.id)
         ]
         budget = parent.budget or (f"${parent.budget_usd:g}" if parent.budget_usd else None)
+        # A running parent keeps half of what is left for itself when a child names
+        # no budget: else its own run would be stopped at once (`Runner._over_limits`).
+        if share is None:
+            share = 0.5 if parent.state == "running" else 1.0
         return delegation.child_budget(
-            budget, self.spent(parent), children, asked, self.sched.usage.capacity
+            budget, self.spent(parent), children, asked, self.sched.usage.capacity, share
         )
 
     async def capacity(self, params: wire.CapacityParams) -> wire.Capacity:
@@ -357,7 +363,7 @@ class QueueApi:
         left = None
         if budget:
             try:
-                left = self._child_budget(task, None)
+                left = self._child_budget(task, None, share=1.0)
             except delegation.Refused:
                 left = "$0" if parse_amount(budget).kind == "usd" else "0"
         return wire.TaskBudget(

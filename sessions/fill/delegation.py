@@ -7,7 +7,9 @@ itself a bigger budget by delegating, and a tree of agents cannot grow without b
 - budget: a child's budget comes out of its parent's. What is left to give is the
   parent's budget less what the parent spent, what its finished children spent and
   the budgets of its open children (each may spend all of its own). A child asked
-  for without a budget under a parent that has one gets what is left.
+  for without a budget under a parent that has one gets what is left (half of it
+  while the parent runs: a running parent is stopped once its own spend and what
+  it gave reach its budget, `Runner._over_limits`).
 Each refusal is a `Refused` with one line that says why. Pure: the queue API passes
 in the records and what they spent.
 """
@@ -68,9 +70,12 @@ def child_budget(
     children: Sequence[Child],
     asked: str | None,
     capacity: Callable[[str], float],
+    share: float = 1.0,
 ) -> str | None:
     """The budget the child gets (an amount's text; None: unlimited, as its parent),
-    or `Refused`. `capacity(window)` turns a share of a window into weighted tokens."""
+    or `Refused`. `capacity(window)` turns a share of a window into weighted tokens.
+    A child asked for without a budget gets `share` of what is left (the caller gives
+    half while the parent runs: its own run goes on spending the same budget)."""
     if not parent_budget:
         return asked
     parent = parse_amount(parent_budget)
@@ -86,7 +91,7 @@ def child_budget(
         if left <= 0.005:
             raise Refused(f"refused: the parent's budget {parent} is spent (${used:.2f} used)")
         if want is None:
-            return str(Amount("usd", round(left, 2)))
+            return str(Amount("usd", round(left * share, 2)))
         if want.value > left:
             raise Refused(
                 f"refused: the subtask's budget {want} is more than its parent has left: "
@@ -107,7 +112,7 @@ def child_budget(
             f"({used:,.0f} of {total:,.0f} weighted tokens spent or given to its open subtasks)"
         )
     if want is None:
-        return token_text(left)
+        return token_text(left * share)
     units = want.units(capacity) or 0.0
     if units > left:
         raise Refused(

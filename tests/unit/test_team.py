@@ -279,6 +279,12 @@ def test_a_leads_live_run_counts_what_it_gave_its_subtasks(sched: Any, tmp_path:
     )
     assert run.id not in sched.runner._limits  # read again at the next check
     assert sched.runner._limits_of(run).given == 60_000
+    # A running parent keeps half of what is left when a child names no budget.
+    sched.store.update(sched.store.get(lead.id), state="running")
+    half = queue.add_task(wire.QueueAddParams(prompt="b", cwd=str(tmp_path), parent_id=lead.id))
+    assert half.budget == "20k"
+    left = asyncio.run(queue.capacity(wire.CapacityParams(task_id=lead.id))).task
+    assert left is not None and left.left == "20k"  # all that is left, not half
 
 
 def msgspec_replace(params: wire.QueueAddParams, **changes: Any) -> wire.QueueAddParams:
