@@ -427,6 +427,11 @@ class FillSettings(_Section):
     default_estimate_pct: Annotated[float, Meta(gt=0, le=100)] = 5.0
     """What a task with no `--estimate` and no earlier run of its kind is expected to
     cost, in % of the 5-hour window (later runs of the same kind learn the real cost)."""
+    agent_task_budget: Annotated[str, Meta(min_length=1)] = "5%5h"
+    """The budget of a task an agent queues from a person's interactive session
+    (`podium mcp`'s `queue_task` with no parent task) when it gives none, and the most
+    it may give: an amount (5%5h, 1%week, 50k, $1). A background run's subtasks spend
+    out of their parent's budget instead."""
     max_attempts: Annotated[int, Meta(ge=1, le=100)] = 5
     """Runs a task gets at most: a usage limit defers it to the reset and an API
     error, an interrupted run or `error_during_execution` to a backoff, each an

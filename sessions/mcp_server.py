@@ -52,8 +52,8 @@ OPEN_STATES = ("queued", "running", "deferred", "recurring")
 INSTRUCTIONS = (
     "podium runs your session beside others and fills spare subscription capacity "
     "with background tasks. Ask `capacity` before planning heavy work; queue parts "
-    "as subtasks with `queue_task` (night for long research and tests), then "
-    "`wait_tasks` and read each with `task_result`."
+    "as subtasks with `queue_task` (night for long research and tests, day for what "
+    "needs the person), then `wait_tasks` and read each with `task_result`."
 )
 
 
@@ -220,12 +220,19 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         budget: str | None = None,
         model: str | None = None,
         after: list[int] | None = None,
+        continue_me: bool = False,
     ) -> dict[str, Any]:
         """Queue a subtask: a headless Claude run of `prompt` in `directory` (an existing
-        directory). `window`: night (long research, tests), day, or any (as soon as
-        spare capacity allows). `budget`: 50k tokens, 2%5h, 1%week or $1; a background
-        run's subtask spends out of its own budget and gets what is left without one.
-        `after`: task ids that must be done first. Answers the new task's id."""
+        directory). `window`: night (long research, tests, heavy compute), day (what
+        needs the person: reviews, decisions; the hours outside the night), or any (as
+        soon as spare capacity allows). `budget`: 50k tokens, 2%5h, 1%week or $1; a
+        background run's subtask spends out of its own budget and gets half of what is
+        left without one (you go on spending the rest); more than is left is refused,
+        with what is left. `after`: task ids that must be done first (their results
+        are added to its prompt).
+        `continue_me`: this task continues YOUR conversation (resumes your Claude
+        session) once you and its `after` tasks are done, with their results: queue it
+        when results come only later, then end your turn. Answers the new task's id."""
         if not prompt.strip():
             raise ToolError("a prompt is required")
         if len(prompt) > 200_000:
@@ -244,10 +251,12 @@ def build_server(paths: Paths | None = None) -> FastMCP:
             prompt=prompt,
             cwd=str(cwd.resolve()),
             priority=priority,
-            window="night" if window == "night" else None,
+            window=window if window in ("night", "day") else None,
             budget=budget.strip() if budget and budget.strip() else None,
             model=model or None,
             parent_id=caller_task(),
+            continues=continue_me,
+            by_agent=True,
         )
         fields = msgspec.to_builtins(params)
         if ids:
@@ -257,8 +266,8 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         raw = await podium.run(podium.call, "queue.add", **fields)
         task = msgspec.convert(raw, wire.Task)
         out = _summary(task)
-        if window == "day":
-            out["note"] = "podium has no day window: it runs when spare capacity allows"
+        if task.not_before and task.schedule_kind == "window":
+            out["not_before"] = task.not_before
         return out
 
     @server.tool()

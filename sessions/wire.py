@@ -190,6 +190,12 @@ class TaskRecord(_Wire):
     """An amount spec where its run is stopped; dollars ("$1.5") go to --max-budget-usd."""
     timeout_s: int | None = None
     """Wall-clock seconds a run may take before podium stops it."""
+    team_id: int | None = None
+    """The team it is a node of (`podium team`); subtasks inherit it."""
+    not_after: str | None = None
+    """It does not start after this time (its team's deadline)."""
+    continues_id: int | None = None
+    """The task whose Claude session its first run resumes (a lead's continuation)."""
     schedule_text: str = ""
 
 
@@ -739,6 +745,13 @@ class QueueAddParams(_Wire):
     """The task that asks for this one (a background run's own, `podium mcp`'s
     `queue_task`): its budget, depth and fan-out cap the child
     (`sessions.fill.delegation`)."""
+    continues: bool = False
+    """With `parent_id`: the new task resumes the parent's Claude session (the lead's
+    own continuation), after the parent and every task of `after`, whose results it
+    is handed."""
+    by_agent: bool = False
+    """Queued by an agent (`podium mcp`): without a parent its budget is capped by
+    `[fill] agent_task_budget` (and defaults to it)."""
 
 
 class ReprioritiseParams(TaskRef, kw_only=True):
@@ -809,6 +822,46 @@ class Capacity(_Wire):
     human: HumanForecast
     fill: FillState
     task: TaskBudget | None = None
+
+
+class TeamStartParams(_Wire):
+    """`podium team GOAL --budget AMOUNT [--until HH:MM] [--cwd DIR] [--model M]`."""
+
+    goal: str
+    budget: str
+    """An amount spec (`sessions.fill.amount`): the whole team's, the lead's budget."""
+    until: str | None = None
+    """HH:MM (the next such time) or ISO 8601: no node of the team starts after it."""
+    cwd: str | None = None
+    model: str | None = None
+
+
+class Team(_Wire):
+    """A team: its goal, budget and deadline, its lead task, what it spent, its state
+    (queued, running, waiting, past deadline, done, failed, cancelled)."""
+
+    id: int
+    goal: str
+    budget: str
+    until: str | None = None
+    cwd: str = ""
+    model: str | None = None
+    lead_id: int | None = None
+    state: str = "queued"
+    nodes: int = 0
+    open_nodes: int = 0
+    spent_tokens: float = 0.0
+    """Weighted tokens its nodes' runs spent (a live run's so far)."""
+    spent_usd: float = 0.0
+    budget_tokens: float | None = None
+    """The budget in weighted tokens (None for a budget in dollars)."""
+    report_path: str | None = None
+    """The report file once written (the lead's final message when the team ended)."""
+    created_at: str | None = None
+
+
+class TeamList(_Wire):
+    teams: list[Team] = []
 
 
 class RunRow(_Wire):
@@ -949,6 +1002,8 @@ QUEUE_FILL = _m("queue.fill", FillParams, FillState)
 QUEUE_DECIDE = _m("queue.decide", DecideParams, Decided)
 # The windows, reserve, the person's forecast and a task's budget left (`podium mcp`).
 QUEUE_CAPACITY = _m("queue.capacity", CapacityParams, Capacity)
+TEAM_START = _m("team.start", TeamStartParams, Team)
+TEAM_LIST = _m("team.list", NoParams, TeamList)
 REPORTS_RUNS = _m("reports.runs", SinceParams, RunsReport)
 REPORTS_NIGHT = _m("reports.night", NightParams, NightReport)
 # Not a handler: the server turns the connection into an event stream.

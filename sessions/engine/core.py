@@ -40,6 +40,7 @@ from sessions.engine.server import ApiServer
 from sessions.engine.sessions_api import SessionApi, sessions_handlers
 from sessions.engine.stage import StageKeeper, stage_handlers
 from sessions.engine.start import Prepared, StoreOpening, prepare
+from sessions.engine.team_api import TeamApi, team_handlers
 from sessions.engine.tmux_server import ServerWatch
 from sessions.engine.transcripts import Today, TranscriptIngest
 from sessions.engine.usage import UsageMonitor
@@ -273,6 +274,10 @@ class Engine:
             wake_sweeper=self.wake_sweeper,
             order=self.settings.attention.order,
         )
+        queue = QueueApi(self.scheduler, self.bus)
+        teams = TeamApi(queue, self.paths.data)
+        # A team's report is written when its last node's run ends (a bus event).
+        self.bus.listen(teams.listen)
         return {
             "ping": self.api_ping,
             "status": self.api_status,
@@ -283,7 +288,8 @@ class Engine:
             **reports_handlers(
                 ReportsApi(self.conn, self.attention, self.scheduler.store, self.blocking)
             ),
-            **queue_handlers(QueueApi(self.scheduler, self.bus)),
+            **queue_handlers(queue),
+            **team_handlers(teams),
         }
 
     # -- the engine's own methods -------------------------------------------------

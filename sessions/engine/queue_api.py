@@ -19,6 +19,7 @@ from sessions.engine.events import EventBus
 from sessions.fill import delegation
 from sessions.fill.amount import MAX_USD, parse_amount
 from sessions.fill.graph import Dep, GraphError, hold_reason
+from sessions.fill.held import deadline_reason
 from sessions.fill.night_report import night_report
 from sessions.fill.nightly import last_night
 from sessions.fill.queue import FINAL_TASK_STATES, Run, Task, schedule_text
@@ -81,8 +82,16 @@ class QueueApi:
             cost_usd=round(sum(r.total_cost_usd or 0.0 for r in runs), 6),
             after=[_dep(d) for d in after],
             before=[_dep(d) for d in store.before(task.id)],
-            waits=hold_reason(after) if task.state in ("queued", "deferred") else None,
+            waits=self._waits(task, after),
         )
+
+    def _waits(self, task: Task, after: list[Dep]) -> str | None:
+        """Why an open task cannot start whatever fill does: its deadline passed, or
+        the tasks it comes after."""
+        if task.state not in ("queued", "deferred"):
+            return None
+        late = deadline_reason(task, datetime.now(UTC), self.sched._tz())
+        return late or hold_reason(after)
 
     def _retrying(self, run: Run) -> wire.RetryInfo | None:
         return self.sched.runner.retry_info(run.id) if run.state == "running" else None
@@ -105,6 +114,17 @@ class QueueApi:
         )
 
     async def add(self, params: wire.QueueAddParams) -> wire.Task:
+        return self.add_task(params)
+
+    def add_task(
+        self,
+        params: wire.QueueAddParams,
+        *,
+        team_id: int | None = None,
+        not_after: datetime | None = None,
+    ) -> wire.Task:
+        """`queue.add`; `team_id` and `not_after` make it a team's lead (`team.start`),
+        which its subtasks inherit."""
         prompt = params.prompt
         if not prompt.strip():
             raise ApiError("bad_request", "a prompt is required")
@@ -140,18 +160,30 @@ class QueueApi:
                 "bad_request",
                 f"unknown permission mode {mode!r}; choose one of {', '.join(PERMISSION_MODES)}",
             )
-        parent_id = None
+        parent: Task | None = None
+        asked = params.budget if params.budget and params.budget.strip() else None
+        if asked is None and params.budget_usd is not None:
+            asked = f"${params.budget_usd:g}"
         if params.parent_id is not None:
             parent = self._parent(params.parent_id)
             try:
-                asked = params.budget if params.budget and params.budget.strip() else None
-                if asked is None and params.budget_usd is not None:
-                    asked = f"${params.budget_usd:g}"
                 granted = self._child_budget(parent, asked)
             except ValueError as exc:  # `delegation.Refused`, or an amount it cannot read
                 raise ApiError("refused", str(exc)) from None
             params = msgspec.structs.replace(params, budget=granted, budget_usd=None)
-            parent_id = parent.id
+        elif params.continues:
+            raise ApiError("bad_request", "only a background run's subtask can continue it")
+        elif params.by_agent:
+            # An agent in a person's session has no parent budget to spend out of:
+            # `[fill] agent_task_budget` bounds what it queues.
+            try:
+                granted = delegation.capped_budget(
+                    sched.settings.agent_task_budget, asked, sched.usage.capacity
+                )
+            except ValueError as exc:
+                raise ApiError("refused", str(exc)) from None
+            params = msgspec.structs.replace(params, budget=granted, budget_usd=None)
+        parent_id = parent.id if parent is not None else None
         budget_usd, est_pct, budget, estimate = _amounts(params)
         tools = params.allowed_tools or []
         try:
@@ -184,10 +216,16 @@ class QueueApi:
             not_before=schedule.not_before,
             state="recurring" if schedule.kind in RECURRING_KINDS else "queued",
             parent_id=parent_id,
+            # A team's nodes: a subtask is of its parent's team and keeps its deadline.
+            team_id=parent.team_id if parent is not None else team_id,
+            not_after=parent.not_after if parent is not None else not_after,
         )
         if parent_id is not None and task.state == "recurring":
             raise ApiError("refused", "refused: a subtask runs once; it cannot recur")
         after = list(dict.fromkeys(params.after))
+        if parent is not None and params.continues:
+            self._continuing(task, parent)
+            after = list(dict.fromkeys([parent.id, *after]))
         if after and task.state == "recurring":
             raise ApiError(
                 "bad_request",
@@ -201,6 +239,9 @@ class QueueApi:
             raise ApiError("bad_request", str(exc)) from None
         task = sched.store.add(task)
         sched.store.add_deps(task.id, after)
+        if parent is not None:
+            # Its budget now counts against the parent's live run (`Runner._over_limits`).
+            sched.runner.forget_limits(parent.id)
         if task.state == "recurring":
             sched.sync_watchers()
         self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))
@@ -208,6 +249,20 @@ class QueueApi:
         return self._task_json(task)
 
     # -- subtasks and what a task may spend (`podium mcp`) ---------------------------------
+    def _continuing(self, task: Task, parent: Task) -> None:
+        """Make `task` its parent's continuation: its first run resumes the parent's
+        Claude session (the one its live run has), so the conversation goes on with
+        the results it waited for; it runs after the parent, which must end first."""
+        runs = self.sched.store.runs(parent.id)
+        session = next((r.claude_session_id for r in reversed(runs) if r.claude_session_id), None)
+        if session is None:
+            raise ApiError(
+                "refused", f"refused: task {parent.id} has no Claude session to continue"
+            )
+        task.claude_session_id = session
+        task.continues_id = parent.id
+        task.model = task.model or parent.model
+
     def _parent(self, task_id: int) -> Task:
         parent = self.sched.store.get(task_id)
         if parent is None:
@@ -234,7 +289,7 @@ class QueueApi:
             task = up
         return count
 
-    def _spent(self, task: Task) -> delegation.Spent:
+    def spent(self, task: Task) -> delegation.Spent:
         """Weighted tokens and dollars of `task`'s runs, a live run's so far included."""
         units = usd = 0.0
         for run in self.sched.store.runs(task.id):
@@ -252,14 +307,20 @@ class QueueApi:
             usd += run.total_cost_usd or 0.0
         return delegation.Spent(units, usd)
 
-    def _child_budget(self, parent: Task, asked: str | None) -> str | None:
+    def _child_budget(
+        self, parent: Task, asked: str | None, share: float | None = None
+    ) -> str | None:
         children = [
-            delegation.Child(c.budget, c.state in FINAL_TASK_STATES, self._spent(c))
+            delegation.Child(c.budget, c.state in FINAL_TASK_STATES, self.spent(c))
             for c in self.sched.store.children(parent.id)
         ]
         budget = parent.budget or (f"${parent.budget_usd:g}" if parent.budget_usd else None)
+        # A running parent keeps half of what is left for itself when a child names
+        # no budget: else its own run would be stopped at once (`Runner._over_limits`).
+        if share is None:
+            share = 0.5 if parent.state == "running" else 1.0
         return delegation.child_budget(
-            budget, self._spent(parent), children, asked, self.sched.usage.capacity
+            budget, self.spent(parent), children, asked, self.sched.usage.capacity, share
         )
 
     async def capacity(self, params: wire.CapacityParams) -> wire.Capacity:
@@ -297,12 +358,12 @@ class QueueApi:
         return answer
 
     def _budget_left(self, task: Task) -> wire.TaskBudget:
-        spent = self._spent(task)
+        spent = self.spent(task)
         budget = task.budget or (f"${task.budget_usd:g}" if task.budget_usd else None)
         left = None
         if budget:
             try:
-                left = self._child_budget(task, None)
+                left = self._child_budget(task, None, share=1.0)
             except delegation.Refused:
                 left = "$0" if parse_amount(budget).kind == "usd" else "0"
         return wire.TaskBudget(

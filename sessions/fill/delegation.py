@@ -7,7 +7,9 @@ itself a bigger budget by delegating, and a tree of agents cannot grow without b
 - budget: a child's budget comes out of its parent's. What is left to give is the
   parent's budget less what the parent spent, what its finished children spent and
   the budgets of its open children (each may spend all of its own). A child asked
-  for without a budget under a parent that has one gets what is left.
+  for without a budget under a parent that has one gets what is left (half of it
+  while the parent runs: a running parent is stopped once its own spend and what
+  it gave reach its budget, `Runner._over_limits`).
 Each refusal is a `Refused` with one line that says why. Pure: the queue API passes
 in the records and what they spent.
 """
@@ -68,9 +70,12 @@ def child_budget(
     children: Sequence[Child],
     asked: str | None,
     capacity: Callable[[str], float],
+    share: float = 1.0,
 ) -> str | None:
     """The budget the child gets (an amount's text; None: unlimited, as its parent),
-    or `Refused`. `capacity(window)` turns a share of a window into weighted tokens."""
+    or `Refused`. `capacity(window)` turns a share of a window into weighted tokens.
+    A child asked for without a budget gets `share` of what is left (the caller gives
+    half while the parent runs: its own run goes on spending the same budget)."""
     if not parent_budget:
         return asked
     parent = parse_amount(parent_budget)
@@ -86,7 +91,7 @@ def child_budget(
         if left <= 0.005:
             raise Refused(f"refused: the parent's budget {parent} is spent (${used:.2f} used)")
         if want is None:
-            return str(Amount("usd", round(left, 2)))
+            return str(Amount("usd", round(left * share, 2)))
         if want.value > left:
             raise Refused(
                 f"refused: the subtask's budget {want} is more than its parent has left: "
@@ -104,10 +109,10 @@ def child_budget(
     if left < 1:
         raise Refused(
             f"refused: the parent's budget {parent} is spent "
-            f"({used:,.0f} of {total:,.0f} weighted tokens)"
+            f"({used:,.0f} of {total:,.0f} weighted tokens spent or given to its open subtasks)"
         )
     if want is None:
-        return token_text(left)
+        return token_text(left * share)
     units = want.units(capacity) or 0.0
     if units > left:
         raise Refused(
@@ -115,6 +120,12 @@ def child_budget(
             f"its parent has left: {left:,.0f} of {parent}"
         )
     return str(want)
+
+
+def committed_units(children: Sequence[Child], capacity: Callable[[str], float]) -> float:
+    """What `children` hold of their parent's budget in weighted tokens: an open one's
+    budget (it may spend all of it), an ended one's spend."""
+    return sum(_committed_units(c, capacity) for c in children)
 
 
 def _committed_usd(child: Child) -> float:
@@ -129,3 +140,29 @@ def _committed_units(child: Child, capacity: Callable[[str], float]) -> float:
         return child.spent.units
     units = parse_amount(child.budget).units(capacity)
     return units if units is not None else child.spent.units
+
+
+def capped_budget(cap: str, asked: str | None, capacity: Callable[[str], float]) -> str:
+    """The budget of a task an agent queues with no parent (a person's interactive
+    session): `asked`, if it is within `cap` (`[fill] agent_task_budget`), else
+    `Refused`; without one, the cap itself. Dollars and tokens do not compare: a
+    dollar budget under a cap in tokens (or the other way) is kept as asked, bounded
+    all the same (Claude Code's --max-budget-usd, or podium's stop at the budget)."""
+    limit = parse_amount(cap)
+    if asked is None:
+        return str(limit)
+    want = parse_amount(asked)
+    if limit.kind == "usd" or want.kind == "usd":
+        if limit.kind == want.kind and want.value > limit.value:
+            raise Refused(
+                f"refused: the budget {want} is more than a task an agent queues may have: "
+                f"{limit} ([fill] agent_task_budget)"
+            )
+        return str(want)
+    units, most = want.units(capacity) or 0.0, limit.units(capacity) or 0.0
+    if units > most:
+        raise Refused(
+            f"refused: the budget {want} ({units:,.0f} weighted tokens) is more than a task "
+            f"an agent queues may have: {limit} ({most:,.0f}; [fill] agent_task_budget)"
+        )
+    return str(want)

@@ -12,6 +12,8 @@ does:
   busy, the run cap), or behind the task the policy stopped at (it takes tasks in
   priority order; past one that waits for room only a smaller one that fits
   goes);
+- past its deadline (`not_after`, a team's `--until`): it will not start, whatever
+  else holds it (the scheduler never offers it to the policy);
 - after other tasks (`--after`): the ones not done yet, a failed or cancelled one
   first with its reason (the scheduler never offers such a task to the policy);
 - a recurring template: its next cron time, the change it watches for, or the
@@ -31,11 +33,13 @@ from sessions.fill.queue import Task
 FILL_OFF = "fill_off"
 SCHEDULED = "scheduled"
 NIGHT = "night"
+DAY = "day"  # a `--window day` task waits out the night
 DEFERRED = "deferred"
 CRON = "cron"
 ON_CHANGE = "on_change"
 ON_EVENT = "on_event"
 BEHIND = "behind"
+DEADLINE = "deadline"  # its `not_after` (its team's --until) passed: it will not start
 AFTER = "after"  # waits for the tasks it comes after (`--after`) to be done
 HELD = "held"  # one of those failed or was cancelled: held until it is run again and done
 # The policy's own kinds (`policy.Decision.kind`) are used as they are: limit,
@@ -75,7 +79,8 @@ def why_held(
             continue
         if task.state not in ("queued", "deferred"):
             continue
-        held = _after(task, (deps or {}).get(task.id, ())) or _waiting(task, now, tz, overall)
+        held = _deadline(task, now, tz) or _after(task, (deps or {}).get(task.id, ()))
+        held = held or _waiting(task, now, tz, overall)
         held = held or _due(task, mine.get(task.id), stop, launched, enabled, max_concurrent)
         if not enabled:
             held = Held(
@@ -87,6 +92,29 @@ def why_held(
             )
         out.append(held)
     return out
+
+
+def past_deadline(task: Task, now: datetime) -> bool:
+    """Whether `task` may no longer start: its `not_after` (its team's `--until`) is
+    past. A run already going is not stopped by it."""
+    return task.not_after is not None and task.not_after <= now
+
+
+def deadline_reason(task: Task, now: datetime, tz: tzinfo) -> str | None:
+    """Why a task past its deadline does not start ("team deadline passed: …")."""
+    held = _deadline(task, now, tz)
+    return held.reason if held is not None else None
+
+
+def _deadline(task: Task, now: datetime, tz: tzinfo) -> Held | None:
+    if not past_deadline(task, now):
+        return None
+    at = _at(task.not_after, now, tz)
+    if task.team_id is not None:
+        why = f"team deadline passed: team {task.team_id}'s nodes do not start after {at}"
+    else:
+        why = f"deadline passed: it does not start after {at}"
+    return Held(task.id, DEADLINE, why, task.not_after)
 
 
 def _after(task: Task, deps: Sequence[graph.Dep]) -> Held | None:
@@ -134,6 +162,8 @@ def _waiting(task: Task, now: datetime, tz: tzinfo, overall: policy.Decision | N
             why = f": {task.last_result}"
         return Held(task.id, DEFERRED, f"deferred until {at}{why}", until)
     if task.schedule_kind == "window":
+        if task.schedule == "day":
+            return Held(task.id, DAY, f"waits for the day window, from {at}", until)
         return Held(task.id, NIGHT, f"waits for the night window, from {at}", until)
     return Held(task.id, SCHEDULED, f"scheduled for {at}", until)
 

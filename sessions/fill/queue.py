@@ -67,6 +67,12 @@ class Task:
     estimate: str | None = None
     budget: str | None = None
     timeout_s: int | None = None  # wall-clock seconds a run may take before it is stopped
+    # Teams (migration 0016): the team the task belongs to, the time after which it must
+    # not start (its team's deadline), and the task whose Claude session its first run
+    # resumes (a lead's continuation: the conversation goes on with its results).
+    team_id: int | None = None
+    not_after: datetime | None = None
+    continues_id: int | None = None
 
     def estimate_units(self, capacity: Callable[[str], float]) -> float | None:
         """The person's estimate in weighted tokens (`--estimate 2%week` through
@@ -189,6 +195,10 @@ class QueueStore:
     def in_state(self, *states: str) -> list[Task]:
         marks = ", ".join("?" for _ in states)
         return self._tasks(f"WHERE state IN ({marks}) ORDER BY priority DESC, id", list(states))
+
+    def of_team(self, team_id: int) -> list[Task]:
+        """A team's nodes (migration 0016), in the order they were queued."""
+        return self._tasks("WHERE team_id = ? ORDER BY id", [team_id])
 
     def children(self, parent_id: int) -> list[Task]:
         return self._tasks("WHERE parent_id = ? ORDER BY id", [parent_id])

@@ -50,8 +50,9 @@ from sessions.claude_settings import mcp_env, write_mcp_config
 from sessions.engine.parts import Blocking
 from sessions.fill import retrying
 from sessions.fill.amount import Amount, parse_amount
+from sessions.fill.delegation import Child, Spent, committed_units
 from sessions.fill.graph import prompt_with_results
-from sessions.fill.queue import QueueStore, Run, Task
+from sessions.fill.queue import FINAL_TASK_STATES, QueueStore, Run, Task
 from sessions.fill.spend import RunSpend, SpendFollower
 from sessions.launch import read_failure, write_spec
 from sessions.tmux import PaneInfo, Tmux, TmuxError, TmuxServerGone
@@ -223,8 +224,14 @@ class Runner:
         if not may_start and not await self.blocking(self.tmux.alive):
             raise LaunchWaits(_NO_SERVER)
         resume_id = task.claude_session_id
-        # A resumed run's conversation already holds what its dependencies gave it.
-        prompt = self.fill.resume_prompt if resume_id else self._with_results(task)
+        # A resumed run's conversation already holds what its dependencies gave it;
+        # but a continuation's first run (a lead's, `continues_id`) resumes another
+        # task's session to hand it those results: its own prompt, with them.
+        first_of_continuation = task.continues_id is not None and task.attempts == 0
+        if resume_id and not first_of_continuation:
+            prompt = self.fill.resume_prompt
+        else:
+            prompt = self._with_results(task)
         new_id = None if resume_id else str(uuid.uuid4())
         try:
             argv = headless_argv(
@@ -264,7 +271,9 @@ class Runner:
         """The task's prompt with the final message of each task it comes after
         (`--after`), a long one through a 0600 file of the queue's private directory
         that the prompt names (`graph.prompt_with_results`)."""
-        results = self.store.dep_results(task.id)
+        # A continuation's conversation is the task it continues: its final message is
+        # there already.
+        results = [r for r in self.store.dep_results(task.id) if r[0] != task.continues_id]
         if not results:
             return task.prompt
 
@@ -706,19 +715,26 @@ class Runner:
         if units is None or units <= 0:
             return None
         spent = limits.earlier + (spend.weighted_tokens if spend is not None else 0.0)
-        if spent < units:
+        if spent + limits.given < units:
             return None
         earlier = f" (with {limits.earlier:,.0f} of its earlier runs)" if limits.earlier else ""
+        given = f", {limits.given:,.0f} more given to its subtasks" if limits.given else ""
         return (
-            f"stopped at its budget {budget}: {spent:,.0f} of {units:,.0f} weighted tokens{earlier}"
+            f"stopped at its budget {budget}: {spent:,.0f} of {units:,.0f} weighted tokens"
+            f"{earlier}{given}"
         )
+
+    def forget_limits(self, task_id: int) -> None:
+        """A subtask of `task_id` was queued: its live run's limits are read again."""
+        for run_id in [r for r, lim in self._limits.items() if lim.task_id == task_id]:
+            del self._limits[run_id]
 
     def _limits_of(self, run: Run) -> _Limits:
         """The run's task's budget and timeout, and what its earlier runs spent (the
         budget is the task's: a run resumed after a limit goes on spending it)."""
         task = self.store.get(run.task_id)
         if task is None:
-            return _Limits(None, None, 0.0)
+            return _Limits(None, None, 0.0, 0.0, run.task_id)
         budget = None
         if task.budget:
             try:
@@ -735,7 +751,26 @@ class Runner:
             for r in self.store.runs(task.id)
             if r.id != run.id and r.attempt < run.attempt
         )
-        return _Limits(budget, task.timeout_s, earlier)
+        given = 0.0
+        if budget is not None and budget.kind != "usd":
+            given = committed_units(
+                [self._child(c) for c in self.store.children(task.id)],
+                self.capacity or (lambda _window: 0.0),
+            )
+        return _Limits(budget, task.timeout_s, earlier, given, task.id)
+
+    def _child(self, task: Task) -> Child:
+        """A subtask as the budget caps see it (its runs' spend from their results)."""
+        spent = sum(
+            weighted_tokens(
+                r.input_tokens or 0,
+                r.cache_creation_tokens or 0,
+                r.cache_read_tokens or 0,
+                r.output_tokens or 0,
+            )
+            for r in self.store.runs(task.id)
+        )
+        return Child(task.budget, task.state in FINAL_TASK_STATES, Spent(spent, 0.0))
 
     async def _stop(self, run: Run, reason: str) -> None:
         """Stop a live run at its budget or timeout (the cancel path: its pane is killed);
@@ -802,6 +837,10 @@ class _Limits:
     budget: Amount | None
     timeout_s: int | None
     earlier: float
+    # What its subtasks hold of the budget (weighted tokens): an open one's budget, an
+    # ended one's spend. The task's own spend and this never pass the budget together.
+    given: float = 0.0
+    task_id: int | None = None
 
 
 def _duration_text(seconds: int) -> str:

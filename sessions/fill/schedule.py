@@ -66,8 +66,10 @@ def next_clock(text: str, now: datetime, tz: tzinfo) -> datetime:
     return when if when > local else datetime.combine(local.date() + timedelta(1), clock, tz)
 
 
-# -- the night window ---------------------------------------------------------------------
-WINDOWS = ("night",)
+# -- the night and day windows ------------------------------------------------------------
+# "night": `[fill] night_start`–`night_end`, for long research, tests, heavy compute;
+# "day": the hours outside it, when the person is about (reviews, decisions).
+WINDOWS = ("night", "day")
 
 
 @dataclass(frozen=True)
@@ -96,11 +98,22 @@ class Night:
         when = datetime.combine(local.date(), self.start, tzinfo=self.tz)
         return when if when > local else when + timedelta(days=1)
 
+    def day(self) -> Night:
+        """The day window: the hours outside this one, [end, start) in the same zone."""
+        return Night(self.end, self.start, self.tz)
+
 
 def check_window(name: str) -> str:
     if name not in WINDOWS:
-        raise ScheduleError(f"unknown window {name!r}; the window podium knows is 'night'")
+        raise ScheduleError(
+            f"unknown window {name!r}; the windows podium knows are 'night' and 'day'"
+        )
     return name
+
+
+def window_span(name: str | None, night: Night) -> Night:
+    """The daily span a `--window` task runs in: the night itself, or its day."""
+    return night.day() if name == "day" else night
 
 
 # -- cron ---------------------------------------------------------------------------------
@@ -268,7 +281,7 @@ def parse_schedule(
         return Schedule("cron", cron, c.next_after(now, tz))
     if window:
         check_window(window)
-        return Schedule("window", window, night.next_start(now))
+        return Schedule("window", window, window_span(window, night).next_start(now))
     if on_change:
         return Schedule("on_change", check_glob(on_change))
     if on_event:
@@ -279,11 +292,12 @@ def parse_schedule(
 
 
 def parse_free_schedule(text: str, now: datetime, tz: tzinfo, night: Night) -> Schedule:
-    """The tower's one-line schedule: 'night', a 5-field cron, 'change:GLOB' or a time."""
+    """The tower's one-line schedule: 'night', 'day', a 5-field cron, 'change:GLOB' or a
+    time."""
     raw = text.strip()
     if not raw:
         return Schedule("now")
-    if raw == "night":
+    if raw in WINDOWS:
         return parse_schedule(
             at=None, cron=None, window=raw, on_change=None, now=now, tz=tz, night=night
         )

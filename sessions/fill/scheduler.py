@@ -35,13 +35,13 @@ from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Spawn
 from sessions.fill import inputs, policy
 from sessions.fill.graph import waiting_on
-from sessions.fill.held import why_held
+from sessions.fill.held import past_deadline, why_held
 from sessions.fill.history import MINUTE, LogForecast, fill_tokens
 from sessions.fill.night_report import night_report, summary
 from sessions.fill.nightly import current_night, night_due, night_text
 from sessions.fill.queue import QueueStore, Run, Task
 from sessions.fill.runner import SERVER_WAIT, LaunchFailed, LaunchWaits, Runner
-from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, zone
+from sessions.fill.schedule import Cron, Night, ScheduleError, glob_matches, window_span, zone
 from sessions.fill.spend import RunSpend
 from sessions.fill.triggers import Trigger, Triggers, head_of, parse_trigger
 from sessions.registry import Registry
@@ -358,8 +358,9 @@ class Scheduler:
                     self.store.update(task, defer_until=official)
         night = self.night()
         for task in self.store.in_state("queued"):
-            if task.schedule_kind == "window" and not night.contains(now):
-                start = night.next_start(now)
+            span = window_span(task.schedule, night)
+            if task.schedule_kind == "window" and not span.contains(now):
+                start = span.next_start(now)
                 if task.not_before != start:
                     self.store.update(task, not_before=start)
 
@@ -528,7 +529,8 @@ class Scheduler:
             else 0.0
         )
         # A task that comes after others is offered to the policy only once they are
-        # all done (`--after`); until then `held.py` says which it waits on.
+        # all done (`--after`); until then `held.py` says which it waits on. A task past
+        # its deadline (`not_after`: its team's `--until`) is never offered again.
         due = self.store.in_state("queued", "deferred")
         deps = self.store.deps_of([t.id for t in due])
         tasks = [
@@ -543,7 +545,7 @@ class Scheduler:
                 defer_until=t.defer_until,
             )
             for t in due
-            if not waiting_on(deps.get(t.id, []))
+            if not waiting_on(deps.get(t.id, [])) and not past_deadline(t, now)
         ]
         runs = []
         for r in self.store.running_runs():

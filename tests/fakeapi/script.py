@@ -30,14 +30,21 @@ anywhere in the text; ``<system-reminder>`` sections that Claude Code adds are i
                            and ``\\e`` an ESC (a reply with escape sequences, as a hostile
                            repository could make a model write)
 ``USAGE <in> <out> [<cache_write> <cache_read>]``  token usage of the answer
+``THEN <k> <name> [<json>]``  in the FIRST user message: once the conversation has had
+                           ``<k>`` rounds of tool results, answer the k-th with a ``tool_use``
+                           of that tool (several for one ``<k>``: one answer with each), so a
+                           script can call a tool with what an earlier call made (ids)
+``ECHO_RESULTS``           in the FIRST user message: the answer that ends the turn after
+                           tool results carries the text of each of those results
 
 Several tool directives give several ``tool_use`` blocks in one answer. When the last user
-message carries a ``tool_result`` the turn is over: the answer is the text
-``Done: <n> tool result(s), <m> error(s).``. Directives act only on main-loop requests (those
-that offer tools); side requests (session titles, summaries, …) are answered at once with a
-short text, or with JSON fitting ``output_config.format``'s schema when they ask for structured
-output (the title request does: ``{"title": "Fake session title"}``), so they never disturb a
-test's turn. Usage is deterministic: ``Usage()`` unless ``USAGE``.
+message carries a ``tool_result`` the turn is over (unless a ``THEN`` for that round): the
+answer is the text ``Done: <n> tool result(s), <m> error(s).``. Directives act only on
+main-loop requests (those that offer tools); side requests (session titles, summaries, …)
+are answered at once with a short text, or with JSON fitting ``output_config.format``'s
+schema when they ask for structured output (the title request does: ``{"title": "Fake
+session title"}``), so they never disturb a test's turn. Usage is deterministic:
+``Usage()`` unless ``USAGE``.
 """
 
 from __future__ import annotations
@@ -91,6 +98,8 @@ _SLOW = re.compile(r"\bSLOW\s+(\d+(?:\.\d+)?)")
 _ERROR = re.compile(r"\bERROR\s+(\d{3})\b")
 _RETRY = re.compile(r"\bRETRY\s+(\d{3})(?:[ \t]+(\d{1,8})\b)?(?:[ \t]+(\d{9,11})\b)?")
 _REPLY = re.compile(r"\bREPLY\s+([^\n]+)")
+_THEN = re.compile(r"\bTHEN\s+(\d+)\s+([A-Za-z0-9_-]+)[ \t]*([^\n]*)")
+_ECHO = re.compile(r"\bECHO_RESULTS\b")
 _USAGE = re.compile(r"\bUSAGE\s+(\d+)\s+(\d+)(?:\s+(\d+)\s+(\d+))?")
 
 WRITE_CONTENT = "written by the fake API\n"
@@ -120,6 +129,50 @@ def last_user_text(body: Any) -> str:
 
 def _tool_results(body: Any) -> list[dict[str, Any]]:
     return [b for b in _user_blocks(body) if isinstance(b, dict) and b.get("type") == "tool_result"]
+
+
+def first_user_text(body: Any) -> str:
+    """The text of the first user message (the prompt), without ``<system-reminder>``s."""
+    for message in body.get("messages") or [] if isinstance(body, dict) else []:
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+            texts = [
+                b.get("text", "")
+                for b in blocks or []
+                if isinstance(b, dict) and b.get("type") == "text"
+            ]
+            return _REMINDER.sub("", "\n".join(texts)).strip()
+    return ""
+
+
+def _result_rounds(body: dict[str, Any]) -> int:
+    """How many user messages of the conversation carry tool results."""
+    return sum(
+        1
+        for m in body.get("messages") or []
+        if isinstance(m, dict)
+        and m.get("role") == "user"
+        and isinstance(m.get("content"), list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in m["content"])
+    )
+
+
+def _result_text(block: dict[str, Any]) -> str:
+    content = block.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(c.get("text", "") for c in content if isinstance(c, dict))
+    return ""
+
+
+def _json_input(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except ValueError:
+        value = {}
+    return value if isinstance(value, dict) else {}
 
 
 def rate_limit_headers(resets_at: int | None = None, *, claim: str = "five_hour") -> dict[str, str]:
@@ -257,10 +310,24 @@ def plan_reply(
 
     results = _tool_results(body)
     if results:
-        errors = sum(1 for r in results if r.get("is_error"))
-        reply.blocks = [
-            {"type": "text", "text": f"Done: {len(results)} tool result(s), {errors} error(s)."}
+        first = first_user_text(body)
+        rounds = _result_rounds(body)
+        base = len(body.get("messages") or [])
+        then = [
+            {"type": "tool_use", "id": f"toolu_fake{base:04d}{i:02d}", "name": m[2], "input": inp}
+            for i, m in enumerate(t for t in _THEN.finditer(first) if int(t[1]) == rounds)
+            for inp in [_json_input(m[3])]
         ]
+        if then:
+            reply.kind = "tool_use"
+            reply.stop_reason = "tool_use"
+            reply.blocks = [{"type": "text", "text": "Using a tool."}, *then]
+            return reply
+        errors = sum(1 for r in results if r.get("is_error"))
+        done = f"Done: {len(results)} tool result(s), {errors} error(s)."
+        if _ECHO.search(first):
+            done = "\n\n".join([done, *(_result_text(r) for r in results)])
+        reply.blocks = [{"type": "text", "text": done}]
         return reply
 
     m = _RATE_LIMIT.search(text)

@@ -134,7 +134,10 @@ def test_tools_answer_the_engine_and_refuse_in_words(
     assert (
         not e1 and call(engine, "queue.show", id=night["id"])["task"]["schedule_kind"] == "window"
     )
-    assert not e2 and "no day window" in day["note"]
+    shown_day = call(engine, "queue.show", id=day["id"])["task"]
+    assert not e2 and (shown_day["schedule_kind"], shown_day["schedule"]) == ("window", "day")
+    # An agent in a person's session queued it without a budget: it got the default cap.
+    assert shown_day["budget"] == "5%5h"
     # `after` goes to the engine only where the wire has it; else it is refused, never dropped.
     if "after" in wire.QueueAddParams.__struct_fields__:
         assert not e3, ordered

@@ -114,9 +114,12 @@ BAD_USAGE: list[tuple[list[str], str]] = [
     (["queue", "add", "x", "--cron", "0 0 31 2 *"], "never matches a date"),
     (
         ["queue", "add", "x", "--window", "lunch"],
-        "unknown window 'lunch'; the window podium knows is 'night'",
+        "unknown window 'lunch'; the windows podium knows are 'night' and 'day'",
     ),
     (["queue", "add", "x", "--at", "next tuesday"], "cannot read the time 'next tuesday'"),
+    (["team", "fix it"], "missing option '--budget'"),
+    (["team", "fix it", "--budget", "lots"], "cannot read the amount"),
+    (["team", "fix it", "--budget", "5%week", "--until", "soon"], "cannot read the time 'soon'"),
     (["queue", "add", "x", "--at", "25:00"], "cannot read the clock time '25:00'"),
     (["queue", "add", "x", "--on-change", "src/[oops"], "never closed"),
     (["queue", "add", "x", "--on-change", "../*.py"], "must be relative"),
@@ -323,6 +326,9 @@ TASK_SHOWN: dict[str, tuple[object, str]] = {
     ),
     "before": ([wire.TaskDep(id=9, state="queued")], "before      task 9 queued"),
     "waits": ("after task 3, which failed: boom", "waits       after task 3, which failed: boom"),
+    "team_id": (2, "team        2 (`podium team list`)"),
+    "not_after": ("2026-11-15T06:00:00+00:00", "starts not after Sun 07:00"),
+    "continues_id": (3, "continues   task 3's Claude session"),
 }
 RUN_SHOWN: dict[str, tuple[object, str]] = {
     "id": (11, "run 11"),

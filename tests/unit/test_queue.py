@@ -135,14 +135,41 @@ def test_night_window_crossing_midnight() -> None:
     assert NIGHT.next_start(NOW) == datetime(2026, 5, 2, 1, 0, tzinfo=UTC)
 
 
+def test_the_day_window_is_the_hours_outside_the_night() -> None:
+    day = NIGHT.day()
+    assert day.contains(NOW) and not NIGHT.contains(NOW)
+    three_am = datetime(2026, 5, 2, 3, 0, tzinfo=UTC)
+    assert not day.contains(three_am) and NIGHT.contains(three_am)
+    # Its edges: the night's end opens it, the night's start closes it.
+    assert day.contains(datetime(2026, 5, 2, 7, 0, tzinfo=UTC))
+    assert not day.contains(datetime(2026, 5, 2, 1, 0, tzinfo=UTC))
+    assert day.next_start(three_am) == datetime(2026, 5, 2, 7, 0, tzinfo=UTC)
+    # In the person's zone: a Paris night of 01:00-07:00 is 23:00-05:00 UTC in May.
+    paris = Night.parse("01:00", "07:00", ZoneInfo("Europe/Paris"))
+    assert not paris.day().contains(datetime(2026, 5, 1, 23, 30, tzinfo=UTC))
+    assert paris.day().next_start(datetime(2026, 5, 1, 23, 30, tzinfo=UTC)) == datetime(
+        2026, 5, 2, 5, 0, tzinfo=UTC
+    )
+    at_night = parse_schedule(
+        at=None, cron=None, window="day", on_change=None, now=three_am, tz=UTC, night=NIGHT
+    )
+    assert (at_night.kind, at_night.expr) == ("window", "day")
+    assert at_night.not_before == datetime(2026, 5, 2, 7, 0, tzinfo=UTC)
+    by_day = parse_schedule(
+        at=None, cron=None, window="day", on_change=None, now=NOW, tz=UTC, night=NIGHT
+    )
+    assert by_day.not_before == NOW
+    assert parse_free_schedule("day", three_am, UTC, NIGHT).expr == "day"
+
+
 def test_one_schedule_at_a_time() -> None:
     with pytest.raises(ScheduleError, match="give one schedule"):
         parse_schedule(
             at="12:00", cron="* * * * *", window=None, on_change=None, now=NOW, tz=UTC, night=NIGHT
         )
-    with pytest.raises(ScheduleError, match="unknown window 'day'"):
+    with pytest.raises(ScheduleError, match="unknown window 'noon'"):
         parse_schedule(
-            at=None, cron=None, window="day", on_change=None, now=NOW, tz=UTC, night=NIGHT
+            at=None, cron=None, window="noon", on_change=None, now=NOW, tz=UTC, night=NIGHT
         )
     s = parse_schedule(
         at=None, cron="0 3 * * *", window=None, on_change=None, now=NOW, tz=UTC, night=NIGHT

@@ -96,6 +96,7 @@ COMMAND_HELP: dict[str, str] = {
     "service": "Start the engine at login (a systemd user unit, else a...",
     "simulate": "Simulate a week of background fill against scenarios and...",
     "stage": "Show who is on stage and who is parked; with NAME, bring that...",
+    "team": "Teams: a lead agent splits GOAL into subtasks within a budget...",
     "tower": "Run the control tower here: who needs you, usage, and keys to...",
     "up": "Open podium: the control tower on the left, sessions side by...",
     "usage": "Plan limits now: each window's use, reset, source, age, burn...",

@@ -190,7 +190,7 @@ PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
     "--window",
     metavar="|".join(WINDOWS),
     callback=_checked(check_window),
-    help="Only in this window: night ([fill] night_start to night_end).",
+    help="Only in this window: night ([fill] night_start to night_end) or day (the other hours).",
 )
 @click.option(
     "--on-change",
@@ -377,6 +377,7 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
         f"  created     {_when(t['created_at'], now)}; updated {_when(t['updated_at'], now)}",
         "  last result " + _indented(_or(t["last_result"]), " " * 14),
         *_graph_lines(t),
+        *_team_lines(t, now),
     ]
 
 
@@ -390,6 +391,19 @@ def _graph_lines(t: dict[str, Any]) -> list[str]:
         lines.append(f"  waits       {t['waits']}")
     if t.get("before"):
         lines.append(f"  before      {_deps(t['before'])}")
+    return lines
+
+
+def _team_lines(t: dict[str, Any], now: datetime) -> list[str]:
+    """Its team (`podium team`), its deadline, and the lead it continues."""
+    lines = []
+    if t.get("team_id") is not None:
+        deadline = f"; starts not after {_when(t['not_after'], now)}" if t.get("not_after") else ""
+        lines.append(f"  team        {t['team_id']} (`podium team list`){deadline}")
+    elif t.get("not_after"):
+        lines.append(f"  not after   {_when(t['not_after'], now)}")
+    if t.get("continues_id") is not None:
+        lines.append(f"  continues   task {t['continues_id']}'s Claude session")
     return lines
 
 

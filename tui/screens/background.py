@@ -54,6 +54,8 @@ def waits_for(held: wire.Held | None, now: datetime) -> str:
         "fill_off": "fill on",
         "scheduled": at or "its time",
         "night": "the night",
+        "day": "the day",
+        "deadline": "(past deadline)",
         "deferred": f"until {at}" if at else "a retry",
         "cron": f"cron {at}".strip(),
         "on_change": "a change",
