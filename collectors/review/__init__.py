@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from collectors.reports import waste_report
 from collectors.review import attention, fill, models, runaway, waste
 from collectors.review.context import Context
 from collectors.review.fill import ReserveAt
@@ -60,7 +61,30 @@ def review(
         "usd_per_pct": {w: round(v, 4) for w, v in ctx.usd_per_pct.items()},
         "daily": daily_split(ctx),
         "attention_heatmap": [[round(m, 1) for m in row] for row in attention.heatmap(ctx)],
+        "series": hourly_series(ctx),
+        "resets": [
+            {
+                "window": r["window"],
+                "resets_at": r["resets_at"],
+                "unused_pct": r["unused_at_reset_pct"],
+            }
+            for r in waste_report(conn, None, start, now=now)["windows"]
+        ],
     }
+
+
+def hourly_series(ctx: Context) -> dict[str, list[list[Any]]]:
+    """Each window's highest figure per hour of the period: [ISO hour, used %]."""
+    out: dict[str, list[list[Any]]] = {}
+    for window, hour, pct in ctx.conn.execute(
+        """
+        SELECT "window", date_trunc('hour', minute) AS h, max(used_pct)
+        FROM limit_series WHERE minute >= ? AND minute <= ? GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        [ctx.start, ctx.now],
+    ).fetchall():
+        out.setdefault(window, []).append([hour.astimezone(UTC).isoformat(), round(pct, 2)])
+    return out
 
 
 def daily_split(ctx: Context) -> list[dict[str, Any]]:

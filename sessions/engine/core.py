@@ -281,7 +281,13 @@ class Engine:
             **stage_handlers(self.stage, sessions.focus),
             **usage_handlers(UsageApi(self.usage, self.transcripts, self.conn, self.blocking)),
             **reports_handlers(
-                ReportsApi(self.conn, self.attention, self.scheduler.store, self.blocking)
+                ReportsApi(
+                    self.conn,
+                    self.attention,
+                    self.scheduler.store,
+                    self.blocking,
+                    reserve_schedule=self.scheduler.reserve_schedule,
+                )
             ),
             **queue_handlers(QueueApi(self.scheduler, self.bus)),
         }

@@ -1,4 +1,4 @@
-"""The engine's report methods: `reports.attention|usage|waste|runs`, `export.parquet`.
+"""The engine's report methods: `reports.attention|usage|waste|runs|review`, `export.parquet`.
 
 A usage report can scan a year of messages, and an export writes every table: each
 runs in a worker thread (`blocking`, `read_report`) on a DuckDB cursor of its own, as transcript
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import duckdb
 import msgspec
@@ -30,6 +31,7 @@ from collectors.reports import (
     usage_report,
     waste_report,
 )
+from collectors.review import review
 from collectors.windows import window_name
 from sessions import wire
 from sessions.attention import AttentionBook
@@ -84,16 +86,19 @@ class ReportsApi:
         attention: AttentionBook,
         queue: QueueStore,
         blocking: Blocking,
+        reserve_schedule: Callable[[], Callable[[datetime], float]] = lambda: lambda _when: 0.0,
     ) -> None:
         self.conn = conn
         self.attention = attention
         self.queue = queue
         self.blocking = blocking
+        # The fill reserve by time (the review judges it against the person's own use).
+        self.reserve_schedule = reserve_schedule
 
     async def _read(self, result: type[T], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
         return await read_report(self.conn, self.blocking, result, fn, *args, **kwargs)
 
-    def _tz(self, params: wire.UsageReportParams | wire.WasteParams) -> str:
+    def _tz(self, params: wire.UsageReportParams | wire.WasteParams | wire.ReviewParams) -> str:
         tz = params.tz or local_tz_name()
         try:
             check_tz(tz)
@@ -133,6 +138,20 @@ class ReportsApi:
             except ValueError as exc:
                 raise ApiError("bad_request", str(exc)) from None
         return await self._read(wire.WasteReport, waste_report, window, params.since or None, tz=tz)
+
+    async def review(self, params: wire.ReviewParams) -> wire.Review:
+        """Findings over the log since `since` (default: the last 28 days)."""
+        tz = ZoneInfo(self._tz(params))
+        start = None
+        if params.since:
+            try:
+                day = parse_date(params.since)
+            except ReportError as exc:
+                raise ApiError("bad_request", str(exc)) from None
+            start = datetime.combine(day, time(), tz) if day else None
+        return await self._read(
+            wire.Review, review, start=start, tz=tz, reserve_at=self.reserve_schedule()
+        )
 
     async def export(self, params: wire.ExportParams) -> wire.Exported:
         """Every table to `dir/<table>.parquet`; existing files only with `force`."""
@@ -205,5 +224,6 @@ def reports_handlers(api: ReportsApi) -> dict[str, Any]:
         "reports.usage": api.usage,
         "reports.waste": api.waste,
         "reports.runs": api.report_runs,
+        "reports.review": api.review,
         "export.parquet": api.export,
     }

@@ -43,6 +43,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "fill": ("fill_cmd", "fill"),
     "service": ("service_cmds", "service"),
     "mcp": ("mcp_cmd", "mcp"),
+    "review": ("review_cmd", "review"),
 }
 
 
