@@ -846,6 +846,8 @@ class ReviewParams(_Wire):
 
     since: str | None = None
     tz: str | None = None
+    # `reports.review_agent`: what the person asks the agent to look at especially.
+    focus: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
 class ReviewAmount(_Wire):
@@ -914,6 +916,15 @@ class Review(_Wire):
     series: dict[str, list[tuple[str, float]]] = {}
     # Every window instance that reset in the period, with the share it left unused.
     resets: list[ReviewReset] = []
+
+
+class ReviewQueued(_Wire):
+    """`reports.review_agent`: the agent's review task, and the digest it will read."""
+
+    task: Task
+    digest: str
+    # How many computed findings the digest holds.
+    findings: int
 
 
 class NightParams(_Wire):
@@ -1029,6 +1040,8 @@ REPORTS_RUNS = _m("reports.runs", SinceParams, RunsReport)
 REPORTS_NIGHT = _m("reports.night", NightParams, NightReport)
 # Findings over the log: waste, runaway work, attention, fill, model mix (`podium review`).
 REPORTS_REVIEW = _m("reports.review", ReviewParams, Review)
+# An agent reviews the period in spare capacity; its findings join `reports.review`.
+REPORTS_REVIEW_AGENT = _m("reports.review_agent", ReviewParams, ReviewQueued)
 # Not a handler: the server turns the connection into an event stream.
 EVENTS_SUBSCRIBE = _m("events.subscribe", NoParams, Subscribed)
 

@@ -32,6 +32,7 @@ from collectors.reports import (
     waste_report,
 )
 from collectors.review import review
+from collectors.review.digest import build as build_digest
 from collectors.windows import window_name
 from sessions import wire
 from sessions.attention import AttentionBook
@@ -87,6 +88,7 @@ class ReportsApi:
         queue: QueueStore,
         blocking: Blocking,
         reserve_schedule: Callable[[], Callable[[datetime], float]] = lambda: lambda _when: 0.0,
+        model_findings: Callable[[], list[wire.Finding]] = list,
     ) -> None:
         self.conn = conn
         self.attention = attention
@@ -94,6 +96,8 @@ class ReportsApi:
         self.blocking = blocking
         # The fill reserve by time (the review judges it against the person's own use).
         self.reserve_schedule = reserve_schedule
+        # The latest agent review's findings (`ReviewAgent.latest`).
+        self.model_findings = model_findings
 
     async def _read(self, result: type[T], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
         return await read_report(self.conn, self.blocking, result, fn, *args, **kwargs)
@@ -139,8 +143,7 @@ class ReportsApi:
                 raise ApiError("bad_request", str(exc)) from None
         return await self._read(wire.WasteReport, waste_report, window, params.since or None, tz=tz)
 
-    async def review(self, params: wire.ReviewParams) -> wire.Review:
-        """Findings over the log since `since` (default: the last 28 days)."""
+    def _review_args(self, params: wire.ReviewParams) -> dict[str, Any]:
         tz = ZoneInfo(self._tz(params))
         start = None
         if params.since:
@@ -149,9 +152,32 @@ class ReportsApi:
             except ReportError as exc:
                 raise ApiError("bad_request", str(exc)) from None
             start = datetime.combine(day, time(), tz) if day else None
-        return await self._read(
-            wire.Review, review, start=start, tz=tz, reserve_at=self.reserve_schedule()
-        )
+        return {"start": start, "tz": tz, "reserve_at": self.reserve_schedule()}
+
+    async def review(self, params: wire.ReviewParams) -> wire.Review:
+        """Findings over the log since `since` (default: the last 28 days), then the
+        latest agent review's findings (marked as the model's)."""
+        computed = await self._read(wire.Review, review, **self._review_args(params))
+        model = self.model_findings()
+        if not model:
+            return computed
+        return msgspec.structs.replace(computed, findings=[*computed.findings, *model])
+
+    async def review_and_digest(
+        self, params: wire.ReviewParams, transcripts: bool = False
+    ) -> tuple[wire.Review, dict[str, Any]]:
+        """The computed review and the digest an agent reads of it (one worker pass)."""
+        args = self._review_args(params)
+        zone = args["tz"].key
+
+        def both(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            result = review(cursor, **args)
+            result["digest"] = build_digest(cursor, result, zone=zone, transcripts=transcripts)
+            return result
+
+        value = await self._read(dict, both)
+        digest = value.pop("digest")
+        return msgspec.convert(value, wire.Review), digest
 
     async def export(self, params: wire.ExportParams) -> wire.Exported:
         """Every table to `dir/<table>.parquet`; existing files only with `force`."""

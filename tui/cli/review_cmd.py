@@ -56,11 +56,30 @@ def finding_lines(finding: dict[str, Any], width: int) -> list[str]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the review as one self-contained page (charts inline, no network).",
 )
-def review(since: str | None, tz: str | None, as_json: bool, html_path: Path | None) -> None:
+@click.option(
+    "--agent",
+    is_flag=True,
+    help="Queue an agent's review of the period (runs in spare capacity); its findings "
+    "join this report, marked as the model's.",
+)
+@click.option("--focus", metavar="TEXT", help="With --agent: what it should look at especially.")
+def review(
+    since: str | None,
+    tz: str | None,
+    as_json: bool,
+    html_path: Path | None,
+    agent: bool,
+    focus: str | None,
+) -> None:
     """How well the capacity was spent: waste at resets, runaway work, waits, the
     fill reserve, the model mix; each finding with how much, where, a change to make
     and how sure it is (● high ◐ medium ○ low)."""
     tz = check_args(as_json, False, tz, since)
+    if focus and not agent:
+        raise CliFailure("--focus goes with --agent", exit_code=2)
+    if agent:
+        queue_agent(since, tz, focus, as_json)
+        return
     with engine() as client:
         client.sock.settimeout(SLOW_TIMEOUT)
         result = client.request(wire.REPORTS_REVIEW, wire.ReviewParams(since=since, tz=tz))
@@ -82,6 +101,22 @@ def review(since: str | None, tz: str | None, as_json: bool, html_path: Path | N
     for finding in data["findings"]:
         echo("")
         echo("\n".join(finding_lines(finding, width)))
+
+
+def queue_agent(since: str | None, tz: str, focus: str | None, as_json: bool) -> None:
+    with engine() as client:
+        client.sock.settimeout(SLOW_TIMEOUT)
+        queued = client.request(
+            wire.REPORTS_REVIEW_AGENT, wire.ReviewParams(since=since, tz=tz, focus=focus)
+        )
+    if as_json:
+        print_json(msgspec.to_builtins(queued))
+        return
+    echo(
+        f"queued task {queued.task.id}: an agent reviews the period from its digest "
+        f"({queued.findings} computed findings) when there is spare capacity; "
+        f"`podium review` shows its findings once it is done"
+    )
 
 
 def write_page(path: Path, data: dict[str, Any]) -> None:
