@@ -918,6 +918,14 @@ class Review(_Wire):
     resets: list[ReviewReset] = []
 
 
+class LatestReview(_Wire):
+    """`reports.review_latest`: the last review the engine computed (made now when it
+    has none from the last hours), and when it was computed."""
+
+    review: Review
+    computed_at: str
+
+
 class ReviewQueued(_Wire):
     """`reports.review_agent`: the agent's review task, and the digest it will read."""
 
@@ -1040,6 +1048,8 @@ REPORTS_RUNS = _m("reports.runs", SinceParams, RunsReport)
 REPORTS_NIGHT = _m("reports.night", NightParams, NightReport)
 # Findings over the log: waste, runaway work, attention, fill, model mix (`podium review`).
 REPORTS_REVIEW = _m("reports.review", ReviewParams, Review)
+# The tower's usage screen: the last review computed, recent enough (`reports.review`'s).
+REPORTS_REVIEW_LATEST = _m("reports.review_latest", NoParams, LatestReview)
 # An agent reviews the period in spare capacity; its findings join `reports.review`.
 REPORTS_REVIEW_AGENT = _m("reports.review_agent", ReviewParams, ReviewQueued)
 # Not a handler: the server turns the connection into an event stream.

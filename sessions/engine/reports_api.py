@@ -43,6 +43,8 @@ from sessions.protocol import ApiError
 T = TypeVar("T")
 
 MAX_DAYS = 3660
+# How old the last review may be for the tower's usage screen before one is made anew.
+LATEST_FRESH = timedelta(hours=6)
 
 
 def int_param(raw: int | None, key: str, default: int | None, low: int, high: int) -> int | None:
@@ -98,6 +100,7 @@ class ReportsApi:
         self.reserve_schedule = reserve_schedule
         # The latest agent review's findings (`ReviewAgent.latest`).
         self.model_findings = model_findings
+        self._latest: wire.LatestReview | None = None
 
     async def _read(self, result: type[T], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
         return await read_report(self.conn, self.blocking, result, fn, *args, **kwargs)
@@ -159,9 +162,22 @@ class ReportsApi:
         latest agent review's findings (marked as the model's)."""
         computed = await self._read(wire.Review, review, **self._review_args(params))
         model = self.model_findings()
-        if not model:
-            return computed
-        return msgspec.structs.replace(computed, findings=[*computed.findings, *model])
+        if model:
+            computed = msgspec.structs.replace(computed, findings=[*computed.findings, *model])
+        self._latest = wire.LatestReview(review=computed, computed_at=datetime.now(UTC).isoformat())
+        return computed
+
+    async def review_latest(self, params: wire.NoParams) -> wire.LatestReview:
+        """The last review computed, or a fresh one of the last 28 days when there is
+        none from the last `LATEST_FRESH` (the tower's usage screen shows its top)."""
+        latest = self._latest
+        if latest is not None:
+            age = datetime.now(UTC) - datetime.fromisoformat(latest.computed_at)
+            if age < LATEST_FRESH:
+                return latest
+        await self.review(wire.ReviewParams())
+        assert self._latest is not None
+        return self._latest
 
     async def review_and_digest(
         self, params: wire.ReviewParams, transcripts: bool = False
@@ -251,5 +267,6 @@ def reports_handlers(api: ReportsApi) -> dict[str, Any]:
         "reports.waste": api.waste,
         "reports.runs": api.report_runs,
         "reports.review": api.review,
+        "reports.review_latest": api.review_latest,
         "export.parquet": api.export,
     }
