@@ -84,10 +84,10 @@ def scan(paths: Iterable[Path], since: datetime) -> list[ErrorRun]:
         tools: dict[str, str] = {}
         try:
             for line in _lines(path):
-                for match in _TOOL_USE.finditer(line):
-                    tools[match.group(1).decode(errors="replace")] = match.group(2).decode(
-                        errors="replace"
-                    )
+                if b'"tool_use"' in line:
+                    for match in _TOOL_USE.finditer(line):
+                        tool_id = match.group(1).decode(errors="replace")
+                        tools[tool_id] = match.group(2).decode(errors="replace")
                 if not any(mark in line for mark in _ERROR_MARKS):
                     continue
                 _record(line, since, tools, runs)
