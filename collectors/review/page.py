@@ -102,6 +102,12 @@ def window_chart(window: str, points: Sequence[Sequence[Any]], lo: float, hi: fl
 def daily_chart(daily: Sequence[Mapping[str, Any]]) -> str:
     if not daily:
         return ""
+    # Dollars at list price; tokens when no message had a price (an unknown model).
+    unit = "usd" if any(d["person_usd"] or d["background_usd"] for d in daily) else "tokens"
+    daily = [
+        {**d, "person_usd": d[f"person_{unit}"], "background_usd": d[f"background_{unit}"]}
+        for d in daily
+    ]
     top = max(d["person_usd"] + d["background_usd"] for d in daily) or 1.0
     n = len(daily)
     bar = (W - PAD_L - PAD_R) / n
@@ -112,7 +118,8 @@ def daily_chart(daily: Sequence[Mapping[str, Any]]) -> str:
         bg_h = (H - PAD_T - PAD_B) * d["background_usd"] / top
         base = H - PAD_B
         title = escape(
-            f"{d['day']}: you ${d['person_usd']:.2f}, background ${d['background_usd']:.2f}"
+            f"{d['day']}: you {_money(d['person_usd'], unit)}, "
+            f"background {_money(d['background_usd'], unit)}"
         )
         bars.append(
             f"<g><title>{title}</title>"
@@ -127,14 +134,21 @@ def daily_chart(daily: Sequence[Mapping[str, Any]]) -> str:
                 f'fill="#64748b">{escape(d["day"][5:])}</text>'
             )
     return (
-        '<div class="card"><b>Daily use at list price</b> <span class="sub">'
+        f'<div class="card"><b>Daily use {"at list price" if unit == "usd" else "in tokens"}'
+        '</b> <span class="sub">'
         '<span style="color:#2563eb">■</span> you '
         '<span style="color:#a78bfa">■</span> background</span>'
         f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="daily use">'
-        f'<text x="4" y="{PAD_T + 8}" font-size="10" fill="#64748b">${top:,.0f}</text>'
+        f'<text x="4" y="{PAD_T + 8}" font-size="10" fill="#64748b">{_money(top, unit)}</text>'
         + "".join(bars)
         + "</svg></div>"
     )
+
+
+def _money(value: float, unit: str) -> str:
+    if unit == "usd":
+        return f"${value:,.2f}"
+    return f"{value / 1e6:,.1f}M tokens" if value >= 1e5 else f"{value:,.0f} tokens"
 
 
 def resets_chart(resets: Sequence[Mapping[str, Any]], lo: float, hi: float) -> str:

@@ -41,6 +41,12 @@ def quiet_stretches(
     return [(a, b) for a, b in itertools.pairwise(marks) if b - a >= QUIET_MIN]
 
 
+def watched_from(ctx: Context) -> datetime | None:
+    """The first minute of the log's per-minute series: when podium began to watch."""
+    row = ctx.conn.execute("SELECT min(minute) FROM limit_series").fetchone()
+    return row[0] if row else None
+
+
 def _hours_text(ctx: Context, stretch: tuple[datetime, datetime]) -> str:
     a, b = stretch
     hours = (b - a).total_seconds() / 3600
@@ -55,7 +61,8 @@ def week_findings(ctx: Context) -> list[Finding]:
         if unused < WEEK_UNUSED_MIN_PCT:
             continue
         resets_at = datetime.fromisoformat(row["resets_at"])
-        opened = resets_at - window_length(SEVEN_DAY)
+        # Quiet before podium watched is not known to be quiet: from its first minute.
+        opened = max(resets_at - window_length(SEVEN_DAY), watched_from(ctx) or resets_at)
         quiet = sorted(
             quiet_stretches(ctx, opened, resets_at), key=lambda s: s[1] - s[0], reverse=True
         )
@@ -132,8 +139,12 @@ def five_hour_findings(ctx: Context) -> list[Finding]:
                 + ", ".join(f"{slot} (×{n})" for slot, n in slots.most_common(3))
                 + "."
             ),
+            # The mean share each of them left, and how many: "71% of five_hour ×11".
             amount=Amount(
-                pct=round(unused, 1), window=FIVE_HOUR, usd=_round(usd), count=len(wasted)
+                pct=round(unused / len(wasted), 1),
+                window=FIVE_HOUR,
+                usd=_round(usd),
+                count=len(wasted),
             ),
             where=Where(hours=[slot for slot, _ in slots.most_common(5)]),
             suggestion=(
