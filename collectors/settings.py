@@ -523,6 +523,25 @@ class ModelPrice(_Section):
     """Cache reads; default 0.1x input."""
 
 
+class ReviewSettings(_Section):
+    """`podium review`: the agent's review of the period (`podium review --agent`)."""
+
+    agent_weekly: bool = True
+    """While fill is on, queue the agent's review once a week (it runs in spare capacity
+    like any background task); false: only when you ask with `podium review --agent`."""
+
+    agent_budget: str = "2%week"
+    """Most the agent's review may spend: an amount as `podium queue add --budget` takes
+    it ("2%week", "200k", "$1.50")."""
+
+    agent_model: str = ""
+    """Model of the agent's review ("" = Claude Code's default)."""
+
+    agent_transcripts: bool = False
+    """Let the agent read the transcripts of the sessions a finding names (their paths go
+    in its digest). Off: it sees only the digest of figures and findings."""
+
+
 class PriceSettings(_Section):
     models: dict[str, ModelPrice] = {}
     """Prices that come before podium's built-in table, by model-name pattern (shell-style,
@@ -546,6 +565,7 @@ class Settings(_Section):
     cues: CuesSettings = field(default_factory=CuesSettings)
     keys: KeySettings = field(default_factory=KeySettings)
     fill: FillSettings = field(default_factory=FillSettings)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
 
     prices: PriceSettings = field(default_factory=PriceSettings)
 

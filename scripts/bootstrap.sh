@@ -26,6 +26,18 @@ if ! command -v tmux >/dev/null 2>&1; then
   fi
 fi
 
+# --- Chromium, for the tests only: the review page is checked in a real browser ---------
+if [ -n "$extras" ] && ! command -v chromium >/dev/null 2>&1 &&
+   ! command -v chromium-browser >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  say "chromium is missing (the review page's test needs it); installing it"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  if ! { $sudo_cmd apt-get update -qq >&2 &&
+         DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >&2; }; then
+    say "could not install chromium; the review page's browser test will skip"
+  fi
+fi
+
 # --- the virtual environment, on Python >= 3.11 ---------------------------------------
 venv="$repo/.venv"
 if [ ! -x "$venv/bin/python" ]; then

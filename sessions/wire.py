@@ -893,6 +893,101 @@ class RunsReport(_Wire):
     runs: list[RunRow]
 
 
+class ReviewParams(_Wire):
+    """`reports.review`: findings since a day (YYYY-MM-DD, default 28 days back), days
+    counted in `tz` (default: the engine's zone)."""
+
+    since: str | None = None
+    tz: str | None = None
+    # `reports.review_agent`: what the person asks the agent to look at especially.
+    focus: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class ReviewAmount(_Wire):
+    """How much a finding is about (None: not in this unit)."""
+
+    tokens: int | None = None
+    usd: float | None = None
+    pct: float | None = None
+    window: str | None = None
+    minutes: float | None = None
+    count: int | None = None
+
+
+class ReviewWhere(_Wire):
+    sessions: list[str] = []
+    tasks: list[int] = []
+    projects: list[str] = []
+    hours: list[str] = []
+
+
+class Finding(_Wire):
+    """One finding of the review: `source` "computed" (podium) or "model" (an agent)."""
+
+    kind: str
+    area: str
+    title: str
+    detail: str
+    amount: ReviewAmount
+    where: ReviewWhere
+    suggestion: str
+    confidence: float
+    sure: Literal["high", "medium", "low"]
+    evidence: list[list[str]] = []
+    source: str = "computed"
+    weight: float = 0.0
+
+
+class DailySplit(_Wire):
+    """One local day's use at list price: the person's and podium's background runs'."""
+
+    day: str
+    person_usd: float = 0.0
+    background_usd: float = 0.0
+    person_tokens: int = 0
+    background_tokens: int = 0
+
+
+class ReviewReset(_Wire):
+    window: str
+    resets_at: str | None = None
+    unused_pct: float | None = None
+
+
+class Review(_Wire):
+    since: str
+    now: str
+    findings: list[Finding]
+    # Detectors that failed, one line each; the others still reported.
+    problems: list[str] = []
+    # Dollars at list price per percent of each window, from the log.
+    usd_per_pct: dict[str, float] = {}
+    daily: list[DailySplit] = []
+    # Minutes agents waited for the person: 7 rows (Mon first) of 24 hours.
+    attention_heatmap: list[list[float]] = []
+    # Each window's highest figure per hour: [[ISO hour, used %], ...].
+    series: dict[str, list[tuple[str, float]]] = {}
+    # Every window instance that reset in the period, with the share it left unused.
+    resets: list[ReviewReset] = []
+
+
+class LatestReview(_Wire):
+    """`reports.review_latest`: the last review the engine computed (made now when it
+    has none from the last hours), and when it was computed."""
+
+    review: Review
+    computed_at: str
+
+
+class ReviewQueued(_Wire):
+    """`reports.review_agent`: the agent's review task, and the digest it will read."""
+
+    task: Task
+    digest: str
+    # How many computed findings the digest holds.
+    findings: int
+
+
 class NightParams(_Wire):
     """`reports.night`: a period (ISO 8601 or YYYY-MM-DD); no `since`: the last night
     window that began, no `until`: its end, or now while it lasts."""
@@ -1006,6 +1101,12 @@ TEAM_START = _m("team.start", TeamStartParams, Team)
 TEAM_LIST = _m("team.list", NoParams, TeamList)
 REPORTS_RUNS = _m("reports.runs", SinceParams, RunsReport)
 REPORTS_NIGHT = _m("reports.night", NightParams, NightReport)
+# Findings over the log: waste, runaway work, attention, fill, model mix (`podium review`).
+REPORTS_REVIEW = _m("reports.review", ReviewParams, Review)
+# The tower's usage screen: the last review computed, recent enough (`reports.review`'s).
+REPORTS_REVIEW_LATEST = _m("reports.review_latest", NoParams, LatestReview)
+# An agent reviews the period in spare capacity; its findings join `reports.review`.
+REPORTS_REVIEW_AGENT = _m("reports.review_agent", ReviewParams, ReviewQueued)
 # Not a handler: the server turns the connection into an event stream.
 EVENTS_SUBSCRIBE = _m("events.subscribe", NoParams, Subscribed)
 

@@ -100,6 +100,8 @@ class UsageOverview:
     series: dict[str, wire.Series]
     tokens: list[wire.UsageRow]
     waste: wire.WasteReport
+    # The last review's findings; None when the engine could not make one.
+    review: wire.LatestReview | None = None
 
 
 def usage_overview(
@@ -119,11 +121,16 @@ def usage_overview(
     today = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
     since = today - timedelta(days=OVERVIEW_DAYS - 1)
     waste = request(wire.REPORTS_WASTE, wire.WasteParams(tz=tz, since=since.isoformat()))
+    try:
+        review: wire.LatestReview | None = request(wire.REPORTS_REVIEW_LATEST, wire.NoParams())
+    except ApiError:
+        review = None  # the rest of the screen stands without it
     return UsageOverview(
         windows=usage_windows(request),
         series=series,
         tokens=tokens,
         waste=waste,
+        review=review,
     )
 
 

@@ -36,6 +36,7 @@ from sessions.engine.doing import DoingBook
 from sessions.engine.events import EventBus
 from sessions.engine.queue_api import QueueApi, queue_handlers
 from sessions.engine.reports_api import ReportsApi, reports_handlers
+from sessions.engine.review_agent import ReviewAgent
 from sessions.engine.server import ApiServer
 from sessions.engine.sessions_api import SessionApi, sessions_handlers
 from sessions.engine.stage import StageKeeper, stage_handlers
@@ -146,6 +147,7 @@ class Engine:
             asyncio.create_task(self._watch_spool(), name="spool-watcher"),
             asyncio.create_task(self._sweep_loop(), name="tmux-sweeper"),
             asyncio.create_task(self.usage.run(), name="usage-tick"),
+            asyncio.create_task(self.review_agent.run(), name="review-weekly"),
         ]
         try:
             await self._stop.wait()
@@ -257,6 +259,31 @@ class Engine:
 
     def handlers(self) -> dict[str, Any]:
         """The API's method table, each namespace from the part that serves it."""
+        queue = QueueApi(self.scheduler, self.bus)
+        reports = ReportsApi(
+            self.conn,
+            self.attention,
+            self.scheduler.store,
+            self.blocking,
+            reserve_schedule=self.scheduler.reserve_schedule,
+            # Late-bound: the review agent is made next, from this API's review.
+            model_findings=lambda: self.review_agent.latest(),
+        )
+        # The agent's review queues through the queue API (its checks and events) and
+        # reads its answer when the task's run ends.
+        self.review_agent = ReviewAgent(
+            folder=self.paths.data / "reviews",
+            settings=self.settings.review,
+            store=self.scheduler.store,
+            blocking=self.blocking,
+            spawn=self.spawn,
+            queue_add=queue.add,
+            compute=lambda params: reports.review_and_digest(
+                params, transcripts=self.settings.review.agent_transcripts
+            ),
+            fill_enabled=lambda: self.scheduler.enabled,
+        )
+        self.bus.listen(self.review_agent.on_event)
         sessions = SessionApi(
             registry=self.registry,
             attention=self.attention,
@@ -274,7 +301,6 @@ class Engine:
             wake_sweeper=self.wake_sweeper,
             order=self.settings.attention.order,
         )
-        queue = QueueApi(self.scheduler, self.bus)
         teams = TeamApi(queue, self.paths.data)
         # A team's report is written when its last node's run ends (a bus event).
         self.bus.listen(teams.listen)
@@ -285,11 +311,10 @@ class Engine:
             **sessions_handlers(sessions),
             **stage_handlers(self.stage, sessions.focus),
             **usage_handlers(UsageApi(self.usage, self.transcripts, self.conn, self.blocking)),
-            **reports_handlers(
-                ReportsApi(self.conn, self.attention, self.scheduler.store, self.blocking)
-            ),
+            **reports_handlers(reports),
             **queue_handlers(queue),
             **team_handlers(teams),
+            "reports.review_agent": self.review_agent.queue,
         }
 
     # -- the engine's own methods -------------------------------------------------

@@ -1,4 +1,4 @@
-"""The engine's report methods: `reports.attention|usage|waste|runs`, `export.parquet`.
+"""The engine's report methods: `reports.attention|usage|waste|runs|review`, `export.parquet`.
 
 A usage report can scan a year of messages, and an export writes every table: each
 runs in a worker thread (`blocking`, `read_report`) on a DuckDB cursor of its own, as transcript
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import duckdb
 import msgspec
@@ -30,6 +31,8 @@ from collectors.reports import (
     usage_report,
     waste_report,
 )
+from collectors.review import review
+from collectors.review.digest import build as build_digest
 from collectors.windows import window_name
 from sessions import wire
 from sessions.attention import AttentionBook
@@ -40,6 +43,8 @@ from sessions.protocol import ApiError
 T = TypeVar("T")
 
 MAX_DAYS = 3660
+# How old the last review may be for the tower's usage screen before one is made anew.
+LATEST_FRESH = timedelta(hours=6)
 
 
 def int_param(raw: int | None, key: str, default: int | None, low: int, high: int) -> int | None:
@@ -84,16 +89,23 @@ class ReportsApi:
         attention: AttentionBook,
         queue: QueueStore,
         blocking: Blocking,
+        reserve_schedule: Callable[[], Callable[[datetime], float]] = lambda: lambda _when: 0.0,
+        model_findings: Callable[[], list[wire.Finding]] = list,
     ) -> None:
         self.conn = conn
         self.attention = attention
         self.queue = queue
         self.blocking = blocking
+        # The fill reserve by time (the review judges it against the person's own use).
+        self.reserve_schedule = reserve_schedule
+        # The latest agent review's findings (`ReviewAgent.latest`).
+        self.model_findings = model_findings
+        self._latest: wire.LatestReview | None = None
 
     async def _read(self, result: type[T], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
         return await read_report(self.conn, self.blocking, result, fn, *args, **kwargs)
 
-    def _tz(self, params: wire.UsageReportParams | wire.WasteParams) -> str:
+    def _tz(self, params: wire.UsageReportParams | wire.WasteParams | wire.ReviewParams) -> str:
         tz = params.tz or local_tz_name()
         try:
             check_tz(tz)
@@ -133,6 +145,55 @@ class ReportsApi:
             except ValueError as exc:
                 raise ApiError("bad_request", str(exc)) from None
         return await self._read(wire.WasteReport, waste_report, window, params.since or None, tz=tz)
+
+    def _review_args(self, params: wire.ReviewParams) -> dict[str, Any]:
+        tz = ZoneInfo(self._tz(params))
+        start = None
+        if params.since:
+            try:
+                day = parse_date(params.since)
+            except ReportError as exc:
+                raise ApiError("bad_request", str(exc)) from None
+            start = datetime.combine(day, time(), tz) if day else None
+        return {"start": start, "tz": tz, "reserve_at": self.reserve_schedule()}
+
+    async def review(self, params: wire.ReviewParams) -> wire.Review:
+        """Findings over the log since `since` (default: the last 28 days), then the
+        latest agent review's findings (marked as the model's)."""
+        computed = await self._read(wire.Review, review, **self._review_args(params))
+        model = self.model_findings()
+        if model:
+            computed = msgspec.structs.replace(computed, findings=[*computed.findings, *model])
+        self._latest = wire.LatestReview(review=computed, computed_at=datetime.now(UTC).isoformat())
+        return computed
+
+    async def review_latest(self, params: wire.NoParams) -> wire.LatestReview:
+        """The last review computed, or a fresh one of the last 28 days when there is
+        none from the last `LATEST_FRESH` (the tower's usage screen shows its top)."""
+        latest = self._latest
+        if latest is not None:
+            age = datetime.now(UTC) - datetime.fromisoformat(latest.computed_at)
+            if age < LATEST_FRESH:
+                return latest
+        await self.review(wire.ReviewParams())
+        assert self._latest is not None
+        return self._latest
+
+    async def review_and_digest(
+        self, params: wire.ReviewParams, transcripts: bool = False
+    ) -> tuple[wire.Review, dict[str, Any]]:
+        """The computed review and the digest an agent reads of it (one worker pass)."""
+        args = self._review_args(params)
+        zone = args["tz"].key
+
+        def both(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+            result = review(cursor, **args)
+            result["digest"] = build_digest(cursor, result, zone=zone, transcripts=transcripts)
+            return result
+
+        value = await self._read(dict, both)
+        digest = value.pop("digest")
+        return msgspec.convert(value, wire.Review), digest
 
     async def export(self, params: wire.ExportParams) -> wire.Exported:
         """Every table to `dir/<table>.parquet`; existing files only with `force`."""
@@ -205,5 +266,7 @@ def reports_handlers(api: ReportsApi) -> dict[str, Any]:
         "reports.usage": api.usage,
         "reports.waste": api.waste,
         "reports.runs": api.report_runs,
+        "reports.review": api.review,
+        "reports.review_latest": api.review_latest,
         "export.parquet": api.export,
     }

@@ -186,6 +186,13 @@ class Scheduler:
             self.settings, self._tz(), flat if flat is not None else self.reserve_pct()
         )
 
+    def reserve_schedule(self) -> Callable[[datetime], float]:
+        """The reserve fill keeps at a time under today's settings, as a pure function
+        (the review calls it in a worker thread; the knobs are read here, on the loop)."""
+        knobs = self.knobs()
+        config = policy.PolicyConfig(reserve=knobs.reserve, tz=knobs.tz)
+        return lambda when: policy.reserve_pct(config, when, when)
+
     # -- the loop -----------------------------------------------------------------------------
     async def start(self) -> None:
         """After the engine opened the store: adopt live runs, then run the loops."""

@@ -186,6 +186,61 @@ WASTE = [
     ),
 ]
 
+REVIEW = wire.LatestReview(
+    computed_at=NOW.isoformat(),
+    review=wire.Review(
+        since="2026-11-06T00:00:00+00:00",
+        now=NOW.isoformat(),
+        findings=[
+            wire.Finding(
+                kind="unused_week",
+                area="waste",
+                title="The week that reset Thu 05 Nov 12:00 left 12% unused",
+                detail="12% of the weekly limit was never used.",
+                amount=wire.ReviewAmount(pct=12.0, window="seven_day", usd=41.5),
+                where=wire.ReviewWhere(hours=["Sat 31 Oct 18:00–Mon 02 Nov 08:00 (38 h quiet)"]),
+                suggestion="Queue long work for the quiet hours and keep fill on.",
+                confidence=0.9,
+                sure="high",
+            ),
+            wire.Finding(
+                kind="loop",
+                area="runaway",
+                title="api (3f2a9c1e) hit the same Bash error 14 times",
+                detail="The agent called Bash and got the same error 14 times.",
+                amount=wire.ReviewAmount(tokens=310_000, usd=2.4, count=14),
+                where=wire.ReviewWhere(sessions=["api (3f2a9c1e)"]),
+                suggestion="Fix what the tool keeps failing on.\nOr say so in CLAUDE.md.",
+                confidence=0.9,
+                sure="high",
+            ),
+            wire.Finding(
+                kind="model",
+                area="habits",
+                title="Most spend is on Friday afternoons",
+                detail="Fridays 14-18 hold 40% of the spend.",
+                amount=wire.ReviewAmount(),
+                where=wire.ReviewWhere(),
+                suggestion="Spread heavy work over the week.",
+                confidence=0.5,
+                sure="medium",
+                source="model",
+            ),
+            wire.Finding(
+                kind="waiting",
+                area="attention",
+                title="Agents waited for you 41 min a day",
+                detail="",
+                amount=wire.ReviewAmount(minutes=410.0),
+                where=wire.ReviewWhere(),
+                suggestion="Let the cue take you to the session that waited longest.",
+                confidence=0.85,
+                sure="high",
+            ),
+        ],
+    ),
+)
+
 QUEUE = [
     wire.Task(
         id=7,
@@ -224,6 +279,7 @@ FULL: dict[str, Any] = {
         window=None, since=None, now=NOW.isoformat(), windows=WASTE, open=[], total={}
     ),
     "queue.list": wire.QueueList(tasks=QUEUE, fill=wire.FillState(enabled=False)),
+    "reports.review_latest": REVIEW,
 }
 
 

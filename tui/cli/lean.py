@@ -92,6 +92,7 @@ COMMAND_HELP: dict[str, str] = {
     "queue": "Background tasks that fill spare capacity (run when `podium...",
     "report": "Reports from podium's log; alone: tokens and estimated cost...",
     "resume": "Relaunch ended Claude session NAME with `claude --resume`, in...",
+    "review": "How well the capacity was spent: waste at resets, runaway...",
     "send": "Type TEXT into session NAME (use - to read it from stdin).",
     "service": "Start the engine at login (a systemd user unit, else a...",
     "simulate": "Simulate a week of background fill against scenarios and...",

@@ -44,6 +44,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "service": ("service_cmds", "service"),
     "mcp": ("mcp_cmd", "mcp"),
     "team": ("team_cmds", "team"),
+    "review": ("review_cmd", "review"),
 }
 
 

@@ -1,5 +1,6 @@
 """The usage screen: the windows now, used % per window over 24 hours and 7 days,
-tokens per day by model, and what the windows that reset left unused.
+tokens per day by model, the latest review's top findings, and what the windows that
+reset left unused.
 
 One scroll area reaches every row: the tables are text (`TextTable`), as tall as
 their rows, and nothing inside the body scrolls by itself. The tables' cells are
@@ -47,6 +48,7 @@ from tui.format import (
 )
 from tui.screens.wide import WideScreen
 from tui.widgets.gauge import level_style
+from tui.widgets.review_top import ReviewTop
 from tui.widgets.text_table import TextTable
 from tui.widgets.usage_header import UsageHeader
 from tui.widgets.usage_plot import PlotData, UsagePlot, plot_columns
@@ -242,6 +244,10 @@ class UsageScreen(WideScreen):
                 "Cost at API list prices (an estimate for a plan); ~: some messages have no price.",
                 classes="note",
             )
+
+        if overview.review is not None:
+            yield Static("Latest review", classes="section")
+            yield ReviewTop(overview.review, id="review")
 
         waste = overview.waste
         yield Static(f"Unused capacity, last {OVERVIEW_DAYS} days", classes="section")
