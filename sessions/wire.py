@@ -191,6 +191,9 @@ class TaskRecord(_Wire):
     timeout_s: int | None = None
     """Wall-clock seconds a run may take before podium stops it."""
     schedule_text: str = ""
+    paused_by: str | None = None
+    """Who paused it (state `paused`): "you", or "task N" whose subtree was paused."""
+    paused_at: str | None = None
 
 
 class RetryInfo(_Wire):
