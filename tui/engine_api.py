@@ -170,7 +170,7 @@ def queue_add(request: Request, task: wire.QueueAddParams) -> wire.Task:
     return request(wire.QUEUE_ADD, task)
 
 
-def queue_cancel(request: Request, task_id: int) -> wire.Task:
+def queue_cancel(request: Request, task_id: int) -> wire.TreeChange:
     return request(wire.QUEUE_CANCEL, wire.TaskRef(id=task_id))
 
 

@@ -42,6 +42,7 @@ from sessions.engine.stage import StageKeeper, stage_handlers
 from sessions.engine.start import Prepared, StoreOpening, prepare
 from sessions.engine.tmux_server import ServerWatch
 from sessions.engine.transcripts import Today, TranscriptIngest
+from sessions.engine.tree_api import TreeApi, tree_handlers
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.usage_api import UsageApi, usage_handlers
 from sessions.engine.watch import CONFIRM_AFTER, Backoff, PaneWatch, stats_wire
@@ -273,6 +274,7 @@ class Engine:
             wake_sweeper=self.wake_sweeper,
             order=self.settings.attention.order,
         )
+        queue = QueueApi(self.scheduler, self.bus)
         return {
             "ping": self.api_ping,
             "status": self.api_status,
@@ -283,7 +285,8 @@ class Engine:
             **reports_handlers(
                 ReportsApi(self.conn, self.attention, self.scheduler.store, self.blocking)
             ),
-            **queue_handlers(QueueApi(self.scheduler, self.bus)),
+            **queue_handlers(queue),
+            **tree_handlers(TreeApi(queue)),
         }
 
     # -- the engine's own methods -------------------------------------------------

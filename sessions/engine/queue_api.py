@@ -31,6 +31,7 @@ from sessions.fill.schedule import (
 )
 from sessions.fill.scheduler import Scheduler
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
+from sessions.fill.tree import subtree_ids
 from sessions.fill.triggers import normalized
 from sessions.protocol import ApiError
 
@@ -315,23 +316,37 @@ class QueueApi:
             children=len(self.sched.store.children(task.id)),
         )
 
-    async def cancel(self, params: wire.TaskRef) -> wire.Task:
+    async def cancel(self, params: wire.TaskRef) -> wire.TreeChange:
+        """Cancel the task and every open task under it (subtasks at any depth, a
+        template's copies); a running one's run is stopped. Their dependents are held
+        (`graph.hold_reason`: "after task 3, which was cancelled")."""
         task = self._task(params)
         if task.state in FINAL_TASK_STATES:
             raise ApiError("conflict", f"task {task.id} is already {task.state}")
         store = self.sched.store
-        for tid in [task.id, *(c.id for c in store.children(task.id))]:
+        changed, stopped = [], []
+        for tid in subtree_ids(store.tasks(), task.id):
             t = store.get(tid)
             if t is None or t.state in FINAL_TASK_STATES:
                 continue
-            for run in store.running_runs():
-                if run.task_id == tid:
-                    await self.sched.runner.cancel(run)
+            if await self.stop_runs(tid):
+                stopped.append(tid)
             store.update(t, state="cancelled", last_result="cancelled")
+            changed.append(tid)
+            self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=t.to_wire())))
         self.sched.sync_watchers()
         fresh = store.get(task.id) or task
-        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
-        return self._task_json(fresh)
+        return wire.TreeChange(task=self._task_json(fresh), changed=changed, stopped=stopped)
+
+    async def stop_runs(self, task_id: int) -> bool:
+        """Stop the task's live run, if it has one (its pane is killed; the run ends
+        `cancelled`); whether there was one."""
+        stopped = False
+        for run in self.sched.store.running_runs():
+            if run.task_id == task_id:
+                await self.sched.runner.cancel(run)
+                stopped = True
+        return stopped
 
     async def retry(self, params: wire.TaskRef) -> wire.Task:
         """Queue a failed or cancelled task again, as new: a fresh Claude session (its

@@ -6,8 +6,9 @@ Used on the engine's loop thread only, like every other table. Task states:
 limit or the policy: until `defer_until`), `done`, `failed`, `cancelled`, and
 `recurring` for a cron or on-change template that queues a new task per
 occurrence, and `paused` (the person paused it, or a task above it: it is not
-started, and a template queues no copy, until resumed). Run states: `running`, `done`, `failed`, `limited` (deferred to the
-limit's reset), `interrupted` (its pane vanished), `cancelled`.
+started, and a template queues no copy, until resumed). Run states: `running`,
+`done`, `failed`, `limited` (deferred to the limit's reset), `interrupted` (its pane
+vanished), `cancelled`.
 """
 
 from __future__ import annotations
