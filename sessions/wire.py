@@ -271,6 +271,9 @@ class Task(TaskRecord, kw_only=True):
     waits: str | None = None
     """Why it cannot run yet for its dependencies ("after task 3, which failed: …");
     None when it has none open."""
+    kind: Literal["task", "subtask", "copy"] = "task"
+    """What its `parent_id` makes it: none ("task"), a task's subtask, or a copy of the
+    recurring template it names (`sessions.fill.tree`)."""
 
 
 class Decision(_Wire):

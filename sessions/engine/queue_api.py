@@ -83,6 +83,16 @@ class QueueApi:
             after=[_dep(d) for d in after],
             before=[_dep(d) for d in store.before(task.id)],
             waits=hold_reason(after) if task.state in ("queued", "deferred") else None,
+            kind=self._kind(task),
+        )
+
+    def _kind(self, task: Task) -> str:
+        """Subtask or copy: a template's children are its copies (`sessions.fill.tree`)."""
+        if task.parent_id is None:
+            return "task"
+        parent = self.sched.store.get(task.parent_id)
+        return (
+            "copy" if parent is not None and parent.schedule_kind in RECURRING_KINDS else "subtask"
         )
 
     def _retrying(self, run: Run) -> wire.RetryInfo | None:

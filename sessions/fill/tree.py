@@ -1,7 +1,7 @@
 """Task trees: the queue's tasks as a forest, each node with what it and its subtree
 spent against its budget. Pure (no I/O): the queue API passes the records, what each
-task's runs spent and the `--after` edges; `queue.tree`, `podium queue tree` and the
-tower's Background screen show the result.
+task's runs spent and the `--after` edges; `queue.tree` answers the result, which
+`podium queue tree` and the tower's Background screen draw (`tui/tree_text.py`).
 
 A task's children are the tasks whose `parent_id` names it. Two kinds share that
 column: a *subtask* (an agent's `queue_task`, or a team's member under its lead) and
@@ -197,71 +197,3 @@ def subtree_ids(tasks: Sequence[Task], root: int) -> list[int]:
         out.append(tid)
         stack.extend(kids.get(tid, []))
     return out
-
-
-# -- drawing: the same glyphs for `podium queue tree` and the tower --------------------------
-@dataclass(frozen=True)
-class Row:
-    """One node as a line of a drawn tree: the guides before it (`├─ `, `│  └─ `)."""
-
-    guide: str
-    node: Node
-
-
-def rows(forest: Sequence[Node]) -> list[Row]:
-    """Every node of `forest`, depth first, with its tree guides."""
-    out: list[Row] = []
-
-    def visit(node: Node, lead: str, last: bool, top: bool) -> None:
-        out.append(Row("" if top else lead + ("└─ " if last else "├─ "), node))
-        below = "" if top else lead + ("   " if last else "│  ")
-        for i, child in enumerate(node.children):
-            visit(child, below, i == len(node.children) - 1, False)
-
-    for tree in forest:
-        visit(tree, "", True, True)
-    return out
-
-
-def short_tokens(tokens: float) -> str:
-    """Weighted tokens in a few characters: 950, 12k, 1.2M."""
-    if tokens >= 999_500:
-        return f"{tokens / 1_000_000:.1f}M".replace(".0M", "M")
-    if tokens >= 10_000:
-        return f"{tokens / 1000:.0f}k"
-    if tokens >= 1000:
-        return f"{tokens / 1000:.1f}k".replace(".0k", "k")
-    return f"{tokens:.0f}"
-
-
-def spend_text(node: Node) -> str:
-    """The subtree's spend against its budget: `12k/50k` (a share of a window in
-    tokens too), `$0.40/$2`; `12k` or `-` without one."""
-    budget = node.budget if not node.recurring else None
-    if budget and budget.startswith("$"):
-        return f"${node.tree_usd:.2f}/{budget}"
-    if budget and node.budget_tokens:
-        return f"{short_tokens(node.tree_tokens)}/{short_tokens(node.budget_tokens)}"
-    return short_tokens(node.tree_tokens) if node.tree_tokens else "-"
-
-
-def state_words(node: Node) -> str:
-    """The state as the tree shows it: `paused by you`, `queued after 3,4`."""
-    if node.state == "paused" and node.paused_by:
-        return f"paused by {node.paused_by}"
-    if node.state in ("queued", "deferred") and node.after:
-        return f"{node.state} after {','.join(str(a) for a in node.after)}"
-    return node.state
-
-
-def draw(forest: Sequence[Node]) -> list[str]:
-    """The forest as plain text lines, as `podium queue tree` prints it."""
-    lines = []
-    for row in rows(forest):
-        n = row.node
-        share = f" {n.share:.0%}" if n.share is not None else ""
-        copy = " (copy)" if n.kind == "copy" else ""
-        lines.append(
-            f"{row.guide}#{n.id} {state_words(n)}{copy} · {spend_text(n)}{share} · {n.prompt_head}"
-        )
-    return lines

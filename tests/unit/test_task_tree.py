@@ -1,13 +1,21 @@
 """Task trees (`sessions/fill/tree.py`): the forest from tasks, subtasks told from
-recurring copies, each subtree's spend against its budget, and the drawing."""
+recurring copies, each subtree's spend against its budget; and their drawing
+(`tui/tree_text.py`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sessions import wire
 from sessions.fill.delegation import Spent
 from sessions.fill.queue import Task
-from sessions.fill.tree import build_forest, draw, head, rows, short_tokens, spend_text, subtree_ids
+from sessions.fill.tree import Node, build_forest, head, subtree_ids
+from tui.tree_text import draw, rows, short_tokens, spend_text
+
+
+def _wire(forest: list[Node]) -> list[wire.TaskNode]:
+    """As `queue.tree` answers them."""
+    return [wire.from_record(n, wire.TaskNode) for n in forest]
 
 
 def _task(id: int, parent: int | None = None, state: str = "queued", **kw: Any) -> Task:
@@ -41,7 +49,7 @@ def test_a_team_is_one_tree_with_each_subtree_spend_against_its_budget() -> None
     paused = lead.children[1]
     assert paused.paused_by == "you" and paused.tree_tokens == 1000
     assert paused.children[0].after == [2] and paused.children[0].depth == 2
-    assert spend_text(lead) == "20k/50k"
+    assert spend_text(_wire([lead])[0]) == "20k/50k"
     every = build_forest(TEAM, SPENT, {}, _capacity, everything=True)
     assert [n.id for n in every] == [1, 5]
 
@@ -51,11 +59,11 @@ def test_one_subtree_by_its_root_and_shares_of_windows_and_dollars() -> None:
     spent = {1: Spent(2000, 0.0), 3: Spent(500, 0.5)}
     (sub,) = build_forest(tasks, spent, {}, _capacity, root=2)
     assert sub.kind == "subtask" and [c.id for c in sub.walk()] == [2, 3]
-    assert sub.share == 0.25 and spend_text(sub) == "$0.50/$2"
+    assert sub.share == 0.25 and spend_text(_wire([sub])[0]) == "$0.50/$2"
     (top,) = build_forest(tasks, spent, {}, _capacity)
     # 10% of the 5-hour window's 100k: 10k weighted tokens.
     assert top.budget_tokens == 10_000 and top.share == 2500 / 10_000
-    assert spend_text(top) == "2.5k/10k"
+    assert spend_text(_wire([top])[0]) == "2.5k/10k"
     assert build_forest(tasks, spent, {}, _capacity, root=99) == []
 
 
@@ -70,7 +78,7 @@ def test_copies_of_a_template_are_not_subtasks_and_old_ones_are_history() -> Non
     assert [(c.id, c.kind) for c in tmpl.children] == [(3, "copy")]
     (whole,) = build_forest(tasks, {2: Spent(4000, 0.0)}, {}, _capacity, everything=True)
     assert [c.id for c in whole.children] == [2, 3] and whole.tree_tokens == 4000
-    assert "(copy)" in draw([whole])[1]
+    assert "(copy)" in draw(_wire([whole]))[1]
 
 
 def test_a_loop_of_hand_edited_parents_still_shows_every_task_once() -> None:
@@ -81,7 +89,7 @@ def test_a_loop_of_hand_edited_parents_still_shows_every_task_once() -> None:
 
 
 def test_drawn_with_guides_as_the_cli_prints_it() -> None:
-    forest = build_forest(TEAM, SPENT, {4: [2]}, _capacity)
+    forest = _wire(build_forest(TEAM, SPENT, {4: [2]}, _capacity))
     assert [r.guide for r in rows(forest)] == ["", "├─ ", "└─ ", "   └─ "]
     lines = draw(forest)
     assert lines[0] == "#1 running · 20k/50k 40% · task 1"
