@@ -123,5 +123,5 @@ def test_a_task_in_a_graph_shows_what_it_comes_after_and_before() -> None:
     detail = str(task_detail(task, why, now))
     assert "scheduler: after task 3, which failed: boom" in detail
     assert "after tasks: 3 failed, 4 done" in detail and "before tasks: 6 queued" in detail
-    assert waits_for(why, now) == "a failed task"
+    assert waits_for(why, now) == "a stopped task"
     assert waits_for(wire.Held(task_id=5, kind="after", reason=""), now) == "other tasks"
