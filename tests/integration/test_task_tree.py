@@ -48,6 +48,8 @@ def test_a_tree_is_drawn_paused_resumed_and_cancelled_from_the_cli(engine: Any) 
     assert states == {lead["id"]: "queued", one["id"]: "paused", two["id"]: "queued",
                       deep["id"]: "paused"}  # fmt: skip
     assert tree["children"][0]["paused_by"] == "you"
+    listed = engine.run("queue", "ls").stdout
+    assert "paused by you" in listed and "paused by you (with task" in listed
     shown = engine.run("queue", "show", str(one["id"]))
     assert f"task {lead['id']} (a subtask of it)" in shown.stdout
     assert (
