@@ -249,19 +249,23 @@ class QueueApi:
         """Weighted tokens and dollars of `task`'s runs, a live run's so far included."""
         units = usd = 0.0
         for run in self.sched.store.runs(task.id):
-            live = self.sched.runner.spend(run.id) if run.state == "running" else None
-            if live is not None:
-                units += live.weighted_tokens
-                usd += live.cost_usd or 0.0
-                continue
-            units += weighted_tokens(
-                run.input_tokens or 0,
-                run.cache_creation_tokens or 0,
-                run.cache_read_tokens or 0,
-                run.output_tokens or 0,
-            )
-            usd += run.total_cost_usd or 0.0
+            spent = self.run_spent(run)
+            units += spent.units
+            usd += spent.usd
         return delegation.Spent(units, usd)
+
+    def run_spent(self, run: Run) -> delegation.Spent:
+        """What one run spent: a live run's so far (its stream), an ended one's result."""
+        live = self.sched.runner.spend(run.id) if run.state == "running" else None
+        if live is not None:
+            return delegation.Spent(live.weighted_tokens, live.cost_usd or 0.0)
+        units = weighted_tokens(
+            run.input_tokens or 0,
+            run.cache_creation_tokens or 0,
+            run.cache_read_tokens or 0,
+            run.output_tokens or 0,
+        )
+        return delegation.Spent(units, run.total_cost_usd or 0.0)
 
     def _child_budget(self, parent: Task, asked: str | None) -> str | None:
         children = [

@@ -49,10 +49,13 @@ class TreeApi:
         """Every tree with an open task (`all`: every tree), or the one under `id`."""
         root = self.queue._task(wire.TaskRef(id=params.id)).id if params.id is not None else None
         tasks = self.store.tasks()
-        spent: dict[int, Spent] = {t.id: self.queue._spent(t) for t in tasks}
-        after = {tid: [d.id for d in deps] for tid, deps in self.store.deps_of(
-            [t.id for t in tasks]
-        ).items()}  # fmt: skip
+        # Every run in one query (the tower asks every few seconds while a task runs).
+        spent: dict[int, Spent] = {}
+        for run in self.store.runs():
+            was, more = spent.get(run.task_id, Spent()), self.queue.run_spent(run)
+            spent[run.task_id] = Spent(was.units + more.units, was.usd + more.usd)
+        deps = self.store.deps_of([t.id for t in tasks])
+        after = {tid: [d.id for d in found] for tid, found in deps.items()}
         forest = build_forest(
             tasks,
             spent,
