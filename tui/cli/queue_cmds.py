@@ -20,6 +20,7 @@ from collectors.durations import duration
 from sessions import wire
 from sessions.fill.amount import parse_amount, parse_duration
 from sessions.fill.schedule import (
+    RECURRING_KINDS,
     WINDOWS,
     Cron,
     ScheduleError,
@@ -309,8 +310,12 @@ def show(task_id: int, as_json: bool) -> None:
         if as_json:
             print_json(result)
             return
-        # The tree under it (its subtasks and theirs), when it has one.
-        tree = _drawn(client.call("queue.tree", id=task_id, all=True))
+        # The tree under it (its subtasks and theirs), when it has one; a template's
+        # copies are listed as its occurrences, not drawn (a nightly one has hundreds).
+        template = result["task"]["schedule_kind"] in RECURRING_KINDS
+        tree = None
+        if result["occurrences"] and not template:
+            tree = _drawn(client.call("queue.tree", id=task_id, all=True))
     click.echo("\n".join(show_lines(result, tree=tree)))
 
 
