@@ -12,9 +12,9 @@ its share is that spend over the node's budget, in the budget's unit (dollars fo
 dollar budget, weighted tokens otherwise: a share of a window through `capacity`). A
 template's budget is each copy's, so it has no share of its own.
 
-Without `all`, the forest keeps the trees with an open node (queued, running,
-deferred, paused, recurring) and, under a template, only its open copies: months of
-nightly copies are history (`queue ls --all`), not a tree.
+Without `everything` (`queue.tree {all}`), the forest keeps the trees with an open
+node (queued, running, deferred, paused, recurring) and, under a template, only its
+open copies: months of nightly copies are history (`queue ls`), not a tree.
 """
 
 from __future__ import annotations
