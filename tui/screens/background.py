@@ -223,6 +223,7 @@ class BackgroundScreen(WideScreen):
         self.held: dict[int, wire.Held] = {}
         self.trees: wire.QueueTree | None = None
         self.tree_view = False
+        self._focus_pending = False  # the view changed: its table takes the focus
 
     def compose(self) -> ComposeResult:
         with Vertical(id="queue-body"):
@@ -266,6 +267,7 @@ class BackgroundScreen(WideScreen):
     def action_tree(self) -> None:
         """The tasks as trees, or as the list again."""
         self.tree_view = not self.tree_view
+        self._focus_pending = True
         if self.tree_view:
             self._link.run("queue tree", queue_tree, self.show_trees)
         else:
@@ -292,10 +294,11 @@ class BackgroundScreen(WideScreen):
         note = self.query_one("#note", Static)
         note.update(EMPTY if not self.tree_view else EMPTY_TREES)
         note.display = not (tree.display or table.display)
-        if self.tree_view and tree.display:
-            tree.focus()
-        elif table.display:
-            table.focus()
+        # The keys move the cursor of what is shown (once shown: a reload leaves the focus).
+        shown = tree if self.tree_view else table
+        if shown.display and self.focused is not shown and self._focus_pending:
+            shown.focus()
+            self._focus_pending = False
 
     def on_queue_changed(self, message: QueueChanged) -> None:
         # A task added from the shell, a run that started or ended, fill switched: show it.
