@@ -1,5 +1,5 @@
 """The queue store: tasks, their runs, the edges of task graphs and fill's switch in
-DuckDB (migrations 0008, 0012, 0014, 0015).
+DuckDB (migrations 0008, 0012, 0014, 0017).
 
 Used on the engine's loop thread only, like every other table. Task states:
 `queued` (waiting for its time and for fill), `running`, `deferred` (a usage
@@ -71,7 +71,7 @@ class Task:
     estimate: str | None = None
     budget: str | None = None
     timeout_s: int | None = None  # wall-clock seconds a run may take before it is stopped
-    # Who paused it (migration 0015): "you", or "task N" when N's subtree was paused.
+    # Who paused it (migration 0017): "you", or "task N" when N's subtree was paused.
     paused_by: str | None = None
     paused_at: datetime | None = None
 
