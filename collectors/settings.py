@@ -494,6 +494,12 @@ class KeySettings(_Section):
     background: Annotated[str, Meta(pattern=_KEY_LIST)] = "b"
     """Open the background-queue screen."""
 
+    tree: Annotated[str, Meta(pattern=_KEY_LIST)] = "t"
+    """On the background screen: the tasks as trees (subtasks under their task), or a list."""
+
+    pause: Annotated[str, Meta(pattern=_KEY_LIST)] = "p"
+    """On the background screen: pause the selected task and those under it, or resume it."""
+
     help: Annotated[str, Meta(pattern=_KEY_LIST)] = "question_mark"
     """Show the keys and what the colours mean."""
 

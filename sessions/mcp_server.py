@@ -47,7 +47,8 @@ TAIL_BYTES = 1 << 20
 MAX_TAIL_CHARS = 20_000
 # What `task_result` gives of a final message at most (the model's context is dear).
 MAX_RESULT_CHARS = 20_000
-OPEN_STATES = ("queued", "running", "deferred", "recurring")
+# A paused task is open: a person holds it, and it goes on when resumed.
+OPEN_STATES = ("queued", "running", "deferred", "recurring", "paused")
 
 INSTRUCTIONS = (
     "podium runs your session beside others and fills spare subscription capacity "

@@ -197,6 +197,9 @@ class TaskRecord(_Wire):
     continues_id: int | None = None
     """The task whose Claude session its first run resumes (a lead's continuation)."""
     schedule_text: str = ""
+    paused_by: str | None = None
+    """Who paused it (state `paused`): "you", or "task N" whose subtree was paused."""
+    paused_at: str | None = None
 
 
 class RetryInfo(_Wire):
@@ -274,6 +277,9 @@ class Task(TaskRecord, kw_only=True):
     waits: str | None = None
     """Why it cannot run yet for its dependencies ("after task 3, which failed: …");
     None when it has none open."""
+    kind: Literal["task", "subtask", "copy"] = "task"
+    """What its `parent_id` makes it: none ("task"), a task's subtask, or a copy of the
+    recurring template it names (`sessions.fill.tree`)."""
 
 
 class Decision(_Wire):
@@ -678,7 +684,8 @@ class Held(_Wire):
     task_id: int
     kind: str
     """fill_off, scheduled, night, deferred, cron, on_change, on_event, behind, after (its
-    dependencies are not done), held (one failed or was cancelled), or the policy's
+    dependencies are not done), held (one failed, was cancelled or is paused), paused
+    (a person paused it, `queue.pause`), or the policy's
     own (`Decision.kind`: limit, busy, cap, reserve, pacing, spare)."""
     reason: str
     until: str | None = None
@@ -752,6 +759,63 @@ class QueueAddParams(_Wire):
     by_agent: bool = False
     """Queued by an agent (`podium mcp`): without a parent its budget is capped by
     `[fill] agent_task_budget` (and defaults to it)."""
+
+
+class TreeParams(_Wire):
+    """One task's tree (`id`: it and everything under it), or, without, every tree."""
+
+    id: int | str | None = None
+    all: bool = False
+    """Also the trees whose every task ended, and every copy of a template."""
+
+
+class TaskNode(_Wire):
+    """A task in its tree (`sessions.fill.tree.Node`): its own spend and its subtree's
+    (weighted tokens, dollars) against its budget."""
+
+    id: int
+    state: str
+    prompt_head: str
+    kind: Literal["task", "subtask", "copy"]
+    """A root ("task": a person's, or a team's lead), an agent's subtask, or a copy of
+    the recurring template above it."""
+    depth: int = 0
+    budget: str | None = None
+    budget_tokens: float | None = None
+    """The budget in weighted tokens; None for dollars or none."""
+    spent_tokens: float = 0.0
+    spent_usd: float = 0.0
+    tree_tokens: float = 0.0
+    tree_usd: float = 0.0
+    share: float | None = None
+    """The subtree's spend over the budget (1.0: all of it); None without one."""
+    paused_by: str | None = None
+    recurring: bool = False
+    after: list[int] = []
+    children: list[TaskNode] = []
+
+
+class QueueTree(_Wire):
+    trees: list[TaskNode]
+
+
+class PauseParams(TaskRef, kw_only=True):
+    subtree: bool = True
+    """The task and every open task under it (false: the task alone)."""
+    by: str = "you"
+    """Who pauses it, as the tree shows it: "paused by you"."""
+
+
+class TreeChange(_Wire):
+    """What a pause, resume or cancel did: the task now, the tasks it changed (the task
+    first, then those under it), the runs it stopped, and a word on each resumed run."""
+
+    task: Task
+    changed: list[int] = []
+    stopped: list[int] = []
+    """Tasks whose live run was stopped."""
+    notes: list[str] = []
+    """On resume: "task 3 goes on with its Claude session …" or starts afresh."""
 
 
 class ReprioritiseParams(TaskRef, kw_only=True):
@@ -1089,7 +1153,13 @@ STAGE_TOWER = _m("stage.tower", NoParams, StageLayout)
 QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
 QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
 QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)
-QUEUE_CANCEL = _m("queue.cancel", TaskRef, Task)
+# The task and every open task under it; a running one's run is stopped.
+QUEUE_CANCEL = _m("queue.cancel", TaskRef, TreeChange)
+# The forest of tasks (or one tree) with each subtree's spend against its budget.
+QUEUE_TREE = _m("queue.tree", TreeParams, QueueTree)
+# Not started until resumed; a running one's run is stopped, its session kept to go on.
+QUEUE_PAUSE = _m("queue.pause", PauseParams, TreeChange)
+QUEUE_RESUME = _m("queue.resume", PauseParams, TreeChange)
 # A failed or cancelled task queued again (a fresh run): its dependents go on once it is done.
 QUEUE_RETRY = _m("queue.retry", TaskRef, Task)
 QUEUE_REPRIORITISE = _m("queue.reprioritise", ReprioritiseParams, Task)

@@ -177,8 +177,23 @@ def queue_add(request: Request, task: wire.QueueAddParams) -> wire.Task:
     return request(wire.QUEUE_ADD, task)
 
 
-def queue_cancel(request: Request, task_id: int) -> wire.Task:
+def queue_cancel(request: Request, task_id: int) -> wire.TreeChange:
     return request(wire.QUEUE_CANCEL, wire.TaskRef(id=task_id))
+
+
+def queue_tree(request: Request) -> wire.QueueTree:
+    """Every task tree with an open task, each subtree's spend against its budget."""
+    return request(wire.QUEUE_TREE, wire.TreeParams())
+
+
+def queue_pause(request: Request, task_id: int) -> wire.TreeChange:
+    """Pause the task and the open tasks under it."""
+    return request(wire.QUEUE_PAUSE, wire.PauseParams(id=task_id))
+
+
+def queue_resume(request: Request, task_id: int) -> wire.TreeChange:
+    """Resume the task and the paused tasks under it."""
+    return request(wire.QUEUE_RESUME, wire.PauseParams(id=task_id))
 
 
 def queue_reprioritise(request: Request, task_id: int, priority: int) -> wire.Task:

@@ -44,6 +44,7 @@ from sessions.engine.start import Prepared, StoreOpening, prepare
 from sessions.engine.team_api import TeamApi, team_handlers
 from sessions.engine.tmux_server import ServerWatch
 from sessions.engine.transcripts import Today, TranscriptIngest
+from sessions.engine.tree_api import TreeApi, tree_handlers
 from sessions.engine.usage import UsageMonitor
 from sessions.engine.usage_api import UsageApi, usage_handlers
 from sessions.engine.watch import CONFIRM_AFTER, Backoff, PaneWatch, stats_wire
@@ -313,6 +314,7 @@ class Engine:
             **usage_handlers(UsageApi(self.usage, self.transcripts, self.conn, self.blocking)),
             **reports_handlers(reports),
             **queue_handlers(queue),
+            **tree_handlers(TreeApi(queue)),
             **team_handlers(teams),
             "reports.review_agent": self.review_agent.queue,
         }

@@ -32,6 +32,7 @@ from sessions.fill.schedule import (
 )
 from sessions.fill.scheduler import Scheduler
 from sessions.fill.task_options import PERMISSION_MODES, ToolRuleError, parse_tool_rules
+from sessions.fill.tree import subtree_ids
 from sessions.fill.triggers import normalized
 from sessions.protocol import ApiError
 
@@ -83,6 +84,16 @@ class QueueApi:
             after=[_dep(d) for d in after],
             before=[_dep(d) for d in store.before(task.id)],
             waits=self._waits(task, after),
+            kind=self._kind(task),
+        )
+
+    def _kind(self, task: Task) -> str:
+        """Subtask or copy: a template's children are its copies (`sessions.fill.tree`)."""
+        if task.parent_id is None:
+            return "task"
+        parent = self.sched.store.get(task.parent_id)
+        return (
+            "copy" if parent is not None and parent.schedule_kind in RECURRING_KINDS else "subtask"
         )
 
     def _waits(self, task: Task, after: list[Dep]) -> str | None:
@@ -293,19 +304,23 @@ class QueueApi:
         """Weighted tokens and dollars of `task`'s runs, a live run's so far included."""
         units = usd = 0.0
         for run in self.sched.store.runs(task.id):
-            live = self.sched.runner.spend(run.id) if run.state == "running" else None
-            if live is not None:
-                units += live.weighted_tokens
-                usd += live.cost_usd or 0.0
-                continue
-            units += weighted_tokens(
-                run.input_tokens or 0,
-                run.cache_creation_tokens or 0,
-                run.cache_read_tokens or 0,
-                run.output_tokens or 0,
-            )
-            usd += run.total_cost_usd or 0.0
+            spent = self.run_spent(run)
+            units += spent.units
+            usd += spent.usd
         return delegation.Spent(units, usd)
+
+    def run_spent(self, run: Run) -> delegation.Spent:
+        """What one run spent: a live run's so far (its stream), an ended one's result."""
+        live = self.sched.runner.spend(run.id) if run.state == "running" else None
+        if live is not None:
+            return delegation.Spent(live.weighted_tokens, live.cost_usd or 0.0)
+        units = weighted_tokens(
+            run.input_tokens or 0,
+            run.cache_creation_tokens or 0,
+            run.cache_read_tokens or 0,
+            run.output_tokens or 0,
+        )
+        return delegation.Spent(units, run.total_cost_usd or 0.0)
 
     def _child_budget(
         self, parent: Task, asked: str | None, share: float | None = None
@@ -376,23 +391,37 @@ class QueueApi:
             children=len(self.sched.store.children(task.id)),
         )
 
-    async def cancel(self, params: wire.TaskRef) -> wire.Task:
+    async def cancel(self, params: wire.TaskRef) -> wire.TreeChange:
+        """Cancel the task and every open task under it (subtasks at any depth, a
+        template's copies); a running one's run is stopped. Their dependents are held
+        (`graph.hold_reason`: "after task 3, which was cancelled")."""
         task = self._task(params)
         if task.state in FINAL_TASK_STATES:
             raise ApiError("conflict", f"task {task.id} is already {task.state}")
         store = self.sched.store
-        for tid in [task.id, *(c.id for c in store.children(task.id))]:
+        changed, stopped = [], []
+        for tid in subtree_ids(store.tasks(), task.id):
             t = store.get(tid)
             if t is None or t.state in FINAL_TASK_STATES:
                 continue
-            for run in store.running_runs():
-                if run.task_id == tid:
-                    await self.sched.runner.cancel(run)
+            if await self.stop_runs(tid):
+                stopped.append(tid)
             store.update(t, state="cancelled", last_result="cancelled")
+            changed.append(tid)
+            self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=t.to_wire())))
         self.sched.sync_watchers()
         fresh = store.get(task.id) or task
-        self.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=fresh.to_wire())))
-        return self._task_json(fresh)
+        return wire.TreeChange(task=self._task_json(fresh), changed=changed, stopped=stopped)
+
+    async def stop_runs(self, task_id: int) -> bool:
+        """Stop the task's live run, if it has one (its pane is killed; the run ends
+        `cancelled`); whether there was one."""
+        stopped = False
+        for run in self.sched.store.running_runs():
+            if run.task_id == task_id:
+                await self.sched.runner.cancel(run)
+                stopped = True
+        return stopped
 
     async def retry(self, params: wire.TaskRef) -> wire.Task:
         """Queue a failed or cancelled task again, as new: a fresh Claude session (its

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 # A result longer than this (UTF-8 bytes) goes to a file; the prompt names it.
 INLINE_MAX = 8 * 1024
-# A dependency in one of these states will not become done by itself.
-STUCK_STATES = ("failed", "cancelled")
+# A dependency in one of these states will not become done by itself (a paused one
+# waits for its person to resume it).
+STUCK_STATES = ("failed", "cancelled", "paused")
 
 
 class GraphError(ValueError):
@@ -82,7 +83,7 @@ def hold_reason(deps: Sequence[Dep]) -> str | None:
         d = stuck[0]
         why = _first_line(d.last_result) or d.state
         more = f" (and {len(open_) - 1} more)" if len(open_) > 1 else ""
-        verb = "was cancelled" if d.state == "cancelled" else d.state
+        verb = {"cancelled": "was cancelled", "paused": "is paused"}.get(d.state, d.state)
         return f"after task {d.id}, which {verb}: {why}{more}"
     if len(open_) == 1:
         return f"after task {open_[0].id}, which is {open_[0].state}"

@@ -42,6 +42,7 @@ BEHIND = "behind"
 DEADLINE = "deadline"  # its `not_after` (its team's --until) passed: it will not start
 AFTER = "after"  # waits for the tasks it comes after (`--after`) to be done
 HELD = "held"  # one of those failed or was cancelled: held until it is run again and done
+PAUSED = "paused"  # a person paused it (or a task above it): not started until resumed
 # The policy's own kinds (`policy.Decision.kind`) are used as they are: limit,
 # busy, cap, reserve, pacing, and spare (it would start now).
 
@@ -76,6 +77,11 @@ def why_held(
     for task in tasks:
         if task.state == "recurring":
             out.append(_template(task, now, tz))
+            continue
+        if task.state == "paused":
+            who = task.paused_by or "you"
+            why = f"paused by {who}: not started until resumed (`podium queue resume {task.id}`)"
+            out.append(Held(task.id, PAUSED, why))
             continue
         if task.state not in ("queued", "deferred"):
             continue

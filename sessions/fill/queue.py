@@ -1,12 +1,14 @@
 """The queue store: tasks, their runs, the edges of task graphs and fill's switch in
-DuckDB (migrations 0008, 0012, 0014).
+DuckDB (migrations 0008, 0012, 0014, 0017).
 
 Used on the engine's loop thread only, like every other table. Task states:
 `queued` (waiting for its time and for fill), `running`, `deferred` (a usage
 limit or the policy: until `defer_until`), `done`, `failed`, `cancelled`, and
 `recurring` for a cron or on-change template that queues a new task per
-occurrence. Run states: `running`, `done`, `failed`, `limited` (deferred to the
-limit's reset), `interrupted` (its pane vanished), `cancelled`.
+occurrence, and `paused` (the person paused it, or a task above it: it is not
+started, and a template queues no copy, until resumed). Run states: `running`,
+`done`, `failed`, `limited` (deferred to the limit's reset), `interrupted` (its pane
+vanished), `cancelled`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ log = logging.getLogger("podium.fill.queue")
 
 OPEN_STATES = ("queued", "running", "deferred")
 FINAL_TASK_STATES = ("done", "failed", "cancelled")
+# Held by a person until resumed (`queue.pause`): not final, not started.
+PAUSED = "paused"
 
 
 @dataclass
@@ -73,6 +77,9 @@ class Task:
     team_id: int | None = None
     not_after: datetime | None = None
     continues_id: int | None = None
+    # Who paused it (migration 0017): "you", or "task N" when N's subtree was paused.
+    paused_by: str | None = None
+    paused_at: datetime | None = None
 
     def estimate_units(self, capacity: Callable[[str], float]) -> float | None:
         """The person's estimate in weighted tokens (`--estimate 2%week` through

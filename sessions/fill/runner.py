@@ -45,7 +45,14 @@ from collectors.settings import AgentSettings, FillSettings, TmuxSettings
 from collectors.tail import Cursor, read_lines
 from sessions import wire
 from sessions.agent_env import agent_env
-from sessions.agents import AgentError, claude_session_id, resolve_bin, resume_arg
+from sessions.agents import (
+    AgentError,
+    claude_config_dir,
+    claude_session_id,
+    has_transcript,
+    resolve_bin,
+    resume_arg,
+)
 from sessions.claude_settings import mcp_env, write_mcp_config
 from sessions.engine.parts import Blocking
 from sessions.fill import retrying
@@ -664,6 +671,16 @@ class Runner:
         self.store.update_run(run, state="cancelled", ended_at=datetime.now(UTC))
         await self._close_window(run)
         self._done(run)
+
+    async def can_resume(self, session_id: str | None) -> bool:
+        """Whether a stopped run's Claude session left a conversation `--resume` can take
+        up: Claude Code saves none before its first prompt, so a run stopped that early
+        starts afresh. Looked for where the runs' Claude Code keeps it (the config dir of
+        the environment `_launch` gives them)."""
+        if not session_id:
+            return False
+        config_dir = claude_config_dir(agent_env(os.environ, self.agents.pass_env))
+        return bool(await self.blocking(has_transcript, session_id, config_dir))
 
     def wake(self) -> None:
         self._wake.set()

@@ -373,7 +373,9 @@ class Scheduler:
 
     def enqueue_occurrence(self, tmpl: Task, why: str) -> Task | None:
         """Queue one run of a recurring task, unless one is still waiting or running."""
-        if any(c.state in ("queued", "running", "deferred") for c in self.store.children(tmpl.id)):
+        # A paused copy is open too: its person holds it, and no other copy goes meanwhile.
+        open_states = ("queued", "running", "deferred", "paused")
+        if any(c.state in open_states for c in self.store.children(tmpl.id)):
             log.info("task %d: %s, but its last occurrence is still open", tmpl.id, why)
             return None
         child = Task(

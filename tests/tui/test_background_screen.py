@@ -11,7 +11,9 @@ from conftest import PodiumEnv
 from textual.widgets import DataTable, Static
 from tower_helpers import run, tower_app, tower_env_fixture, until  # noqa: F401 - a fixture
 
+from collectors.paths import Paths
 from sessions import wire
+from sessions.client import EngineClient
 from tui.screens.background import (
     BackgroundScreen,
     rule_text,
@@ -19,6 +21,8 @@ from tui.screens.background import (
     task_detail,
     waits_for,
 )
+from tui.screens.confirm_cancel import ConfirmCancel, cancel_question
+from tui.widgets.task_tree import TaskTree
 
 
 def _text(screen: Any, selector: str) -> str:
@@ -123,5 +127,58 @@ def test_a_task_in_a_graph_shows_what_it_comes_after_and_before() -> None:
     detail = str(task_detail(task, why, now))
     assert "scheduler: after task 3, which failed: boom" in detail
     assert "after tasks: 3 failed, 4 done" in detail and "before tasks: 6 queued" in detail
-    assert waits_for(why, now) == "a failed task"
+    assert waits_for(why, now) == "a stopped task"
     assert waits_for(wire.Held(task_id=5, kind="after", reason=""), now) == "other tasks"
+
+
+def test_the_trees_pause_resume_and_cancel_through_the_engine(tower_env: PodiumEnv) -> None:
+    env = tower_env
+    lead = env.json("queue", "add", "--json", "--budget", "50k", "lead the docs team")
+
+    def sub(parent: int, prompt: str) -> dict[str, Any]:
+        # As `podium mcp`'s `queue_task` queues a subtask.
+        with EngineClient(Paths(data=env.data, runtime=env.runtime)) as client:
+            return client.call("queue.add", prompt=prompt, cwd=str(env.workdir), parent_id=parent)
+
+    one = sub(lead["id"], "write the guide")
+    deep = sub(one["id"], "check its links")
+
+    def state(task: dict[str, Any]) -> str:
+        return str(env.json("queue", "show", str(task["id"]), "--json")["task"]["state"])
+
+    async def scenario() -> None:
+        app = tower_app(env)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.state.loaded)
+            await pilot.press("b")
+            await until(pilot, lambda: isinstance(app.screen, BackgroundScreen))
+            screen = app.screen
+            assert isinstance(screen, BackgroundScreen)
+            await pilot.press("t")
+            tree = screen.query_one(TaskTree)
+            await until(pilot, lambda: [n.id for n in tree.nodes] == [lead["id"], one["id"],
+                                                                      deep["id"]])  # fmt: skip
+            assert str(tree.get_row_at(0)[2]) == "0/50k"
+            await pilot.press("down")  # the guide's task: it and its subtask pause
+            await pilot.press("p")
+            await until(pilot, lambda: tree.nodes[1].state == "paused")
+            assert tree.nodes[2].state == "paused" and tree.nodes[0].state == "queued"
+            assert str(tree.get_row_at(1)[1]) == "paused by you"
+            assert state(deep) == "paused"
+            await pilot.press("p")  # and resumed
+            await until(pilot, lambda: tree.nodes[1].state == "queued")
+            await pilot.press("up", "c")  # the lead: asked first, n keeps it
+            await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
+            asked = app.screen
+            assert isinstance(asked, ConfirmCancel) and asked.task_id == lead["id"]
+            assert cancel_question(asked.task_id, asked.under).endswith("2 open tasks under it?")
+            await pilot.press("n")
+            await until(pilot, lambda: app.screen is screen)
+            assert state(lead) == "queued"
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmCancel))
+            await pilot.press("y")
+            await until(pilot, lambda: not tree.display)  # no open tree is left
+            assert [state(t) for t in (lead, one, deep)] == ["cancelled"] * 3
+
+    run(scenario())

@@ -1,4 +1,5 @@
-"""`podium queue add|ls|show|log|priority|cancel`: the background queue of headless agent tasks."""
+"""`podium queue add|ls|show|tree|log|priority|pause|resume|cancel|retry`: the background
+queue of headless agent tasks."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from collectors import safe_json
 from collectors.durations import duration
+from sessions import wire
 from sessions.fill.amount import parse_amount, parse_duration
 from sessions.fill.schedule import (
+    RECURRING_KINDS,
     WINDOWS,
     Cron,
     ScheduleError,
@@ -30,6 +34,7 @@ from sessions.stream_view import describe
 from tui.cli.common import CliFailure, engine, print_json
 from tui.cli.reads import list_tasks, one_line
 from tui.format import clock
+from tui.tree_text import draw
 
 # How often `queue log --follow` looks for more of a running run's stream.
 FOLLOW_POLL_S = 0.5
@@ -302,10 +307,74 @@ def show(task_id: int, as_json: bool) -> None:
     """A task with every field, its runs and their outcomes."""
     with engine() as client:
         result = client.call("queue.show", id=task_id)
+        if as_json:
+            print_json(result)
+            return
+        # The tree under it (its subtasks and theirs), when it has one; a template's
+        # copies are listed as its occurrences, not drawn (a nightly one has hundreds).
+        template = result["task"]["schedule_kind"] in RECURRING_KINDS
+        tree = None
+        if result["occurrences"] and not template:
+            tree = _drawn(client.call("queue.tree", id=task_id, all=True))
+    click.echo("\n".join(show_lines(result, tree=tree)))
+
+
+def _drawn(answer: dict[str, Any]) -> list[str]:
+    """A `queue.tree` answer as text lines (`tui.tree_text.draw`)."""
+    return draw(msgspec.convert(answer, wire.QueueTree).trees)
+
+
+@queue.command("tree")
+@click.argument("task_id", type=TASK_ID, required=False)
+@click.option("--all", "everything", is_flag=True, help="Also the trees that ended.")
+@click.option("--json", "as_json", is_flag=True, help="Print the trees as JSON.")
+def tree(task_id: int | None, everything: bool, as_json: bool) -> None:
+    """The task trees (subtasks under the task that queued them): each task's state and
+    its subtree's spend against its budget; with ID, that task's tree alone."""
+    with engine() as client:
+        answer = client.call("queue.tree", id=task_id, all=everything)
     if as_json:
-        print_json(result)
+        print_json(answer)
         return
-    click.echo("\n".join(show_lines(result)))
+    lines = _drawn(answer)
+    click.echo("\n".join(lines) if lines else "No open task trees (--all shows those that ended).")
+
+
+@queue.command("pause")
+@click.argument("task_id", type=TASK_ID)
+@click.option("--alone", is_flag=True, help="Pause the task alone, not the tasks under it.")
+def pause(task_id: int, alone: bool) -> None:
+    """Pause a task and every open task under it: not started until resumed; a running
+    one's run is stopped and goes on with its Claude session when resumed."""
+    with engine() as client:
+        done = client.call("queue.pause", id=task_id, subtree=not alone)
+    click.echo(_change_text("paused", task_id, done))
+
+
+@queue.command("resume")
+@click.argument("task_id", type=TASK_ID)
+@click.option("--alone", is_flag=True, help="Resume the task alone, not the tasks under it.")
+def resume(task_id: int, alone: bool) -> None:
+    """Resume a paused task and the paused tasks under it."""
+    with engine() as client:
+        done = client.call("queue.resume", id=task_id, subtree=not alone)
+    lines = [_change_text("resumed", task_id, done), *done.get("notes", [])]
+    click.echo("\n".join(lines))
+
+
+def _change_text(verb: str, task_id: int, done: dict[str, Any]) -> str:
+    """'task 3 paused, and 2 tasks under it (1 running run stopped)'."""
+    changed = done["changed"]
+    under = len([t for t in changed if t != task_id])
+    tasks = f"{under} task{'s' if under != 1 else ''}"
+    if task_id in changed:
+        text = f"task {task_id} {verb}" + (f", and {tasks} under it" if under else "")
+    else:
+        text = f"{tasks} under task {task_id} {verb}"
+    stopped = len(done.get("stopped", []))
+    if stopped:
+        text += f" ({stopped} running run{'s' if stopped != 1 else ''} stopped)"
+    return text
 
 
 def _money(usd: float | None) -> str:
@@ -354,7 +423,11 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
         budget.append(f"~{t['est_pct']:g}% of the 5-hour window (estimate)")
     timeout = t.get("timeout_s")
     tools = ", ".join(t["allowed_tools"]) or "none beyond Claude Code's defaults"
-    parent = f"task {t['parent_id']} (an occurrence of it)" if t["parent_id"] else "-"
+    parent = "-"
+    if t["parent_id"]:
+        # A template's children are its occurrences; any other task's, its subtasks.
+        of = "an occurrence of it" if t.get("kind") == "copy" else "a subtask of it"
+        parent = f"task {t['parent_id']} ({of})"
     runs = f"{t['runs']} run(s), {_money(t['cost_usd'])} in all; {t['attempts']} attempt(s)"
     fallback = f", else {t['model_fallback']}" if t.get("model_fallback") else ""
     return [
@@ -378,7 +451,15 @@ def _task_lines(t: dict[str, Any], now: datetime) -> list[str]:
         "  last result " + _indented(_or(t["last_result"]), " " * 14),
         *_graph_lines(t),
         *_team_lines(t, now),
+        *_paused_lines(t, now),
     ]
+
+
+def _paused_lines(t: dict[str, Any], now: datetime) -> list[str]:
+    """Who paused it and when (`podium queue pause`), while it is paused."""
+    if not t.get("paused_by"):
+        return []
+    return [f"  paused      by {t['paused_by']}, {_when(t.get('paused_at'), now)}"]
 
 
 def _graph_lines(t: dict[str, Any]) -> list[str]:
@@ -499,9 +580,12 @@ def ran_on(run: dict[str, Any]) -> str:
     return run.get("model") or "the default"
 
 
-def show_lines(result: dict[str, Any], now: datetime | None = None) -> list[str]:
+def show_lines(
+    result: dict[str, Any], now: datetime | None = None, tree: list[str] | None = None
+) -> list[str]:
     """`queue show`'s text: every field `--json` has, the task first, then each run
-    (its `last_run` is the last of them), then the occurrences a recurring task queued."""
+    (its `last_run` is the last of them), then the occurrences a recurring task queued
+    or the subtasks it has, and `tree`: the task's tree drawn (`tree_text.draw`)."""
     now = now or datetime.now(UTC)
     lines = _task_lines(result["task"], now)
     tried = [r for r in result["runs"] if r["state"] not in ("running", "cancelled")]
@@ -513,8 +597,13 @@ def show_lines(result: dict[str, Any], now: datetime | None = None) -> list[str]
         lines += _run_lines(run, now)
     occurrences = result.get("occurrences") or []
     if occurrences:
+        # The wire's `occurrences` are the task's children: a template's copies, or
+        # the subtasks its runs queued.
+        label = "occurrences" if result["task"].get("schedule_text") else "subtasks   "
         listed = ", ".join(f"task {c['id']} {c['state']}" for c in occurrences)
-        lines.append(f"  occurrences {listed} (`podium queue show ID` for one)")
+        lines.append(f"  {label} {listed} (`podium queue show ID` for one)")
+    if tree and len(tree) > 1:
+        lines.append("  tree        " + _indented("\n".join(tree), " " * 14))
     return lines
 
 
@@ -593,10 +682,11 @@ def log(task_id: int, run_id: int | None, follow: bool, raw: bool) -> None:
 @queue.command("cancel")
 @click.argument("task_id", type=TASK_ID)
 def cancel(task_id: int) -> None:
-    """Cancel a task (a running one is stopped; a recurring one queues no more)."""
+    """Cancel a task and every open task under it (a running one is stopped; a
+    recurring one queues no more)."""
     with engine() as client:
-        task = client.call("queue.cancel", id=task_id)
-    click.echo(f"task {task['id']} cancelled")
+        done = client.call("queue.cancel", id=task_id)
+    click.echo(_change_text("cancelled", task_id, done))
 
 
 @queue.command("retry")

@@ -292,7 +292,8 @@ def limits_cell(t: dict[str, Any]) -> str:
 
 def state_cell(t: dict[str, Any]) -> str:
     """The task's state; a run in Claude Code's retry loop shows as 'retrying 3/10', one
-    that waits on other tasks as 'queued after 3,4' or 'queued held by 3'."""
+    that waits on other tasks as 'queued after 3,4' or 'queued held by 3', a paused one
+    as 'paused by you'."""
     retry = (t.get("last_run") or {}).get("retrying") if t.get("state") == "running" else None
     if retry:
         return f"retrying {retry['attempt']}/{retry['max_retries']}"
@@ -300,10 +301,12 @@ def state_cell(t: dict[str, Any]) -> str:
     # the ones not done yet (`queue show` says why).
     open_ = [d for d in t.get("after") or [] if d["state"] != "done"]
     if open_ and t.get("waits"):
-        stuck = [d for d in open_ if d["state"] in ("failed", "cancelled")]
+        stuck = [d for d in open_ if d["state"] in ("failed", "cancelled", "paused")]
         if stuck:
             return f"{t['state']} held by {stuck[0]['id']}"
         return f"{t['state']} after {','.join(str(d['id']) for d in open_)}"
+    if t.get("state") == "paused" and t.get("paused_by"):
+        return f"paused by {t['paused_by']}"
     return str(t["state"])
 
 

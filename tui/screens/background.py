@@ -4,8 +4,10 @@ with what each waits for, and the selected task whole.
 The engine says why each open task waits (`queue.list {explain: true}`: the fill
 policy's own reasons, `sessions/fill/held.py`); the table names it in a word or
 two, the pane below the table gives the whole reason and the whole prompt.
-a adds a task, c cancels the selected one, + and - change its priority, f
-switches fill.
+a adds a task, c cancels the selected one and the tasks under it (it asks first),
+p pauses it and them (or resumes), + and - change its priority, f switches fill, t
+shows the tasks as trees (`tui/widgets/task_tree.py`: each task's subtasks under it,
+with their spend against its budget) or as the list again.
 """
 
 from __future__ import annotations
@@ -28,21 +30,30 @@ from tui.engine_api import (
     queue_add,
     queue_cancel,
     queue_list,
+    queue_pause,
     queue_reprioritise,
+    queue_resume,
+    queue_tree,
     toggle_fill,
 )
 from tui.format import clock, usd
 from tui.keys import binding_id, first_key
 from tui.messages import QueueChanged
 from tui.screens.wide import WideScreen
+from tui.widgets.task_tree import TaskTree
 from tui.widgets.text_table import clip
 
 HEADERS = ("#", "STATE", "PRI", "WHEN", "BUDGET", "WAITS FOR", "TASK")
 EMPTY = "The queue is empty. Press a to add a task."
+EMPTY_TREES = "No open tasks. Press a to add one, t for the list."
 # The reasons move with the clock (a scheduled time comes, a reset passes): while the
 # screen is up, the queue is read again this often, beside every queue and fill event.
 REFRESH_S = 30.0
+# While the trees are shown and a task runs, its spend moves: read them this often.
+TREE_REFRESH_S = 5.0
 TASK_MIN = 12
+# States a task is open in (cancel takes these under it).
+OPEN = ("queued", "running", "deferred", "paused", "recurring")
 
 
 def waits_for(held: wire.Held | None, now: datetime) -> str:
@@ -69,7 +80,8 @@ def waits_for(held: wire.Held | None, now: datetime) -> str:
         "night_budget": "night budget",
         "spare": "starting",
         "after": "other tasks",
-        "held": "a failed task",
+        "held": "a stopped task",
+        "paused": "you (paused)",
     }.get(held.kind, held.kind)
 
 
@@ -184,6 +196,9 @@ class BackgroundScreen(WideScreen):
         height: auto;
         max-height: 50%;
     }
+    BackgroundScreen TaskTree {
+        display: none;
+    }
     BackgroundScreen #detail {
         height: 1fr;
         margin-top: 1;
@@ -195,6 +210,8 @@ class BackgroundScreen(WideScreen):
         Binding("escape", "app.pop_screen", "back"),
         Binding("a", "add", "add"),
         Binding("c", "cancel_task", "cancel task"),
+        Binding("p", "pause", "pause/resume", id=binding_id("pause")),
+        Binding("t", "tree", "trees/list", id=binding_id("tree")),
         Binding("plus,equals_sign", "priority(1)", "priority +"),
         Binding("minus", "priority(-1)", "priority -"),
         Binding("f", "fill", "fill on/off", id=binding_id("fill")),
@@ -206,13 +223,17 @@ class BackgroundScreen(WideScreen):
         self.listed: wire.QueueList | None = None
         self.tasks: list[wire.Task] = []
         self.held: dict[int, wire.Held] = {}
+        self.trees: wire.QueueTree | None = None
+        self.tree_view = False
+        self._focus_pending = False  # the view changed: its table takes the focus
 
     def compose(self) -> ComposeResult:
         with Vertical(id="queue-body"):
             yield Static("Background queue", classes="section")
             yield Static("asking the engine…", id="fill")
-            table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
+            table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="tasks")
             yield table
+            yield TaskTree(id="trees")
             yield Static(EMPTY, classes="note", id="note")
             with VerticalScroll(id="detail"):
                 yield Static(id="task")
@@ -229,14 +250,57 @@ class BackgroundScreen(WideScreen):
         self.query_one("#note").display = False
         self.query_one("#detail").display = False
         self.set_interval(REFRESH_S, self._refresh_when_shown)
+        self.set_interval(TREE_REFRESH_S, self._refresh_running_trees)
         self.action_reload()
 
     def _refresh_when_shown(self) -> None:
         if self.is_current:
             self.action_reload()
 
+    def _refresh_running_trees(self) -> None:
+        if self.is_current and self.tree_view and any(t.state == "running" for t in self.tasks):
+            self._link.run("queue tree", queue_tree, self.show_trees)
+
     def action_reload(self) -> None:
         self._link.run("queue list", queue_list, self.show)
+        if self.tree_view:
+            self._link.run("queue tree", queue_tree, self.show_trees)
+
+    def action_tree(self) -> None:
+        """The tasks as trees, or as the list again."""
+        self.tree_view = not self.tree_view
+        self._focus_pending = True
+        if self.tree_view:
+            self._link.run("queue tree", queue_tree, self.show_trees)
+        else:
+            self._place()
+            self._show_detail()
+
+    def show_trees(self, answer: wire.QueueTree) -> None:
+        if not self.children:  # a reply that came as the app closed: its widgets are gone
+            return
+        self.trees = answer
+        tree = self.query_one(TaskTree)
+        # The body's padding (1 each side) and the scroll bar's 2 cells.
+        tree.show(answer.trees, self.size.width - 2 - 2)
+        self._place()
+        self._show_detail()
+
+    def _place(self) -> None:
+        """Show the list or the trees, and the note when there is nothing to show."""
+        table = self.query_one("#tasks", DataTable)
+        tree = self.query_one(TaskTree)
+        trees = self.trees.trees if self.trees is not None else []
+        table.display = bool(self.tasks) and not self.tree_view
+        tree.display = bool(trees) and self.tree_view
+        note = self.query_one("#note", Static)
+        note.update(EMPTY if not self.tree_view else EMPTY_TREES)
+        note.display = not (tree.display or table.display)
+        # The keys move the cursor of what is shown (once shown: a reload leaves the focus).
+        shown = tree if self.tree_view else table
+        if shown.display and self.focused is not shown and self._focus_pending:
+            shown.focus()
+            self._focus_pending = False
 
     def on_queue_changed(self, message: QueueChanged) -> None:
         # A task added from the shell, a run that started or ended, fill switched: show it.
@@ -247,16 +311,20 @@ class BackgroundScreen(WideScreen):
         # The TASK column takes the width the others leave.
         if self.listed is not None:
             self.show(self.listed)
+        if self.trees is not None:
+            self.show_trees(self.trees)
 
     def show(self, listed: wire.QueueList) -> None:
+        if not self.children:  # a reply that came as the app closed: its widgets are gone
+            return
         now = self._now()
         self.listed = listed
         self.tasks = listed.tasks
         self.held = {h.task_id: h for h in listed.held}
         fill_key = first_key(cast(Any, self.app).settings.keys, "fill")
         self.query_one("#fill", Static).update(fill_line(listed, now, fill_key))
-        table: DataTable[Text] = self.query_one(DataTable)
-        selected = self._selected()
+        table: DataTable[Text] = self.query_one("#tasks", DataTable)
+        selected = self._listed_selected()
         table.clear(columns=True)
         rows = [self._cells(t, now) for t in self.tasks]
         widths = [
@@ -275,8 +343,7 @@ class BackgroundScreen(WideScreen):
             )
         if selected is not None and selected.id in {t.id for t in self.tasks}:
             table.move_cursor(row=[t.id for t in self.tasks].index(selected.id))
-        self.query_one("#note").display = not self.tasks
-        table.display = bool(self.tasks)
+        self._place()
         self._show_detail()
 
     def _cells(self, task: wire.Task, now: datetime) -> list[str]:
@@ -303,10 +370,34 @@ class BackgroundScreen(WideScreen):
             self.query_one("#task", Static).update(content)
 
     def _selected(self) -> wire.Task | None:
-        table = self.query_one(DataTable)
+        """The task under the cursor: of the trees when they are shown, else the list's."""
+        if not self.tree_view:
+            return self._listed_selected()
+        node = self.query_one(TaskTree).selected()
+        if node is None:
+            return None
+        return next((t for t in self.tasks if t.id == node.id), None)
+
+    def _listed_selected(self) -> wire.Task | None:
+        table = self.query_one("#tasks", DataTable)
         if not self.tasks or table.row_count == 0:
             return None
         return self.tasks[min(max(table.cursor_row, 0), len(self.tasks) - 1)]
+
+    def _open_under(self, task_id: int) -> int:
+        """How many open tasks lie under the task (a cancel takes them too)."""
+        kids: dict[int, list[wire.Task]] = {}
+        for t in self.tasks:
+            if t.parent_id is not None:
+                kids.setdefault(t.parent_id, []).append(t)
+        count, stack, seen = 0, [task_id], {task_id}
+        while stack:
+            for child in kids.get(stack.pop(), []):
+                if child.id not in seen:
+                    seen.add(child.id)
+                    stack.append(child.id)
+                    count += child.state in OPEN
+        return count
 
     def action_add(self) -> None:
         # Imported when first opened, so the tower starts without it.
@@ -323,14 +414,42 @@ class BackgroundScreen(WideScreen):
         self.app.push_screen(AddTaskDialog(), chosen)
 
     def action_cancel_task(self) -> None:
+        # Imported when first asked, so the tower starts without it.
+        from tui.screens.confirm_cancel import ConfirmCancel
+
         task = self._selected()
-        if task is not None:
-            task_id = task.id
-            self._link.run(
-                "queue cancel",
-                lambda request: queue_cancel(request, task_id),
-                lambda _r: self.action_reload(),
-            )
+        if task is None or task.state not in OPEN:
+            return
+        task_id = task.id
+
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self._link.run(
+                    "queue cancel",
+                    lambda request: queue_cancel(request, task_id),
+                    lambda _r: self.action_reload(),
+                )
+
+        head = " ".join(task.prompt.split())
+        self.app.push_screen(ConfirmCancel(task_id, head, self._open_under(task_id)), chosen)
+
+    def action_pause(self) -> None:
+        """Pause the selected task and those under it; resume it when it is paused."""
+        task = self._selected()
+        if task is None or task.state not in OPEN:
+            return
+        task_id = task.id
+        act = queue_resume if task.state == "paused" else queue_pause
+        self._link.run(
+            "queue resume" if act is queue_resume else "queue pause",
+            lambda request: act(request, task_id),
+            self._changed,
+        )
+
+    def _changed(self, change: wire.TreeChange) -> None:
+        for note in change.notes:
+            self.app.notify(note)
+        self.action_reload()
 
     def action_priority(self, delta: int) -> None:
         task = self._selected()
