@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 
@@ -287,6 +287,12 @@ def reserve_now(
     config = policy.PolicyConfig(reserve=knobs.reserve, tz=knobs.tz)
     end = policy.five_hour_end(now, windows)
     return policy.reserve_pct(config, now, end), policy.reserve_pct(config, now, now), end
+
+
+def reserve_schedule(knobs: Knobs) -> Callable[[datetime], float]:
+    """The reserve the knobs keep at a time, as `decide` counts it at that moment."""
+    config = policy.PolicyConfig(reserve=knobs.reserve, tz=knobs.tz)
+    return lambda when: policy.reserve_pct(config, when, when)
 
 
 def windows(facts: Sequence[WindowFacts]) -> list[policy.Window]:

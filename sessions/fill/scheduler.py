@@ -189,9 +189,7 @@ class Scheduler:
     def reserve_schedule(self) -> Callable[[datetime], float]:
         """The reserve fill keeps at a time under today's settings, as a pure function
         (the review calls it in a worker thread; the knobs are read here, on the loop)."""
-        knobs = self.knobs()
-        config = policy.PolicyConfig(reserve=knobs.reserve, tz=knobs.tz)
-        return lambda when: policy.reserve_pct(config, when, when)
+        return inputs.reserve_schedule(self.knobs())
 
     # -- the loop -----------------------------------------------------------------------------
     async def start(self) -> None:

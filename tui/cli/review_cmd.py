@@ -103,6 +103,9 @@ def review(
         echo("\n".join(finding_lines(finding, width)))
 
 
+COMMANDS = [review]
+
+
 def queue_agent(since: str | None, tz: str, focus: str | None, as_json: bool) -> None:
     with engine() as client:
         client.sock.settimeout(SLOW_TIMEOUT)
