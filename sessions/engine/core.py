@@ -34,6 +34,7 @@ from sessions.attention import AttentionBook, AttentionItem, attention_wire, wai
 from sessions.engine.cues import EngineCues
 from sessions.engine.doing import DoingBook
 from sessions.engine.events import EventBus
+from sessions.engine.messages_api import MessagesApi, messages_handlers
 from sessions.engine.queue_api import QueueApi, queue_handlers
 from sessions.engine.reports_api import ReportsApi, reports_handlers
 from sessions.engine.server import ApiServer
@@ -49,6 +50,7 @@ from sessions.fill.queue import QueueStore
 from sessions.fill.runner import Runner
 from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
+from sessions.messages import MessageStore
 from sessions.registry import Registry, SessionRecord
 from sessions.stage import TOWER_ROLE
 from sessions.state import (
@@ -273,6 +275,20 @@ class Engine:
             wake_sweeper=self.wake_sweeper,
             order=self.settings.attention.order,
         )
+        # A session's messages go in when its turn ends: it follows the session events.
+        messages = MessagesApi(
+            store=MessageStore(self.conn),
+            registry=self.registry,
+            queue=lambda: self.scheduler.store,
+            tmux=self.tmux,
+            bus=self.bus,
+            sessions=self,
+            profiles=lambda: self.watch.profiles,
+            blocking=self.blocking,
+            spawn=self.spawn,
+            wake_sweeper=self.wake_sweeper,
+        )
+        self.bus.listen(messages.on_event)
         return {
             "ping": self.api_ping,
             "status": self.api_status,
@@ -284,6 +300,7 @@ class Engine:
                 ReportsApi(self.conn, self.attention, self.scheduler.store, self.blocking)
             ),
             **queue_handlers(QueueApi(self.scheduler, self.bus)),
+            **messages_handlers(messages),
         }
 
     # -- the engine's own methods -------------------------------------------------

@@ -43,6 +43,8 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "fill": ("fill_cmd", "fill"),
     "service": ("service_cmds", "service"),
     "mcp": ("mcp_cmd", "mcp"),
+    "post": ("message_cmds", "post"),
+    "messages": ("message_cmds", "messages"),
 }
 
 
