@@ -1,0 +1,63 @@
+"""A message to an interactive session arrives after its turn (goal 5), with the real
+Claude Code CLI in a podium session against the loopback Messages API."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import PodiumEnv
+
+pytestmark = [pytest.mark.tmux, pytest.mark.claude]
+
+NOTE = "the schema moved to db/schema.sql"
+
+
+def _messages(env: PodiumEnv) -> list[dict]:
+    return env.json("messages", "--session", "c1")
+
+
+def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: PodiumEnv) -> None:
+    env = claude_podium
+    rec = env.json(
+        "new", "--agent", "claude", "--name", "c1", "--cwd", str(env.workdir)
+    )  # fmt: skip
+    env.wait_state("c1", "idle", seconds=60)  # SessionStart arrived
+    env.run("send", "c1", "SLOW 3 look around", check=True)
+    env.wait_state("c1", "busy", seconds=30)
+    # Posted while the turn runs: it waits.
+    out = env.run("post", "c1", NOTE, check=True)
+    assert "once its turn has ended" in out.stdout
+    [pending] = _messages(env)
+    assert pending["delivered_at"] is None
+    assert env.session("c1")["state"] == "busy"
+
+    assert env.wait_for(lambda: _messages(env)[0]["delivered_at"] is not None, 30)
+    [done] = _messages(env)
+    stops = [
+        x["at"]
+        for x in env.spool_lines()
+        if x.get("podium_session") == rec["id"] and x.get("event") == "Stop"
+    ]
+    # The first turn had ended (its Stop hook) before the message was typed in.
+    sent = datetime.fromisoformat(done["sent_at"]).timestamp()
+    delivered = datetime.fromisoformat(done["delivered_at"]).timestamp()
+    assert stops and sent < stops[0] <= delivered
+
+    # The model got it as the next user prompt, after the first turn's answer...
+    prompt = f"[podium message from you] {NOTE}"
+    assert env.wait_for(lambda: prompt in env.api.main_requests()[-1].last_user_text, 30)
+    texts = [r.last_user_text for r in env.api.main_requests()]
+    assert texts.index(prompt) > next(i for i, t in enumerate(texts) if "SLOW 3" in t)
+    # ...and Claude Code's transcript and the pane show it as one.
+    session = env.wait_state("c1", "waiting", seconds=30)
+    records = [json.loads(x) for x in Path(session["transcript_path"]).read_text().splitlines()]
+    users = [
+        r["message"]["content"]
+        for r in records
+        if r.get("type") == "user" and isinstance(r.get("message", {}).get("content"), str)
+    ]
+    assert users[-1] == prompt, users
+    assert prompt in env.screen(rec["pane_id"])
