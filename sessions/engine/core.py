@@ -140,6 +140,8 @@ class Engine:
         self.read_spool()
         await self.sweep()
         await self.scheduler.start()  # adopts live background runs before anyone asks
+        # Messages that waited while no engine ran: to the sessions at rest now.
+        self.messages.deliver_waiting()
         await self.api.start()
         self.transcripts.start()
         log.info("engine %s ready: pid %d, socket %s", __version__, os.getpid(), self.paths.socket)
@@ -276,7 +278,7 @@ class Engine:
             order=self.settings.attention.order,
         )
         # A session's messages go in when its turn ends: it follows the session events.
-        messages = MessagesApi(
+        messages = self.messages = MessagesApi(
             store=MessageStore(self.conn),
             registry=self.registry,
             queue=lambda: self.scheduler.store,

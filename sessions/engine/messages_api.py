@@ -249,6 +249,12 @@ class MessagesApi:
         if name == "session" and data.get("state") in AT_REST:
             self.kick(str(data.get("id")))
 
+    def deliver_waiting(self) -> None:
+        """At the engine's start: each session at rest gets what waits for it (no turn
+        end may come: it ended while no engine ran)."""
+        for session_id in list(self._pending_set()):
+            self.kick(session_id)
+
     def kick(self, session_id: str) -> None:
         """Deliver the session's pending messages now if it is at rest (at most one
         delivery per session at a time)."""
