@@ -61,3 +61,31 @@ def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: Podium
     ]
     assert users[-1] == prompt, users
     assert prompt in env.screen(rec["pane_id"])
+
+
+def test_an_interactive_sessions_agent_posts_under_its_own_name(
+    claude_podium: PodiumEnv,
+) -> None:
+    """The model of a real interactive session calls `mcp__podium__post`: its podium
+    mcp (started from `--mcp-config`, with the session's `PODIUM_SESSION_ID`) sends
+    under the session's name, and the message reaches a sim session at rest."""
+    env = claude_podium
+    env.json("new", "--agent", "sim", "--name", "s2", "--prompt", "[nopermission] hi")
+    flags = "--allowedTools mcp__podium__post"
+    env.json(
+        "new", "--agent", "claude", "--name", "c1", "--cwd", str(env.workdir),
+        "--cmd", f"{env.env['PODIUM_CLAUDE_BIN']} {flags}",
+    )  # fmt: skip
+    env.wait_state("c1", "idle", seconds=60)
+    env.wait_state("s2", "waiting")
+    call = 'CALL_TOOL mcp__podium__post {"to": "s2", "text": "c1 says: the build is green"}'
+    env.run("send", "c1", call, check=True)
+
+    def delivered() -> bool:
+        return any(m["delivered_at"] for m in env.json("messages", "--session", "s2"))
+
+    assert env.wait_for(delivered, 30)
+    [message] = env.json("messages", "--session", "s2")
+    assert message["sender"] == "c1" and message["body"] == "c1 says: the build is green"
+    pane = env.session("s2")["pane_id"]
+    assert "[podium message from c1] c1 says: the build is green" in env.screen(pane)
