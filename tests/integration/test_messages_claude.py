@@ -13,6 +13,8 @@ from conftest import PodiumEnv
 pytestmark = [pytest.mark.tmux, pytest.mark.claude]
 
 NOTE = "the schema moved to db/schema.sql"
+# A body of two lines: the messages go in as one bracketed paste.
+STEPS = "then:\n1. migrate\n2. run the tests"
 
 
 def _messages(env: PodiumEnv) -> list[dict]:
@@ -30,12 +32,12 @@ def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: Podium
     # Posted while the turn runs: it waits.
     out = env.run("post", "c1", NOTE, check=True)
     assert "once its turn has ended" in out.stdout
-    [pending] = _messages(env)
-    assert pending["delivered_at"] is None
+    env.run("post", "c1", "-", input=STEPS, check=True)
+    assert [m["delivered_at"] for m in _messages(env)] == [None, None]
     assert env.session("c1")["state"] == "busy"
 
-    assert env.wait_for(lambda: _messages(env)[0]["delivered_at"] is not None, 30)
-    [done] = _messages(env)
+    assert env.wait_for(lambda: all(m["delivered_at"] for m in _messages(env)), 30)
+    [done, _] = _messages(env)
     stops = [
         x["at"]
         for x in env.spool_lines()
@@ -46,11 +48,13 @@ def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: Podium
     delivered = datetime.fromisoformat(done["delivered_at"]).timestamp()
     assert stops and sent < stops[0] <= delivered
 
-    # The model got it as the next user prompt, after the first turn's answer...
-    prompt = f"[podium message from you] {NOTE}"
+    # The model got both as the next user prompt, after the first turn's answer...
+    prompt = f"[podium message from you] {NOTE}\n\n[podium message from you] {STEPS}"
     assert env.wait_for(lambda: prompt in env.api.main_requests()[-1].last_user_text, 30)
+    # (Claude Code 2.1.328 hands a paste to the model inside <pasted_content> tags.)
     texts = [r.last_user_text for r in env.api.main_requests()]
-    assert texts.index(prompt) > next(i for i, t in enumerate(texts) if "SLOW 3" in t)
+    first = next(i for i, t in enumerate(texts) if "SLOW 3" in t)
+    assert [i for i, t in enumerate(texts) if prompt in t] == [first + 1]
     # ...and Claude Code's transcript and the pane show it as one.
     session = env.wait_state("c1", "waiting", seconds=30)
     records = [json.loads(x) for x in Path(session["transcript_path"]).read_text().splitlines()]
@@ -59,8 +63,8 @@ def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: Podium
         for r in records
         if r.get("type") == "user" and isinstance(r.get("message", {}).get("content"), str)
     ]
-    assert users[-1] == prompt, users
-    assert prompt in env.screen(rec["pane_id"])
+    assert prompt in users[-1] and "SLOW 3" in users[-2], users
+    assert f"[podium message from you] {NOTE}" in env.screen(rec["pane_id"])
 
 
 def test_an_interactive_sessions_agent_posts_under_its_own_name(
