@@ -200,3 +200,26 @@ def test_text_in_the_input_box_holds_a_message_back(
     screen = engine.screen(pane)
     assert screen.index("half typed") < screen.index("[podium message from you] a note")
     assert json.loads(engine.run("messages", "--json").stdout)[0]["to"] == "typing"
+
+
+def test_a_message_held_back_goes_in_when_the_next_engine_starts(engine: PodiumEnv) -> None:
+    """Held back by text in the box, then the engine stops; the person clears the box.
+    No turn end will come: the next engine types in what waits at its start."""
+    rec = _sim(engine, "later", "[nopermission] hi")
+    engine.wait_state("later", "waiting")
+    pane = rec["pane_id"]
+    engine.tmux("send-keys", "-t", pane, "-l", "--", "draft")
+    assert engine.wait_for(lambda: "draft" in engine.screen(pane, history=0), 10)
+    engine.run("post", "later", "while you were out", check=True)
+    log = engine.data / "engine.log"
+    assert engine.wait_for(lambda: "input box holds text" in log.read_text(), 10)
+    engine.run("engine", "stop", check=True)
+    engine.tmux("send-keys", "-t", pane, "C-u")
+    assert engine.wait_for(lambda: "draft" not in engine.screen(pane, history=0), 10)
+    engine.run("engine", "start", check=True)
+
+    def delivered() -> bool:
+        return bool(_messages(engine, "--session", "later")[0]["delivered_at"])
+
+    assert engine.wait_for(delivered, 20)
+    assert "[podium message from you] while you were out" in engine.screen(pane)
