@@ -31,7 +31,7 @@ from sessions import wire
 from sessions.agents import HOOKED_AGENTS
 from sessions.engine.events import EventBus
 from sessions.engine.parts import Blocking, Sessions, Spawn
-from sessions.fill.queue import QueueStore
+from sessions.fill.queue import QueueStore, Task
 from sessions.messages import (
     MessageError,
     MessageStore,
@@ -99,7 +99,7 @@ class MessagesApi:
         self._retry_set: set[str] = set()
 
     # -- who is who -----------------------------------------------------------------------
-    def _task(self, task_id: int, what: str) -> Any:
+    def _task(self, task_id: int, what: str) -> Task:
         task = self.queue().get(task_id)
         if task is None:
             raise ApiError("not_found", f"{what}: no task {task_id}; `podium queue ls` lists them")
