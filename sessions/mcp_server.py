@@ -10,7 +10,9 @@ own, in a worker thread (the socket is blocking; the stdio loop must go on readi
 Who calls: a background run's agent has `PODIUM_QUEUE_TASK` and `PODIUM_QUEUE_RUN` in
 its environment (the runner puts them there) and this server, its child, inherits
 them. Its subtasks get it as their parent, and the engine caps them
-(`sessions.fill.delegation`: budget out of the parent's, depth, fan-out).
+(`sessions.fill.delegation`: budget out of the parent's, depth, fan-out). An
+interactive session's agent has `PODIUM_SESSION_ID` instead. `post` sends under that
+identity, never under a name the model gives; `inbox` reads that session's or task's.
 
 Every tool checks its input and answers a problem in words (an `isError` result with
 one line), never a traceback. No tool runs a shell command.
@@ -54,7 +56,8 @@ INSTRUCTIONS = (
     "podium runs your session beside others and fills spare subscription capacity "
     "with background tasks. Ask `capacity` before planning heavy work; queue parts "
     "as subtasks with `queue_task` (night for long research and tests, day for what "
-    "needs the person), then `wait_tasks` and read each with `task_result`."
+    "needs the person), then `wait_tasks` and read each with `task_result`. `post` sends "
+    "a message to another session, a task or your team's board; `inbox` reads yours."
 )
 
 
@@ -63,6 +66,13 @@ def caller_task() -> int | None:
     person's interactive session."""
     raw = os.environ.get("PODIUM_QUEUE_TASK", "").strip()
     return int(raw) if raw.isdigit() else None
+
+
+def caller_session() -> str | None:
+    """The calling interactive session's podium id (`PODIUM_SESSION_ID`); None for a
+    background run (the runner takes it out of a run's environment)."""
+    raw = os.environ.get("PODIUM_SESSION_ID", "").strip()
+    return raw or None
 
 
 class Podium:
@@ -359,6 +369,59 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         except OSError as exc:
             raise ToolError(f"cannot read session {name}'s transcript: {exc}") from None
         return {"name": session.name, "state": session.state, "last_message": text}
+
+    @server.tool()
+    async def post(to: str, text: str) -> dict[str, Any]:
+        """Send a message (at most 8 KB of text). `to`: a session's name (see `sessions`):
+        typed into it as its next prompt once its current turn has ended; `task:ID`: that
+        task's inbox; `team:ID`: the board of the team whose first task is ID, which every
+        task of that tree reads; `team` alone: your own team's board (a background task).
+        You are named as the sender."""
+        if not isinstance(to, str) or not to.strip():
+            raise ToolError("say who the message is for: a session's name, task:ID or team[:ID]")
+        if not isinstance(text, str) or not text.strip():
+            raise ToolError("the message is empty")
+        params = wire.PostParams(
+            to=to, text=text, from_session=caller_session(), from_task=caller_task()
+        )
+        sent = await podium.run(podium.request, wire.MESSAGES_POST, params)
+        out: dict[str, Any] = {"id": sent.id, "to": sent.to, "sender": sent.sender}
+        if sent.to_kind == "session":
+            out["note"] = f"{sent.to} gets it as its next prompt once its turn has ended"
+        return out
+
+    @server.tool()
+    async def inbox(unread_only: bool = True) -> dict[str, Any]:
+        """Your messages, oldest first: those sent to you and, for a background task, its
+        team's board. With `unread_only` (the default) only those you have not read;
+        what this answers counts as read."""
+        if not isinstance(unread_only, bool):
+            raise ToolError("unread_only is true or false")
+        session, task = caller_session(), caller_task()
+        if session is None and task is None:
+            raise ToolError(
+                "this agent was not started by podium: it has no inbox "
+                "(no PODIUM_SESSION_ID or PODIUM_QUEUE_TASK)"
+            )
+        got = await podium.run(
+            podium.request,
+            wire.MESSAGES_INBOX,
+            wire.InboxParams(session_id=session, task_id=task, unread_only=unread_only),
+        )
+        return {
+            "reader": got.reader,
+            "team": got.team,
+            "messages": [
+                {
+                    "id": m.id,
+                    "from": m.sender,
+                    "to": m.to,
+                    "sent_at": m.sent_at,
+                    "text": m.body,
+                }
+                for m in got.messages
+            ],
+        }
 
     return server
 

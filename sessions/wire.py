@@ -1104,6 +1104,66 @@ class Subscribed(_Wire):
     subscribed: bool
 
 
+# -- messages (`podium mcp`'s post and inbox, `podium post`, `podium messages`) --------------
+class Message(_Wire):
+    """A message (`sessions.messages`): who sent it as the engine knows them (a session's
+    name, `task N`, `you`), to whom (`to_kind` session | task | team, `to` as addressed,
+    `to_id` the session id, task id or the team's root task id), its body, and when it
+    was typed into its session (`delivered_at`) and read."""
+
+    id: int
+    sent_at: str
+    sender: str
+    to_kind: Literal["session", "task", "team"]
+    to_id: str
+    to: str
+    body: str
+    sender_session: str | None = None
+    sender_task: int | None = None
+    delivered_at: str | None = None
+    read_at: str | None = None
+
+
+class PostParams(_Wire):
+    """`to`: a session's name, `task:ID`, `team:ID` or `team` (the calling task's own).
+    Who sends is the caller's identity, never a name it gives: `from_session` (a
+    session's `PODIUM_SESSION_ID`) or `from_task` (a run's `PODIUM_QUEUE_TASK`), which
+    the engine must know, or `from_person` (`podium post`)."""
+
+    to: str
+    text: str
+    from_session: str | None = None
+    from_task: int | None = None
+    from_person: bool = False
+
+
+class InboxParams(_Wire):
+    """The caller's inbox: a session's (`session_id`) or a task's (`task_id`, with its
+    team's board). What it answers is marked read."""
+
+    session_id: str | None = None
+    task_id: int | None = None
+    unread_only: bool = True
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
+class Inbox(_Wire):
+    reader: str
+    messages: list[Message]
+    # The root task of the reader's team, whose board it reads (a task only).
+    team: int | None = None
+
+
+class MessagesListParams(_Wire):
+    """`podium messages`: all, or those to and from a session (by name) or a task, or a
+    team's board. Nothing is marked read."""
+
+    session: str | None = None
+    task_id: int | None = None
+    team: int | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+
+
 # ====================================================================================
 # The method table
 # ====================================================================================
@@ -1177,6 +1237,11 @@ REPORTS_REVIEW = _m("reports.review", ReviewParams, Review)
 REPORTS_REVIEW_LATEST = _m("reports.review_latest", NoParams, LatestReview)
 # An agent reviews the period in spare capacity; its findings join `reports.review`.
 REPORTS_REVIEW_AGENT = _m("reports.review_agent", ReviewParams, ReviewQueued)
+# Messages: posted by an agent (`podium mcp`) or the person; a session's are typed into
+# it once its turn has ended.
+MESSAGES_POST = _m("messages.post", PostParams, Message)
+MESSAGES_INBOX = _m("messages.inbox", InboxParams, Inbox)
+MESSAGES_LIST = _m("messages.list", MessagesListParams, list[Message])
 # Not a handler: the server turns the connection into an event stream.
 EVENTS_SUBSCRIBE = _m("events.subscribe", NoParams, Subscribed)
 
@@ -1262,6 +1327,13 @@ class FillChange(_Wire):
     decisions: list[Decision] | UnsetType = UNSET
 
 
+class MessageNote(_Wire):
+    """A message was posted, or typed into its session (`delivered`)."""
+
+    kind: Literal["posted", "delivered"]
+    message: Message
+
+
 class SessionEvent(_Event, tag="session"):
     data: Session
 
@@ -1302,6 +1374,10 @@ class FillEvent(_Event, tag="fill"):
     data: FillChange
 
 
+class MessageEvent(_Event, tag="message"):
+    data: MessageNote
+
+
 Event = (
     SessionEvent
     | SessionRemovedEvent
@@ -1313,6 +1389,7 @@ Event = (
     | EngineEvent
     | QueueEvent
     | FillEvent
+    | MessageEvent
 )
 EVENTS: tuple[type[_Event], ...] = (
     SessionEvent,
@@ -1325,6 +1402,7 @@ EVENTS: tuple[type[_Event], ...] = (
     EngineEvent,
     QueueEvent,
     FillEvent,
+    MessageEvent,
 )
 
 _event_decoder = msgspec.json.Decoder(Event)

@@ -37,6 +37,7 @@ from tui.commands import TowerCommands
 from tui.config_file import ConfigWriteError, set_key
 from tui.engine_api import UsageOverview, zoom_tower
 from tui.engine_link import EngineLink, Link
+from tui.format import message_toast
 from tui.keys import binding_id, keymap
 from tui.messages import EngineConnected, EngineEvent, EngineLost, EngineReply, QueueChanged
 from tui.screens.main import MainScreen
@@ -206,6 +207,9 @@ class PodiumApp(App[None]):
             return
         elif isinstance(event, wire.QueueEvent | wire.FillEvent):
             self.screen.post_message(QueueChanged())
+            return
+        elif isinstance(event, wire.MessageEvent):
+            self.notify(message_toast(event.data), title="message", timeout=8)
             return
         else:
             return

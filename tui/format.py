@@ -206,3 +206,19 @@ def waste_total(window: str, t: wire.WasteTotal) -> str:
     if t.idle_minutes:
         text += f", and {duration(t.idle_minutes * 60)} with no window open (nothing used)"
     return text
+
+
+# How much of a message's body the tower's toast shows.
+TOAST_BODY = 120
+
+
+def message_toast(note: wire.MessageNote) -> str:
+    """The tower's toast for a message event: who to whom, and its start."""
+    m = note.message
+    body = " ".join(m.body.split())
+    if len(body) > TOAST_BODY:
+        body = body[: TOAST_BODY - 1] + "…"
+    if note.kind == "delivered":
+        return f"{m.sender} → {m.to}: typed in as its prompt\n{body}"
+    waits = " (goes in when its turn ends)" if m.to_kind == "session" else ""
+    return f"{m.sender} → {m.to}{waits}\n{body}"

@@ -34,6 +34,7 @@ from sessions.attention import AttentionBook, AttentionItem, attention_wire, wai
 from sessions.engine.cues import EngineCues
 from sessions.engine.doing import DoingBook
 from sessions.engine.events import EventBus
+from sessions.engine.messages_api import MessagesApi, messages_handlers
 from sessions.engine.queue_api import QueueApi, queue_handlers
 from sessions.engine.reports_api import ReportsApi, reports_handlers
 from sessions.engine.review_agent import ReviewAgent
@@ -52,6 +53,7 @@ from sessions.fill.queue import QueueStore
 from sessions.fill.runner import Runner
 from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
+from sessions.messages import MessageStore
 from sessions.registry import Registry, SessionRecord
 from sessions.stage import TOWER_ROLE
 from sessions.state import (
@@ -141,6 +143,8 @@ class Engine:
         self.read_spool()
         await self.sweep()
         await self.scheduler.start()  # adopts live background runs before anyone asks
+        # Messages that waited while no engine ran: to the sessions at rest now.
+        self.messages.deliver_waiting()
         await self.api.start()
         self.transcripts.start()
         log.info("engine %s ready: pid %d, socket %s", __version__, os.getpid(), self.paths.socket)
@@ -305,6 +309,20 @@ class Engine:
         teams = TeamApi(queue, self.paths.data)
         # A team's report is written when its last node's run ends (a bus event).
         self.bus.listen(teams.listen)
+        # A session's messages go in when its turn ends: it follows the session events.
+        messages = self.messages = MessagesApi(
+            store=MessageStore(self.conn),
+            registry=self.registry,
+            queue=lambda: self.scheduler.store,
+            tmux=self.tmux,
+            bus=self.bus,
+            sessions=self,
+            profiles=lambda: self.watch.profiles,
+            blocking=self.blocking,
+            spawn=self.spawn,
+            wake_sweeper=self.wake_sweeper,
+        )
+        self.bus.listen(messages.on_event)
         return {
             "ping": self.api_ping,
             "status": self.api_status,
@@ -316,6 +334,7 @@ class Engine:
             **queue_handlers(queue),
             **tree_handlers(TreeApi(queue)),
             **team_handlers(teams),
+            **messages_handlers(messages),
             "reports.review_agent": self.review_agent.queue,
         }
 

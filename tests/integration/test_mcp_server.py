@@ -31,6 +31,8 @@ TOOLS = {
     "wait_tasks",
     "sessions",
     "session_tail",
+    "post",
+    "inbox",
 }
 
 

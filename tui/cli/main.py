@@ -45,6 +45,8 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "mcp": ("mcp_cmd", "mcp"),
     "team": ("team_cmds", "team"),
     "review": ("review_cmd", "review"),
+    "post": ("message_cmds", "post"),
+    "messages": ("message_cmds", "messages"),
 }
 
 
