@@ -29,7 +29,9 @@ def _claude(env: PodiumEnv, name: str, *flags: str, prompt: str | None = None) -
 def test_prompt_takes_the_session_busy_then_waiting(claude_podium: PodiumEnv):
     rec = _claude(claude_podium, "c1")
     claude_podium.wait_state("c1", "idle", seconds=60)  # SessionStart arrived
-    claude_podium.run("send", "c1", "SLOW 3", check=True)
+    # Long enough that a loaded machine still sees the turn run (the hooks are read
+    # from the spool, and each `podium ls` of wait_state is a process).
+    claude_podium.run("send", "c1", "SLOW 6", check=True)
     claude_podium.wait_state("c1", "busy", seconds=30)
     done = claude_podium.wait_state("c1", "waiting", seconds=60)
     assert done["claude_session_id"]

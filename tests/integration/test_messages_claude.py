@@ -27,7 +27,9 @@ def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: Podium
         "new", "--agent", "claude", "--name", "c1", "--cwd", str(env.workdir)
     )  # fmt: skip
     env.wait_state("c1", "idle", seconds=60)  # SessionStart arrived
-    env.run("send", "c1", "SLOW 3 look around", check=True)
+    # Long enough for the posts and checks below to land inside the turn on a loaded
+    # machine (each is a podium process).
+    env.run("send", "c1", "SLOW 8 look around", check=True)
     env.wait_state("c1", "busy", seconds=30)
     # Posted while the turn runs: it waits.
     out = env.run("post", "c1", NOTE, check=True)
@@ -53,7 +55,7 @@ def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: Podium
     assert env.wait_for(lambda: prompt in env.api.main_requests()[-1].last_user_text, 30)
     # (Claude Code 2.1.328 hands a paste to the model inside <pasted_content> tags.)
     texts = [r.last_user_text for r in env.api.main_requests()]
-    first = next(i for i, t in enumerate(texts) if "SLOW 3" in t)
+    first = next(i for i, t in enumerate(texts) if "SLOW 8" in t)
     assert [i for i, t in enumerate(texts) if prompt in t] == [first + 1]
     # ...and Claude Code's transcript and the pane show it as one.
     session = env.wait_state("c1", "waiting", seconds=30)
@@ -63,7 +65,7 @@ def test_a_message_posted_during_a_turn_is_the_next_prompt(claude_podium: Podium
         for r in records
         if r.get("type") == "user" and isinstance(r.get("message", {}).get("content"), str)
     ]
-    assert prompt in users[-1] and "SLOW 3" in users[-2], users
+    assert prompt in users[-1] and "SLOW 8" in users[-2], users
     assert f"[podium message from you] {NOTE}" in env.screen(rec["pane_id"])
 
 

@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import json
 
-from collectors.store import open_store
 from tests.conftest import PodiumEnv
-from tests.unit.review_log import START, ReviewLog
+from tests.unit.review_log import START, healthy_copy
 
 HOSTILE = "Error: <script>alert(1)</script> at line {n}"
 
 
 def plant(env: PodiumEnv) -> None:
     env.data.mkdir(mode=0o700, exist_ok=True)
-    conn = open_store(env.data / "podium.duckdb")
+    log = healthy_copy(env.data / "podium.duckdb", env.root)
     try:
-        log = ReviewLog(conn, env.root).healthy()
         log.transcript_with_loop("loop-1", 8, error=HOSTILE)
         log.series()
     finally:
-        conn.close()
+        log.conn.close()
 
 
 def test_review_finds_the_planted_loop_and_writes_a_safe_page(podium_env: PodiumEnv) -> None:

@@ -17,8 +17,7 @@ from PIL import Image
 
 from collectors.review import review
 from collectors.review.page import render
-from collectors.store import open_store
-from tests.unit.review_log import NOW, START, ReviewLog
+from tests.unit.review_log import NOW, START, healthy_copy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -67,8 +66,8 @@ def near(counts: Counter[tuple[int, int, int]], rgb: tuple[int, int, int], tol: 
 
 @pytest.fixture
 def page(tmp_path: Path) -> Path:
-    conn = open_store(tmp_path / "podium.duckdb")
-    log = ReviewLog(conn, tmp_path).healthy()
+    log = healthy_copy(tmp_path / "podium.duckdb", tmp_path)
+    conn = log.conn
     log.transcript_with_loop("loop-1", 8, error="Error: <img src=x onerror=alert(1)> line {n}")
     week = START + timedelta(days=14)
     log.flush().conn.execute(

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+
+from collectors.store import open_store
 
 SONNET = "claude-sonnet-4-5-20250929"
 OPUS = "claude-opus-4-5-20251101"
@@ -36,7 +40,6 @@ class ReviewLog:
     week_plateaus: dict[datetime, tuple[datetime, float]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _task_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _busy: set[int] = field(default_factory=set, repr=False)
     _pending: list[tuple] = field(default_factory=list, repr=False)
 
     # -- rows ------------------------------------------------------------------------
@@ -55,7 +58,6 @@ class ReviewLog:
         self._pending.append(
             (f"m:{next(self._ids)}", ts, session, project, model, inp, out, cw, cr, cost, source)
         )
-        self._busy.add(int(ts.timestamp()) // FIVE_H)
 
     def flush(self) -> ReviewLog:
         """Write the buffered messages, 500 rows a statement (one row each is slow)."""
@@ -150,9 +152,15 @@ class ReviewLog:
         self.flush()
         first = int(START.timestamp()) // FIVE_H
         last = int(NOW.timestamp()) // FIVE_H
+        busy = {
+            slot
+            for (slot,) in self.conn.execute(
+                f"SELECT DISTINCT CAST(epoch(ts) AS BIGINT) // {FIVE_H} FROM usage_messages"
+            ).fetchall()
+        }
         for slot in range(first, last):
             opened = datetime.fromtimestamp(slot * FIVE_H, UTC)
-            active = slot in self._busy
+            active = slot in busy
             if not active:
                 self._minutes(opened, opened + timedelta(seconds=FIVE_H), "five_hour", None, 0, 0)
                 continue
@@ -241,3 +249,24 @@ class ReviewLog:
 
 def _z(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+_TEMPLATE: Path | None = None
+
+
+def healthy_copy(path: Path, tmp: Path) -> ReviewLog:
+    """The healthy month in a database file at `path`: built once per process, then
+    copied (a test plants into its own copy; the month takes a second to write)."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        # Only in this process's own temp folder: xdist workers each build theirs.
+        folder = Path(tempfile.mkdtemp(prefix="review-log-"))
+        conn = open_store(folder / "healthy.duckdb")
+        ReviewLog(conn, folder).healthy().flush()
+        conn.close()
+        _TEMPLATE = folder / "healthy.duckdb"
+    shutil.copyfile(_TEMPLATE, path)
+    # Ids go on past the template's: its messages are m:1.., its tasks 1..28.
+    return ReviewLog(
+        open_store(path), tmp, _ids=itertools.count(10**6), _task_ids=itertools.count(1000)
+    )

@@ -15,15 +15,14 @@ from typing import Any
 import pytest
 
 from collectors.review import review
-from collectors.store import open_store
-from tests.unit.review_log import NOW, OPUS, START, ReviewLog
+from tests.unit.review_log import NOW, OPUS, START, ReviewLog, healthy_copy
 
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[ReviewLog]:
-    conn = open_store(tmp_path / "podium.duckdb")
-    yield ReviewLog(conn, tmp_path).healthy()
-    conn.close()
+    log = healthy_copy(tmp_path / "podium.duckdb", tmp_path)
+    yield log
+    log.conn.close()
 
 
 def weekday_reserve(when: datetime) -> float:

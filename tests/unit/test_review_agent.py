@@ -17,7 +17,7 @@ from collectors.settings import ReviewSettings
 from collectors.store import open_store
 from sessions.engine.review_agent import LAST_KEY, ReviewAgent
 from sessions.fill.queue import QueueStore
-from tests.unit.review_log import NOW, START, ReviewLog
+from tests.unit.review_log import NOW, START, healthy_copy
 
 
 def finding(**extra: Any) -> dict[str, Any]:
@@ -58,8 +58,8 @@ def test_what_the_model_says_is_bounded_and_checked() -> None:
 
 
 def test_the_digest_is_figures_only_and_bounded(tmp_path: Path) -> None:
-    conn = open_store(tmp_path / "podium.duckdb")
-    log = ReviewLog(conn, tmp_path).healthy()
+    log = healthy_copy(tmp_path / "podium.duckdb", tmp_path)
+    conn = log.conn
     log.transcript_with_loop("loop-1", 8, error="secret token sk-123 line {n}")
     log.series()
     result = review(conn, start=START, now=NOW, transcripts=lambda: [tmp_path / "loop-1.jsonl"])
