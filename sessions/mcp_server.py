@@ -225,7 +225,7 @@ def build_server(paths: Paths | None = None) -> FastMCP:
     @server.tool()
     async def queue_task(
         prompt: str,
-        directory: str,
+        directory: str = ".",
         priority: int = 0,
         window: Literal["night", "day", "any"] = "any",
         budget: str | None = None,
@@ -234,7 +234,7 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         continue_me: bool = False,
     ) -> dict[str, Any]:
         """Queue a subtask: a headless Claude run of `prompt` in `directory` (an existing
-        directory). `window`: night (long research, tests, heavy compute), day (what
+        directory; default: your own working directory). `window`: night (long research, tests, heavy compute), day (what
         needs the person: reviews, decisions; the hours outside the night), or any (as
         soon as spare capacity allows). `budget`: 50k tokens, 2%5h, 1%week or $1; a
         background run's subtask spends out of its own budget and gets half of what is

@@ -334,3 +334,16 @@ def test_a_real_claude_run_calls_podiums_capacity_tool(
     answer = json.loads(text)
     assert answer["this_run"]["task_id"] == task["id"] and answer["this_run"]["budget"] == "$3"
     assert answer["reserve"]["source"] == "schedule"
+
+
+def test_a_subtask_without_a_directory_runs_where_its_agent_works(
+    engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server is the agent's child and shares its working directory.
+    monkeypatch.delenv("PODIUM_QUEUE_TASK", raising=False)
+    here = tmp_path / "repo"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    [(err, added)] = ask(engine, [("queue_task", {"prompt": "look around", "budget": "$1"})])
+    assert not err, added
+    assert call(engine, "queue.show", id=added["id"])["task"]["cwd"] == str(here)
