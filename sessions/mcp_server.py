@@ -234,8 +234,9 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         continue_me: bool = False,
     ) -> dict[str, Any]:
         """Queue a subtask: a headless Claude run of `prompt` in `directory` (an existing
-        directory; default: your own working directory). `window`: night (long research, tests, heavy compute), day (what
-        needs the person: reviews, decisions; the hours outside the night), or any (as
+        directory; default: your own working directory). `window`: night (long
+        research, tests, heavy compute), day (what needs the person: reviews,
+        decisions; the hours outside the night), or any (as
         soon as spare capacity allows). `budget`: 50k tokens, 2%5h, 1%week or $1; a
         background run's subtask spends out of its own budget and gets half of what is
         left without one (you go on spending the rest); more than is left is refused,

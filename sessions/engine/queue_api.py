@@ -396,11 +396,15 @@ class QueueApi:
         template's copies); a running one's run is stopped. Their dependents are held
         (`graph.hold_reason`: "after task 3, which was cancelled")."""
         task = self._task(params)
-        if task.state in FINAL_TASK_STATES:
-            raise ApiError("conflict", f"task {task.id} is already {task.state}")
         store = self.sched.store
+        tree = subtree_ids(store.tasks(), task.id)
+        # A lead that is done may still have subtasks open: cancelling it takes those.
+        if task.state in FINAL_TASK_STATES and not any(
+            (t := store.get(tid)) is not None and t.state not in FINAL_TASK_STATES for tid in tree
+        ):
+            raise ApiError("conflict", f"task {task.id} is already {task.state}")
         changed, stopped = [], []
-        for tid in subtree_ids(store.tasks(), task.id):
+        for tid in tree:
             t = store.get(tid)
             if t is None or t.state in FINAL_TASK_STATES:
                 continue

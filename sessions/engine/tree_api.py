@@ -74,8 +74,11 @@ class TreeApi:
 
     async def pause(self, params: wire.PauseParams) -> wire.TreeChange:
         task, targets = self._targets(params)
-        if task.state in FINAL_TASK_STATES:
-            raise ApiError("conflict", f"task {task.id} is already {task.state}")
+        # A lead that is done may still have subtasks running: pausing it pauses those.
+        if not any(t.state not in (*FINAL_TASK_STATES, PAUSED) for t in targets):
+            raise ApiError(
+                "conflict", f"task {task.id} is already {task.state}, and nothing under it is open"
+            )
         by = params.by.strip()[:40] or "you"
         now = datetime.now(UTC)
         changed, stopped = [], []

@@ -184,6 +184,21 @@ def test_cancel_takes_the_whole_subtree_and_says_which(sched: Any) -> None:
     }  # fmt: skip
 
 
+def test_a_done_lead_with_open_subtasks_can_be_paused_and_cancelled(sched: Any) -> None:
+    # A team's lead ends once it has queued its parts: the person stops the team there.
+    store: QueueStore = sched.store
+    queue, tree = _apis(sched)
+    lead = _add(store, "lead", state="done")
+    part = _add(store, "part", lead.id)
+    paused = asyncio.run(tree.pause(wire.PauseParams(id=lead.id)))
+    assert paused.changed == [part.id] and store.get(lead.id).state == "done"
+    cancelled = asyncio.run(queue.cancel(wire.TaskRef(id=lead.id)))
+    assert cancelled.changed == [part.id]
+    assert _states(store) == {"lead": "done", "part": "cancelled"}
+    with pytest.raises(ApiError, match="already done"):
+        asyncio.run(queue.cancel(wire.TaskRef(id=lead.id)))
+
+
 def test_the_tree_answer_carries_each_subtree_spend(sched: Any) -> None:
     store: QueueStore = sched.store
     _queue, tree = _apis(sched)

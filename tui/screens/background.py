@@ -418,7 +418,8 @@ class BackgroundScreen(WideScreen):
         from tui.screens.confirm_cancel import ConfirmCancel
 
         task = self._selected()
-        if task is None or task.state not in OPEN:
+        # A done lead with subtasks still open can be cancelled: they go.
+        if task is None or (task.state not in OPEN and not self._open_under(task.id)):
             return
         task_id = task.id
 
@@ -436,7 +437,7 @@ class BackgroundScreen(WideScreen):
     def action_pause(self) -> None:
         """Pause the selected task and those under it; resume it when it is paused."""
         task = self._selected()
-        if task is None or task.state not in OPEN:
+        if task is None or (task.state not in OPEN and not self._open_under(task.id)):
             return
         task_id = task.id
         act = queue_resume if task.state == "paused" else queue_pause
