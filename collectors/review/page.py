@@ -260,7 +260,7 @@ def render(review: Mapping[str, Any], title: str = "podium review") -> str:
     order = sorted(series, key=lambda w: (w != "five_hour", w != "seven_day", w))
     findings = review.get("findings") or []
     cards = "".join(finding_card(f) for f in findings) or (
-        '<div class="card none">No finding: the capacity was well spent in this period.</div>'
+        '<div class="card none">No finding: nothing in the log of this period stands out.</div>'
     )
     problems = "".join(
         f'<div class="card">Not checked: {escape(p)}</div>' for p in review.get("problems") or []

@@ -97,7 +97,7 @@ def review(
     for problem in result.problems:
         echo(f"not checked: {problem}")
     if not result.findings:
-        echo("No finding: the capacity was well spent in this period.")
+        echo("No finding: nothing in the log of this period stands out.")
     for finding in data["findings"]:
         echo("")
         echo("\n".join(finding_lines(finding, width)))

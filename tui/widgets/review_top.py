@@ -15,7 +15,9 @@ def review_content(latest: wire.LatestReview, top: int = TOP) -> Content:
     """Each of the top findings in two lines: mark, area and title; then the change."""
     findings = latest.review.findings
     if not findings:
-        return Content(f"No finding since {latest.review.since[:10]}: the capacity was well spent.")
+        return Content(
+            f"No finding since {latest.review.since[:10]}: nothing in the log stands out."
+        )
     lines: list[Content] = []
     for f in findings[:top]:
         mark = SURE_MARK.get(f.sure, "?")
