@@ -102,10 +102,7 @@ class TreeApi:
             self.store.update(t, **changes)
             changed.append(t.id)
             self._publish(t)
-        self.sched.sync_watchers()
-        self.sched.wake()
-        fresh = self.store.get(task.id) or task
-        return wire.TreeChange(task=self.queue._task_json(fresh), changed=changed, stopped=stopped)
+        return self._changed(task, changed=changed, stopped=stopped)
 
     async def resume(self, params: wire.PauseParams) -> wire.TreeChange:
         task, targets = self._targets(params)
@@ -139,10 +136,14 @@ class TreeApi:
             self.store.update(t, **changes)
             changed.append(t.id)
             self._publish(t)
+        return self._changed(task, changed=changed, notes=notes)
+
+    def _changed(self, task: Task, **what: list[Any]) -> wire.TreeChange:
+        """After a pause or resume: the scheduler looks again, the answer says what moved."""
         self.sched.sync_watchers()
         self.sched.wake()
         fresh = self.store.get(task.id) or task
-        return wire.TreeChange(task=self.queue._task_json(fresh), changed=changed, notes=notes)
+        return wire.TreeChange(task=self.queue._task_json(fresh), **what)
 
     def _publish(self, task: Task) -> None:
         self.queue.bus.publish(wire.QueueEvent(data=wire.QueueChange(task=task.to_wire())))

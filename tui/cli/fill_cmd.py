@@ -35,7 +35,7 @@ def _windows_line(windows: list[dict[str, Any]]) -> str:
     return "windows: " + (", ".join(parts) if parts else "no figures yet")
 
 
-def _check_until(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_until(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A time that does not read is bad usage, said before any engine is asked (one
     already past is the engine's to refuse: it knows the [fill] zone)."""
     if value is not None:
@@ -56,7 +56,7 @@ def _check_until(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option(
     "--until",
     metavar="TIME",
-    callback=_check_until,
+    callback=check_until,
     help="Stop at this time (HH:MM: the next one, or ISO 8601).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what fill would do now, and why; do nothing.")

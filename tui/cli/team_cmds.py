@@ -4,15 +4,14 @@ into subtasks, schedules them and integrates their results; `podium team list`."
 from __future__ import annotations
 
 import os
-from datetime import UTC
 
 import click
 import msgspec
 
 from sessions import wire
 from sessions.fill.amount import parse_amount
-from sessions.fill.schedule import ScheduleError, parse_at
 from tui.cli.common import engine, print_json, table
+from tui.cli.fill_cmd import check_until
 from tui.format import clock
 
 
@@ -39,17 +38,6 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str) -> str:
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
-def _clock(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A time that does not read is bad usage, said before any engine is asked (one
-    already past is the engine's to refuse: it knows the [fill] zone)."""
-    if value is not None:
-        try:
-            parse_at(value, UTC)
-        except ScheduleError as exc:
-            raise click.BadParameter(str(exc), ctx, param) from None
-    return value
-
-
 @team.command("start")
 @click.argument("goal")
 @click.option(
@@ -63,7 +51,7 @@ def _clock(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 @click.option(
     "--until",
     metavar="TIME",
-    callback=_clock,
+    callback=check_until,
     help="No node of the team starts after this time (HH:MM: the next one, or ISO 8601).",
 )
 @click.option(
