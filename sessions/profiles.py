@@ -163,6 +163,7 @@ _BOX_AFTER_PROMPT = rf"[^\n]*\n(?:[^\n]*\n){{0,8}}?{_H}*[╰─━]{{8,}}"
 CLAUDE_PROMPT = rf"^{_H}*[╭─━]{{8,}}[^\n]*\n{_BOX}*[❯>]" + _BOX_AFTER_PROMPT
 # The box holds text while nothing runs: the person is typing, or Esc put an unanswered
 # prompt back there. Either way they took the prompt over.
+TYPED_DETAIL = "input box holds text"
 CLAUDE_PROMPT_TYPED = rf"^{_H}*[╭─━]{{8,}}[^\n]*\n{_BOX}*[❯>]{_H}*[^\s│]" + _BOX_AFTER_PROMPT
 
 CLAUDE_RULES = (
@@ -172,7 +173,7 @@ CLAUDE_RULES = (
     Rule.of(CLAUDE_BUSY, "busy", "esc to interrupt"),
     Rule.of(CLAUDE_LIMIT, "limited", "usage limit"),
     Rule.of(CLAUDE_INTERRUPTED, "interrupted", "interrupted"),
-    Rule.of(CLAUDE_PROMPT_TYPED, "interrupted", "input box holds text"),
+    Rule.of(CLAUDE_PROMPT_TYPED, "interrupted", TYPED_DETAIL),
     Rule.of(CLAUDE_PROMPT, "waiting", "input prompt"),
 )
 

@@ -43,7 +43,7 @@ from sessions import wire
 from sessions.activity import ActivityMeter
 from sessions.agents import HOOKED_AGENTS
 from sessions.engine.parts import Blocking
-from sessions.profiles import Observation, Profile, build_profiles
+from sessions.profiles import TYPED_DETAIL, Observation, Profile, build_profiles
 from sessions.registry import SessionRecord
 from sessions.state import WATCHED_STATES, Change, Source, State, from_process, from_screen
 from sessions.tmux import PaneInfo, Tmux
@@ -52,6 +52,9 @@ log = logging.getLogger("podium.engine")
 
 # The watchdog's second look: this long after the first that disagreed.
 CONFIRM_AFTER = 0.3
+# Text in the input box in a turn's first seconds is the prompt just sent, not yet taken
+# by the agent (a loaded machine is slow to take it), not a person taking over.
+TYPED_GRACE = 3.0
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,10 @@ class PaneWatch:
         sighting = Sighting(rec.id, screen=observed, watchdog=True)
         if observed is None or sighting.change(State(rec.state)) is None:
             seen.doubt = None
+            return None
+        if observed.detail == TYPED_DETAIL and rec.state == State.BUSY and at - since < TYPED_GRACE:
+            seen.doubt = None
+            self.recheck = True  # looked at again: still there after the grace, it counts
             return None
         doubt = seen.doubt
         if doubt is None or (doubt.observation.shows, doubt.state, doubt.since) != (

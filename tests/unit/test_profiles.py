@@ -18,7 +18,7 @@ from collectors.store import open_store
 from sessions.activity import Activity, ActivityMeter
 from sessions.engine import watch as watch_module
 from sessions.engine.watch import Backoff, PaneWatch, Sighting, _due, _Seen
-from sessions.profiles import BUILTIN, Observation, Profile, Rule, build_profiles
+from sessions.profiles import BUILTIN, TYPED_DETAIL, Observation, Profile, Rule, build_profiles
 from sessions.registry import SessionRecord
 from sessions.retry import wait_for
 from sessions.state import Source, State
@@ -449,3 +449,23 @@ def test_the_watchdog_waits_between_its_two_looks(tmp_path: Path, monkeypatch):
     assert asyncio.run(watch.look([_live(rec, now)]))[0] == []
     assert asyncio.run(watch.look([_live(rec, now)]))[0] == []
     assert watch.recheck
+
+
+def test_text_in_the_box_early_in_a_turn_is_the_prompt_just_sent(tmp_path: Path):
+    # Seen live under load: podium typed a prompt, the session went busy, and the box
+    # still showed the text for over CONFIRM_AFTER before Claude Code took it.
+    watch = _watch(_Engine(tmp_path, {}))
+    since = datetime.now(UTC)
+    rec = replace(_rec("claude", "%1", hooks=True), state="busy", state_since=since)
+    typed = Observation("interrupted", TYPED_DETAIL)
+    seen = _Seen(observation=typed)
+    t0 = since.timestamp()
+    assert watch._doubt(rec, seen, captured=True, at=t0 + 0.1) is None
+    assert watch._doubt(rec, seen, captured=True, at=t0 + 0.9) is None  # two looks: no
+    assert watch._doubt(rec, seen, captured=True, at=t0 + 3.1) is None  # first after
+    sighting = watch._doubt(rec, seen, captured=True, at=t0 + 3.5)
+    assert sighting is not None and sighting.change(State.BUSY).state is State.IDLE  # type: ignore[union-attr]
+    # Esc's own verdict ("Interrupted") is not held back.
+    esc = _Seen(observation=Observation("interrupted", "interrupted"))
+    assert watch._doubt(rec, esc, captured=True, at=t0 + 0.1) is None
+    assert watch._doubt(rec, esc, captured=True, at=t0 + 0.5) is not None
