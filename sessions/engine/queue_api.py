@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 
-from collectors.limits import weighted_tokens
 from collectors.windows import FIVE_HOUR
 from sessions import wire
 from sessions.engine.events import EventBus
@@ -314,13 +313,7 @@ class QueueApi:
         live = self.sched.runner.spend(run.id) if run.state == "running" else None
         if live is not None:
             return delegation.Spent(live.weighted_tokens, live.cost_usd or 0.0)
-        units = weighted_tokens(
-            run.input_tokens or 0,
-            run.cache_creation_tokens or 0,
-            run.cache_read_tokens or 0,
-            run.output_tokens or 0,
-        )
-        return delegation.Spent(units, run.total_cost_usd or 0.0)
+        return delegation.Spent(run.weighted_tokens(), run.total_cost_usd or 0.0)
 
     def _child_budget(
         self, parent: Task, asked: str | None, share: float | None = None

@@ -25,6 +25,7 @@ import msgspec
 
 from collectors import safe_json
 from collectors.limit_log import WEIGHTED_TOKENS_SQL
+from collectors.limits import weighted_tokens
 from collectors.windows import FIVE_HOUR
 from sessions import wire
 from sessions.fill.amount import parse_amount
@@ -131,6 +132,15 @@ class Run:
     result: str | None = None
     # The model this run was started on (`--model`); None: the agent's default.
     model: str | None = None
+
+    def weighted_tokens(self) -> float:
+        """What the run spent as budgets and the policy count it (its result's tokens)."""
+        return weighted_tokens(
+            self.input_tokens or 0,
+            self.cache_creation_tokens or 0,
+            self.cache_read_tokens or 0,
+            self.output_tokens or 0,
+        )
 
     def reason(self) -> str:
         """How the attempt ended, in a few words: 'usage limit until 14:05Z',

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors import safe_json
-from collectors.limits import LimitSample, samples_from_stream_json_line, weighted_tokens
+from collectors.limits import LimitSample, samples_from_stream_json_line
 from collectors.paths import Paths, UnsafePath, ensure_private_dir
 from collectors.settings import AgentSettings, FillSettings, TmuxSettings
 from collectors.tail import Cursor, read_lines
@@ -759,12 +759,7 @@ class Runner:
             except ValueError as exc:  # checked when added: only a hand-edited row
                 log.warning("task %d: its budget is ignored: %s", task.id, exc)
         earlier = sum(
-            weighted_tokens(
-                r.input_tokens or 0,
-                r.cache_creation_tokens or 0,
-                r.cache_read_tokens or 0,
-                r.output_tokens or 0,
-            )
+            r.weighted_tokens()
             for r in self.store.runs(task.id)
             if r.id != run.id and r.attempt < run.attempt
         )
@@ -778,15 +773,7 @@ class Runner:
 
     def _child(self, task: Task) -> Child:
         """A subtask as the budget caps see it (its runs' spend from their results)."""
-        spent = sum(
-            weighted_tokens(
-                r.input_tokens or 0,
-                r.cache_creation_tokens or 0,
-                r.cache_read_tokens or 0,
-                r.output_tokens or 0,
-            )
-            for r in self.store.runs(task.id)
-        )
+        spent = sum(r.weighted_tokens() for r in self.store.runs(task.id))
         return Child(task.budget, task.state in FINAL_TASK_STATES, Spent(spent, 0.0))
 
     async def _stop(self, run: Run, reason: str) -> None:

@@ -25,6 +25,16 @@ from tui.screens.confirm_cancel import ConfirmCancel, cancel_question
 from tui.widgets.task_tree import TaskTree
 
 
+async def _open_background(app: Any, pilot: Any) -> BackgroundScreen:
+    """The tower loaded, then its Background screen (key b)."""
+    await until(pilot, lambda: app.state.loaded)
+    await pilot.press("b")
+    await until(pilot, lambda: isinstance(app.screen, BackgroundScreen))
+    screen = app.screen
+    assert isinstance(screen, BackgroundScreen)
+    return screen
+
+
 def _text(screen: Any, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
@@ -44,11 +54,7 @@ def test_each_held_task_says_why_and_fill_shows_its_reserve(tower_env: PodiumEnv
     async def scenario() -> None:
         app = tower_app(env)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.state.loaded)
-            await pilot.press("b")
-            await until(pilot, lambda: isinstance(app.screen, BackgroundScreen))
-            screen = app.screen
-            assert isinstance(screen, BackgroundScreen)
+            screen = await _open_background(app, pilot)
             await until(pilot, lambda: len(screen.held) == 3)
             kinds = {tid: h.kind for tid, h in screen.held.items()}
             assert kinds == {due["id"]: "fill_off", at["id"]: "fill_off", cron["id"]: "cron"}
@@ -149,11 +155,7 @@ def test_the_trees_pause_resume_and_cancel_through_the_engine(tower_env: PodiumE
     async def scenario() -> None:
         app = tower_app(env)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: app.state.loaded)
-            await pilot.press("b")
-            await until(pilot, lambda: isinstance(app.screen, BackgroundScreen))
-            screen = app.screen
-            assert isinstance(screen, BackgroundScreen)
+            screen = await _open_background(app, pilot)
             await pilot.press("t")
             tree = screen.query_one(TaskTree)
             await until(pilot, lambda: [n.id for n in tree.nodes] == [lead["id"], one["id"],
