@@ -6,10 +6,38 @@ package build them, the CLI prints them, the HTML page and the tower show them.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Sure = Literal["high", "medium", "low"]
+
+# A finding quotes what the log holds: tool errors, project paths, a model's answer,
+# all of which someone else's repository may have written. The terminal that prints
+# `podium review` must get text, never an escape sequence: ESC sequences (CSI, OSC,
+# strings up to their terminator) go whole, then every control and format character
+# but the line break (suggestions have lines).
+_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|[ -/]*[0-~]?)"
+    r"|[\x90\x98\x9d\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x9c)?"
+)
+
+
+def printable(text: str) -> str:
+    """`text` without terminal escapes, controls or format characters (line breaks kept)."""
+    text = _ESCAPE.sub("", text)
+    return "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -57,9 +85,10 @@ class Finding:
     weight: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
+        """As the engine sends it: every text printable (see `printable`)."""
         out = asdict(self)
         out["evidence"] = [list(row) for row in self.evidence]
-        return out
+        return _clean(out)
 
 
 def sure_of(confidence: float) -> Sure:

@@ -7,6 +7,7 @@ clean month yields no finding at all, so a detector that cries wolf fails here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -213,3 +214,15 @@ def test_context_bloat_stopped_runs_and_a_failing_task(log: ReviewLog) -> None:
     assert failing["amount"]["count"] == 3
     assert "update the changelog" in failing["title"]
     assert only(result, "stopped_budget")["where"]["tasks"] == [budget_task]
+
+
+def test_text_from_someone_elses_repository_reaches_the_terminal_as_text(log: ReviewLog) -> None:
+    # A tool error may carry escapes (a title change, the clipboard, bidi overrides).
+    hostile = "boom \x1b]52;c;cm0gLXJm\x07\x1b[2J\u202e line {n}\x9b"
+    log.transcript_with_loop("loop-1", 7, error=hostile)
+    log.flush().conn.execute("UPDATE usage_messages SET project = '/w/\x1b[31mred' WHERE true")
+    result = run_review(log)
+    text = json.dumps(result["findings"], ensure_ascii=False)
+    assert "\x1b" not in text and "\u202e" not in text and "\x9b" not in text
+    assert "boom" in only(result, "loop")["detail"]
+    assert only(result, "loop")["where"]["projects"] == ["/work/app"]  # the transcript's cwd
