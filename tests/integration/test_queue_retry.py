@@ -57,7 +57,10 @@ def test_a_rate_limit_retry_loop_is_stopped_and_deferred_to_the_official_reset(
     assert asked <= 2, asked  # the first try, and at most the retry already under way
     wait_rounds(env, 2)
     assert time.time() < reset, "the reset passed before the rounds: raise its lead"
-    assert _main(env) == asked
+    # Still the first try and at most that one retry: the retry already under way when
+    # the run was stopped may reach the API after the count above (seen under load),
+    # but nothing asks again after it.
+    assert _main(env) <= 2, _main(env)
     shown = env.run("queue", "show", str(task["id"])).stdout
     assert "attempts    1: usage limit until" in shown, shown
 
