@@ -156,6 +156,12 @@ CLAUDE_INTERRUPTED = (
     rf"|(?<=⎿{_H}{_H})Rejected\b[^\n]*|User rejected\b[^\n]*)"
     rf"[^\n]*\n" + _UNTIL_BOX
 )
+# The rewind menu (Esc Esc at an empty prompt): its title alone on a line, then what it
+# offers. Pressing Esc in a turn more than once opens it; the person is at the pane.
+CLAUDE_REWIND = (
+    rf"^{_H}*Rewind{_H}*\n(?:{_H}*\n){{0,3}}{_H}*"
+    r"(?:Restore the code and/or conversation|Nothing to rewind to)"
+)
 # The input box: a rule, the prompt line, (wrapped input,) the closing rule. The closing
 # rule matters: the sim redraws its spinner below the last submitted "> prompt" line, and
 # a capture between two frames must not read that line as an empty box.
@@ -173,6 +179,7 @@ CLAUDE_RULES = (
     Rule.of(CLAUDE_BUSY, "busy", "esc to interrupt"),
     Rule.of(CLAUDE_LIMIT, "limited", "usage limit"),
     Rule.of(CLAUDE_INTERRUPTED, "interrupted", "interrupted"),
+    Rule.of(CLAUDE_REWIND, "interrupted", "rewind menu"),
     Rule.of(CLAUDE_PROMPT_TYPED, "interrupted", TYPED_DETAIL),
     Rule.of(CLAUDE_PROMPT, "waiting", "input prompt"),
 )

@@ -85,6 +85,8 @@ class Event(StrEnum):
     SCREEN_DIALOG = "screen_dialog"  # a permission or trust dialog
     SCREEN_LIMIT = "screen_limit"  # a usage-limit notice
     SCREEN_PROMPT = "screen_prompt"  # the agent's empty input prompt
+    # A hooked session's empty prompt while no hook has ended its turn (the watchdog).
+    SCREEN_BARE_PROMPT = "screen_bare_prompt"
     SCREEN_INTERRUPTED = "screen_interrupted"  # the person took over: Esc, No, typed text
     SCREEN_IDLE = "screen_idle"  # a shell prompt
     # Process activity.
@@ -125,6 +127,7 @@ screen_dialog       permission permission permission permission permission .    
 screen_limit        limited    limited    limited    limited    limited    limited    limited    .          .          .
 screen_prompt       idle       waiting    waiting    .          .          waiting    .          waiting    .          .
 screen_interrupted  idle       idle       idle       .          .          idle       .          idle       .          .
+screen_bare_prompt  idle       idle       idle       .          .          idle       .          waiting    .          .
 screen_idle         idle       idle       idle       idle       idle       idle       .          idle       .          .
 process_busy        .          .          busy       busy       busy       busy       busy       busy       .          .
 process_quiet       idle       waiting    waiting    .          .          waiting    .          waiting    .          .
@@ -146,6 +149,11 @@ pane_back           .          .          .          .          .          .    
 #   Esc or No at a dialog) and waits at its prompt, no hook fired: the person is there,
 #   nothing waits for them (`idle`). A bare prompt after work is a finished turn whose
 #   Stop was missed, or which ran between two looks (`waiting`).
+# - screen_bare_prompt: a hooked session's screen at its empty prompt, seen twice by the
+#   watchdog, while its state still waits on a hook. Claude Code fires Stop (or
+#   StopFailure) for every turn that ends by itself, so no hook means the person ended
+#   it: Esc twice (the second clears the prompt Esc put back), Ctrl+C, a cleared draft
+#   (`idle`). A Stop that comes late still makes it `waiting`.
 # - process_busy leaves `starting` alone: loading is not a turn.
 # - input to a retry loop or a starting agent changes nothing the screen would not
 #   contradict at once; `looked` turns only a finished turn into `seen`.
@@ -264,6 +272,8 @@ def from_screen(
     event = SCREEN_EVENTS.get(observed)
     if event is None:
         return None
+    if event is Event.SCREEN_PROMPT and source is Source.WATCHDOG:
+        event = Event.SCREEN_BARE_PROMPT
     return decide(current, event, source, detail or f"screen: {observed}")
 
 

@@ -329,7 +329,8 @@ class MessagesApi:
                 rec = self.registry.get(session_id)
                 return rec if rec is not None and State(rec.state) in AT_REST else None
             if seen is not None and seen.shows == "interrupted":
-                log.info("%s: its input box holds text; its messages wait", rec.name)
+                # A draft in the box, the rewind menu: the person is there, not done.
+                log.info("%s: %s; its messages wait", rec.name, seen.detail)
                 self._retry_later(session_id)
                 return None
             if time.monotonic() >= deadline:

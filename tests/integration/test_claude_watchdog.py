@@ -56,6 +56,45 @@ def test_esc_during_a_turn_leaves_busy(claude_podium: PodiumEnv, mode: str):
     assert done["attention"] is None
 
 
+def test_esc_three_times_in_a_turn_leaves_busy(claude_podium: PodiumEnv):
+    """People press Esc more than once: the first stops the turn and puts the prompt back
+    in the box, two more clear it. No hook fires and no "Interrupted" is drawn."""
+    rec = _claude(claude_podium, "esc3", "auto")
+    pane = rec["pane_id"]
+    claude_podium.wait_state("esc3", "idle", seconds=60)
+    claude_podium.run("send", "esc3", "SLOW 60", check=True)
+    claude_podium.wait_state("esc3", "busy", seconds=30)
+    _shows(claude_podium, pane, "esc to interrupt")
+    _press_until(claude_podium, pane, "Escape", lambda s: "esc to interrupt" not in s)
+    # Under load Claude Code may take two of the presses above as Esc Esc: cleared already.
+    if "SLOW 60" in claude_podium.screen(pane, history=0):
+        _press_pair_until(claude_podium, pane, lambda s: "SLOW 60" not in s)  # Esc Esc
+    done = claude_podium.wait_state("esc3", "idle", "waiting", seconds=10)
+    assert (done["state"], done["state_source"]) == ("idle", "watchdog")
+    assert done["attention"] is None
+
+
+def test_text_sent_into_the_rewind_menu_leaves_busy(claude_podium: PodiumEnv):
+    """Esc Esc at the prompt opens the rewind menu; text sent then goes nowhere."""
+    rec = _claude(claude_podium, "rew", "auto")
+    pane = rec["pane_id"]
+    claude_podium.wait_state("rew", "idle", seconds=60)
+    _press_pair_until(claude_podium, pane, lambda s: "Rewind" in s)
+    claude_podium.run("send", "rew", "hello", check=True)  # podium counts it as a turn
+    done = claude_podium.wait_state("rew", "idle", seconds=10)
+    assert done["state_source"] == "watchdog" and done["attention"] is None
+    assert "Rewind" in claude_podium.screen(pane, history=0)
+
+
+def _press_pair_until(env: PodiumEnv, pane: str, done) -> None:
+    """Esc twice at once until `done(screen)`: Claude Code reads a pair as a double Esc."""
+    for _ in range(10):
+        _keys(env, pane, "Escape", "Escape")
+        if retry_until(lambda: done(env.screen(pane, history=0)), 1.5, raises=False):
+            return
+    raise AssertionError(f"Esc Esc never took: {env.screen(pane, history=0)}")
+
+
 @pytest.mark.parametrize("key", ["Escape", "3"], ids=["esc", "no"])
 def test_esc_or_no_at_a_permission_dialog_leaves_permission(claude_podium: PodiumEnv, key: str):
     target = claude_podium.workdir / f"dialog-{key}.txt"

@@ -57,6 +57,10 @@ def verdict(agent: str, text: str, profiles: dict[str, Profile] | None = None) -
         ("claude_dialog_esc", "interrupted"),  # Esc at a dialog: "Rejected write to …"
         ("claude_dialog_no", "interrupted"),  # "No": the same
         ("claude_retrying", "retrying"),  # "API error · retrying in 1s · attempt 1/10"
+        # Esc pressed more than once: the prompt cleared, the rewind menu.
+        ("claude_esc_cleared", State.WAITING),  # the watchdog reads it as the person's
+        ("claude_rewind", "interrupted"),  # "Restore the code and/or conversation …"
+        ("claude_rewind_empty", "interrupted"),  # "Nothing to rewind to yet."
         # podium's sim, captured
         ("sim_start", State.WAITING),
         ("sim_busy", State.BUSY),

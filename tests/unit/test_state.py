@@ -231,6 +231,19 @@ def test_the_watchdog_source_is_stored_with_its_change():
     assert change is not None and change.source is Source.WATCHDOG
 
 
+@pytest.mark.parametrize("state", sorted(WATCHED_STATES), ids=str)
+def test_a_bare_prompt_no_hook_announced_is_the_person_ending_the_turn(state):
+    # Esc twice in a turn: the first puts the prompt back in the box, the second clears
+    # it; the screen says nothing of an interrupt and no Stop hook fired.
+    change = from_screen(state, "waiting", "input prompt", source=Source.WATCHDOG)
+    assert change is not None and (change.state, change.source) == (State.IDLE, Source.WATCHDOG)
+    # A screen-only agent's bare prompt after work is still a finished turn.
+    if state is not State.STARTING:
+        assert from_screen(state, "waiting").state is State.WAITING  # type: ignore[union-attr]
+    # The Stop that comes late still says the turn ended for them.
+    assert decide(State.IDLE, Event.STOP, Source.HOOK).state is State.WAITING  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("current", "busy", "quiet", "expected"),
     [

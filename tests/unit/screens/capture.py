@@ -1,6 +1,6 @@
 """Capture the screen fixtures of `tests/unit/test_profiles.py` from the real programs.
 
-    .venv/bin/python tests/unit/screens/capture.py [claude|interrupts|sim|shell ...]
+    .venv/bin/python tests/unit/screens/capture.py [claude|interrupts|esc_more|sim|shell ...]
 
 Runs the pinned Claude Code CLI against the loopback fake API (`tests/fakeapi/`), podium's
 sim and bash in a private tmux server and writes what `capture-pane -p -N` shows (as the
@@ -167,6 +167,23 @@ def interrupts(server: Any, root: Path) -> None:
         pane.pane.send_keys("Escape", enter=False)
 
 
+def esc_more(server: Any, root: Path) -> None:
+    """Esc pressed more than once, as people do: no hook fires for any of it."""
+    with FakeAnthropic() as api:
+        bed = make_bed(root / "bed", find_claude_bin(), api)
+        pane = Pane(server, "esc2", str(bed.launcher("--permission-mode", "default")), bed.work_dir)
+        pane.wait(lambda s: "? for shortcuts" in s)
+        # Esc, then Esc Esc: the second pair clears the prompt the first Esc put back.
+        pane.submit("SLOW 30 first")
+        pane.wait(lambda s: "esc to interrupt" in s)
+        pane.pane.send_keys("Escape", enter=False)
+        pane.wait(lambda s: "esc to interrupt" not in s)
+        pane.settle(0.5)
+        pane.pane.cmd("send-keys", "Escape", "Escape")
+        pane.wait(lambda s: "SLOW 30 first" not in s)
+        pane.save("claude_esc_cleared", pane.settle())
+
+
 def sim(server: Any, root: Path) -> None:
     env = {
         "PODIUM_DATA_DIR": str(root / "data"),
@@ -228,7 +245,7 @@ def shell(server: Any, root: Path) -> None:
 
 
 def main() -> None:
-    wanted = sys.argv[1:] or ["claude", "interrupts", "sim", "shell"]
+    wanted = sys.argv[1:] or ["claude", "interrupts", "esc_more", "sim", "shell"]
     os.chdir(TESTS.parent)  # `python -m sessions.sim` must find the package
     with tempfile.TemporaryDirectory(prefix="podium-screens-", ignore_cleanup_errors=True) as tmp:
         # The socket in the temp dir: tmux leaves its socket file behind when it exits.
@@ -237,9 +254,9 @@ def main() -> None:
             for name in wanted:
                 root = Path(tmp) / name
                 root.mkdir()
-                {"claude": claude, "interrupts": interrupts, "sim": sim, "shell": shell}[name](
-                    server, root
-                )
+                captures = {"claude": claude, "interrupts": interrupts, "esc_more": esc_more}
+                captures |= {"sim": sim, "shell": shell}
+                captures[name](server, root)
         finally:
             server.kill()
 
