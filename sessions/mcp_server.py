@@ -232,6 +232,7 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         model: str | None = None,
         after: list[int] | None = None,
         continue_me: bool = False,
+        allowed_tools: list[str] | None = None,
     ) -> dict[str, Any]:
         """Queue a subtask: a headless Claude run of `prompt` in `directory` (an existing
         directory; default: your own working directory). `window`: night (long
@@ -244,7 +245,10 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         are added to its prompt).
         `continue_me`: this task continues YOUR conversation (resumes your Claude
         session) once you and its `after` tasks are done, with their results: queue it
-        when results come only later, then end your turn. Answers the new task's id."""
+        when results come only later, then end your turn. `allowed_tools`: the tools
+        it may use without asking (Claude Code rules, e.g. "Edit", "Bash(pytest *)");
+        a background run's subtask gets your own tools when you give none, and may
+        get only rules you have. Answers the new task's id."""
         if not prompt.strip():
             raise ToolError("a prompt is required")
         if len(prompt) > 200_000:
@@ -269,6 +273,7 @@ def build_server(paths: Paths | None = None) -> FastMCP:
             parent_id=caller_task(),
             continues=continue_me,
             by_agent=True,
+            allowed_tools=[rule for rule in allowed_tools or [] if rule.strip()],
         )
         fields = msgspec.to_builtins(params)
         if ids:

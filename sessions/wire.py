@@ -889,7 +889,8 @@ class Capacity(_Wire):
 
 
 class TeamStartParams(_Wire):
-    """`podium team GOAL --budget AMOUNT [--until HH:MM] [--cwd DIR] [--model M]`."""
+    """`podium team GOAL --budget AMOUNT [--until HH:MM] [--cwd DIR] [--model M]
+    [--allowed-tools RULES] [--permission-mode MODE]`."""
 
     goal: str
     budget: str
@@ -898,6 +899,12 @@ class TeamStartParams(_Wire):
     """HH:MM (the next such time) or ISO 8601: no node of the team starts after it."""
     cwd: str | None = None
     model: str | None = None
+    allowed_tools: list[str] = []
+    """Tools the team's runs may use without asking (Claude Code's --allowedTools rules):
+    the lead gets them besides its own, a subtask at most what its parent has."""
+    permission_mode: str | None = None
+    """claude --permission-mode for the lead and, unless they ask a stricter one, its
+    subtasks."""
 
 
 class Team(_Wire):

@@ -205,6 +205,13 @@ class QueueApi:
                 raise ToolRuleError("a tool rule is empty")
         except ToolRuleError as exc:
             raise ApiError("bad_request", str(exc)) from None
+        if parent is not None:
+            try:
+                tools, mode = delegation.child_permissions(
+                    parent.allowed_tools, parent.permission_mode, tools, mode
+                )
+            except delegation.Refused as exc:
+                raise ApiError("refused", str(exc)) from None
         task = Task(
             id=0,
             prompt=prompt,

@@ -23,6 +23,7 @@ from sessions.engine.queue_api import QueueApi
 from sessions.fill.amount import parse_amount
 from sessions.fill.queue import FINAL_TASK_STATES, Task
 from sessions.fill.schedule import ScheduleError, parse_at
+from sessions.fill.task_options import PERMISSION_MODES
 from sessions.fill.team_prompt import lead_prompt
 from sessions.fill.teams import Team, TeamStore, report_source, team_state
 from sessions.protocol import ApiError
@@ -82,6 +83,12 @@ class TeamApi:
         if not cwd.is_absolute() or not cwd.is_dir():
             raise ApiError("bad_request", f"no such directory: {cwd}")
         model = (params.model or "").strip() or None
+        # Checked before the team is recorded: the lead's queue.add would refuse them.
+        if params.permission_mode and params.permission_mode not in PERMISSION_MODES:
+            modes = ", ".join(PERMISSION_MODES)
+            raise ApiError("bad_request", f"unknown permission mode; choose one of {modes}")
+        if any(not rule.strip() for rule in params.allowed_tools):
+            raise ApiError("bad_request", "a tool rule is empty")
         team = self.teams.add(Team(0, goal, budget, str(cwd), until=until, model=model))
         report = self.dir / str(team.id) / "report.md"
         try:
@@ -89,8 +96,15 @@ class TeamApi:
             ensure_private_dir(report.parent)
         except (OSError, UnsafePath) as exc:
             raise ApiError("failed", f"cannot make the team's directory: {exc}") from None
+        tools = list(dict.fromkeys([*LEAD_TOOLS, *params.allowed_tools]))
         prompt = lead_prompt(
-            goal=goal, budget=budget, cwd=str(cwd), report=str(report), until=until, tz=tz
+            goal=goal,
+            budget=budget,
+            cwd=str(cwd),
+            report=str(report),
+            until=until,
+            tz=tz,
+            tools=tools,
         )
         lead = self.queue.add_task(
             wire.QueueAddParams(
@@ -98,7 +112,10 @@ class TeamApi:
                 cwd=str(cwd),
                 model=model,
                 budget=budget,
-                allowed_tools=LEAD_TOOLS,
+                # The lead plans through podium and reads; what the person grants the
+                # team is its too, and its subtasks' at most (`child_permissions`).
+                allowed_tools=tools,
+                permission_mode=params.permission_mode,
             ),
             team_id=team.id,
             not_after=until,

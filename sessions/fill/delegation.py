@@ -10,6 +10,8 @@ itself a bigger budget by delegating, and a tree of agents cannot grow without b
   for without a budget under a parent that has one gets what is left (half of it
   while the parent runs: a running parent is stopped once its own spend and what
   it gave reach its budget, `Runner._over_limits`).
+- permissions: a child gets its parent's tools and permission mode, or fewer
+  (`child_permissions`): delegating never grants what the person did not.
 Each refusal is a `Refused` with one line that says why. Pure: the queue API passes
 in the records and what they spent.
 """
@@ -166,3 +168,42 @@ def capped_budget(cap: str, asked: str | None, capacity: Callable[[str], float])
             f"an agent queues may have: {limit} ({most:,.0f}; [fill] agent_task_budget)"
         )
     return str(want)
+
+
+# How much a permission mode lets a headless run do without asking, least first: a
+# child may have its parent's mode or a lower one. `dontAsk` denies what is not allowed
+# beforehand, as `default` does where nobody can be asked.
+MODE_RANK = {
+    "plan": 0,
+    "default": 1,
+    "dontAsk": 1,
+    "acceptEdits": 2,
+    "auto": 3,
+    "bypassPermissions": 4,
+}
+
+
+def child_permissions(
+    parent_tools: Sequence[str],
+    parent_mode: str | None,
+    asked_tools: Sequence[str],
+    asked_mode: str | None,
+) -> tuple[list[str], str | None]:
+    """A subtask's allowed tools and permission mode: its parent's when it asks for
+    none, else what it asks if that is no more than its parent has (each rule one of
+    the parent's, as written; a mode no more permissive), or `Refused`."""
+    tools = list(dict.fromkeys(asked_tools)) if asked_tools else list(parent_tools)
+    extra = [rule for rule in tools if rule not in parent_tools]
+    if extra:
+        have = ", ".join(parent_tools) if parent_tools else "none"
+        raise Refused(
+            f"refused: a subtask may use only tools its parent may ({have}); not {', '.join(extra)}"
+        )
+    if asked_mode is None:
+        return tools, parent_mode
+    if MODE_RANK.get(asked_mode, 99) > MODE_RANK.get(parent_mode or "default", 1):
+        raise Refused(
+            f"refused: permission mode {asked_mode} allows more than its parent's "
+            f"({parent_mode or 'default'})"
+        )
+    return tools, asked_mode

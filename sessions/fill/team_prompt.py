@@ -38,6 +38,8 @@ podium's tools (mcp__podium__*):
    about), "any" for the rest; a `budget` each (50k, 1%week, ...) so that all of
    them together stay within what `capacity` says you have left; `after` with the
    ids of the subtasks that must be done first (their results are handed to it).
+   A subtask may use the tools you may ({tools}) and no others; give it fewer with
+   `allowed_tools` when a part only needs to read.
 {deadline}4. Wait for the subtasks of window "any" with `wait_tasks` (at most 600 seconds
    a call; call it again while they run), then read each with `task_result`. A
    failed subtask says why; its dependents stay held: decide whether the goal
@@ -67,13 +69,20 @@ def lead_prompt(
     report: str,
     until: datetime | None = None,
     tz: tzinfo | None = None,
+    tools: list[str] | None = None,
 ) -> str:
     """The lead's prompt: the protocol for this team. `until` (shown in `tz`, the
-    [fill] zone) is the team's deadline, None without one."""
+    [fill] zone) is the team's deadline, None without one; `tools` what the lead
+    may use without asking, which its subtasks get."""
     deadline = ""
     if until is not None:
         local = until.astimezone(tz) if tz is not None else until
         deadline = DEADLINE.format(until=f"{local:%Y-%m-%d %H:%M %Z}".strip())
     return PROTOCOL.format(
-        goal=goal.strip(), budget=budget, cwd=cwd, report=report, deadline=deadline
+        goal=goal.strip(),
+        budget=budget,
+        cwd=cwd,
+        report=report,
+        deadline=deadline,
+        tools=", ".join(tools or []) or "none",
     )

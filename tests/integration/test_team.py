@@ -172,3 +172,38 @@ def test_a_failed_subtask_holds_its_dependent_and_a_continuation_resumes_the_lea
     assert env.wait_for(reported, 10)
     report = Path(call(env, "team.list")["teams"][0]["report_path"]).read_text()
     assert "integrated the night's work" in report and "task 5" in report
+
+
+def test_subtasks_may_use_the_teams_tools_and_no_more(
+    make_claude_podium: Any, podium_env: Any
+) -> None:
+    """`--allowed-tools Write` lets the team's runs write; a subtask the lead gave
+    only Read cannot, and a tool the team lacks is refused to the lead."""
+    _fast(podium_env)
+    env = make_claude_podium()
+    work = env.workdir
+    granted, denied = work / "granted.txt", work / "denied.txt"
+    goal = "\n".join(
+        [
+            "Write two files.",
+            "CALL_TOOL mcp__podium__queue_task " + _queue(work, f"WRITE_FILE {granted}"),
+            "THEN 1 mcp__podium__queue_task "
+            + _queue(work, f"WRITE_FILE {denied}", allowed_tools=["Read"]),
+            "THEN 2 mcp__podium__queue_task " + _queue(work, "REPLY never", allowed_tools=["Bash"]),
+            'THEN 3 mcp__podium__wait_tasks {"task_ids": [2, 3], "timeout_s": 60}',
+            "ECHO_RESULTS",
+        ]
+    )
+    _start(env, goal, "--allowed-tools", "Write", "--permission-mode", "default")
+    call(env, "queue.fill", enabled=True)
+    lead = wait_task(env, 1, "done", "failed", seconds=60)
+    assert lead["task"]["state"] == "done", lead["runs"]
+    for sub in (2, 3):
+        wait_task(env, sub, "done", "failed", seconds=30)
+    shown = {sub: call(env, "queue.show", id=sub)["task"] for sub in (2, 3)}
+    assert shown[2]["allowed_tools"] == ["mcp__podium", "Read", "Glob", "Grep", "Write"]
+    assert shown[3]["allowed_tools"] == ["Read"]
+    assert {t["permission_mode"] for t in shown.values()} == {"default"}
+    assert granted.exists() and not denied.exists()
+    refused = [b for b in _tool_results(env) if b.get("is_error")]
+    assert any("only tools its parent may" in _text(b) and "not Bash" in _text(b) for b in refused)

@@ -93,10 +93,12 @@ def test_a_team_queues_its_lead_with_the_budget_tools_and_deadline(
         ({"goal": "g", "budget": "lots"}, "budget: cannot read the amount"),
         ({"goal": "g", "budget": "5%week", "until": "2001-01-01T00:00"}, "already past"),
         ({"goal": "g", "budget": "5%week", "cwd": "/no/such/dir"}, "no such directory"),
+        ({"goal": "g", "budget": "5%week", "permission_mode": "yolo"}, "unknown permission"),
+        ({"goal": "g", "budget": "5%week", "allowed_tools": ["Edit", " "]}, "tool rule is empty"),
     ],
 )
 def test_a_bad_team_is_refused_in_one_line_and_leaves_nothing(
-    sched: Any, tmp_path: Path, params: dict[str, str], said: str
+    sched: Any, tmp_path: Path, params: dict[str, Any], said: str
 ) -> None:
     _queue, teams = _api(sched, tmp_path)
     with pytest.raises(ApiError, match=said) as err:
@@ -128,6 +130,51 @@ def test_subtasks_inherit_the_team_and_its_deadline(sched: Any, tmp_path: Path) 
 
 
 # -- the deadline ------------------------------------------------------------------------------
+def test_subtasks_get_the_teams_tools_and_mode_or_fewer(sched: Any, tmp_path: Path) -> None:
+    """What the person grants the team bounds every run of it: delegating never adds."""
+    queue, teams = _api(sched, tmp_path)
+    granted = wire.TeamStartParams(
+        goal="g",
+        budget="500k",
+        cwd=str(tmp_path),
+        allowed_tools=["Edit", "Bash(pytest *)"],
+        permission_mode="acceptEdits",
+    )
+    team = asyncio.run(teams.start(granted))
+    lead = sched.store.get(team.lead_id)
+    assert lead.allowed_tools == [*LEAD_TOOLS, "Edit", "Bash(pytest *)"]
+    assert lead.permission_mode == "acceptEdits"
+    assert "tools you may (mcp__podium, Read, Glob, Grep, Edit, Bash(pytest *))" in lead.prompt
+
+    def sub(parent: int, **asked: Any) -> Task:
+        part = wire.QueueAddParams(prompt="p", cwd=str(tmp_path), budget="20k", parent_id=parent)
+        return queue.add_task(msgspec.structs.replace(part, **asked))
+
+    inherited = sub(lead.id)
+    assert (inherited.allowed_tools, inherited.permission_mode) == (
+        lead.allowed_tools,
+        "acceptEdits",
+    )
+    reader = sub(lead.id, allowed_tools=["Read", "Grep"], permission_mode="plan")
+    assert (reader.allowed_tools, reader.permission_mode) == (["Read", "Grep"], "plan")
+    # A grandchild is bounded by its own parent, not by the team.
+    with pytest.raises(ApiError, match=r"only tools its parent may \(Read, Grep\); not Edit"):
+        sub(reader.id, allowed_tools=["Edit"])
+    with pytest.raises(ApiError, match="not Bash, Write") as err:
+        sub(lead.id, allowed_tools=["Edit", "Bash", "Write"])
+    assert err.value.code == "refused"
+    with pytest.raises(ApiError, match="permission mode bypassPermissions allows more"):
+        sub(lead.id, permission_mode="bypassPermissions")
+    with pytest.raises(ApiError, match=r"acceptEdits allows more than its parent's \(plan\)"):
+        sub(reader.id, permission_mode="acceptEdits")
+    # A team granted nothing: its subtasks read and plan, as before.
+    bare = asyncio.run(
+        teams.start(wire.TeamStartParams(goal="g", budget="5%week", cwd=str(tmp_path)))
+    )
+    plain = sub(bare.lead_id)
+    assert (plain.allowed_tools, plain.permission_mode) == (LEAD_TOOLS, None)
+
+
 def test_a_node_past_the_team_deadline_is_held_and_never_offered(sched: Any) -> None:
     store: QueueStore = sched.store
     late = store.add(

@@ -79,7 +79,7 @@ def _checked(parse: Callable[[str], object]) -> Callable[..., str | None]:
     return callback
 
 
-def _tool_rules(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+def tool_rules(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
     """Every `--allowed-tools` value split into rules, each kept whole."""
     rules: list[str] = []
     for value in values:
@@ -168,7 +168,7 @@ PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
     "--allowed-tools",
     "allowed_tools",
     multiple=True,
-    callback=_tool_rules,
+    callback=tool_rules,
     metavar="RULES",
     help="Tools the run may use without asking, as Claude Code's --allowedTools: rules "
     'separated by spaces or commas, e.g. "Bash(git *) Edit" (a rule\'s parentheses are '

@@ -10,8 +10,10 @@ import msgspec
 
 from sessions import wire
 from sessions.fill.amount import parse_amount
+from sessions.fill.task_options import PERMISSION_MODES
 from tui.cli.common import engine, print_json, table
 from tui.cli.fill_cmd import check_until
+from tui.cli.queue_cmds import tool_rules
 from tui.format import clock
 
 
@@ -60,9 +62,31 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="The directory the team works in (default: here).",
 )
 @click.option("--model", help="The lead's model (claude --model).")
+@click.option(
+    "--allowed-tools",
+    "allowed_tools",
+    multiple=True,
+    callback=tool_rules,
+    metavar="RULES",
+    help="Tools the team's runs may use without asking, as Claude Code's --allowedTools "
+    '(e.g. "Edit Bash(pytest *)"). The lead gets them; a subtask gets its parent\'s, or '
+    "fewer. May be repeated.",
+)
+@click.option(
+    "--permission-mode",
+    type=click.Choice(PERMISSION_MODES),
+    help="claude --permission-mode for the lead and its subtasks.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the team as JSON.")
 def start(
-    goal: str, budget: str, until: str | None, cwd: str | None, model: str | None, as_json: bool
+    goal: str,
+    budget: str,
+    until: str | None,
+    cwd: str | None,
+    model: str | None,
+    allowed_tools: list[str],
+    permission_mode: str | None,
+    as_json: bool,
 ) -> None:
     """Start a team: queue its lead run, which splits GOAL into subtasks."""
     if not goal.strip():
@@ -73,6 +97,8 @@ def start(
         until=until,
         cwd=os.path.abspath(os.path.expanduser(cwd or os.getcwd())),
         model=model,
+        allowed_tools=allowed_tools,
+        permission_mode=permission_mode,
     )
     with engine() as client:
         got = client.request(wire.TEAM_START, params)
