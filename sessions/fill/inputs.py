@@ -238,11 +238,10 @@ def _quantile(values: Sequence[float]) -> float | None:
     return ordered[min(len(ordered) - 1, int(LEARN_QUANTILE * len(ordered)))]
 
 
-def task_kind(prompt: str, parent_id: int | None) -> str:
-    """ "The same task" for a learned estimate: occurrences of one recurring template,
-    else tasks with the same prompt."""
-    if parent_id is not None:
-        return f"template:{parent_id}"
+def task_kind(prompt: str) -> str:
+    """ "The same task" for a learned estimate: tasks with the same prompt. The
+    occurrences of a recurring template are copies of its prompt; a subtask has its
+    own (grouping by parent, as this once did, counted a team's parts as one task)."""
     return "prompt:" + hashlib.sha256(prompt.encode("utf-8", "replace")).hexdigest()[:16]
 
 

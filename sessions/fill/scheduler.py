@@ -544,7 +544,7 @@ class Scheduler:
             inputs.TaskFacts(
                 id=str(t.id),
                 priority=t.priority,
-                kind=inputs.task_kind(t.prompt, t.parent_id),
+                kind=inputs.task_kind(t.prompt),
                 estimate_units=t.estimate_units(measured),
                 model=t.model,
                 fallback=t.model_fallback,
@@ -560,7 +560,7 @@ class Scheduler:
             runs.append(
                 inputs.RunFacts(
                     id=str(r.task_id),
-                    kind=inputs.task_kind(task.prompt, task.parent_id) if task else "",
+                    kind=inputs.task_kind(task.prompt) if task else "",
                     started_at=r.started_at,
                     spent_units=_weighted(self.runner.spend(r.id)),
                     estimate_units=task.estimate_units(measured) if task else None,
@@ -587,7 +587,7 @@ class Scheduler:
             estimator = inputs.Estimator()
             for task, units in self.store.task_costs():
                 estimator.learn(
-                    inputs.task_kind(task.prompt, task.parent_id),
+                    inputs.task_kind(task.prompt),
                     units,
                     task.estimate_units(self.usage.capacity),
                 )

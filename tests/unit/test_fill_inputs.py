@@ -15,7 +15,9 @@ import pytest
 from collectors.settings import FillSettings
 from collectors.windows import FIVE_HOUR, SEVEN_DAY, SEVEN_DAY_SONNET
 from sessions.fill import inputs, policy
+from sessions.fill.queue import QueueStore, Task
 from sessions.fill.simulate import parse_scenario, simulate
+from tests.unit.test_held import _scheduler
 from tests.unit.test_simulate import scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,6 +112,21 @@ def test_the_estimator_learns_a_kind_from_its_runs_and_a_quantile_above_the_medi
     for _ in range(3):
         e.learn("est", 2.0, 2.0)
     assert e.units("fix", 2.5, 7.0) == pytest.approx(2.5 * 1.5)  # of .5 1 1 1 1 1.5 2
+
+
+def test_a_templates_copies_are_one_kind_and_a_teams_parts_are_not(tmp_path: Path) -> None:
+    """A lead's cheap parts once shared its kind: one costly part raised every other's
+    estimate. The kind is the prompt: a template's copies share it, parts do not."""
+    sched = _scheduler(tmp_path, FillSettings(tz="UTC"))
+    store: QueueStore = sched.store
+    tmpl = store.add(Task(0, "nightly audit", "/w", state="recurring", schedule_kind="cron"))
+    copy = sched.enqueue_occurrence(tmpl, "test")
+    lead = store.add(Task(0, "lead the team", "/w"))
+    parts = [store.add(Task(0, f"part {n}", "/w", parent_id=lead.id)) for n in (1, 2)]
+    assert copy is not None and copy.parent_id == tmpl.id
+    assert inputs.task_kind(copy.prompt) == inputs.task_kind(tmpl.prompt)
+    kinds = {inputs.task_kind(t.prompt) for t in (lead, *parts)}
+    assert len(kinds) == 3
 
 
 def test_capacities_as_measured_set_the_window_ratios() -> None:
