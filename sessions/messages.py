@@ -175,11 +175,13 @@ class MessageStore:
             MAX_LIST,
         )
 
-    def sessions_with_pending(self) -> set[str]:
+    def pending_counts(self) -> dict[str, int]:
+        """How many messages wait to be typed in, by session id (only those with any)."""
         rows = self.conn.execute(
-            "SELECT DISTINCT to_id FROM messages WHERE to_kind = 'session' AND delivered_at IS NULL"
+            "SELECT to_id, count(*) FROM messages WHERE to_kind = 'session' "
+            "AND delivered_at IS NULL GROUP BY to_id"
         ).fetchall()
-        return {str(r[0]) for r in rows}
+        return {str(r[0]): int(r[1]) for r in rows}
 
     def mark_delivered(self, ids: list[int]) -> str:
         """Typed into the session: the model reads it as its prompt, so it is read too.

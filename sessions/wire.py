@@ -104,6 +104,8 @@ class Session(_Wire):
     tokens_today: int | None = None
     cost_today_usd: float | None = None
     doing: Doing | None = None
+    messages_waiting: int = 0
+    """Messages posted to it and not typed in yet (they go in once its turn ends)."""
 
 
 class FocusedSession(Session, kw_only=True):

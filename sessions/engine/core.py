@@ -113,6 +113,9 @@ class Engine:
         # Each listed session's tokens and cost of the local day, as of the last
         # transcript pass (`TranscriptIngest.refresh_today`).
         self.today: dict[str, Today] = {}
+        # How many messages wait for a session (`MessagesApi.waiting`, once `handlers`
+        # made it; none before).
+        self._messages_waiting: Callable[[str], int] = lambda _session_id: 0
         # What each session is doing (a tool, its last line), from its hooks; built
         # here, as every session's JSON shows it, and filled by `open_data`.
         self.doing = DoingBook(
@@ -323,6 +326,7 @@ class Engine:
             wake_sweeper=self.wake_sweeper,
         )
         self.bus.listen(messages.on_event)
+        self._messages_waiting = messages.waiting
         return {
             "ping": self.api_ping,
             "status": self.api_status,
@@ -497,6 +501,7 @@ class Engine:
             tokens_today=today.tokens if today else None,
             cost_today_usd=today.cost_usd if today else None,
             doing=self.doing.doing(rec),
+            messages_waiting=self._messages_waiting(rec.id),
         )
 
     def publish_session(self, rec: SessionRecord) -> None:

@@ -92,9 +92,9 @@ class MessagesApi:
         self.blocking = blocking
         self.spawn = spawn
         self.wake_sweeper = wake_sweeper
-        # Sessions with messages not typed in yet (read from the store at first use):
-        # the bus's many session events must not each ask the database.
-        self._pending: set[str] | None = None
+        # How many messages wait to be typed into each session (read from the store at
+        # first use): the bus's many session events must not each ask the database.
+        self._pending: dict[str, int] | None = None
         self._delivering: set[str] = set()
         self._retry_set: set[str] = set()
 
@@ -193,7 +193,9 @@ class MessagesApi:
         log.info("message %d from %s to %s", message.id, sender, to_name)
         self.bus.publish(wire.MessageEvent(data=wire.MessageNote(kind="posted", message=message)))
         if to.kind == "session":
-            self._pending_set().add(to_id)
+            pending = self._pending_counts()
+            pending[to_id] = pending.get(to_id, 0) + 1
+            self._publish(to_id)
             self.kick(to_id)
         return message
 
@@ -239,10 +241,20 @@ class MessagesApi:
         )
 
     # -- delivery -------------------------------------------------------------------------
-    def _pending_set(self) -> set[str]:
+    def _pending_counts(self) -> dict[str, int]:
         if self._pending is None:
-            self._pending = self.store.sessions_with_pending()
+            self._pending = self.store.pending_counts()
         return self._pending
+
+    def waiting(self, session_id: str) -> int:
+        """How many messages wait to be typed into the session (`wire.Session`)."""
+        return self._pending_counts().get(session_id, 0)
+
+    def _publish(self, session_id: str) -> None:
+        """The session's row changes with what waits for it: the tower shows the count."""
+        rec = self.registry.get(session_id)
+        if rec is not None:
+            self.sessions.publish_session(rec)
 
     def on_event(self, name: str, data: dict[str, Any]) -> None:
         """A bus event (`EventBus.listen`): a session at rest with messages gets them."""
@@ -252,13 +264,13 @@ class MessagesApi:
     def deliver_waiting(self) -> None:
         """At the engine's start: each session at rest gets what waits for it (no turn
         end may come: it ended while no engine ran)."""
-        for session_id in list(self._pending_set()):
+        for session_id in list(self._pending_counts()):
             self.kick(session_id)
 
     def kick(self, session_id: str) -> None:
         """Deliver the session's pending messages now if it is at rest (at most one
         delivery per session at a time)."""
-        if session_id in self._delivering or session_id not in self._pending_set():
+        if session_id in self._delivering or session_id not in self._pending_counts():
             return
         rec = self.registry.get(session_id)
         if rec is None or State(rec.state) not in AT_REST:
@@ -284,7 +296,7 @@ class MessagesApi:
                 return
             pending = self.store.pending(session_id)
             if not pending:
-                self._pending_set().discard(session_id)
+                self._pending_counts().pop(session_id, None)
                 return
             text = prompt_text(pending)
             try:
@@ -294,9 +306,10 @@ class MessagesApi:
                 self.wake_sweeper()
                 return
             at = self.store.mark_delivered([m.id for m in pending])
-            self._pending_set().discard(session_id)
+            self._pending_counts().pop(session_id, None)
             self.wake_sweeper()
-            # Input, as `podium send`: the session goes busy until its hooks say more.
+            # Input, as `podium send`: the session goes busy until its hooks say more
+            # (and its row, published then, shows no message waiting).
             self.sessions.acknowledge(rec, "message", input_sent=True)
             for message in pending:
                 message.delivered_at = at

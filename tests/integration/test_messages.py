@@ -145,11 +145,15 @@ def test_a_busy_session_gets_its_messages_after_its_turn_in_one_prompt(
     assert not err and sent["sender"] == "helper" and "turn has ended" in sent["note"]
     out = engine.run("post", "worker", "and run the tests", check=True)
     assert "once its turn has ended" in out.stdout
+    # While they wait, the session's row says so (the tower's and `podium ls`'s).
+    assert engine.session("worker")["messages_waiting"] == 2  # a 40 s turn: still busy
+    assert "busy, 2 messages waiting" in engine.run("ls", check=True).stdout
 
     def delivered() -> bool:
         return all(m["delivered_at"] for m in _messages(engine, "--session", "worker"))
 
     assert engine.wait_for(delivered, 30)
+    assert engine.session("worker")["messages_waiting"] == 0
     # Posted before the turn ended (its Stop hook), typed in only after it.
     [stop] = [
         x["at"]

@@ -92,6 +92,10 @@ def test_row_cells_say_what_ls_says() -> None:
     assert (turn.glyph, turn.state_text, turn.waited, turn.waiting) == ("◇", "seen", "5m", False)
     assert row_cells(SESSIONS[1], NOW).branch == "podium/docs"
     assert row_cells(SESSIONS[4], NOW).tokens == "-"
+    posted = msgspec.structs.replace(SESSIONS[2], messages_waiting=1)
+    assert row_cells(posted, NOW).state_text == "busy · 1 msg"
+    asked = msgspec.structs.replace(session("x", "x", "permission"), messages_waiting=3)
+    assert row_cells(asked, NOW).state_text == "permission (seen) · 3 msgs"
 
 
 def test_narrow_rows_drop_columns_not_names() -> None:

@@ -91,10 +91,11 @@ def test_store_pending_delivered_and_board_reads(tmp_path: Path) -> None:
         sender="you", to_kind="session", to_id="s1", to_name="w", body="one", **common
     )
     store.add(sender="you", to_kind="session", to_id="s1", to_name="w", body="two", **common)
-    assert store.sessions_with_pending() == {"s1"}
+    assert store.pending_counts() == {"s1": 2}
     assert [m.body for m in store.pending("s1")] == ["one", "two"]
     at = store.mark_delivered([first.id])
     assert [m.body for m in store.pending("s1")] == ["two"]
+    assert store.pending_counts() == {"s1": 1}
     [delivered, _] = store.listing(session_id="s1")
     assert delivered.delivered_at == at and delivered.read_at == at
 

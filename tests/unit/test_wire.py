@@ -99,7 +99,7 @@ def test_records_keep_every_field_the_engine_stores() -> None:
 
     assert names(wire.TaskRecord) == {f.name for f in fields(Task)} | {"schedule_text"}
     assert names(wire.RunRecord) == {f.name for f in fields(Run)} | {"retrying", "reason"}
-    extra = {"attention", "on_stage", "tokens_today", "cost_today_usd", "doing"}
+    extra = {"attention", "on_stage", "tokens_today", "cost_today_usd", "doing", "messages_waiting"}
     assert names(wire.Session) == {f.name for f in fields(SessionRecord)} | extra
     item = {f.name for f in fields(AttentionItem)} - {"session_id"} | {"waited_s"}
     assert names(wire.AttentionItem) == item

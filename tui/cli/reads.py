@@ -67,6 +67,14 @@ def sessions_table(sessions: list[dict[str, Any]]) -> str:
 
 
 def _state_text(session: dict[str, Any]) -> str:
+    text = _state_alone(session)
+    waiting = session.get("messages_waiting") or 0
+    if waiting:
+        return f"{text}, {waiting} message{'s' if waiting > 1 else ''} waiting"
+    return text
+
+
+def _state_alone(session: dict[str, Any]) -> str:
     state = session["state"]
     if state == "exited" and session["exit_code"] is not None:
         return f"{state} ({session['exit_code']})"

@@ -53,7 +53,20 @@ class RowCells:
 
 
 def state_text(session: wire.Session, now: datetime) -> str:
-    """The state as `podium ls` says it, with what makes it actionable."""
+    """The state as `podium ls` says it, with what makes it actionable, and how many
+    messages wait to be typed in."""
+    text = _state_alone(session, now)
+    if session.messages_waiting:
+        return f"{text} · {messages_text(session.messages_waiting)}"
+    return text
+
+
+def messages_text(count: int) -> str:
+    """Messages waiting for a session, in a few cells: "1 msg", "3 msgs"."""
+    return f"{count} msg" if count == 1 else f"{count} msgs"
+
+
+def _state_alone(session: wire.Session, now: datetime) -> str:
     state = session.state
     if state == "exited" and session.exit_code is not None:
         return f"exited ({session.exit_code})"
