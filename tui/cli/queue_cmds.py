@@ -90,6 +90,18 @@ def tool_rules(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
     return rules
 
 
+def allowed_tools_option(help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--allowed-tools RULES`, repeatable, read into a list of whole rules."""
+    return click.option(
+        "--allowed-tools",
+        "allowed_tools",
+        multiple=True,
+        callback=tool_rules,
+        metavar="RULES",
+        help=help,
+    )
+
+
 def _seconds(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
     """`--timeout 45m` as seconds; what does not read is bad usage (exit 2), one line."""
     if value is None:
@@ -164,15 +176,10 @@ PRIORITY = click.IntRange(-(2**31), 2**31 - 1)
     callback=_seconds,
     help="Stop a run that takes longer than this (90s, 45m, 2h, 1h30m).",
 )
-@click.option(
-    "--allowed-tools",
-    "allowed_tools",
-    multiple=True,
-    callback=tool_rules,
-    metavar="RULES",
-    help="Tools the run may use without asking, as Claude Code's --allowedTools: rules "
+@allowed_tools_option(
+    "Tools the run may use without asking, as Claude Code's --allowedTools: rules "
     'separated by spaces or commas, e.g. "Bash(git *) Edit" (a rule\'s parentheses are '
-    "kept whole). May be repeated.",
+    "kept whole). May be repeated."
 )
 @click.option(
     "--permission-mode", type=click.Choice(PERMISSION_MODES), help="claude --permission-mode."

@@ -13,7 +13,7 @@ from sessions.fill.amount import parse_amount
 from sessions.fill.task_options import PERMISSION_MODES
 from tui.cli.common import engine, print_json, table
 from tui.cli.fill_cmd import check_until
-from tui.cli.queue_cmds import tool_rules
+from tui.cli.queue_cmds import allowed_tools_option
 from tui.format import clock
 
 
@@ -62,15 +62,10 @@ def _amount(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="The directory the team works in (default: here).",
 )
 @click.option("--model", help="The lead's model (claude --model).")
-@click.option(
-    "--allowed-tools",
-    "allowed_tools",
-    multiple=True,
-    callback=tool_rules,
-    metavar="RULES",
-    help="Tools the team's runs may use without asking, as Claude Code's --allowedTools "
+@allowed_tools_option(
+    "Tools the team's runs may use without asking, as Claude Code's --allowedTools "
     '(e.g. "Edit Bash(pytest *)"). The lead gets them; a subtask gets its parent\'s, or '
-    "fewer. May be repeated.",
+    "fewer. May be repeated."
 )
 @click.option(
     "--permission-mode",
