@@ -174,6 +174,9 @@ def test_the_trees_pause_resume_and_cancel_through_the_engine(tower_env: PodiumE
             asked = app.screen
             assert isinstance(asked, ConfirmCancel) and asked.task_id == lead["id"]
             assert cancel_question(asked.task_id, asked.under).endswith("2 open tasks under it?")
+            assert not asked.ended
+            done = cancel_question(5, 2, ended=True)
+            assert done == "Cancel the 2 open tasks under task 5?"  # a done lead stays done
             await pilot.press("n")
             await until(pilot, lambda: app.screen is screen)
             assert state(lead) == "queued"

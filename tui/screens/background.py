@@ -432,7 +432,9 @@ class BackgroundScreen(WideScreen):
                 )
 
         head = " ".join(task.prompt.split())
-        self.app.push_screen(ConfirmCancel(task_id, head, self._open_under(task_id)), chosen)
+        under = self._open_under(task_id)
+        ended = task.state not in OPEN
+        self.app.push_screen(ConfirmCancel(task_id, head, under, ended=ended), chosen)
 
     def action_pause(self) -> None:
         """Pause the selected task and those under it; resume it when it is paused."""

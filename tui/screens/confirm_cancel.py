@@ -14,11 +14,14 @@ from textual.widgets import Button, Label
 from tui.screens.dialog import Dialog
 
 
-def cancel_question(task_id: int, under: int) -> str:
-    """'Cancel task 3 and the 2 open tasks under it?'"""
+def cancel_question(task_id: int, under: int, *, ended: bool = False) -> str:
+    """'Cancel task 3 and the 2 open tasks under it?'; of a task that `ended` (a done
+    lead), only what is still open under it goes: 'Cancel the 2 open tasks under task 3?'"""
     if not under:
         return f"Cancel task {task_id}?"
     tasks = "open task" if under == 1 else f"{under} open tasks"
+    if ended:
+        return f"Cancel the {tasks} under task {task_id}?"
     return f"Cancel task {task_id} and the {tasks} under it?"
 
 
@@ -30,15 +33,18 @@ class ConfirmCancel(Dialog[bool | None]):
         Binding("n", "keep", "keep"),
     ]
 
-    def __init__(self, task_id: int, prompt_head: str, under: int) -> None:
+    def __init__(self, task_id: int, prompt_head: str, under: int, *, ended: bool = False) -> None:
         super().__init__()
         self.task_id = task_id
         self.prompt_head = prompt_head
         self.under = under
+        self.ended = ended  # the task itself is over: only its open subtasks go
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(cancel_question(self.task_id, self.under), classes="title")
+            yield Label(
+                cancel_question(self.task_id, self.under, ended=self.ended), classes="title"
+            )
             yield Label(self.prompt_head)
             yield Label(
                 "A running one is stopped; a cancelled task can be queued again with "
