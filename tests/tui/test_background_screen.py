@@ -14,6 +14,7 @@ from tower_helpers import run, tower_app, tower_env_fixture, until  # noqa: F401
 from collectors.paths import Paths
 from sessions import wire
 from sessions.client import EngineClient
+from sessions.fill.team_prompt import lead_prompt
 from tui.screens.background import (
     BackgroundScreen,
     rule_text,
@@ -118,6 +119,19 @@ def test_a_task_whose_run_claude_code_retries_says_so() -> None:
     quiet = wire.RunRecord(id=4, task_id=2, attempt=1, state="running")
     calm = wire.Task(id=2, prompt="p", cwd="/w", state="running", runs=1, last_run=quiet)
     assert state_text(calm) == "running"
+
+
+def test_a_long_prompt_leaves_room_for_the_facts_under_it() -> None:
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    protocol = lead_prompt(goal="Port the parser", budget="5%week", cwd="/w", report="/r")
+    lead = wire.Task(id=5, prompt=protocol, cwd="/w", priority=3)
+    lines = task_detail(lead, None, now).plain.splitlines()
+    more = len(protocol.strip().splitlines()) - 10
+    assert lines[1:4] == ["You are the lead of a podium team. Your goal:", "", "Port the parser"]
+    assert lines[11] == f"… {more} more lines (podium queue show 5)"
+    assert lines[12].startswith("in /w · priority 3")
+    short = wire.Task(id=6, prompt="one\ntwo", cwd="/w")
+    assert task_detail(short, None, now).plain.splitlines()[1:3] == ["one", "two"]
 
 
 def test_a_task_in_a_graph_shows_what_it_comes_after_and_before() -> None:

@@ -131,10 +131,24 @@ def fill_line(listed: wire.QueueList, now: datetime, fill_key: str) -> Content:
     return Content.assemble(state, kept, (f" ({why})", "$foreground-muted"))
 
 
+# The prompt's lines the detail shows: a team lead's protocol runs to some 40, which
+# pushed the facts under it out of an 80×24 view.
+PROMPT_LINES = 10
+
+
+def _prompt_lines(task: wire.Task) -> list[Content]:
+    rows = task.prompt.strip("\n").splitlines()
+    if len(rows) <= PROMPT_LINES:
+        return [Content(task.prompt)]
+    more = len(rows) - PROMPT_LINES
+    rest = f"… {more} more line{'s' if more != 1 else ''} (podium queue show {task.id})"
+    return [Content("\n".join(rows[:PROMPT_LINES])), Content.styled(rest, "$foreground-muted")]
+
+
 def task_detail(task: wire.Task, held: wire.Held | None, now: datetime) -> Content:
     """The selected task whole: its prompt, why it waits, where and how it runs."""
     lines: list[Content] = [Content.styled(f"task {task.id} · {task.state}", "bold")]
-    lines.append(Content(task.prompt))
+    lines += _prompt_lines(task)
     if held is not None:
         lines.append(Content.assemble(("scheduler: ", "bold"), (held.reason, "$warning")))
     facts = [f"in {task.worktree_path or task.cwd}" + (" (worktree)" if task.worktree else "")]
