@@ -114,7 +114,7 @@ def child_budget(
             f"({used:,.0f} of {total:,.0f} weighted tokens spent or given to its open subtasks)"
         )
     if want is None:
-        return token_text(left * share)
+        return token_text(_round_down(left * share))
     units = want.units(capacity) or 0.0
     if units > left:
         raise Refused(
@@ -122,6 +122,15 @@ def child_budget(
             f"its parent has left: {left:,.0f} of {parent}"
         )
     return str(want)
+
+
+def _round_down(units: float) -> float:
+    """A granted budget a person reads at a glance (149947 → 149k, 1,456,000 → 1.4M),
+    never more than what is left."""
+    for step, above in ((100_000, 1_000_000), (1_000, 10_000)):
+        if units >= above:
+            return units // step * step
+    return float(int(units))
 
 
 def committed_units(children: Sequence[Child], capacity: Callable[[str], float]) -> float:

@@ -38,6 +38,10 @@ def test_a_share_budget_is_counted_in_weighted_tokens() -> None:
         child_budget("10%5h", Spent(), [], "$1", capacity)
     with pytest.raises(Refused, match="is spent"):
         child_budget("2k", Spent(units=2_000), [], None, capacity)
+    # What is left, given whole, reads at a glance and is never more than is left.
+    assert child_budget("300k", Spent(units=53), [], None, capacity, 0.5) == "149k"
+    assert child_budget("3M", Spent(units=88_000), [], None, capacity) == "2.9M"
+    assert child_budget("9999", Spent(units=0.5), [], None, capacity) == "9998"
 
 
 def test_a_dollar_budget_counts_open_childrens_budgets_and_finished_ones_spend() -> None:
