@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PodiumEnv
+
+from tests.integration.test_queue import call, wait_task
+from tests.integration.test_team import _fast
 
 pytestmark = [pytest.mark.tmux, pytest.mark.claude]
 
@@ -95,3 +99,24 @@ def test_an_interactive_sessions_agent_posts_under_its_own_name(
     assert message["sender"] == "c1" and message["body"] == "c1 says: the build is green"
     pane = env.session("s2")["pane_id"]
     assert "[podium message from c1] c1 says: the build is green" in env.screen(pane)
+
+
+def test_a_background_run_reads_its_inbox(make_claude_podium: Any, podium_env: Any) -> None:
+    """The person posts to a queued task; its `claude -p` run calls `inbox` and reads
+    the note (the answer is the tool result the model gets), which is then read."""
+    _fast(podium_env)
+    env = make_claude_podium()
+    prompt = "Read your inbox.\nCALL_TOOL mcp__podium__inbox {}\nECHO_RESULTS"
+    # A headless run cannot ask: podium's tools are allowed as any tool is.
+    add = ["queue", "add", prompt, "--cwd", str(env.workdir), "--json"]
+    task = json.loads(env.run(*add, "--allowed-tools", "mcp__podium__inbox", check=True).stdout)
+    env.run("post", f"task:{task['id']}", NOTE, check=True)
+    call(env, "queue.fill", enabled=True)
+    done = wait_task(env, task["id"], "done", "failed", seconds=60)
+    assert done["task"]["state"] == "done", done["runs"]
+    final = done["runs"][-1]["result"]
+    answer = json.loads(final[final.index("{") :])
+    assert answer["reader"] == f"task {task['id']}"
+    assert [(m["from"], m["text"]) for m in answer["messages"]] == [("you", NOTE)]
+    [message] = env.json("messages", "--task", str(task["id"]))
+    assert message["read_at"] is not None
