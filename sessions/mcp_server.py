@@ -288,6 +288,22 @@ def build_server(paths: Paths | None = None) -> FastMCP:
         return out
 
     @server.tool()
+    async def cancel_task(task_id: int) -> dict[str, Any]:
+        """Cancel a subtask you queued (or one of its own), with every open task under
+        it; a running one is stopped. Tasks queued after it are held. Only your own
+        subtasks: not yourself, your parent, or another tree. Answers which tasks were
+        cancelled."""
+        caller = caller_task()
+        if caller is None:
+            raise ToolError(
+                "cancel_task is for a background run's own subtasks; the person cancels "
+                "other tasks with `podium queue cancel`"
+            )
+        params = wire.CancelParams(id=_task_id(task_id), by_task=caller)
+        done = await podium.run(podium.request, wire.QUEUE_CANCEL, params)
+        return {"task_id": done.task.id, "cancelled": done.changed, "stopped": done.stopped}
+
+    @server.tool()
     async def task_status(task_id: int) -> dict[str, Any]:
         """A task's state (queued, running, deferred, done, failed, cancelled), tokens
         and cost so far."""

@@ -709,6 +709,14 @@ class TaskRef(_Wire):
     id: int | str
 
 
+class CancelParams(TaskRef, kw_only=True):
+    """`queue.cancel`: the task and every open task under it."""
+
+    by_task: int | None = None
+    """The background run asking (`podium mcp`'s `cancel_task`): it may cancel only
+    tasks under it, never itself, its parent or another tree."""
+
+
 class QueueShow(_Wire):
     task: Task
     runs: list[RunRecord]
@@ -1223,7 +1231,7 @@ QUEUE_LIST = _m("queue.list", QueueListParams, QueueList)
 QUEUE_ADD = _m("queue.add", QueueAddParams, Task)
 QUEUE_SHOW = _m("queue.show", TaskRef, QueueShow)
 # The task and every open task under it; a running one's run is stopped.
-QUEUE_CANCEL = _m("queue.cancel", TaskRef, TreeChange)
+QUEUE_CANCEL = _m("queue.cancel", CancelParams, TreeChange)
 # The forest of tasks (or one tree) with each subtree's spend against its budget.
 QUEUE_TREE = _m("queue.tree", TreeParams, QueueTree)
 # Not started until resumed; a running one's run is stopped, its session kept to go on.

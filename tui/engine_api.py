@@ -178,7 +178,7 @@ def queue_add(request: Request, task: wire.QueueAddParams) -> wire.Task:
 
 
 def queue_cancel(request: Request, task_id: int) -> wire.TreeChange:
-    return request(wire.QUEUE_CANCEL, wire.TaskRef(id=task_id))
+    return request(wire.QUEUE_CANCEL, wire.CancelParams(id=task_id))
 
 
 def queue_tree(request: Request) -> wire.QueueTree:

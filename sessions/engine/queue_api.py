@@ -391,12 +391,19 @@ class QueueApi:
             children=len(self.sched.store.children(task.id)),
         )
 
-    async def cancel(self, params: wire.TaskRef) -> wire.TreeChange:
+    async def cancel(self, params: wire.CancelParams) -> wire.TreeChange:
         """Cancel the task and every open task under it (subtasks at any depth, a
         template's copies); a running one's run is stopped. Their dependents are held
-        (`graph.hold_reason`: "after task 3, which was cancelled")."""
+        (`graph.hold_reason`: "after task 3, which was cancelled"). A background run
+        (`by_task`) may cancel only tasks under it."""
         task = self._task(params)
         store = self.sched.store
+        if params.by_task is not None and not self._under(task, params.by_task):
+            raise ApiError(
+                "refused",
+                f"refused: task {task.id} is not one of the subtasks task {params.by_task} "
+                "queued (or theirs); the person cancels it with `podium queue cancel`",
+            )
         tree = subtree_ids(store.tasks(), task.id)
         # A lead that is done may still have subtasks open: cancelling it takes those.
         if task.state in FINAL_TASK_STATES and not any(
@@ -416,6 +423,18 @@ class QueueApi:
         self.sched.sync_watchers()
         fresh = store.get(task.id) or task
         return wire.TreeChange(task=self._task_json(fresh), changed=changed, stopped=stopped)
+
+    def _under(self, task: Task, ancestor: int) -> bool:
+        """Whether `ancestor` lies above `task` in its tree (not `task` itself)."""
+        seen = {task.id}
+        parent_id = task.parent_id
+        while parent_id is not None and parent_id not in seen:
+            if parent_id == ancestor:
+                return True
+            seen.add(parent_id)
+            parent = self.sched.store.get(parent_id)
+            parent_id = parent.parent_id if parent is not None else None
+        return False
 
     async def stop_runs(self, task_id: int) -> bool:
         """Stop the task's live run, if it has one (its pane is killed; the run ends

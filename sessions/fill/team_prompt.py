@@ -43,7 +43,8 @@ podium's tools (mcp__podium__*):
 {deadline}4. Wait for the subtasks of window "any" with `wait_tasks` (at most 600 seconds
    a call; call it again while they run), then read each with `task_result`. A
    failed subtask says why; its dependents stay held: decide whether the goal
-   can do without it.
+   can do without it, and drop what you no longer need with `cancel_task` (it
+   takes the subtasks under it too).
 5. If some results will only come later (night or day windows, or a wait that
    ends with tasks still pending), do not wait for them: queue your own
    continuation with `queue_task`, `continue_me` true and `after` every subtask

@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.tmux]
 TOOLS = {
     "capacity",
     "queue_task",
+    "cancel_task",
     "task_status",
     "task_result",
     "wait_tasks",
@@ -193,6 +194,49 @@ def test_a_runs_subtasks_spend_its_budget_and_are_capped(
     )
     assert [e for e, _ in answers[:10]] == [False] * 10
     assert answers[10][0] and "already has 10 subtasks" in answers[10][1]
+
+
+def test_a_run_cancels_its_own_subtasks_and_nothing_else(
+    engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = str(engine.workdir)
+    lead = call(engine, "queue.add", prompt="lead", cwd=work)
+    other = call(engine, "queue.add", prompt="another tree", cwd=work)
+    monkeypatch.setenv("PODIUM_QUEUE_TASK", str(lead["id"]))
+    [(_, part), (_, spare)] = ask(
+        engine,
+        [
+            ("queue_task", {"prompt": "part", "directory": work}),
+            ("queue_task", {"prompt": "spare", "directory": work}),
+        ],
+    )
+    monkeypatch.setenv("PODIUM_QUEUE_TASK", str(part["id"]))
+    [(_, deep)] = ask(engine, [("queue_task", {"prompt": "deeper", "directory": work})])
+    monkeypatch.setenv("PODIUM_QUEUE_TASK", str(lead["id"]))
+    [(err, done), (e_self, me), (e_other, theirs)] = ask(
+        engine,
+        [
+            ("cancel_task", {"task_id": part["id"]}),
+            ("cancel_task", {"task_id": lead["id"]}),
+            ("cancel_task", {"task_id": other["id"]}),
+        ],
+    )
+    assert not err and done["cancelled"] == [part["id"], deep["id"]] and done["stopped"] == []
+    assert e_self and f"task {lead['id']} is not one of the subtasks" in me
+    assert e_other and "`podium queue cancel`" in theirs
+
+    def state(task: dict[str, Any]) -> str:
+        return call(engine, "queue.show", id=task["id"])["task"]["state"]
+
+    assert [state(t) for t in (lead, spare, other)] == ["queued"] * 3
+    # A subtask may not cancel its parent, nor a sibling's tree.
+    monkeypatch.setenv("PODIUM_QUEUE_TASK", str(spare["id"]))
+    [(e_up, up)] = ask(engine, [("cancel_task", {"task_id": lead["id"]})])
+    assert e_up and "refused" in up and state(lead) == "queued"
+    # A person's session has no subtasks of its own to cancel.
+    monkeypatch.delenv("PODIUM_QUEUE_TASK")
+    [(e_person, why)] = ask(engine, [("cancel_task", {"task_id": spare["id"]})])
+    assert e_person and "background run's own subtasks" in why and state(spare) == "queued"
 
 
 def test_podium_mcp_serves_over_stdio_from_its_config(engine: Any) -> None:
