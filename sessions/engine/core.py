@@ -54,6 +54,7 @@ from sessions.fill.runner import Runner
 from sessions.fill.scheduler import Scheduler
 from sessions.launch import read_failure
 from sessions.messages import MessageStore
+from sessions.queued_prompt import QueuedPrompts
 from sessions.registry import Registry, SessionRecord
 from sessions.stage import TOWER_ROLE
 from sessions.state import (
@@ -113,6 +114,8 @@ class Engine:
         # Each listed session's tokens and cost of the local day, as of the last
         # transcript pass (`TranscriptIngest.refresh_today`).
         self.today: dict[str, Today] = {}
+        # Prompts sent while a turn ran, and the Stop held while one waits to run.
+        self.queued_prompts = QueuedPrompts()
         # How many messages wait for a session (`MessagesApi.waiting`, once `handlers`
         # made it; none before).
         self._messages_waiting: Callable[[str], int] = lambda _session_id: 0
@@ -606,7 +609,13 @@ class Engine:
             self.watch.hook_seen(rec.id, at_raw if isinstance(at_raw, (int, float)) else None)
             self._learn_claude_ids(rec, payload)
             self.doing.on_hook(rec, event, payload)
-            change = from_hook(State(rec.state), event, payload)
+            state = State(rec.state)
+            held = self.queued_prompts.holds(rec.id, event, state)
+            change = from_hook(state, event, payload)
+            if held and change is not None:
+                self.queued_prompts.hold(rec.id, change)
+                log.info("%s: Stop; the prompt sent during its turn runs next", rec.name)
+                change = None
             if change is not None and at is not None and at < rec.state_since:
                 # Written before the state we hold was decided (a dialog's late
                 # notification read after the human answered): history, not news.
@@ -744,6 +753,10 @@ class Engine:
                 if rec is None or State(rec.state) in FINAL_STATES:
                     continue
                 change = sighting.change(State(rec.state))
+                # The prompt bare after a held Stop: that turn ended by itself after all.
+                screen = sighting.screen if sighting.watchdog else None
+                bare = change is not None and screen is not None and screen.shows == "waiting"
+                change = self.queued_prompts.settle(rec.id, bare) or change
                 if change is not None:
                     self.change_state(rec, change)
                     lively = True

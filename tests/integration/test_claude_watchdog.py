@@ -9,6 +9,8 @@ corrections come is measured by `bench/state_latency.py --watchdog`, not here.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from conftest import PodiumEnv
 from libtmux.test.retry import retry_until
@@ -158,3 +160,41 @@ def _last_events(env: PodiumEnv, event: str) -> list[str]:
         for x in env.spool_lines()
         if x["event"] == event and isinstance(x.get("payload"), dict)
     ]
+
+
+def _stops(env: PodiumEnv, session_id: str) -> list[float]:
+    """When each of the session's Stop hooks fired (epoch seconds)."""
+    return [
+        float(x["at"])
+        for x in env.spool_lines()
+        if x.get("podium_session") == session_id and x.get("event") == "Stop"
+    ]
+
+
+def test_a_prompt_sent_after_the_last_tool_runs_next_and_stays_busy(claude_podium: PodiumEnv):
+    """Claude Code fires UserPromptSubmit at once, then the turn's Stop, then runs the
+    prompt as a turn no hook announces: that Stop is not the end of the work."""
+    rec = _claude(claude_podium, "q", "auto")
+    claude_podium.wait_state("q", "idle", seconds=60)
+    claude_podium.run("send", "q", "SLOW 5 first", check=True)
+    claude_podium.wait_state("q", "busy", seconds=30)
+    _shows(claude_podium, rec["pane_id"], "esc to interrupt")
+    claude_podium.run("send", "q", "SLOW 4 REPLY second done", check=True)
+    retry_until(lambda: len(_stops(claude_podium, rec["id"])) == 2, 40)
+    done = claude_podium.wait_state("q", "waiting", seconds=10)
+    # Waiting since the second Stop, not the first: busy all the while between.
+    first, second = _stops(claude_podium, rec["id"])
+    since = datetime.fromisoformat(done["state_since"]).timestamp()
+    assert second - 0.01 <= since and done["state_source"] == "hook", (first, second, since)
+    assert "second done" in claude_podium.screen(rec["pane_id"], history=0)
+
+
+def test_a_prompt_sent_during_a_tool_goes_with_its_result(claude_podium: PodiumEnv):
+    """The same prompt sent while a tool runs joins that turn: its one Stop ends it."""
+    rec = _claude(claude_podium, "t", "auto")
+    claude_podium.wait_state("t", "idle", seconds=60)
+    claude_podium.run("send", "t", "RUN_BASH sleep 5", check=True)
+    _shows(claude_podium, rec["pane_id"], "sleep 5")
+    claude_podium.run("send", "t", "and then stop", check=True)
+    done = claude_podium.wait_state("t", "waiting", seconds=30)
+    assert len(_stops(claude_podium, rec["id"])) == 1 and done["state_source"] == "hook"
