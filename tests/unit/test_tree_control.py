@@ -175,7 +175,7 @@ def test_cancel_takes_the_whole_subtree_and_says_which(sched: Any) -> None:
     _add(store, "done", lead.id, state="done")
     paused = _add(store, "paused", one.id, state="paused")
     _running(store, deep)
-    cancelled = asyncio.run(queue.cancel(wire.TaskRef(id=one.id)))
+    cancelled = asyncio.run(queue.cancel(wire.CancelParams(id=one.id)))
     assert cancelled.changed == [one.id, deep.id, paused.id]
     assert cancelled.stopped == [deep.id] and cancelled.task.state == "cancelled"
     assert _states(store) == {
@@ -192,11 +192,11 @@ def test_a_done_lead_with_open_subtasks_can_be_paused_and_cancelled(sched: Any) 
     part = _add(store, "part", lead.id)
     paused = asyncio.run(tree.pause(wire.PauseParams(id=lead.id)))
     assert paused.changed == [part.id] and store.get(lead.id).state == "done"
-    cancelled = asyncio.run(queue.cancel(wire.TaskRef(id=lead.id)))
+    cancelled = asyncio.run(queue.cancel(wire.CancelParams(id=lead.id)))
     assert cancelled.changed == [part.id]
     assert _states(store) == {"lead": "done", "part": "cancelled"}
     with pytest.raises(ApiError, match="already done"):
-        asyncio.run(queue.cancel(wire.TaskRef(id=lead.id)))
+        asyncio.run(queue.cancel(wire.CancelParams(id=lead.id)))
 
 
 def test_the_tree_answer_carries_each_subtree_spend(sched: Any) -> None:
