@@ -56,6 +56,13 @@ class PodiumApp(App[None]):
     """podium's control tower. It only ever leaves itself: sessions go on running."""
 
     TITLE = "podium"
+    # Textual's toasts take at most half the width: beside the stage the tower is a
+    # 19-column pane at 80 wide, and a toast there wrapped a word per line.
+    CSS = """
+    Toast {
+        max-width: 100%;
+    }
+    """
     COMMANDS = App.COMMANDS | {TowerCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
