@@ -398,13 +398,16 @@ class QueueApi:
         (`by_task`) may cancel only tasks under it."""
         task = self._task(params)
         store = self.sched.store
-        if params.by_task is not None and not self._under(task, params.by_task):
+        tasks = store.tasks()
+        # A run's own subtasks: its subtree, not itself.
+        under = params.by_task is None or task.id in subtree_ids(tasks, params.by_task)[1:]
+        if not under:
             raise ApiError(
                 "refused",
                 f"refused: task {task.id} is not one of the subtasks task {params.by_task} "
                 "queued (or theirs); the person cancels it with `podium queue cancel`",
             )
-        tree = subtree_ids(store.tasks(), task.id)
+        tree = subtree_ids(tasks, task.id)
         # A lead that is done may still have subtasks open: cancelling it takes those.
         if task.state in FINAL_TASK_STATES and not any(
             (t := store.get(tid)) is not None and t.state not in FINAL_TASK_STATES for tid in tree
@@ -423,18 +426,6 @@ class QueueApi:
         self.sched.sync_watchers()
         fresh = store.get(task.id) or task
         return wire.TreeChange(task=self._task_json(fresh), changed=changed, stopped=stopped)
-
-    def _under(self, task: Task, ancestor: int) -> bool:
-        """Whether `ancestor` lies above `task` in its tree (not `task` itself)."""
-        seen = {task.id}
-        parent_id = task.parent_id
-        while parent_id is not None and parent_id not in seen:
-            if parent_id == ancestor:
-                return True
-            seen.add(parent_id)
-            parent = self.sched.store.get(parent_id)
-            parent_id = parent.parent_id if parent is not None else None
-        return False
 
     async def stop_runs(self, task_id: int) -> bool:
         """Stop the task's live run, if it has one (its pane is killed; the run ends
